@@ -1,0 +1,641 @@
+//! Ingest: one inbox file -> validated domain rows plus a list of rejected rows.
+//!
+//! Owns reading spreadsheets (calamine) and CSV (csv), finding the header row among
+//! title rows, blank rows and totals rows, mapping columns to canonical fields and
+//! parsing values. Imports only `domain`; knows nothing of SQL, metrics or mail.
+//! Reading is pure with respect to the store: [`read_file`] never changes anything.
+
+mod fields;
+mod table;
+pub mod values;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use rust_decimal::Decimal;
+
+pub use fields::{ColumnMap, FieldSpec, SourceKind, norm_header};
+pub use table::{Cell, column_letter};
+use table::{Grid, GridRow};
+pub use values::{DateOrder, NumberStyle};
+
+use crate::domain::{DealRow, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass, fold_name};
+
+/// Errors that stop a whole file. Each message says what was expected; the caller adds
+/// the file name.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The extension is not one quotad reads.
+    #[error("unsupported file type '.{ext}': expected .xlsx, .xlsm, .xlsb, .xls, .ods, .csv or .tsv")]
+    Unsupported {
+        /// The extension found.
+        ext: String,
+    },
+    /// The file could not be opened or decoded.
+    #[error("cannot read the file: {reason}")]
+    Unreadable {
+        /// What calamine, csv or the OS said.
+        reason: String,
+    },
+    /// The configured sheet does not exist.
+    #[error("no sheet named '{sheet}' (sheets: {})", found.join(", "))]
+    NoSuchSheet {
+        /// The configured sheet name.
+        sheet: String,
+        /// The sheets the workbook has.
+        found: Vec<String>,
+    },
+    /// No sheet has a row that looks like the source's header.
+    #[error("no header row found in the first {searched} rows: {detail}")]
+    NoHeader {
+        /// How many rows were searched per sheet.
+        searched: usize,
+        /// Per sheet: the best candidate row and the fields it lacked.
+        detail: String,
+    },
+    /// A header names the same field twice.
+    #[error("{sheet_label}row {row}: columns {first} and {second} both match field '{field}'; map it to one header name in sources.{source_name}.columns.{field}")]
+    AmbiguousColumn {
+        /// "sheet 'X', " or "" for CSV.
+        sheet_label: String,
+        /// Excel row of the header.
+        row: u32,
+        /// Canonical field.
+        field: String,
+        /// First matching column, e.g. "C 'Email'".
+        first: String,
+        /// Second matching column.
+        second: String,
+        /// The source's config name.
+        source_name: String,
+    },
+}
+
+/// Ingest settings shared by all sources (config `[ingest]` and `[stages]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Order of all-numeric text dates.
+    pub date_order: DateOrder,
+    /// How text numbers are written.
+    pub number_style: NumberStyle,
+    /// How many rows from the top of each sheet to search for the header.
+    pub header_search_rows: usize,
+    /// Stage text (folded) -> how it counts.
+    pub stages: HashMap<String, StageClass>,
+    /// Highest valid customer rating (ratings must be > 0 and ≤ this).
+    pub rating_scale: Decimal,
+}
+
+impl Settings {
+    /// Classifies a Stage cell's text; `None` if it is in no configured list.
+    pub fn stage_class(&self, stage: &str) -> Option<StageClass> {
+        self.stages.get(&fold_name(stage)).copied()
+    }
+}
+
+/// One configured source (config `[sources.NAME]`).
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The config name, e.g. "deals".
+    pub name: String,
+    /// What the files hold.
+    pub kind: SourceKind,
+    /// File-name patterns (glob, case-insensitive) that select this source's files.
+    pub files: Vec<glob::Pattern>,
+    /// Read only this sheet; else the first sheet whose header matches.
+    pub sheet: Option<String>,
+    /// Column mapping.
+    pub columns: ColumnMap,
+    /// Roster only: e-mail pattern for reps without an e-mail column, with `{first}`,
+    /// `{last}` and `{name}` placeholders filled from the folded ASCII name.
+    pub email_pattern: Option<String>,
+    /// Roster only: the same for managers.
+    pub manager_email_pattern: Option<String>,
+}
+
+impl Source {
+    /// Whether `file_name` (no folder) matches one of this source's patterns.
+    pub fn matches(&self, file_name: &str) -> bool {
+        let opts = glob::MatchOptions { case_sensitive: false, ..Default::default() };
+        self.files.iter().any(|p| p.matches_with(file_name, opts))
+    }
+}
+
+/// A rejected row: where it is, what was in it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// Sheet name ("" for CSV).
+    pub sheet: String,
+    /// Excel row number.
+    pub row: u32,
+    /// Column letter and header, e.g. "I 'Sale Price'"; empty for whole-row problems.
+    pub column: String,
+    /// The raw cell value.
+    pub raw: String,
+    /// What was expected.
+    pub reason: String,
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.sheet.is_empty() {
+            write!(f, "sheet '{}', ", self.sheet)?;
+        }
+        write!(f, "row {}", self.row)?;
+        if !self.column.is_empty() {
+            write!(f, ", column {}", self.column)?;
+        }
+        write!(f, ": '{}': {}", self.raw, self.reason)
+    }
+}
+
+/// The rows a file yielded, by kind.
+#[derive(Debug, Clone)]
+pub enum Records {
+    /// From a deals export.
+    Deals(Vec<DealRow>),
+    /// From a quotas file.
+    Quotas(Vec<QuotaRow>),
+    /// From a roster.
+    Roster(Vec<RosterRep>),
+}
+
+impl Records {
+    /// Number of accepted rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Records::Deals(v) => v.len(),
+            Records::Quotas(v) => v.len(),
+            Records::Roster(v) => v.len(),
+        }
+    }
+
+    /// Whether no row was accepted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What reading one file produced.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The sheet read ("" for CSV).
+    pub sheet: String,
+    /// Excel row of the header.
+    pub header_row: u32,
+    /// Data rows seen below the header (blank, totals and exact-duplicate rows excluded).
+    pub data_rows: usize,
+    /// Accepted rows.
+    pub records: Records,
+    /// Rejected rows.
+    pub rejects: Vec<Reject>,
+    /// Things worth telling the user that are not errors (skipped totals rows,
+    /// duplicates, encoding fallbacks).
+    pub notes: Vec<String>,
+}
+
+/// Reads one file as `source`. Errors stop the file; bad rows are returned in
+/// [`Parsed::rejects`] for the caller to weigh against its tolerance.
+pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Parsed, IngestError> {
+    let wb = table::read(path, source.sheet.as_deref())?;
+    let mut misses = Vec::new();
+    for grid in &wb.sheets {
+        match find_header(grid, source, settings.header_search_rows)? {
+            Ok(header) => {
+                let mut parsed = parse_rows(grid, &header, source, settings);
+                parsed.notes.splice(0..0, wb.notes.iter().cloned());
+                return Ok(parsed);
+            }
+            Err(miss) => misses.push(miss),
+        }
+    }
+    if wb.sheets.is_empty() {
+        misses.push("the file has no sheets".into());
+    }
+    Err(IngestError::NoHeader { searched: settings.header_search_rows, detail: misses.join("; ") })
+}
+
+/// The header: its row and the column of each mapped field.
+struct Header {
+    row_index: usize,
+    excel_row: u32,
+    col: BTreeMap<&'static str, usize>,
+    names: BTreeMap<&'static str, String>,
+}
+
+impl Header {
+    fn label(&self, field: &str) -> String {
+        match (self.col.get(field), self.names.get(field)) {
+            (Some(c), Some(n)) => format!("{} '{}'", column_letter(*c), n),
+            _ => field.to_string(),
+        }
+    }
+}
+
+fn sheet_label(sheet: &str) -> String {
+    if sheet.is_empty() { String::new() } else { format!("sheet '{sheet}', ") }
+}
+
+/// Scans the first rows for the one that matches the most mapped fields. `Ok(Err(why))`
+/// when this sheet has no usable header (another sheet may).
+fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Header, String>, IngestError> {
+    let kind = source.kind;
+    let wanted: Vec<(&'static str, Vec<String>)> = source
+        .columns
+        .fields
+        .iter()
+        .map(|(f, names)| (*f, names.iter().map(|n| norm_header(n)).collect()))
+        .collect();
+    let mut best: Option<(usize, usize)> = None; // (row index, score)
+    for (i, row) in grid.rows.iter().take(search).enumerate() {
+        let normed: Vec<String> = row.cells.iter().map(|c| if let Cell::Text(s) = c { norm_header(s) } else { String::new() }).collect();
+        let score = wanted.iter().filter(|(_, names)| names.iter().any(|n| normed.contains(n))).count();
+        if score > 0 && best.is_none_or(|(_, s)| score > s) {
+            best = Some((i, score));
+        }
+    }
+    let label = if grid.sheet.is_empty() { String::new() } else { format!("sheet '{}': ", grid.sheet) };
+    let Some((idx, _)) = best else {
+        let required: Vec<String> =
+            kind.fields().iter().filter(|f| f.required).map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / "))).collect();
+        return Ok(Err(format!("{label}no row names any mapped column; expected at least {}", required.join(", "))));
+    };
+    let row = &grid.rows[idx];
+    let mut col = BTreeMap::new();
+    let mut names = BTreeMap::new();
+    for (field, aliases) in &wanted {
+        // The first alias (in priority order) that some column carries wins.
+        for alias in aliases {
+            let hits: Vec<usize> = row
+                .cells
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c, Cell::Text(s) if norm_header(s) == *alias))
+                .map(|(i, _)| i)
+                .collect();
+            if hits.len() > 1 {
+                return Err(IngestError::AmbiguousColumn {
+                    sheet_label: sheet_label(&grid.sheet),
+                    row: row.excel_row,
+                    field: field.to_string(),
+                    first: format!("{} '{}'", column_letter(hits[0]), row.get(hits[0]).raw()),
+                    second: format!("{} '{}'", column_letter(hits[1]), row.get(hits[1]).raw()),
+                    source_name: source.name.clone(),
+                });
+            }
+            if let Some(&c) = hits.first() {
+                col.insert(*field, c);
+                names.insert(*field, row.get(c).raw());
+                break;
+            }
+        }
+    }
+    let mut missing: Vec<String> = kind
+        .fields()
+        .iter()
+        .filter(|f| f.required && !col.contains_key(f.name))
+        .map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / ")))
+        .collect();
+    if !["rep_id", "rep_email", "rep_name"].iter().any(|f| col.contains_key(f)) {
+        missing.push("one of rep_id / rep_email / rep_name".into());
+    }
+    if !missing.is_empty() {
+        return Ok(Err(format!("{label}best candidate is row {}, which lacks {}", row.excel_row, missing.join(", "))));
+    }
+    Ok(Ok(Header { row_index: idx, excel_row: row.excel_row, col, names }))
+}
+
+/// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
+/// reads "Total", "Totals", "Grand Total", "Subtotal" or "Sum" (optionally followed by
+/// more words, e.g. "Total March").
+fn is_totals_row(row: &GridRow, header: &Header) -> bool {
+    let is_total = |c: &Cell| {
+        let Cell::Text(s) = c else { return false };
+        let first = fold_name(s);
+        let first = first.trim_end_matches(':');
+        ["total", "totals", "grand total", "subtotal", "sum"].iter().any(|t| first == *t || first.starts_with(&format!("{t} ")))
+    };
+    let first = row.cells.iter().find(|c| !c.is_blank());
+    first.is_some_and(is_total) || ["deal_id", "rep_name", "rep_id"].iter().filter_map(|f| header.col.get(f)).any(|&c| is_total(row.get(c)))
+}
+
+/// Field access for one data row, collecting rejects.
+struct RowCtx<'a> {
+    row: &'a GridRow,
+    header: &'a Header,
+    sheet: &'a str,
+    epoch_1904: bool,
+    rejects: Vec<Reject>,
+}
+
+impl<'a> RowCtx<'a> {
+    fn cell(&self, field: &str) -> &'a Cell {
+        match self.header.col.get(field) {
+            Some(&c) => self.row.get(c),
+            None => &Cell::Empty,
+        }
+    }
+
+    fn reject(&mut self, field: &str, reason: impl Into<String>) {
+        let column = if self.header.col.contains_key(field) { self.header.label(field) } else { String::new() };
+        self.rejects.push(Reject {
+            sheet: self.sheet.to_string(),
+            row: self.row.excel_row,
+            column,
+            raw: self.cell(field).raw(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Trimmed text of a field; blank -> None. Error cells are rejected.
+    fn text(&mut self, field: &str) -> Option<String> {
+        let cell = self.cell(field);
+        if let Cell::Error(_) = cell {
+            self.reject(field, "the cell holds a spreadsheet error");
+            return None;
+        }
+        let raw = cell.raw();
+        (!raw.is_empty()).then_some(raw)
+    }
+
+    /// Parses a non-blank field with `parse`; blank -> Ok(None); bad -> reject.
+    fn parse<T>(&mut self, field: &str, parse: impl FnOnce(&Cell) -> Result<T, String>) -> Option<T> {
+        let cell = self.cell(field);
+        if cell.is_blank() {
+            return None;
+        }
+        match parse(cell) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.reject(field, why);
+                None
+            }
+        }
+    }
+
+    fn required<T>(&mut self, field: &str, what: &str, v: Option<T>) -> Option<T> {
+        if v.is_none() && self.cell(field).is_blank() {
+            self.reject(field, format!("{what} is required here"));
+        }
+        v
+    }
+
+    fn email(&mut self, field: &str) -> Option<String> {
+        let e = self.text(field)?.to_lowercase();
+        if valid_email(&e) {
+            Some(e)
+        } else {
+            self.reject(field, "expected an e-mail address such as jose.nunez@example.com");
+            None
+        }
+    }
+
+    fn rep(&mut self) -> RepRef {
+        RepRef {
+            id: self.text("rep_id"),
+            email: self.email("rep_email"),
+            name: self.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")),
+        }
+    }
+}
+
+/// A light e-mail check: one `@`, something on each side, a dot in the domain, no spaces.
+fn valid_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else { return false };
+    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@') && !e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'))
+}
+
+fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings) -> Parsed {
+    let mut rejects = Vec::new();
+    let mut notes = Vec::new();
+    let mut data_rows = 0;
+    let mut deals = Vec::new();
+    let mut quotas = Vec::new();
+    let mut roster = Vec::new();
+    let mut totals = Vec::new();
+    for row in &grid.rows[header.row_index + 1..] {
+        if row.cells.iter().all(Cell::is_blank) {
+            continue;
+        }
+        if is_totals_row(row, header) {
+            totals.push(row.excel_row);
+            continue;
+        }
+        let mut ctx = RowCtx { row, header, sheet: &grid.sheet, epoch_1904: grid.epoch_1904, rejects: Vec::new() };
+        let origin = RowOrigin { sheet: grid.sheet.clone(), row: row.excel_row };
+        match source.kind {
+            SourceKind::Deals => deals.extend(parse_deal(&mut ctx, settings, origin)),
+            SourceKind::Quotas => quotas.extend(parse_quota(&mut ctx, settings, origin)),
+            SourceKind::Roster => roster.extend(parse_roster(&mut ctx, source, settings, origin)),
+        }
+        data_rows += 1;
+        // A row with several bad cells is one rejected row with several reasons.
+        rejects.extend(ctx.rejects);
+    }
+    if !totals.is_empty() {
+        notes.push(format!("skipped totals row {}", join(&totals)));
+    }
+    let records = match source.kind {
+        SourceKind::Deals => Records::Deals(dedupe(
+            deals,
+            |d| format!("Deal ID {} ({})", d.deal_id, d.event().as_str()),
+            |d| d.origin.row,
+            |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
+            &mut notes,
+        )),
+        SourceKind::Quotas => Records::Quotas(dedupe(
+            quotas,
+            |q| format!("the {} quota of {}", q.month, q.rep.describe()),
+            |q| q.origin.row,
+            |a, b| QuotaRow { origin: b.origin.clone(), ..a.clone() } == *b,
+            &mut notes,
+        )),
+        SourceKind::Roster => Records::Roster(dedupe(
+            roster,
+            |r| format!("roster entry {}", r.key()),
+            |r| r.origin.row,
+            |a, b| RosterRep { origin: b.origin.clone(), ..a.clone() } == *b,
+            &mut notes,
+        )),
+    };
+    Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes }
+}
+
+fn join(rows: &[u32]) -> String {
+    rows.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Collapses rows with the same key within one file. An exact repeat (same values on
+/// another row) is counted once; a conflicting repeat keeps the later row, in the
+/// earlier row's place, and says so.
+fn dedupe<T: Clone>(
+    rows: Vec<T>,
+    key: impl Fn(&T) -> String,
+    row_of: impl Fn(&T) -> u32,
+    same: impl Fn(&T, &T) -> bool,
+    notes: &mut Vec<String>,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(rows.len());
+    let mut at: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut exact = Vec::new();
+    for r in rows {
+        let k = key(&r);
+        match at.get(&k) {
+            Some(&i) if same(&out[i], &r) => exact.push(row_of(&r)),
+            Some(&i) => {
+                notes.push(format!(
+                    "{k} appears on rows {} and {} with different values; the later row {} is used",
+                    row_of(&out[i]),
+                    row_of(&r),
+                    row_of(&r)
+                ));
+                out[i] = r;
+            }
+            None => {
+                at.insert(k, out.len());
+                out.push(r);
+            }
+        }
+    }
+    if !exact.is_empty() {
+        notes.push(format!("row {} repeat an earlier row exactly and were counted once", join(&exact)));
+    }
+    out
+}
+
+fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
+    let deal_id = ctx.text("deal_id");
+    let deal_id = ctx.required("deal_id", "a Deal ID", deal_id);
+    let rep = ctx.rep();
+    if rep.id.is_none() && rep.email.is_none() && rep.name.is_none() && ctx.rejects.is_empty() {
+        let f = ["rep_name", "rep_email", "rep_id"].into_iter().find(|f| ctx.header.col.contains_key(f)).unwrap_or("rep_name");
+        ctx.reject(f, "the rep is required here");
+    }
+    let stage = ctx.text("stage");
+    let stage = ctx.required("stage", "a Stage", stage);
+    let class = match stage.as_deref().map(|s| (s, settings.stage_class(s))) {
+        Some((_, Some(c))) => Some(c),
+        Some((s, None)) => {
+            ctx.reject("stage", format!("stage '{s}' is in none of stages.won, stages.cancelled, stages.ignored"));
+            None
+        }
+        None => None,
+    };
+    let counts = matches!(class, Some(StageClass::Won | StageClass::Cancelled));
+    let (order, style, epoch) = (settings.date_order, settings.number_style, ctx.epoch_1904);
+    // Open and lost deals count nowhere: their dates and amounts are read if valid, never
+    // a reason to reject the row.
+    let close_date = if counts {
+        let d = ctx.parse("close_date", |c| values::date(c, epoch, order));
+        ctx.required("close_date", "a close date", d)
+    } else {
+        values::date(ctx.cell("close_date"), epoch, order).ok()
+    };
+    let amount = if counts {
+        let a = ctx.parse("amount", |c| values::money(c, style));
+        ctx.required("amount", "an amount", a)
+    } else {
+        values::money(ctx.cell("amount"), style).ok()
+    };
+    let units = ctx.parse("units", |c| values::number(c, style));
+    let scale = settings.rating_scale;
+    let rating = ctx.parse("rating", |c| {
+        let r = values::number(c, style)?;
+        if r > Decimal::ZERO && r <= scale { Ok(r) } else { Err(format!("expected a rating from 1 to {scale} (ingest.rating_scale)")) }
+    });
+    let paperwork_complete = ctx.parse("paperwork_complete", values::flag);
+    let paperwork_errors = ctx.parse("paperwork_errors", values::count);
+    let team = ctx.text("team");
+    if !ctx.rejects.is_empty() {
+        return None;
+    }
+    Some(DealRow {
+        deal_id: deal_id?,
+        stage: stage?,
+        class: class?,
+        rep,
+        team,
+        close_date,
+        amount,
+        units,
+        rating,
+        paperwork_complete,
+        paperwork_errors,
+        origin,
+    })
+}
+
+/// Identity key of a row's rep for duplicate detection within one file.
+fn rep_key(r: &RepRef) -> String {
+    match (&r.id, &r.email, &r.name) {
+        (Some(id), _, _) => format!("id:{id}"),
+        (None, Some(e), _) => format!("email:{e}"),
+        (None, None, Some(n)) => format!("name:{}", fold_name(n)),
+        _ => String::new(),
+    }
+}
+
+fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<QuotaRow> {
+    let rep = ctx.rep();
+    if rep_key(&rep).is_empty() && ctx.rejects.is_empty() {
+        let f = ["rep_email", "rep_id", "rep_name"].into_iter().find(|f| ctx.header.col.contains_key(f)).unwrap_or("rep_email");
+        ctx.reject(f, "the rep is required here");
+    }
+    let (order, style, epoch) = (settings.date_order, settings.number_style, ctx.epoch_1904);
+    let month = ctx.parse("month", |c| values::month(c, epoch, order));
+    let month = ctx.required("month", "a month", month);
+    // A blank revenue quota means "no quota" (zero): listed, never ranked on attainment.
+    let revenue = ctx.parse("revenue_quota", |c| values::money(c, style)).unwrap_or(Decimal::ZERO);
+    let units = ctx.parse("units_quota", |c| values::number(c, style));
+    if revenue.is_sign_negative() {
+        ctx.reject("revenue_quota", "a quota cannot be negative");
+    }
+    if !ctx.rejects.is_empty() {
+        return None;
+    }
+    Some(QuotaRow { rep, month: month?, revenue, units, origin })
+}
+
+fn parse_roster(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Option<RosterRep> {
+    let id = ctx.text("rep_id");
+    let name = ctx.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "));
+    let name = ctx.required("rep_name", "the rep's name", name);
+    let email = ctx.email("rep_email").or_else(|| {
+        let (pattern, name) = (source.email_pattern.as_deref()?, name.as_deref()?);
+        Some(email_from_pattern(pattern, name))
+    });
+    let team = ctx.text("team");
+    let manager = ctx.text("manager");
+    let manager_email = ctx.email("manager_email").or_else(|| {
+        let (pattern, name) = (source.manager_email_pattern.as_deref()?, manager.as_deref()?);
+        Some(email_from_pattern(pattern, name))
+    });
+    let (order, epoch) = (settings.date_order, ctx.epoch_1904);
+    let hire_date = ctx.parse("hire_date", |c| values::date(c, epoch, order));
+    let active = ctx
+        .parse("active", |c| match c {
+            Cell::Text(s) if matches!(fold_name(s).as_str(), "active" | "current" | "employed") => Ok(true),
+            Cell::Text(s) if matches!(fold_name(s).as_str(), "inactive" | "left" | "terminated" | "former") => Ok(false),
+            c => values::flag(c).map_err(|_| "expected Active/Inactive or Yes/No".to_string()),
+        })
+        .unwrap_or(true);
+    if !ctx.rejects.is_empty() {
+        return None;
+    }
+    Some(RosterRep { id, name: name?, email, team, manager, manager_email, hire_date, active, origin })
+}
+
+/// Fills an e-mail pattern from a name: `{first}`, `{last}` (first and last word) and
+/// `{name}` (all words joined by dots), each folded to lower-case ASCII letters and
+/// digits. `"{first}.{last}@example.com"` with "José Núñez" gives jose.nunez@example.com.
+pub fn email_from_pattern(pattern: &str, name: &str) -> String {
+    let words: Vec<String> = fold_name(name)
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .map(|w| w.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let first = words.first().cloned().unwrap_or_default();
+    let last = words.last().cloned().unwrap_or_default();
+    pattern.replace("{first}", &first).replace("{last}", &last).replace("{name}", &words.join("."))
+}

@@ -1,0 +1,253 @@
+//! Files -> a grid of cells with Excel row numbers: spreadsheets through calamine,
+//! CSV/TSV through the csv crate (UTF-8 with or without BOM, else Windows-1252;
+//! `,`, `;` or tab delimiter, sniffed).
+
+use std::path::Path;
+
+use calamine::{Data, Reader, Sheets, open_workbook_auto};
+use chrono::NaiveDateTime;
+
+use super::IngestError;
+
+/// One cell, reduced to what quotad reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Nothing in the cell (or only whitespace).
+    Empty,
+    /// Text, as stored (untrimmed).
+    Text(String),
+    /// A number (integers too). In a date column this is an Excel serial.
+    Number(f64),
+    /// A boolean cell.
+    Bool(bool),
+    /// A cell formatted as a date (epoch already applied).
+    DateTime(NaiveDateTime),
+    /// An error value such as `#VALUE!`.
+    Error(String),
+}
+
+impl Cell {
+    /// Whether the cell holds nothing but whitespace.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The cell as a person would read it in a report: text trimmed, integers without
+    /// `.0`, dates ISO.
+    pub fn raw(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(s) => s.trim().to_string(),
+            Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            Cell::Number(n) => n.to_string(),
+            Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+            Cell::DateTime(d) => d.format("%Y-%m-%d").to_string(),
+            Cell::Error(e) => e.clone(),
+        }
+    }
+}
+
+/// A row of cells with its Excel row number; `cells[0]` is column A.
+#[derive(Debug, Clone)]
+pub struct GridRow {
+    /// 1-based row number as Excel shows it (for CSV: the line number).
+    pub excel_row: u32,
+    /// Cells by absolute column, A first.
+    pub cells: Vec<Cell>,
+}
+
+impl GridRow {
+    /// The cell in column `col` (0 = A), or Empty past the end.
+    pub fn get(&self, col: usize) -> &Cell {
+        self.cells.get(col).unwrap_or(&Cell::Empty)
+    }
+}
+
+/// One sheet (or a CSV file) as rows of cells.
+#[derive(Debug)]
+pub struct Grid {
+    /// Sheet name; empty for CSV.
+    pub sheet: String,
+    /// Non-empty rows in order.
+    pub rows: Vec<GridRow>,
+    /// Whether the workbook uses the 1904 date system (Mac Excel).
+    pub epoch_1904: bool,
+}
+
+/// A file's sheets, in workbook order (a CSV file has one, named "").
+pub struct Workbook {
+    /// The sheets.
+    pub sheets: Vec<Grid>,
+    /// Notes for the run report (e.g. a Windows-1252 fallback).
+    pub notes: Vec<String>,
+}
+
+/// Column index (0 = A) to Excel letters: 0 -> "A", 27 -> "AB".
+pub fn column_letter(mut col: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (col % 26) as u8);
+        if col < 26 {
+            break;
+        }
+        col = col / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).expect("ASCII letters")
+}
+
+/// Reads every sheet of a spreadsheet, or the one table of a CSV/TSV file.
+/// `only_sheet` limits a workbook to the named sheet.
+pub fn read(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, IngestError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "tsv" | "txt" => read_csv(path),
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, only_sheet),
+        _ => Err(IngestError::Unsupported { ext }),
+    }
+}
+
+fn read_workbook(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, IngestError> {
+    let unreadable = |e: calamine::Error| IngestError::Unreadable { reason: e.to_string() };
+    let mut wb = open_workbook_auto(path).map_err(unreadable)?;
+    let epoch_1904 = match &wb {
+        Sheets::Xlsx(x) => x.has_1904_epoch(),
+        Sheets::Xls(x) => x.has_1904_epoch(),
+        Sheets::Xlsb(x) => x.has_1904_epoch(),
+        Sheets::Ods(_) => false,
+    };
+    let names = wb.sheet_names();
+    if let Some(want) = only_sheet
+        && !names.iter().any(|n| n == want)
+    {
+        return Err(IngestError::NoSuchSheet { sheet: want.into(), found: names });
+    }
+    let mut sheets = Vec::new();
+    for name in names {
+        if only_sheet.is_some_and(|w| w != name) {
+            continue;
+        }
+        let range = wb.worksheet_range(&name).map_err(unreadable)?;
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let mut rows = Vec::new();
+        for (i, row) in range.rows().enumerate() {
+            if row.iter().all(|c| matches!(c, Data::Empty)) {
+                continue;
+            }
+            let mut cells = vec![Cell::Empty; c0 as usize];
+            cells.extend(row.iter().map(convert));
+            rows.push(GridRow { excel_row: r0 + i as u32 + 1, cells });
+        }
+        sheets.push(Grid { sheet: name, rows, epoch_1904 });
+    }
+    Ok(Workbook { sheets, notes: Vec::new() })
+}
+
+fn convert(d: &Data) -> Cell {
+    match d {
+        Data::Empty => Cell::Empty,
+        Data::String(s) => Cell::Text(s.clone()),
+        Data::Int(i) => Cell::Number(*i as f64),
+        Data::Float(f) => Cell::Number(*f),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => match dt.as_datetime() {
+            Some(v) if dt.is_datetime() => Cell::DateTime(v),
+            _ => Cell::Number(dt.as_f64()),
+        },
+        Data::DateTimeIso(s) => match NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .or_else(|_| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()))
+        {
+            Ok(v) => Cell::DateTime(v),
+            Err(_) => Cell::Text(s.clone()),
+        },
+        Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::Error(e) => Cell::Error(format!("{e}")),
+    }
+}
+
+fn read_csv(path: &Path) -> Result<Workbook, IngestError> {
+    let bytes = std::fs::read(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?;
+    let mut notes = Vec::new();
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = match std::str::from_utf8(body) {
+        Ok(s) => s.to_string(),
+        Err(e) => {
+            let (s, _, _) = encoding_rs::WINDOWS_1252.decode(body);
+            notes.push(format!(
+                "not valid UTF-8 (first bad byte at offset {}); read as Windows-1252",
+                e.valid_up_to()
+            ));
+            s.into_owned()
+        }
+    };
+    let delimiter = sniff_delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| IngestError::Unreadable { reason: format!("CSV: {e}") })?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0) as u32;
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let cells = rec.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect();
+        rows.push(GridRow { excel_row: line, cells });
+    }
+    Ok(Workbook { sheets: vec![Grid { sheet: String::new(), rows, epoch_1904: false }], notes })
+}
+
+/// Picks `,`, `;` or tab: the one that splits the most of the first lines into the
+/// most fields (quoted text is not counted).
+fn sniff_delimiter(text: &str) -> u8 {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(30).collect();
+    let mut best = (b',', 0usize);
+    for d in [b',', b';', b'\t'] {
+        let total: usize = lines
+            .iter()
+            .map(|l| {
+                let mut quoted = false;
+                l.bytes()
+                    .filter(|&b| {
+                        if b == b'"' {
+                            quoted = !quoted;
+                        }
+                        b == d && !quoted
+                    })
+                    .count()
+            })
+            .sum();
+        if total > best.1 {
+            best = (d, total);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+
+    #[test]
+    fn delimiters_are_sniffed() {
+        assert_eq!(sniff_delimiter("a;b;c\n1;\"2,5\";3\n"), b';');
+        assert_eq!(sniff_delimiter("Title, with comma\n\na,b,c\n1,2,3\n"), b',');
+        assert_eq!(sniff_delimiter("a\tb\tc\n"), b'\t');
+    }
+}

@@ -1,0 +1,354 @@
+//! Cell values -> typed values: dates (Excel serials in both epochs, ISO and configured
+//! text orders), money (numbers or text such as `$412,500.00`, `(1,250.00)`, `1.234,50 €`),
+//! yes/no flags, counts and months. Each parser returns `Err(expected)` where `expected`
+//! says what the value should have looked like; the caller adds file, row and column.
+
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::table::Cell;
+use crate::domain::Period;
+
+/// Day/month order of all-numeric text dates such as `03/04/2026` (config
+/// `ingest.date_order`). Never guessed: DESIGN.md "Inputs".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// Month first: 03/04/2026 is 4 March 2026 (US exports).
+    MonthFirst,
+    /// Day first: 03/04/2026 is 3 April 2026 (most of Europe).
+    DayFirst,
+}
+
+/// How text numbers are written (config `ingest.decimal_separator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberStyle {
+    /// `.` (1,234.50) or `,` (1.234,50).
+    pub decimal: char,
+}
+
+impl Default for NumberStyle {
+    fn default() -> Self {
+        NumberStyle { decimal: '.' }
+    }
+}
+
+/// Largest Excel serial day number (9999-12-31).
+const MAX_SERIAL: f64 = 2_958_465.0;
+
+/// An Excel serial day number to a date-time. `epoch_1904` selects the Mac 1904 date
+/// system (serial 0 = 1904-01-01) instead of the 1900 system (serial 1 = 1900-01-01,
+/// with Excel's phantom 1900-02-29 accounted for). Out of range -> `None`.
+pub fn excel_serial(serial: f64, epoch_1904: bool) -> Option<NaiveDateTime> {
+    if !serial.is_finite() || serial < 1.0 || serial > MAX_SERIAL {
+        return None;
+    }
+    let (epoch, days) = if epoch_1904 {
+        (NaiveDate::from_ymd_opt(1904, 1, 1)?, serial)
+    } else if serial < 60.0 {
+        // Before Excel's fictitious 1900-02-29, serial 1 is 1900-01-01.
+        (NaiveDate::from_ymd_opt(1899, 12, 31)?, serial)
+    } else {
+        (NaiveDate::from_ymd_opt(1899, 12, 30)?, serial)
+    };
+    let millis = (days * 86_400_000.0).round() as i64;
+    epoch.and_hms_opt(0, 0, 0)?.checked_add_signed(chrono::Duration::milliseconds(millis))
+}
+
+/// A date from a cell: a date cell, a serial number (in the workbook's epoch), an ISO
+/// date (`2026-03-15`, optionally with a time), an all-numeric date in `order`
+/// (`03/15/2026`, `15.03.2026`, two-digit years are 20xx), or a month-name date
+/// (`Mar 15, 2026`, `15 March 2026`, `15-Mar-2026`). A time of day is dropped.
+pub fn date(cell: &Cell, epoch_1904: bool, order: DateOrder) -> Result<NaiveDate, String> {
+    let expected = || {
+        let ex = match order {
+            DateOrder::MonthFirst => "03/15/2026",
+            DateOrder::DayFirst => "15/03/2026",
+        };
+        format!("expected a date such as 2026-03-15 or {ex} (ingest.date_order)")
+    };
+    match cell {
+        Cell::DateTime(dt) => Ok(dt.date()),
+        Cell::Number(n) => excel_serial(*n, epoch_1904).map(|d| d.date()).ok_or_else(expected),
+        Cell::Text(s) => text_date(s, order).ok_or_else(expected),
+        _ => Err(expected()),
+    }
+}
+
+fn text_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
+    text_date_any_year(s, order).filter(|d| (1900..=9999).contains(&d.year()))
+}
+
+fn text_date_any_year(s: &str, order: DateOrder) -> Option<NaiveDate> {
+    let s = s.trim();
+    // ISO date, possibly followed by a time ("2026-03-15 00:00:00", "2026-03-15T10:00").
+    let head = s.split(['T', ' ']).next().unwrap_or(s);
+    if let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let parts: Vec<&str> = head.split(['/', '.', '-']).collect();
+    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit())) {
+        let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
+        let (y, m, d) = if parts[0].len() == 4 {
+            (n[0] as i32, n[1], n[2])
+        } else {
+            if parts[2].len() != 4 && parts[2].len() != 2 {
+                return None;
+            }
+            let y = if parts[2].len() == 2 { 2000 + n[2] as i32 } else { n[2] as i32 };
+            match order {
+                DateOrder::MonthFirst => (y, n[0], n[1]),
+                DateOrder::DayFirst => (y, n[1], n[0]),
+            }
+        };
+        return NaiveDate::from_ymd_opt(y, m, d);
+    }
+    let cleaned = s.replace(',', " ");
+    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    ["%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(&cleaned, f).ok())
+}
+
+/// An exact decimal from a number cell. Floats are read through their shortest
+/// round-trip decimal form, so a cell showing 0.1 gives exactly 0.1.
+pub fn decimal_of_f64(n: f64) -> Option<Decimal> {
+    if !n.is_finite() {
+        return None;
+    }
+    Decimal::from_str(&n.to_string()).ok()
+}
+
+/// Money: a number cell, or text with an optional currency symbol or code, thousands
+/// separators, and a minus sign, trailing minus or parentheses for negatives:
+/// `412500`, `$412,500.00`, `-$1,250.00`, `(1,250.00)`, `USD 99`, and with
+/// `decimal = ','`: `1.234,50 €`. Result in currency units (not cents).
+pub fn money(cell: &Cell, style: NumberStyle) -> Result<Decimal, String> {
+    let expected = || {
+        if style.decimal == ',' {
+            "expected an amount such as 412500, 1.234,50 € or (1.250,00) (ingest.decimal_separator = \",\")".to_string()
+        } else {
+            "expected an amount such as 412500, $412,500.00 or (1,250.00)".to_string()
+        }
+    };
+    match cell {
+        Cell::Number(n) => decimal_of_f64(*n).ok_or_else(expected),
+        Cell::Text(s) => text_number(s, style, true).ok_or_else(expected),
+        _ => Err(expected()),
+    }
+}
+
+/// A plain decimal number (units, ratings): a number cell or text such as `2`, `4.5`
+/// (with `decimal = ','`: `4,5`). No currency symbols.
+pub fn number(cell: &Cell, style: NumberStyle) -> Result<Decimal, String> {
+    let expected = || "expected a number".to_string();
+    match cell {
+        Cell::Number(n) => decimal_of_f64(*n).ok_or_else(expected),
+        Cell::Text(s) => text_number(s, style, false).ok_or_else(expected),
+        _ => Err(expected()),
+    }
+}
+
+const CURRENCY_CODES: [&str; 10] = ["USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "MXN", "SEK", "NOK"];
+
+fn text_number(s: &str, style: NumberStyle, currency: bool) -> Option<Decimal> {
+    let mut t: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
+    if t.is_empty() {
+        return None;
+    }
+    let mut negative = false;
+    if t.starts_with('(') && t.ends_with(')') {
+        negative = true;
+        t = t[1..t.len() - 1].to_string();
+    }
+    for sign in ['-', '\u{2212}'] {
+        if let Some(rest) = t.strip_prefix(sign) {
+            negative = !negative;
+            t = rest.to_string();
+        } else if let Some(rest) = t.strip_suffix(sign) {
+            negative = !negative;
+            t = rest.to_string();
+        }
+    }
+    if currency {
+        for code in CURRENCY_CODES {
+            if let Some(rest) = t.strip_prefix(code).or_else(|| t.strip_suffix(code)) {
+                t = rest.to_string();
+                break;
+            }
+        }
+        t = t.trim_matches(|c| matches!(c, '$' | '€' | '£' | '¥')).to_string();
+        // "$-1,250.00" and "-$1,250.00" are both seen in exports.
+        if let Some(rest) = t.strip_prefix('-') {
+            negative = !negative;
+            t = rest.to_string();
+        }
+    }
+    let group = if style.decimal == ',' { '.' } else { ',' };
+    let (int_part, frac) = match t.rsplit_once(style.decimal) {
+        Some((i, f)) => (i, Some(f)),
+        None => (t.as_str(), None),
+    };
+    let mut digits = String::new();
+    if int_part.contains(group) || int_part.contains('\'') {
+        let groups: Vec<&str> = int_part.split([group, '\'']).collect();
+        if groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3) {
+            return None;
+        }
+        groups.iter().for_each(|g| digits.push_str(g));
+    } else {
+        digits.push_str(int_part);
+    }
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if let Some(f) = frac {
+        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.push('.');
+        digits.push_str(f);
+    }
+    let value = Decimal::from_str(&digits).ok()?;
+    Some(if negative { -value } else { value })
+}
+
+/// Yes/no: Yes/No, Y/N, True/False, 1/0, X (ticked) in any case, or a boolean or
+/// 0/1 number cell.
+pub fn flag(cell: &Cell) -> Result<bool, String> {
+    let expected = || "expected Yes/No, Y/N, True/False, 1/0 or X".to_string();
+    match cell {
+        Cell::Bool(b) => Ok(*b),
+        Cell::Number(n) if *n == 1.0 => Ok(true),
+        Cell::Number(n) if *n == 0.0 => Ok(false),
+        Cell::Text(s) => match s.trim().to_lowercase().as_str() {
+            "yes" | "y" | "true" | "1" | "x" => Ok(true),
+            "no" | "n" | "false" | "0" => Ok(false),
+            _ => Err(expected()),
+        },
+        _ => Err(expected()),
+    }
+}
+
+/// A count (paperwork errors): a whole number ≥ 0.
+pub fn count(cell: &Cell) -> Result<u32, String> {
+    let expected = || "expected a whole number of 0 or more".to_string();
+    let d = number(cell, NumberStyle::default()).map_err(|_| expected())?;
+    if d.is_sign_negative() || d.fract() != Decimal::ZERO {
+        return Err(expected());
+    }
+    d.to_u32().ok_or_else(expected)
+}
+
+/// A month: a date cell or date text (its month), `2026-03`, `2026/03`, `03/2026`,
+/// `Mar 2026`, `March 2026`.
+pub fn month(cell: &Cell, epoch_1904: bool, order: DateOrder) -> Result<Period, String> {
+    let expected = || "expected a month such as 2026-03, Mar 2026 or a date".to_string();
+    if let Ok(d) = date(cell, epoch_1904, order) {
+        return Ok(Period::of(d));
+    }
+    let Cell::Text(s) = cell else { return Err(expected()) };
+    let s = s.trim();
+    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
+    if parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+        let (y, m) = if parts[0].len() == 4 { (parts[0], parts[1]) } else { (parts[1], parts[0]) };
+        if y.len() == 4 && m.len() <= 2 {
+            return Period::new(y.parse().map_err(|_| expected())?, m.parse().map_err(|_| expected())?).ok_or_else(expected);
+        }
+    }
+    for f in ["%b %Y", "%B %Y"] {
+        if let Ok(d) = NaiveDate::parse_from_str(&format!("1 {s}"), &format!("%d {f}")) {
+            return Ok(Period::of(d));
+        }
+    }
+    Err(expected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn excel_serials_in_both_epochs() {
+        // 46096 is 2026-03-15 in the 1900 system; the same day is 44634 in the 1904 system
+        // (1462 days apart: 4 years and a day).
+        assert_eq!(excel_serial(46096.0, false).unwrap().date(), d("2026-03-15"));
+        assert_eq!(excel_serial(44634.0, true).unwrap().date(), d("2026-03-15"));
+        assert_eq!(excel_serial(1.0, false).unwrap().date(), d("1900-01-01"));
+        assert_eq!(excel_serial(61.0, false).unwrap().date(), d("1900-03-01"));
+        assert_eq!(excel_serial(0.0, true), None);
+        assert_eq!(excel_serial(f64::NAN, false), None);
+        assert_eq!(date(&Cell::Number(46096.0), false, DateOrder::MonthFirst).unwrap(), d("2026-03-15"));
+    }
+
+    #[test]
+    fn text_dates_follow_the_configured_order() {
+        let mdy = DateOrder::MonthFirst;
+        let dmy = DateOrder::DayFirst;
+        assert_eq!(date(&t("03/04/2026"), false, mdy).unwrap(), d("2026-03-04"));
+        assert_eq!(date(&t("03/04/2026"), false, dmy).unwrap(), d("2026-04-03"));
+        assert_eq!(date(&t("15.03.26"), false, dmy).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("2026-03-15 00:00:00"), false, dmy).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("2026/03/15"), false, mdy).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("Mar 15, 2026"), false, dmy).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("15-Mar-2026"), false, mdy).unwrap(), d("2026-03-15"));
+        // 15/03/2026 is not a date in month-first order: an error, never a silent swap.
+        let err = date(&t("15/03/2026"), false, mdy).unwrap_err();
+        assert!(err.contains("03/15/2026"), "{err}");
+        assert!(date(&t("next Tuesday"), false, mdy).is_err());
+        assert!(date(&t("2026-02-30"), false, mdy).is_err());
+    }
+
+    #[test]
+    fn money_as_numbers_and_text() {
+        let us = NumberStyle::default();
+        let eu = NumberStyle { decimal: ',' };
+        assert_eq!(money(&Cell::Number(412500.0), us).unwrap(), dec("412500"));
+        assert_eq!(money(&Cell::Number(0.1), us).unwrap(), dec("0.1"));
+        assert_eq!(money(&t("$412,500.00"), us).unwrap(), dec("412500.00"));
+        assert_eq!(money(&t("(1,250.00)"), us).unwrap(), dec("-1250.00"));
+        assert_eq!(money(&t("-$1,250.00"), us).unwrap(), dec("-1250.00"));
+        assert_eq!(money(&t("$-1,250.00"), us).unwrap(), dec("-1250.00"));
+        assert_eq!(money(&t("1250-"), us).unwrap(), dec("-1250"));
+        assert_eq!(money(&t("USD 99.5"), us).unwrap(), dec("99.5"));
+        assert_eq!(money(&t("1.234,50 €"), eu).unwrap(), dec("1234.50"));
+        assert_eq!(money(&t("1 234 500,00 €"), eu).unwrap(), dec("1234500.00"));
+        for bad in ["1,23.00", "12,34", "$", "abc", "1.234,50", "4l2,500", ""] {
+            assert!(money(&t(bad), us).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_and_counts() {
+        for (s, v) in [("Yes", true), ("n", false), ("TRUE", true), ("0", false), ("x", true), (" Y ", true)] {
+            assert_eq!(flag(&t(s)).unwrap(), v, "{s}");
+        }
+        assert!(flag(&t("maybe")).is_err());
+        assert_eq!(flag(&Cell::Number(1.0)).unwrap(), true);
+        assert_eq!(count(&Cell::Number(3.0)).unwrap(), 3);
+        assert_eq!(count(&t("12")).unwrap(), 12);
+        assert!(count(&Cell::Number(-1.0)).is_err());
+        assert!(count(&Cell::Number(1.5)).is_err());
+    }
+
+    #[test]
+    fn months_in_common_shapes() {
+        let o = DateOrder::MonthFirst;
+        for s in ["2026-03", "2026/3", "03/2026", "Mar 2026", "March 2026", "2026-03-01"] {
+            assert_eq!(month(&t(s), false, o).unwrap().to_string(), "2026-03", "{s}");
+        }
+        assert!(month(&t("2026-13"), false, o).is_err());
+    }
+}

@@ -1,0 +1,712 @@
+//! Store: quotad's history in one SQLite file — imports, deal events, quotas, the
+//! roster and the outbox ledger.
+//!
+//! The only module that speaks SQL. Imports `domain` only. Money and other decimals are
+//! stored as exact decimal TEXT and summed in Rust, never by SQLite's floating point.
+//! Dates are ISO TEXT; instants are RFC 3339 UTC TEXT. Migrations run at open
+//! (`PRAGMA user_version`).
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rust_decimal::Decimal;
+
+use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass};
+
+/// Store errors name the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("state database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A stored value could not be read back (the file was edited by hand?).
+    #[error("state database {path}: corrupt value in {what}: '{value}'")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// Table and column.
+        what: String,
+        /// The stored text.
+        value: String,
+    },
+}
+
+/// Result of store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE imports (
+    id            INTEGER PRIMARY KEY,
+    source        TEXT NOT NULL,              -- config source name
+    kind          TEXT NOT NULL,              -- deals | quotas | roster
+    file_name     TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    sheet         TEXT NOT NULL,
+    imported_at   TEXT NOT NULL,              -- RFC 3339 UTC
+    rows_stored   INTEGER NOT NULL,
+    rows_rejected INTEGER NOT NULL,
+    UNIQUE (source, sha256)
+);
+CREATE TABLE deals (                          -- the current version of each deal event
+    deal_id            TEXT NOT NULL,
+    event              TEXT NOT NULL,         -- sale | cancellation
+    stage              TEXT NOT NULL,
+    class              TEXT NOT NULL,         -- won | cancelled | ignored
+    rep_id             TEXT,
+    rep_email          TEXT,
+    rep_name           TEXT,
+    team               TEXT,
+    close_date         TEXT,                  -- YYYY-MM-DD
+    amount             TEXT,                  -- exact decimal, currency units
+    units              TEXT,                  -- exact decimal
+    rating             TEXT,                  -- exact decimal
+    paperwork_complete INTEGER,
+    paperwork_errors   INTEGER,
+    import_id          INTEGER NOT NULL REFERENCES imports(id),
+    sheet              TEXT NOT NULL,
+    excel_row          INTEGER NOT NULL,
+    PRIMARY KEY (deal_id, event)
+) WITHOUT ROWID;
+CREATE INDEX deals_by_close_date ON deals(close_date);
+CREATE TABLE deal_history AS SELECT *, 0 AS superseded_by FROM deals WHERE 0;  -- versions a later export replaced
+CREATE TABLE quotas (
+    rep_ref    TEXT NOT NULL,                 -- id:..., email:... or name:...
+    rep_id     TEXT,
+    rep_email  TEXT,
+    rep_name   TEXT,
+    month      TEXT NOT NULL,                 -- YYYY-MM
+    revenue    TEXT NOT NULL,                 -- exact decimal, currency units; 0 = no quota
+    units      TEXT,
+    import_id  INTEGER NOT NULL REFERENCES imports(id),
+    sheet      TEXT NOT NULL,
+    excel_row  INTEGER NOT NULL,
+    PRIMARY KEY (rep_ref, month)
+);
+CREATE TABLE roster (
+    rep_key       TEXT PRIMARY KEY,           -- rep id, else e-mail, else folded name
+    rep_id        TEXT,
+    name          TEXT NOT NULL,
+    email         TEXT,
+    team          TEXT,
+    manager       TEXT,
+    manager_email TEXT,
+    hire_date     TEXT,
+    active        INTEGER NOT NULL,
+    import_id     INTEGER NOT NULL REFERENCES imports(id),
+    sheet         TEXT NOT NULL,
+    excel_row     INTEGER NOT NULL
+);
+CREATE TABLE outbox (
+    idempotency_key TEXT PRIMARY KEY,         -- job/period/recipient/kind
+    job             TEXT NOT NULL,
+    period          TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    message         BLOB NOT NULL,            -- the rendered RFC 5322 message
+    state           TEXT NOT NULL,            -- pending | sent
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT
+);
+"#];
+
+/// The open state database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A file already imported.
+#[derive(Debug, Clone)]
+pub struct ImportRecord {
+    /// Import number.
+    pub id: i64,
+    /// File name at the time.
+    pub file_name: String,
+    /// When (UTC).
+    pub imported_at: DateTime<Utc>,
+}
+
+/// What storing one file changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// The import's number.
+    pub import_id: i64,
+    /// Rows new to the store.
+    pub inserted: usize,
+    /// Rows that replaced an earlier export's version (the earlier kept in history).
+    pub superseded: usize,
+    /// Rows identical to what was stored.
+    pub unchanged: usize,
+}
+
+/// Describes the file being stored.
+#[derive(Debug, Clone)]
+pub struct NewImport<'a> {
+    /// Config source name.
+    pub source: &'a str,
+    /// deals | quotas | roster.
+    pub kind: &'a str,
+    /// File name (no folder).
+    pub file_name: &'a str,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: &'a str,
+    /// Sheet read.
+    pub sheet: &'a str,
+    /// Rows rejected (reported, not stored).
+    pub rows_rejected: usize,
+    /// Now, UTC.
+    pub now: DateTime<Utc>,
+}
+
+/// One outbox entry (DESIGN.md "Delivery": the outbox ledger).
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    /// (job, period, recipient, kind) joined with '/'.
+    pub idempotency_key: String,
+    /// Job name, e.g. "quota-memo".
+    pub job: String,
+    /// Period, e.g. "2026-11".
+    pub period: String,
+    /// Recipient address.
+    pub recipient: String,
+    /// Message kind, e.g. "rep-memo".
+    pub kind: String,
+    /// Message-ID derived from the key, without angle brackets.
+    pub message_id: String,
+    /// Subject line.
+    pub subject: String,
+    /// The formatted message.
+    pub message: Vec<u8>,
+    /// pending | sent.
+    pub state: String,
+}
+
+fn text_decimal(path: &Path, what: &str, v: Option<String>) -> Result<Option<Decimal>> {
+    v.map(|s| Decimal::from_str(&s).map_err(|_| StoreError::Corrupt { path: path.into(), what: what.into(), value: s }))
+        .transpose()
+}
+
+fn text_date(path: &Path, what: &str, v: Option<String>) -> Result<Option<NaiveDate>> {
+    v.map(|s| NaiveDate::from_str(&s).map_err(|_| StoreError::Corrupt { path: path.into(), what: what.into(), value: s }))
+        .transpose()
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies migrations.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let err = |source| StoreError::Sqlite { path: path.into(), source };
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
+            .map_err(err)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(Store { conn, path: path.into() })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// The earlier import of a file with these bytes for this source, if any.
+    pub fn find_import(&self, source: &str, sha256: &str) -> Result<Option<ImportRecord>> {
+        self.conn
+            .query_row(
+                "SELECT id, file_name, imported_at FROM imports WHERE source = ?1 AND sha256 = ?2",
+                params![source, sha256],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )
+            .optional()
+            .map_err(self.err())?
+            .map(|(id, file_name, at)| {
+                let imported_at = DateTime::parse_from_rfc3339(&at)
+                    .map_err(|_| StoreError::Corrupt { path: self.path.clone(), what: "imports.imported_at".into(), value: at })?
+                    .with_timezone(&Utc);
+                Ok(ImportRecord { id, file_name, imported_at })
+            })
+            .transpose()
+    }
+
+    fn begin<'a>(tx: &Transaction<'a>, meta: &NewImport, stored: usize) -> rusqlite::Result<i64> {
+        tx.execute(
+            "INSERT INTO imports (source, kind, file_name, sha256, sheet, imported_at, rows_stored, rows_rejected)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![meta.source, meta.kind, meta.file_name, meta.sha256, meta.sheet, meta.now.to_rfc3339(), stored as i64, meta.rows_rejected as i64],
+        )?;
+        Ok(tx.last_insert_rowid())
+    }
+
+    /// Stores a deals file in one transaction: whole or not at all. A (Deal ID, event)
+    /// already stored is superseded by this file's version (the old one moves to
+    /// history); an identical one is left alone.
+    pub fn import_deals(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
+        let mut stats = StoreStats { import_id, ..Default::default() };
+        {
+            let mut current = tx
+                .prepare(
+                    "SELECT stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
+                            paperwork_complete, paperwork_errors FROM deals WHERE deal_id = ?1 AND event = ?2",
+                )
+                .map_err(err)?;
+            let mut archive = tx
+                .prepare("INSERT INTO deal_history SELECT *, ?3 FROM deals WHERE deal_id = ?1 AND event = ?2")
+                .map_err(err)?;
+            let mut upsert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO deals (deal_id, event, stage, class, rep_id, rep_email, rep_name, team, close_date,
+                        amount, units, rating, paperwork_complete, paperwork_errors, import_id, sheet, excel_row)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                )
+                .map_err(err)?;
+            for d in rows {
+                let event = d.event().as_str();
+                let values = DealValues::of(d);
+                let old: Option<DealValues> =
+                    current.query_row(params![d.deal_id, event], DealValues::from_row).optional().map_err(err)?;
+                match old {
+                    Some(old) if old == values => {
+                        stats.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => {
+                        archive.execute(params![d.deal_id, event, import_id]).map_err(err)?;
+                        stats.superseded += 1;
+                    }
+                    None => stats.inserted += 1,
+                }
+                upsert
+                    .execute(params![
+                        d.deal_id,
+                        event,
+                        values.stage,
+                        values.class,
+                        values.rep_id,
+                        values.rep_email,
+                        values.rep_name,
+                        values.team,
+                        values.close_date,
+                        values.amount,
+                        values.units,
+                        values.rating,
+                        values.paperwork_complete,
+                        values.paperwork_errors,
+                        import_id,
+                        d.origin.sheet,
+                        d.origin.row
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(stats)
+    }
+
+    /// Stores a quotas file in one transaction; a later file's quota for the same rep and
+    /// month replaces the earlier.
+    pub fn import_quotas(&mut self, meta: &NewImport, rows: &[QuotaRow]) -> Result<StoreStats> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
+        let mut stats = StoreStats { import_id, ..Default::default() };
+        {
+            let mut current =
+                tx.prepare("SELECT revenue, units FROM quotas WHERE rep_ref = ?1 AND month = ?2").map_err(err)?;
+            let mut upsert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO quotas (rep_ref, rep_id, rep_email, rep_name, month, revenue, units, import_id, sheet, excel_row)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(err)?;
+            for q in rows {
+                let key = ref_key(&q.rep);
+                let month = q.month.to_string();
+                let values = (q.revenue.normalize().to_string(), q.units.map(|u| u.normalize().to_string()));
+                let old: Option<(String, Option<String>)> =
+                    current.query_row(params![key, month], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(err)?;
+                match old {
+                    Some(old) if old == values => {
+                        stats.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => stats.superseded += 1,
+                    None => stats.inserted += 1,
+                }
+                upsert
+                    .execute(params![
+                        key,
+                        q.rep.id,
+                        q.rep.email,
+                        q.rep.name,
+                        month,
+                        values.0,
+                        values.1,
+                        import_id,
+                        q.origin.sheet,
+                        q.origin.row
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(stats)
+    }
+
+    /// Stores a roster file in one transaction. Reps are matched by their identity key;
+    /// reps absent from this file are left as they were.
+    pub fn import_roster(&mut self, meta: &NewImport, rows: &[RosterRep]) -> Result<StoreStats> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
+        let mut stats = StoreStats { import_id, ..Default::default() };
+        {
+            let mut current = tx
+                .prepare("SELECT rep_id, name, email, team, manager, manager_email, hire_date, active FROM roster WHERE rep_key = ?1")
+                .map_err(err)?;
+            let mut upsert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO roster (rep_key, rep_id, name, email, team, manager, manager_email, hire_date, active,
+                        import_id, sheet, excel_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(err)?;
+            for r in rows {
+                type RosterValues = (Option<String>, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, bool);
+                let values: RosterValues = (
+                    r.id.clone(),
+                    r.name.clone(),
+                    r.email.clone(),
+                    r.team.clone(),
+                    r.manager.clone(),
+                    r.manager_email.clone(),
+                    r.hire_date.map(|d| d.to_string()),
+                    r.active,
+                );
+                let old: Option<RosterValues> = current
+                    .query_row(params![r.key()], |x| {
+                        Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?, x.get(6)?, x.get(7)?))
+                    })
+                    .optional()
+                    .map_err(err)?;
+                match old {
+                    Some(old) if old == values => {
+                        stats.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => stats.superseded += 1,
+                    None => stats.inserted += 1,
+                }
+                upsert
+                    .execute(params![
+                        r.key(),
+                        values.0,
+                        values.1,
+                        values.2,
+                        values.3,
+                        values.4,
+                        values.5,
+                        values.6,
+                        values.7,
+                        import_id,
+                        r.origin.sheet,
+                        r.origin.row
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(stats)
+    }
+
+    /// The whole roster, ordered by name.
+    pub fn roster(&self) -> Result<Vec<RosterRep>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row
+                 FROM roster ORDER BY name, rep_key",
+            )
+            .map_err(self.err())?;
+        let raw = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, bool>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, u32>(9)?,
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        raw.into_iter()
+            .map(|(id, name, email, team, manager, manager_email, hire, active, sheet, row)| {
+                Ok(RosterRep {
+                    id,
+                    name,
+                    email,
+                    team,
+                    manager,
+                    manager_email,
+                    hire_date: text_date(&self.path, "roster.hire_date", hire)?,
+                    active,
+                    origin: RowOrigin { sheet, row },
+                })
+            })
+            .collect()
+    }
+
+    /// Deal events whose close date falls in `from..=to` (inclusive months), every class.
+    pub fn deals_between(&self, from: Period, to: Period) -> Result<Vec<DealRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT deal_id, stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
+                        paperwork_complete, paperwork_errors, sheet, excel_row
+                 FROM deals WHERE close_date >= ?1 AND close_date <= ?2 ORDER BY close_date, deal_id, event",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![from.first_day().to_string(), to.last_day().to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    RepRef { id: r.get(3)?, email: r.get(4)?, name: r.get(5)? },
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                    r.get::<_, Option<bool>>(11)?,
+                    r.get::<_, Option<u32>>(12)?,
+                    RowOrigin { sheet: r.get(13)?, row: r.get(14)? },
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        let p = &self.path;
+        rows.into_iter()
+            .map(|(deal_id, stage, class, rep, team, close, amount, units, rating, complete, errors, origin)| {
+                Ok(DealRow {
+                    deal_id,
+                    stage,
+                    class: StageClass::parse(&class)
+                        .ok_or_else(|| StoreError::Corrupt { path: p.clone(), what: "deals.class".into(), value: class.clone() })?,
+                    rep,
+                    team,
+                    close_date: text_date(p, "deals.close_date", close)?,
+                    amount: text_decimal(p, "deals.amount", amount)?,
+                    units: text_decimal(p, "deals.units", units)?,
+                    rating: text_decimal(p, "deals.rating", rating)?,
+                    paperwork_complete: complete,
+                    paperwork_errors: errors,
+                    origin,
+                })
+            })
+            .collect()
+    }
+
+    /// The month of the newest won or cancelled deal, if any deal is stored.
+    pub fn latest_deal_month(&self) -> Result<Option<Period>> {
+        let d: Option<String> = self
+            .conn
+            .query_row("SELECT MAX(close_date) FROM deals WHERE class IN ('won', 'cancelled')", [], |r| r.get(0))
+            .map_err(self.err())?;
+        Ok(text_date(&self.path, "deals.close_date", d)?.map(Period::of))
+    }
+
+    /// Quotas for the given months.
+    pub fn quotas_for(&self, months: &[Period]) -> Result<Vec<QuotaRow>> {
+        let mut out = Vec::new();
+        let mut st = self
+            .conn
+            .prepare("SELECT rep_id, rep_email, rep_name, revenue, units, sheet, excel_row FROM quotas WHERE month = ?1 ORDER BY rep_ref")
+            .map_err(self.err())?;
+        for &m in months {
+            let rows = st
+                .query_map(params![m.to_string()], |r| {
+                    Ok((
+                        RepRef { id: r.get(0)?, email: r.get(1)?, name: r.get(2)? },
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        RowOrigin { sheet: r.get(5)?, row: r.get(6)? },
+                    ))
+                })
+                .map_err(self.err())?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(self.err())?;
+            for (rep, revenue, units, origin) in rows {
+                out.push(QuotaRow {
+                    rep,
+                    month: m,
+                    revenue: text_decimal(&self.path, "quotas.revenue", Some(revenue))?.unwrap_or_default(),
+                    units: text_decimal(&self.path, "quotas.units", units)?,
+                    origin,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Row counts: (deal events, quotas, roster reps).
+    pub fn counts(&self) -> Result<(i64, i64, i64)> {
+        self.conn
+            .query_row("SELECT (SELECT COUNT(*) FROM deals), (SELECT COUNT(*) FROM quotas), (SELECT COUNT(*) FROM roster)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(self.err())
+    }
+
+    /// The outbox entry with this idempotency key, if any.
+    pub fn outbox_get(&self, key: &str) -> Result<Option<OutboxEntry>> {
+        self.conn
+            .query_row(
+                "SELECT idempotency_key, job, period, recipient, kind, message_id, subject, message, state
+                 FROM outbox WHERE idempotency_key = ?1",
+                params![key],
+                |r| {
+                    Ok(OutboxEntry {
+                        idempotency_key: r.get(0)?,
+                        job: r.get(1)?,
+                        period: r.get(2)?,
+                        recipient: r.get(3)?,
+                        kind: r.get(4)?,
+                        message_id: r.get(5)?,
+                        subject: r.get(6)?,
+                        message: r.get(7)?,
+                        state: r.get(8)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Records a rendered message as pending before it is handed to a transport. A key
+    /// already present is left unchanged (returns false).
+    pub fn outbox_add(&self, e: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9) ON CONFLICT (idempotency_key) DO NOTHING",
+                params![e.idempotency_key, e.job, e.period, e.recipient, e.kind, e.message_id, e.subject, e.message, now.to_rfc3339()],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// Marks a message sent (after the transport accepted it).
+    pub fn outbox_mark_sent(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE idempotency_key = ?1",
+                params![key, now.to_rfc3339()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the message stays pending.
+    pub fn outbox_mark_failed(&self, key: &str, error: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE idempotency_key = ?1", params![key, error])
+            .map_err(self.err())?;
+        Ok(())
+    }
+}
+
+/// The store's key for a row's rep reference: id, else e-mail, else folded name.
+fn ref_key(r: &RepRef) -> String {
+    match (&r.id, &r.email, &r.name) {
+        (Some(id), _, _) => format!("id:{id}"),
+        (None, Some(e), _) => format!("email:{e}"),
+        (None, None, Some(n)) => format!("name:{}", crate::domain::fold_name(n)),
+        _ => String::new(),
+    }
+}
+
+/// A deal event's stored values, for comparing a re-export with what is stored.
+#[derive(Debug, PartialEq)]
+struct DealValues {
+    stage: String,
+    class: &'static str,
+    rep_id: Option<String>,
+    rep_email: Option<String>,
+    rep_name: Option<String>,
+    team: Option<String>,
+    close_date: Option<String>,
+    amount: Option<String>,
+    units: Option<String>,
+    rating: Option<String>,
+    paperwork_complete: Option<bool>,
+    paperwork_errors: Option<u32>,
+}
+
+impl DealValues {
+    fn of(d: &DealRow) -> DealValues {
+        DealValues {
+            stage: d.stage.clone(),
+            class: d.class.as_str(),
+            rep_id: d.rep.id.clone(),
+            rep_email: d.rep.email.clone(),
+            rep_name: d.rep.name.clone(),
+            team: d.team.clone(),
+            close_date: d.close_date.map(|x| x.to_string()),
+            amount: d.amount.map(|x| x.normalize().to_string()),
+            units: d.units.map(|x| x.normalize().to_string()),
+            rating: d.rating.map(|x| x.normalize().to_string()),
+            paperwork_complete: d.paperwork_complete,
+            paperwork_errors: d.paperwork_errors,
+        }
+    }
+
+    fn from_row(r: &Row) -> rusqlite::Result<DealValues> {
+        let class: String = r.get(1)?;
+        Ok(DealValues {
+            stage: r.get(0)?,
+            class: StageClass::parse(&class).map(StageClass::as_str).unwrap_or("?"),
+            rep_id: r.get(2)?,
+            rep_email: r.get(3)?,
+            rep_name: r.get(4)?,
+            team: r.get(5)?,
+            close_date: r.get(6)?,
+            amount: r.get(7)?,
+            units: r.get(8)?,
+            rating: r.get(9)?,
+            paperwork_complete: r.get(10)?,
+            paperwork_errors: r.get(11)?,
+        })
+    }
+}
