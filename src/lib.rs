@@ -1,5 +1,36 @@
-//! quotad (under construction)
+//! quotad: a daemon and CLI for sales leaders. It reads the spreadsheets a CRM exports
+//! and turns them into quota memos (and, later, ranking PDFs and 1:1 prep sheets),
+//! delivered exactly once. See `../shared/DESIGN.md` for what and why.
+//!
+//! # Layout
+//!
+//! Data flows one way: `ingest -> store -> metrics -> report -> deliver`.
+//!
+//! - [`domain`] sits at the bottom: plain data (periods, money, reps, deals, standings).
+//!   It imports no other quotad module.
+//! - The stages — [`ingest`], [`store`], [`metrics`], [`report`], [`deliver`] — import
+//!   `domain` and their own external crates, never each other. calamine and csv live in
+//!   ingest, rusqlite in store, tera in report, lettre in deliver.
+//! - [`config`] composes each stage's settings from `quotad.toml`.
+//! - [`pipeline`] is the one place that knows the order of the stages.
+//! - [`cli`] and `cmd` sit on top; nothing imports them. `main.rs` only parses arguments
+//!   and calls [`run`].
+//!
+//! The clock is passed in (`now`), never read inside a stage.
+
+pub mod cli;
+mod cmd;
+pub mod config;
+pub mod deliver;
 pub mod domain;
 pub mod ingest;
-pub mod store;
 pub mod metrics;
+pub mod pipeline;
+pub mod report;
+pub mod store;
+
+/// Runs a parsed command line at time `now` and returns the process exit status
+/// (0 ok, 1 failure). Errors carry context naming the file, key or row concerned.
+pub fn run(cli: cli::Cli, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
+    cmd::dispatch(cli, now)
+}

@@ -434,7 +434,7 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         rejects.extend(ctx.rejects);
     }
     if !totals.is_empty() {
-        notes.push(format!("skipped totals row {}", join(&totals)));
+        notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
     }
     let records = match source.kind {
         SourceKind::Deals => Records::Deals(dedupe(
@@ -499,7 +499,8 @@ fn dedupe<T: Clone>(
         }
     }
     if !exact.is_empty() {
-        notes.push(format!("row {} repeat an earlier row exactly and were counted once", join(&exact)));
+        let (rows, verb) = if exact.len() == 1 { ("row", "repeats an earlier row exactly and was") } else { ("rows", "repeat earlier rows exactly and were") };
+        notes.push(format!("{rows} {} {verb} counted once", join(&exact)));
     }
     out
 }

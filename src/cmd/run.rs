@@ -1,0 +1,105 @@
+//! `quotad import` and `quotad run JOB`.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::{open_store, shown};
+use crate::cli::Job;
+use crate::config::Config;
+use crate::domain::Period;
+use crate::pipeline::{self, FileStatus, ImportSummary, MemoSummary};
+use crate::report::Templates;
+
+/// `quotad import`.
+pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
+    let mut store = open_store(cfg)?;
+    let summary = pipeline::import(cfg, &mut store, now)?;
+    print_import(cfg, &summary);
+    Ok(if summary.quarantined() > 0 { 1 } else { 0 })
+}
+
+/// `quotad run JOB [--period]`.
+pub fn run(cfg: &Config, job: Job, period: Option<Period>, now: DateTime<Utc>) -> Result<i32> {
+    let templates = Templates::load(cfg.paths.templates.as_deref())?;
+    let mut store = open_store(cfg)?;
+    let mut status = 0;
+    if job == Job::All {
+        let summary = pipeline::import(cfg, &mut store, now)?;
+        print_import(cfg, &summary);
+        if summary.quarantined() > 0 {
+            status = 1;
+        }
+    }
+    let period = match period {
+        Some(p) => p,
+        None => pipeline::default_memo_period(&store)?,
+    };
+    let memo = pipeline::quota_memo(cfg, &store, &templates, period, now)?;
+    print_memo(&memo);
+    if !memo.failed.is_empty() {
+        status = 1;
+    }
+    Ok(status)
+}
+
+fn print_import(cfg: &Config, s: &ImportSummary) {
+    println!("Import from {}", shown(&cfg.paths.inbox));
+    if s.files.is_empty() {
+        println!("  (no files in the inbox)");
+    }
+    for f in &s.files {
+        match &f.status {
+            FileStatus::Imported { stats, rejects, sheet, notes, report } => {
+                let sheet = if sheet.is_empty() { String::new() } else { format!(", sheet '{sheet}'") };
+                println!(
+                    "  imported     {} [{}{sheet}]: {} new, {} superseded, {} unchanged, {} rejected",
+                    f.file,
+                    f.source,
+                    stats.inserted,
+                    stats.superseded,
+                    stats.unchanged,
+                    rejects.len()
+                );
+                for n in notes {
+                    println!("               note: {n}");
+                }
+                for r in rejects.iter().take(5) {
+                    println!("               rejected {r}");
+                }
+                if let Some(p) = report {
+                    println!("               all rejected rows: {}", shown(p));
+                }
+            }
+            FileStatus::AlreadyImported { import_id, at } => {
+                println!("  unchanged    {} [{}]: same content as import #{import_id} of {}", f.file, f.source, at.format("%Y-%m-%d %H:%M UTC"))
+            }
+            FileStatus::Quarantined { reason, report } => {
+                println!("  QUARANTINED  {} [{}]: {reason}", f.file, f.source);
+                println!("               report: {}", shown(report));
+            }
+            FileStatus::Unmatched => println!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file),
+        }
+    }
+    println!(
+        "  {} file(s) imported, {} row(s) stored, {} row(s) rejected, {} file(s) quarantined",
+        s.imported(),
+        s.rows_stored(),
+        s.rows_rejected(),
+        s.quarantined()
+    );
+}
+
+fn print_memo(m: &MemoSummary) {
+    let period = m.period.map(|p| format!("{} ({p})", p.label())).unwrap_or_default();
+    println!("Quota memo for {period}");
+    println!("  {} memo(s) written to {}, {} already sent earlier (not sent again)", m.sent, shown(&m.outbox), m.already_sent);
+    for s in &m.skipped {
+        println!("  skipped: {s}");
+    }
+    for f in &m.failed {
+        println!("  FAILED: {f}");
+    }
+    if !m.unmatched.is_empty() {
+        println!("  not on the roster (their figures are in no memo): {}", m.unmatched.join("; "));
+    }
+}

@@ -1,0 +1,452 @@
+//! Config: `quotad.toml` -> a validated [`Config`] composed of each stage's settings.
+//!
+//! Raw TOML is read into `Raw*` structs (serde, unknown keys are errors), then
+//! validated into the stages' own settings types once (ripgrep's lowargs -> hiargs).
+//! Every error names the file, the line and the key. Paths are resolved against the
+//! config file's folder. Secrets are never read from this file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::deliver::{self, TransportKind};
+use crate::domain::{StageClass, fold_name};
+use crate::ingest::{self, ColumnMap, DateOrder, NumberStyle, SourceKind};
+use crate::report::Format;
+
+/// A config error: where, and what was expected.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The config file.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+/// What to do with an inbox file once it is imported (config `paths.after_import`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterImport {
+    /// Move it to the archive folder (rejected files to quarantine).
+    Move,
+    /// Leave it in the inbox (a read-only or shared inbox); rejected files are copied to
+    /// quarantine with their report. Files already imported are recognised by content.
+    Keep,
+}
+
+/// Org settings (config `[org]`).
+#[derive(Debug, Clone)]
+pub struct Org {
+    /// Org name, shown in e-mails.
+    pub name: String,
+    /// IANA time zone: periods are calendar months in this zone.
+    pub time_zone: Tz,
+    /// Number and currency formatting.
+    pub format: Format,
+}
+
+/// Folders and files, all absolute (config `[paths]`).
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Where CRM exports, quotas and rosters are dropped.
+    pub inbox: PathBuf,
+    /// Where imported files go.
+    pub archive: PathBuf,
+    /// Where rejected files go, with an error report beside each.
+    pub quarantine: PathBuf,
+    /// Where the file transport writes .eml files.
+    pub outbox: PathBuf,
+    /// The SQLite state database.
+    pub state: PathBuf,
+    /// Folder of template overrides, if any.
+    pub templates: Option<PathBuf>,
+    /// What happens to imported files.
+    pub after_import: AfterImport,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Org settings.
+    pub org: Org,
+    /// Folders.
+    pub paths: Paths,
+    /// Ingest settings shared by sources.
+    pub ingest: ingest::Settings,
+    /// A file is rejected whole when more than this fraction (0..=1) of its data rows is bad.
+    pub max_rejected_fraction: Decimal,
+    /// Sources, in config order.
+    pub sources: Vec<ingest::Source>,
+    /// Mail settings.
+    pub mail: deliver::Settings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    org: RawOrg,
+    #[serde(default)]
+    paths: RawPaths,
+    #[serde(default)]
+    ingest: RawIngest,
+    #[serde(default)]
+    stages: RawStages,
+    sources: Spanned<BTreeMap<String, Spanned<RawSource>>>,
+    mail: RawMail,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrg {
+    name: String,
+    time_zone: Tz,
+    #[serde(default = "default_currency")]
+    currency: Spanned<String>,
+    #[serde(default = "default_locale")]
+    locale: Spanned<String>,
+}
+
+fn default_currency() -> Spanned<String> {
+    Spanned::new(0..0, "USD".into())
+}
+fn default_locale() -> Spanned<String> {
+    Spanned::new(0..0, "en-US".into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPaths {
+    inbox: PathBuf,
+    archive: PathBuf,
+    quarantine: PathBuf,
+    outbox: PathBuf,
+    state: PathBuf,
+    templates: Option<PathBuf>,
+    after_import: AfterImport,
+}
+
+impl Default for RawPaths {
+    fn default() -> Self {
+        RawPaths {
+            inbox: "inbox".into(),
+            archive: "archive".into(),
+            quarantine: "quarantine".into(),
+            outbox: "outbox".into(),
+            state: "quotad.sqlite".into(),
+            templates: None,
+            after_import: AfterImport::Move,
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy)]
+enum RawDateOrder {
+    #[serde(rename = "mdy")]
+    Mdy,
+    #[serde(rename = "dmy")]
+    Dmy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawIngest {
+    date_order: RawDateOrder,
+    decimal_separator: Spanned<String>,
+    header_search_rows: usize,
+    max_rejected_fraction: Spanned<f64>,
+    rating_scale: u32,
+}
+
+impl Default for RawIngest {
+    fn default() -> Self {
+        RawIngest {
+            date_order: RawDateOrder::Mdy,
+            decimal_separator: Spanned::new(0..0, ".".into()),
+            header_search_rows: 30,
+            max_rejected_fraction: Spanned::new(0..0, 0.0),
+            rating_scale: 5,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawStages {
+    won: Vec<String>,
+    cancelled: Vec<String>,
+    ignored: Vec<String>,
+}
+
+impl Default for RawStages {
+    fn default() -> Self {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+        RawStages {
+            won: v(&["Closed Won", "Won", "Sold", "Closed"]),
+            cancelled: v(&["Cancelled", "Canceled", "Cancellation"]),
+            ignored: v(&["Pending", "Open", "Lost", "Closed Lost", "Prospecting", "Engaging", "Qualified", "Negotiation"]),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    kind: SourceKind,
+    files: Vec<String>,
+    sheet: Option<String>,
+    #[serde(default)]
+    columns: BTreeMap<String, Spanned<Vec<String>>>,
+    email_pattern: Option<String>,
+    manager_email_pattern: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    from: Spanned<String>,
+    reply_to: Option<Spanned<String>>,
+    #[serde(default = "default_transport")]
+    transport: Spanned<String>,
+}
+
+fn default_transport() -> Spanned<String> {
+    Spanned::new(0..0, "file".into())
+}
+
+/// 1-based line of byte offset `at` in `text`; `None` for the synthetic 0..0 span of a default.
+fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
+    (span != (0..0)).then(|| text[..span.start.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1)
+}
+
+impl Config {
+    /// Reads and validates the config file. Relative paths inside are resolved against
+    /// the file's folder.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            line: None,
+            message: format!("cannot read the config file: {e} (pass --config PATH, or run from the folder that holds config/quotad.toml)"),
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        Config::parse(&text, &path.display().to_string(), &base)
+    }
+
+    /// Parses config `text` (named `file` in errors), resolving relative paths against `base`.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigError> {
+        let err = |span: std::ops::Range<usize>, message: String| ConfigError { file: file.into(), line: line_of(text, span), message };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let line = line_of(text, span.clone());
+            let snippet = line.and_then(|l| text.lines().nth(l - 1)).map(|l| format!(" (`{}`)", l.trim())).unwrap_or_default();
+            ConfigError { file: file.into(), line, message: format!("{}{snippet}", e.message().trim()) }
+        })?;
+
+        let format = Format::new(raw.org.locale.get_ref(), raw.org.currency.get_ref()).map_err(|m| {
+            let span = if m.contains("locale") { raw.org.locale.span() } else { raw.org.currency.span() };
+            err(span, format!("org.{}: {m}", if m.contains("locale") { "locale" } else { "currency" }))
+        })?;
+        let org = Org { name: raw.org.name, time_zone: raw.org.time_zone, format };
+
+        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let p = raw.paths;
+        let paths = Paths {
+            inbox: abs(&p.inbox),
+            archive: abs(&p.archive),
+            quarantine: abs(&p.quarantine),
+            outbox: abs(&p.outbox),
+            state: abs(&p.state),
+            templates: p.templates.as_deref().map(abs),
+            after_import: p.after_import,
+        };
+
+        let decimal = match raw.ingest.decimal_separator.get_ref().as_str() {
+            "." => '.',
+            "," => ',',
+            other => {
+                return Err(err(
+                    raw.ingest.decimal_separator.span(),
+                    format!("ingest.decimal_separator: '{other}' must be \".\" (1,234.50) or \",\" (1.234,50)"),
+                ));
+            }
+        };
+        let fraction = *raw.ingest.max_rejected_fraction.get_ref();
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(err(
+                raw.ingest.max_rejected_fraction.span(),
+                format!("ingest.max_rejected_fraction: {fraction} must be a fraction from 0 to 1 (0.01 = 1% of rows)"),
+            ));
+        }
+        let mut stages = HashMap::new();
+        for (list, class) in [(&raw.stages.won, StageClass::Won), (&raw.stages.cancelled, StageClass::Cancelled), (&raw.stages.ignored, StageClass::Ignored)] {
+            for s in list {
+                if let Some(prev) = stages.insert(fold_name(s), class)
+                    && prev != class
+                {
+                    return Err(err(0..0, format!("stages: '{s}' is listed both as {} and as {}", prev.as_str(), class.as_str())));
+                }
+            }
+        }
+        let ingest = ingest::Settings {
+            date_order: match raw.ingest.date_order {
+                RawDateOrder::Mdy => DateOrder::MonthFirst,
+                RawDateOrder::Dmy => DateOrder::DayFirst,
+            },
+            number_style: NumberStyle { decimal },
+            header_search_rows: raw.ingest.header_search_rows.max(1),
+            stages,
+            rating_scale: Decimal::from(raw.ingest.rating_scale.max(1)),
+        };
+
+        let mut sources = Vec::new();
+        let sources_span = raw.sources.span();
+        for (name, spanned) in raw.sources.into_inner() {
+            let span = spanned.span();
+            let s = spanned.into_inner();
+            let key = format!("sources.{name}");
+            if s.files.is_empty() {
+                return Err(err(span, format!("{key}.files: list at least one file pattern, e.g. [\"crm-export-*.xlsx\"]")));
+            }
+            let files = s
+                .files
+                .iter()
+                .map(|f| glob::Pattern::new(f).map_err(|e| err(span.clone(), format!("{key}.files: '{f}' is not a valid pattern: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut overrides = BTreeMap::new();
+            for (field, headers) in &s.columns {
+                let one: BTreeMap<String, Vec<String>> = [(field.clone(), headers.get_ref().clone())].into();
+                ColumnMap::new(s.kind, &one).map_err(|m| err(headers.span(), format!("{key}.columns.{field}: {m}")))?;
+                overrides.insert(field.clone(), headers.get_ref().clone());
+            }
+            let columns = ColumnMap::new(s.kind, &overrides).map_err(|m| err(span.clone(), format!("{key}.columns: {m}")))?;
+            if s.kind != SourceKind::Roster && (s.email_pattern.is_some() || s.manager_email_pattern.is_some()) {
+                return Err(err(span, format!("{key}: email_pattern and manager_email_pattern apply to roster sources only")));
+            }
+            for (k, pat) in [("email_pattern", &s.email_pattern), ("manager_email_pattern", &s.manager_email_pattern)] {
+                if let Some(p) = pat
+                    && (!p.contains('@') || !(p.contains("{first}") || p.contains("{last}") || p.contains("{name}")))
+                {
+                    return Err(err(span, format!("{key}.{k}: '{p}' should look like \"{{first}}.{{last}}@example.com\"")));
+                }
+            }
+            sources.push(ingest::Source {
+                name,
+                kind: s.kind,
+                files,
+                sheet: s.sheet,
+                columns,
+                email_pattern: s.email_pattern,
+                manager_email_pattern: s.manager_email_pattern,
+            });
+        }
+        for kind in [SourceKind::Deals, SourceKind::Roster] {
+            if !sources.iter().any(|s| s.kind == kind) {
+                return Err(err(sources_span.clone(), format!("sources: no source has kind = \"{}\"; quotad needs one", kind.as_str())));
+            }
+        }
+
+        let mail_err = |s: &Spanned<String>, key: &str, m: String| err(s.span(), format!("mail.{key}: {m}"));
+        let from = deliver::parse_mailbox(raw.mail.from.get_ref()).map_err(|m| mail_err(&raw.mail.from, "from", m))?;
+        let reply_to = raw
+            .mail
+            .reply_to
+            .as_ref()
+            .map(|r| deliver::parse_mailbox(r.get_ref()).map_err(|m| mail_err(r, "reply_to", m)))
+            .transpose()?;
+        let transport = match raw.mail.transport.get_ref().as_str() {
+            "file" => TransportKind::File,
+            "smtp" => {
+                return Err(mail_err(
+                    &raw.mail.transport,
+                    "transport",
+                    "\"smtp\" is not available in this version yet; use \"file\" (messages are written as .eml files to paths.outbox)".into(),
+                ));
+            }
+            other => return Err(mail_err(&raw.mail.transport, "transport", format!("'{other}' must be \"file\" or \"smtp\""))),
+        };
+        Ok(Config {
+            file: PathBuf::from(file),
+            org,
+            paths,
+            ingest,
+            max_rejected_fraction: Decimal::from_str(&fraction.to_string()).unwrap_or_default(),
+            sources,
+            mail: deliver::Settings { from, reply_to, transport },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[org]
+name = "Example Homes"
+time_zone = "America/Chicago"
+
+[sources.deals]
+kind = "deals"
+files = ["crm-export-*.xlsx"]
+
+[sources.roster]
+kind = "roster"
+files = ["roster.csv"]
+
+[mail]
+from = "Sales Ops <ops@example.com>"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, "quotad.toml", Path::new("/srv/quotad"))
+    }
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.org.time_zone, chrono_tz::America::Chicago);
+        assert_eq!(c.paths.inbox, PathBuf::from("/srv/quotad/inbox"));
+        assert_eq!(c.paths.state, PathBuf::from("/srv/quotad/quotad.sqlite"));
+        assert_eq!(c.paths.after_import, AfterImport::Move);
+        assert_eq!(c.ingest.date_order, DateOrder::MonthFirst);
+        assert_eq!(c.ingest.stage_class("closed won"), Some(StageClass::Won));
+        assert_eq!(c.ingest.stage_class("Canceled"), Some(StageClass::Cancelled));
+        assert_eq!(c.max_rejected_fraction, Decimal::ZERO);
+        assert_eq!(c.sources.len(), 2);
+        assert!(c.sources[0].matches("CRM-Export-2026-03.xlsx"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_key_and_line() {
+        let e = parse(&MINIMAL.replace("time_zone = \"America/Chicago\"", "time_zone = \"America/Chicgo\"")).unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.to_string().contains("time_zone"), "{e}");
+        let e = parse(&MINIMAL.replace("[mail]", "[mail]\nfrm = \"x\"")).unwrap_err();
+        assert_eq!(e.line, Some(15), "{e}");
+        assert!(e.message.contains("unknown field `frm`"), "{e}");
+        let e = parse(&MINIMAL.replace("kind = \"deals\"", "kind = \"deals\"\ncolumns.amont = [\"Price\"]")).unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(e.message.contains("sources.deals.columns.amont"), "{e}");
+        assert!(e.message.contains("amount"), "{e}");
+        let e = parse(&MINIMAL.replace("from = \"Sales Ops <ops@example.com>\"", "from = \"not an address\"")).unwrap_err();
+        assert!(e.message.starts_with("mail.from:"), "{e}");
+        assert_eq!(e.line, Some(15));
+        let e = parse(&format!("{MINIMAL}\n[ingest]\nmax_rejected_fraction = 5.0\n")).unwrap_err();
+        assert!(e.message.contains("ingest.max_rejected_fraction"), "{e}");
+        assert_eq!(e.line, Some(18));
+        let e = parse(&MINIMAL.replace("time_zone = \"America/Chicago\"", "time_zone = \"America/Chicago\"\nlocale = \"xx\"")).unwrap_err();
+        assert!(e.message.contains("org.locale"), "{e}");
+        let e = parse(&MINIMAL.replace("kind = \"roster\"", "kind = \"deals\"")).unwrap_err();
+        assert!(e.message.contains("kind = \"roster\""), "{e}");
+    }
+}

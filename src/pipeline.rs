@@ -1,0 +1,387 @@
+//! Pipeline: the one place that knows the order ingest -> store -> metrics -> report ->
+//! deliver. Each function here is one job step; `cmd` (and later `schedule`) call them
+//! with a loaded [`Config`], an open [`Store`] and the current time `now` (the clock is
+//! passed in, never read here).
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::{AfterImport, Config};
+use crate::deliver::{self, FileTransport, Outgoing, Transport, TransportKind};
+use crate::domain::Period;
+use crate::ingest::{self, Records, SourceKind};
+use crate::metrics;
+use crate::report::{self, Templates};
+use crate::store::{NewImport, OutboxEntry, Store, StoreStats};
+
+/// What happened to one inbox file.
+#[derive(Debug, Clone)]
+pub enum FileStatus {
+    /// Stored; rows rejected under the tolerance are listed in `rejects`.
+    Imported {
+        /// Rows stored, superseded, unchanged.
+        stats: StoreStats,
+        /// Rows rejected (not stored).
+        rejects: Vec<ingest::Reject>,
+        /// Sheet read ("" for CSV) and header row.
+        sheet: String,
+        /// Notes (totals rows skipped, duplicates, encoding).
+        notes: Vec<String>,
+        /// The rejected-rows report written beside the archived file, if any.
+        report: Option<PathBuf>,
+    },
+    /// The same bytes were imported before; nothing changed.
+    AlreadyImported {
+        /// The earlier import's number.
+        import_id: i64,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Rejected whole; the file and an error report are in quarantine.
+    Quarantined {
+        /// Why, in one line.
+        reason: String,
+        /// The report file.
+        report: PathBuf,
+    },
+    /// The file matches no source's `files` patterns; left in the inbox.
+    Unmatched,
+}
+
+/// One inbox file's outcome.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    /// File name (no folder).
+    pub file: String,
+    /// Source name ("" when unmatched).
+    pub source: String,
+    /// What happened.
+    pub status: FileStatus,
+}
+
+/// The result of an import pass.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    /// One entry per inbox file seen, in import order.
+    pub files: Vec<FileOutcome>,
+}
+
+impl ImportSummary {
+    /// Files stored by this pass.
+    pub fn imported(&self) -> usize {
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Imported { .. })).count()
+    }
+    /// Files rejected whole.
+    pub fn quarantined(&self) -> usize {
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Quarantined { .. })).count()
+    }
+    /// Rows stored (new + superseding) by this pass.
+    pub fn rows_stored(&self) -> usize {
+        self.files
+            .iter()
+            .map(|f| match &f.status {
+                FileStatus::Imported { stats, .. } => stats.inserted + stats.superseded,
+                _ => 0,
+            })
+            .sum()
+    }
+    /// Rows rejected in files that were imported, plus rows of quarantined files are not counted.
+    pub fn rows_rejected(&self) -> usize {
+        self.files
+            .iter()
+            .map(|f| match &f.status {
+                FileStatus::Imported { rejects, .. } => rejected_rows(rejects),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+fn rejected_rows(rejects: &[ingest::Reject]) -> usize {
+    let mut rows: Vec<(&str, u32)> = rejects.iter().map(|r| (r.sheet.as_str(), r.row)).collect();
+    rows.dedup();
+    rows.len()
+}
+
+/// Whether a file in the inbox should be looked at: not hidden, not an Excel/LibreOffice
+/// lock file, not a partial download.
+fn is_candidate(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !(name.starts_with('.') || name.starts_with("~$") || lower.ends_with(".part") || lower.ends_with(".tmp") || lower.ends_with(".crdownload"))
+}
+
+fn kind_order(k: SourceKind) -> u8 {
+    match k {
+        SourceKind::Roster => 0,
+        SourceKind::Quotas => 1,
+        SourceKind::Deals => 2,
+    }
+}
+
+/// Imports every new file in the inbox: rosters first, then quotas, then deals, each in
+/// file-name order. Each file is stored in one transaction or not at all; a file is
+/// rejected whole (quarantined with a report) when it cannot be read or more than
+/// `ingest.max_rejected_fraction` of its rows are bad. A bad file never stops the pass.
+pub fn import(cfg: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<ImportSummary> {
+    let inbox = &cfg.paths.inbox;
+    let entries = fs::read_dir(inbox).with_context(|| format!("cannot read the inbox folder {}", inbox.display()))?;
+    let mut files: Vec<(u8, String, Option<&ingest::Source>)> = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("reading {}", inbox.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !e.file_type().map(|t| t.is_file()).unwrap_or(false) || !is_candidate(&name) {
+            continue;
+        }
+        let source = cfg.sources.iter().find(|s| s.matches(&name));
+        files.push((source.map(|s| kind_order(s.kind)).unwrap_or(9), name, source));
+    }
+    files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut summary = ImportSummary::default();
+    for (_, name, source) in files {
+        let Some(source) = source else {
+            summary.files.push(FileOutcome { file: name, source: String::new(), status: FileStatus::Unmatched });
+            continue;
+        };
+        let status = import_one(cfg, store, source, &inbox.join(&name), &name, now)?;
+        summary.files.push(FileOutcome { file: name, source: source.name.clone(), status });
+    }
+    Ok(summary)
+}
+
+fn import_one(cfg: &Config, store: &mut Store, source: &ingest::Source, path: &Path, name: &str, now: DateTime<Utc>) -> Result<FileStatus> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(prev) = store.find_import(&source.name, &sha)? {
+        if cfg.paths.after_import == AfterImport::Move {
+            move_to(path, &cfg.paths.archive, name)?;
+        }
+        return Ok(FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at });
+    }
+    let parsed = match ingest::read_file(path, source, &cfg.ingest) {
+        Ok(p) => p,
+        Err(e) => return quarantine(cfg, path, name, source, &e.to_string(), &[], now),
+    };
+    let bad = rejected_rows(&parsed.rejects);
+    let total = parsed.data_rows.max(1);
+    let fraction = rust_decimal::Decimal::from(bad) / rust_decimal::Decimal::from(total);
+    if bad > 0 && fraction > cfg.max_rejected_fraction {
+        let reason = format!(
+            "{bad} of {} data rows rejected, more than ingest.max_rejected_fraction = {} allows",
+            parsed.data_rows, cfg.max_rejected_fraction
+        );
+        return quarantine(cfg, path, name, source, &reason, &parsed.rejects, now);
+    }
+    let meta = NewImport {
+        source: &source.name,
+        kind: source.kind.as_str(),
+        file_name: name,
+        sha256: &sha,
+        sheet: &parsed.sheet,
+        rows_rejected: bad,
+        now,
+    };
+    let stats = match &parsed.records {
+        Records::Deals(rows) => store.import_deals(&meta, rows)?,
+        Records::Quotas(rows) => store.import_quotas(&meta, rows)?,
+        Records::Roster(rows) => store.import_roster(&meta, rows)?,
+    };
+    let report = if parsed.rejects.is_empty() {
+        None
+    } else {
+        let dir = match cfg.paths.after_import {
+            AfterImport::Move => &cfg.paths.archive,
+            AfterImport::Keep => &cfg.paths.quarantine,
+        };
+        let mut text = format!(
+            "quotad imported {name} (source \"{}\", import #{}) at {} but rejected {bad} row(s); they were not stored:\n\n",
+            source.name,
+            stats.import_id,
+            now.to_rfc3339()
+        );
+        for r in &parsed.rejects {
+            let _ = writeln!(text, "  {r}");
+        }
+        text.push_str("\nCorrect these rows in the CRM and export again: a later export of the same Deal ID replaces the earlier one.\n");
+        Some(write_report(dir, name, ".rejected-rows.txt", &text)?)
+    };
+    if cfg.paths.after_import == AfterImport::Move {
+        move_to(path, &cfg.paths.archive, name)?;
+    }
+    Ok(FileStatus::Imported { stats, rejects: parsed.rejects, sheet: parsed.sheet, notes: parsed.notes, report })
+}
+
+fn write_report(dir: &Path, name: &str, suffix: &str, text: &str) -> Result<PathBuf> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{name}{suffix}"));
+    fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Moves a file into `dir`, adding `.1`, `.2`, … before the extension if the name is taken.
+fn move_to(path: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut target = dir.join(name);
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) => (s.to_string(), format!(".{e}")),
+        None => (name.to_string(), String::new()),
+    };
+    let mut n = 1;
+    while target.exists() {
+        target = dir.join(format!("{stem}.{n}{ext}"));
+        n += 1;
+    }
+    if fs::rename(path, &target).is_err() {
+        fs::copy(path, &target).with_context(|| format!("cannot copy {} to {}", path.display(), target.display()))?;
+        fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    Ok(target)
+}
+
+fn quarantine(
+    cfg: &Config,
+    path: &Path,
+    name: &str,
+    source: &ingest::Source,
+    reason: &str,
+    rejects: &[ingest::Reject],
+    now: DateTime<Utc>,
+) -> Result<FileStatus> {
+    let q = &cfg.paths.quarantine;
+    let mut text = format!(
+        "quotad rejected {name} (source \"{}\", kind {}) at {}.\n\nReason: {reason}\n",
+        source.name,
+        source.kind.as_str(),
+        now.to_rfc3339()
+    );
+    if !rejects.is_empty() {
+        let _ = writeln!(text, "\nRejected rows:");
+        for r in rejects {
+            let _ = writeln!(text, "  {r}");
+        }
+    }
+    text.push_str("\nNothing from this file was stored. Fix the file (or the column mapping in the config) and put it in the inbox again.\n");
+    let report = write_report(q, name, ".errors.txt", &text)?;
+    match cfg.paths.after_import {
+        AfterImport::Move => {
+            move_to(path, q, name)?;
+        }
+        AfterImport::Keep => {
+            fs::copy(path, q.join(name)).with_context(|| format!("cannot copy {} to {}", path.display(), q.display()))?;
+        }
+    }
+    Ok(FileStatus::Quarantined { reason: reason.to_string(), report })
+}
+
+/// The default memo month: the month after the newest month with won or cancelled deals.
+pub fn default_memo_period(store: &Store) -> Result<Period> {
+    match store.latest_deal_month()? {
+        Some(p) => Ok(p.next()),
+        None => bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import` (or pass --period YYYY-MM)"),
+    }
+}
+
+/// The result of a quota memo run.
+#[derive(Debug, Clone, Default)]
+pub struct MemoSummary {
+    /// The memo month.
+    pub period: Option<Period>,
+    /// Messages delivered by this run.
+    pub sent: usize,
+    /// Messages whose idempotency key was already sent: not sent again.
+    pub already_sent: usize,
+    /// Active reps who got no memo, and why.
+    pub skipped: Vec<String>,
+    /// Messages that failed (left pending in the outbox).
+    pub failed: Vec<String>,
+    /// Reps in last month's deals or quotas that match no roster rep.
+    pub unmatched: Vec<String>,
+    /// Where the file transport wrote.
+    pub outbox: PathBuf,
+}
+
+/// Sends the quota memo for `period` to every active rep: this month's quota and last
+/// month's results, attainment and ranks. Each message is recorded in the outbox ledger
+/// (idempotency key `quota-memo/PERIOD/EMAIL/rep-memo`) before it is handed to the
+/// transport; a key already sent is never sent again.
+pub fn quota_memo(cfg: &Config, store: &Store, templates: &Templates, period: Period, now: DateTime<Utc>) -> Result<MemoSummary> {
+    let roster = store.roster()?;
+    if roster.is_empty() {
+        bail!("the roster is empty: put the roster file in the inbox and run `quotad import`");
+    }
+    let last = period.prev();
+    let deals = store.deals_between(last, period)?;
+    let quotas = store.quotas_for(&[last, period])?;
+    let this_month = metrics::month_standings(period, &roster, &deals, &quotas);
+    let last_month = metrics::month_standings(last, &roster, &deals, &quotas);
+    let transport: Box<dyn Transport> = match cfg.mail.transport {
+        TransportKind::File => Box::new(FileTransport::new(&cfg.paths.outbox)),
+    };
+    let mut summary = MemoSummary { period: Some(period), outbox: cfg.paths.outbox.clone(), unmatched: last_month.unmatched.clone(), ..Default::default() };
+    for rep in roster.iter().filter(|r| r.active) {
+        let Some(email) = rep.email.as_deref() else {
+            summary.skipped.push(format!("{}: no e-mail address on the roster (row {})", rep.name, rep.origin.row));
+            continue;
+        };
+        let key = format!("quota-memo/{period}/{email}/rep-memo");
+        let entry = match store.outbox_get(&key)? {
+            Some(e) if e.state == "sent" => {
+                summary.already_sent += 1;
+                continue;
+            }
+            // Pending from an interrupted run: send exactly what was recorded.
+            Some(e) => e,
+            None => {
+                let view = report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this_month, &last_month, &rep.key())
+                    .context("rep missing from standings")?;
+                let mail = report::render_quota_memo(templates, &view)?;
+                let message_id = deliver::message_id(&key, &cfg.mail.from);
+                let out = Outgoing {
+                    to_name: rep.name.clone(),
+                    to_email: email.to_string(),
+                    subject: mail.subject.clone(),
+                    text: mail.text,
+                    html: mail.html,
+                    message_id: message_id.clone(),
+                    date: now,
+                };
+                let message = match deliver::build(&cfg.mail, &out) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        summary.failed.push(format!("{}: {e}", rep.name));
+                        continue;
+                    }
+                };
+                let e = OutboxEntry {
+                    idempotency_key: key.clone(),
+                    job: "quota-memo".into(),
+                    period: period.to_string(),
+                    recipient: email.to_string(),
+                    kind: "rep-memo".into(),
+                    message_id: message_id.trim_matches(['<', '>']).to_string(),
+                    subject: mail.subject,
+                    message,
+                    state: "pending".into(),
+                };
+                store.outbox_add(&e, now)?;
+                e
+            }
+        };
+        let name = deliver::safe_name(&format!("quota-memo_{period}_{email}"));
+        match transport.send(&name, &entry.message) {
+            Ok(()) => {
+                store.outbox_mark_sent(&key, now)?;
+                summary.sent += 1;
+            }
+            Err(e) => {
+                store.outbox_mark_failed(&key, &e.to_string())?;
+                summary.failed.push(format!("{}: {e}", rep.name));
+            }
+        }
+    }
+    Ok(summary)
+}
