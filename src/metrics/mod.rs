@@ -67,13 +67,15 @@ struct Tally {
 }
 
 impl Tally {
-    /// Adds one deal event: won adds, cancelled subtracts its absolute amount and units
-    /// (exports differ on the sign they give cancellations), ignored adds nothing.
+    /// Adds one deal event: won adds its amount and units as exported, cancelled
+    /// subtracts its absolute amount and units (exports differ on the sign they give
+    /// cancellations), ignored adds nothing.
     fn add(&mut self, d: &DealRow) {
-        let amount = d.amount.unwrap_or_default().abs();
-        let units = d.units.map(|u| u.abs()).unwrap_or(Decimal::ONE);
+        let amount = d.amount.unwrap_or_default();
+        let units = d.units.unwrap_or(Decimal::ONE);
         match d.class {
             StageClass::Won => {
+                // As exported: a negative won amount (a credit) stays negative.
                 self.revenue += amount;
                 self.units += units;
                 self.won += 1;
@@ -89,8 +91,8 @@ impl Tally {
                 }
             }
             StageClass::Cancelled => {
-                self.revenue -= amount;
-                self.units -= units;
+                self.revenue -= amount.abs();
+                self.units -= units.abs();
                 self.cancelled += 1;
             }
             StageClass::Ignored => return,
