@@ -193,7 +193,16 @@ impl Default for RawStages {
         RawStages {
             won: v(&["Closed Won", "Won", "Sold", "Closed"]),
             cancelled: v(&["Cancelled", "Canceled", "Cancellation"]),
-            ignored: v(&["Pending", "Open", "Lost", "Closed Lost", "Prospecting", "Engaging", "Qualified", "Negotiation"]),
+            ignored: v(&[
+                "Pending",
+                "Open",
+                "Lost",
+                "Closed Lost",
+                "Prospecting",
+                "Engaging",
+                "Qualified",
+                "Negotiation",
+            ]),
         }
     }
 }
@@ -244,11 +253,16 @@ impl Config {
 
     /// Parses config `text` (named `file` in errors), resolving relative paths against `base`.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigError> {
-        let err = |span: std::ops::Range<usize>, message: String| ConfigError { file: file.into(), line: line_of(text, span), message };
+        let err = |span: std::ops::Range<usize>, message: String| ConfigError {
+            file: file.into(),
+            line: line_of(text, span),
+            message,
+        };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
             let line = line_of(text, span.clone());
-            let snippet = line.and_then(|l| text.lines().nth(l - 1)).map(|l| format!(" (`{}`)", l.trim())).unwrap_or_default();
+            let snippet =
+                line.and_then(|l| text.lines().nth(l - 1)).map(|l| format!(" (`{}`)", l.trim())).unwrap_or_default();
             ConfigError { file: file.into(), line, message: format!("{}{snippet}", e.message().trim()) }
         })?;
 
@@ -288,12 +302,19 @@ impl Config {
             ));
         }
         let mut stages = HashMap::new();
-        for (list, class) in [(&raw.stages.won, StageClass::Won), (&raw.stages.cancelled, StageClass::Cancelled), (&raw.stages.ignored, StageClass::Ignored)] {
+        for (list, class) in [
+            (&raw.stages.won, StageClass::Won),
+            (&raw.stages.cancelled, StageClass::Cancelled),
+            (&raw.stages.ignored, StageClass::Ignored),
+        ] {
             for s in list {
                 if let Some(prev) = stages.insert(fold_name(s), class)
                     && prev != class
                 {
-                    return Err(err(0..0, format!("stages: '{s}' is listed both as {} and as {}", prev.as_str(), class.as_str())));
+                    return Err(err(
+                        0..0,
+                        format!("stages: '{s}' is listed both as {} and as {}", prev.as_str(), class.as_str()),
+                    ));
                 }
             }
         }
@@ -315,12 +336,18 @@ impl Config {
             let s = spanned.into_inner();
             let key = format!("sources.{name}");
             if s.files.is_empty() {
-                return Err(err(span, format!("{key}.files: list at least one file pattern, e.g. [\"crm-export-*.xlsx\"]")));
+                return Err(err(
+                    span,
+                    format!("{key}.files: list at least one file pattern, e.g. [\"crm-export-*.xlsx\"]"),
+                ));
             }
             let files = s
                 .files
                 .iter()
-                .map(|f| glob::Pattern::new(f).map_err(|e| err(span.clone(), format!("{key}.files: '{f}' is not a valid pattern: {e}"))))
+                .map(|f| {
+                    glob::Pattern::new(f)
+                        .map_err(|e| err(span.clone(), format!("{key}.files: '{f}' is not a valid pattern: {e}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut overrides = BTreeMap::new();
             for (field, headers) in &s.columns {
@@ -328,15 +355,22 @@ impl Config {
                 ColumnMap::new(s.kind, &one).map_err(|m| err(headers.span(), format!("{key}.columns.{field}: {m}")))?;
                 overrides.insert(field.clone(), headers.get_ref().clone());
             }
-            let columns = ColumnMap::new(s.kind, &overrides).map_err(|m| err(span.clone(), format!("{key}.columns: {m}")))?;
+            let columns =
+                ColumnMap::new(s.kind, &overrides).map_err(|m| err(span.clone(), format!("{key}.columns: {m}")))?;
             if s.kind != SourceKind::Roster && (s.email_pattern.is_some() || s.manager_email_pattern.is_some()) {
-                return Err(err(span, format!("{key}: email_pattern and manager_email_pattern apply to roster sources only")));
+                return Err(err(
+                    span,
+                    format!("{key}: email_pattern and manager_email_pattern apply to roster sources only"),
+                ));
             }
             for (k, pat) in [("email_pattern", &s.email_pattern), ("manager_email_pattern", &s.manager_email_pattern)] {
                 if let Some(p) = pat
                     && (!p.contains('@') || !(p.contains("{first}") || p.contains("{last}") || p.contains("{name}")))
                 {
-                    return Err(err(span, format!("{key}.{k}: '{p}' should look like \"{{first}}.{{last}}@example.com\"")));
+                    return Err(err(
+                        span,
+                        format!("{key}.{k}: '{p}' should look like \"{{first}}.{{last}}@example.com\""),
+                    ));
                 }
             }
             sources.push(ingest::Source {
@@ -351,7 +385,10 @@ impl Config {
         }
         for kind in [SourceKind::Deals, SourceKind::Roster] {
             if !sources.iter().any(|s| s.kind == kind) {
-                return Err(err(sources_span.clone(), format!("sources: no source has kind = \"{}\"; quotad needs one", kind.as_str())));
+                return Err(err(
+                    sources_span.clone(),
+                    format!("sources: no source has kind = \"{}\"; quotad needs one", kind.as_str()),
+                ));
             }
         }
 
@@ -372,7 +409,13 @@ impl Config {
                     "\"smtp\" is not available in this version yet; use \"file\" (messages are written as .eml files to paths.outbox)".into(),
                 ));
             }
-            other => return Err(mail_err(&raw.mail.transport, "transport", format!("'{other}' must be \"file\" or \"smtp\""))),
+            other => {
+                return Err(mail_err(
+                    &raw.mail.transport,
+                    "transport",
+                    format!("'{other}' must be \"file\" or \"smtp\""),
+                ));
+            }
         };
         Ok(Config {
             file: PathBuf::from(file),
@@ -428,23 +471,29 @@ from = "Sales Ops <ops@example.com>"
 
     #[test]
     fn unknown_keys_and_bad_values_name_key_and_line() {
-        let e = parse(&MINIMAL.replace("time_zone = \"America/Chicago\"", "time_zone = \"America/Chicgo\"")).unwrap_err();
+        let e =
+            parse(&MINIMAL.replace("time_zone = \"America/Chicago\"", "time_zone = \"America/Chicgo\"")).unwrap_err();
         assert_eq!(e.line, Some(4), "{e}");
         assert!(e.to_string().contains("time_zone"), "{e}");
         let e = parse(&MINIMAL.replace("[mail]", "[mail]\nfrm = \"x\"")).unwrap_err();
         assert_eq!(e.line, Some(15), "{e}");
         assert!(e.message.contains("unknown field `frm`"), "{e}");
-        let e = parse(&MINIMAL.replace("kind = \"deals\"", "kind = \"deals\"\ncolumns.amont = [\"Price\"]")).unwrap_err();
+        let e =
+            parse(&MINIMAL.replace("kind = \"deals\"", "kind = \"deals\"\ncolumns.amont = [\"Price\"]")).unwrap_err();
         assert_eq!(e.line, Some(8), "{e}");
         assert!(e.message.contains("sources.deals.columns.amont"), "{e}");
         assert!(e.message.contains("amount"), "{e}");
-        let e = parse(&MINIMAL.replace("from = \"Sales Ops <ops@example.com>\"", "from = \"not an address\"")).unwrap_err();
+        let e =
+            parse(&MINIMAL.replace("from = \"Sales Ops <ops@example.com>\"", "from = \"not an address\"")).unwrap_err();
         assert!(e.message.starts_with("mail.from:"), "{e}");
         assert_eq!(e.line, Some(15));
         let e = parse(&format!("{MINIMAL}\n[ingest]\nmax_rejected_fraction = 5.0\n")).unwrap_err();
         assert!(e.message.contains("ingest.max_rejected_fraction"), "{e}");
         assert_eq!(e.line, Some(18));
-        let e = parse(&MINIMAL.replace("time_zone = \"America/Chicago\"", "time_zone = \"America/Chicago\"\nlocale = \"xx\"")).unwrap_err();
+        let e = parse(
+            &MINIMAL.replace("time_zone = \"America/Chicago\"", "time_zone = \"America/Chicago\"\nlocale = \"xx\""),
+        )
+        .unwrap_err();
         assert!(e.message.contains("org.locale"), "{e}");
         let e = parse(&MINIMAL.replace("kind = \"roster\"", "kind = \"deals\"")).unwrap_err();
         assert!(e.message.contains("kind = \"roster\""), "{e}");

@@ -48,12 +48,20 @@ impl Period {
 
     /// The following month.
     pub fn next(self) -> Period {
-        if self.month == 12 { Period { year: self.year + 1, month: 1 } } else { Period { month: self.month + 1, ..self } }
+        if self.month == 12 {
+            Period { year: self.year + 1, month: 1 }
+        } else {
+            Period { month: self.month + 1, ..self }
+        }
     }
 
     /// The preceding month.
     pub fn prev(self) -> Period {
-        if self.month == 1 { Period { year: self.year - 1, month: 12 } } else { Period { month: self.month - 1, ..self } }
+        if self.month == 1 {
+            Period { year: self.year - 1, month: 12 }
+        } else {
+            Period { month: self.month - 1, ..self }
+        }
     }
 
     /// First day of the month (the inclusive start of the interval).

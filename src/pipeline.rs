@@ -112,7 +112,11 @@ fn rejected_rows(rejects: &[ingest::Reject]) -> usize {
 /// lock file, not a partial download.
 fn is_candidate(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    !(name.starts_with('.') || name.starts_with("~$") || lower.ends_with(".part") || lower.ends_with(".tmp") || lower.ends_with(".crdownload"))
+    !(name.starts_with('.')
+        || name.starts_with("~$")
+        || lower.ends_with(".part")
+        || lower.ends_with(".tmp")
+        || lower.ends_with(".crdownload"))
 }
 
 fn kind_order(k: SourceKind) -> u8 {
@@ -153,7 +157,14 @@ pub fn import(cfg: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<Imp
     Ok(summary)
 }
 
-fn import_one(cfg: &Config, store: &mut Store, source: &ingest::Source, path: &Path, name: &str, now: DateTime<Utc>) -> Result<FileStatus> {
+fn import_one(
+    cfg: &Config,
+    store: &mut Store,
+    source: &ingest::Source,
+    path: &Path,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<FileStatus> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     if let Some(prev) = store.find_import(&source.name, &sha)? {
@@ -271,7 +282,8 @@ fn quarantine(
             move_to(path, q, name)?;
         }
         AfterImport::Keep => {
-            fs::copy(path, q.join(name)).with_context(|| format!("cannot copy {} to {}", path.display(), q.display()))?;
+            fs::copy(path, q.join(name))
+                .with_context(|| format!("cannot copy {} to {}", path.display(), q.display()))?;
         }
     }
     Ok(FileStatus::Quarantined { reason: reason.to_string(), report })
@@ -281,7 +293,9 @@ fn quarantine(
 pub fn default_memo_period(store: &Store) -> Result<Period> {
     match store.latest_deal_month()? {
         Some(p) => Ok(p.next()),
-        None => bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import` (or pass --period YYYY-MM)"),
+        None => bail!(
+            "no deals are stored yet: put a CRM export in the inbox and run `quotad import` (or pass --period YYYY-MM)"
+        ),
     }
 }
 
@@ -308,7 +322,13 @@ pub struct MemoSummary {
 /// month's results, attainment and ranks. Each message is recorded in the outbox ledger
 /// (idempotency key `quota-memo/PERIOD/EMAIL/rep-memo`) before it is handed to the
 /// transport; a key already sent is never sent again.
-pub fn quota_memo(cfg: &Config, store: &Store, templates: &Templates, period: Period, now: DateTime<Utc>) -> Result<MemoSummary> {
+pub fn quota_memo(
+    cfg: &Config,
+    store: &Store,
+    templates: &Templates,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<MemoSummary> {
     let roster = store.roster()?;
     if roster.is_empty() {
         bail!("the roster is empty: put the roster file in the inbox and run `quotad import`");
@@ -321,7 +341,12 @@ pub fn quota_memo(cfg: &Config, store: &Store, templates: &Templates, period: Pe
     let transport: Box<dyn Transport> = match cfg.mail.transport {
         TransportKind::File => Box::new(FileTransport::new(&cfg.paths.outbox)),
     };
-    let mut summary = MemoSummary { period: Some(period), outbox: cfg.paths.outbox.clone(), unmatched: last_month.unmatched.clone(), ..Default::default() };
+    let mut summary = MemoSummary {
+        period: Some(period),
+        outbox: cfg.paths.outbox.clone(),
+        unmatched: last_month.unmatched.clone(),
+        ..Default::default()
+    };
     for rep in roster.iter().filter(|r| r.active) {
         let Some(email) = rep.email.as_deref() else {
             summary.skipped.push(format!("{}: no e-mail address on the roster (row {})", rep.name, rep.origin.row));
@@ -336,8 +361,9 @@ pub fn quota_memo(cfg: &Config, store: &Store, templates: &Templates, period: Pe
             // Pending from an interrupted run: send exactly what was recorded.
             Some(e) => e,
             None => {
-                let view = report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this_month, &last_month, &rep.key())
-                    .context("rep missing from standings")?;
+                let view =
+                    report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this_month, &last_month, &rep.key())
+                        .context("rep missing from standings")?;
                 let mail = report::render_quota_memo(templates, &view)?;
                 let message_id = deliver::message_id(&key, &cfg.mail.from);
                 let out = Outgoing {

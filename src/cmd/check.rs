@@ -16,11 +16,17 @@ pub fn check(cfg: &Config) -> Result<i32> {
     let view = sample_view(cfg).context("building the sample memo")?;
     report::render_quota_memo(&templates, &view)?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
-    println!("  templates: {} rendered with sample figures; overridden: {overridden}", report::template_names().count());
+    println!(
+        "  templates: {} rendered with sample figures; overridden: {overridden}",
+        report::template_names().count()
+    );
     let inbox: Vec<String> = match std::fs::read_dir(&cfg.paths.inbox) {
         Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
         Err(e) => {
-            println!("  inbox {}: cannot read it ({e}); it will be needed before `quotad import`", shown(&cfg.paths.inbox));
+            println!(
+                "  inbox {}: cannot read it ({e}); it will be needed before `quotad import`",
+                shown(&cfg.paths.inbox)
+            );
             Vec::new()
         }
     };
@@ -28,7 +34,13 @@ pub fn check(cfg: &Config) -> Result<i32> {
         let mut matched: Vec<&String> = inbox.iter().filter(|f| s.matches(f)).collect();
         matched.sort();
         let patterns: Vec<&str> = s.files.iter().map(|p| p.as_str()).collect();
-        println!("  source {} ({}, {}): {} file(s) in the inbox", s.name, s.kind.as_str(), patterns.join(", "), matched.len());
+        println!(
+            "  source {} ({}, {}): {} file(s) in the inbox",
+            s.name,
+            s.kind.as_str(),
+            patterns.join(", "),
+            matched.len()
+        );
     }
     Ok(0)
 }

@@ -71,13 +71,20 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                 }
             }
             FileStatus::AlreadyImported { import_id, at } => {
-                println!("  unchanged    {} [{}]: same content as import #{import_id} of {}", f.file, f.source, at.format("%Y-%m-%d %H:%M UTC"))
+                println!(
+                    "  unchanged    {} [{}]: same content as import #{import_id} of {}",
+                    f.file,
+                    f.source,
+                    at.format("%Y-%m-%d %H:%M UTC")
+                )
             }
             FileStatus::Quarantined { reason, report } => {
                 println!("  QUARANTINED  {} [{}]: {reason}", f.file, f.source);
                 println!("               report: {}", shown(report));
             }
-            FileStatus::Unmatched => println!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file),
+            FileStatus::Unmatched => {
+                println!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file)
+            }
         }
     }
     println!(
@@ -92,7 +99,12 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
 fn print_memo(m: &MemoSummary) {
     let period = m.period.map(|p| format!("{} ({p})", p.label())).unwrap_or_default();
     println!("Quota memo for {period}");
-    println!("  {} memo(s) written to {}, {} already sent earlier (not sent again)", m.sent, shown(&m.outbox), m.already_sent);
+    println!(
+        "  {} memo(s) written to {}, {} already sent earlier (not sent again)",
+        m.sent,
+        shown(&m.outbox),
+        m.already_sent
+    );
     for s in &m.skipped {
         println!("  skipped: {s}");
     }

@@ -62,7 +62,8 @@ pub struct Settings {
 
 /// Parses "Name <addr@host>" or "addr@host"; the error says what was expected.
 pub fn parse_mailbox(s: &str) -> Result<Mailbox, String> {
-    s.parse::<Mailbox>().map_err(|e| format!("'{s}' is not an e-mail address such as \"Sales Ops <salesops@example.com>\" ({e})"))
+    s.parse::<Mailbox>()
+        .map_err(|e| format!("'{s}' is not an e-mail address such as \"Sales Ops <salesops@example.com>\" ({e})"))
 }
 
 /// One message to send.
@@ -167,7 +168,11 @@ mod tests {
 
     #[test]
     fn headers_are_encoded_and_injection_proof() {
-        let settings = Settings { from: parse_mailbox("Sales Ops <ops@example.com>").unwrap(), reply_to: None, transport: TransportKind::File };
+        let settings = Settings {
+            from: parse_mailbox("Sales Ops <ops@example.com>").unwrap(),
+            reply_to: None,
+            transport: TransportKind::File,
+        };
         let m = Outgoing {
             to_name: "Núñez, José\r\nBcc: evil@example.com".into(),
             to_email: "jose@example.com".into(),

@@ -69,7 +69,17 @@ const DEALS: &[FieldSpec] = &[
     f(
         "rep_name",
         false,
-        &["Sales Rep", "Rep", "Rep Name", "Sales Agent", "Agent", "Opportunity Owner", "Deal Owner", "Salesperson", "Owner"],
+        &[
+            "Sales Rep",
+            "Rep",
+            "Rep Name",
+            "Sales Agent",
+            "Agent",
+            "Opportunity Owner",
+            "Deal Owner",
+            "Salesperson",
+            "Owner",
+        ],
     ),
     f("team", false, &["Team", "Sales Team", "Division"]),
     f("stage", true, &["Stage", "Deal Stage", "Status"]),

@@ -11,6 +11,7 @@ pub mod values;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use rust_decimal::Decimal;
@@ -49,13 +50,15 @@ pub enum IngestError {
     /// No sheet has a row that looks like the source's header.
     #[error("no header row found in the first {searched} rows: {detail}")]
     NoHeader {
-        /// How many rows were searched per sheet.
+        /// How many rows were searched per sheet (config `ingest.header_search_rows`).
         searched: usize,
-        /// Per sheet: the best candidate row and the fields it lacked.
+        /// What a header needs, and the closest candidate row with what it lacked.
         detail: String,
     },
     /// A header names the same field twice.
-    #[error("{sheet_label}row {row}: columns {first} and {second} both match field '{field}'; map it to one header name in sources.{source_name}.columns.{field}")]
+    #[error(
+        "{sheet_label}row {row}: columns {first} and {second} both match field '{field}'; map it to one header name in sources.{source_name}.columns.{field}"
+    )]
     AmbiguousColumn {
         /// "sheet 'X', " or "" for CSV.
         sheet_label: String,
@@ -199,7 +202,7 @@ pub struct Parsed {
 /// [`Parsed::rejects`] for the caller to weigh against its tolerance.
 pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Parsed, IngestError> {
     let wb = table::read(path, source.sheet.as_deref())?;
-    let mut misses = Vec::new();
+    let mut best: Option<Miss> = None;
     for grid in &wb.sheets {
         match find_header(grid, source, settings.header_search_rows)? {
             Ok(header) => {
@@ -207,13 +210,50 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
                 parsed.notes.splice(0..0, wb.notes.iter().cloned());
                 return Ok(parsed);
             }
-            Err(miss) => misses.push(miss),
+            Err(miss) => {
+                if best.as_ref().is_none_or(|b| miss.matched.len() > b.matched.len()) {
+                    best = Some(miss);
+                }
+            }
         }
     }
-    if wb.sheets.is_empty() {
-        misses.push("the file has no sheets".into());
+    let required: Vec<&str> = source.kind.fields().iter().filter(|f| f.required).map(|f| f.name).collect();
+    let rep = if source.kind == SourceKind::Roster { "" } else { " and one of rep_id / rep_email / rep_name" };
+    let mut detail = format!(
+        "a {} header needs {}{rep} (header names per field: sources.{}.columns)",
+        source.kind.as_str(),
+        required.join(", "),
+        source.name
+    );
+    match best {
+        Some(m) if !m.matched.is_empty() => {
+            let _ = write!(
+                detail,
+                "; closest: {}row {}, which has {} but lacks {}",
+                sheet_label(&m.sheet),
+                m.row,
+                m.matched.join(", "),
+                m.missing.join(", ")
+            );
+        }
+        _ => {
+            let sheets = if wb.sheets.len() == 1 { "the sheet" } else { "no sheet" };
+            let _ = write!(detail, "; {sheets} has a row naming any of these columns");
+            if wb.sheets.len() == 1 {
+                detail = detail.replace("; the sheet has a row naming", "; no row names");
+            }
+        }
     }
-    Err(IngestError::NoHeader { searched: settings.header_search_rows, detail: misses.join("; ") })
+    Err(IngestError::NoHeader { searched: settings.header_search_rows, detail })
+}
+
+/// Why a sheet has no usable header: its best candidate row, what that row matched and
+/// what it lacks (with the accepted header names).
+struct Miss {
+    sheet: String,
+    row: u32,
+    matched: Vec<&'static str>,
+    missing: Vec<String>,
 }
 
 /// The header: its row and the column of each mapped field.
@@ -237,29 +277,23 @@ fn sheet_label(sheet: &str) -> String {
     if sheet.is_empty() { String::new() } else { format!("sheet '{sheet}', ") }
 }
 
-/// Scans the first rows for the one that matches the most mapped fields. `Ok(Err(why))`
+/// Scans the first rows for the one that matches the most mapped fields. `Ok(Err(miss))`
 /// when this sheet has no usable header (another sheet may).
-fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Header, String>, IngestError> {
+fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Header, Miss>, IngestError> {
     let kind = source.kind;
-    let wanted: Vec<(&'static str, Vec<String>)> = source
-        .columns
-        .fields
-        .iter()
-        .map(|(f, names)| (*f, names.iter().map(|n| norm_header(n)).collect()))
-        .collect();
+    let wanted: Vec<(&'static str, Vec<String>)> =
+        source.columns.fields.iter().map(|(f, names)| (*f, names.iter().map(|n| norm_header(n)).collect())).collect();
     let mut best: Option<(usize, usize)> = None; // (row index, score)
     for (i, row) in grid.rows.iter().take(search).enumerate() {
-        let normed: Vec<String> = row.cells.iter().map(|c| if let Cell::Text(s) = c { norm_header(s) } else { String::new() }).collect();
+        let normed: Vec<String> =
+            row.cells.iter().map(|c| if let Cell::Text(s) = c { norm_header(s) } else { String::new() }).collect();
         let score = wanted.iter().filter(|(_, names)| names.iter().any(|n| normed.contains(n))).count();
         if score > 0 && best.is_none_or(|(_, s)| score > s) {
             best = Some((i, score));
         }
     }
-    let label = if grid.sheet.is_empty() { String::new() } else { format!("sheet '{}': ", grid.sheet) };
     let Some((idx, _)) = best else {
-        let required: Vec<String> =
-            kind.fields().iter().filter(|f| f.required).map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / "))).collect();
-        return Ok(Err(format!("{label}no row names any mapped column; expected at least {}", required.join(", "))));
+        return Ok(Err(Miss { sheet: grid.sheet.clone(), row: 0, matched: vec![], missing: vec![] }));
     };
     let row = &grid.rows[idx];
     let mut col = BTreeMap::new();
@@ -301,7 +335,12 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
         missing.push("one of rep_id / rep_email / rep_name".into());
     }
     if !missing.is_empty() {
-        return Ok(Err(format!("{label}best candidate is row {}, which lacks {}", row.excel_row, missing.join(", "))));
+        return Ok(Err(Miss {
+            sheet: grid.sheet.clone(),
+            row: row.excel_row,
+            matched: col.keys().copied().collect(),
+            missing,
+        }));
     }
     Ok(Ok(Header { row_index: idx, excel_row: row.excel_row, col, names }))
 }
@@ -314,10 +353,13 @@ fn is_totals_row(row: &GridRow, header: &Header) -> bool {
         let Cell::Text(s) = c else { return false };
         let first = fold_name(s);
         let first = first.trim_end_matches(':');
-        ["total", "totals", "grand total", "subtotal", "sum"].iter().any(|t| first == *t || first.starts_with(&format!("{t} ")))
+        ["total", "totals", "grand total", "subtotal", "sum"]
+            .iter()
+            .any(|t| first == *t || first.starts_with(&format!("{t} ")))
     };
     let first = row.cells.iter().find(|c| !c.is_blank());
-    first.is_some_and(is_total) || ["deal_id", "rep_name", "rep_id"].iter().filter_map(|f| header.col.get(f)).any(|&c| is_total(row.get(c)))
+    first.is_some_and(is_total)
+        || ["deal_id", "rep_name", "rep_id"].iter().filter_map(|f| header.col.get(f)).any(|&c| is_total(row.get(c)))
 }
 
 /// Field access for one data row, collecting rejects.
@@ -403,7 +445,12 @@ impl<'a> RowCtx<'a> {
 /// A light e-mail check: one `@`, something on each side, a dot in the domain, no spaces.
 fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@') && !e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'))
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'))
 }
 
 fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings) -> Parsed {
@@ -499,7 +546,11 @@ fn dedupe<T: Clone>(
         }
     }
     if !exact.is_empty() {
-        let (rows, verb) = if exact.len() == 1 { ("row", "repeats an earlier row exactly and was") } else { ("rows", "repeat earlier rows exactly and were") };
+        let (rows, verb) = if exact.len() == 1 {
+            ("row", "repeats an earlier row exactly and was")
+        } else {
+            ("rows", "repeat earlier rows exactly and were")
+        };
         notes.push(format!("{rows} {} {verb} counted once", join(&exact)));
     }
     out
@@ -510,7 +561,10 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
     let deal_id = ctx.required("deal_id", "a Deal ID", deal_id);
     let rep = ctx.rep();
     if rep.id.is_none() && rep.email.is_none() && rep.name.is_none() && ctx.rejects.is_empty() {
-        let f = ["rep_name", "rep_email", "rep_id"].into_iter().find(|f| ctx.header.col.contains_key(f)).unwrap_or("rep_name");
+        let f = ["rep_name", "rep_email", "rep_id"]
+            .into_iter()
+            .find(|f| ctx.header.col.contains_key(f))
+            .unwrap_or("rep_name");
         ctx.reject(f, "the rep is required here");
     }
     let stage = ctx.text("stage");
@@ -543,7 +597,11 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
     let scale = settings.rating_scale;
     let rating = ctx.parse("rating", |c| {
         let r = values::number(c, style)?;
-        if r > Decimal::ZERO && r <= scale { Ok(r) } else { Err(format!("expected a rating from 1 to {scale} (ingest.rating_scale)")) }
+        if r > Decimal::ZERO && r <= scale {
+            Ok(r)
+        } else {
+            Err(format!("expected a rating from 1 to {scale} (ingest.rating_scale)"))
+        }
     });
     let paperwork_complete = ctx.parse("paperwork_complete", values::flag);
     let paperwork_errors = ctx.parse("paperwork_errors", values::count);
@@ -580,7 +638,10 @@ fn rep_key(r: &RepRef) -> String {
 fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<QuotaRow> {
     let rep = ctx.rep();
     if rep_key(&rep).is_empty() && ctx.rejects.is_empty() {
-        let f = ["rep_email", "rep_id", "rep_name"].into_iter().find(|f| ctx.header.col.contains_key(f)).unwrap_or("rep_email");
+        let f = ["rep_email", "rep_id", "rep_name"]
+            .into_iter()
+            .find(|f| ctx.header.col.contains_key(f))
+            .unwrap_or("rep_email");
         ctx.reject(f, "the rep is required here");
     }
     let (order, style, epoch) = (settings.date_order, settings.number_style, ctx.epoch_1904);
@@ -617,7 +678,9 @@ fn parse_roster(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: 
     let active = ctx
         .parse("active", |c| match c {
             Cell::Text(s) if matches!(fold_name(s).as_str(), "active" | "current" | "employed") => Ok(true),
-            Cell::Text(s) if matches!(fold_name(s).as_str(), "inactive" | "left" | "terminated" | "former") => Ok(false),
+            Cell::Text(s) if matches!(fold_name(s).as_str(), "inactive" | "left" | "terminated" | "former") => {
+                Ok(false)
+            }
             c => values::flag(c).map_err(|_| "expected Active/Inactive or Yes/No".to_string()),
         })
         .unwrap_or(true);

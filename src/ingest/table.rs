@@ -158,9 +158,9 @@ fn convert(d: &Data) -> Cell {
             Some(v) if dt.is_datetime() => Cell::DateTime(v),
             _ => Cell::Number(dt.as_f64()),
         },
-        Data::DateTimeIso(s) => match NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-            .or_else(|_| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()))
-        {
+        Data::DateTimeIso(s) => match NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").or_else(|_| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        }) {
             Ok(v) => Cell::DateTime(v),
             Err(_) => Cell::Text(s.clone()),
         },
@@ -177,19 +177,13 @@ fn read_csv(path: &Path) -> Result<Workbook, IngestError> {
         Ok(s) => s.to_string(),
         Err(e) => {
             let (s, _, _) = encoding_rs::WINDOWS_1252.decode(body);
-            notes.push(format!(
-                "not valid UTF-8 (first bad byte at offset {}); read as Windows-1252",
-                e.valid_up_to()
-            ));
+            notes.push(format!("not valid UTF-8 (first bad byte at offset {}); read as Windows-1252", e.valid_up_to()));
             s.into_owned()
         }
     };
     let delimiter = sniff_delimiter(&text);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for rec in reader.records() {
         let rec = rec.map_err(|e| IngestError::Unreadable { reason: format!("CSV: {e}") })?;
@@ -197,7 +191,8 @@ fn read_csv(path: &Path) -> Result<Workbook, IngestError> {
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let cells = rec.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect();
+        let cells =
+            rec.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect();
         rows.push(GridRow { excel_row: line, cells });
     }
     Ok(Workbook { sheets: vec![Grid { sheet: String::new(), rows, epoch_1904: false }], notes })
@@ -249,5 +244,61 @@ mod tests {
         assert_eq!(sniff_delimiter("a;b;c\n1;\"2,5\";3\n"), b';');
         assert_eq!(sniff_delimiter("Title, with comma\n\na,b,c\n1,2,3\n"), b',');
         assert_eq!(sniff_delimiter("a\tb\tc\n"), b'\t');
+    }
+}
+
+#[cfg(test)]
+mod real_sample_tests {
+    use super::*;
+
+    fn sample(name: &str) -> Option<std::path::PathBuf> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/real").join(name);
+        if !p.exists() {
+            eprintln!(
+                "SKIPPED: {} is absent (the public samples live in ../shared/samples/real beside the clone)",
+                p.display()
+            );
+        }
+        p.exists().then_some(p)
+    }
+
+    fn dt(s: &str) -> Cell {
+        Cell::DateTime(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap())
+    }
+
+    #[test]
+    fn a_1904_workbook_gives_true_dates() {
+        let Some(p) = sample("calamine_date_1904.xlsx") else { return };
+        let wb = read(&p, None).unwrap();
+        let g = &wb.sheets[0];
+        assert!(g.epoch_1904);
+        assert_eq!(g.rows[0].cells, vec![dt("2021-01-01 00:00:00"), Cell::Number(15.0)]);
+        assert_eq!(g.rows[1].cells[0], dt("2021-01-02 00:00:00"));
+    }
+
+    #[test]
+    fn ods_dates_and_durations() {
+        let Some(p) = sample("calamine_date.ods") else { return };
+        let g = &read(&p, None).unwrap().sheets[0];
+        assert_eq!(g.rows[0].cells[0], dt("2021-01-01 00:00:00"));
+        assert_eq!(g.rows[1].cells[0], dt("2021-01-01 10:10:10"));
+        assert_eq!(g.rows[2].cells[0], Cell::Text("PT10H10M10S".into()));
+    }
+
+    #[test]
+    fn legacy_xls_with_three_sheets() {
+        let Some(p) = sample("superstore_sales_canada.xls") else { return };
+        let wb = read(&p, None).unwrap();
+        let names: Vec<&str> = wb.sheets.iter().map(|g| g.sheet.as_str()).collect();
+        assert_eq!(names, ["Orders", "Returns", "Users"]);
+        let orders = &wb.sheets[0];
+        assert_eq!(orders.rows.len(), 8400);
+        assert_eq!(orders.rows[0].get(2), &Cell::Text("Order Date".into()));
+        assert_eq!(orders.rows[1].excel_row, 2);
+        assert_eq!(orders.rows[1].get(2), &dt("2010-10-13 00:00:00"));
+        assert_eq!(orders.rows[1].get(5), &Cell::Number(261.54));
+        let only = read(&p, Some("Users")).unwrap();
+        assert_eq!(only.sheets.len(), 1);
+        assert!(matches!(read(&p, Some("Nope")), Err(IngestError::NoSuchSheet { .. })));
     }
 }

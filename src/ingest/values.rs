@@ -42,7 +42,7 @@ const MAX_SERIAL: f64 = 2_958_465.0;
 /// system (serial 0 = 1904-01-01) instead of the 1900 system (serial 1 = 1900-01-01,
 /// with Excel's phantom 1900-02-29 accounted for). Out of range -> `None`.
 pub fn excel_serial(serial: f64, epoch_1904: bool) -> Option<NaiveDateTime> {
-    if !serial.is_finite() || serial < 1.0 || serial > MAX_SERIAL {
+    if !(1.0..=MAX_SERIAL).contains(&serial) {
         return None;
     }
     let (epoch, days) = if epoch_1904 {
@@ -89,7 +89,8 @@ fn text_date_any_year(s: &str, order: DateOrder) -> Option<NaiveDate> {
         return Some(d);
     }
     let parts: Vec<&str> = head.split(['/', '.', '-']).collect();
-    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+    {
         let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
         let (y, m, d) = if parts[0].len() == 4 {
             (n[0] as i32, n[1], n[2])
@@ -255,7 +256,8 @@ pub fn month(cell: &Cell, epoch_1904: bool, order: DateOrder) -> Result<Period, 
     if parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
         let (y, m) = if parts[0].len() == 4 { (parts[0], parts[1]) } else { (parts[1], parts[0]) };
         if y.len() == 4 && m.len() <= 2 {
-            return Period::new(y.parse().map_err(|_| expected())?, m.parse().map_err(|_| expected())?).ok_or_else(expected);
+            return Period::new(y.parse().map_err(|_| expected())?, m.parse().map_err(|_| expected())?)
+                .ok_or_else(expected);
         }
     }
     for f in ["%b %Y", "%B %Y"] {
@@ -336,7 +338,7 @@ mod tests {
             assert_eq!(flag(&t(s)).unwrap(), v, "{s}");
         }
         assert!(flag(&t("maybe")).is_err());
-        assert_eq!(flag(&Cell::Number(1.0)).unwrap(), true);
+        assert!(flag(&Cell::Number(1.0)).unwrap());
         assert_eq!(count(&Cell::Number(3.0)).unwrap(), 3);
         assert_eq!(count(&t("12")).unwrap(), 12);
         assert!(count(&Cell::Number(-1.0)).is_err());

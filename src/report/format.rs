@@ -15,7 +15,8 @@ pub struct Format {
 }
 
 /// Locales quotad formats for.
-pub const LOCALES: [&str; 10] = ["en-US", "en-CA", "en-GB", "en-AU", "de-DE", "fr-FR", "fr-CA", "es-ES", "es-MX", "nl-NL"];
+pub const LOCALES: [&str; 10] =
+    ["en-US", "en-CA", "en-GB", "en-AU", "de-DE", "fr-FR", "fr-CA", "es-ES", "es-MX", "nl-NL"];
 
 impl Format {
     /// Conventions for `locale` (one of [`LOCALES`]) and the ISO 4217 `currency` code.
@@ -64,11 +65,7 @@ impl Format {
     pub fn money(&self, v: Decimal) -> String {
         let sign = if v.round() < Decimal::ZERO { "-" } else { "" };
         let n = self.grouped(v, 0);
-        if self.symbol_first {
-            format!("{sign}{}{n}", self.symbol)
-        } else {
-            format!("{sign}{n}\u{a0}{}", self.symbol)
-        }
+        if self.symbol_first { format!("{sign}{}{n}", self.symbol) } else { format!("{sign}{n}\u{a0}{}", self.symbol) }
     }
 
     /// A fraction as a percent with one decimal: 0.87549 -> `87.5%` (`87,5 %` in de-DE).

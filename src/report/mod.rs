@@ -80,13 +80,15 @@ impl Templates {
             let text = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(p) => {
                     overridden.push(name.to_string());
-                    std::fs::read_to_string(&p).map_err(|source| ReportError::Io { path: p.display().to_string(), source })?
+                    std::fs::read_to_string(&p)
+                        .map_err(|source| ReportError::Io { path: p.display().to_string(), source })?
                 }
                 None => builtin.to_string(),
             };
             files.push((*name, text));
         }
-        tera.add_raw_templates(files).map_err(|e| ReportError::Template { name: "(loading)".into(), detail: tera_detail(&e) })?;
+        tera.add_raw_templates(files)
+            .map_err(|e| ReportError::Template { name: "(loading)".into(), detail: tera_detail(&e) })?;
         Ok(Templates { tera, overridden })
     }
 
@@ -218,7 +220,9 @@ pub fn quota_memo_view(
             team: now.team.clone(),
         },
         period: this_month.period.into(),
-        quota: now.revenue_quota.map(|q| QuotaView { revenue: fmt.money(q), units: now.units_quota.map(|u| fmt.number(u, 1)) }),
+        quota: now
+            .revenue_quota
+            .map(|q| QuotaView { revenue: fmt.money(q), units: now.units_quota.map(|u| fmt.number(u, 1)) }),
         last: results_view(fmt, last_month, last),
     })
 }

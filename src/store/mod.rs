@@ -199,8 +199,10 @@ fn text_decimal(path: &Path, what: &str, v: Option<String>) -> Result<Option<Dec
 }
 
 fn text_date(path: &Path, what: &str, v: Option<String>) -> Result<Option<NaiveDate>> {
-    v.map(|s| NaiveDate::from_str(&s).map_err(|_| StoreError::Corrupt { path: path.into(), what: what.into(), value: s }))
-        .transpose()
+    v.map(|s| {
+        NaiveDate::from_str(&s).map_err(|_| StoreError::Corrupt { path: path.into(), what: what.into(), value: s })
+    })
+    .transpose()
 }
 
 impl Store {
@@ -211,8 +213,10 @@ impl Store {
         }
         let err = |source| StoreError::Sqlite { path: path.into(), source };
         let mut conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
-            .map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+        )
+        .map_err(err)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction().map_err(err)?;
@@ -239,7 +243,11 @@ impl Store {
             .map_err(self.err())?
             .map(|(id, file_name, at)| {
                 let imported_at = DateTime::parse_from_rfc3339(&at)
-                    .map_err(|_| StoreError::Corrupt { path: self.path.clone(), what: "imports.imported_at".into(), value: at })?
+                    .map_err(|_| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        what: "imports.imported_at".into(),
+                        value: at,
+                    })?
                     .with_timezone(&Utc);
                 Ok(ImportRecord { id, file_name, imported_at })
             })
@@ -250,7 +258,16 @@ impl Store {
         tx.execute(
             "INSERT INTO imports (source, kind, file_name, sha256, sheet, imported_at, rows_stored, rows_rejected)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![meta.source, meta.kind, meta.file_name, meta.sha256, meta.sheet, meta.now.to_rfc3339(), stored as i64, meta.rows_rejected as i64],
+            params![
+                meta.source,
+                meta.kind,
+                meta.file_name,
+                meta.sha256,
+                meta.sheet,
+                meta.now.to_rfc3339(),
+                stored as i64,
+                meta.rows_rejected as i64
+            ],
         )?;
         Ok(tx.last_insert_rowid())
     }
@@ -394,7 +411,16 @@ impl Store {
                 )
                 .map_err(err)?;
             for r in rows {
-                type RosterValues = (Option<String>, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, bool);
+                type RosterValues = (
+                    Option<String>,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    bool,
+                );
                 let values: RosterValues = (
                     r.id.clone(),
                     r.name.clone(),
@@ -521,8 +547,11 @@ impl Store {
                 Ok(DealRow {
                     deal_id,
                     stage,
-                    class: StageClass::parse(&class)
-                        .ok_or_else(|| StoreError::Corrupt { path: p.clone(), what: "deals.class".into(), value: class.clone() })?,
+                    class: StageClass::parse(&class).ok_or_else(|| StoreError::Corrupt {
+                        path: p.clone(),
+                        what: "deals.class".into(),
+                        value: class.clone(),
+                    })?,
                     rep,
                     team,
                     close_date: text_date(p, "deals.close_date", close)?,
@@ -582,9 +611,11 @@ impl Store {
     /// Row counts: (deal events, quotas, roster reps).
     pub fn counts(&self) -> Result<(i64, i64, i64)> {
         self.conn
-            .query_row("SELECT (SELECT COUNT(*) FROM deals), (SELECT COUNT(*) FROM quotas), (SELECT COUNT(*) FROM roster)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM deals), (SELECT COUNT(*) FROM quotas), (SELECT COUNT(*) FROM roster)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .map_err(self.err())
     }
 
@@ -641,7 +672,10 @@ impl Store {
     /// Records a failed attempt; the message stays pending.
     pub fn outbox_mark_failed(&self, key: &str, error: &str) -> Result<()> {
         self.conn
-            .execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE idempotency_key = ?1", params![key, error])
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE idempotency_key = ?1",
+                params![key, error],
+            )
             .map_err(self.err())?;
         Ok(())
     }

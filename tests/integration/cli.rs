@@ -23,7 +23,11 @@ fn config_errors_name_the_key_and_line_and_exit_1() {
     let env = Env::new(&config("[ingest]\ndate_ordr = \"mdy\"\n"));
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("quotad.toml line 21:") && run.stderr.contains("unknown field `date_ordr`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("quotad.toml line 21:") && run.stderr.contains("unknown field `date_ordr`"),
+        "{}",
+        run.stderr
+    );
     let run = run_quotad(env.dir.path(), &["--config", "missing.toml", "check"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("missing.toml: cannot read the config file"), "{}", run.stderr);
@@ -43,7 +47,8 @@ fn check_validates_templates_and_lists_the_inbox() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("email/quota_memo.txt"), "{}", run.stderr);
     // A working override is used.
-    std::fs::write(env.path("my-templates/email/quota_memo.txt"), "Hello {{ rep.name }}, quota {{ quota.revenue }}\n").unwrap();
+    std::fs::write(env.path("my-templates/email/quota_memo.txt"), "Hello {{ rep.name }}, quota {{ quota.revenue }}\n")
+        .unwrap();
     let run = env.quotad(&["check"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("overridden: email/quota_memo.txt"), "{}", run.stdout);

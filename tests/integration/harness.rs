@@ -163,7 +163,9 @@ pub fn read_emails(dir: &Path) -> Vec<Email> {
 /// whitespace-trimmed.
 pub fn line_value(text: &str, label: &str) -> String {
     text.lines()
-        .find_map(|l| l.trim_start().strip_prefix(label).filter(|rest| rest.starts_with("  ")).map(|r| r.trim().to_string()))
+        .find_map(|l| {
+            l.trim_start().strip_prefix(label).filter(|rest| rest.starts_with("  ")).map(|r| r.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("no line '{label}' in:\n{text}"))
 }
 
@@ -192,7 +194,7 @@ pub fn xlsx(rows: &[Vec<X>]) -> Vec<u8> {
                     ws.write_number(r, c, *n).unwrap();
                 }
                 X::D(d) => {
-                    ws.write_datetime_with_format(r, c, &ExcelDateTime::parse_from_str(d).unwrap(), &date).unwrap();
+                    ws.write_datetime_with_format(r, c, ExcelDateTime::parse_from_str(d).unwrap(), &date).unwrap();
                 }
                 X::E => {}
             }

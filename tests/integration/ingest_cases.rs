@@ -24,7 +24,17 @@ fn title_rows_blank_rows_a_blank_column_and_a_totals_row_around_the_table() {
     use X::*;
     let env = env_with("");
     let header = || {
-        vec![S("Deal ID"), S("Sales Rep"), S("Rep Email"), S("Team"), E, S("Stage"), S("Close Date"), S("Sale Price"), S("Units")]
+        vec![
+            S("Deal ID"),
+            S("Sales Rep"),
+            S("Rep Email"),
+            S("Team"),
+            E,
+            S("Stage"),
+            S("Close Date"),
+            S("Sale Price"),
+            S("Units"),
+        ]
     };
     let deal = |id, name, email, stage, date, price: f64, units: f64| {
         vec![S(id), S(name), S(email), S("North"), E, S(stage), D(date), N(price), N(units)]
@@ -218,7 +228,12 @@ fn a_bad_row_rejects_the_whole_file_and_names_the_cell() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("QUARANTINED  deals.csv [deals]: 3 of 4 data rows rejected"), "{}", run.stdout);
     let report = std::fs::read_to_string(env.path("quarantine/deals.csv.errors.txt")).unwrap();
-    assert!(report.contains("row 3, column E 'Sale Price': '$4l2500': expected an amount such as 412500, $412,500.00 or (1,250.00)"), "{report}");
+    assert!(
+        report.contains(
+            "row 3, column E 'Sale Price': '$4l2500': expected an amount such as 412500, $412,500.00 or (1,250.00)"
+        ),
+        "{report}"
+    );
     assert!(report.contains("row 4, column C 'Stage': 'Won Maybe': stage 'Won Maybe' is in none of stages.won, stages.cancelled, stages.ignored"), "{report}");
     assert!(report.contains("row 5, column B 'Rep Email': 'not-an-address': expected an e-mail address"), "{report}");
     assert!(report.contains("Nothing from this file was stored."), "{report}");
@@ -249,5 +264,9 @@ fn reps_missing_from_the_roster_are_reported_not_dropped_silently() {
     );
     let run = env.quotad(&["run", "all"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("not on the roster (their figures are in no memo): zed@example.com (revenue 77)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("not on the roster (their figures are in no memo): zed@example.com (revenue 77)"),
+        "{}",
+        run.stdout
+    );
 }

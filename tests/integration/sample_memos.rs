@@ -6,7 +6,8 @@ use crate::harness::{Env, line_value};
 
 fn sample_env() -> Env {
     let inbox = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-inbox");
-    let cfg = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/quotad.toml")).unwrap();
+    let cfg =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/quotad.toml")).unwrap();
     // The shipped config, with its output folders inside the test's folder and the
     // inbox pointing at the committed sample (kept in place: after_import = "keep").
     let cfg = cfg
@@ -22,7 +23,11 @@ fn run_all_on_the_sample_writes_one_memo_per_active_rep_with_hand_checked_figure
     let run = env.quotad(&["run", "all"]);
     assert_eq!(run.code, 0, "{run:?}");
     // 20 roster reps, 129 quota rows, 936 deal rows of which 6 are exact repeats.
-    assert!(run.stdout.contains("8 file(s) imported, 1079 row(s) stored, 0 row(s) rejected, 0 file(s) quarantined"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("8 file(s) imported, 1079 row(s) stored, 0 row(s) rejected, 0 file(s) quarantined"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("Quota memo for November 2026 (2026-11)"), "{}", run.stdout);
     assert!(run.stdout.contains("19 memo(s) written"), "{}", run.stdout);
     assert!(run.stdout.contains("skipped totals row 214"), "{}", run.stdout);
@@ -47,7 +52,11 @@ fn run_all_on_the_sample_writes_one_memo_per_active_rep_with_hand_checked_figure
     assert_eq!(line_value(&jose.text, "Customer rating"), "4.0 (from 1 rating)");
     assert_eq!(line_value(&jose.text, "Clean paperwork"), "83.3% of deals");
     assert_eq!(line_value(&jose.text, "Rank"), "6 of 18 company-wide, 2 of 8 in North Division");
-    assert!(jose.html.contains("$4,888,000") && jose.html.contains("83.4%") && jose.html.contains("José"), "{}", jose.html);
+    assert!(
+        jose.html.contains("$4,888,000") && jose.html.contains("83.4%") && jose.html.contains("José"),
+        "{}",
+        jose.html
+    );
 
     // Zoë Ødegaard: won 674,000 + 656,500 + 642,000 + 664,000 + 1,170,500 (2 units) +
     // 533,000 = 4,340,000, 7 units; quota 3,590,000 -> 120.89% -> 120.9%; ratings 4, 4;
@@ -71,7 +80,11 @@ fn run_all_on_the_sample_writes_one_memo_per_active_rep_with_hand_checked_figure
     assert_eq!(line_value(&leila.text, "Attainment"), "28.8%");
     assert_eq!(line_value(&leila.text, "Customer rating"), "no ratings");
     assert_eq!(line_value(&leila.text, "Clean paperwork"), "100.0% of deals");
-    assert!(leila.html.contains("Leila O&#x27;Brien") || !leila.html.contains("O'Brien"), "HTML must escape: {}", leila.html);
+    assert!(
+        leila.html.contains("Leila O&#x27;Brien") || !leila.html.contains("O'Brien"),
+        "HTML must escape: {}",
+        leila.html
+    );
 
     // Rep 9 (Noah Nguyen) has a zero quota for October: "no quota", not ranked, never 0%.
     let noah = env.email_to("noah.nguyen@example-homes.com");
@@ -100,7 +113,11 @@ fn a_second_run_imports_nothing_and_sends_nothing_twice() {
     // A memo for a month with no quotas yet: every rep is told plainly, never sent zeros.
     let dec = env.quotad(&["run", "quota-memo", "--period", "2026-12"]);
     assert_eq!(dec.code, 0, "{dec:?}");
-    let jose = env.emails().into_iter().find(|e| e.file.contains("2026-12") && e.to == "jose.nunez@example-homes.com").unwrap();
+    let jose = env
+        .emails()
+        .into_iter()
+        .find(|e| e.file.contains("2026-12") && e.to == "jose.nunez@example-homes.com")
+        .unwrap();
     assert_eq!(jose.subject, "Your December 2026 memo: no quota set yet");
     assert!(jose.text.contains("You have no quota set for December 2026 yet."), "{}", jose.text);
     assert!(jose.text.contains("November 2026 results"), "{}", jose.text);
