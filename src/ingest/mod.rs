@@ -237,11 +237,15 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
             );
         }
         _ => {
-            let sheets = if wb.sheets.len() == 1 { "the sheet" } else { "no sheet" };
-            let _ = write!(detail, "; {sheets} has a row naming any of these columns");
-            if wb.sheets.len() == 1 {
-                detail = detail.replace("; the sheet has a row naming", "; no row names");
-            }
+            let wher = if wb.sheets.len() > 1 { "no sheet has a row that names" } else { "no row names" };
+            let names: Vec<String> = source
+                .kind
+                .fields()
+                .iter()
+                .filter(|f| f.required || f.name.starts_with("rep_"))
+                .map(|f| format!("{} = {}", f.name, source.columns.fields[f.name].join(" / ")))
+                .collect();
+            let _ = write!(detail, "; {wher} any of them (accepted: {})", names.join("; "));
         }
     }
     Err(IngestError::NoHeader { searched: settings.header_search_rows, detail })
