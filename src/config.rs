@@ -17,6 +17,7 @@ use toml::Spanned;
 use crate::deliver::{self, TransportKind};
 use crate::domain::{StageClass, fold_name};
 use crate::ingest::{self, ColumnMap, DateOrder, NumberStyle, SourceKind};
+use crate::metrics::{self, SellingCalendar};
 use crate::report::Format;
 
 /// A config error: where, and what was expected.
@@ -89,6 +90,8 @@ pub struct Config {
     pub sources: Vec<ingest::Source>,
     /// Mail settings.
     pub mail: deliver::Settings,
+    /// Metric thresholds and the selling-day calendar.
+    pub metrics: metrics::Settings,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +104,10 @@ struct RawConfig {
     ingest: RawIngest,
     #[serde(default)]
     stages: RawStages,
+    #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
+    calendar: RawCalendar,
     sources: Spanned<BTreeMap<String, Spanned<RawSource>>>,
     mail: RawMail,
 }
@@ -208,6 +215,44 @@ impl Default for RawStages {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMetrics {
+    min_ratings: u32,
+    min_history: u32,
+    below_target: Spanned<f64>,
+    off_pace: Spanned<f64>,
+    rating_standard: Option<f64>,
+    paperwork_standard: Option<Spanned<f64>>,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            min_ratings: 3,
+            min_history: 3,
+            below_target: Spanned::new(0..0, 0.8),
+            off_pace: Spanned::new(0..0, 0.8),
+            rating_standard: Some(4.0),
+            paperwork_standard: Some(Spanned::new(0..0, 0.9)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawCalendar {
+    selling_days: Spanned<Vec<String>>,
+    holidays: Vec<chrono::NaiveDate>,
+}
+
+impl Default for RawCalendar {
+    fn default() -> Self {
+        let all = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().map(|d| d.to_string()).collect();
+        RawCalendar { selling_days: Spanned::new(0..0, all), holidays: Vec::new() }
+    }
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSource {
     kind: SourceKind,
@@ -270,7 +315,7 @@ impl Config {
             let span = if m.contains("locale") { raw.org.locale.span() } else { raw.org.currency.span() };
             err(span, format!("org.{}: {m}", if m.contains("locale") { "locale" } else { "currency" }))
         })?;
-        let org = Org { name: raw.org.name, time_zone: raw.org.time_zone, format };
+        let org = Org { name: raw.org.name.clone(), time_zone: raw.org.time_zone, format };
 
         let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
         let p = raw.paths;
@@ -327,6 +372,7 @@ impl Config {
             header_search_rows: raw.ingest.header_search_rows.max(1),
             stages,
             rating_scale: Decimal::from(raw.ingest.rating_scale.max(1)),
+            time_zone: raw.org.time_zone,
         };
 
         let mut sources = Vec::new();
@@ -417,7 +463,34 @@ impl Config {
                 ));
             }
         };
+        let fraction_key = |v: &Spanned<f64>, key: &str| -> Result<Decimal, ConfigError> {
+            let x = *v.get_ref();
+            if !(0.0..=10.0).contains(&x) {
+                return Err(err(v.span(), format!("{key}: {x} must be a fraction such as 0.8 (= 80%)")));
+            }
+            Ok(Decimal::from_str(&x.to_string()).unwrap_or_default())
+        };
+        let m = &raw.metrics;
+        let mut days = [false; 7];
+        for d in raw.calendar.selling_days.get_ref() {
+            let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .iter()
+                .position(|x| d.to_lowercase().starts_with(x))
+                .ok_or_else(|| err(raw.calendar.selling_days.span(), format!("calendar.selling_days: '{d}' is not a day; use Mon, Tue, Wed, Thu, Fri, Sat, Sun")))?;
+            days[i] = true;
+        }
+        let metrics = metrics::Settings {
+            min_ratings: m.min_ratings,
+            min_history: m.min_history,
+            below_target: fraction_key(&m.below_target, "metrics.below_target")?,
+            off_pace: fraction_key(&m.off_pace, "metrics.off_pace")?,
+            rating_standard: m.rating_standard.and_then(|r| Decimal::from_str(&r.to_string()).ok()),
+            paperwork_standard: m.paperwork_standard.as_ref().map(|p| fraction_key(p, "metrics.paperwork_standard")).transpose()?,
+            calendar: SellingCalendar { days, holidays: raw.calendar.holidays.iter().copied().collect() },
+            time_zone: org.time_zone,
+        };
         Ok(Config {
+            metrics,
             file: PathBuf::from(file),
             org,
             paths,

@@ -6,7 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
@@ -82,6 +83,88 @@ impl Period {
     /// English label for people, e.g. "November 2026".
     pub fn label(self) -> String {
         self.first_day().format("%B %Y").to_string()
+    }
+
+    /// The first instant of the month in zone `tz`, as UTC: the inclusive start of the
+    /// half-open interval [start, next month's start). Midnight that does not exist (a
+    /// DST gap) moves to the first valid instant after it.
+    pub fn start_utc(self, tz: Tz) -> DateTime<Utc> {
+        local_midnight_utc(self.first_day(), tz)
+    }
+
+    /// Whether the month has closed at `now` (its interval's end has passed in `tz`).
+    pub fn closed_at(self, now: DateTime<Utc>, tz: Tz) -> bool {
+        now >= self.next().start_utc(tz)
+    }
+}
+
+/// Midnight at the start of `day` in `tz`, as UTC (the earliest instant of that local day).
+pub fn local_midnight_utc(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let mut t = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    // A zone may skip midnight (DST gap): try each following minute until one exists.
+    for _ in 0..180 {
+        if let Some(local) = tz.from_local_datetime(&t).earliest() {
+            return local.with_timezone(&Utc);
+        }
+        t += chrono::Duration::minutes(1);
+    }
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+}
+
+/// An ISO 8601 week (Monday to Sunday), e.g. 2026-W12 (DESIGN.md "Metrics": weeks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
+pub struct IsoWeek {
+    year: i32,
+    week: u32,
+}
+
+impl IsoWeek {
+    /// The ISO week that contains `date`.
+    pub fn of(date: NaiveDate) -> IsoWeek {
+        let w = date.iso_week();
+        IsoWeek { year: w.year(), week: w.week() }
+    }
+
+    /// Monday of the week.
+    pub fn monday(self) -> NaiveDate {
+        NaiveDate::from_isoywd_opt(self.year, self.week, chrono::Weekday::Mon).expect("a valid ISO week")
+    }
+
+    /// Sunday of the week (its last day).
+    pub fn sunday(self) -> NaiveDate {
+        self.monday() + chrono::Duration::days(6)
+    }
+
+    /// The week before.
+    pub fn prev(self) -> IsoWeek {
+        IsoWeek::of(self.monday() - chrono::Duration::days(7))
+    }
+}
+
+impl fmt::Display for IsoWeek {
+    /// `YYYY-Www`, e.g. `2026-W09`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-W{:02}", self.year, self.week)
+    }
+}
+
+impl From<IsoWeek> for String {
+    fn from(w: IsoWeek) -> String {
+        w.to_string()
+    }
+}
+
+impl FromStr for IsoWeek {
+    type Err = String;
+
+    /// Parses `YYYY-Www` (e.g. 2026-W12); the error says what was expected.
+    fn from_str(s: &str) -> Result<IsoWeek, String> {
+        let bad = || format!("'{s}' is not an ISO week: expected YYYY-Www, e.g. 2026-W12");
+        let (y, w) = s.trim().split_once("-W").ok_or_else(bad)?;
+        let (year, week) = (y.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?);
+        NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon).ok_or_else(bad)?;
+        Ok(IsoWeek { year, week })
     }
 }
 
@@ -243,6 +326,10 @@ pub struct DealRow {
     pub paperwork_complete: Option<bool>,
     /// Number of paperwork errors, if exported.
     pub paperwork_errors: Option<u32>,
+    /// The fraction of the deal credited to this rep, 0..=1 (1 = the whole deal). Set
+    /// from a split column, or 1/n when one row per co-agent repeats the deal's amount
+    /// (DESIGN.md "Metrics": Credit). Amount and units are multiplied by it.
+    pub share: Decimal,
     /// Sheet and Excel row of the row.
     pub origin: RowOrigin,
 }
@@ -309,6 +396,16 @@ impl RosterRep {
     }
 }
 
+/// One version of a rep on the roster, in effect from `effective` (the roster file's
+/// export time) until the next version of the same rep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RosterVersion {
+    /// In effect from this instant (UTC).
+    pub effective: chrono::DateTime<chrono::Utc>,
+    /// The rep as that roster described them.
+    pub rep: RosterRep,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,10 +424,211 @@ mod tests {
     }
 
     #[test]
+    fn months_are_half_open_intervals_in_the_org_zone() {
+        let ny = chrono_tz::America::New_York;
+        let march: Period = "2026-03".parse().unwrap();
+        // March starts at 05:00 UTC (EST, -05:00) and ends at 04:00 UTC on 1 April (EDT).
+        assert_eq!(march.start_utc(ny).to_rfc3339(), "2026-03-01T05:00:00+00:00");
+        assert_eq!(march.next().start_utc(ny).to_rfc3339(), "2026-04-01T04:00:00+00:00");
+        // 23:30 on 31 March in New York is 03:30 UTC on 1 April: still March there.
+        let t: DateTime<Utc> = "2026-04-01T03:30:00Z".parse().unwrap();
+        assert!(t >= march.start_utc(ny) && t < march.next().start_utc(ny));
+        assert!(!march.closed_at(t, ny));
+        assert!(march.closed_at("2026-04-01T04:00:00Z".parse().unwrap(), ny));
+        // A zone whose midnight is skipped by DST (Havana, 2026-03-08 00:00 -> 01:00).
+        let havana = chrono_tz::America::Havana;
+        let day = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        assert_eq!(local_midnight_utc(day, havana).to_rfc3339(), "2026-03-08T05:00:00+00:00");
+    }
+
+    #[test]
+    fn iso_weeks() {
+        let w: IsoWeek = "2026-W12".parse().unwrap();
+        assert_eq!(w.monday().to_string(), "2026-03-16");
+        assert_eq!(w.sunday().to_string(), "2026-03-22");
+        assert_eq!(w.prev().to_string(), "2026-W11");
+        // 1 January 2027 is a Friday: it belongs to 2026-W53.
+        assert_eq!(IsoWeek::of(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()).to_string(), "2026-W53");
+        assert!("2026-W54".parse::<IsoWeek>().is_err());
+        assert!("2026-12".parse::<IsoWeek>().is_err());
+    }
+
+    #[test]
     fn names_fold_accents_case_and_spaces() {
         assert_eq!(fold_name("  José   NÚÑEZ "), "jose nunez");
         assert_eq!(fold_name("Zoë Ødegaard"), "zoe ødegaard");
         assert_eq!(fold_name("Ngozi Okonkwo-Adébáyọ̀"), "ngozi okonkwo-adebayo");
+    }
+}
+
+/// Which way is better for a metric (DESIGN.md "Metrics": each metric knows whether
+/// higher or lower is better).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Revenue, units, attainment, rating, clean paperwork rate.
+    HigherIsBetter,
+    /// Paperwork errors per deal.
+    LowerIsBetter,
+}
+
+/// The boards of DESIGN.md "Metrics": results and attainment (both labelled), plus the
+/// ratings and paperwork boards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardKind {
+    /// Results: revenue in whole currency units (units shown beside it).
+    Results,
+    /// Attainment %, to one decimal. Reps without a quota are not on it.
+    Attainment,
+    /// Mean customer rating to one decimal; only reps with at least `min_ratings`.
+    Ratings,
+    /// Clean paperwork rate %, to one decimal; only reps with paperwork recorded.
+    Paperwork,
+}
+
+impl BoardKind {
+    /// All boards, in display order.
+    pub const ALL: [BoardKind; 4] = [BoardKind::Results, BoardKind::Attainment, BoardKind::Ratings, BoardKind::Paperwork];
+
+    /// Lower-case name, as the CLI takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoardKind::Results => "results",
+            BoardKind::Attainment => "attainment",
+            BoardKind::Ratings => "ratings",
+            BoardKind::Paperwork => "paperwork",
+        }
+    }
+
+    /// Which way is better (all four boards: higher).
+    pub fn direction(self) -> Direction {
+        Direction::HigherIsBetter
+    }
+}
+
+/// One line of a board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardEntry {
+    /// Rep identity key.
+    pub rep_key: String,
+    /// Rep name (as at the period's end).
+    pub name: String,
+    /// Team (as at the period's end).
+    pub team: String,
+    /// Standard competition rank (1, 2, 2, 4).
+    pub rank: u32,
+    /// The value ranked, exactly as displayed: whole currency units (results), percent
+    /// to one decimal (attainment, paperwork), rating to one decimal (ratings).
+    pub value: Decimal,
+    /// Places gained since the previous board (positive = up); `None` = not on it then.
+    pub movement: Option<i32>,
+}
+
+/// A ranked board, company-wide or for one team.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Board {
+    /// Which board.
+    pub kind: BoardKind,
+    /// `None` = company-wide, else the team.
+    pub team: Option<String>,
+    /// Entries by rank, alphabetical by name within a tie.
+    pub entries: Vec<BoardEntry>,
+}
+
+/// Month-to-date pacing on the selling-day calendar (DESIGN.md "Metrics": Pacing).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pacing {
+    /// The date the figures run through (inclusive, org-local).
+    pub through: NaiveDate,
+    /// Selling days in the month.
+    pub selling_days: u32,
+    /// Selling days elapsed up to and including `through`.
+    pub elapsed: u32,
+    /// Revenue expected by now: quota × elapsed / selling days (currency units).
+    pub expected_to_date: Money,
+    /// Pace = revenue / expected to date, a fraction (0.8 = 80%); `None` without a
+    /// quota or before the first selling day.
+    pub pace: Option<Decimal>,
+    /// Revenue at month end at the current rate: revenue / elapsed × selling days.
+    pub projected: Option<Money>,
+    /// Revenue still needed per remaining selling day to reach quota (0 when reached).
+    pub needed_per_day: Option<Money>,
+    /// Whether at least 30% of the month's selling days have passed (no "off pace"
+    /// flag before that).
+    pub can_flag: bool,
+}
+
+/// Whether a personal best is new or matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BestKind {
+    /// Strictly better than every earlier qualifying month.
+    New,
+    /// Equal to the best earlier month.
+    Matched,
+}
+
+/// A personal best (DESIGN.md "Metrics": Personal best).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonalBest {
+    /// "revenue", "units", "attainment" (fraction) or "rating".
+    pub metric: &'static str,
+    /// This month's value.
+    pub value: Decimal,
+    /// The best earlier value.
+    pub previous_best: Decimal,
+    /// New or matched.
+    pub kind: BestKind,
+}
+
+/// Why a rep needs attention (DESIGN.md "Metrics": Sub-par, "needs attention").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Attention {
+    /// Final attainment below 100% this month and last (fractions).
+    MissedTwice {
+        /// Last month's attainment.
+        previous: Decimal,
+        /// This month's attainment.
+        current: Decimal,
+    },
+    /// Mean rating below the standard, with at least `min_ratings` ratings.
+    RatingBelowStandard {
+        /// The mean rating.
+        rating: Decimal,
+        /// Ratings it is over.
+        count: u32,
+        /// The standard (config `metrics.rating_standard`).
+        standard: Decimal,
+    },
+    /// Clean paperwork rate below the standard (fractions).
+    PaperworkBelowStandard {
+        /// The rate.
+        rate: Decimal,
+        /// The standard (config `metrics.paperwork_standard`).
+        standard: Decimal,
+    },
+}
+
+/// Sub-par flags: for the rep's manager only, never on a public board (DESIGN.md
+/// "Metrics": Sub-par).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Flags {
+    /// Final attainment below 100%.
+    pub missed: bool,
+    /// Final attainment below `below_target` (default 80%).
+    pub below_target: bool,
+    /// Reasons the rep needs attention.
+    pub needs_attention: Vec<Attention>,
+    /// Month in progress, at least 30% elapsed, pace below `off_pace` (default 80%).
+    pub off_pace: bool,
+}
+
+impl Flags {
+    /// Whether any flag is raised.
+    pub fn any(&self) -> bool {
+        self.missed || self.below_target || self.off_pace || !self.needs_attention.is_empty()
     }
 }
 
@@ -343,21 +641,29 @@ pub struct Standing {
     pub rep_key: String,
     /// Rep id, if known.
     pub rep_id: Option<String>,
-    /// Display name from the roster.
+    /// Display name as at the period's end.
     pub name: String,
     /// E-mail address, if known.
     pub email: Option<String>,
-    /// Team for the period (the roster's team, else the export's).
+    /// Team as at the period's end (the roster's team, else the export's).
     pub team: String,
     /// Manager's name.
     pub manager: Option<String>,
-    /// Whether the rep is active on the roster.
+    /// Manager's e-mail address.
+    pub manager_email: Option<String>,
+    /// Hire date, if known.
+    pub hire_date: Option<NaiveDate>,
+    /// Whether the rep is active on the roster (inactive reps are on no board).
     pub active: bool,
-    /// Revenue in currency units: won amounts minus cancelled amounts. May be negative.
+    /// Hired after the month's first day: a partial month, which counts for neither
+    /// personal bests nor streaks nor most improved.
+    pub partial_month: bool,
+    /// Revenue in currency units: credited won amounts minus cancelled amounts. May be negative.
     pub revenue: Money,
-    /// Units: won units minus cancelled units (a won deal without a units column is 1).
+    /// Units: won units minus cancelled units (a won deal without a units column is 1),
+    /// times the rep's credit share.
     pub units: Decimal,
-    /// Won deals in the month (count of rows, not units).
+    /// Won deal rows credited to the rep in the month.
     pub won_deals: u32,
     /// Cancellations in the month.
     pub cancellations: u32,
@@ -366,9 +672,12 @@ pub struct Standing {
     /// How many ratings the mean is over (always shown with it).
     pub rating_count: u32,
     /// Clean paperwork rate, a fraction 0..=1: won deals with paperwork complete and zero
-    /// errors / won deals with paperwork recorded. `None` when the export has no
-    /// paperwork columns or the rep won nothing.
+    /// errors / won deals with paperwork recorded. `None` when nothing was recorded.
     pub clean_paperwork: Option<Decimal>,
+    /// Paperwork errors in the month.
+    pub paperwork_errors: u32,
+    /// Paperwork errors per won deal with paperwork recorded (lower is better).
+    pub errors_per_deal: Option<Decimal>,
     /// Revenue quota for the month in currency units; `None` = no quota (missing or zero).
     pub revenue_quota: Option<Money>,
     /// Units quota, if any.
@@ -376,25 +685,79 @@ pub struct Standing {
     /// Attainment = revenue / revenue quota as an exact, uncapped fraction (1.7 = 170%);
     /// `None` = "no quota" (never 0, ∞ or NaN).
     pub attainment: Option<Decimal>,
-    /// Rank company-wide on attainment (standard competition ranking); `None` = not ranked.
+    /// Rank company-wide on attainment; `None` = not ranked.
     pub company_rank: Option<u32>,
     /// Rank within the team on attainment; `None` = not ranked.
     pub team_rank: Option<u32>,
+    /// Rank company-wide on results (revenue).
+    pub results_rank: Option<u32>,
+    /// Rank within the team on results.
+    pub results_team_rank: Option<u32>,
+    /// Rank company-wide on rating (only with at least `min_ratings` ratings).
+    pub rating_rank: Option<u32>,
+    /// Rank company-wide on clean paperwork rate.
+    pub paperwork_rank: Option<u32>,
+    /// Month-to-date pacing, for a month in progress.
+    pub pacing: Option<Pacing>,
+    /// Personal bests set or matched this month (final months only).
+    pub personal_bests: Vec<PersonalBest>,
+    /// Months in a row at or above quota, ending this month (0 if not at quota).
+    pub quota_streak: u32,
+    /// This is the rep's first month at quota (their whole tenure is in the data).
+    pub first_at_quota: bool,
+    /// Months in a row with paperwork all clean, ending this month.
+    pub clean_streak: u32,
+    /// Attainment minus the rep's own average over the previous 3 qualifying months, a
+    /// fraction (0.25 = 25 points); `None` without that history.
+    pub improvement: Option<Decimal>,
+    /// Sub-par flags (manager only).
+    pub flags: Flags,
 }
 
-/// Every rostered rep's standing for one month, plus what could not be matched.
+/// Who to celebrate this period (DESIGN.md "Metrics": Celebrations). Names as at the
+/// period's end.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Celebrations {
+    /// The top of each company-wide board: every entry ranked 1 to 3, ties included
+    /// (so possibly more than three).
+    pub top: Vec<Board>,
+    /// Everyone at or above 100% of quota.
+    pub at_quota: Vec<String>,
+    /// New (not matched) personal bests: (name, best).
+    pub personal_bests: Vec<(String, PersonalBest)>,
+    /// Streaks of two or more months at quota: (name, months).
+    pub quota_streaks: Vec<(String, u32)>,
+    /// First month at quota.
+    pub first_at_quota: Vec<String>,
+    /// Streaks of two or more clean-paperwork months: (name, months).
+    pub clean_streaks: Vec<(String, u32)>,
+    /// The most improved rep(s) against their own 3-month average: (name, points as a fraction).
+    pub most_improved: Vec<(String, Decimal)>,
+}
+
+/// Every rostered rep's standing for one month, plus boards and celebrations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MonthStandings {
     /// The month.
     pub period: Period,
-    /// Newest close date among the month's counted deals: figures are "as of" this date.
+    /// Newest export date (org-local) of the files that fed this month: every figure is
+    /// "as of" this date (DESIGN.md "Metrics": As of).
     pub as_of: Option<NaiveDate>,
-    /// One per roster rep, ordered by company rank, then unranked reps by name.
+    /// Newest close date among the month's counted deals.
+    pub data_through: Option<NaiveDate>,
+    /// True until the month has closed and an export made after its close is loaded.
+    pub preliminary: bool,
+    /// One per rep on the roster at the period's end, ordered by attainment rank, then
+    /// unranked reps by name.
     pub reps: Vec<Standing>,
-    /// How many reps are ranked company-wide.
+    /// How many reps are ranked company-wide on attainment.
     pub ranked: u32,
-    /// How many reps are ranked in each team.
+    /// How many reps are ranked on attainment in each team.
     pub ranked_in_team: std::collections::BTreeMap<String, u32>,
+    /// Boards: each kind company-wide, then per team.
+    pub boards: Vec<Board>,
+    /// Who to celebrate.
+    pub celebrations: Celebrations,
     /// Reps named in the month's deals or quotas that match no roster rep, described.
     pub unmatched: Vec<String>,
 }
@@ -403,5 +766,10 @@ impl MonthStandings {
     /// The standing of the rep with this identity key.
     pub fn rep(&self, key: &str) -> Option<&Standing> {
         self.reps.iter().find(|s| s.rep_key == key)
+    }
+
+    /// A board: `team` `None` for company-wide.
+    pub fn board(&self, kind: BoardKind, team: Option<&str>) -> Option<&Board> {
+        self.boards.iter().find(|b| b.kind == kind && b.team.as_deref() == team)
     }
 }

@@ -166,6 +166,8 @@ fn import_one(
     now: DateTime<Utc>,
 ) -> Result<FileStatus> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // The CRM's export time is the file's modification time (DESIGN.md "As of").
+    let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).unwrap_or(now);
     let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     if let Some(prev) = store.find_import(&source.name, &sha)? {
         if cfg.paths.after_import == AfterImport::Move {
@@ -195,6 +197,7 @@ fn import_one(
         sheet: &parsed.sheet,
         rows_rejected: bad,
         now,
+        exported_at,
     };
     let stats = match &parsed.records {
         Records::Deals(rows) => store.import_deals(&meta, rows)?,
@@ -299,6 +302,24 @@ pub fn default_memo_period(store: &Store) -> Result<Period> {
     }
 }
 
+/// Computes the standings of each period in `periods` (DESIGN.md "Metrics") from
+/// everything stored, as at `now`: the one path every memo, document and table takes.
+pub fn standings(
+    store: &Store,
+    settings: &metrics::Settings,
+    periods: &[Period],
+    now: DateTime<Utc>,
+) -> Result<Vec<crate::domain::MonthStandings>> {
+    let Some(&latest) = periods.iter().max() else { return Ok(Vec::new()) };
+    let earliest = Period::new(1900, 1).expect("a valid month");
+    let roster = store.roster_versions()?;
+    let deals = store.deals_between(earliest, latest)?;
+    let quotas = store.quotas_between(earliest, latest)?;
+    let exports = store.month_exports()?;
+    let input = metrics::Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &exports };
+    Ok(periods.iter().map(|p| metrics::month_standings(*p, &input, settings, now)).collect())
+}
+
 /// The result of a quota memo run.
 #[derive(Debug, Clone, Default)]
 pub struct MemoSummary {
@@ -334,10 +355,8 @@ pub fn quota_memo(
         bail!("the roster is empty: put the roster file in the inbox and run `quotad import`");
     }
     let last = period.prev();
-    let deals = store.deals_between(last, period)?;
-    let quotas = store.quotas_for(&[last, period])?;
-    let this_month = metrics::month_standings(period, &roster, &deals, &quotas);
-    let last_month = metrics::month_standings(last, &roster, &deals, &quotas);
+    let mut both = standings(store, &cfg.metrics, &[period, last], now)?;
+    let (last_month, this_month) = (both.pop().context("two periods")?, both.pop().context("two periods")?);
     let transport: Box<dyn Transport> = match cfg.mail.transport {
         TransportKind::File => Box::new(FileTransport::new(&cfg.paths.outbox)),
     };

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 
 use super::shown;
 use crate::config::Config;
-use crate::domain::{MonthStandings, Period, Standing};
+use crate::domain::Period;
 use crate::report::{self, Templates};
 
 /// `quotad check`.
@@ -45,36 +45,49 @@ pub fn check(cfg: &Config) -> Result<i32> {
     Ok(0)
 }
 
+/// A memo view built by the real metrics from one made-up rep, so `check` renders the
+/// templates with every field a real memo has.
 fn sample_view(cfg: &Config) -> Option<report::QuotaMemoView> {
-    let period: Period = "2026-11".parse().ok()?;
-    let rep = Standing {
-        rep_key: "id:SAMPLE".into(),
-        rep_id: Some("SAMPLE".into()),
-        name: "José Núñez".into(),
-        email: Some("jose@example.com".into()),
-        team: "North".into(),
-        manager: None,
-        active: true,
-        revenue: "1234567".parse().ok()?,
-        units: 3.into(),
-        won_deals: 3,
-        cancellations: 1,
-        rating: Some("4.5".parse().ok()?),
-        rating_count: 2,
-        clean_paperwork: Some("0.5".parse().ok()?),
-        revenue_quota: Some(1_000_000.into()),
-        units_quota: Some(3.into()),
-        attainment: Some("1.234567".parse().ok()?),
-        company_rank: Some(1),
-        team_rank: Some(1),
-    };
-    let month = |p: Period| MonthStandings {
-        period: p,
-        as_of: Some(p.last_day()),
-        reps: vec![rep.clone()],
-        ranked: 1,
-        ranked_in_team: [("North".to_string(), 1)].into(),
-        unmatched: vec![],
-    };
-    report::quota_memo_view(&cfg.org.name, &cfg.org.format, &month(period), &month(period.prev()), "id:SAMPLE")
+    use crate::domain::{DealRow, QuotaRow, RepRef, RosterRep, RosterVersion, RowOrigin, StageClass};
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-15T12:00:00Z".parse().ok()?;
+    let (oct, nov): (Period, Period) = ("2026-10".parse().ok()?, "2026-11".parse().ok()?);
+    let roster = vec![RosterVersion {
+        effective: "2026-01-01T00:00:00Z".parse().ok()?,
+        rep: RosterRep {
+            id: Some("SAMPLE".into()),
+            name: "José Núñez".into(),
+            email: Some("jose@example.com".into()),
+            team: Some("North".into()),
+            manager: Some("Zoë Ødegaard".into()),
+            manager_email: Some("zoe@example.com".into()),
+            hire_date: None,
+            active: true,
+            origin: RowOrigin::default(),
+        },
+    }];
+    let rep = RepRef { id: Some("SAMPLE".into()), email: None, name: None };
+    let deals = vec![DealRow {
+        deal_id: "D1".into(),
+        stage: "Closed Won".into(),
+        class: StageClass::Won,
+        rep: rep.clone(),
+        team: None,
+        close_date: Some(oct.first_day()),
+        amount: Some(1_234_567.into()),
+        units: Some(2.into()),
+        rating: Some(5.into()),
+        paperwork_complete: Some(true),
+        paperwork_errors: Some(0),
+        share: 1.into(),
+        origin: RowOrigin::default(),
+    }];
+    let quotas: Vec<QuotaRow> = [oct, nov]
+        .iter()
+        .map(|m| QuotaRow { rep: rep.clone(), month: *m, revenue: 1_000_000.into(), units: Some(2.into()), origin: RowOrigin::default() })
+        .collect();
+    let exports = vec![(oct, now)];
+    let input = crate::metrics::Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &exports };
+    let this = crate::metrics::month_standings(nov, &input, &cfg.metrics, now);
+    let last = crate::metrics::month_standings(oct, &input, &cfg.metrics, now);
+    report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this, &last, "id:SAMPLE")
 }

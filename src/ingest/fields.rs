@@ -89,6 +89,7 @@ const DEALS: &[FieldSpec] = &[
     f("rating", false, &["Customer Rating", "Rating", "CSAT", "Satisfaction"]),
     f("paperwork_complete", false, &["Paperwork Complete", "Docs Complete", "Paperwork"]),
     f("paperwork_errors", false, &["Paperwork Errors", "Doc Errors", "Document Errors"]),
+    f("split", false, &["Split", "Split %", "Split Percent", "Split Percentage", "Credit %", "Share"]),
 ];
 
 const QUOTAS: &[FieldSpec] = &[

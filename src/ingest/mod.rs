@@ -88,6 +88,8 @@ pub struct Settings {
     pub stages: HashMap<String, StageClass>,
     /// Highest valid customer rating (ratings must be > 0 and ≤ this).
     pub rating_scale: Decimal,
+    /// The org's time zone: instants with a UTC offset are converted to local dates in it.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Settings {
@@ -488,11 +490,17 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
     }
     let records = match source.kind {
-        SourceKind::Deals => Records::Deals(dedupe(
+        SourceKind::Deals => Records::Deals(apply_splits(
+            dedupe(
             deals,
-            |d| format!("Deal ID {} ({})", d.deal_id, d.event().as_str()),
+            |d| format!("Deal ID {} ({}) for {}", d.deal_id, d.event().as_str(), d.rep.describe()),
             |d| d.origin.row,
             |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
+            &mut notes,
+        ),
+            header,
+            &grid.sheet,
+            &mut rejects,
             &mut notes,
         )),
         SourceKind::Quotas => Records::Quotas(dedupe(
@@ -560,6 +568,70 @@ fn dedupe<T: Clone>(
     out
 }
 
+/// Credit splits (DESIGN.md "Metrics": Credit). Rows of one (Deal ID, event) with
+/// several reps share the deal: with a split column their splits must add up to 100%
+/// (else every row of that deal is rejected); without one, rows that repeat the same
+/// amount are credited 1/n each, and rows with different amounts are taken as each
+/// agent's own credit. Either way no agent is credited the whole deal twice over.
+fn apply_splits(
+    mut deals: Vec<DealRow>,
+    header: &Header,
+    sheet: &str,
+    rejects: &mut Vec<Reject>,
+    notes: &mut Vec<String>,
+) -> Vec<DealRow> {
+    let has_split = header.col.contains_key("split");
+    let mut groups: BTreeMap<(String, &'static str), Vec<usize>> = BTreeMap::new();
+    for (i, d) in deals.iter().enumerate() {
+        groups.entry((d.deal_id.clone(), d.event().as_str())).or_default().push(i);
+    }
+    let mut drop = vec![false; deals.len()];
+    let (mut evened, mut own) = (Vec::new(), Vec::new());
+    for ((id, event), idx) in groups.into_iter().filter(|(_, v)| v.len() > 1) {
+        if has_split {
+            let total: Decimal = idx.iter().map(|&i| deals[i].share).sum();
+            if (total - Decimal::ONE).abs() > Decimal::new(1, 4) {
+                for &i in &idx {
+                    drop[i] = true;
+                    rejects.push(Reject {
+                        sheet: sheet.to_string(),
+                        row: deals[i].origin.row,
+                        column: header.label("split"),
+                        raw: format!("{}%", (deals[i].share * Decimal::ONE_HUNDRED).normalize()),
+                        reason: format!(
+                            "the splits of Deal ID {id} ({event}) add up to {}%; they must add up to 100%",
+                            (total * Decimal::ONE_HUNDRED).normalize()
+                        ),
+                    });
+                }
+            }
+        } else if idx.iter().all(|&i| deals[i].amount == deals[idx[0]].amount) {
+            let share = Decimal::ONE / Decimal::from(idx.len());
+            idx.iter().for_each(|&i| deals[i].share = share);
+            evened.push(id);
+        } else {
+            own.push(id);
+        }
+    }
+    if !evened.is_empty() {
+        notes.push(format!(
+            "{} deal(s) list several agents with the same amount and there is no split column: each agent is credited an equal share (Deal ID {})",
+            evened.len(),
+            evened.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !own.is_empty() {
+        notes.push(format!(
+            "{} deal(s) list several agents with different amounts and there is no split column: each row's amount is taken as that agent's credit (Deal ID {})",
+            own.len(),
+            own.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut keep = drop.iter().map(|d| !d);
+    deals.retain(|_| keep.next().unwrap_or(true));
+    deals
+}
+
 fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
     let deal_id = ctx.text("deal_id");
     let deal_id = ctx.required("deal_id", "a Deal ID", deal_id);
@@ -582,14 +654,14 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
         None => None,
     };
     let counts = matches!(class, Some(StageClass::Won | StageClass::Cancelled));
-    let (order, style, epoch) = (settings.date_order, settings.number_style, ctx.epoch_1904);
+    let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
     // Open and lost deals count nowhere: their dates and amounts are read if valid, never
     // a reason to reject the row.
     let close_date = if counts {
-        let d = ctx.parse("close_date", |c| values::date(c, epoch, order));
+        let d = ctx.parse("close_date", |c| values::date(c, epoch, order, tz));
         ctx.required("close_date", "a close date", d)
     } else {
-        values::date(ctx.cell("close_date"), epoch, order).ok()
+        values::date(ctx.cell("close_date"), epoch, order, tz).ok()
     };
     let amount = if counts {
         let a = ctx.parse("amount", |c| values::money(c, style));
@@ -609,6 +681,7 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
     });
     let paperwork_complete = ctx.parse("paperwork_complete", values::flag);
     let paperwork_errors = ctx.parse("paperwork_errors", values::count);
+    let share = ctx.parse("split", |c| values::split(c, style)).unwrap_or(Decimal::ONE);
     let team = ctx.text("team");
     if !ctx.rejects.is_empty() {
         return None;
@@ -625,6 +698,7 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
         rating,
         paperwork_complete,
         paperwork_errors,
+        share,
         origin,
     })
 }
@@ -648,8 +722,8 @@ fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Opti
             .unwrap_or("rep_email");
         ctx.reject(f, "the rep is required here");
     }
-    let (order, style, epoch) = (settings.date_order, settings.number_style, ctx.epoch_1904);
-    let month = ctx.parse("month", |c| values::month(c, epoch, order));
+    let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
+    let month = ctx.parse("month", |c| values::month(c, epoch, order, tz));
     let month = ctx.required("month", "a month", month);
     // A blank revenue quota means "no quota" (zero): listed, never ranked on attainment.
     let revenue = ctx.parse("revenue_quota", |c| values::money(c, style)).unwrap_or(Decimal::ZERO);
@@ -677,8 +751,8 @@ fn parse_roster(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: 
         let (pattern, name) = (source.manager_email_pattern.as_deref()?, manager.as_deref()?);
         Some(email_from_pattern(pattern, name))
     });
-    let (order, epoch) = (settings.date_order, ctx.epoch_1904);
-    let hire_date = ctx.parse("hire_date", |c| values::date(c, epoch, order));
+    let (order, epoch, tz) = (settings.date_order, ctx.epoch_1904, settings.time_zone);
+    let hire_date = ctx.parse("hire_date", |c| values::date(c, epoch, order, tz));
     let active = ctx
         .parse("active", |c| match c {
             Cell::Text(s) if matches!(fold_name(s).as_str(), "active" | "current" | "employed") => Ok(true),

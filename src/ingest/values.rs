@@ -5,7 +5,8 @@
 
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -61,7 +62,10 @@ pub fn excel_serial(serial: f64, epoch_1904: bool) -> Option<NaiveDateTime> {
 /// date (`2026-03-15`, optionally with a time), an all-numeric date in `order`
 /// (`03/15/2026`, `15.03.2026`, two-digit years are 20xx), or a month-name date
 /// (`Mar 15, 2026`, `15 March 2026`, `15-Mar-2026`). A time of day is dropped.
-pub fn date(cell: &Cell, epoch_1904: bool, order: DateOrder) -> Result<NaiveDate, String> {
+/// An instant with a UTC offset (`2026-04-01T03:30:00Z`) is converted to the org's zone
+/// `tz` first (that one is 2026-03-31 in America/New_York); times without an offset are
+/// already local.
+pub fn date(cell: &Cell, epoch_1904: bool, order: DateOrder, tz: Tz) -> Result<NaiveDate, String> {
     let expected = || {
         let ex = match order {
             DateOrder::MonthFirst => "03/15/2026",
@@ -72,7 +76,10 @@ pub fn date(cell: &Cell, epoch_1904: bool, order: DateOrder) -> Result<NaiveDate
     match cell {
         Cell::DateTime(dt) => Ok(dt.date()),
         Cell::Number(n) => excel_serial(*n, epoch_1904).map(|d| d.date()).ok_or_else(expected),
-        Cell::Text(s) => text_date(s, order).ok_or_else(expected),
+        Cell::Text(s) => match DateTime::parse_from_rfc3339(s.trim()) {
+            Ok(instant) => Ok(instant.with_timezone(&tz).date_naive()),
+            Err(_) => text_date(s, order).ok_or_else(expected),
+        },
         _ => Err(expected()),
     }
 }
@@ -233,6 +240,26 @@ pub fn flag(cell: &Cell) -> Result<bool, String> {
     }
 }
 
+/// A credit split as a fraction 0..=1: text with `%` (`50%`, `33.3 %`), a number cell
+/// of at most 1 (a percent-formatted cell stores 0.5 for 50%), or a bare number above 1
+/// or text without `%`, read as a percent (`50` = 50%).
+pub fn split(cell: &Cell, style: NumberStyle) -> Result<Decimal, String> {
+    let expected = || "expected a split such as 50%, 0.5 or 50".to_string();
+    let v = match cell {
+        Cell::Number(n) if *n <= 1.0 => decimal_of_f64(*n).ok_or_else(expected)?,
+        Cell::Number(n) => decimal_of_f64(*n).ok_or_else(expected)? / Decimal::ONE_HUNDRED,
+        Cell::Text(s) => {
+            let t = s.trim().trim_end_matches('%');
+            text_number(t, style, false).ok_or_else(expected)? / Decimal::ONE_HUNDRED
+        }
+        _ => return Err(expected()),
+    };
+    if v <= Decimal::ZERO || v > Decimal::ONE {
+        return Err("expected a split above 0% and at most 100%".into());
+    }
+    Ok(v)
+}
+
 /// A count (paperwork errors): a whole number ≥ 0.
 pub fn count(cell: &Cell) -> Result<u32, String> {
     let expected = || "expected a whole number of 0 or more".to_string();
@@ -245,9 +272,9 @@ pub fn count(cell: &Cell) -> Result<u32, String> {
 
 /// A month: a date cell or date text (its month), `2026-03`, `2026/03`, `03/2026`,
 /// `Mar 2026`, `March 2026`.
-pub fn month(cell: &Cell, epoch_1904: bool, order: DateOrder) -> Result<Period, String> {
+pub fn month(cell: &Cell, epoch_1904: bool, order: DateOrder, tz: Tz) -> Result<Period, String> {
     let expected = || "expected a month such as 2026-03, Mar 2026 or a date".to_string();
-    if let Ok(d) = date(cell, epoch_1904, order) {
+    if let Ok(d) = date(cell, epoch_1904, order, tz) {
         return Ok(Period::of(d));
     }
     let Cell::Text(s) = cell else { return Err(expected()) };
@@ -272,6 +299,8 @@ pub fn month(cell: &Cell, epoch_1904: bool, order: DateOrder) -> Result<Period, 
 mod tests {
     use super::*;
 
+    const UTC: Tz = chrono_tz::UTC;
+
     fn t(s: &str) -> Cell {
         Cell::Text(s.into())
     }
@@ -292,25 +321,31 @@ mod tests {
         assert_eq!(excel_serial(61.0, false).unwrap().date(), d("1900-03-01"));
         assert_eq!(excel_serial(0.0, true), None);
         assert_eq!(excel_serial(f64::NAN, false), None);
-        assert_eq!(date(&Cell::Number(46096.0), false, DateOrder::MonthFirst).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&Cell::Number(46096.0), false, DateOrder::MonthFirst, UTC).unwrap(), d("2026-03-15"));
     }
 
     #[test]
     fn text_dates_follow_the_configured_order() {
         let mdy = DateOrder::MonthFirst;
         let dmy = DateOrder::DayFirst;
-        assert_eq!(date(&t("03/04/2026"), false, mdy).unwrap(), d("2026-03-04"));
-        assert_eq!(date(&t("03/04/2026"), false, dmy).unwrap(), d("2026-04-03"));
-        assert_eq!(date(&t("15.03.26"), false, dmy).unwrap(), d("2026-03-15"));
-        assert_eq!(date(&t("2026-03-15 00:00:00"), false, dmy).unwrap(), d("2026-03-15"));
-        assert_eq!(date(&t("2026/03/15"), false, mdy).unwrap(), d("2026-03-15"));
-        assert_eq!(date(&t("Mar 15, 2026"), false, dmy).unwrap(), d("2026-03-15"));
-        assert_eq!(date(&t("15-Mar-2026"), false, mdy).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("03/04/2026"), false, mdy, UTC).unwrap(), d("2026-03-04"));
+        assert_eq!(date(&t("03/04/2026"), false, dmy, UTC).unwrap(), d("2026-04-03"));
+        assert_eq!(date(&t("15.03.26"), false, dmy, UTC).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("2026-03-15 00:00:00"), false, dmy, UTC).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("2026/03/15"), false, mdy, UTC).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("Mar 15, 2026"), false, dmy, UTC).unwrap(), d("2026-03-15"));
+        assert_eq!(date(&t("15-Mar-2026"), false, mdy, UTC).unwrap(), d("2026-03-15"));
         // 15/03/2026 is not a date in month-first order: an error, never a silent swap.
-        let err = date(&t("15/03/2026"), false, mdy).unwrap_err();
+        let err = date(&t("15/03/2026"), false, mdy, UTC).unwrap_err();
         assert!(err.contains("03/15/2026"), "{err}");
-        assert!(date(&t("next Tuesday"), false, mdy).is_err());
-        assert!(date(&t("2026-02-30"), false, mdy).is_err());
+        assert!(date(&t("next Tuesday"), false, mdy, UTC).is_err());
+        assert!(date(&t("2026-02-30"), false, mdy, UTC).is_err());
+        // An instant with an offset lands on the org's local date: 03:30 UTC on 1 April is
+        // 23:30 on 31 March in New York, so the deal counts in March.
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(date(&t("2026-04-01T03:30:00Z"), false, mdy, ny).unwrap(), d("2026-03-31"));
+        assert_eq!(date(&t("2026-04-01T03:30:00Z"), false, mdy, UTC).unwrap(), d("2026-04-01"));
+        assert_eq!(date(&t("2026-03-31T23:30:00-04:00"), false, mdy, ny).unwrap(), d("2026-03-31"));
     }
 
     #[test]
@@ -333,6 +368,18 @@ mod tests {
     }
 
     #[test]
+    fn splits_as_percent_or_fraction() {
+        let us = NumberStyle::default();
+        assert_eq!(split(&t("50%"), us).unwrap(), dec("0.5"));
+        assert_eq!(split(&t("33.3 %"), us).unwrap(), dec("0.333"));
+        assert_eq!(split(&t("60"), us).unwrap(), dec("0.6"));
+        assert_eq!(split(&Cell::Number(0.25), us).unwrap(), dec("0.25"));
+        assert_eq!(split(&Cell::Number(40.0), us).unwrap(), dec("0.4"));
+        assert!(split(&t("120%"), us).is_err());
+        assert!(split(&t("0%"), us).is_err());
+    }
+
+    #[test]
     fn flags_and_counts() {
         for (s, v) in [("Yes", true), ("n", false), ("TRUE", true), ("0", false), ("x", true), (" Y ", true)] {
             assert_eq!(flag(&t(s)).unwrap(), v, "{s}");
@@ -349,8 +396,8 @@ mod tests {
     fn months_in_common_shapes() {
         let o = DateOrder::MonthFirst;
         for s in ["2026-03", "2026/3", "03/2026", "Mar 2026", "March 2026", "2026-03-01"] {
-            assert_eq!(month(&t(s), false, o).unwrap().to_string(), "2026-03", "{s}");
+            assert_eq!(month(&t(s), false, o, UTC).unwrap().to_string(), "2026-03", "{s}");
         }
-        assert!(month(&t("2026-13"), false, o).is_err());
+        assert!(month(&t("2026-13"), false, o, UTC).is_err());
     }
 }

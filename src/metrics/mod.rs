@@ -1,14 +1,97 @@
 //! Metrics: pure functions from stored rows to the figures of DESIGN.md "Metrics".
 //!
-//! No I/O, no clock, no SQL, no templates: callers pass the roster, the deal events and
-//! the quotas in, and get plain view data ([`crate::domain::MonthStandings`]) out.
-//! Imports `domain` only.
+//! No I/O, no SQL, no templates, and no clock of its own: callers pass the roster
+//! versions, deal events, quotas and export times in, plus `now`, and get plain view
+//! data ([`crate::domain::MonthStandings`]) out. Imports `domain` only. Every figure a
+//! memo, PDF or CLI table shows is computed here, once.
+
+mod calendar;
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::domain::{DealRow, MonthStandings, Period, QuotaRow, RepRef, RosterRep, StageClass, Standing, fold_name};
+pub use calendar::{OFF_PACE_AFTER, SellingCalendar, pacing};
+
+use crate::domain::{
+    Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, MonthStandings,
+    PersonalBest, QuotaRow, RepRef, RosterRep, RosterVersion, StageClass, Standing, fold_name,
+};
+use crate::domain::{Period, local_midnight_utc};
+
+/// Thresholds and calendar (config `[metrics]` and `[calendar]`), with DESIGN.md's defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Ratings are ranked only with at least this many in the month (default 3).
+    pub min_ratings: u32,
+    /// A personal best needs at least this many earlier qualifying months (default 3).
+    pub min_history: u32,
+    /// "Below target" under this attainment fraction (default 0.8).
+    pub below_target: Decimal,
+    /// "Off pace" under this pace fraction (default 0.8).
+    pub off_pace: Decimal,
+    /// Mean rating below this needs attention (default 4.0); `None` = no standard.
+    pub rating_standard: Option<Decimal>,
+    /// Clean paperwork rate below this fraction needs attention (default 0.9).
+    pub paperwork_standard: Option<Decimal>,
+    /// Selling days for pacing.
+    pub calendar: SellingCalendar,
+    /// The org's zone: months are calendar months in it.
+    pub time_zone: Tz,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            min_ratings: 3,
+            min_history: 3,
+            below_target: Decimal::new(8, 1),
+            off_pace: Decimal::new(8, 1),
+            rating_standard: Some(Decimal::new(40, 1)),
+            paperwork_standard: Some(Decimal::new(9, 1)),
+            calendar: SellingCalendar::default(),
+            time_zone: chrono_tz::UTC,
+        }
+    }
+}
+
+/// Everything metrics reads, as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// Every version of every rep (see [`roster_at`]).
+    pub roster: &'a [RosterVersion],
+    /// Deal events of every month up to the period wanted (earlier months feed personal
+    /// bests and streaks).
+    pub deals: &'a [DealRow],
+    /// Quotas of those months.
+    pub quotas: &'a [QuotaRow],
+    /// Per month, the newest export time of the files that held its rows.
+    pub exports: &'a [(Period, DateTime<Utc>)],
+}
+
+/// The roster as it stood at `instant`: for each rep, the newest version in effect by
+/// then, or (for a rep whose first version came later) that first version. So a closed
+/// month keeps the name and team a rep had then, whatever a later roster says, and data
+/// older than the first roster still has one (DESIGN.md "Metrics": history is never
+/// rewritten). Ordered by rep key.
+pub fn roster_at(versions: &[RosterVersion], instant: DateTime<Utc>) -> Vec<RosterRep> {
+    let mut by_key: BTreeMap<String, &RosterVersion> = BTreeMap::new();
+    for v in versions {
+        let key = v.rep.key();
+        match by_key.get(&key) {
+            None => {
+                by_key.insert(key, v);
+            }
+            Some(cur) if v.effective <= instant && (cur.effective > instant || v.effective >= cur.effective) => {
+                by_key.insert(key, v);
+            }
+            Some(_) => {}
+        }
+    }
+    by_key.into_values().map(|v| v.rep.clone()).collect()
+}
 
 /// Matches the rep named in a row to a roster rep: by rep id, else e-mail, else folded
 /// name (only when exactly one roster rep has that name). DESIGN.md "Metrics": a rep
@@ -63,19 +146,20 @@ struct Tally {
     rating_n: u32,
     paperwork_n: u32,
     clean_n: u32,
+    errors: u32,
     export_team: Option<String>,
 }
 
 impl Tally {
-    /// Adds one deal event: won adds its amount and units as exported, cancelled
-    /// subtracts its absolute amount and units (exports differ on the sign they give
-    /// cancellations), ignored adds nothing.
+    /// Adds one deal event, credited by the row's share: won adds its amount and units
+    /// as exported, cancelled subtracts its absolute amount and units (exports differ on
+    /// the sign they give cancellations), ignored adds nothing. Ratings and paperwork
+    /// count per won deal row.
     fn add(&mut self, d: &DealRow) {
-        let amount = d.amount.unwrap_or_default();
-        let units = d.units.unwrap_or(Decimal::ONE);
+        let amount = d.amount.unwrap_or_default() * d.share;
+        let units = d.units.unwrap_or(Decimal::ONE) * d.share;
         match d.class {
             StageClass::Won => {
-                // As exported: a negative won amount (a credit) stays negative.
                 self.revenue += amount;
                 self.units += units;
                 self.won += 1;
@@ -85,7 +169,8 @@ impl Tally {
                 }
                 if d.paperwork_complete.is_some() || d.paperwork_errors.is_some() {
                     self.paperwork_n += 1;
-                    if d.paperwork_complete == Some(true) && d.paperwork_errors.unwrap_or(0) == 0 {
+                    self.errors += d.paperwork_errors.unwrap_or(0);
+                    if d.paperwork_complete != Some(false) && d.paperwork_errors.unwrap_or(0) == 0 {
                         self.clean_n += 1;
                     }
                 }
@@ -110,8 +195,8 @@ pub fn attainment(actual: Decimal, quota: Option<Decimal>) -> Option<Decimal> {
     actual.checked_div(q)
 }
 
-/// Attainment as displayed and ranked: a percent rounded half away from zero to one
-/// decimal (0.87549 -> 87.5). DESIGN.md "Metrics": ties are compared as displayed.
+/// A fraction as a percent rounded half away from zero to one decimal (0.87549 -> 87.5):
+/// how attainment and rates are displayed and therefore ranked.
 pub fn attainment_percent(fraction: Decimal) -> Decimal {
     (fraction * Decimal::ONE_HUNDRED).round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
 }
@@ -130,24 +215,60 @@ pub fn competition_ranks<T: PartialEq>(values: &[T]) -> Vec<u32> {
     ranks
 }
 
-/// Every roster rep's standing for `period`: revenue and units (won minus cancelled by
-/// close date in the month), rating with its count, clean paperwork rate, attainment
-/// against the month's revenue quota, and ranks company-wide and per team on attainment
-/// as displayed (highest first; ties share a rank and are listed alphabetically).
-/// Inactive reps and reps without a quota are listed but not ranked.
-///
-/// `deals` may hold other months' rows; only `period`'s are used. `quotas` likewise.
-pub fn month_standings(period: Period, roster: &[RosterRep], deals: &[DealRow], quotas: &[QuotaRow]) -> MonthStandings {
-    let resolver = Resolver::new(roster);
+/// Ranks `items` (rep key, name, value as displayed) best first: standard competition
+/// ranking on the value, alphabetical by folded name within a tie, then by key, so the
+/// result does not depend on input order.
+pub fn rank(mut items: Vec<(String, String, Decimal)>) -> Vec<(String, String, Decimal, u32)> {
+    items.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| fold_name(&a.1).cmp(&fold_name(&b.1))).then_with(|| a.0.cmp(&b.0)));
+    let values: Vec<Decimal> = items.iter().map(|i| i.2).collect();
+    items.into_iter().zip(competition_ranks(&values)).map(|((k, n, v), r)| (k, n, v, r)).collect()
+}
+
+/// The value a board ranks for a standing, as displayed; `None` = not on that board.
+pub fn board_value(kind: BoardKind, s: &Standing, min_ratings: u32) -> Option<Decimal> {
+    if !s.active {
+        return None;
+    }
+    match kind {
+        BoardKind::Results => Some(s.revenue.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)),
+        BoardKind::Attainment => s.attainment.map(attainment_percent),
+        BoardKind::Ratings => s
+            .rating
+            .filter(|_| s.rating_count >= min_ratings)
+            .map(|r| r.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)),
+        BoardKind::Paperwork => s.clean_paperwork.map(attainment_percent),
+    }
+}
+
+/// Whether a month is final at `now`: closed in the org's zone, and an export made after
+/// its close is loaded (DESIGN.md "Metrics": preliminary).
+pub fn is_final(period: Period, exports: &[(Period, DateTime<Utc>)], now: DateTime<Utc>, tz: Tz) -> bool {
+    let close = period.next().start_utc(tz);
+    now >= close && exports.iter().any(|(p, at)| *p == period && *at >= close)
+}
+
+/// One month's basic figures, before ranks and history.
+struct Basics {
+    reps: Vec<Standing>,
+    unmatched: Vec<String>,
+    data_through: Option<NaiveDate>,
+}
+
+fn basics(period: Period, input: &Input, settings: &Settings, through: Option<NaiveDate>) -> Basics {
+    let roster: Vec<RosterRep> = roster_at(input.roster, period.next().start_utc(settings.time_zone))
+        .into_iter()
+        .filter(|r| r.hire_date.is_none_or(|h| h <= period.last_day()))
+        .collect();
+    let resolver = Resolver::new(&roster);
     let mut tallies: HashMap<String, Tally> = HashMap::new();
     let mut unmatched: BTreeMap<String, Decimal> = BTreeMap::new();
-    let mut as_of = None;
-    for d in deals {
+    let mut data_through = None;
+    for d in input.deals {
         let Some(date) = d.close_date else { continue };
-        if !period.contains(date) || d.class == StageClass::Ignored {
+        if !period.contains(date) || d.class == StageClass::Ignored || through.is_some_and(|t| date > t) {
             continue;
         }
-        as_of = as_of.max(Some(date));
+        data_through = data_through.max(Some(date));
         match resolver.resolve(&d.rep) {
             Some(rep) => tallies.entry(rep.key()).or_default().add(d),
             None => {
@@ -159,7 +280,7 @@ pub fn month_standings(period: Period, roster: &[RosterRep], deals: &[DealRow], 
     }
     let mut quota_of: HashMap<String, &QuotaRow> = HashMap::new();
     let mut unmatched_quotas = Vec::new();
-    for q in quotas.iter().filter(|q| q.month == period) {
+    for q in input.quotas.iter().filter(|q| q.month == period) {
         match resolver.resolve(&q.rep) {
             Some(rep) => {
                 quota_of.insert(rep.key(), q);
@@ -167,7 +288,7 @@ pub fn month_standings(period: Period, roster: &[RosterRep], deals: &[DealRow], 
             None => unmatched_quotas.push(format!("{} (quota only)", q.rep.describe())),
         }
     }
-    let mut reps: Vec<Standing> = roster
+    let reps = roster
         .iter()
         .map(|r| {
             let key = r.key();
@@ -180,7 +301,10 @@ pub fn month_standings(period: Period, roster: &[RosterRep], deals: &[DealRow], 
                 email: r.email.clone(),
                 team: r.team.clone().or(t.export_team.clone()).unwrap_or_else(|| "(no team)".into()),
                 manager: r.manager.clone(),
+                manager_email: r.manager_email.clone(),
+                hire_date: r.hire_date,
                 active: r.active,
+                partial_month: r.hire_date.is_some_and(|h| h > period.first_day()),
                 revenue: t.revenue,
                 units: t.units,
                 won_deals: t.won,
@@ -188,182 +312,346 @@ pub fn month_standings(period: Period, roster: &[RosterRep], deals: &[DealRow], 
                 rating: (t.rating_n > 0).then(|| t.rating_sum / Decimal::from(t.rating_n)),
                 rating_count: t.rating_n,
                 clean_paperwork: (t.paperwork_n > 0).then(|| Decimal::from(t.clean_n) / Decimal::from(t.paperwork_n)),
+                paperwork_errors: t.errors,
+                errors_per_deal: (t.paperwork_n > 0).then(|| Decimal::from(t.errors) / Decimal::from(t.paperwork_n)),
                 attainment: attainment(t.revenue, revenue_quota),
                 revenue_quota,
                 units_quota: q.and_then(|q| q.units).filter(|u| *u > Decimal::ZERO),
                 company_rank: None,
                 team_rank: None,
+                results_rank: None,
+                results_team_rank: None,
+                rating_rank: None,
+                paperwork_rank: None,
+                pacing: None,
+                personal_bests: Vec::new(),
+                quota_streak: 0,
+                first_at_quota: false,
+                clean_streak: 0,
+                improvement: None,
+                flags: Flags::default(),
                 rep_key: key,
             }
         })
         .collect();
+    let mut unmatched: Vec<String> = unmatched.into_iter().map(|(who, rev)| format!("{who} (revenue {rev})")).collect();
+    unmatched.extend(unmatched_quotas);
+    Basics { reps, unmatched, data_through }
+}
 
-    // Ranked: active with an attainment, best displayed attainment first, then by name.
-    let display = |s: &Standing| s.attainment.filter(|_| s.active).map(attainment_percent);
+/// Builds the boards (each kind company-wide, then per team) and writes each rep's ranks.
+fn boards(reps: &mut [Standing], settings: &Settings) -> Vec<Board> {
+    let mut out = Vec::new();
+    let teams: std::collections::BTreeSet<String> = reps.iter().filter(|s| s.active).map(|s| s.team.clone()).collect();
+    for kind in BoardKind::ALL {
+        for team in std::iter::once(None).chain(teams.iter().map(Some)) {
+            let items = reps
+                .iter()
+                .filter(|s| team.is_none_or(|t| &s.team == t))
+                .filter_map(|s| board_value(kind, s, settings.min_ratings).map(|v| (s.rep_key.clone(), s.name.clone(), v)))
+                .collect();
+            let entries: Vec<BoardEntry> = rank(items)
+                .into_iter()
+                .map(|(rep_key, name, value, rank)| {
+                    let team = reps.iter().find(|s| s.rep_key == rep_key).map(|s| s.team.clone()).unwrap_or_default();
+                    BoardEntry { rep_key, name, team, rank, value, movement: None }
+                })
+                .collect();
+            for e in &entries {
+                if let Some(s) = reps.iter_mut().find(|s| s.rep_key == e.rep_key) {
+                    let slot = match (kind, team.is_some()) {
+                        (BoardKind::Attainment, false) => &mut s.company_rank,
+                        (BoardKind::Attainment, true) => &mut s.team_rank,
+                        (BoardKind::Results, false) => &mut s.results_rank,
+                        (BoardKind::Results, true) => &mut s.results_team_rank,
+                        (BoardKind::Ratings, false) => &mut s.rating_rank,
+                        (BoardKind::Paperwork, false) => &mut s.paperwork_rank,
+                        _ => continue,
+                    };
+                    *slot = Some(e.rank);
+                }
+            }
+            if team.is_none() || !entries.is_empty() {
+                out.push(Board { kind, team: team.cloned(), entries });
+            }
+        }
+    }
+    out
+}
+
+/// A rep's month in their own history: the standing, and whether it qualifies (final,
+/// active, a full month of employment).
+struct HistMonth {
+    period: Period,
+    standing: Standing,
+    qualifies: bool,
+}
+
+/// Every roster rep's standing for `period` as at `now`: revenue and units (won minus
+/// cancelled by close date in the org's zone, credited by split share), rating with its
+/// count, clean paperwork rate and errors per deal, attainment against the month's
+/// quota, the four boards company-wide and per team, pacing for a month in progress,
+/// personal bests, streaks, most improved, sub-par flags and celebrations — every
+/// definition under DESIGN.md "Metrics".
+///
+/// `input.deals` should hold every month from the first with data up to `period`
+/// (history feeds personal bests and streaks); later months are ignored.
+pub fn month_standings(period: Period, input: &Input, settings: &Settings, now: DateTime<Utc>) -> MonthStandings {
+    standings_through(period, None, input, settings, now)
+}
+
+/// Month to date: [`month_standings`] counting only deals closed on or before `through`
+/// (org-local), with pacing through that date. The weekly ranking uses it.
+pub fn month_to_date(through: NaiveDate, input: &Input, settings: &Settings, now: DateTime<Utc>) -> MonthStandings {
+    standings_through(Period::of(through), Some(through), input, settings, now)
+}
+
+/// The week's standings: month to date through the week's Sunday (or the month's last
+/// day, if the month ends mid-week), with each board's rank movement against the same
+/// board a week earlier when that falls in the same month.
+pub fn week_standings(week: IsoWeek, input: &Input, settings: &Settings, now: DateTime<Utc>) -> MonthStandings {
+    let end = week.sunday();
+    let mut cur = month_to_date(end, input, settings, now);
+    let prev_end = week.prev().sunday();
+    if Period::of(prev_end) == Period::of(end) {
+        let prev = month_to_date(prev_end, input, settings, now);
+        apply_movement(&mut cur, &prev);
+    }
+    cur
+}
+
+/// Sets each board entry's movement: its rank on the same board in `previous` minus its
+/// rank now (positive = moved up); `None` for reps not on that board before.
+pub fn apply_movement(current: &mut MonthStandings, previous: &MonthStandings) {
+    for b in &mut current.boards {
+        let Some(pb) = previous.boards.iter().find(|p| p.kind == b.kind && p.team == b.team) else { continue };
+        for e in &mut b.entries {
+            e.movement = pb.entries.iter().find(|p| p.rep_key == e.rep_key).map(|p| p.rank as i32 - e.rank as i32);
+        }
+    }
+}
+
+fn first_month(input: &Input) -> Option<Period> {
+    let d = input.deals.iter().filter_map(|d| d.close_date).min().map(Period::of);
+    let q = input.quotas.iter().map(|q| q.month).min();
+    match (d, q) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn standings_through(
+    period: Period,
+    through: Option<NaiveDate>,
+    input: &Input,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> MonthStandings {
+    let tz = settings.time_zone;
+    let final_ = through.is_none_or(|t| t >= period.last_day()) && is_final(period, input.exports, now, tz);
+    let newest_export = input.exports.iter().filter(|(p, _)| *p == period).map(|(_, at)| *at).max();
+    let as_of = newest_export.map(|at| at.with_timezone(&tz).date_naive());
+
+    // History: every earlier month's basics, by rep.
+    let mut history: HashMap<String, Vec<HistMonth>> = HashMap::new();
+    if let Some(mut m) = first_month(input) {
+        while m < period {
+            let fin = is_final(m, input.exports, now, tz);
+            for s in basics(m, input, settings, None).reps {
+                let qualifies = fin && s.active && !s.partial_month;
+                history.entry(s.rep_key.clone()).or_default().push(HistMonth { period: m, standing: s, qualifies });
+            }
+            m = m.next();
+        }
+    }
+
+    let Basics { mut reps, unmatched, data_through } = basics(period, input, settings, through);
+    let mut boards = boards(&mut reps, settings);
+    boards.sort_by(|a, b| (a.kind, a.team.is_some(), &a.team).cmp(&(b.kind, b.team.is_some(), &b.team)));
+
+    // Pacing for a month in progress: through the data's as-of date (or `through`),
+    // never past today.
+    let today = now.with_timezone(&tz).date_naive();
+    let pace_through = if final_ { None } else { through.or(as_of).map(|d| d.min(today)) };
+    for s in &mut reps {
+        if let Some(t) = pace_through {
+            s.pacing = pacing(&settings.calendar, period, t, s.revenue, s.revenue_quota);
+        }
+        let empty = Vec::new();
+        let hist = history.get(&s.rep_key).unwrap_or(&empty);
+        history_figures(s, hist, period, final_, input, settings);
+        s.flags = flags(s, hist, period, final_, settings);
+    }
+
+    // Reps: attainment rank first, then unranked by name.
     reps.sort_by(|a, b| {
-        display(b)
-            .cmp(&display(a))
+        a.company_rank
+            .unwrap_or(u32::MAX)
+            .cmp(&b.company_rank.unwrap_or(u32::MAX))
             .then_with(|| fold_name(&a.name).cmp(&fold_name(&b.name)))
             .then_with(|| a.rep_key.cmp(&b.rep_key))
     });
-    let ranked: Vec<usize> = (0..reps.len()).filter(|&i| display(&reps[i]).is_some()).collect();
-    let values: Vec<_> = ranked.iter().map(|&i| display(&reps[i])).collect();
-    for (&i, rank) in ranked.iter().zip(competition_ranks(&values)) {
-        reps[i].company_rank = Some(rank);
-    }
-    let mut by_team: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for &i in &ranked {
-        by_team.entry(reps[i].team.clone()).or_default().push(i);
-    }
+    let ranked = reps.iter().filter(|s| s.company_rank.is_some()).count() as u32;
     let mut ranked_in_team = BTreeMap::new();
-    for (team, idx) in by_team {
-        let values: Vec<_> = idx.iter().map(|&i| display(&reps[i])).collect();
-        for (&i, rank) in idx.iter().zip(competition_ranks(&values)) {
-            reps[i].team_rank = Some(rank);
-        }
-        ranked_in_team.insert(team, idx.len() as u32);
+    for s in reps.iter().filter(|s| s.team_rank.is_some()) {
+        *ranked_in_team.entry(s.team.clone()).or_insert(0) += 1;
     }
-    let mut unmatched: Vec<String> = unmatched.into_iter().map(|(who, rev)| format!("{who} (revenue {rev})")).collect();
-    unmatched.extend(unmatched_quotas);
-    MonthStandings { period, as_of, reps, ranked: ranked.len() as u32, ranked_in_team, unmatched }
+    let celebrations = celebrations(&reps, &boards);
+    MonthStandings {
+        period,
+        as_of,
+        data_through,
+        preliminary: !final_,
+        reps,
+        ranked,
+        ranked_in_team,
+        boards,
+        celebrations,
+        unmatched,
+    }
+}
+
+/// Personal bests, streaks, first month at quota and improvement for one rep.
+fn history_figures(s: &mut Standing, hist: &[HistMonth], period: Period, final_: bool, input: &Input, settings: &Settings) {
+    let qualifies = final_ && s.active && !s.partial_month;
+    if !qualifies {
+        return;
+    }
+    let earlier: Vec<&Standing> = hist.iter().filter(|h| h.qualifies).map(|h| &h.standing).collect();
+    let min = settings.min_history as usize;
+    let mut bests = Vec::new();
+    let metrics: [(&'static str, fn(&Standing, u32) -> Option<Decimal>); 4] = [
+        ("revenue", |s, _| Some(s.revenue)),
+        ("units", |s, _| Some(s.units)),
+        ("attainment", |s, _| s.attainment),
+        ("rating", |s, min_ratings| s.rating.filter(|_| s.rating_count >= min_ratings)),
+    ];
+    for (name, value) in metrics {
+        let Some(cur) = value(s, settings.min_ratings) else { continue };
+        let prior: Vec<Decimal> = earlier.iter().filter_map(|e| value(e, settings.min_ratings)).collect();
+        if prior.len() < min {
+            continue;
+        }
+        let best = prior.iter().copied().max().unwrap_or_default();
+        let kind = if cur > best {
+            BestKind::New
+        } else if cur == best {
+            BestKind::Matched
+        } else {
+            continue;
+        };
+        bests.push(PersonalBest { metric: name, value: cur, previous_best: best, kind });
+    }
+    s.personal_bests = bests;
+
+    // Streaks walk back over consecutive calendar months.
+    let by_period: HashMap<Period, &HistMonth> = hist.iter().map(|h| (h.period, h)).collect();
+    let at_quota = |x: &Standing| x.attainment.is_some_and(|a| a >= Decimal::ONE);
+    if at_quota(s) {
+        let mut n = 1;
+        let mut m = period.prev();
+        while let Some(h) = by_period.get(&m).filter(|h| h.qualifies && at_quota(&h.standing)) {
+            let _ = h;
+            n += 1;
+            m = m.prev();
+        }
+        s.quota_streak = n;
+        // "First month at quota" only when the data covers the rep's whole tenure.
+        let first_full = s.hire_date.map(|h| if h.day() == 1 { Period::of(h) } else { Period::of(h).next() });
+        let covered = match (first_full, first_month(input)) {
+            (Some(f), Some(first)) => f >= first,
+            _ => false,
+        };
+        s.first_at_quota = covered && !earlier.iter().any(|e| at_quota(e));
+    }
+    let clean = |x: &Standing| x.clean_paperwork.map(|c| c == Decimal::ONE);
+    if clean(s) == Some(true) {
+        let mut n = 1;
+        let mut m = period.prev();
+        while let Some(h) = by_period.get(&m).filter(|h| h.qualifies) {
+            match clean(&h.standing) {
+                Some(true) => n += 1,
+                Some(false) => break,
+                None => {}
+            }
+            m = m.prev();
+        }
+        s.clean_streak = n;
+    }
+    if let Some(cur) = s.attainment {
+        let last3: Vec<Decimal> = earlier.iter().rev().filter_map(|e| e.attainment).take(3).collect();
+        if last3.len() == 3 {
+            s.improvement = Some(cur - last3.iter().sum::<Decimal>() / Decimal::from(3));
+        }
+    }
+}
+
+/// Sub-par flags (DESIGN.md "Metrics": Sub-par).
+fn flags(s: &Standing, hist: &[HistMonth], period: Period, final_: bool, settings: &Settings) -> Flags {
+    let mut f = Flags::default();
+    if !s.active {
+        return f;
+    }
+    if final_ && let Some(a) = s.attainment {
+        f.missed = a < Decimal::ONE;
+        f.below_target = a < settings.below_target;
+        let last = hist.iter().find(|h| h.period == period.prev() && h.qualifies).and_then(|h| h.standing.attainment);
+        if let Some(prev) = last.filter(|p| f.missed && *p < Decimal::ONE) {
+            f.needs_attention.push(Attention::MissedTwice { previous: prev, current: a });
+        }
+    }
+    if let (Some(r), Some(std)) = (s.rating, settings.rating_standard)
+        && s.rating_count >= settings.min_ratings
+        && r < std
+    {
+        f.needs_attention.push(Attention::RatingBelowStandard { rating: r, count: s.rating_count, standard: std });
+    }
+    if let (Some(rate), Some(std)) = (s.clean_paperwork, settings.paperwork_standard)
+        && rate < std
+    {
+        f.needs_attention.push(Attention::PaperworkBelowStandard { rate, standard: std });
+    }
+    if !final_
+        && let Some(p) = &s.pacing
+        && p.can_flag
+    {
+        f.off_pace = p.pace.is_some_and(|pace| pace < settings.off_pace);
+    }
+    f
+}
+
+fn celebrations(reps: &[Standing], boards: &[Board]) -> Celebrations {
+    let active: Vec<&Standing> = reps.iter().filter(|s| s.active).collect();
+    let mut by_name = active.clone();
+    by_name.sort_by_key(|s| (fold_name(&s.name), s.rep_key.clone()));
+    let top = boards
+        .iter()
+        .filter(|b| b.team.is_none())
+        .map(|b| Board { kind: b.kind, team: None, entries: b.entries.iter().filter(|e| e.rank <= 3).cloned().collect() })
+        .collect();
+    let best_improvement = active.iter().filter_map(|s| s.improvement).max().filter(|m| *m > Decimal::ZERO);
+    Celebrations {
+        top,
+        at_quota: by_name.iter().filter(|s| s.attainment.is_some_and(|a| a >= Decimal::ONE)).map(|s| s.name.clone()).collect(),
+        personal_bests: by_name
+            .iter()
+            .flat_map(|s| s.personal_bests.iter().filter(|b| b.kind == BestKind::New).map(|b| (s.name.clone(), b.clone())))
+            .collect(),
+        quota_streaks: by_name.iter().filter(|s| s.quota_streak >= 2).map(|s| (s.name.clone(), s.quota_streak)).collect(),
+        first_at_quota: by_name.iter().filter(|s| s.first_at_quota).map(|s| s.name.clone()).collect(),
+        clean_streaks: by_name.iter().filter(|s| s.clean_streak >= 2).map(|s| (s.name.clone(), s.clean_streak)).collect(),
+        most_improved: match best_improvement {
+            Some(m) => by_name.iter().filter(|s| s.improvement == Some(m)).map(|s| (s.name.clone(), m)).collect(),
+            None => Vec::new(),
+        },
+    }
+}
+
+/// The local midnight that starts `day` in the settings' zone, as UTC (for callers that
+/// need an instant inside a period).
+pub fn day_start(day: NaiveDate, settings: &Settings) -> DateTime<Utc> {
+    local_midnight_utc(day, settings.time_zone)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::RowOrigin;
-
-    fn dec(s: &str) -> Decimal {
-        s.parse().unwrap()
-    }
-
-    fn rep(id: &str, name: &str, team: &str, active: bool) -> RosterRep {
-        RosterRep {
-            id: Some(id.into()),
-            name: name.into(),
-            email: Some(format!("{}@x.com", id.to_lowercase())),
-            team: Some(team.into()),
-            manager: None,
-            manager_email: None,
-            hire_date: None,
-            active,
-            origin: RowOrigin::default(),
-        }
-    }
-
-    fn deal(id: &str, rep_email: &str, class: StageClass, date: &str, amount: &str) -> DealRow {
-        DealRow {
-            deal_id: id.into(),
-            stage: format!("{class:?}"),
-            class,
-            rep: RepRef { id: None, email: Some(rep_email.into()), name: None },
-            team: None,
-            close_date: Some(date.parse().unwrap()),
-            amount: Some(dec(amount)),
-            units: None,
-            rating: None,
-            paperwork_complete: None,
-            paperwork_errors: None,
-            origin: RowOrigin::default(),
-        }
-    }
-
-    fn quota(email: &str, month: &str, revenue: &str) -> QuotaRow {
-        QuotaRow {
-            rep: RepRef { id: None, email: Some(email.into()), name: None },
-            month: month.parse().unwrap(),
-            revenue: dec(revenue),
-            units: None,
-            origin: RowOrigin::default(),
-        }
-    }
-
-    #[test]
-    fn competition_ranking_is_1224() {
-        assert_eq!(competition_ranks(&[9, 7, 7, 5, 5, 5, 1]), vec![1, 2, 2, 4, 4, 4, 7]);
-        assert_eq!(competition_ranks::<u8>(&[]), Vec::<u32>::new());
-    }
-
-    #[test]
-    fn attainment_is_exact_uncapped_and_never_divides_by_zero() {
-        assert_eq!(attainment(dec("170"), Some(dec("100"))), Some(dec("1.7")));
-        assert_eq!(attainment(dec("-50"), Some(dec("100"))), Some(dec("-0.5")));
-        assert_eq!(attainment(dec("50"), Some(Decimal::ZERO)), None);
-        assert_eq!(attainment(dec("50"), None), None);
-        assert_eq!(attainment_percent(dec("0.87549")), dec("87.5"));
-        assert_eq!(attainment_percent(dec("0.87550")), dec("87.6"));
-        assert_eq!(attainment_percent(dec("2")), dec("200.0"));
-    }
-
-    #[test]
-    fn month_totals_ranks_and_ties_as_displayed() {
-        let roster = vec![
-            rep("A", "Zed Able", "North", true),
-            rep("B", "Amy Baker", "North", true),
-            rep("C", "Cy Cole", "South", true),
-            rep("D", "Di Dunn", "South", false), // inactive: listed, not ranked
-            rep("E", "Ed Eve", "South", true),   // no quota: listed, not ranked
-        ];
-        let deals = vec![
-            deal("1", "a@x.com", StageClass::Won, "2026-03-01", "100000"),
-            deal("2", "a@x.com", StageClass::Won, "2026-03-31", "50000"),
-            deal("2", "a@x.com", StageClass::Cancelled, "2026-03-31", "-50000"), // sign as exported: subtracts
-            deal("3", "b@x.com", StageClass::Won, "2026-03-15", "100040"),
-            deal("4", "c@x.com", StageClass::Won, "2026-03-10", "200000"),
-            deal("5", "c@x.com", StageClass::Won, "2026-04-01", "999999"), // April: not March
-            deal("6", "d@x.com", StageClass::Won, "2026-03-10", "500000"),
-            deal("7", "e@x.com", StageClass::Won, "2026-03-10", "10"),
-            deal("8", "zz@x.com", StageClass::Won, "2026-03-10", "10"), // not on the roster
-            deal("9", "c@x.com", StageClass::Ignored, "2026-03-10", "777"),
-        ];
-        let quotas = vec![
-            quota("a@x.com", "2026-03", "100000"),
-            quota("b@x.com", "2026-03", "100000"),
-            quota("c@x.com", "2026-03", "400000"),
-            quota("d@x.com", "2026-03", "100000"),
-            quota("e@x.com", "2026-03", "0"),
-        ];
-        let m = month_standings("2026-03".parse().unwrap(), &roster, &deals, &quotas);
-        let get = |id: &str| m.reps.iter().find(|s| s.rep_id.as_deref() == Some(id)).unwrap();
-        assert_eq!(get("A").revenue, dec("100000"));
-        assert_eq!(get("A").units, dec("1"));
-        assert_eq!(get("A").cancellations, 1);
-        // 100040/100000 = 100.04% displays as 100.0%, tying A's 100.0%: same rank,
-        // alphabetical by name within the tie (Amy Baker before Zed Able).
-        assert_eq!(get("B").attainment, Some(dec("1.0004")));
-        assert_eq!((get("A").company_rank, get("B").company_rank), (Some(1), Some(1)));
-        assert_eq!(m.reps[0].name, "Amy Baker");
-        assert_eq!(get("C").company_rank, Some(3));
-        assert_eq!(get("C").team_rank, Some(1));
-        assert_eq!(get("C").revenue, dec("200000"));
-        assert_eq!(get("D").company_rank, None);
-        assert_eq!(get("E").attainment, None);
-        assert_eq!(get("E").revenue_quota, None);
-        assert_eq!(get("E").company_rank, None);
-        assert_eq!(m.ranked, 3);
-        assert_eq!(m.ranked_in_team["South"], 1);
-        assert_eq!(m.as_of, Some("2026-03-31".parse().unwrap()));
-        assert_eq!(m.unmatched, vec!["zz@x.com (revenue 10)".to_string()]);
-    }
-
-    #[test]
-    fn ratings_and_paperwork() {
-        let roster = vec![rep("A", "Ann", "N", true)];
-        let mut d1 = deal("1", "a@x.com", StageClass::Won, "2026-03-01", "1");
-        d1.rating = Some(dec("5"));
-        d1.paperwork_complete = Some(true);
-        d1.paperwork_errors = Some(0);
-        let mut d2 = deal("2", "a@x.com", StageClass::Won, "2026-03-02", "1");
-        d2.rating = Some(dec("4"));
-        d2.paperwork_complete = Some(true);
-        d2.paperwork_errors = Some(2);
-        let mut d3 = deal("3", "a@x.com", StageClass::Won, "2026-03-03", "1");
-        d3.paperwork_complete = Some(false);
-        d3.units = Some(dec("3"));
-        let m = month_standings("2026-03".parse().unwrap(), &roster, &[d1, d2, d3], &[]);
-        let s = &m.reps[0];
-        assert_eq!((s.rating, s.rating_count), (Some(dec("4.5")), 2));
-        assert_eq!(s.clean_paperwork, Some(dec("1") / dec("3")));
-        assert_eq!(s.units, dec("5"));
-    }
-}
+mod tests;

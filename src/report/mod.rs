@@ -156,7 +156,9 @@ pub struct QuotaView {
 pub struct ResultsView {
     /// The month.
     pub period: PeriodView,
-    /// Figures are as of this date (newest close date), ISO.
+    /// Newest close date among the month's deals, ISO.
+    pub data_through: Option<String>,
+    /// Figures are as of this date (the newest export that fed them), ISO.
     pub as_of: Option<String>,
     /// Revenue, won minus cancelled, e.g. "$6,210,500".
     pub revenue: String,
@@ -184,6 +186,11 @@ pub struct ResultsView {
     pub rating_count: u32,
     /// Clean paperwork rate, e.g. "92.0%"; `None` = not recorded.
     pub clean_paperwork: Option<String>,
+    /// "final" or "preliminary" (the month's final export is not loaded yet).
+    pub status: &'static str,
+    /// What the rep earned, one short phrase each: "a new personal best in revenue
+    /// ($130,000)", "3 months in a row at quota", "your first month at quota".
+    pub earned: Vec<String>,
 }
 
 /// Everything the quota memo templates receive.
@@ -197,8 +204,8 @@ pub struct QuotaMemoView {
     pub period: PeriodView,
     /// This month's quota; `None` = no quota set.
     pub quota: Option<QuotaView>,
-    /// Last month's results.
-    pub last: ResultsView,
+    /// Last month's results; `None` when the rep was not on the roster last month.
+    pub last: Option<ResultsView>,
 }
 
 /// Builds a quota memo's view from computed standings: `this_month` gives the memo
@@ -211,7 +218,7 @@ pub fn quota_memo_view(
     rep_key: &str,
 ) -> Option<QuotaMemoView> {
     let now = this_month.rep(rep_key)?;
-    let last = last_month.rep(rep_key)?;
+    let last = last_month.rep(rep_key);
     Some(QuotaMemoView {
         org: OrgView { name: org.to_string() },
         rep: RepView {
@@ -223,13 +230,14 @@ pub fn quota_memo_view(
         quota: now
             .revenue_quota
             .map(|q| QuotaView { revenue: fmt.money(q), units: now.units_quota.map(|u| fmt.number(u, 1)) }),
-        last: results_view(fmt, last_month, last),
+        last: last.map(|l| results_view(fmt, last_month, l)),
     })
 }
 
 fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
     ResultsView {
         period: m.period.into(),
+        data_through: m.data_through.map(|d| d.to_string()),
         as_of: m.as_of.map(|d| d.to_string()),
         revenue: fmt.money(s.revenue),
         units: fmt.number(s.units, 1),
@@ -244,7 +252,37 @@ fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
         rating: s.rating.map(|r| fmt.fixed(r, 1)),
         rating_count: s.rating_count,
         clean_paperwork: s.clean_paperwork.map(|c| fmt.percent(c)),
+        status: if m.preliminary { "preliminary" } else { "final" },
+        earned: earned(fmt, s),
     }
+}
+
+/// The celebration phrases for one rep's month, from the computed standing.
+fn earned(fmt: &Format, s: &Standing) -> Vec<String> {
+    use crate::domain::BestKind;
+    let mut out = Vec::new();
+    for b in &s.personal_bests {
+        let value = match b.metric {
+            "revenue" => fmt.money(b.value),
+            "attainment" => fmt.percent(b.value),
+            "rating" => fmt.fixed(b.value, 1),
+            _ => fmt.number(b.value, 1),
+        };
+        let what = match b.kind {
+            BestKind::New => "a new personal best",
+            BestKind::Matched => "matched your personal best",
+        };
+        out.push(format!("{what} in {} ({value})", b.metric));
+    }
+    if s.first_at_quota {
+        out.push("your first month at quota".into());
+    } else if s.quota_streak >= 2 {
+        out.push(format!("{} months in a row at quota", s.quota_streak));
+    }
+    if s.clean_streak >= 2 {
+        out.push(format!("{} months in a row of clean paperwork", s.clean_streak));
+    }
+    out
 }
 
 /// Renders the quota memo: subject, text and HTML.

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use rust_decimal::Decimal;
 
-use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass};
+use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RosterVersion, RowOrigin, StageClass};
 
 /// Store errors name the database file.
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +51,15 @@ CREATE TABLE imports (
     sha256        TEXT NOT NULL,
     sheet         TEXT NOT NULL,
     imported_at   TEXT NOT NULL,              -- RFC 3339 UTC
+    exported_at   TEXT NOT NULL,              -- RFC 3339 UTC: the file's modification time, when the CRM wrote it
     rows_stored   INTEGER NOT NULL,
     rows_rejected INTEGER NOT NULL,
     UNIQUE (source, sha256)
 );
-CREATE TABLE deals (                          -- the current version of each deal event
+CREATE TABLE deals (                          -- the current version of each deal event, one row per credited rep
     deal_id            TEXT NOT NULL,
     event              TEXT NOT NULL,         -- sale | cancellation
+    rep_ref            TEXT NOT NULL,         -- id:..., email:... or name:...
     stage              TEXT NOT NULL,
     class              TEXT NOT NULL,         -- won | cancelled | ignored
     rep_id             TEXT,
@@ -70,13 +72,19 @@ CREATE TABLE deals (                          -- the current version of each dea
     rating             TEXT,                  -- exact decimal
     paperwork_complete INTEGER,
     paperwork_errors   INTEGER,
+    share              TEXT NOT NULL,         -- exact decimal fraction of the deal credited to this rep
     import_id          INTEGER NOT NULL REFERENCES imports(id),
     sheet              TEXT NOT NULL,
     excel_row          INTEGER NOT NULL,
-    PRIMARY KEY (deal_id, event)
+    PRIMARY KEY (deal_id, event, rep_ref)
 ) WITHOUT ROWID;
 CREATE INDEX deals_by_close_date ON deals(close_date);
 CREATE TABLE deal_history AS SELECT *, 0 AS superseded_by FROM deals WHERE 0;  -- versions a later export replaced
+CREATE TABLE import_months (                  -- which months each deals file held rows for ("as of", final)
+    import_id  INTEGER NOT NULL REFERENCES imports(id),
+    month      TEXT NOT NULL,                 -- YYYY-MM
+    PRIMARY KEY (import_id, month)
+);
 CREATE TABLE quotas (
     rep_ref    TEXT NOT NULL,                 -- id:..., email:... or name:...
     rep_id     TEXT,
@@ -92,6 +100,21 @@ CREATE TABLE quotas (
 );
 CREATE TABLE roster (
     rep_key       TEXT PRIMARY KEY,           -- rep id, else e-mail, else folded name
+    rep_id        TEXT,
+    name          TEXT NOT NULL,
+    email         TEXT,
+    team          TEXT,
+    manager       TEXT,
+    manager_email TEXT,
+    hire_date     TEXT,
+    active        INTEGER NOT NULL,
+    import_id     INTEGER NOT NULL REFERENCES imports(id),
+    sheet         TEXT NOT NULL,
+    excel_row     INTEGER NOT NULL
+);
+CREATE TABLE roster_versions (                -- every version of each rep, so closed months keep their team and name
+    rep_key       TEXT NOT NULL,
+    effective_at  TEXT NOT NULL,              -- RFC 3339 UTC: the roster file's export time
     rep_id        TEXT,
     name          TEXT NOT NULL,
     email         TEXT,
@@ -168,6 +191,8 @@ pub struct NewImport<'a> {
     pub rows_rejected: usize,
     /// Now, UTC.
     pub now: DateTime<Utc>,
+    /// When the CRM wrote the file (its modification time), UTC.
+    pub exported_at: DateTime<Utc>,
 }
 
 /// One outbox entry (DESIGN.md "Delivery": the outbox ledger).
@@ -256,8 +281,8 @@ impl Store {
 
     fn begin<'a>(tx: &Transaction<'a>, meta: &NewImport, stored: usize) -> rusqlite::Result<i64> {
         tx.execute(
-            "INSERT INTO imports (source, kind, file_name, sha256, sheet, imported_at, rows_stored, rows_rejected)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO imports (source, kind, file_name, sha256, sheet, imported_at, exported_at, rows_stored, rows_rejected)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 meta.source,
                 meta.kind,
@@ -265,6 +290,7 @@ impl Store {
                 meta.sha256,
                 meta.sheet,
                 meta.now.to_rfc3339(),
+                meta.exported_at.to_rfc3339(),
                 stored as i64,
                 meta.rows_rejected as i64
             ],
@@ -272,69 +298,97 @@ impl Store {
         Ok(tx.last_insert_rowid())
     }
 
-    /// Stores a deals file in one transaction: whole or not at all. A (Deal ID, event)
-    /// already stored is superseded by this file's version (the old one moves to
-    /// history); an identical one is left alone.
+    /// Stores a deals file in one transaction: whole or not at all. For each (Deal ID,
+    /// event) in the file, its rows (one per credited rep) replace the stored rows of that
+    /// deal event when they differ (the old ones move to `deal_history`), and are left
+    /// alone when identical.
     pub fn import_deals(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
         let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
         let mut stats = StoreStats { import_id, ..Default::default() };
+        let mut groups: Vec<((&str, &str), Vec<DealValues>)> = Vec::new();
+        let mut at: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+        let mut months = std::collections::BTreeSet::new();
+        for d in rows {
+            let key = (d.deal_id.as_str(), d.event().as_str());
+            let i = *at.entry(key).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].1.push(DealValues::of(d));
+            if let Some(c) = d.close_date {
+                months.insert(Period::of(c).to_string());
+            }
+        }
         {
             let mut current = tx
                 .prepare(
-                    "SELECT stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
-                            paperwork_complete, paperwork_errors FROM deals WHERE deal_id = ?1 AND event = ?2",
+                    "SELECT rep_ref, stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
+                            paperwork_complete, paperwork_errors, share, sheet, excel_row
+                     FROM deals WHERE deal_id = ?1 AND event = ?2 ORDER BY rep_ref",
                 )
                 .map_err(err)?;
             let mut archive = tx
                 .prepare("INSERT INTO deal_history SELECT *, ?3 FROM deals WHERE deal_id = ?1 AND event = ?2")
                 .map_err(err)?;
-            let mut upsert = tx
+            let mut delete = tx.prepare("DELETE FROM deals WHERE deal_id = ?1 AND event = ?2").map_err(err)?;
+            let mut insert = tx
                 .prepare(
-                    "INSERT OR REPLACE INTO deals (deal_id, event, stage, class, rep_id, rep_email, rep_name, team, close_date,
-                        amount, units, rating, paperwork_complete, paperwork_errors, import_id, sheet, excel_row)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                    "INSERT INTO deals (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team, close_date,
+                        amount, units, rating, paperwork_complete, paperwork_errors, share, import_id, sheet, excel_row)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 )
                 .map_err(err)?;
-            for d in rows {
-                let event = d.event().as_str();
-                let values = DealValues::of(d);
-                let old: Option<DealValues> =
-                    current.query_row(params![d.deal_id, event], DealValues::from_row).optional().map_err(err)?;
-                match old {
-                    Some(old) if old == values => {
-                        stats.unchanged += 1;
-                        continue;
-                    }
-                    Some(_) => {
-                        archive.execute(params![d.deal_id, event, import_id]).map_err(err)?;
-                        stats.superseded += 1;
-                    }
-                    None => stats.inserted += 1,
-                }
-                upsert
-                    .execute(params![
-                        d.deal_id,
-                        event,
-                        values.stage,
-                        values.class,
-                        values.rep_id,
-                        values.rep_email,
-                        values.rep_name,
-                        values.team,
-                        values.close_date,
-                        values.amount,
-                        values.units,
-                        values.rating,
-                        values.paperwork_complete,
-                        values.paperwork_errors,
-                        import_id,
-                        d.origin.sheet,
-                        d.origin.row
-                    ])
+            let mut month_rows = tx.prepare("INSERT OR IGNORE INTO import_months (import_id, month) VALUES (?1, ?2)").map_err(err)?;
+            for m in &months {
+                month_rows.execute(params![import_id, m]).map_err(err)?;
+            }
+            for ((deal_id, event), mut new) in groups {
+                new.sort_by(|a, b| a.rep_ref.cmp(&b.rep_ref));
+                let old: Vec<DealValues> = current
+                    .query_map(params![deal_id, event], DealValues::from_row)
+                    .map_err(err)?
+                    .collect::<rusqlite::Result<_>>()
                     .map_err(err)?;
+                let same = old.len() == new.len() && old.iter().zip(&new).all(|(o, n)| o.same_values(n));
+                if same {
+                    stats.unchanged += new.len();
+                    continue;
+                }
+                if old.is_empty() {
+                    stats.inserted += new.len();
+                } else {
+                    archive.execute(params![deal_id, event, import_id]).map_err(err)?;
+                    delete.execute(params![deal_id, event]).map_err(err)?;
+                    stats.superseded += new.len();
+                }
+                for v in &new {
+                    insert
+                        .execute(params![
+                            deal_id,
+                            event,
+                            v.rep_ref,
+                            v.stage,
+                            v.class,
+                            v.rep_id,
+                            v.rep_email,
+                            v.rep_name,
+                            v.team,
+                            v.close_date,
+                            v.amount,
+                            v.units,
+                            v.rating,
+                            v.paperwork_complete,
+                            v.paperwork_errors,
+                            v.share,
+                            import_id,
+                            v.sheet,
+                            v.excel_row
+                        ])
+                        .map_err(err)?;
+                }
             }
         }
         tx.commit().map_err(err)?;
@@ -410,6 +464,13 @@ impl Store {
                         import_id, sheet, excel_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )
                 .map_err(err)?;
+            let mut version = tx
+                .prepare(
+                    "INSERT INTO roster_versions (rep_key, effective_at, rep_id, name, email, team, manager, manager_email,
+                        hire_date, active, import_id, sheet, excel_row)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(err)?;
             for r in rows {
                 type RosterValues = (
                     Option<String>,
@@ -445,6 +506,23 @@ impl Store {
                     Some(_) => stats.superseded += 1,
                     None => stats.inserted += 1,
                 }
+                version
+                    .execute(params![
+                        r.key(),
+                        meta.exported_at.to_rfc3339(),
+                        values.0,
+                        values.1,
+                        values.2,
+                        values.3,
+                        values.4,
+                        values.5,
+                        values.6,
+                        values.7,
+                        import_id,
+                        r.origin.sheet,
+                        r.origin.row
+                    ])
+                    .map_err(err)?;
                 upsert
                     .execute(params![
                         r.key(),
@@ -467,36 +545,75 @@ impl Store {
         Ok(stats)
     }
 
-    /// The whole roster, ordered by name.
-    pub fn roster(&self) -> Result<Vec<RosterRep>> {
+    /// Every version of every rep, oldest first: (effective from, UTC; the rep). A version
+    /// is written when a roster import adds a rep or changes anything about one.
+    pub fn roster_versions(&self) -> Result<Vec<RosterVersion>> {
+        self.roster_query(
+            "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row, effective_at
+             FROM roster_versions ORDER BY effective_at, import_id, rep_key",
+        )
+    }
+
+    /// For each month with deals, the newest export time of the files that held rows for
+    /// it (DESIGN.md "Metrics": As of).
+    pub fn month_exports(&self) -> Result<Vec<(Period, DateTime<Utc>)>> {
         let mut st = self
             .conn
             .prepare(
-                "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row
-                 FROM roster ORDER BY name, rep_key",
+                "SELECT m.month, MAX(i.exported_at) FROM import_months m JOIN imports i ON i.id = m.import_id
+                 GROUP BY m.month ORDER BY m.month",
             )
             .map_err(self.err())?;
+        let rows: Vec<(String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.err())?;
+        rows.into_iter()
+            .map(|(m, at)| {
+                let corrupt = |what: &str, value: &str| StoreError::Corrupt { path: self.path.clone(), what: what.into(), value: value.into() };
+                let p = m.parse::<Period>().map_err(|_| corrupt("import_months.month", &m))?;
+                let t = DateTime::parse_from_rfc3339(&at).map_err(|_| corrupt("imports.exported_at", &at))?.with_timezone(&Utc);
+                Ok((p, t))
+            })
+            .collect()
+    }
+
+    fn roster_query(&self, sql: &str) -> Result<Vec<RosterVersion>> {
+        let mut st = self.conn.prepare(sql).map_err(self.err())?;
         let raw = st
             .query_map([], |r| {
                 Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
+                    (
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ),
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, bool>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, u32>(9)?,
+                    RowOrigin { sheet: r.get(8)?, row: r.get(9)? },
+                    r.get::<_, Option<String>>(10)?,
                 ))
             })
             .map_err(self.err())?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.err())?;
         raw.into_iter()
-            .map(|(id, name, email, team, manager, manager_email, hire, active, sheet, row)| {
-                Ok(RosterRep {
+            .map(|((id, name, email, team, manager, manager_email), hire, active, origin, effective)| {
+                let effective = match effective {
+                    Some(t) => DateTime::parse_from_rfc3339(&t)
+                        .map_err(|_| StoreError::Corrupt {
+                            path: self.path.clone(),
+                            what: "roster_versions.effective_at".into(),
+                            value: t.clone(),
+                        })?
+                        .with_timezone(&Utc),
+                    None => DateTime::<Utc>::MIN_UTC,
+                };
+                let rep = RosterRep {
                     id,
                     name,
                     email,
@@ -505,10 +622,23 @@ impl Store {
                     manager_email,
                     hire_date: text_date(&self.path, "roster.hire_date", hire)?,
                     active,
-                    origin: RowOrigin { sheet, row },
-                })
+                    origin,
+                };
+                Ok(RosterVersion { effective, rep })
             })
             .collect()
+    }
+
+    /// The whole roster (the newest version of each rep), ordered by name.
+    pub fn roster(&self) -> Result<Vec<RosterRep>> {
+        Ok(self
+            .roster_query(
+                "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row, NULL
+                 FROM roster ORDER BY name, rep_key",
+            )?
+            .into_iter()
+            .map(|v| v.rep)
+            .collect())
     }
 
     /// Deal events whose close date falls in `from..=to` (inclusive months), every class.
@@ -517,8 +647,8 @@ impl Store {
             .conn
             .prepare(
                 "SELECT deal_id, stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
-                        paperwork_complete, paperwork_errors, sheet, excel_row
-                 FROM deals WHERE close_date >= ?1 AND close_date <= ?2 ORDER BY close_date, deal_id, event",
+                        paperwork_complete, paperwork_errors, sheet, excel_row, share
+                 FROM deals WHERE close_date >= ?1 AND close_date <= ?2 ORDER BY close_date, deal_id, event, rep_ref",
             )
             .map_err(self.err())?;
         let rows = st
@@ -536,6 +666,7 @@ impl Store {
                     r.get::<_, Option<bool>>(11)?,
                     r.get::<_, Option<u32>>(12)?,
                     RowOrigin { sheet: r.get(13)?, row: r.get(14)? },
+                    r.get::<_, String>(15)?,
                 ))
             })
             .map_err(self.err())?
@@ -543,7 +674,7 @@ impl Store {
             .map_err(self.err())?;
         let p = &self.path;
         rows.into_iter()
-            .map(|(deal_id, stage, class, rep, team, close, amount, units, rating, complete, errors, origin)| {
+            .map(|(deal_id, stage, class, rep, team, close, amount, units, rating, complete, errors, origin, share)| {
                 Ok(DealRow {
                     deal_id,
                     stage,
@@ -560,6 +691,7 @@ impl Store {
                     rating: text_decimal(p, "deals.rating", rating)?,
                     paperwork_complete: complete,
                     paperwork_errors: errors,
+                    share: text_decimal(p, "deals.share", Some(share))?.unwrap_or(Decimal::ONE),
                     origin,
                 })
             })
@@ -573,6 +705,22 @@ impl Store {
             .query_row("SELECT MAX(close_date) FROM deals WHERE class IN ('won', 'cancelled')", [], |r| r.get(0))
             .map_err(self.err())?;
         Ok(text_date(&self.path, "deals.close_date", d)?.map(Period::of))
+    }
+
+    /// Quotas for every month from `from` to `to` inclusive.
+    pub fn quotas_between(&self, from: Period, to: Period) -> Result<Vec<QuotaRow>> {
+        let mut months = Vec::new();
+        let mut m = from;
+        let first: Option<String> =
+            self.conn.query_row("SELECT MIN(month) FROM quotas", [], |r| r.get(0)).map_err(self.err())?;
+        if let Some(f) = first.and_then(|f| f.parse::<Period>().ok()) {
+            m = m.max(f);
+        }
+        while m <= to {
+            months.push(m);
+            m = m.next();
+        }
+        self.quotas_for(&months)
     }
 
     /// Quotas for the given months.
@@ -691,9 +839,11 @@ fn ref_key(r: &RepRef) -> String {
     }
 }
 
-/// A deal event's stored values, for comparing a re-export with what is stored.
+/// A deal event's stored values for one credited rep, for comparing a re-export with
+/// what is stored (`sheet` and `excel_row` say where the row was, not what it says).
 #[derive(Debug, PartialEq)]
 struct DealValues {
+    rep_ref: String,
     stage: String,
     class: &'static str,
     rep_id: Option<String>,
@@ -706,11 +856,15 @@ struct DealValues {
     rating: Option<String>,
     paperwork_complete: Option<bool>,
     paperwork_errors: Option<u32>,
+    share: String,
+    sheet: String,
+    excel_row: u32,
 }
 
 impl DealValues {
     fn of(d: &DealRow) -> DealValues {
         DealValues {
+            rep_ref: ref_key(&d.rep),
             stage: d.stage.clone(),
             class: d.class.as_str(),
             rep_id: d.rep.id.clone(),
@@ -723,24 +877,57 @@ impl DealValues {
             rating: d.rating.map(|x| x.normalize().to_string()),
             paperwork_complete: d.paperwork_complete,
             paperwork_errors: d.paperwork_errors,
+            share: d.share.normalize().to_string(),
+            sheet: d.origin.sheet.clone(),
+            excel_row: d.origin.row,
+        }
+    }
+
+    /// Equal in everything but where the row was.
+    fn same_values(&self, o: &DealValues) -> bool {
+        DealValues { sheet: o.sheet.clone(), excel_row: o.excel_row, ..self.clone_values() } == *o
+    }
+
+    fn clone_values(&self) -> DealValues {
+        DealValues {
+            rep_ref: self.rep_ref.clone(),
+            stage: self.stage.clone(),
+            class: self.class,
+            rep_id: self.rep_id.clone(),
+            rep_email: self.rep_email.clone(),
+            rep_name: self.rep_name.clone(),
+            team: self.team.clone(),
+            close_date: self.close_date.clone(),
+            amount: self.amount.clone(),
+            units: self.units.clone(),
+            rating: self.rating.clone(),
+            paperwork_complete: self.paperwork_complete,
+            paperwork_errors: self.paperwork_errors,
+            share: self.share.clone(),
+            sheet: self.sheet.clone(),
+            excel_row: self.excel_row,
         }
     }
 
     fn from_row(r: &Row) -> rusqlite::Result<DealValues> {
-        let class: String = r.get(1)?;
+        let class: String = r.get(2)?;
         Ok(DealValues {
-            stage: r.get(0)?,
+            rep_ref: r.get(0)?,
+            stage: r.get(1)?,
             class: StageClass::parse(&class).map(StageClass::as_str).unwrap_or("?"),
-            rep_id: r.get(2)?,
-            rep_email: r.get(3)?,
-            rep_name: r.get(4)?,
-            team: r.get(5)?,
-            close_date: r.get(6)?,
-            amount: r.get(7)?,
-            units: r.get(8)?,
-            rating: r.get(9)?,
-            paperwork_complete: r.get(10)?,
-            paperwork_errors: r.get(11)?,
+            rep_id: r.get(3)?,
+            rep_email: r.get(4)?,
+            rep_name: r.get(5)?,
+            team: r.get(6)?,
+            close_date: r.get(7)?,
+            amount: r.get(8)?,
+            units: r.get(9)?,
+            rating: r.get(10)?,
+            paperwork_complete: r.get(11)?,
+            paperwork_errors: r.get(12)?,
+            share: r.get(13)?,
+            sheet: r.get(14)?,
+            excel_row: r.get(15)?,
         })
     }
 }

@@ -166,7 +166,7 @@ fn duplicated_deal_ids_within_a_file_and_re_exports_across_files() {
     assert!(run.stdout.contains("deals-a.csv [deals]: 2 new, 0 superseded, 0 unchanged, 0 rejected"), "{}", run.stdout);
     assert!(run.stdout.contains("note: row 4 repeats an earlier row exactly and was counted once"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("Deal ID D2 (sale) appears on rows 3 and 5 with different values; the later row 5 is used"),
+        run.stdout.contains("Deal ID D2 (sale) for ann@example.com appears on rows 3 and 5 with different values; the later row 5 is used"),
         "{}",
         run.stdout
     );
