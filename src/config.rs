@@ -476,7 +476,12 @@ impl Config {
             let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
                 .iter()
                 .position(|x| d.to_lowercase().starts_with(x))
-                .ok_or_else(|| err(raw.calendar.selling_days.span(), format!("calendar.selling_days: '{d}' is not a day; use Mon, Tue, Wed, Thu, Fri, Sat, Sun")))?;
+                .ok_or_else(|| {
+                    err(
+                        raw.calendar.selling_days.span(),
+                        format!("calendar.selling_days: '{d}' is not a day; use Mon, Tue, Wed, Thu, Fri, Sat, Sun"),
+                    )
+                })?;
             days[i] = true;
         }
         let metrics = metrics::Settings {
@@ -485,7 +490,11 @@ impl Config {
             below_target: fraction_key(&m.below_target, "metrics.below_target")?,
             off_pace: fraction_key(&m.off_pace, "metrics.off_pace")?,
             rating_standard: m.rating_standard.and_then(|r| Decimal::from_str(&r.to_string()).ok()),
-            paperwork_standard: m.paperwork_standard.as_ref().map(|p| fraction_key(p, "metrics.paperwork_standard")).transpose()?,
+            paperwork_standard: m
+                .paperwork_standard
+                .as_ref()
+                .map(|p| fraction_key(p, "metrics.paperwork_standard"))
+                .transpose()?,
             calendar: SellingCalendar { days, holidays: raw.calendar.holidays.iter().copied().collect() },
             time_zone: org.time_zone,
         };

@@ -489,7 +489,8 @@ pub enum BoardKind {
 
 impl BoardKind {
     /// All boards, in display order.
-    pub const ALL: [BoardKind; 4] = [BoardKind::Results, BoardKind::Attainment, BoardKind::Ratings, BoardKind::Paperwork];
+    pub const ALL: [BoardKind; 4] =
+        [BoardKind::Results, BoardKind::Attainment, BoardKind::Ratings, BoardKind::Paperwork];
 
     /// Lower-case name, as the CLI takes it.
     pub fn as_str(self) -> &'static str {

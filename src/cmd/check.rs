@@ -83,7 +83,13 @@ fn sample_view(cfg: &Config) -> Option<report::QuotaMemoView> {
     }];
     let quotas: Vec<QuotaRow> = [oct, nov]
         .iter()
-        .map(|m| QuotaRow { rep: rep.clone(), month: *m, revenue: 1_000_000.into(), units: Some(2.into()), origin: RowOrigin::default() })
+        .map(|m| QuotaRow {
+            rep: rep.clone(),
+            month: *m,
+            revenue: 1_000_000.into(),
+            units: Some(2.into()),
+            origin: RowOrigin::default(),
+        })
         .collect();
     let exports = vec![(oct, now)];
     let input = crate::metrics::Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &exports };

@@ -492,12 +492,12 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
     let records = match source.kind {
         SourceKind::Deals => Records::Deals(apply_splits(
             dedupe(
-            deals,
-            |d| format!("Deal ID {} ({}) for {}", d.deal_id, d.event().as_str(), d.rep.describe()),
-            |d| d.origin.row,
-            |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
-            &mut notes,
-        ),
+                deals,
+                |d| format!("Deal ID {} ({}) for {}", d.deal_id, d.event().as_str(), d.rep.describe()),
+                |d| d.origin.row,
+                |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
+                &mut notes,
+            ),
             header,
             &grid.sheet,
             &mut rejects,

@@ -49,7 +49,13 @@ pub const OFF_PACE_AFTER: Decimal = Decimal::from_parts(3, 0, 0, false, 1);
 /// Month-to-date pacing of `actual` revenue against `quota` through `through`
 /// (inclusive, org-local date). Pace = actual / (quota × elapsed / selling days), a
 /// fraction. `None` when the month has no selling days.
-pub fn pacing(cal: &SellingCalendar, period: Period, through: NaiveDate, actual: Money, quota: Option<Money>) -> Option<Pacing> {
+pub fn pacing(
+    cal: &SellingCalendar,
+    period: Period,
+    through: NaiveDate,
+    actual: Money,
+    quota: Option<Money>,
+) -> Option<Pacing> {
     let total = cal.selling_days(period);
     if total == 0 {
         return None;

@@ -84,10 +84,17 @@ pub fn roster_at(versions: &[RosterVersion], instant: DateTime<Utc>) -> Vec<Rost
             None => {
                 by_key.insert(key, v);
             }
-            Some(cur) if v.effective <= instant && (cur.effective > instant || v.effective >= cur.effective) => {
-                by_key.insert(key, v);
+            Some(cur) => {
+                let better = match (v.effective <= instant, cur.effective <= instant) {
+                    (true, true) => v.effective >= cur.effective, // the newer version in effect
+                    (true, false) => true,                        // in effect beats not yet
+                    (false, true) => false,
+                    (false, false) => v.effective < cur.effective, // neither yet: the first
+                };
+                if better {
+                    by_key.insert(key, v);
+                }
             }
-            Some(_) => {}
         }
     }
     by_key.into_values().map(|v| v.rep.clone()).collect()
@@ -348,7 +355,9 @@ fn boards(reps: &mut [Standing], settings: &Settings) -> Vec<Board> {
             let items = reps
                 .iter()
                 .filter(|s| team.is_none_or(|t| &s.team == t))
-                .filter_map(|s| board_value(kind, s, settings.min_ratings).map(|v| (s.rep_key.clone(), s.name.clone(), v)))
+                .filter_map(|s| {
+                    board_value(kind, s, settings.min_ratings).map(|v| (s.rep_key.clone(), s.name.clone(), v))
+                })
                 .collect();
             let entries: Vec<BoardEntry> = rank(items)
                 .into_iter()
@@ -511,8 +520,19 @@ fn standings_through(
     }
 }
 
+/// Reads one personal-best metric from a standing (given `min_ratings`); `None` = the
+/// month does not qualify for that metric.
+type BestValue = fn(&Standing, u32) -> Option<Decimal>;
+
 /// Personal bests, streaks, first month at quota and improvement for one rep.
-fn history_figures(s: &mut Standing, hist: &[HistMonth], period: Period, final_: bool, input: &Input, settings: &Settings) {
+fn history_figures(
+    s: &mut Standing,
+    hist: &[HistMonth],
+    period: Period,
+    final_: bool,
+    input: &Input,
+    settings: &Settings,
+) {
     let qualifies = final_ && s.active && !s.partial_month;
     if !qualifies {
         return;
@@ -520,7 +540,7 @@ fn history_figures(s: &mut Standing, hist: &[HistMonth], period: Period, final_:
     let earlier: Vec<&Standing> = hist.iter().filter(|h| h.qualifies).map(|h| &h.standing).collect();
     let min = settings.min_history as usize;
     let mut bests = Vec::new();
-    let metrics: [(&'static str, fn(&Standing, u32) -> Option<Decimal>); 4] = [
+    let metrics: [(&'static str, BestValue); 4] = [
         ("revenue", |s, _| Some(s.revenue)),
         ("units", |s, _| Some(s.units)),
         ("attainment", |s, _| s.attainment),
@@ -627,19 +647,37 @@ fn celebrations(reps: &[Standing], boards: &[Board]) -> Celebrations {
     let top = boards
         .iter()
         .filter(|b| b.team.is_none())
-        .map(|b| Board { kind: b.kind, team: None, entries: b.entries.iter().filter(|e| e.rank <= 3).cloned().collect() })
+        .map(|b| Board {
+            kind: b.kind,
+            team: None,
+            entries: b.entries.iter().filter(|e| e.rank <= 3).cloned().collect(),
+        })
         .collect();
     let best_improvement = active.iter().filter_map(|s| s.improvement).max().filter(|m| *m > Decimal::ZERO);
     Celebrations {
         top,
-        at_quota: by_name.iter().filter(|s| s.attainment.is_some_and(|a| a >= Decimal::ONE)).map(|s| s.name.clone()).collect(),
+        at_quota: by_name
+            .iter()
+            .filter(|s| s.attainment.is_some_and(|a| a >= Decimal::ONE))
+            .map(|s| s.name.clone())
+            .collect(),
         personal_bests: by_name
             .iter()
-            .flat_map(|s| s.personal_bests.iter().filter(|b| b.kind == BestKind::New).map(|b| (s.name.clone(), b.clone())))
+            .flat_map(|s| {
+                s.personal_bests.iter().filter(|b| b.kind == BestKind::New).map(|b| (s.name.clone(), b.clone()))
+            })
             .collect(),
-        quota_streaks: by_name.iter().filter(|s| s.quota_streak >= 2).map(|s| (s.name.clone(), s.quota_streak)).collect(),
+        quota_streaks: by_name
+            .iter()
+            .filter(|s| s.quota_streak >= 2)
+            .map(|s| (s.name.clone(), s.quota_streak))
+            .collect(),
         first_at_quota: by_name.iter().filter(|s| s.first_at_quota).map(|s| s.name.clone()).collect(),
-        clean_streaks: by_name.iter().filter(|s| s.clean_streak >= 2).map(|s| (s.name.clone(), s.clean_streak)).collect(),
+        clean_streaks: by_name
+            .iter()
+            .filter(|s| s.clean_streak >= 2)
+            .map(|s| (s.name.clone(), s.clean_streak))
+            .collect(),
         most_improved: match best_improvement {
             Some(m) => by_name.iter().filter(|s| s.improvement == Some(m)).map(|s| (s.name.clone(), m)).collect(),
             None => Vec::new(),

@@ -118,7 +118,8 @@ fn ranks_1_2_2_2_2_6_on_attainment_as_displayed() {
     // A 120,000/100,000 = 120.0%. Four reps show 95.0%: B 95,000/100,000,
     // C 47,500/50,000, D 190,000/200,000, and E 94,960/100,000 = 94.96% which displays
     // as 95.0%. They share rank 2, listed alphabetically; F 50,000/100,000 is 6th.
-    let roster: Vec<_> = ["A", "B", "C", "D", "E", "F"].iter().map(|id| rep(id, &format!("{id} Rep"), "North")).collect();
+    let roster: Vec<_> =
+        ["A", "B", "C", "D", "E", "F"].iter().map(|id| rep(id, &format!("{id} Rep"), "North")).collect();
     // Names chosen so alphabetical order differs from id order within the tie.
     let mut roster = roster;
     roster[1].rep.name = "Zed Bravo".into();
@@ -249,10 +250,7 @@ fn personal_bests_streaks_and_most_improved() {
     // 1.1 − (1.0 + 1.1 + 0.9)/3 ... the three months before March are Dec 0.9, Jan 1.0, Feb 1.1: 1.1 − 1.0 = 0.1.
     assert_eq!(w.improvement, Some(dec("0.1")));
     assert_eq!(m.celebrations.most_improved, vec![("Val Vance".to_string(), dec("1.3") - dec("3.1") / dec("3"))]);
-    assert_eq!(
-        m.celebrations.quota_streaks,
-        vec![("Val Vance".to_string(), 2), ("Wes Wong".to_string(), 3)]
-    );
+    assert_eq!(m.celebrations.quota_streaks, vec![("Val Vance".to_string(), 2), ("Wes Wong".to_string(), 3)]);
     assert_eq!(m.celebrations.personal_bests.len(), 2, "V's revenue and attainment; matched ones are not celebrated");
 }
 
@@ -360,7 +358,10 @@ fn ratings_need_min_ratings_and_paperwork_rates() {
     assert_eq!(m.board(BoardKind::Ratings, None).unwrap().entries.len(), 1);
     // Paperwork board: Ann 66.7% ahead of Bo 50.0%; both below the 90% standard.
     let pw = m.board(BoardKind::Paperwork, None).unwrap();
-    assert_eq!(pw.entries.iter().map(|e| (e.value, e.rank)).collect::<Vec<_>>(), vec![(dec("66.7"), 1), (dec("50.0"), 2)]);
+    assert_eq!(
+        pw.entries.iter().map(|e| (e.value, e.rank)).collect::<Vec<_>>(),
+        vec![(dec("66.7"), 1), (dec("50.0"), 2)]
+    );
     assert!(b.flags.needs_attention.iter().any(|x| matches!(x, Attention::PaperworkBelowStandard { .. })));
     // No quotas at all: nobody is ranked on attainment, nobody is "missed".
     assert_eq!(m.ranked, 0);
@@ -386,12 +387,17 @@ fn weekly_movement_against_the_previous_week() {
     // Week 2026-W11 ends Sunday 15 March, W10 ends 8 March. By 8 March A (50k) leads B
     // (20k); by the 15th B has 90k and leads: B moves up one, A down one.
     let roster = vec![rep("A", "Ann", "N"), rep("B", "Bo", "N")];
-    let deals = vec![won("1", "A", "2026-03-02", "50000"), won("2", "B", "2026-03-03", "20000"), won("3", "B", "2026-03-12", "70000")];
+    let deals = vec![
+        won("1", "A", "2026-03-02", "50000"),
+        won("2", "B", "2026-03-03", "20000"),
+        won("3", "B", "2026-03-12", "70000"),
+    ];
     let ex = vec![(p("2026-03"), at("2026-03-16T06:00:00Z"))];
     let input = Input { roster: &roster, deals: &deals, quotas: &[], exports: &ex };
     let w = week_standings("2026-W11".parse().unwrap(), &input, &Settings::default(), at("2026-03-16T12:00:00Z"));
     let results = w.board(BoardKind::Results, None).unwrap();
-    let moves: Vec<(&str, u32, Option<i32>)> = results.entries.iter().map(|e| (e.name.as_str(), e.rank, e.movement)).collect();
+    let moves: Vec<(&str, u32, Option<i32>)> =
+        results.entries.iter().map(|e| (e.name.as_str(), e.rank, e.movement)).collect();
     assert_eq!(moves, vec![("Bo", 1, Some(1)), ("Ann", 2, Some(-1))]);
     assert_eq!(w.data_through, Some(day("2026-03-12")));
 }

@@ -341,7 +341,8 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 )
                 .map_err(err)?;
-            let mut month_rows = tx.prepare("INSERT OR IGNORE INTO import_months (import_id, month) VALUES (?1, ?2)").map_err(err)?;
+            let mut month_rows =
+                tx.prepare("INSERT OR IGNORE INTO import_months (import_id, month) VALUES (?1, ?2)").map_err(err)?;
             for m in &months {
                 month_rows.execute(params![import_id, m]).map_err(err)?;
             }
@@ -571,9 +572,15 @@ impl Store {
             .map_err(self.err())?;
         rows.into_iter()
             .map(|(m, at)| {
-                let corrupt = |what: &str, value: &str| StoreError::Corrupt { path: self.path.clone(), what: what.into(), value: value.into() };
+                let corrupt = |what: &str, value: &str| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    what: what.into(),
+                    value: value.into(),
+                };
                 let p = m.parse::<Period>().map_err(|_| corrupt("import_months.month", &m))?;
-                let t = DateTime::parse_from_rfc3339(&at).map_err(|_| corrupt("imports.exported_at", &at))?.with_timezone(&Utc);
+                let t = DateTime::parse_from_rfc3339(&at)
+                    .map_err(|_| corrupt("imports.exported_at", &at))?
+                    .with_timezone(&Utc);
                 Ok((p, t))
             })
             .collect()

@@ -270,3 +270,48 @@ fn reps_missing_from_the_roster_are_reported_not_dropped_silently() {
         run.stdout
     );
 }
+
+#[test]
+fn co_agent_deals_credit_each_agent_their_share() {
+    let env = env_with("");
+    // D1: a split column, Ann 60% / Bob 40% of 500,000 -> 300,000 and 200,000.
+    // D2: one row per agent, same amount, no split value -> equal shares of 100,000.
+    // D3: splits adding up to 90% -> both rows rejected (tolerance raised below).
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price,Split\n\
+         D1,ann@example.com,Closed Won,2026-03-02,500000,60%\n\
+         D1,bob@example.com,Closed Won,2026-03-02,500000,40%\n\
+         D3,ann@example.com,Closed Won,2026-03-04,80000,50%\n\
+         D3,cy@example.com,Closed Won,2026-03-04,80000,40%\n",
+    );
+    env.put("deals-b.csv", "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD2,bob@example.com,Closed Won,2026-03-03,100000\nD2,cy@example.com,Closed Won,2026-03-03,100000\n");
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 1, "D3's bad splits quarantine deals.csv: {run:?}");
+    let report = std::fs::read_to_string(env.path("quarantine/deals.csv.errors.txt")).unwrap();
+    assert!(
+        report.contains(
+            "row 4, column F 'Split': '50%': the splits of Deal ID D3 (sale) add up to 90%; they must add up to 100%"
+        ),
+        "{report}"
+    );
+    assert!(run.stdout.contains("1 deal(s) list several agents with the same amount and there is no split column: each agent is credited an equal share (Deal ID D2)"), "{}", run.stdout);
+    // Fixed: D3 now 50/50.
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price,Split\n\
+         D1,ann@example.com,Closed Won,2026-03-02,500000,60%\n\
+         D1,bob@example.com,Closed Won,2026-03-02,500000,40%\n\
+         D3,ann@example.com,Closed Won,2026-03-04,80000,50%\n\
+         D3,cy@example.com,Closed Won,2026-03-04,80000,50%\n",
+    );
+    let run = env.quotad(&["run", "all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Ann: 300,000 + 40,000 = 340,000 (85.0% of 400,000); units 0.6 + 0.5 = 1.1.
+    let ann = env.email_to("ann@example.com");
+    assert_eq!(line_value(&ann.text, "Revenue"), "$340,000 against a quota of $400,000");
+    assert_eq!(line_value(&ann.text, "Units"), "1.1");
+    // Bob: 200,000 + 50,000 = 250,000 = 100.0%. Cy: 50,000 + 40,000 = 90,000 = 30.0%.
+    assert_eq!(line_value(&env.email_to("bob@example.com").text, "Attainment"), "100.0%");
+    assert_eq!(line_value(&env.email_to("cy@example.com").text, "Revenue"), "$90,000 against a quota of $300,000");
+}
