@@ -271,6 +271,17 @@ pub struct RepRef {
 }
 
 impl RepRef {
+    /// The reference's key: `id:…`, else `email:…`, else `name:` + folded name; empty when
+    /// the row names no rep. The same scheme as [`RosterRep::key`].
+    pub fn key(&self) -> String {
+        match (&self.id, &self.email, &self.name) {
+            (Some(id), _, _) => format!("id:{id}"),
+            (None, Some(e), _) => format!("email:{e}"),
+            (None, None, Some(n)) => format!("name:{}", fold_name(n)),
+            _ => String::new(),
+        }
+    }
+
     /// A short human description for messages: "rep id R00001", "jose@x.com" or "name 'José'".
     pub fn describe(&self) -> String {
         match (&self.id, &self.email, &self.name) {

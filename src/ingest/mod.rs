@@ -703,19 +703,9 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
     })
 }
 
-/// Identity key of a row's rep for duplicate detection within one file.
-fn rep_key(r: &RepRef) -> String {
-    match (&r.id, &r.email, &r.name) {
-        (Some(id), _, _) => format!("id:{id}"),
-        (None, Some(e), _) => format!("email:{e}"),
-        (None, None, Some(n)) => format!("name:{}", fold_name(n)),
-        _ => String::new(),
-    }
-}
-
 fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<QuotaRow> {
     let rep = ctx.rep();
-    if rep_key(&rep).is_empty() && ctx.rejects.is_empty() {
+    if rep.key().is_empty() && ctx.rejects.is_empty() {
         let f = ["rep_email", "rep_id", "rep_name"]
             .into_iter()
             .find(|f| ctx.header.col.contains_key(f))

@@ -414,7 +414,7 @@ impl Store {
                 )
                 .map_err(err)?;
             for q in rows {
-                let key = ref_key(&q.rep);
+                let key = q.rep.key();
                 let month = q.month.to_string();
                 let values = (q.revenue.normalize().to_string(), q.units.map(|u| u.normalize().to_string()));
                 let old: Option<(String, Option<String>)> =
@@ -836,16 +836,6 @@ impl Store {
     }
 }
 
-/// The store's key for a row's rep reference: id, else e-mail, else folded name.
-fn ref_key(r: &RepRef) -> String {
-    match (&r.id, &r.email, &r.name) {
-        (Some(id), _, _) => format!("id:{id}"),
-        (None, Some(e), _) => format!("email:{e}"),
-        (None, None, Some(n)) => format!("name:{}", crate::domain::fold_name(n)),
-        _ => String::new(),
-    }
-}
-
 /// A deal event's stored values for one credited rep, for comparing a re-export with
 /// what is stored (`sheet` and `excel_row` say where the row was, not what it says).
 #[derive(Debug, PartialEq)]
@@ -871,7 +861,7 @@ struct DealValues {
 impl DealValues {
     fn of(d: &DealRow) -> DealValues {
         DealValues {
-            rep_ref: ref_key(&d.rep),
+            rep_ref: d.rep.key(),
             stage: d.stage.clone(),
             class: d.class.as_str(),
             rep_id: d.rep.id.clone(),
