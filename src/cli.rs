@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::domain::Period;
+use crate::domain::{BoardKind, IsoWeek, Period};
 
 /// quotad turns the spreadsheets your CRM exports into quota memos, rankings and 1:1 prep
 /// sheets, and sends them on a fixed calendar.
@@ -35,6 +35,94 @@ pub enum Command {
     },
     /// Validate the config, the column mappings and the templates; list what the inbox holds.
     Check,
+    /// Print the computed standings: the same figures the memos use.
+    Standings {
+        /// The month, YYYY-MM (default: the newest month with deals).
+        #[arg(long, value_parser = parse_period, conflicts_with = "week")]
+        period: Option<Period>,
+        /// An ISO week, YYYY-Www: month to date through its Sunday, with movement since the week before.
+        #[arg(long, value_parser = parse_week)]
+        week: Option<IsoWeek>,
+        /// Only this team (its team board's ranks).
+        #[arg(long)]
+        team: Option<String>,
+        /// Which board ranks the rows.
+        #[arg(long, value_enum, default_value_t = BoardArg::Attainment)]
+        board: BoardArg,
+        /// Output format: an aligned table, or CSV / JSON for scripts (fields in the README).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Show how one rep's figures were built, deal row by deal row.
+    Explain {
+        /// The rep: rep id, e-mail address or name.
+        #[arg(long)]
+        rep: String,
+        /// The month, YYYY-MM.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
+        /// Only this metric (default: all).
+        #[arg(long, value_enum)]
+        metric: Option<MetricArg>,
+    },
+    /// Create a working folder: a commented config, inbox/archive/quarantine/outbox and
+    /// the templates to customise. Never overwrites anything.
+    Init {
+        /// The folder to create (default: the current folder, which must be empty).
+        #[arg(default_value = ".")]
+        dir: std::path::PathBuf,
+        /// Also put a small sample inbox (20 reps, 6 months) in it.
+        #[arg(long)]
+        sample: bool,
+    },
+}
+
+/// Boards `quotad standings` can rank by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BoardArg {
+    /// Revenue (units beside it).
+    Results,
+    /// Attainment % of quota.
+    Attainment,
+    /// Mean customer rating (reps with enough ratings).
+    Ratings,
+    /// Clean paperwork rate.
+    Paperwork,
+}
+
+impl From<BoardArg> for BoardKind {
+    fn from(b: BoardArg) -> BoardKind {
+        match b {
+            BoardArg::Results => BoardKind::Results,
+            BoardArg::Attainment => BoardKind::Attainment,
+            BoardArg::Ratings => BoardKind::Ratings,
+            BoardArg::Paperwork => BoardKind::Paperwork,
+        }
+    }
+}
+
+/// Output formats of `quotad standings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned text for a 100-column terminal.
+    Table,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// A JSON array of row objects.
+    Json,
+}
+
+/// Metrics `quotad explain` can focus on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    /// Revenue and attainment.
+    Revenue,
+    /// Units.
+    Units,
+    /// Customer rating.
+    Rating,
+    /// Clean paperwork.
+    Paperwork,
 }
 
 /// Jobs that `quotad run` can run.
@@ -47,5 +135,9 @@ pub enum Job {
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {
+    s.parse()
+}
+
+fn parse_week(s: &str) -> Result<IsoWeek, String> {
     s.parse()
 }

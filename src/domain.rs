@@ -472,6 +472,13 @@ mod tests {
     }
 }
 
+/// A fraction as a percent rounded half away from zero to one decimal (0.87549 -> 87.5):
+/// how attainment and rates are displayed, and therefore ranked (DESIGN.md "Metrics":
+/// ties are compared on the value as displayed).
+pub fn percent_1dp(fraction: Decimal) -> Decimal {
+    (fraction * Decimal::ONE_HUNDRED).round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
 /// Which way is better for a metric (DESIGN.md "Metrics": each metric knows whether
 /// higher or lower is better).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

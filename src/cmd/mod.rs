@@ -2,7 +2,10 @@
 //! sales-ops person can read. Returns the process exit status (0 ok, 1 failure).
 
 mod check;
+mod explain;
+mod init;
 mod run;
+mod standings;
 
 use std::path::Path;
 
@@ -15,11 +18,59 @@ use crate::store::Store;
 
 /// Runs the parsed command line at time `now`; returns the exit status.
 pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
+    if let Command::Init { dir, sample } = &cli.command {
+        return init::init(dir, *sample);
+    }
     let cfg = Config::from_file(&cli.config)?;
     match cli.command {
         Command::Import => run::import_only(&cfg, now),
         Command::Run { job, period } => run::run(&cfg, job, period, now),
         Command::Check => check::check(&cfg),
+        Command::Standings { period, week, team, board, format } => {
+            standings::standings(&cfg, period, week, team.as_deref(), board.into(), format, now)
+        }
+        Command::Explain { rep, period, metric } => explain::explain(&cfg, &rep, period, metric, now),
+        Command::Init { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Everything stored, loaded once for metrics.
+struct Loaded {
+    roster: Vec<crate::domain::RosterVersion>,
+    deals: Vec<crate::domain::DealRow>,
+    quotas: Vec<crate::domain::QuotaRow>,
+    exports: Vec<(crate::domain::Period, DateTime<Utc>)>,
+}
+
+impl Loaded {
+    fn from(store: &Store, through: crate::domain::Period) -> Result<Loaded> {
+        let earliest = crate::domain::Period::new(1900, 1).expect("a valid month");
+        Ok(Loaded {
+            roster: store.roster_versions()?,
+            deals: store.deals_between(earliest, through)?,
+            quotas: store.quotas_between(earliest, through)?,
+            exports: store.month_exports()?,
+        })
+    }
+
+    fn input(&self) -> crate::metrics::Input<'_> {
+        crate::metrics::Input { roster: &self.roster, deals: &self.deals, quotas: &self.quotas, exports: &self.exports }
+    }
+}
+
+/// Checks that `period` has deals; the error lists the months that do.
+fn require_data(store: &Store, period: crate::domain::Period) -> Result<()> {
+    let months = store.months_with_deals()?;
+    if months.contains(&period) {
+        return Ok(());
+    }
+    match (months.first(), months.last()) {
+        (Some(a), Some(b)) => anyhow::bail!(
+            "no deals are stored for {period}; months with data: {}{}",
+            a,
+            if a == b { String::new() } else { format!(" to {b} ({} months)", months.len()) }
+        ),
+        _ => anyhow::bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import`"),
     }
 }
 

@@ -163,8 +163,7 @@ impl Tally {
     /// the sign they give cancellations), ignored adds nothing. Ratings and paperwork
     /// count per won deal row.
     fn add(&mut self, d: &DealRow) {
-        let amount = d.amount.unwrap_or_default() * d.share;
-        let units = d.units.unwrap_or(Decimal::ONE) * d.share;
+        let Some((amount, units)) = credit(d) else { return };
         match d.class {
             StageClass::Won => {
                 self.revenue += amount;
@@ -183,8 +182,8 @@ impl Tally {
                 }
             }
             StageClass::Cancelled => {
-                self.revenue -= amount.abs();
-                self.units -= units.abs();
+                self.revenue += amount;
+                self.units += units;
                 self.cancelled += 1;
             }
             StageClass::Ignored => return,
@@ -195,6 +194,41 @@ impl Tally {
     }
 }
 
+/// What one deal row adds to its rep's revenue and units (DESIGN.md "Metrics": Credit):
+/// a won row adds amount × share and units × share as exported (a negative won amount,
+/// a credit, stays negative; a row without units counts 1); a cancelled row subtracts
+/// the absolute values (exports differ on the sign they give cancellations); an
+/// ignored row adds nothing (`None`).
+pub fn credit(d: &DealRow) -> Option<(Decimal, Decimal)> {
+    let amount = d.amount.unwrap_or_default() * d.share;
+    let units = d.units.unwrap_or(Decimal::ONE) * d.share;
+    match d.class {
+        StageClass::Won => Some((amount, units)),
+        StageClass::Cancelled => Some((-amount.abs(), -units.abs())),
+        StageClass::Ignored => None,
+    }
+}
+
+/// The deal rows of `period` credited to the rep with identity `rep_key`, resolved
+/// exactly as [`month_standings`] resolves them (roster as at the period's end).
+pub fn rep_rows<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: &Settings) -> Vec<&'a DealRow> {
+    let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
+    let resolver = Resolver::new(&roster);
+    input
+        .deals
+        .iter()
+        .filter(|d| d.close_date.is_some_and(|c| period.contains(c)) && d.class != StageClass::Ignored)
+        .filter(|d| resolver.resolve(&d.rep).is_some_and(|r| r.key() == rep_key))
+        .collect()
+}
+
+/// The quota row of `period` that [`month_standings`] uses for the rep `rep_key`.
+pub fn rep_quota<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: &Settings) -> Option<&'a QuotaRow> {
+    let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
+    let resolver = Resolver::new(&roster);
+    input.quotas.iter().rfind(|q| q.month == period && resolver.resolve(&q.rep).is_some_and(|r| r.key() == rep_key))
+}
+
 /// Attainment = actual / quota as an exact, uncapped fraction; `None` ("no quota") when
 /// the quota is missing, zero or negative. DESIGN.md "Metrics": Attainment.
 pub fn attainment(actual: Decimal, quota: Option<Decimal>) -> Option<Decimal> {
@@ -202,10 +236,9 @@ pub fn attainment(actual: Decimal, quota: Option<Decimal>) -> Option<Decimal> {
     actual.checked_div(q)
 }
 
-/// A fraction as a percent rounded half away from zero to one decimal (0.87549 -> 87.5):
-/// how attainment and rates are displayed and therefore ranked.
+/// Attainment (or a rate) as displayed and ranked; see [`crate::domain::percent_1dp`].
 pub fn attainment_percent(fraction: Decimal) -> Decimal {
-    (fraction * Decimal::ONE_HUNDRED).round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+    crate::domain::percent_1dp(fraction)
 }
 
 /// Standard competition ranking ("1224"): items with equal values share a rank and the

@@ -7,6 +7,7 @@
 //! HTML-autoescaped; `.txt` templates (subjects, plain text) are not.
 
 mod format;
+pub mod standings;
 
 use std::path::Path;
 
@@ -45,6 +46,11 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/quota_memo.txt", include_str!("../../templates/email/quota_memo.txt")),
     ("email/quota_memo.html", include_str!("../../templates/email/quota_memo.html")),
 ];
+
+/// The built-in templates as (name, text), for `quotad init` to copy out.
+pub fn builtin_templates() -> &'static [(&'static str, &'static str)] {
+    BUILTIN
+}
 
 /// Names of every template quotad renders (the files a user may override).
 pub fn template_names() -> impl Iterator<Item = &'static str> {

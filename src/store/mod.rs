@@ -6,6 +6,7 @@
 //! Dates are ISO TEXT; instants are RFC 3339 UTC TEXT. Migrations run at open
 //! (`PRAGMA user_version`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -193,6 +194,36 @@ pub struct NewImport<'a> {
     pub now: DateTime<Utc>,
     /// When the CRM wrote the file (its modification time), UTC.
     pub exported_at: DateTime<Utc>,
+}
+
+/// A stored deal row's key: (Deal ID, event "sale"/"cancellation", rep reference key).
+pub type DealKey = (String, String, String);
+
+/// A version of a deal row that a later export replaced (kept, never deleted).
+#[derive(Debug, Clone)]
+pub struct SupersededVersion {
+    /// Rep reference key of the row.
+    pub rep_ref: String,
+    /// Stage then.
+    pub stage: String,
+    /// Close date then (ISO).
+    pub close_date: Option<String>,
+    /// Amount then (exact decimal text, currency units).
+    pub amount: Option<String>,
+    /// Credit share then (exact decimal fraction text).
+    pub share: String,
+    /// The import it came from.
+    pub import_id: i64,
+    /// That import's file.
+    pub file_name: String,
+    /// Sheet.
+    pub sheet: String,
+    /// Excel row.
+    pub row: u32,
+    /// The import that replaced it.
+    pub superseded_by: i64,
+    /// That import's file.
+    pub superseded_by_file: String,
 }
 
 /// One outbox entry (DESIGN.md "Delivery": the outbox ledger).
@@ -761,6 +792,82 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Months that have won or cancelled deals, oldest first.
+    pub fn months_with_deals(&self) -> Result<Vec<Period>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT substr(close_date, 1, 7) FROM deals WHERE class IN ('won', 'cancelled') AND close_date IS NOT NULL ORDER BY 1")
+            .map_err(self.err())?;
+        let rows: Vec<String> =
+            st.query_map([], |r| r.get(0)).map_err(self.err())?.collect::<rusqlite::Result<_>>().map_err(self.err())?;
+        Ok(rows.iter().filter_map(|m| m.parse().ok()).collect())
+    }
+
+    /// Where a stored deal row came from: (import number, file name), keyed by
+    /// (Deal ID, event, rep reference key), for deals closing in `period`.
+    pub fn deal_sources(&self, period: Period) -> Result<HashMap<DealKey, (i64, String)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT d.deal_id, d.event, d.rep_ref, i.id, i.file_name FROM deals d JOIN imports i ON i.id = d.import_id
+                 WHERE d.close_date >= ?1 AND d.close_date <= ?2",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![period.first_day().to_string(), period.last_day().to_string()], |r| {
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), (r.get(3)?, r.get(4)?)))
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<HashMap<_, _>>>()
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
+    /// Earlier versions of a deal event that later exports replaced, oldest first.
+    pub fn superseded_versions(&self, deal_id: &str, event: &str) -> Result<Vec<SupersededVersion>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT h.rep_ref, h.stage, h.close_date, h.amount, h.share, i.id, i.file_name, h.sheet, h.excel_row, n.id, n.file_name
+                 FROM deal_history h JOIN imports i ON i.id = h.import_id JOIN imports n ON n.id = h.superseded_by
+                 WHERE h.deal_id = ?1 AND h.event = ?2 ORDER BY i.id, h.rep_ref",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![deal_id, event], |r| {
+                Ok(SupersededVersion {
+                    rep_ref: r.get(0)?,
+                    stage: r.get(1)?,
+                    close_date: r.get(2)?,
+                    amount: r.get(3)?,
+                    share: r.get(4)?,
+                    import_id: r.get(5)?,
+                    file_name: r.get(6)?,
+                    sheet: r.get(7)?,
+                    row: r.get(8)?,
+                    superseded_by: r.get(9)?,
+                    superseded_by_file: r.get(10)?,
+                })
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
+    /// The file a stored quota came from: (import number, file name, sheet, row).
+    pub fn quota_source(&self, rep: &RepRef, month: Period) -> Result<Option<(i64, String, String, u32)>> {
+        self.conn
+            .query_row(
+                "SELECT i.id, i.file_name, q.sheet, q.excel_row FROM quotas q JOIN imports i ON i.id = q.import_id
+                 WHERE q.rep_ref = ?1 AND q.month = ?2",
+                params![rep.key(), month.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(self.err())
     }
 
     /// Row counts: (deal events, quotas, roster reps).

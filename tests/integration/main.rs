@@ -7,3 +7,4 @@ mod harness;
 mod ingest_cases;
 mod real_samples;
 mod sample_memos;
+mod trust;
