@@ -99,20 +99,6 @@ CREATE TABLE quotas (
     excel_row  INTEGER NOT NULL,
     PRIMARY KEY (rep_ref, month)
 );
-CREATE TABLE roster (
-    rep_key       TEXT PRIMARY KEY,           -- rep id, else e-mail, else folded name
-    rep_id        TEXT,
-    name          TEXT NOT NULL,
-    email         TEXT,
-    team          TEXT,
-    manager       TEXT,
-    manager_email TEXT,
-    hire_date     TEXT,
-    active        INTEGER NOT NULL,
-    import_id     INTEGER NOT NULL REFERENCES imports(id),
-    sheet         TEXT NOT NULL,
-    excel_row     INTEGER NOT NULL
-);
 CREATE TABLE roster_versions (                -- every version of each rep, so closed months keep their team and name
     rep_key       TEXT NOT NULL,
     effective_at  TEXT NOT NULL,              -- RFC 3339 UTC: the roster file's export time
@@ -128,6 +114,9 @@ CREATE TABLE roster_versions (                -- every version of each rep, so c
     sheet         TEXT NOT NULL,
     excel_row     INTEGER NOT NULL
 );
+CREATE VIEW roster AS                         -- the current roster: each rep's most recently imported version
+    SELECT * FROM roster_versions v
+    WHERE import_id = (SELECT MAX(import_id) FROM roster_versions w WHERE w.rep_key = v.rep_key);
 CREATE TABLE outbox (
     idempotency_key TEXT PRIMARY KEY,         -- job/period/recipient/kind
     job             TEXT NOT NULL,
@@ -479,7 +468,8 @@ impl Store {
     }
 
     /// Stores a roster file in one transaction. Reps are matched by their identity key;
-    /// reps absent from this file are left as they were.
+    /// a rep who is new or changed gets a new version (effective from the file's export
+    /// time); reps absent from this file are left as they were.
     pub fn import_roster(&mut self, meta: &NewImport, rows: &[RosterRep]) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
@@ -489,12 +479,6 @@ impl Store {
         {
             let mut current = tx
                 .prepare("SELECT rep_id, name, email, team, manager, manager_email, hire_date, active FROM roster WHERE rep_key = ?1")
-                .map_err(err)?;
-            let mut upsert = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO roster (rep_key, rep_id, name, email, team, manager, manager_email, hire_date, active,
-                        import_id, sheet, excel_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
                 .map_err(err)?;
             let mut version = tx
                 .prepare(
@@ -542,22 +526,6 @@ impl Store {
                     .execute(params![
                         r.key(),
                         meta.exported_at.to_rfc3339(),
-                        values.0,
-                        values.1,
-                        values.2,
-                        values.3,
-                        values.4,
-                        values.5,
-                        values.6,
-                        values.7,
-                        import_id,
-                        r.origin.sheet,
-                        r.origin.row
-                    ])
-                    .map_err(err)?;
-                upsert
-                    .execute(params![
-                        r.key(),
                         values.0,
                         values.1,
                         values.2,
