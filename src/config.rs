@@ -169,9 +169,9 @@ enum RawDateOrder {
 struct RawIngest {
     date_order: RawDateOrder,
     decimal_separator: Spanned<String>,
-    header_search_rows: usize,
+    header_search_rows: Spanned<usize>,
     max_rejected_fraction: Spanned<f64>,
-    rating_scale: u32,
+    rating_scale: Spanned<u32>,
 }
 
 impl Default for RawIngest {
@@ -179,9 +179,9 @@ impl Default for RawIngest {
         RawIngest {
             date_order: RawDateOrder::Mdy,
             decimal_separator: Spanned::new(0..0, ".".into()),
-            header_search_rows: 30,
+            header_search_rows: Spanned::new(0..0, 30),
             max_rejected_fraction: Spanned::new(0..0, 0.0),
-            rating_scale: 5,
+            rating_scale: Spanned::new(0..0, 5),
         }
     }
 }
@@ -346,6 +346,20 @@ impl Config {
                 format!("ingest.max_rejected_fraction: {fraction} must be a fraction from 0 to 1 (0.01 = 1% of rows)"),
             ));
         }
+        let rows = &raw.ingest.header_search_rows;
+        if !(1..=10_000).contains(rows.get_ref()) {
+            return Err(err(
+                rows.span(),
+                format!("ingest.header_search_rows: {} must be from 1 to 10000", rows.get_ref()),
+            ));
+        }
+        let scale = &raw.ingest.rating_scale;
+        if *scale.get_ref() == 0 {
+            return Err(err(
+                scale.span(),
+                "ingest.rating_scale: must be 1 or more (5 for 1–5 stars, 10 for 0–10)".into(),
+            ));
+        }
         let mut stages = HashMap::new();
         for (list, class) in [
             (&raw.stages.won, StageClass::Won),
@@ -369,10 +383,11 @@ impl Config {
                 RawDateOrder::Dmy => DateOrder::DayFirst,
             },
             number_style: NumberStyle { decimal },
-            header_search_rows: raw.ingest.header_search_rows.max(1),
+            header_search_rows: *raw.ingest.header_search_rows.get_ref(),
             stages,
-            rating_scale: Decimal::from(raw.ingest.rating_scale.max(1)),
+            rating_scale: Decimal::from(*raw.ingest.rating_scale.get_ref()),
             time_zone: raw.org.time_zone,
+            today: None,
         };
 
         let mut sources = Vec::new();
@@ -483,6 +498,12 @@ impl Config {
                     )
                 })?;
             days[i] = true;
+        }
+        if !days.contains(&true) {
+            return Err(err(
+                raw.calendar.selling_days.span(),
+                "calendar.selling_days: list at least one day, e.g. [\"Mon\", \"Tue\"]".into(),
+            ));
         }
         let metrics = metrics::Settings {
             min_ratings: m.min_ratings,

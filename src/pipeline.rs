@@ -175,7 +175,9 @@ fn import_one(
         }
         return Ok(FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at });
     }
-    let parsed = match ingest::read_file(path, source, &cfg.ingest) {
+    let settings =
+        ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
+    let parsed = match ingest::read_file(path, source, &settings) {
         Ok(p) => p,
         Err(e) => return quarantine(cfg, path, name, source, &e.to_string(), &[], now),
     };

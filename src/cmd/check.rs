@@ -10,23 +10,17 @@ use crate::report::{self, Templates};
 
 /// `quotad check`.
 pub fn check(cfg: &Config) -> Result<i32> {
-    println!("config {}: ok", shown(&cfg.file));
-    println!("  org: {} ({})", cfg.org.name, cfg.org.time_zone);
+    say!("config {}: ok", shown(&cfg.file));
+    say!("  org: {} ({})", cfg.org.name, cfg.org.time_zone);
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
     let view = sample_view(cfg).context("building the sample memo")?;
     report::render_quota_memo(&templates, &view)?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
-    println!(
-        "  templates: {} rendered with sample figures; overridden: {overridden}",
-        report::template_names().count()
-    );
+    say!("  templates: {} rendered with sample figures; overridden: {overridden}", report::template_names().count());
     let inbox: Vec<String> = match std::fs::read_dir(&cfg.paths.inbox) {
         Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
         Err(e) => {
-            println!(
-                "  inbox {}: cannot read it ({e}); it will be needed before `quotad import`",
-                shown(&cfg.paths.inbox)
-            );
+            say!("  inbox {}: cannot read it ({e}); it will be needed before `quotad import`", shown(&cfg.paths.inbox));
             Vec::new()
         }
     };
@@ -34,7 +28,7 @@ pub fn check(cfg: &Config) -> Result<i32> {
         let mut matched: Vec<&String> = inbox.iter().filter(|f| s.matches(f)).collect();
         matched.sort();
         let patterns: Vec<&str> = s.files.iter().map(|p| p.as_str()).collect();
-        println!(
+        say!(
             "  source {} ({}, {}): {} file(s) in the inbox",
             s.name,
             s.kind.as_str(),

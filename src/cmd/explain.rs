@@ -1,6 +1,7 @@
 //! `quotad explain`: how one rep's figures were built, row by row, ending at the same
 //! figures `quotad standings` and the memos show.
 
+use super::emit;
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
@@ -265,7 +266,7 @@ pub fn explain(cfg: &Config, who: &str, period: Period, metric: Option<MetricArg
     }
     let _ =
         writeln!(out, "  flags (manager only): {}", if flags.is_empty() { "none".into() } else { flags.join("; ") });
-    print!("{out}");
+    emit(&out);
     Ok(0)
 }
 

@@ -105,13 +105,13 @@ pub fn init(dir: &Path, sample: bool) -> Result<i32> {
         }
     }
     let cfg = dir.join("quotad.toml");
-    println!(
+    say!(
         "Created {}: quotad.toml, templates/, inbox/, archive/, quarantine/, outbox/{}",
         dir.display(),
         if sample { " (with a sample inbox)" } else { "" }
     );
-    println!("Next:");
-    println!("  quotad --config {} check", cfg.display());
-    println!("  quotad --config {} run all", cfg.display());
+    say!("Next:");
+    say!("  quotad --config {} check", cfg.display());
+    say!("  quotad --config {} run all", cfg.display());
     Ok(0)
 }

@@ -1,6 +1,21 @@
 //! Subcommands: each loads what it needs, calls the pipeline, and prints a summary a
 //! sales-ops person can read. Returns the process exit status (0 ok, 1 failure).
 
+/// Prints a line to stdout. A closed pipe (`quotad standings | head`) is not an error:
+/// the job goes on and finishes; the reader simply stopped reading.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cmd::emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes text to stdout, ignoring a closed pipe.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
 mod check;
 mod explain;
 mod init;

@@ -43,15 +43,15 @@ pub fn run(cfg: &Config, job: Job, period: Option<Period>, now: DateTime<Utc>) -
 }
 
 fn print_import(cfg: &Config, s: &ImportSummary) {
-    println!("Import from {}", shown(&cfg.paths.inbox));
+    say!("Import from {}", shown(&cfg.paths.inbox));
     if s.files.is_empty() {
-        println!("  (no files in the inbox)");
+        say!("  (no files in the inbox)");
     }
     for f in &s.files {
         match &f.status {
             FileStatus::Imported { stats, rejects, sheet, notes, report } => {
                 let sheet = if sheet.is_empty() { String::new() } else { format!(", sheet '{sheet}'") };
-                println!(
+                say!(
                     "  imported     {} [{}{sheet}]: {} new, {} superseded, {} unchanged, {} rejected",
                     f.file,
                     f.source,
@@ -61,17 +61,17 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                     rejects.len()
                 );
                 for n in notes {
-                    println!("               note: {n}");
+                    say!("               note: {n}");
                 }
                 for r in rejects.iter().take(5) {
-                    println!("               rejected {r}");
+                    say!("               rejected {r}");
                 }
                 if let Some(p) = report {
-                    println!("               all rejected rows: {}", shown(p));
+                    say!("               all rejected rows: {}", shown(p));
                 }
             }
             FileStatus::AlreadyImported { import_id, at } => {
-                println!(
+                say!(
                     "  unchanged    {} [{}]: same content as import #{import_id} of {}",
                     f.file,
                     f.source,
@@ -79,15 +79,15 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                 )
             }
             FileStatus::Quarantined { reason, report } => {
-                println!("  QUARANTINED  {} [{}]: {reason}", f.file, f.source);
-                println!("               report: {}", shown(report));
+                say!("  QUARANTINED  {} [{}]: {reason}", f.file, f.source);
+                say!("               report: {}", shown(report));
             }
             FileStatus::Unmatched => {
-                println!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file)
+                say!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file)
             }
         }
     }
-    println!(
+    say!(
         "  {} file(s) imported, {} row(s) stored, {} row(s) rejected, {} file(s) quarantined",
         s.imported(),
         s.rows_stored(),
@@ -98,20 +98,20 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
 
 fn print_memo(m: &MemoSummary) {
     let period = m.period.map(|p| format!("{} ({p})", p.label())).unwrap_or_default();
-    println!("Quota memo for {period}");
-    println!(
+    say!("Quota memo for {period}");
+    say!(
         "  {} memo(s) written to {}, {} already sent earlier (not sent again)",
         m.sent,
         shown(&m.outbox),
         m.already_sent
     );
     for s in &m.skipped {
-        println!("  skipped: {s}");
+        say!("  skipped: {s}");
     }
     for f in &m.failed {
-        println!("  FAILED: {f}");
+        say!("  FAILED: {f}");
     }
     if !m.unmatched.is_empty() {
-        println!("  not on the roster (their figures are in no memo): {}", m.unmatched.join("; "));
+        say!("  not on the roster (their figures are in no memo): {}", m.unmatched.join("; "));
     }
 }

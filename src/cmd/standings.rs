@@ -1,5 +1,6 @@
 //! `quotad standings`: the computed standings as a table, CSV or JSON.
 
+use super::emit;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
@@ -46,8 +47,8 @@ pub fn standings(
     }
     let rows = view::rows(&m, board, team);
     match format {
-        OutputFormat::Csv => print!("{}", view::to_csv(&rows)),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Csv => emit(&view::to_csv(&rows)),
+        OutputFormat::Json => say!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Table => {
             let when = match week {
                 Some(w) => format!("{w} (month to date through {})", w.sunday().min(period.last_day())),
@@ -57,7 +58,7 @@ pub fn standings(
             let as_of = m.as_of.map(|d| format!(", as of {d}")).unwrap_or_default();
             let scope = team.map(|t| format!("team {t}")).unwrap_or_else(|| "company-wide".into());
             let title = format!("{} board, {scope}: {when} ({status}{as_of})", board_title(board));
-            print!("{}", view::to_table(&rows, board, &cfg.org.format, &title, week.is_some()));
+            emit(&view::to_table(&rows, board, &cfg.org.format, &title, week.is_some()));
         }
     }
     Ok(0)

@@ -90,6 +90,9 @@ pub struct Settings {
     pub rating_scale: Decimal,
     /// The org's time zone: instants with a UTC offset are converted to local dates in it.
     pub time_zone: chrono_tz::Tz,
+    /// Today in the org's zone, when reading a file: a won or cancelled deal cannot close
+    /// after it (a typo such as 2062 for 2026 is rejected, not reported for decades).
+    pub today: Option<chrono::NaiveDate>,
 }
 
 impl Settings {
@@ -658,7 +661,16 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
     // Open and lost deals count nowhere: their dates and amounts are read if valid, never
     // a reason to reject the row.
     let close_date = if counts {
-        let d = ctx.parse("close_date", |c| values::date(c, epoch, order, tz));
+        let today = settings.today;
+        let d = ctx.parse("close_date", |c| {
+            let d = values::date(c, epoch, order, tz)?;
+            match today {
+                Some(t) if d > t + chrono::Duration::days(1) => {
+                    Err(format!("{d} is in the future (today is {t}): a won or cancelled deal cannot close after it"))
+                }
+                _ => Ok(d),
+            }
+        });
         ctx.required("close_date", "a close date", d)
     } else {
         values::date(ctx.cell("close_date"), epoch, order, tz).ok()

@@ -73,7 +73,7 @@ pub fn date(cell: &Cell, epoch_1904: bool, order: DateOrder, tz: Tz) -> Result<N
         };
         format!("expected a date such as 2026-03-15 or {ex} (ingest.date_order)")
     };
-    match cell {
+    let d = match cell {
         Cell::DateTime(dt) => Ok(dt.date()),
         Cell::Number(n) => excel_serial(*n, epoch_1904).map(|d| d.date()).ok_or_else(expected),
         Cell::Text(s) => match DateTime::parse_from_rfc3339(s.trim()) {
@@ -81,7 +81,11 @@ pub fn date(cell: &Cell, epoch_1904: bool, order: DateOrder, tz: Tz) -> Result<N
             Err(_) => text_date(s, order).ok_or_else(expected),
         },
         _ => Err(expected()),
+    }?;
+    if !(1900..=2100).contains(&d.year()) {
+        return Err(format!("{d} is not a plausible date: expected a year from 1900 to 2100"));
     }
+    Ok(d)
 }
 
 fn text_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
@@ -240,20 +244,21 @@ pub fn flag(cell: &Cell) -> Result<bool, String> {
     }
 }
 
-/// A credit split as a fraction 0..=1: text with `%` (`50%`, `33.3 %`), a number cell
-/// of at most 1 (a percent-formatted cell stores 0.5 for 50%), or a bare number above 1
-/// or text without `%`, read as a percent (`50` = 50%).
+/// A credit split as a fraction 0..=1: with `%` a percent (`50%`, `33.3 %`); without,
+/// a number of at most 1 is a fraction (`0.5`, `1` = the whole deal; a percent-formatted
+/// cell stores 0.5 for 50%) and a number above 1 a percent (`50` = 50%).
 pub fn split(cell: &Cell, style: NumberStyle) -> Result<Decimal, String> {
     let expected = || "expected a split such as 50%, 0.5 or 50".to_string();
-    let v = match cell {
-        Cell::Number(n) if *n <= 1.0 => decimal_of_f64(*n).ok_or_else(expected)?,
-        Cell::Number(n) => decimal_of_f64(*n).ok_or_else(expected)? / Decimal::ONE_HUNDRED,
+    let (v, percent) = match cell {
+        Cell::Number(n) => (decimal_of_f64(*n).ok_or_else(expected)?, false),
         Cell::Text(s) => {
-            let t = s.trim().trim_end_matches('%');
-            text_number(t, style, false).ok_or_else(expected)? / Decimal::ONE_HUNDRED
+            let t = s.trim();
+            let stripped = t.trim_end_matches('%');
+            (text_number(stripped, style, false).ok_or_else(expected)?, stripped.len() != t.len())
         }
         _ => return Err(expected()),
     };
+    let v = if percent || v > Decimal::ONE { v / Decimal::ONE_HUNDRED } else { v };
     if v <= Decimal::ZERO || v > Decimal::ONE {
         return Err("expected a split above 0% and at most 100%".into());
     }
@@ -320,6 +325,10 @@ mod tests {
         assert_eq!(excel_serial(1.0, false).unwrap().date(), d("1900-01-01"));
         assert_eq!(excel_serial(61.0, false).unwrap().date(), d("1900-03-01"));
         assert_eq!(excel_serial(0.0, true), None);
+        // Excel's "1900-01-00" (a date cell holding 0) and far-future typos are rejected.
+        let zero = Cell::DateTime(NaiveDate::from_ymd_opt(1899, 12, 31).unwrap().and_hms_opt(0, 0, 0).unwrap());
+        assert!(date(&zero, false, DateOrder::MonthFirst, UTC).unwrap_err().contains("not a plausible date"));
+        assert!(date(&t("9999-12-31"), false, DateOrder::MonthFirst, UTC).is_err());
         assert_eq!(excel_serial(f64::NAN, false), None);
         assert_eq!(date(&Cell::Number(46096.0), false, DateOrder::MonthFirst, UTC).unwrap(), d("2026-03-15"));
     }
@@ -373,6 +382,9 @@ mod tests {
         assert_eq!(split(&t("50%"), us).unwrap(), dec("0.5"));
         assert_eq!(split(&t("33.3 %"), us).unwrap(), dec("0.333"));
         assert_eq!(split(&t("60"), us).unwrap(), dec("0.6"));
+        assert_eq!(split(&t("0.5"), us).unwrap(), dec("0.5"));
+        assert_eq!(split(&t("1"), us).unwrap(), dec("1"));
+        assert_eq!(split(&t("1%"), us).unwrap(), dec("0.01"));
         assert_eq!(split(&Cell::Number(0.25), us).unwrap(), dec("0.25"));
         assert_eq!(split(&Cell::Number(40.0), us).unwrap(), dec("0.4"));
         assert!(split(&t("120%"), us).is_err());

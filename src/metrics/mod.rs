@@ -265,8 +265,10 @@ pub fn rank(mut items: Vec<(String, String, Decimal)>) -> Vec<(String, String, D
 }
 
 /// The value a board ranks for a standing, as displayed; `None` = not on that board.
+/// Inactive reps and a new hire's partial first month are on no board (DESIGN.md
+/// "Metrics": a new hire's partial first month counts for neither PB nor ranking).
 pub fn board_value(kind: BoardKind, s: &Standing, min_ratings: u32) -> Option<Decimal> {
-    if !s.active {
+    if !s.active || s.partial_month {
         return None;
     }
     match kind {

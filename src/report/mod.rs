@@ -162,6 +162,11 @@ pub struct QuotaView {
 pub struct ResultsView {
     /// The month.
     pub period: PeriodView,
+    /// The rep's team that month (team ranks are within it).
+    pub team: String,
+    /// Whether any export has been loaded for the month; when not, the figures are
+    /// placeholders and templates say the results are not in yet.
+    pub has_data: bool,
     /// Newest close date among the month's deals, ISO.
     pub data_through: Option<String>,
     /// Figures are as of this date (the newest export that fed them), ISO.
@@ -243,6 +248,8 @@ pub fn quota_memo_view(
 fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
     ResultsView {
         period: m.period.into(),
+        team: s.team.clone(),
+        has_data: m.as_of.is_some(),
         data_through: m.data_through.map(|d| d.to_string()),
         as_of: m.as_of.map(|d| d.to_string()),
         revenue: fmt.money(s.revenue),
