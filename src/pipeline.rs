@@ -171,7 +171,8 @@ fn import_one(
     let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     if let Some(prev) = store.find_import(&source.name, &sha)? {
         if cfg.paths.after_import == AfterImport::Move {
-            move_to(path, &cfg.paths.archive, name)?;
+            // Best effort: the content is stored either way.
+            let _ = move_to(path, &cfg.paths.archive, name);
         }
         return Ok(FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at });
     }
@@ -225,10 +226,13 @@ fn import_one(
         text.push_str("\nCorrect these rows in the CRM and export again: a later export of the same Deal ID replaces the earlier one.\n");
         Some(write_report(dir, name, ".rejected-rows.txt", &text)?)
     };
-    if cfg.paths.after_import == AfterImport::Move {
-        move_to(path, &cfg.paths.archive, name)?;
+    let mut notes = parsed.notes;
+    if cfg.paths.after_import == AfterImport::Move
+        && let Err(e) = move_to(path, &cfg.paths.archive, name)
+    {
+        notes.push(format!("stored, but not moved to the archive ({e:#}); it stays in the inbox, and importing it again changes nothing"));
     }
-    Ok(FileStatus::Imported { stats, rejects: parsed.rejects, sheet: parsed.sheet, notes: parsed.notes, report })
+    Ok(FileStatus::Imported { stats, rejects: parsed.rejects, sheet: parsed.sheet, notes, report })
 }
 
 fn write_report(dir: &Path, name: &str, suffix: &str, text: &str) -> Result<PathBuf> {
@@ -368,11 +372,27 @@ pub fn quota_memo(
         unmatched: last_month.unmatched.clone(),
         ..Default::default()
     };
+    // One memo per address: reps sharing an address is a roster error, and sending
+    // either rep's figures to it would be a guess, so neither gets one.
+    let mut by_address: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for r in roster.iter().filter(|r| r.active) {
+        if let Some(e) = r.email.as_deref() {
+            by_address.entry(e).or_default().push(&r.name);
+        }
+    }
     for rep in roster.iter().filter(|r| r.active) {
         let Some(email) = rep.email.as_deref() else {
             summary.skipped.push(format!("{}: no e-mail address on the roster (row {})", rep.name, rep.origin.row));
             continue;
         };
+        if by_address[email].len() > 1 {
+            summary.skipped.push(format!(
+                "{}: the roster gives {email} to {}; fix the roster (one memo per address)",
+                rep.name,
+                by_address[email].join(" and ")
+            ));
+            continue;
+        }
         let key = format!("quota-memo/{period}/{email}/rep-memo");
         let entry = match store.outbox_get(&key)? {
             Some(e) if e.state == "sent" => {
@@ -382,9 +402,13 @@ pub fn quota_memo(
             // Pending from an interrupted run: send exactly what was recorded.
             Some(e) => e,
             None => {
-                let view =
+                let Some(view) =
                     report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this_month, &last_month, &rep.key())
-                        .context("rep missing from standings")?;
+                else {
+                    // Hired after the memo month: no quota memo for a month before they start.
+                    summary.skipped.push(format!("{}: not on the roster for {period} (hired later?)", rep.name));
+                    continue;
+                };
                 let mail = report::render_quota_memo(templates, &view)?;
                 let message_id = deliver::message_id(&key, &cfg.mail.from);
                 let out = Outgoing {
@@ -418,7 +442,7 @@ pub fn quota_memo(
                 e
             }
         };
-        let name = deliver::safe_name(&format!("quota-memo_{period}_{email}"));
+        let name = deliver::safe_name(&format!("quota-memo_{period}_{email}"), &key);
         match transport.send(&name, &entry.message) {
             Ok(()) => {
                 store.outbox_mark_sent(&key, now)?;

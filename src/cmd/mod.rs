@@ -89,6 +89,40 @@ fn require_data(store: &Store, period: crate::domain::Period) -> Result<()> {
     }
 }
 
+/// Holds an exclusive lock on the state database for the life of a job, so two quotad
+/// processes never import or send at the same time (the second waits, and says why).
+/// The OS releases the lock when the process exits, however it exits.
+pub(crate) struct StateLock {
+    _file: std::fs::File,
+}
+
+fn lock_state(cfg: &Config) -> Result<StateLock> {
+    let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "another quotad is importing or sending with {}; waiting for it to finish…",
+                cfg.paths.state.display()
+            );
+            file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    Ok(StateLock { _file: file })
+}
+
 fn open_store(cfg: &Config) -> Result<Store> {
     Store::open(&cfg.paths.state).with_context(|| format!("opening the state database {}", cfg.paths.state.display()))
 }

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use super::{open_store, shown};
+use super::{lock_state, open_store, shown};
 use crate::cli::Job;
 use crate::config::Config;
 use crate::domain::Period;
@@ -12,6 +12,7 @@ use crate::report::Templates;
 
 /// `quotad import`.
 pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
+    let _lock = lock_state(cfg)?;
     let mut store = open_store(cfg)?;
     let summary = pipeline::import(cfg, &mut store, now)?;
     print_import(cfg, &summary);
@@ -21,6 +22,7 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
 /// `quotad run JOB [--period]`.
 pub fn run(cfg: &Config, job: Job, period: Option<Period>, now: DateTime<Utc>) -> Result<i32> {
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
+    let _lock = lock_state(cfg)?;
     let mut store = open_store(cfg)?;
     let mut status = 0;
     if job == Job::All {
@@ -51,8 +53,13 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
         match &f.status {
             FileStatus::Imported { stats, rejects, sheet, notes, report } => {
                 let sheet = if sheet.is_empty() { String::new() } else { format!(", sheet '{sheet}'") };
+                let older = if stats.older > 0 {
+                    format!(", {} older than stored (a later export already loaded; ignored)", stats.older)
+                } else {
+                    String::new()
+                };
                 say!(
-                    "  imported     {} [{}{sheet}]: {} new, {} superseded, {} unchanged, {} rejected",
+                    "  imported     {} [{}{sheet}]: {} new, {} superseded, {} unchanged, {} rejected{older}",
                     f.file,
                     f.source,
                     stats.inserted,

@@ -156,10 +156,17 @@ impl Transport for FileTransport {
     }
 }
 
-/// A filesystem-safe name: ASCII letters, digits, `.`, `-`, `_` and `@` kept, anything
-/// else becomes `_`.
-pub fn safe_name(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' }).collect()
+/// A filesystem-safe, unique file name for a message: ASCII letters, digits and
+/// `. - _ @ +` are kept; if anything else had to be replaced by `_`, 8 hex digits of the
+/// SHA-256 of `unique` are appended, so two recipients can never share a file.
+pub fn safe_name(readable: &str, unique: &str) -> String {
+    let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+');
+    let name: String = readable.chars().map(|c| if keep(c) { c } else { '_' }).collect();
+    if readable.chars().all(keep) {
+        return name;
+    }
+    let hash = Sha256::digest(unique.as_bytes());
+    format!("{name}_{}", hash.iter().take(4).map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 #[cfg(test)]
@@ -194,7 +201,11 @@ mod tests {
     }
 
     #[test]
-    fn safe_names() {
-        assert_eq!(safe_name("quota-memo_2026-11_jo sé@x.com"), "quota-memo_2026-11_jo_s_@x.com");
+    fn safe_names_are_unique() {
+        assert_eq!(safe_name("quota-memo_2026-11_pat+sales@x.com", "k1"), "quota-memo_2026-11_pat+sales@x.com");
+        let a = safe_name("quota-memo_2026-11_jo sé@x.com", "quota-memo/2026-11/jo sé@x.com/rep-memo");
+        let b = safe_name("quota-memo_2026-11_jo_s_@x.com", "quota-memo/2026-11/jo_s_@x.com/rep-memo");
+        assert!(a.starts_with("quota-memo_2026-11_jo_s_@x.com_") && a.len() == b.len() + 9, "{a} {b}");
+        assert_ne!(a, b);
     }
 }

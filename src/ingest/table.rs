@@ -185,9 +185,21 @@ fn read_csv(path: &Path) -> Result<Workbook, IngestError> {
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut rows = Vec::new();
+    // Excel shows a quoted field with line breaks as one row: count rows, not lines.
+    // (The csv crate's own line numbers skip blank lines, so count from byte offsets.)
+    let mut embedded = 0u32;
+    let (mut counted_to, mut newlines) = (0usize, 0u32);
     for rec in reader.records() {
         let rec = rec.map_err(|e| IngestError::Unreadable { reason: format!("CSV: {e}") })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0) as u32;
+        let mut at = rec.position().map(|p| p.byte() as usize).unwrap_or(counted_to).min(text.len());
+        // The position is where parsing resumed: skip the line breaks before the record.
+        while at < text.len() && matches!(text.as_bytes()[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        newlines += text.as_bytes()[counted_to..at].iter().filter(|&&b| b == b'\n').count() as u32;
+        counted_to = at;
+        let line = newlines + 1 - embedded;
+        embedded += rec.iter().map(|f| f.matches('\n').count() as u32).sum::<u32>();
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -237,6 +249,17 @@ mod tests {
         assert_eq!(column_letter(27), "AB");
         assert_eq!(column_letter(701), "ZZ");
         assert_eq!(column_letter(702), "AAA");
+    }
+
+    #[test]
+    fn csv_rows_are_counted_as_excel_shows_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, "Deal ID,Note\r\nX1,\"two\r\nlines\"\r\n\r\nX2,plain\r\n").unwrap();
+        let g = &read(&p, None).unwrap().sheets[0];
+        let rows: Vec<(u32, String)> = g.rows.iter().map(|r| (r.excel_row, r.get(0).raw())).collect();
+        // Header row 1, X1 row 2 (its note spans two lines), a blank row 3, X2 row 4.
+        assert_eq!(rows, vec![(1, "Deal ID".into()), (2, "X1".into()), (4, "X2".into())]);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RosterVersion,
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite failed.
-    #[error("state database {path}: {source}")]
+    #[error("state database {path}")]
     Sqlite {
         /// The database file.
         path: PathBuf,
@@ -162,6 +162,9 @@ pub struct StoreStats {
     pub superseded: usize,
     /// Rows identical to what was stored.
     pub unchanged: usize,
+    /// Rows older than what is stored (from a file exported before the file that stored
+    /// the current version): ignored, so a later export always wins.
+    pub older: usize,
 }
 
 /// Describes the file being stored.
@@ -321,7 +324,8 @@ impl Store {
     /// Stores a deals file in one transaction: whole or not at all. For each (Deal ID,
     /// event) in the file, its rows (one per credited rep) replace the stored rows of that
     /// deal event when they differ (the old ones move to `deal_history`), and are left
-    /// alone when identical.
+    /// alone when identical — or when the stored rows came from a file exported later
+    /// (DESIGN.md "Inputs": a later export of the same deal replaces the earlier one).
     pub fn import_deals(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
@@ -345,9 +349,9 @@ impl Store {
         {
             let mut current = tx
                 .prepare(
-                    "SELECT rep_ref, stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
-                            paperwork_complete, paperwork_errors, share, sheet, excel_row
-                     FROM deals WHERE deal_id = ?1 AND event = ?2 ORDER BY rep_ref",
+                    "SELECT d.rep_ref, d.stage, d.class, d.rep_id, d.rep_email, d.rep_name, d.team, d.close_date, d.amount, d.units,
+                            d.rating, d.paperwork_complete, d.paperwork_errors, d.share, d.sheet, d.excel_row, i.exported_at
+                     FROM deals d JOIN imports i ON i.id = d.import_id WHERE d.deal_id = ?1 AND d.event = ?2 ORDER BY d.rep_ref",
                 )
                 .map_err(err)?;
             let mut archive = tx
@@ -368,11 +372,18 @@ impl Store {
             }
             for ((deal_id, event), mut new) in groups {
                 new.sort_by(|a, b| a.rep_ref.cmp(&b.rep_ref));
-                let old: Vec<DealValues> = current
-                    .query_map(params![deal_id, event], DealValues::from_row)
+                let old: Vec<(DealValues, String)> = current
+                    .query_map(params![deal_id, event], |r| Ok((DealValues::from_row(r)?, r.get::<_, String>(16)?)))
                     .map_err(err)?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(err)?;
+                // A later export supersedes; an earlier one imported afterwards does not.
+                let this_export = meta.exported_at.to_rfc3339();
+                if old.iter().any(|(_, at)| *at > this_export) {
+                    stats.older += new.len();
+                    continue;
+                }
+                let old: Vec<DealValues> = old.into_iter().map(|(v, _)| v).collect();
                 let same = old.len() == new.len() && old.iter().zip(&new).all(|(o, n)| o.same_values(n));
                 if same {
                     stats.unchanged += new.len();

@@ -6,5 +6,6 @@ mod cli;
 mod harness;
 mod ingest_cases;
 mod real_samples;
+mod robustness;
 mod sample_memos;
 mod trust;
