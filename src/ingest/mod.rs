@@ -225,7 +225,7 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
     let required: Vec<&str> = source.kind.fields().iter().filter(|f| f.required).map(|f| f.name).collect();
     let rep = if source.kind == SourceKind::Roster { "" } else { " and one of rep_id / rep_email / rep_name" };
     let mut detail = format!(
-        "a {} header needs {}{rep} (header names per field: sources.{}.columns)",
+        "a {} header needs {}{rep} (header names per field: sources.{}.columns; a header further down needs a larger ingest.header_search_rows)",
         source.kind.as_str(),
         required.join(", "),
         source.name
@@ -271,6 +271,8 @@ struct Header {
     excel_row: u32,
     col: BTreeMap<&'static str, usize>,
     names: BTreeMap<&'static str, String>,
+    /// Columns that also matched a field whose column was taken from a higher-priority name.
+    notes: Vec<String>,
 }
 
 impl Header {
@@ -307,6 +309,7 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
     let row = &grid.rows[idx];
     let mut col = BTreeMap::new();
     let mut names = BTreeMap::new();
+    let mut notes = Vec::new();
     for (field, aliases) in &wanted {
         // The first alias (in priority order) that some column carries wins.
         for alias in aliases {
@@ -328,9 +331,22 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
                 });
             }
             if let Some(&c) = hits.first() {
-                col.insert(*field, c);
-                names.insert(*field, row.get(c).raw());
-                break;
+                if let Some(&taken) = col.get(field) {
+                    if taken == c {
+                        continue;
+                    }
+                    notes.push(format!(
+                        "column {} '{}' also matches {field}; using {} '{}' (sources.{}.columns.{field} decides)",
+                        column_letter(c),
+                        row.get(c).raw(),
+                        column_letter(taken),
+                        row.get(taken).raw(),
+                        source.name
+                    ));
+                } else {
+                    col.insert(*field, c);
+                    names.insert(*field, row.get(c).raw());
+                }
             }
         }
     }
@@ -351,7 +367,7 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
             missing,
         }));
     }
-    Ok(Ok(Header { row_index: idx, excel_row: row.excel_row, col, names }))
+    Ok(Ok(Header { row_index: idx, excel_row: row.excel_row, col, names, notes }))
 }
 
 /// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
@@ -464,7 +480,7 @@ fn valid_email(e: &str) -> bool {
 
 fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings) -> Parsed {
     let mut rejects = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes = header.notes.clone();
     let mut data_rows = 0;
     let mut deals = Vec::new();
     let mut quotas = Vec::new();
