@@ -15,6 +15,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "QUOTAD_CONFIG", default_value = "config/quotad.toml")]
     pub config: PathBuf,
 
+    /// Act as if the time were this instant (RFC 3339, e.g. 2026-11-02T18:00:00Z): for
+    /// replaying a past run, or testing the calendar. Default: now.
+    #[arg(long, global = true, value_parser = parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -32,6 +37,10 @@ pub enum Command {
         /// The memo month, YYYY-MM (default: the month after the newest deals stored).
         #[arg(long, value_parser = parse_period)]
         period: Option<Period>,
+        /// Send corrections instead: only to reps whose memo figures have changed since it
+        /// went out (and their managers), showing old and new values.
+        #[arg(long)]
+        corrections: bool,
     },
     /// Validate the config, the column mappings and the templates; list what the inbox holds.
     Check,
@@ -136,6 +145,12 @@ pub enum Job {
 
 fn parse_period(s: &str) -> Result<Period, String> {
     s.parse()
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("'{s}' is not an RFC 3339 instant such as 2026-11-02T18:00:00Z ({e})"))
 }
 
 fn parse_week(s: &str) -> Result<IsoWeek, String> {

@@ -92,6 +92,10 @@ pub struct Config {
     pub mail: deliver::Settings,
     /// Metric thresholds and the selling-day calendar.
     pub metrics: metrics::Settings,
+    /// Quota memo settings.
+    pub quota_memo: QuotaMemoSettings,
+    /// Where the admin's notices go (config `mail.admin`), if anywhere.
+    pub admin: Option<lettre::message::Mailbox>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +112,8 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     calendar: RawCalendar,
+    #[serde(default)]
+    quota_memo: RawQuotaMemo,
     sources: Spanned<BTreeMap<String, Spanned<RawSource>>>,
     mail: RawMail,
 }
@@ -240,6 +246,27 @@ impl Default for RawMetrics {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
+struct RawQuotaMemo {
+    wait_for_final_until: Spanned<String>,
+}
+
+impl Default for RawQuotaMemo {
+    fn default() -> Self {
+        RawQuotaMemo { wait_for_final_until: Spanned::new(0..0, "2 12:00".into()) }
+    }
+}
+
+/// Quota memo settings (config `[quota_memo]`).
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaMemoSettings {
+    /// If last month's final export is not loaded, wait until this day of the memo month…
+    pub wait_day: u32,
+    /// …at this local time, then send with last month marked preliminary.
+    pub wait_time: chrono::NaiveTime,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
 struct RawCalendar {
     selling_days: Spanned<Vec<String>>,
     holidays: Vec<chrono::NaiveDate>,
@@ -269,6 +296,7 @@ struct RawSource {
 struct RawMail {
     from: Spanned<String>,
     reply_to: Option<Spanned<String>>,
+    admin: Option<Spanned<String>>,
     #[serde(default = "default_transport")]
     transport: Spanned<String>,
 }
@@ -519,7 +547,30 @@ impl Config {
             calendar: SellingCalendar { days, holidays: raw.calendar.holidays.iter().copied().collect() },
             time_zone: org.time_zone,
         };
+        let wait = &raw.quota_memo.wait_for_final_until;
+        let bad_wait = || {
+            err(
+                wait.span(),
+                format!(
+                    "quota_memo.wait_for_final_until: '{}' should be a day of the month and a local time, e.g. \"2 12:00\"",
+                    wait.get_ref()
+                ),
+            )
+        };
+        let (day, time) = wait.get_ref().trim().split_once(' ').ok_or_else(bad_wait)?;
+        let quota_memo = QuotaMemoSettings {
+            wait_day: day.parse().ok().filter(|d| (1..=28).contains(d)).ok_or_else(bad_wait)?,
+            wait_time: chrono::NaiveTime::parse_from_str(time.trim(), "%H:%M").map_err(|_| bad_wait())?,
+        };
+        let admin = raw
+            .mail
+            .admin
+            .as_ref()
+            .map(|r| deliver::parse_mailbox(r.get_ref()).map_err(|m| err(r.span(), format!("mail.admin: {m}"))))
+            .transpose()?;
         Ok(Config {
+            quota_memo,
+            admin,
             metrics,
             file: PathBuf::from(file),
             org,

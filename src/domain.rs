@@ -701,6 +701,9 @@ pub struct Standing {
     pub revenue_quota: Option<Money>,
     /// Units quota, if any.
     pub units_quota: Option<Decimal>,
+    /// What the revenue quota means per week: quota × selling days a week ÷ selling days
+    /// in the month, currency units.
+    pub quota_per_week: Option<Money>,
     /// Attainment = revenue / revenue quota as an exact, uncapped fraction (1.7 = 170%);
     /// `None` = "no quota" (never 0, ∞ or NaN).
     pub attainment: Option<Decimal>,
@@ -777,8 +780,44 @@ pub struct MonthStandings {
     pub boards: Vec<Board>,
     /// Who to celebrate.
     pub celebrations: Celebrations,
+    /// Teams ranked on team attainment (summed revenue ÷ summed quota).
+    pub teams: Vec<TeamStanding>,
+    /// Selling days in the month (config `[calendar]`).
+    pub selling_days: u32,
+    /// The standards reps are held to (config `[metrics]`).
+    pub standards: Standards,
     /// Reps named in the month's deals or quotas that match no roster rep, described.
     pub unmatched: Vec<String>,
+}
+
+/// The standards of DESIGN.md "Metrics" a memo states, from the config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Standards {
+    /// Mean customer rating expected (e.g. 4.0), if any.
+    pub rating: Option<Decimal>,
+    /// Clean paperwork rate expected, a fraction (0.9 = 90%), if any.
+    pub paperwork: Option<Decimal>,
+    /// Ratings needed in a month to be ranked on ratings.
+    pub min_ratings: u32,
+}
+
+/// A team's month: the sum over its active reps (DESIGN.md "Metrics": boards per team).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamStanding {
+    /// Team name.
+    pub team: String,
+    /// Summed revenue of the team's active reps, currency units.
+    pub revenue: Money,
+    /// Summed revenue quota of those with a quota, currency units.
+    pub revenue_quota: Money,
+    /// Summed units quota.
+    pub units_quota: Decimal,
+    /// Team revenue ÷ team quota, exact fraction; `None` without any quota.
+    pub attainment: Option<Decimal>,
+    /// Standard competition rank among teams on attainment as displayed.
+    pub rank: Option<u32>,
+    /// Active reps in the team.
+    pub reps: u32,
 }
 
 impl MonthStandings {

@@ -32,5 +32,6 @@ pub mod store;
 /// Runs a parsed command line at time `now` and returns the process exit status
 /// (0 ok, 1 failure). Errors carry context naming the file, key or row concerned.
 pub fn run(cli: cli::Cli, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
+    let now = cli.now.unwrap_or(now);
     cmd::dispatch(cli, now)
 }

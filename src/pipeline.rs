@@ -18,6 +18,7 @@ use crate::ingest::{self, Records, SourceKind};
 use crate::metrics;
 use crate::report::{self, Templates};
 use crate::store::{NewImport, OutboxEntry, Store, StoreStats};
+use chrono::Timelike;
 
 /// What happened to one inbox file.
 #[derive(Debug, Clone)]
@@ -331,8 +332,12 @@ pub fn standings(
 pub struct MemoSummary {
     /// The memo month.
     pub period: Option<Period>,
-    /// Messages delivered by this run.
+    /// Rep memos delivered by this run.
     pub sent: usize,
+    /// Manager (team) memos delivered by this run.
+    pub managers: usize,
+    /// Correction notices delivered by this run (reps and managers).
+    pub corrections: usize,
     /// Messages whose idempotency key was already sent: not sent again.
     pub already_sent: usize,
     /// Active reps who got no memo, and why.
@@ -341,19 +346,140 @@ pub struct MemoSummary {
     pub failed: Vec<String>,
     /// Reps in last month's deals or quotas that match no roster rep.
     pub unmatched: Vec<String>,
+    /// Set when nothing was sent because last month's final export is awaited.
+    pub waiting: Option<String>,
+    /// Set when the memos went out with last month preliminary (and why).
+    pub preliminary: Option<String>,
     /// Where the file transport wrote.
     pub outbox: PathBuf,
 }
 
-/// Sends the quota memo for `period` to every active rep: this month's quota and last
-/// month's results, attainment and ranks. Each message is recorded in the outbox ledger
-/// (idempotency key `quota-memo/PERIOD/EMAIL/rep-memo`) before it is handed to the
-/// transport; a key already sent is never sent again.
+/// What happened to one message.
+enum Sent {
+    /// Delivered now.
+    Now,
+    /// Its key was sent before.
+    Before,
+    /// The transport failed; it stays pending.
+    Failed,
+}
+
+/// Hands messages to the transport through the outbox ledger: each is recorded as
+/// pending with its idempotency key before it is sent, and marked sent after; a key
+/// already sent is never sent again (DESIGN.md "Delivery").
+struct Sender<'a> {
+    cfg: &'a Config,
+    store: &'a Store,
+    transport: Box<dyn Transport>,
+    now: DateTime<Utc>,
+}
+
+impl Sender<'_> {
+    fn new<'a>(cfg: &'a Config, store: &'a Store, now: DateTime<Utc>) -> Sender<'a> {
+        let transport: Box<dyn Transport> = match cfg.mail.transport {
+            TransportKind::File => Box::new(FileTransport::new(&cfg.paths.outbox)),
+        };
+        Sender { cfg, store, transport, now }
+    }
+
+    /// Sends the message with idempotency key `key` (job/period/recipient/kind), rendering
+    /// it with `make` only if the key is new. Returns what happened; on a new key,
+    /// `facts` (JSON) are recorded with it for later corrections.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        key: &str,
+        job: &str,
+        period: Period,
+        kind: &str,
+        to: (&str, &str),
+        facts: Option<(&str, &str)>,
+        make: impl FnOnce() -> Result<report::RenderedMail>,
+        failed: &mut Vec<String>,
+    ) -> Result<Sent> {
+        let (to_name, to_email) = to;
+        let entry = match self.store.outbox_get(key)? {
+            Some(e) if e.state == "sent" => return Ok(Sent::Before),
+            // Pending from an interrupted run: send exactly what was recorded.
+            Some(e) => e,
+            None => {
+                let mail = make()?;
+                let message_id = deliver::message_id(key, &self.cfg.mail.from);
+                let out = Outgoing {
+                    to_name: to_name.to_string(),
+                    to_email: to_email.to_string(),
+                    subject: mail.subject.clone(),
+                    text: mail.text,
+                    html: mail.html,
+                    message_id: message_id.clone(),
+                    date: self.now,
+                };
+                let message = match deliver::build(&self.cfg.mail, &out) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        failed.push(format!("{to_name}: {e}"));
+                        return Ok(Sent::Failed);
+                    }
+                };
+                let e = OutboxEntry {
+                    idempotency_key: key.to_string(),
+                    job: job.into(),
+                    period: period.to_string(),
+                    recipient: to_email.to_string(),
+                    kind: kind.into(),
+                    message_id: message_id.trim_matches(['<', '>']).to_string(),
+                    subject: mail.subject,
+                    message,
+                    state: "pending".into(),
+                };
+                self.store.outbox_add(&e, self.now)?;
+                if let Some((rep_key, json)) = facts {
+                    self.store.facts_add(key, job, period, rep_key, json, self.now)?;
+                }
+                e
+            }
+        };
+        let name = deliver::safe_name(&format!("{job}_{period}_{kind}_{to_email}"), key);
+        match self.transport.send(&name, &entry.message) {
+            Ok(()) => {
+                self.store.outbox_mark_sent(key, self.now)?;
+                Ok(Sent::Now)
+            }
+            Err(e) => {
+                self.store.outbox_mark_failed(key, &e.to_string())?;
+                failed.push(format!("{to_name}: {e}"));
+                Ok(Sent::Failed)
+            }
+        }
+    }
+}
+
+/// The exact figures a rep's quota memo states, for detecting corrections later.
+fn memo_facts(s: &crate::domain::Standing) -> serde_json::Value {
+    serde_json::json!({
+        "revenue_quota": s.revenue_quota.map(|q| q.normalize().to_string()),
+        "units_quota": s.units_quota.map(|u| u.normalize().to_string()),
+    })
+}
+
+/// The first-of-month quota memo (DESIGN.md: ESTABLISH) for `period`:
+/// - to every active rep: this month's quotas, selling days, standards, and last month's
+///   results on both boards with celebrations (`quota-memo/PERIOD/EMAIL/rep-memo`);
+/// - to every manager: the team's quotas, totals and team rank, and — private — who
+///   needs attention and who to celebrate (`quota-memo/PERIOD/EMAIL/team-memo`).
+///
+/// If last month is still preliminary (its final export not loaded), nothing is sent
+/// before `quota_memo.wait_for_final_until` (day and local time of the memo month);
+/// after it the memos go out marked preliminary and the admin is told why. With
+/// `corrections`, only reps whose stated figures have changed since their memo went out
+/// (and their managers) get a marked correction with old and new values. Each message
+/// goes through the outbox ledger: a key already sent is never sent again.
 pub fn quota_memo(
     cfg: &Config,
     store: &Store,
     templates: &Templates,
     period: Period,
+    corrections: bool,
     now: DateTime<Utc>,
 ) -> Result<MemoSummary> {
     let roster = store.roster()?;
@@ -361,17 +487,68 @@ pub fn quota_memo(
         bail!("the roster is empty: put the roster file in the inbox and run `quotad import`");
     }
     let last = period.prev();
-    let mut both = standings(store, &cfg.metrics, &[period, last], now)?;
-    let (last_month, this_month) = (both.pop().context("two periods")?, both.pop().context("two periods")?);
-    let transport: Box<dyn Transport> = match cfg.mail.transport {
-        TransportKind::File => Box::new(FileTransport::new(&cfg.paths.outbox)),
-    };
+    let mut months = standings(store, &cfg.metrics, &[period, last, last.prev()], now)?;
+    let before = months.pop().context("three periods")?;
+    let last_month = months.pop().context("three periods")?;
+    let this_month = months.pop().context("three periods")?;
     let mut summary = MemoSummary {
         period: Some(period),
         outbox: cfg.paths.outbox.clone(),
         unmatched: last_month.unmatched.clone(),
         ..Default::default()
     };
+    let sender = Sender::new(cfg, store, now);
+    let fmt = &cfg.org.format;
+    if corrections {
+        send_corrections(cfg, store, templates, &sender, &this_month, &mut summary)?;
+        return Ok(summary);
+    }
+
+    // Data readiness: wait for last month's final export until the deadline.
+    if last_month.preliminary {
+        let tz = cfg.org.time_zone;
+        let day = period.first_day() + chrono::Duration::days(i64::from(cfg.quota_memo.wait_day) - 1);
+        let deadline = crate::domain::local_midnight_utc(day, tz)
+            + chrono::Duration::seconds(i64::from(cfg.quota_memo.wait_time.num_seconds_from_midnight()));
+        let deadline_local = deadline.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z");
+        if now < deadline {
+            summary.waiting = Some(format!(
+                "{} is still preliminary (its final export, written after the month closed, is not loaded); the memos wait until {deadline_local}, then go out marked preliminary",
+                last.label()
+            ));
+            return Ok(summary);
+        }
+        let why = format!(
+            "{}'s final export was not loaded by {deadline_local}, so the {} quota memos went out with {} marked preliminary",
+            last.label(),
+            period.label(),
+            last.label()
+        );
+        if let Some(admin) = &cfg.admin {
+            let key = format!("quota-memo/{period}/{}/admin-preliminary", admin.email);
+            let name = admin.name.clone().unwrap_or_default();
+            let text = format!(
+                "{why}.\n\nLoad the final export; then `quotad standings --period {last}` shows the final figures.\n"
+            );
+            let html = format!(
+                "<p>{}.</p><p>Load the final export; then <code>quotad standings --period {last}</code> shows the final figures.</p>",
+                tera::escape_html(&why)
+            );
+            let subject = format!("quotad: {} quota memos sent with {} preliminary", period.label(), last.label());
+            sender.send(
+                &key,
+                "quota-memo",
+                period,
+                "admin-preliminary",
+                (&name, &admin.email.to_string()),
+                None,
+                || Ok(report::RenderedMail { subject, text, html }),
+                &mut summary.failed,
+            )?;
+        }
+        summary.preliminary = Some(why);
+    }
+
     // One memo per address: reps sharing an address is a roster error, and sending
     // either rep's figures to it would be a guess, so neither gets one.
     let mut by_address: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
@@ -380,6 +557,7 @@ pub fn quota_memo(
             by_address.entry(e).or_default().push(&r.name);
         }
     }
+    let mut managers: std::collections::BTreeMap<String, (String, Vec<String>)> = std::collections::BTreeMap::new();
     for rep in roster.iter().filter(|r| r.active) {
         let Some(email) = rep.email.as_deref() else {
             summary.skipped.push(format!("{}: no e-mail address on the roster (row {})", rep.name, rep.origin.row));
@@ -393,66 +571,166 @@ pub fn quota_memo(
             ));
             continue;
         }
-        let key = format!("quota-memo/{period}/{email}/rep-memo");
-        let entry = match store.outbox_get(&key)? {
-            Some(e) if e.state == "sent" => {
-                summary.already_sent += 1;
-                continue;
-            }
-            // Pending from an interrupted run: send exactly what was recorded.
-            Some(e) => e,
-            None => {
-                let Some(view) =
-                    report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this_month, &last_month, &rep.key())
-                else {
-                    // Hired after the memo month: no quota memo for a month before they start.
-                    summary.skipped.push(format!("{}: not on the roster for {period} (hired later?)", rep.name));
-                    continue;
-                };
-                let mail = report::render_quota_memo(templates, &view)?;
-                let message_id = deliver::message_id(&key, &cfg.mail.from);
-                let out = Outgoing {
-                    to_name: rep.name.clone(),
-                    to_email: email.to_string(),
-                    subject: mail.subject.clone(),
-                    text: mail.text,
-                    html: mail.html,
-                    message_id: message_id.clone(),
-                    date: now,
-                };
-                let message = match deliver::build(&cfg.mail, &out) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        summary.failed.push(format!("{}: {e}", rep.name));
-                        continue;
-                    }
-                };
-                let e = OutboxEntry {
-                    idempotency_key: key.clone(),
-                    job: "quota-memo".into(),
-                    period: period.to_string(),
-                    recipient: email.to_string(),
-                    kind: "rep-memo".into(),
-                    message_id: message_id.trim_matches(['<', '>']).to_string(),
-                    subject: mail.subject,
-                    message,
-                    state: "pending".into(),
-                };
-                store.outbox_add(&e, now)?;
-                e
-            }
+        let Some(view) = report::quota_memo_view(&cfg.org.name, fmt, &this_month, &last_month, &rep.key()) else {
+            // Hired after the memo month: no quota memo for a month before they start.
+            summary.skipped.push(format!("{}: not on the roster for {period} (hired later?)", rep.name));
+            continue;
         };
-        let name = deliver::safe_name(&format!("quota-memo_{period}_{email}"), &key);
-        match transport.send(&name, &entry.message) {
-            Ok(()) => {
-                store.outbox_mark_sent(&key, now)?;
-                summary.sent += 1;
-            }
-            Err(e) => {
-                store.outbox_mark_failed(&key, &e.to_string())?;
-                summary.failed.push(format!("{}: {e}", rep.name));
-            }
+        if let Some(m) = rep.manager_email.as_deref() {
+            let e =
+                managers.entry(m.to_string()).or_insert_with(|| (rep.manager.clone().unwrap_or_default(), Vec::new()));
+            e.1.push(rep.key());
+        }
+        let facts = this_month.rep(&rep.key()).map(|s| memo_facts(s).to_string()).unwrap_or_default();
+        let key = format!("quota-memo/{period}/{email}/rep-memo");
+        let rep_key = rep.key();
+        match sender.send(
+            &key,
+            "quota-memo",
+            period,
+            "rep-memo",
+            (&rep.name, email),
+            Some((&rep_key, &facts)),
+            || Ok(report::render_quota_memo(templates, &view)?),
+            &mut summary.failed,
+        )? {
+            Sent::Now => summary.sent += 1,
+            Sent::Before => summary.already_sent += 1,
+            Sent::Failed => {}
+        }
+    }
+    for (email, (name, keys)) in &managers {
+        let view = report::team_memo_view(&cfg.org.name, fmt, name, keys, &this_month, &last_month, &before);
+        let key = format!("quota-memo/{period}/{email}/team-memo");
+        match sender.send(
+            &key,
+            "quota-memo",
+            period,
+            "team-memo",
+            (name, email),
+            None,
+            || Ok(report::render_team_memo(templates, &view)?),
+            &mut summary.failed,
+        )? {
+            Sent::Now => summary.managers += 1,
+            Sent::Before => summary.already_sent += 1,
+            Sent::Failed => {}
         }
     }
     Ok(summary)
+}
+
+/// Corrections: for each rep whose memo went out, compare the figures it stated with
+/// today's; a rep whose figures changed gets a marked correction (old and new values),
+/// and so does their manager (one notice listing their changed reps). Nobody else gets
+/// anything. The key includes the new figures, so the same correction is sent once.
+fn send_corrections(
+    cfg: &Config,
+    store: &Store,
+    templates: &Templates,
+    sender: &Sender,
+    this_month: &crate::domain::MonthStandings,
+    summary: &mut MemoSummary,
+) -> Result<()> {
+    let period = this_month.period;
+    let fmt = &cfg.org.format;
+    let sent = store.facts_sent("quota-memo", period)?;
+    let roster = store.roster()?;
+    let mut by_manager: std::collections::BTreeMap<String, (String, Vec<(String, Vec<report::ChangeView>)>, String)> =
+        std::collections::BTreeMap::new();
+    for rep in roster.iter().filter(|r| r.active) {
+        let Some((old, sent_at)) = sent.get(&rep.key()) else { continue };
+        let Some(now_s) = this_month.rep(&rep.key()) else { continue };
+        let new = memo_facts(now_s);
+        let old: serde_json::Value = serde_json::from_str(old).unwrap_or_default();
+        if old == new {
+            continue;
+        }
+        let money = |v: &serde_json::Value| {
+            v.as_str().and_then(|x| x.parse().ok()).map(|d| fmt.money(d)).unwrap_or_else(|| "no quota".into())
+        };
+        let num = |v: &serde_json::Value| {
+            v.as_str().and_then(|x| x.parse().ok()).map(|d| fmt.number(d, 1)).unwrap_or_else(|| "none".into())
+        };
+        let mut changes = Vec::new();
+        if old["revenue_quota"] != new["revenue_quota"] {
+            changes.push(report::ChangeView {
+                what: "Revenue quota".into(),
+                old: money(&old["revenue_quota"]),
+                new: money(&new["revenue_quota"]),
+            });
+        }
+        if old["units_quota"] != new["units_quota"] {
+            changes.push(report::ChangeView {
+                what: "Units quota".into(),
+                old: num(&old["units_quota"]),
+                new: num(&new["units_quota"]),
+            });
+        }
+        let Some(email) = rep.email.as_deref() else { continue };
+        let sent_on = sent_at.get(..10).unwrap_or(sent_at).to_string();
+        let digest: String =
+            Sha256::digest(new.to_string().as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let key = format!("quota-memo/{period}/{email}/correction-{digest}");
+        let view = report::CorrectionView {
+            org: report::OrgView { name: cfg.org.name.clone() },
+            first_name: rep.name.split_whitespace().next().unwrap_or(&rep.name).to_string(),
+            period: period.into(),
+            sent_on: sent_on.clone(),
+            reps: vec![(rep.name.clone(), changes.clone())],
+            for_manager: false,
+            closing: String::new(),
+        };
+        let facts = new.to_string();
+        let rep_key = rep.key();
+        match sender.send(
+            &key,
+            "quota-memo",
+            period,
+            "correction",
+            (&rep.name, email),
+            Some((&rep_key, &facts)),
+            || Ok(report::render_correction(templates, &view)?),
+            &mut summary.failed,
+        )? {
+            Sent::Now => summary.corrections += 1,
+            Sent::Before => summary.already_sent += 1,
+            Sent::Failed => continue,
+        }
+        if let Some(m) = rep.manager_email.as_deref() {
+            let e = by_manager
+                .entry(m.to_string())
+                .or_insert_with(|| (rep.manager.clone().unwrap_or_default(), Vec::new(), sent_on));
+            e.1.push((rep.name.clone(), changes));
+        }
+    }
+    for (email, (name, reps, sent_on)) in by_manager {
+        let digest: String =
+            Sha256::digest(format!("{reps:?}").as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let key = format!("quota-memo/{period}/{email}/team-correction-{digest}");
+        let view = report::CorrectionView {
+            org: report::OrgView { name: cfg.org.name.clone() },
+            first_name: name.split_whitespace().next().unwrap_or(&name).to_string(),
+            period: period.into(),
+            sent_on,
+            reps,
+            for_manager: true,
+            closing: String::new(),
+        };
+        match sender.send(
+            &key,
+            "quota-memo",
+            period,
+            "team-correction",
+            (&name, &email),
+            None,
+            || Ok(report::render_correction(templates, &view)?),
+            &mut summary.failed,
+        )? {
+            Sent::Now => summary.corrections += 1,
+            Sent::Before => summary.already_sent += 1,
+            Sent::Failed => {}
+        }
+    }
+    Ok(())
 }

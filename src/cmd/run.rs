@@ -20,7 +20,7 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
 }
 
 /// `quotad run JOB [--period]`.
-pub fn run(cfg: &Config, job: Job, period: Option<Period>, now: DateTime<Utc>) -> Result<i32> {
+pub fn run(cfg: &Config, job: Job, period: Option<Period>, corrections: bool, now: DateTime<Utc>) -> Result<i32> {
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
     let _lock = lock_state(cfg)?;
     let mut store = open_store(cfg)?;
@@ -36,7 +36,7 @@ pub fn run(cfg: &Config, job: Job, period: Option<Period>, now: DateTime<Utc>) -
         Some(p) => p,
         None => pipeline::default_memo_period(&store)?,
     };
-    let memo = pipeline::quota_memo(cfg, &store, &templates, period, now)?;
+    let memo = pipeline::quota_memo(cfg, &store, &templates, period, corrections, now)?;
     print_memo(&memo);
     if !memo.failed.is_empty() {
         status = 1;
@@ -106,10 +106,19 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
 fn print_memo(m: &MemoSummary) {
     let period = m.period.map(|p| format!("{} ({p})", p.label())).unwrap_or_default();
     say!("Quota memo for {period}");
+    if let Some(w) = &m.waiting {
+        say!("  nothing sent yet: {w}");
+        return;
+    }
+    if let Some(p) = &m.preliminary {
+        say!("  note: {p}");
+    }
     say!(
-        "  {} memo(s) written to {}, {} already sent earlier (not sent again)",
+        "  {} rep memo(s) and {} manager memo(s) written to {}, {} correction(s), {} already sent earlier (not sent again)",
         m.sent,
+        m.managers,
         shown(&m.outbox),
+        m.corrections,
         m.already_sent
     );
     for s in &m.skipped {

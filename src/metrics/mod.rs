@@ -17,7 +17,7 @@ pub use calendar::{OFF_PACE_AFTER, SellingCalendar, pacing};
 
 use crate::domain::{
     Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, MonthStandings,
-    PersonalBest, QuotaRow, RepRef, RosterRep, RosterVersion, StageClass, Standing, fold_name,
+    PersonalBest, QuotaRow, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing, TeamStanding, fold_name,
 };
 use crate::domain::{Period, local_midnight_utc};
 
@@ -359,6 +359,11 @@ fn basics(period: Period, input: &Input, settings: &Settings, through: Option<Na
                 attainment: attainment(t.revenue, revenue_quota),
                 revenue_quota,
                 units_quota: q.and_then(|q| q.units).filter(|u| *u > Decimal::ZERO),
+                quota_per_week: revenue_quota.and_then(|q| {
+                    let month = settings.calendar.selling_days(period);
+                    let week = settings.calendar.days.iter().filter(|d| **d).count() as u32;
+                    (month > 0).then(|| q * Decimal::from(week) / Decimal::from(month))
+                }),
                 company_rank: None,
                 team_rank: None,
                 results_rank: None,
@@ -541,7 +546,15 @@ fn standings_through(
         *ranked_in_team.entry(s.team.clone()).or_insert(0) += 1;
     }
     let celebrations = celebrations(&reps, &boards);
+    let teams = team_standings(&reps);
     MonthStandings {
+        teams,
+        selling_days: settings.calendar.selling_days(period),
+        standards: Standards {
+            rating: settings.rating_standard,
+            paperwork: settings.paperwork_standard,
+            min_ratings: settings.min_ratings,
+        },
         period,
         as_of,
         data_through,
@@ -553,6 +566,44 @@ fn standings_through(
         celebrations,
         unmatched,
     }
+}
+
+/// Teams summed over their active reps and ranked on team attainment as displayed
+/// (summed revenue ÷ summed quota; a team without quotas is listed, not ranked).
+fn team_standings(reps: &[Standing]) -> Vec<TeamStanding> {
+    let mut by_team: BTreeMap<&str, TeamStanding> = BTreeMap::new();
+    for s in reps.iter().filter(|s| s.active) {
+        let t = by_team.entry(&s.team).or_insert_with(|| TeamStanding {
+            team: s.team.clone(),
+            revenue: Decimal::ZERO,
+            revenue_quota: Decimal::ZERO,
+            units_quota: Decimal::ZERO,
+            attainment: None,
+            rank: None,
+            reps: 0,
+        });
+        t.revenue += s.revenue;
+        t.revenue_quota += s.revenue_quota.unwrap_or_default();
+        t.units_quota += s.units_quota.unwrap_or_default();
+        t.reps += 1;
+    }
+    let mut teams: Vec<TeamStanding> = by_team.into_values().collect();
+    for t in &mut teams {
+        t.attainment = attainment(t.revenue, Some(t.revenue_quota));
+    }
+    let ranked = rank(
+        teams
+            .iter()
+            .filter_map(|t| t.attainment.map(|a| (t.team.clone(), t.team.clone(), attainment_percent(a))))
+            .collect(),
+    );
+    for (team, _, _, r) in ranked {
+        if let Some(t) = teams.iter_mut().find(|t| t.team == team) {
+            t.rank = Some(r);
+        }
+    }
+    teams.sort_by_key(|t| (t.rank.unwrap_or(u32::MAX), t.team.clone()));
+    teams
 }
 
 /// Reads one personal-best metric from a standing (given `min_ratings`); `None` = the

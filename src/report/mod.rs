@@ -16,7 +16,7 @@ use tera::{Context, Tera};
 
 pub use format::{Format, LOCALES};
 
-use crate::domain::{MonthStandings, Period, Standing};
+use crate::domain::{BoardKind, MonthStandings, Period, Standing};
 
 /// Report errors name the template.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,13 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/quota_memo_subject.txt", include_str!("../../templates/email/quota_memo_subject.txt")),
     ("email/quota_memo.txt", include_str!("../../templates/email/quota_memo.txt")),
     ("email/quota_memo.html", include_str!("../../templates/email/quota_memo.html")),
+    ("email/closing.txt", include_str!("../../templates/email/closing.txt")),
+    ("email/team_memo_subject.txt", include_str!("../../templates/email/team_memo_subject.txt")),
+    ("email/team_memo.txt", include_str!("../../templates/email/team_memo.txt")),
+    ("email/team_memo.html", include_str!("../../templates/email/team_memo.html")),
+    ("email/correction_subject.txt", include_str!("../../templates/email/correction_subject.txt")),
+    ("email/correction.txt", include_str!("../../templates/email/correction.txt")),
+    ("email/correction.html", include_str!("../../templates/email/correction.html")),
 ];
 
 /// The built-in templates as (name, text), for `quotad init` to copy out.
@@ -145,6 +152,9 @@ pub struct RepView {
     pub first_name: String,
     /// Team.
     pub team: String,
+    /// New to the team: hired in the memo month or the month before, so no full month
+    /// of results yet (the memo welcomes them, and their quota is a ramp-up quota).
+    pub welcome: bool,
 }
 
 /// The memo month's targets, formatted.
@@ -191,6 +201,14 @@ pub struct ResultsView {
     pub team_rank: Option<u32>,
     /// Reps ranked in the team.
     pub team_ranked: u32,
+    /// Rank company-wide on the results board (revenue).
+    pub results_rank: Option<u32>,
+    /// Reps on the company results board.
+    pub results_ranked: u32,
+    /// Rank in the team on the results board.
+    pub results_team_rank: Option<u32>,
+    /// Reps on the team's results board.
+    pub results_team_ranked: u32,
     /// Mean rating to one decimal, e.g. "4.3" or "3.0"; `None` = no ratings.
     pub rating: Option<String>,
     /// How many ratings.
@@ -204,6 +222,17 @@ pub struct ResultsView {
     pub earned: Vec<String>,
 }
 
+/// The standards a memo states, formatted.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardsView {
+    /// Mean customer rating expected, e.g. "4.0".
+    pub rating: Option<String>,
+    /// Clean paperwork expected, e.g. "90.0%".
+    pub paperwork: Option<String>,
+    /// Ratings needed to be ranked on ratings.
+    pub min_ratings: u32,
+}
+
 /// Everything the quota memo templates receive.
 #[derive(Debug, Clone, Serialize)]
 pub struct QuotaMemoView {
@@ -213,6 +242,14 @@ pub struct QuotaMemoView {
     pub rep: RepView,
     /// The memo month (the month the quota is for).
     pub period: PeriodView,
+    /// Selling days in the memo month.
+    pub selling_days: u32,
+    /// What the revenue quota means per week, e.g. "$1,281,000".
+    pub quota_per_week: Option<String>,
+    /// The standards for rating and paperwork.
+    pub standards: StandardsView,
+    /// The sales leader's closing lines (template `email/closing.txt`).
+    pub closing: String,
     /// This month's quota; `None` = no quota set.
     pub quota: Option<QuotaView>,
     /// Last month's results; `None` when the rep was not on the roster last month.
@@ -230,19 +267,32 @@ pub fn quota_memo_view(
 ) -> Option<QuotaMemoView> {
     let now = this_month.rep(rep_key)?;
     let last = last_month.rep(rep_key);
+    let welcome = now.hire_date.is_some_and(|h| h > last_month.period.first_day());
     Some(QuotaMemoView {
         org: OrgView { name: org.to_string() },
-        rep: RepView {
-            name: now.name.clone(),
-            first_name: now.name.split_whitespace().next().unwrap_or(&now.name).to_string(),
-            team: now.team.clone(),
-        },
+        rep: RepView { name: now.name.clone(), first_name: first_name(&now.name), team: now.team.clone(), welcome },
         period: this_month.period.into(),
+        selling_days: this_month.selling_days,
+        quota_per_week: now.quota_per_week.map(|q| fmt.money(q)),
+        standards: standards_view(fmt, this_month),
+        closing: String::new(),
         quota: now
             .revenue_quota
             .map(|q| QuotaView { revenue: fmt.money(q), units: now.units_quota.map(|u| fmt.number(u, 1)) }),
         last: last.map(|l| results_view(fmt, last_month, l)),
     })
+}
+
+fn first_name(name: &str) -> String {
+    name.split_whitespace().next().unwrap_or(name).to_string()
+}
+
+fn standards_view(fmt: &Format, m: &MonthStandings) -> StandardsView {
+    StandardsView {
+        rating: m.standards.rating.map(|r| fmt.fixed(r, 1)),
+        paperwork: m.standards.paperwork.map(|p| fmt.percent(p)),
+        min_ratings: m.standards.min_ratings,
+    }
 }
 
 fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
@@ -262,12 +312,20 @@ fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
         ranked: m.ranked,
         team_rank: s.team_rank,
         team_ranked: m.ranked_in_team.get(&s.team).copied().unwrap_or(0),
+        results_rank: s.results_rank,
+        results_ranked: board_len(m, BoardKind::Results, None),
+        results_team_rank: s.results_team_rank,
+        results_team_ranked: board_len(m, BoardKind::Results, Some(&s.team)),
         rating: s.rating.map(|r| fmt.fixed(r, 1)),
         rating_count: s.rating_count,
         clean_paperwork: s.clean_paperwork.map(|c| fmt.percent(c)),
         status: if m.preliminary { "preliminary" } else { "final" },
         earned: earned(fmt, s),
     }
+}
+
+fn board_len(m: &MonthStandings, kind: BoardKind, team: Option<&str>) -> u32 {
+    m.board(kind, team).map(|b| b.entries.len() as u32).unwrap_or(0)
 }
 
 /// The celebration phrases for one rep's month, from the computed standing.
@@ -298,14 +356,266 @@ fn earned(fmt: &Format, s: &Standing) -> Vec<String> {
     out
 }
 
-/// Renders the quota memo: subject, text and HTML.
+/// Renders the quota memo: subject, text and HTML (the closing lines from
+/// `email/closing.txt`).
 pub fn render_quota_memo(t: &Templates, view: &QuotaMemoView) -> Result<RenderedMail, ReportError> {
-    let ctx = Context::from_serialize(view)
-        .map_err(|e| ReportError::Template { name: "email/quota_memo".into(), detail: tera_detail(&e) })?;
-    let subject = t.render("email/quota_memo_subject.txt", &ctx)?;
+    render_mail(t, "quota_memo", view)
+}
+
+/// Renders `email/{name}_subject.txt`, `email/{name}.txt` and `.html` with `view`, after
+/// rendering `email/closing.txt` into its `closing` field.
+fn render_mail<V: Serialize>(t: &Templates, name: &str, view: &V) -> Result<RenderedMail, ReportError> {
+    let err = |e: tera::Error| ReportError::Template { name: format!("email/{name}"), detail: tera_detail(&e) };
+    let mut ctx = Context::from_serialize(view).map_err(err)?;
+    let closing = t.render("email/closing.txt", &ctx)?;
+    ctx.insert("closing", closing.trim_end());
+    let subject = t.render(&format!("email/{name}_subject.txt"), &ctx)?;
     Ok(RenderedMail {
         subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-        text: t.render("email/quota_memo.txt", &ctx)?,
-        html: t.render("email/quota_memo.html", &ctx)?,
+        text: t.render(&format!("email/{name}.txt"), &ctx)?,
+        html: t.render(&format!("email/{name}.html"), &ctx)?,
     })
+}
+
+/// One rep's line in a manager's team memo.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRowView {
+    /// Rep name.
+    pub name: String,
+    /// Team.
+    pub team: String,
+    /// This month's revenue quota; `None` = no quota.
+    pub revenue_quota: Option<String>,
+    /// This month's units quota.
+    pub units_quota: Option<String>,
+    /// Last month's attainment; `None` = no quota then.
+    pub last_attainment: Option<String>,
+    /// "▲", "▼" or "=" against the month before; empty without both months.
+    pub trend: String,
+}
+
+/// A team's totals in a manager's memo.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamTotalView {
+    /// Team name.
+    pub team: String,
+    /// This month's summed revenue quota.
+    pub quota: String,
+    /// Last month's team revenue.
+    pub last_revenue: String,
+    /// Last month's summed quota.
+    pub last_quota: String,
+    /// Last month's team attainment.
+    pub last_attainment: Option<String>,
+    /// Last month's rank among teams.
+    pub last_rank: Option<u32>,
+    /// Teams ranked last month.
+    pub teams_ranked: u32,
+}
+
+/// A rep to talk to, and why (manager only).
+#[derive(Debug, Clone, Serialize)]
+pub struct AttentionView {
+    /// Rep name.
+    pub name: String,
+    /// Reasons, one sentence each.
+    pub reasons: Vec<String>,
+}
+
+/// A rep to celebrate, and for what.
+#[derive(Debug, Clone, Serialize)]
+pub struct CelebrateView {
+    /// Rep name.
+    pub name: String,
+    /// What they earned.
+    pub what: Vec<String>,
+}
+
+/// Everything the manager's team memo templates receive.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamMemoView {
+    /// The org.
+    pub org: OrgView,
+    /// The manager's name.
+    pub manager: String,
+    /// First word of the manager's name.
+    pub first_name: String,
+    /// The memo month.
+    pub period: PeriodView,
+    /// Last month.
+    pub last_period: PeriodView,
+    /// Last month's figures are preliminary.
+    pub last_preliminary: bool,
+    /// The manager's active reps.
+    pub rows: Vec<TeamRowView>,
+    /// Per team the manager leads.
+    pub teams: Vec<TeamTotalView>,
+    /// Reps who need attention (sub-par flags), private to the manager.
+    pub attention: Vec<AttentionView>,
+    /// Reps to celebrate.
+    pub celebrate: Vec<CelebrateView>,
+    /// The sales leader's closing lines.
+    pub closing: String,
+}
+
+/// Sub-par flags as sentences for a manager.
+pub fn flag_sentences(fmt: &Format, s: &Standing, below_target: Option<rust_decimal::Decimal>) -> Vec<String> {
+    use crate::domain::Attention;
+    let mut out = Vec::new();
+    let f = &s.flags;
+    if let (true, Some(a)) = (f.missed, s.attainment) {
+        let below = match (f.below_target, below_target) {
+            (true, Some(t)) => format!(", below the {} target", fmt.percent(t)),
+            _ => String::new(),
+        };
+        out.push(format!("missed quota at {}{below}", fmt.percent(a)));
+    }
+    if f.off_pace {
+        let pace = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.percent(p)).unwrap_or_default();
+        out.push(format!("off pace ({pace} of the expected revenue to date)"));
+    }
+    for a in &f.needs_attention {
+        out.push(match a {
+            Attention::MissedTwice { previous, current } => {
+                format!("missed quota two months running ({} then {})", fmt.percent(*previous), fmt.percent(*current))
+            }
+            Attention::RatingBelowStandard { rating, count, standard } => {
+                format!(
+                    "customer rating {} (n = {count}) below the {} standard",
+                    fmt.fixed(*rating, 1),
+                    fmt.fixed(*standard, 1)
+                )
+            }
+            Attention::PaperworkBelowStandard { rate, standard } => {
+                format!("clean paperwork {} below the {} standard", fmt.percent(*rate), fmt.percent(*standard))
+            }
+        });
+    }
+    out
+}
+
+/// Builds a manager's team memo from three months of standings (`this_month` for the
+/// quotas, `last_month` for results, `before` for the trend arrows), for the reps whose
+/// keys are `rep_keys` (the manager's active reps).
+pub fn team_memo_view(
+    org: &str,
+    fmt: &Format,
+    manager: &str,
+    rep_keys: &[String],
+    this_month: &MonthStandings,
+    last_month: &MonthStandings,
+    before: &MonthStandings,
+) -> TeamMemoView {
+    let mut rows = Vec::new();
+    let mut attention = Vec::new();
+    let mut celebrate = Vec::new();
+    let mut teams: Vec<String> = Vec::new();
+    for key in rep_keys {
+        let Some(now) = this_month.rep(key) else { continue };
+        let last = last_month.rep(key);
+        let prev = before.rep(key);
+        let trend = match (last.and_then(|s| s.attainment), prev.and_then(|s| s.attainment)) {
+            (Some(a), Some(b)) if crate::domain::percent_1dp(a) > crate::domain::percent_1dp(b) => "▲",
+            (Some(a), Some(b)) if crate::domain::percent_1dp(a) < crate::domain::percent_1dp(b) => "▼",
+            (Some(_), Some(_)) => "=",
+            _ => "",
+        };
+        rows.push(TeamRowView {
+            name: now.name.clone(),
+            team: now.team.clone(),
+            revenue_quota: now.revenue_quota.map(|q| fmt.money(q)),
+            units_quota: now.units_quota.map(|u| fmt.number(u, 1)),
+            last_attainment: last.and_then(|s| s.attainment).map(|a| fmt.percent(a)),
+            trend: trend.into(),
+        });
+        if !teams.contains(&now.team) {
+            teams.push(now.team.clone());
+        }
+        if let Some(l) = last {
+            let reasons = flag_sentences(fmt, l, None);
+            if !reasons.is_empty() {
+                attention.push(AttentionView { name: l.name.clone(), reasons });
+            }
+            let mut what = earned(fmt, l);
+            if l.attainment.is_some_and(|a| a >= rust_decimal::Decimal::ONE) {
+                what.insert(0, format!("at quota ({})", l.attainment.map(|a| fmt.percent(a)).unwrap_or_default()));
+            }
+            if l.company_rank.is_some_and(|r| r <= 3) {
+                what.insert(0, format!("rank {} company-wide", l.company_rank.unwrap_or_default()));
+            }
+            if !what.is_empty() {
+                celebrate.push(CelebrateView { name: l.name.clone(), what });
+            }
+        }
+    }
+    let teams_ranked = last_month.teams.iter().filter(|t| t.rank.is_some()).count() as u32;
+    let teams = teams
+        .iter()
+        .map(|t| {
+            let now = this_month.teams.iter().find(|x| &x.team == t);
+            let last = last_month.teams.iter().find(|x| &x.team == t);
+            TeamTotalView {
+                team: t.clone(),
+                quota: fmt.money(now.map(|x| x.revenue_quota).unwrap_or_default()),
+                last_revenue: fmt.money(last.map(|x| x.revenue).unwrap_or_default()),
+                last_quota: fmt.money(last.map(|x| x.revenue_quota).unwrap_or_default()),
+                last_attainment: last.and_then(|x| x.attainment).map(|a| fmt.percent(a)),
+                last_rank: last.and_then(|x| x.rank),
+                teams_ranked,
+            }
+        })
+        .collect();
+    TeamMemoView {
+        org: OrgView { name: org.to_string() },
+        manager: manager.to_string(),
+        first_name: first_name(manager),
+        period: this_month.period.into(),
+        last_period: last_month.period.into(),
+        last_preliminary: last_month.preliminary,
+        rows,
+        teams,
+        attention,
+        celebrate,
+        closing: String::new(),
+    }
+}
+
+/// Renders the manager's team memo.
+pub fn render_team_memo(t: &Templates, view: &TeamMemoView) -> Result<RenderedMail, ReportError> {
+    render_mail(t, "team_memo", view)
+}
+
+/// One corrected figure: what was sent, and what it is now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeView {
+    /// What changed, e.g. "Revenue quota".
+    pub what: String,
+    /// The value in the memo that went out.
+    pub old: String,
+    /// The value now.
+    pub new: String,
+}
+
+/// A correction notice: to a rep (their own changes) or to a manager (every rep's).
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrectionView {
+    /// The org.
+    pub org: OrgView,
+    /// Recipient's first name.
+    pub first_name: String,
+    /// The memo month corrected.
+    pub period: PeriodView,
+    /// When the original memo went out (ISO date).
+    pub sent_on: String,
+    /// Per rep: (rep name, changes). A rep's own notice has one entry.
+    pub reps: Vec<(String, Vec<ChangeView>)>,
+    /// Whether this notice goes to a manager about their reps.
+    pub for_manager: bool,
+    /// The sales leader's closing lines.
+    pub closing: String,
+}
+
+/// Renders a correction notice.
+pub fn render_correction(t: &Templates, view: &CorrectionView) -> Result<RenderedMail, ReportError> {
+    render_mail(t, "correction", view)
 }

@@ -93,8 +93,13 @@ impl Env {
         run_quotad(self.dir.path(), &[&["--config", "quotad.toml"], args].concat())
     }
 
-    /// Every .eml in `outbox/`, sorted by file name.
+    /// The reps' quota memos in the outbox (`*_rep-memo_*.eml`), sorted by file name.
     pub fn emails(&self) -> Vec<Email> {
+        self.all_emails().into_iter().filter(|e| e.file.contains("_rep-memo_")).collect()
+    }
+
+    /// Every .eml in the outbox (rep memos, manager memos, corrections, notices).
+    pub fn all_emails(&self) -> Vec<Email> {
         read_emails(&self.path(self.outbox))
     }
 

@@ -211,7 +211,7 @@ fn a_workbook_in_the_1904_date_system() {
     assert!(ann.text.contains("March 2026 results (data through 2026-03-31)"), "{}", ann.text);
     let run = env.quotad(&["run", "quota-memo", "--period", "2026-03"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let feb = env.emails().into_iter().find(|e| e.file.contains("2026-03_ann")).unwrap();
+    let feb = env.emails().into_iter().find(|e| e.file.contains("2026-03_rep-memo_ann")).unwrap();
     assert_eq!(line_value(&feb.text, "Revenue"), "$999,000");
 }
 

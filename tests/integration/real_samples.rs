@@ -79,7 +79,7 @@ fn maven_crm_export_memos_match_sums_computed_from_the_csv() {
         let won = won_by_agent(&real, results);
         assert!(won.len() >= 25, "most agents sold in {results}: {}", won.len());
         let memos: Vec<_> =
-            env.emails().into_iter().filter(|e| e.file.starts_with(&format!("quota-memo_{memo}_"))).collect();
+            env.emails().into_iter().filter(|e| e.file.starts_with(&format!("quota-memo_{memo}_rep-memo_"))).collect();
         // Every agent on the sales-teams sheet gets one, at a pattern-made address.
         assert_eq!(memos.len(), 35, "{}", run.stdout);
         for agent in &roster {
@@ -97,7 +97,7 @@ fn maven_crm_export_memos_match_sums_computed_from_the_csv() {
     let darcel = env
         .emails()
         .into_iter()
-        .find(|e| e.file == "quota-memo_2018-01_darcel.schlecht@mavenanalytics.example.eml")
+        .find(|e| e.file == "quota-memo_2018-01_rep-memo_darcel.schlecht@mavenanalytics.example.eml")
         .unwrap();
     let (sum, _) = won_by_agent(&real, "2017-12")["Darcel Schlecht"];
     assert_eq!(line_value(&darcel.text, "Revenue"), dollars(sum));

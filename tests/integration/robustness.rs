@@ -67,7 +67,7 @@ fn two_runs_at_once_send_each_memo_once() {
     let sent = |o: &std::process::Output| {
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
         assert!(o.status.success(), "{out} {}", String::from_utf8_lossy(&o.stderr));
-        let n: usize = out.split(" memo(s) written").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+        let n: usize = out.split(" rep memo(s)").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
         n
     };
     // One run sends all 300; the other waits for the lock, then finds them sent.

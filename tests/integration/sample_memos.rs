@@ -29,7 +29,7 @@ fn run_all_on_the_sample_writes_one_memo_per_active_rep_with_hand_checked_figure
         run.stdout
     );
     assert!(run.stdout.contains("Quota memo for November 2026 (2026-11)"), "{}", run.stdout);
-    assert!(run.stdout.contains("19 memo(s) written"), "{}", run.stdout);
+    assert!(run.stdout.contains("19 rep memo(s) and 3 manager memo(s) written"), "{}", run.stdout);
     assert!(run.stdout.contains("skipped totals row 214"), "{}", run.stdout);
     let emails = env.emails();
     // 20 reps, one of them (R00017 Mateo Lewis) inactive.
@@ -114,11 +114,23 @@ fn a_second_run_imports_nothing_and_sends_nothing_twice() {
     assert_eq!(again.code, 0, "{again:?}");
     assert!(again.stdout.contains("0 file(s) imported, 0 row(s) stored"), "{}", again.stdout);
     assert_eq!(again.stdout.matches("same content as import #").count(), 8, "{}", again.stdout);
-    assert!(again.stdout.contains("0 memo(s) written to var/outbox, 19 already sent earlier"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains(
+            "0 rep memo(s) and 0 manager memo(s) written to var/outbox, 0 correction(s), 22 already sent earlier"
+        ),
+        "{}",
+        again.stdout
+    );
     let after: Vec<String> = env.emails().iter().map(|e| e.raw.clone()).collect();
     assert_eq!(before, after, "no .eml was rewritten");
     // A memo for a month with no quotas yet: every rep is told plainly, never sent zeros.
-    let dec = env.quotad(&["run", "quota-memo", "--period", "2026-12"]);
+    // December's memo is due 1 December; November's final export is not in. Before the
+    // deadline (the 2nd, 12:00 Chicago) nothing is sent; after it, the memos go out with
+    // November marked as having no data.
+    let early = env.quotad(&["run", "quota-memo", "--period", "2026-12", "--now", "2026-12-01T13:00:00Z"]);
+    assert!(early.stdout.contains("nothing sent yet: November 2026 is still preliminary"), "{}", early.stdout);
+    assert!(early.stdout.contains("the memos wait until 2026-12-02 12:00 CST"), "{}", early.stdout);
+    let dec = env.quotad(&["run", "quota-memo", "--period", "2026-12", "--now", "2026-12-02T18:05:00Z"]);
     assert_eq!(dec.code, 0, "{dec:?}");
     let jose = env
         .emails()

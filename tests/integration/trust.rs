@@ -180,7 +180,8 @@ fn init_then_the_printed_commands_produce_memos_and_never_overwrites() {
         let r = run_quotad(tmp.path(), &args);
         assert_eq!(r.code, 0, "{c}: {r:?}");
     }
-    assert_eq!(crate::harness::read_emails(&tmp.path().join("team/outbox")).len(), 19);
+    // 19 rep memos and 3 manager memos.
+    assert_eq!(crate::harness::read_emails(&tmp.path().join("team/outbox")).len(), 22);
     assert!(tmp.path().join("team/templates/email/quota_memo.html").is_file());
     // A second init into the same (now non-empty) folder changes nothing.
     let before = snapshot(&tmp.path().join("team"));
