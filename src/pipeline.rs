@@ -540,7 +540,7 @@ pub fn quota_memo(
                 "quota-memo",
                 period,
                 "admin-preliminary",
-                (&name, &admin.email.to_string()),
+                (&name, admin.email.as_ref()),
                 None,
                 || Ok(report::RenderedMail { subject, text, html }),
                 &mut summary.failed,
@@ -636,7 +636,9 @@ fn send_corrections(
     let fmt = &cfg.org.format;
     let sent = store.facts_sent("quota-memo", period)?;
     let roster = store.roster()?;
-    let mut by_manager: std::collections::BTreeMap<String, (String, Vec<(String, Vec<report::ChangeView>)>, String)> =
+    // Manager e-mail -> (manager name, each changed rep with their changes, original send date).
+    type RepChanges = Vec<(String, Vec<report::ChangeView>)>;
+    let mut by_manager: std::collections::BTreeMap<String, (String, RepChanges, String)> =
         std::collections::BTreeMap::new();
     for rep in roster.iter().filter(|r| r.active) {
         let Some((old, sent_at)) = sent.get(&rep.key()) else { continue };
