@@ -155,7 +155,7 @@ pub fn read_emails(dir: &Path) -> Vec<Email> {
                 to_name: to.name().unwrap_or_default().to_string(),
                 to: to.address().unwrap_or_default().to_string(),
                 subject: m.subject().unwrap_or_default().to_string(),
-                text: m.body_text(0).unwrap_or_default().into_owned(),
+                text: m.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
                 html: m.body_html(0).unwrap_or_default().into_owned(),
                 message_id: m.message_id().unwrap_or_default().to_string(),
                 raw: String::from_utf8_lossy(&raw).into_owned(),

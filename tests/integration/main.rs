@@ -5,6 +5,7 @@
 mod cli;
 mod harness;
 mod ingest_cases;
+mod memos;
 mod real_samples;
 mod robustness;
 mod sample_memos;
