@@ -79,6 +79,21 @@ impl Env {
         env
     }
 
+    /// The shipped config/quotad.toml on the committed sample inbox (kept in place:
+    /// after_import = "keep"), with its output folders inside the test's folder.
+    pub fn sample() -> Env {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cfg = std::fs::read_to_string(root.join("config/quotad.toml")).unwrap();
+        assert!(cfg.contains("after_import = \"keep\""));
+        let cfg = cfg
+            .replace(
+                "inbox = \"sample-inbox\"",
+                &format!("inbox = {:?}", root.join("config/sample-inbox").display().to_string()),
+            )
+            .replace("\"../var/", "\"var/");
+        Env { outbox: "var/outbox", ..Env::new(&cfg) }
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }

@@ -3,18 +3,6 @@
 
 use crate::harness::{Email, Env, ROSTER, config, line_value};
 
-fn sample_env() -> Env {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cfg = std::fs::read_to_string(root.join("config/quotad.toml")).unwrap();
-    let cfg = cfg
-        .replace(
-            "inbox = \"sample-inbox\"",
-            &format!("inbox = {:?}", root.join("config/sample-inbox").display().to_string()),
-        )
-        .replace("\"../var/", "\"var/");
-    Env { outbox: "var/outbox", ..Env::new(&cfg) }
-}
-
 fn team_memo(env: &Env, manager: &str, period: &str) -> Email {
     env.all_emails()
         .into_iter()
@@ -24,7 +12,7 @@ fn team_memo(env: &Env, manager: &str, period: &str) -> Email {
 
 #[test]
 fn october_memos_for_a_strong_rep_a_new_hire_and_a_rep_without_quota() {
-    let env = sample_env();
+    let env = Env::sample();
     let run = env.quotad(&["run", "all", "--period", "2026-10"]);
     assert_eq!(run.code, 0, "{run:?}");
 
@@ -102,7 +90,7 @@ fn october_memos_for_a_strong_rep_a_new_hire_and_a_rep_without_quota() {
 
 #[test]
 fn changed_quotas_send_exactly_their_corrections() {
-    let env = sample_env();
+    let env = Env::sample();
     assert_eq!(env.quotad(&["run", "all"]).code, 0);
     let before = env.all_emails().len();
     // Three November quotas are corrected: José (North, Dmitri Nguyen), Zoë and Leila

@@ -4,22 +4,9 @@
 
 use crate::harness::{Env, line_value};
 
-fn sample_env() -> Env {
-    let inbox = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-inbox");
-    let cfg =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/quotad.toml")).unwrap();
-    // The shipped config, with its output folders inside the test's folder and the
-    // inbox pointing at the committed sample (kept in place: after_import = "keep").
-    let cfg = cfg
-        .replace("inbox = \"sample-inbox\"", &format!("inbox = {:?}", inbox.display().to_string()))
-        .replace("\"../var/", "\"var/");
-    assert!(cfg.contains("after_import = \"keep\""));
-    Env { outbox: "var/outbox", ..Env::new(&cfg) }
-}
-
 #[test]
 fn run_all_on_the_sample_writes_one_memo_per_active_rep_with_hand_checked_figures() {
-    let env = sample_env();
+    let env = Env::sample();
     let run = env.quotad(&["run", "all"]);
     assert_eq!(run.code, 0, "{run:?}");
     // 20 roster reps, 129 quota rows, 936 deal rows of which 6 are exact repeats.
@@ -107,7 +94,7 @@ fn run_all_on_the_sample_writes_one_memo_per_active_rep_with_hand_checked_figure
 
 #[test]
 fn a_second_run_imports_nothing_and_sends_nothing_twice() {
-    let env = sample_env();
+    let env = Env::sample();
     assert_eq!(env.quotad(&["run", "all"]).code, 0);
     let before: Vec<String> = env.emails().iter().map(|e| e.raw.clone()).collect();
     let again = env.quotad(&["run", "all"]);

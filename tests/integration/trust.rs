@@ -2,24 +2,10 @@
 
 use crate::harness::{Env, ROSTER, config, run_quotad};
 
-/// The shipped config on the committed sample, as in sample_memos.rs.
-fn sample_env() -> Env {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cfg = std::fs::read_to_string(root.join("config/quotad.toml")).unwrap();
-    let cfg = cfg
-        .replace(
-            "inbox = \"sample-inbox\"",
-            &format!("inbox = {:?}", root.join("config/sample-inbox").display().to_string()),
-        )
-        .replace("\"../var/", "\"var/");
-    let env = Env { outbox: "var/outbox", ..Env::new(&cfg) };
-    assert_eq!(env.quotad(&["import"]).code, 0);
-    env
-}
-
 #[test]
 fn standings_in_three_formats_match_hand_figures() {
-    let env = sample_env();
+    let env = Env::sample();
+    assert_eq!(env.quotad(&["import"]).code, 0);
     // Table (October 2026, the newest month with deals): José Núñez is 6th at 83.4%
     // (4,888,000 / 5,860,000, worked out in sample_memos.rs); Noah Nguyen has a zero
     // quota: listed, not ranked, no attainment.
