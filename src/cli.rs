@@ -32,9 +32,57 @@ pub enum Command {
         /// The memo month, YYYY-MM (default: the month after the newest deals stored).
         #[arg(long, value_parser = parse_period)]
         period: Option<Period>,
+        /// Send again to recipients who were already sent this job's message for the
+        /// period: re-rendered, with a new Message-ID. Without it a sent message is never
+        /// sent twice.
+        #[arg(long)]
+        resend: bool,
     },
     /// Validate the config, the column mappings and the templates; list what the inbox holds.
     Check,
+    /// Show the outbox: messages per state, the oldest one not yet sent, dead letters.
+    Status,
+    /// Look at or act on the outbox ledger.
+    Outbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+}
+
+/// `quotad outbox` actions.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List outbox messages, oldest first: state, attempts, key, subject, last error.
+    List {
+        /// Only messages in this state (repeatable).
+        #[arg(long, value_enum)]
+        state: Vec<StateArg>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put failed and dead messages back in the queue (attempts restart at 0) and
+    /// deliver the outbox now. Without KEYs, every failed and dead message.
+    Retry {
+        /// Idempotency keys, as `outbox list` shows them.
+        keys: Vec<String>,
+    },
+}
+
+/// Outbox states, as `--state` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateArg {
+    /// Recorded, not yet attempted.
+    Pending,
+    /// Handed to the transport, not yet acknowledged.
+    Sending,
+    /// Delivered.
+    Sent,
+    /// Failed; will be retried.
+    Failed,
+    /// Given up on.
+    Dead,
 }
 
 /// Jobs that `quotad run` can run.

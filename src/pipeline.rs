@@ -6,18 +6,19 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::{AfterImport, Config};
-use crate::deliver::{self, FileTransport, Outgoing, Transport, TransportKind};
+use crate::deliver::{self, FailureClass, Outgoing, Queued};
 use crate::domain::Period;
 use crate::ingest::{self, Records, SourceKind};
 use crate::metrics;
 use crate::report::{self, Templates};
-use crate::store::{NewImport, OutboxEntry, Store, StoreStats};
+use crate::store::{FailureOutcome, NewImport, OutboxEntry, OutboxRow, OutboxState, Store, StoreStats};
 
 /// What happened to one inbox file.
 #[derive(Debug, Clone)]
@@ -304,29 +305,50 @@ pub fn default_memo_period(store: &Store) -> Result<Period> {
 pub struct MemoSummary {
     /// The memo month.
     pub period: Option<Period>,
-    /// Messages delivered by this run.
+    /// Memos of this month delivered by this run.
     pub sent: usize,
+    /// Memos recorded in the outbox by this run (new keys).
+    pub queued: usize,
+    /// Keys already sent that `--resend` queued again.
+    pub resend: usize,
     /// Messages whose idempotency key was already sent: not sent again.
     pub already_sent: usize,
+    /// Memos of this month that an earlier run recorded but did not finish (delivered now
+    /// as recorded, with their Message-ID).
+    pub unfinished_earlier: usize,
+    /// Memos of this month that are dead letters from an earlier run
+    /// (`quotad outbox retry` sends them again).
+    pub dead_earlier: usize,
     /// Active reps who got no memo, and why.
     pub skipped: Vec<String>,
-    /// Messages that failed (left pending in the outbox).
+    /// Memos that could not be built (not queued).
     pub failed: Vec<String>,
     /// Reps in last month's deals or quotas that match no roster rep.
     pub unmatched: Vec<String>,
-    /// Where the file transport wrote.
+    /// Where the file transport writes.
     pub outbox: PathBuf,
+    /// What the delivery of the outbox did (this month's memos and anything else due).
+    pub delivery: Delivery,
+}
+
+/// The key a resend uses to derive its own Message-ID: the key itself for the first
+/// send, `KEY#resend-N` for the Nth resend (so a mail store that drops repeated
+/// Message-IDs still shows a deliberate resend).
+fn message_id_seed(key: &str, resends: u32) -> String {
+    if resends == 0 { key.to_string() } else { format!("{key}#resend-{resends}") }
 }
 
 /// Sends the quota memo for `period` to every active rep: this month's quota and last
-/// month's results, attainment and ranks. Each message is recorded in the outbox ledger
-/// (idempotency key `quota-memo/PERIOD/EMAIL/rep-memo`) before it is handed to the
-/// transport; a key already sent is never sent again.
+/// month's results, attainment and ranks. Each message is first recorded in the outbox
+/// ledger (idempotency key `quota-memo/PERIOD/EMAIL/rep-memo`, state `pending`), then
+/// the outbox is delivered ([`deliver_outbox`]). A key already sent is never sent again
+/// unless `resend` is set, which queues it again, freshly rendered, with a new Message-ID.
 pub fn quota_memo(
     cfg: &Config,
-    store: &Store,
+    store: &mut Store,
     templates: &Templates,
     period: Period,
+    resend: bool,
     now: DateTime<Utc>,
 ) -> Result<MemoSummary> {
     let roster = store.roster()?;
@@ -338,9 +360,6 @@ pub fn quota_memo(
     let quotas = store.quotas_for(&[last, period])?;
     let this_month = metrics::month_standings(period, &roster, &deals, &quotas);
     let last_month = metrics::month_standings(last, &roster, &deals, &quotas);
-    let transport: Box<dyn Transport> = match cfg.mail.transport {
-        TransportKind::File => Box::new(FileTransport::new(&cfg.paths.outbox)),
-    };
     let mut summary = MemoSummary {
         period: Some(period),
         outbox: cfg.paths.outbox.clone(),
@@ -353,61 +372,262 @@ pub fn quota_memo(
             continue;
         };
         let key = format!("quota-memo/{period}/{email}/rep-memo");
-        let entry = match store.outbox_get(&key)? {
-            Some(e) if e.state == "sent" => {
+        let existing = store.outbox_get(&key)?;
+        let resends = match &existing {
+            Some(row) if row.state == OutboxState::Sent && resend => row.resends + 1,
+            Some(row) if row.state == OutboxState::Sent => {
                 summary.already_sent += 1;
                 continue;
             }
-            // Pending from an interrupted run: send exactly what was recorded.
-            Some(e) => e,
-            None => {
-                let view =
-                    report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this_month, &last_month, &rep.key())
-                        .context("rep missing from standings")?;
-                let mail = report::render_quota_memo(templates, &view)?;
-                let message_id = deliver::message_id(&key, &cfg.mail.from);
-                let out = Outgoing {
-                    to_name: rep.name.clone(),
-                    to_email: email.to_string(),
-                    subject: mail.subject.clone(),
-                    text: mail.text,
-                    html: mail.html,
-                    message_id: message_id.clone(),
-                    date: now,
-                };
-                let message = match deliver::build(&cfg.mail, &out) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        summary.failed.push(format!("{}: {e}", rep.name));
-                        continue;
-                    }
-                };
-                let e = OutboxEntry {
-                    idempotency_key: key.clone(),
-                    job: "quota-memo".into(),
-                    period: period.to_string(),
-                    recipient: email.to_string(),
-                    kind: "rep-memo".into(),
-                    message_id: message_id.trim_matches(['<', '>']).to_string(),
-                    subject: mail.subject,
-                    message,
-                    state: "pending".into(),
-                };
-                store.outbox_add(&e, now)?;
-                e
+            Some(row) if row.state == OutboxState::Dead => {
+                summary.dead_earlier += 1;
+                continue;
+            }
+            // Recorded by an interrupted or failed run: delivered exactly as recorded.
+            Some(_) => {
+                summary.unfinished_earlier += 1;
+                continue;
+            }
+            None => 0,
+        };
+        let view = report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this_month, &last_month, &rep.key())
+            .context("rep missing from standings")?;
+        let mail = report::render_quota_memo(templates, &view)?;
+        let message_id = deliver::message_id(&message_id_seed(&key, resends), &cfg.mail.from);
+        let out = Outgoing {
+            to_name: rep.name.clone(),
+            to_email: email.to_string(),
+            subject: mail.subject.clone(),
+            text: mail.text,
+            html: mail.html,
+            message_id: message_id.clone(),
+            date: now,
+        };
+        let message = match deliver::build(&cfg.mail, &out) {
+            Ok(m) => m,
+            Err(e) => {
+                summary.failed.push(format!("{}: {e}", rep.name));
+                continue;
             }
         };
-        let name = deliver::safe_name(&format!("quota-memo_{period}_{email}"));
-        match transport.send(&name, &entry.message) {
-            Ok(()) => {
-                store.outbox_mark_sent(&key, now)?;
-                summary.sent += 1;
+        let entry = OutboxEntry {
+            idempotency_key: key.clone(),
+            job: "quota-memo".into(),
+            period: period.to_string(),
+            recipient: email.to_string(),
+            kind: "rep-memo".into(),
+            message_id: message_id.trim_matches(['<', '>']).to_string(),
+            subject: mail.subject,
+            message,
+        };
+        if existing.is_some() {
+            store.outbox_resend(&entry)?;
+            summary.resend += 1;
+        } else {
+            store.outbox_add(&entry, now)?;
+            summary.queued += 1;
+        }
+    }
+    let delivery = deliver_outbox(cfg, store, templates, now)?;
+    let prefix = format!("quota-memo/{period}/");
+    summary.sent = delivery.sent.iter().filter(|k| k.starts_with(&prefix)).count();
+    summary.delivery = delivery;
+    Ok(summary)
+}
+
+/// What one delivery of the outbox did.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    /// Where messages went, e.g. "var/outbox" or "SMTP smtp.example.com:587 (STARTTLS)".
+    pub transport: String,
+    /// Keys accepted by the transport in this delivery, in order.
+    pub sent: Vec<String>,
+    /// Keys that became dead letters in this delivery, with their last error.
+    pub dead: Vec<(String, String)>,
+    /// Keys found in `sending` when the delivery started: a crash interrupted them
+    /// between "sending" and "sent", so they were sent again with the same Message-ID
+    /// (the server may have received them twice: README "Delivery").
+    pub interrupted: Vec<String>,
+    /// Failed attempts that were retried later in this delivery.
+    pub retried: usize,
+    /// The admin address told about dead letters in this delivery, if any.
+    pub notified: Option<String>,
+}
+
+/// Delivers every message due in the outbox, oldest first, through the configured
+/// transport (one SMTP connection for the batch), until each is `sent` or `dead`.
+///
+/// - Rows left `sending` by a crash are sent again first, with the same Message-ID.
+/// - Each row is marked `sending` (committed) before its transaction and `sent` after
+///   the server's 250 (or the file's rename).
+/// - A failed attempt is retried after the backoff of `mail.retry_*`; when no session
+///   can be opened (server down, silent, TLS or AUTH failing) every waiting row counts
+///   one attempt and they wait together. After `mail.max_attempts` attempts, or at once
+///   on a permanent (5xx) refusal, a row is `dead`; `mail.admin` then gets one message
+///   listing the new dead letters.
+///
+/// This call sleeps through backoffs. Times recorded are `now` plus the time elapsed in
+/// this call (monotonic), so they stay derived from the `now` passed in.
+pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, now: DateTime<Utc>) -> Result<Delivery> {
+    let started = Instant::now();
+    let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
+    let mut transport = deliver::open(&cfg.mail, &cfg.paths.outbox).context("cannot deliver the outbox")?;
+    let mut d = Delivery { transport: transport.describe(), ..Default::default() };
+    d.interrupted = store.outbox_recover_interrupted()?;
+    for key in &d.interrupted {
+        tracing::warn!(
+            "{key}: a crash interrupted its delivery after it was handed to {}; sending it again with the same Message-ID",
+            d.transport
+        );
+    }
+    let policy = cfg.mail.retry;
+    loop {
+        let due = store.outbox_due(clock())?;
+        if due.is_empty() {
+            if let Some(admin) = &cfg.mail.admin
+                && queue_dead_letter_notice(cfg, store, templates, admin, &d.transport, clock())?
+            {
+                d.notified = Some(admin.email.to_string());
+                continue;
             }
-            Err(e) => {
-                store.outbox_mark_failed(&key, &e.to_string())?;
-                summary.failed.push(format!("{}: {e}", rep.name));
+            match store.outbox_next_retry()? {
+                Some(at) => {
+                    transport.close();
+                    let wait = (at - clock()).to_std().unwrap_or_default();
+                    tracing::info!("waiting {:.1} s for the next retry", wait.as_secs_f64());
+                    std::thread::sleep(wait);
+                    continue;
+                }
+                None => break,
+            }
+        }
+        for (i, row) in due.iter().enumerate() {
+            let e = &row.entry;
+            store.outbox_mark_sending(&e.idempotency_key, clock())?;
+            let name = file_name(row);
+            match transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message }) {
+                Ok(()) => {
+                    store.outbox_mark_sent(&e.idempotency_key, clock())?;
+                    d.sent.push(e.idempotency_key.clone());
+                }
+                Err(err) => match err.class() {
+                    FailureClass::Connection => {
+                        // No session: nothing in this batch can go now. Every row left
+                        // counts one attempt and waits for its backoff.
+                        let left = &due[i..];
+                        tracing::warn!(
+                            "{err}; {} message(s) wait (attempt {} of {})",
+                            left.len(),
+                            row.attempts + 1,
+                            policy.max_attempts
+                        );
+                        for r in left {
+                            record_failure(store, &mut d, r, &err.to_string(), false, policy, clock())?;
+                        }
+                        break;
+                    }
+                    FailureClass::Transient => {
+                        tracing::warn!("{}: {err} (attempt {} of {})", e.idempotency_key, row.attempts + 1, policy.max_attempts);
+                        record_failure(store, &mut d, row, &err.to_string(), false, policy, clock())?;
+                    }
+                    FailureClass::Permanent => {
+                        tracing::warn!("{}: {err}: permanent, not retried", e.idempotency_key);
+                        record_failure(store, &mut d, row, &err.to_string(), true, policy, clock())?;
+                    }
+                },
             }
         }
     }
-    Ok(summary)
+    transport.close();
+    Ok(d)
+}
+
+/// The file transport's name for a row: `JOB_PERIOD_RECIPIENT_KIND`, made
+/// filesystem-safe, with `_resend-N` for the Nth resend.
+fn file_name(row: &OutboxRow) -> String {
+    let e = &row.entry;
+    let base = format!("{}_{}_{}_{}", e.job, e.period, e.recipient, e.kind);
+    let base = if row.resends == 0 { base } else { format!("{base}_resend-{}", row.resends) };
+    deliver::safe_name(&base)
+}
+
+fn record_failure(
+    store: &Store,
+    d: &mut Delivery,
+    row: &OutboxRow,
+    error: &str,
+    permanent: bool,
+    policy: deliver::RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let made = row.attempts + 1;
+    let outcome = match policy.backoff(made) {
+        Some(wait) if !permanent => FailureOutcome::RetryAt(now + chrono::Duration::from_std(wait)?),
+        _ => FailureOutcome::Dead,
+    };
+    let key = &row.entry.idempotency_key;
+    store.outbox_mark_failed(key, error, outcome, now)?;
+    match outcome {
+        FailureOutcome::RetryAt(_) => d.retried += 1,
+        FailureOutcome::Dead => {
+            tracing::warn!("{key}: dead letter after {made} attempt(s): {error}");
+            d.dead.push((key.clone(), error.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Queues one message to `admin` listing the dead letters not yet notified (the
+/// notices themselves excluded); returns false when there are none.
+fn queue_dead_letter_notice(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    admin: &deliver::Mailbox,
+    transport: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let dead = store.outbox_dead_unnotified()?;
+    if dead.is_empty() {
+        return Ok(false);
+    }
+    let letters = dead
+        .iter()
+        .map(|r| report::DeadLetterView {
+            recipient: r.entry.recipient.clone(),
+            subject: r.entry.subject.clone(),
+            key: r.entry.idempotency_key.clone(),
+            attempts: r.attempts,
+            created_at: r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            last_error: r.last_error.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mail = report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?;
+    let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let to = admin.email.to_string();
+    let key = format!("dead-letters/{stamp}/{to}/admin-notice");
+    let message_id = deliver::message_id(&key, &cfg.mail.from);
+    let out = Outgoing {
+        to_name: admin.name.clone().unwrap_or_default(),
+        to_email: to.clone(),
+        subject: mail.subject.clone(),
+        text: mail.text,
+        html: mail.html,
+        message_id: message_id.clone(),
+        date: now,
+    };
+    let message = deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))?;
+    let entry = OutboxEntry {
+        idempotency_key: key,
+        job: "dead-letters".into(),
+        period: stamp,
+        recipient: to,
+        kind: "admin-notice".into(),
+        message_id: message_id.trim_matches(['<', '>']).to_string(),
+        subject: mail.subject,
+        message,
+    };
+    let listed: Vec<String> = dead.iter().map(|r| r.entry.idempotency_key.clone()).collect();
+    store.outbox_add_notice(&entry, &listed, now)?;
+    Ok(true)
 }

@@ -2,6 +2,7 @@
 //! sales-ops person can read. Returns the process exit status (0 ok, 1 failure).
 
 mod check;
+mod outbox;
 mod run;
 
 use std::path::Path;
@@ -18,8 +19,10 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
     let cfg = Config::from_file(&cli.config)?;
     match cli.command {
         Command::Import => run::import_only(&cfg, now),
-        Command::Run { job, period } => run::run(&cfg, job, period, now),
+        Command::Run { job, period, resend } => run::run(&cfg, job, period, resend, now),
         Command::Check => check::check(&cfg),
+        Command::Status => outbox::status(&cfg, now),
+        Command::Outbox { action } => outbox::outbox(&cfg, action, now),
     }
 }
 

@@ -7,7 +7,8 @@ use super::{open_store, shown};
 use crate::cli::Job;
 use crate::config::Config;
 use crate::domain::Period;
-use crate::pipeline::{self, FileStatus, ImportSummary, MemoSummary};
+use crate::deliver::TransportKind;
+use crate::pipeline::{self, Delivery, FileStatus, ImportSummary, MemoSummary};
 use crate::report::Templates;
 
 /// `quotad import`.
@@ -19,7 +20,7 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
 }
 
 /// `quotad run JOB [--period]`.
-pub fn run(cfg: &Config, job: Job, period: Option<Period>, now: DateTime<Utc>) -> Result<i32> {
+pub fn run(cfg: &Config, job: Job, period: Option<Period>, resend: bool, now: DateTime<Utc>) -> Result<i32> {
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
     let mut store = open_store(cfg)?;
     let mut status = 0;
@@ -34,9 +35,9 @@ pub fn run(cfg: &Config, job: Job, period: Option<Period>, now: DateTime<Utc>) -
         Some(p) => p,
         None => pipeline::default_memo_period(&store)?,
     };
-    let memo = pipeline::quota_memo(cfg, &store, &templates, period, now)?;
-    print_memo(&memo);
-    if !memo.failed.is_empty() {
+    let memo = pipeline::quota_memo(cfg, &mut store, &templates, period, resend, now)?;
+    print_memo(cfg, &memo);
+    if !memo.failed.is_empty() || !memo.delivery.dead.is_empty() {
         status = 1;
     }
     Ok(status)
@@ -96,15 +97,23 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
     );
 }
 
-fn print_memo(m: &MemoSummary) {
+fn print_memo(cfg: &Config, m: &MemoSummary) {
     let period = m.period.map(|p| format!("{} ({p})", p.label())).unwrap_or_default();
     println!("Quota memo for {period}");
-    println!(
-        "  {} memo(s) written to {}, {} already sent earlier (not sent again)",
-        m.sent,
-        shown(&m.outbox),
-        m.already_sent
-    );
+    let place = match cfg.mail.transport {
+        TransportKind::File => format!("written to {}", shown(&m.outbox)),
+        TransportKind::Smtp(_) => format!("sent through {}", m.delivery.transport),
+    };
+    println!("  {} memo(s) {place}, {} already sent earlier (not sent again)", m.sent, m.already_sent);
+    if m.resend > 0 {
+        println!("  {} of them sent again on request (--resend), each with a new Message-ID", m.resend);
+    }
+    if m.unfinished_earlier > 0 {
+        println!("  {} recorded by an earlier, unfinished run and delivered as recorded", m.unfinished_earlier);
+    }
+    if m.dead_earlier > 0 {
+        println!("  {} dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)", m.dead_earlier);
+    }
     for s in &m.skipped {
         println!("  skipped: {s}");
     }
@@ -113,5 +122,29 @@ fn print_memo(m: &MemoSummary) {
     }
     if !m.unmatched.is_empty() {
         println!("  not on the roster (their figures are in no memo): {}", m.unmatched.join("; "));
+    }
+    print_delivery(&m.delivery, m.sent);
+}
+
+/// The delivery lines shared by `run` and `outbox retry`; `counted` messages were
+/// already reported by the caller.
+pub(super) fn print_delivery(d: &Delivery, counted: usize) {
+    if d.sent.len() > counted {
+        println!("  {} other queued message(s) delivered through {}", d.sent.len() - counted, d.transport);
+    }
+    if !d.interrupted.is_empty() {
+        println!(
+            "  {} message(s) had been interrupted by a crash mid-send and were sent again with the same Message-ID (see README \"Delivery\")",
+            d.interrupted.len()
+        );
+    }
+    if d.retried > 0 {
+        println!("  {} failed attempt(s) retried", d.retried);
+    }
+    for (key, error) in &d.dead {
+        println!("  DEAD LETTER {key}: {error}");
+    }
+    if let Some(admin) = &d.notified {
+        println!("  dead letters reported to {admin}");
     }
 }

@@ -97,7 +97,7 @@ fn maven_crm_export_memos_match_sums_computed_from_the_csv() {
     let darcel = env
         .emails()
         .into_iter()
-        .find(|e| e.file == "quota-memo_2018-01_darcel.schlecht@mavenanalytics.example.eml")
+        .find(|e| e.file == "quota-memo_2018-01_darcel.schlecht@mavenanalytics.example_rep-memo.eml")
         .unwrap();
     let (sum, _) = won_by_agent(&real, "2017-12")["Darcel Schlecht"];
     assert_eq!(line_value(&darcel.text, "Revenue"), dollars(sum));
