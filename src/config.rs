@@ -488,9 +488,15 @@ impl Config {
         }
         let attempts = &raw.mail.max_attempts;
         if *attempts.get_ref() == 0 {
-            return Err(err(attempts.span(), "mail.max_attempts: must be at least 1 (the first attempt counts)".into()));
+            return Err(err(
+                attempts.span(),
+                "mail.max_attempts: must be at least 1 (the first attempt counts)".into(),
+            ));
         }
-        for (v, key) in [(&raw.mail.retry_initial_seconds, "retry_initial_seconds"), (&raw.mail.retry_max_seconds, "retry_max_seconds")] {
+        for (v, key) in [
+            (&raw.mail.retry_initial_seconds, "retry_initial_seconds"),
+            (&raw.mail.retry_max_seconds, "retry_max_seconds"),
+        ] {
             if *v.get_ref() == 0 {
                 return Err(err(v.span(), format!("mail.{key}: must be at least 1 second")));
             }
@@ -528,7 +534,10 @@ fn smtp_settings(
     }
     let host = r.host.get_ref().trim().to_string();
     if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
-        return Err(err(r.host.span(), format!("mail.smtp.host: '{host}' should be a host name or IP address such as \"smtp.example.com\"")));
+        return Err(err(
+            r.host.span(),
+            format!("mail.smtp.host: '{host}' should be a host name or IP address such as \"smtp.example.com\""),
+        ));
     }
     let tls = match r.tls.get_ref().as_str() {
         "starttls" => deliver::TlsMode::StartTls,
@@ -537,14 +546,18 @@ fn smtp_settings(
         other => {
             return Err(err(
                 r.tls.span(),
-                format!("mail.smtp.tls: '{other}' must be \"starttls\" (port 587), \"tls\" (implicit TLS, port 465) or \"none\" (a relay on this machine only)"),
+                format!(
+                    "mail.smtp.tls: '{other}' must be \"starttls\" (port 587), \"tls\" (implicit TLS, port 465) or \"none\" (a relay on this machine only)"
+                ),
             ));
         }
     };
     if tls == deliver::TlsMode::None && !deliver::is_loopback(&host) {
         return Err(err(
             r.tls.span(),
-            format!("mail.smtp.tls: \"none\" would send mail (and any password) unencrypted, so it is allowed only for a relay on this machine (host = \"127.0.0.1\", \"::1\" or \"localhost\"), not for host = \"{host}\"; use \"starttls\" or \"tls\""),
+            format!(
+                "mail.smtp.tls: \"none\" would send mail (and any password) unencrypted, so it is allowed only for a relay on this machine (host = \"127.0.0.1\", \"::1\" or \"localhost\"), not for host = \"{host}\"; use \"starttls\" or \"tls\""
+            ),
         ));
     }
     let username = r.username.as_ref().map(|u| u.get_ref().clone());
@@ -570,7 +583,10 @@ fn smtp_settings(
         }
         (None, None) => None,
     };
-    for (v, key) in [(&r.connect_timeout_seconds, "connect_timeout_seconds"), (&r.command_timeout_seconds, "command_timeout_seconds")] {
+    for (v, key) in [
+        (&r.connect_timeout_seconds, "connect_timeout_seconds"),
+        (&r.command_timeout_seconds, "command_timeout_seconds"),
+    ] {
         if *v.get_ref() == 0 {
             return Err(err(v.span(), format!("mail.smtp.{key}: must be at least 1 second")));
         }

@@ -503,9 +503,17 @@ pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, no
         }
         for (i, row) in due.iter().enumerate() {
             let e = &row.entry;
-            store.outbox_mark_sending(&e.idempotency_key, clock())?;
-            let name = file_name(row);
-            match transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message }) {
+            // Wait for the rate limit and open the session before the row is marked
+            // `sending`, so that `sending` covers only the transaction itself.
+            let result = match transport.prepare() {
+                Ok(()) => {
+                    store.outbox_mark_sending(&e.idempotency_key, clock())?;
+                    let name = file_name(row);
+                    transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message })
+                }
+                Err(err) => Err(err),
+            };
+            match result {
                 Ok(()) => {
                     store.outbox_mark_sent(&e.idempotency_key, clock())?;
                     d.sent.push(e.idempotency_key.clone());
@@ -527,7 +535,12 @@ pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, no
                         break;
                     }
                     FailureClass::Transient => {
-                        tracing::warn!("{}: {err} (attempt {} of {})", e.idempotency_key, row.attempts + 1, policy.max_attempts);
+                        tracing::warn!(
+                            "{}: {err} (attempt {} of {})",
+                            e.idempotency_key,
+                            row.attempts + 1,
+                            policy.max_attempts
+                        );
                         record_failure(store, &mut d, row, &err.to_string(), false, policy, clock())?;
                     }
                     FailureClass::Permanent => {
@@ -602,7 +615,8 @@ fn queue_dead_letter_notice(
             last_error: r.last_error.clone().unwrap_or_default(),
         })
         .collect();
-    let mail = report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?;
+    let mail =
+        report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?;
     let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let to = admin.email.to_string();
     let key = format!("dead-letters/{stamp}/{to}/admin-notice");
@@ -616,7 +630,8 @@ fn queue_dead_letter_notice(
         message_id: message_id.clone(),
         date: now,
     };
-    let message = deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))?;
+    let message =
+        deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))?;
     let entry = OutboxEntry {
         idempotency_key: key,
         job: "dead-letters".into(),

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use super::{open_store, shown};
 use crate::cli::Job;
 use crate::config::Config;
-use crate::domain::Period;
 use crate::deliver::TransportKind;
+use crate::domain::Period;
 use crate::pipeline::{self, Delivery, FileStatus, ImportSummary, MemoSummary};
 use crate::report::Templates;
 
@@ -112,7 +112,10 @@ fn print_memo(cfg: &Config, m: &MemoSummary) {
         println!("  {} recorded by an earlier, unfinished run and delivered as recorded", m.unfinished_earlier);
     }
     if m.dead_earlier > 0 {
-        println!("  {} dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)", m.dead_earlier);
+        println!(
+            "  {} dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)",
+            m.dead_earlier
+        );
     }
     for s in &m.skipped {
         println!("  skipped: {s}");

@@ -123,9 +123,9 @@ impl DeliverError {
             }
             DeliverError::Io { .. } | DeliverError::Network { .. } => FailureClass::Transient,
             DeliverError::Refused { permanent: false, .. } => FailureClass::Transient,
-            DeliverError::Refused { permanent: true, .. } | DeliverError::Build { .. } | DeliverError::Address { .. } => {
-                FailureClass::Permanent
-            }
+            DeliverError::Refused { permanent: true, .. }
+            | DeliverError::Build { .. }
+            | DeliverError::Address { .. } => FailureClass::Permanent,
         }
     }
 }
@@ -167,8 +167,7 @@ impl TlsMode {
 /// for which `tls = "none"` is allowed.
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// SMTP settings (config `[mail.smtp]`). Holds the password's environment variable
@@ -199,7 +198,11 @@ pub struct SmtpSettings {
 impl SmtpSettings {
     /// `host:port`, as errors and logs show the server.
     pub fn server(&self) -> String {
-        if self.host.contains(':') { format!("[{}]:{}", self.host, self.port) } else { format!("{}:{}", self.host, self.port) }
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 }
 
@@ -340,6 +343,12 @@ pub struct Queued<'a> {
 
 /// A way to hand a formatted message to the world.
 pub trait Transport {
+    /// Gets ready for the next message: waits for its turn under a rate limit and opens
+    /// (or checks) the session, so that the message's own transaction starts at once.
+    /// Errors are [`FailureClass::Connection`] failures. The file transport has nothing to do.
+    fn prepare(&mut self) -> Result<(), DeliverError> {
+        Ok(())
+    }
     /// Delivers one message; `Ok` means the far side accepted it (SMTP 250, or the
     /// file is in place). Errors say what failed; [`DeliverError::class`] says what to do.
     fn send(&mut self, m: &Queued) -> Result<(), DeliverError>;

@@ -97,8 +97,9 @@ impl SmtpTransport {
         };
         let wrapper = if s.tls == TlsMode::Tls { self.tls.as_ref() } else { None };
         let step = if wrapper.is_some() { "connect (implicit TLS)" } else { "connect" };
-        let mut conn = SmtpConnection::connect((s.host.as_str(), s.port), Some(s.connect_timeout), &self.hello, wrapper, None)
-            .map_err(|e| fail(step, e))?;
+        let mut conn =
+            SmtpConnection::connect((s.host.as_str(), s.port), Some(s.connect_timeout), &self.hello, wrapper, None)
+                .map_err(|e| fail(step, e))?;
         if s.tls == TlsMode::StartTls {
             if !conn.can_starttls() {
                 conn.abort();
@@ -127,6 +128,25 @@ impl SmtpTransport {
         Ok(conn)
     }
 
+    /// Keeps the open session if it still answers (checked with NOOP after 20 s idle),
+    /// else opens a new one.
+    fn ensure_session(&mut self) -> Result<(), DeliverError> {
+        if let Some(conn) = &mut self.conn {
+            let idle = self.last_used.is_some_and(|t| t.elapsed() > IDLE_CHECK);
+            if conn.has_broken() || (idle && !conn.test_connected()) {
+                tracing::debug!(server = %self.settings.server(), "SMTP session lost; reconnecting");
+                self.conn = None;
+            } else if idle {
+                self.last_used = Some(Instant::now());
+            }
+        }
+        if self.conn.is_none() {
+            self.conn = Some(self.connect()?);
+            self.last_used = Some(Instant::now());
+        }
+        Ok(())
+    }
+
     /// Waits so that message starts are at least 60 s / `max_per_minute` apart.
     fn pace(&self) {
         if self.settings.max_per_minute == 0 {
@@ -143,23 +163,18 @@ impl SmtpTransport {
 }
 
 impl Transport for SmtpTransport {
+    fn prepare(&mut self) -> Result<(), DeliverError> {
+        self.pace();
+        self.last_start = Some(Instant::now());
+        self.ensure_session()
+    }
+
     fn send(&mut self, m: &Queued) -> Result<(), DeliverError> {
         let to: Address = m.recipient.parse().map_err(|_| DeliverError::Address { address: m.recipient.into() })?;
         let envelope = Envelope::new(Some(self.from.clone()), vec![to])
             .map_err(|e| DeliverError::Build { to: m.recipient.into(), detail: e.to_string() })?;
-        self.pace();
-        self.last_start = Some(Instant::now());
-        if let Some(conn) = &mut self.conn {
-            let idle = self.last_used.is_some_and(|t| t.elapsed() > IDLE_CHECK);
-            if conn.has_broken() || (idle && !conn.test_connected()) {
-                tracing::debug!(server = %self.settings.server(), "SMTP session lost; reconnecting");
-                self.conn = None;
-            }
-        }
-        let mut conn = match self.conn.take() {
-            Some(c) => c,
-            None => self.connect()?,
-        };
+        self.ensure_session()?;
+        let mut conn = self.conn.take().expect("ensure_session opened a session");
         let result = conn.send(&envelope, m.message);
         self.last_used = Some(Instant::now());
         match result {
@@ -184,7 +199,12 @@ impl Transport for SmtpTransport {
             Err(e) => Err(DeliverError::Network {
                 server: self.settings.server(),
                 to: m.recipient.into(),
-                detail: describe("the transaction", &e, self.settings.command_timeout, "mail.smtp.command_timeout_seconds"),
+                detail: describe(
+                    "the transaction",
+                    &e,
+                    self.settings.command_timeout,
+                    "mail.smtp.command_timeout_seconds",
+                ),
             }),
         }
     }

@@ -295,7 +295,12 @@ pub struct DeadLettersView {
 impl DeadLettersView {
     /// A view for `org` and `transport` listing `letters`.
     pub fn new(org: &str, transport: &str, letters: Vec<DeadLetterView>) -> DeadLettersView {
-        DeadLettersView { org: OrgView { name: org.into() }, transport: transport.into(), count: letters.len(), letters }
+        DeadLettersView {
+            org: OrgView { name: org.into() },
+            transport: transport.into(),
+            count: letters.len(),
+            letters,
+        }
     }
 }
 

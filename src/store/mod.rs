@@ -42,7 +42,8 @@ pub enum StoreError {
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE imports (
     id            INTEGER PRIMARY KEY,
     source        TEXT NOT NULL,              -- config source name
@@ -119,7 +120,8 @@ CREATE TABLE outbox (
     created_at      TEXT NOT NULL,
     sent_at         TEXT
 );
-"#, r#"
+"#,
+    r#"
 -- Delivery (issue 5): retries with backoff, dead letters, crash-interrupted sends, resends.
 -- state is now pending | sending | sent | failed | dead.
 ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;          -- RFC 3339 UTC; a failed row waits until then
@@ -129,7 +131,8 @@ ALTER TABLE outbox ADD COLUMN notified_at     TEXT;          -- when the admin w
 ALTER TABLE outbox ADD COLUMN resends         INTEGER NOT NULL DEFAULT 0;  -- user-requested resends
 ALTER TABLE outbox ADD COLUMN interrupted     INTEGER NOT NULL DEFAULT 0;  -- found in 'sending' after a crash
 CREATE INDEX outbox_by_state ON outbox(state, next_attempt_at);
-"#];
+"#,
+];
 
 /// The open state database.
 pub struct Store {
@@ -783,7 +786,9 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         let keys: Vec<String> = {
             let mut st = tx
-                .prepare("SELECT idempotency_key FROM outbox WHERE state = 'sending' ORDER BY created_at, idempotency_key")
+                .prepare(
+                    "SELECT idempotency_key FROM outbox WHERE state = 'sending' ORDER BY created_at, idempotency_key",
+                )
                 .map_err(err)?;
             st.query_map([], |r| r.get(0)).map_err(err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
         };
@@ -909,8 +914,7 @@ impl Store {
 
     /// Row counts per state (states with no rows are absent), in lifecycle order.
     pub fn outbox_counts(&self) -> Result<Vec<(OutboxState, u64)>> {
-        let mut st =
-            self.conn.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state").map_err(self.err())?;
+        let mut st = self.conn.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state").map_err(self.err())?;
         let raw = st
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
             .map_err(self.err())?
@@ -1009,9 +1013,11 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn instant(path: &Path, what: &str, v: String) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(&v)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt { path: path.into(), what: what.into(), value: v })
+    DateTime::parse_from_rfc3339(&v).map(|t| t.with_timezone(&Utc)).map_err(|_| StoreError::Corrupt {
+        path: path.into(),
+        what: what.into(),
+        value: v,
+    })
 }
 
 /// The store's key for a row's rep reference: id, else e-mail, else folded name.
