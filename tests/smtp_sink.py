@@ -3,11 +3,14 @@
 Listens on 127.0.0.1:PORT with STARTTLS (or implicit TLS, or plain), requires AUTH
 after TLS for the one login given, and writes each message atomically as
 DIR/new/<time>-<uuid>.eml plus a .json envelope (mail_from, rcpt_tos, tls, auth,
-login). Recipients starting with --reject-prefix get a permanent 550. The password
+login). Recipients starting with --reject-prefix get a permanent 550. For crash
+tests, --hold-rcpt ADDR delays the reply to RCPT TO:<ADDR>, and --hold-reply ADDR
+stores the message to ADDR and then delays its 250, the first time only, each after
+writing DIR/holding-rcpt or DIR/holding-reply so the test knows when. The password
 comes from the environment variable SMTP_SINK_PASSWORD. Prints "READY 127.0.0.1:PORT"
 once it accepts connections; runs until killed.
 """
-import argparse, json, os, ssl, sys, time, uuid, warnings
+import argparse, asyncio, json, os, ssl, sys, time, uuid, warnings
 
 warnings.simplefilter("ignore")  # "AUTH without TLS": implicit TLS is TLS, and "none" is a loopback relay
 
@@ -25,14 +28,27 @@ p.add_argument("--key", required=True)
 p.add_argument("--user", required=True)
 p.add_argument("--tls", choices=["starttls", "implicit", "none"], default="starttls")
 p.add_argument("--reject-prefix", default="reject-")
+p.add_argument("--hold-rcpt", default="")
+p.add_argument("--hold-reply", default="")
 a = p.parse_args()
 password = os.environ["SMTP_SINK_PASSWORD"].encode()
 for sub in ("new", "tmp"):
     os.makedirs(os.path.join(a.dir, sub), exist_ok=True)
 
 
+held = set()
+
+
+async def hold(kind, address):
+    if address == getattr(a, "hold_" + kind) and kind not in held:
+        held.add(kind)
+        open(os.path.join(a.dir, "holding-" + kind), "w").close()
+        await asyncio.sleep(5)
+
+
 class Sink:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await hold("rcpt", address)
         if address.startswith(a.reject_prefix):
             return "550 5.1.1 <%s>: mailbox unavailable" % address
         envelope.rcpt_tos.append(address)
@@ -48,6 +64,7 @@ class Sink:
             with open(tmp, "wb") as f:
                 f.write(data)
             os.rename(tmp, os.path.join(a.dir, "new", name + ext))
+        await hold("reply", envelope.rcpt_tos[0])
         return "250 2.0.0 Message accepted for delivery"
 
 

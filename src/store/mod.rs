@@ -1083,3 +1083,111 @@ impl DealValues {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str) -> OutboxEntry {
+        OutboxEntry {
+            idempotency_key: key.into(),
+            job: "quota-memo".into(),
+            period: "2026-11".into(),
+            recipient: "ann@example.com".into(),
+            kind: "rep-memo".into(),
+            message_id: "abc.quotad@example.com".into(),
+            subject: "Quota".into(),
+            message: b"Subject: Quota\r\n\r\nhi\r\n".to_vec(),
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn outbox_lifecycle_retries_dead_letters_and_crash_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
+        let t0 = at("2026-11-01T13:00:00Z");
+        assert!(s.outbox_add(&entry("a"), t0).unwrap());
+        assert!(!s.outbox_add(&entry("a"), t0).unwrap(), "a key is recorded once");
+        s.outbox_add(&entry("b"), at("2026-11-01T13:00:01Z")).unwrap();
+        assert_eq!(
+            s.outbox_due(t0).unwrap().iter().map(|r| r.entry.idempotency_key.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+
+        // a: sent. b: failed once, due again at 13:00:31.
+        s.outbox_mark_sending("a", t0).unwrap();
+        s.outbox_mark_sent("a", t0).unwrap();
+        s.outbox_mark_sending("b", t0).unwrap();
+        s.outbox_mark_failed(
+            "b",
+            "SMTP server h:587: connect failed",
+            FailureOutcome::RetryAt(at("2026-11-01T13:00:31Z")),
+            t0,
+        )
+        .unwrap();
+        let b = s.outbox_get("b").unwrap().unwrap();
+        assert_eq!(
+            (b.state, b.attempts, b.last_error.as_deref()),
+            (OutboxState::Failed, 1, Some("SMTP server h:587: connect failed"))
+        );
+        assert!(s.outbox_due(at("2026-11-01T13:00:30.999Z")).unwrap().is_empty());
+        assert_eq!(s.outbox_due(at("2026-11-01T13:00:31Z")).unwrap().len(), 1);
+        assert_eq!(s.outbox_next_retry().unwrap(), Some(at("2026-11-01T13:00:31Z")));
+
+        // A crash while b is `sending`: recovery puts it back to pending, counted.
+        s.outbox_mark_sending("b", at("2026-11-01T13:00:31Z")).unwrap();
+        assert_eq!(s.outbox_recover_interrupted().unwrap(), ["b"]);
+        let b = s.outbox_get("b").unwrap().unwrap();
+        assert_eq!((b.state, b.interrupted, b.attempts), (OutboxState::Pending, 1, 1));
+
+        // Dead, listed once for the admin, then requeued by `outbox retry`.
+        s.outbox_mark_failed("b", "550 no such user", FailureOutcome::Dead, t0).unwrap();
+        assert_eq!(s.outbox_dead_unnotified().unwrap().len(), 1);
+        let mut notice = entry("dead-letters/x/admin@example.com/admin-notice");
+        notice.job = "dead-letters".into();
+        s.outbox_add_notice(&notice, &["b".to_string()], t0).unwrap();
+        assert!(s.outbox_dead_unnotified().unwrap().is_empty());
+        let counts = s.outbox_counts().unwrap();
+        assert_eq!(counts, [(OutboxState::Pending, 1), (OutboxState::Sent, 1), (OutboxState::Dead, 1)]);
+        assert_eq!(s.outbox_requeue(&[]).unwrap(), ["b"]);
+        let b = s.outbox_get("b").unwrap().unwrap();
+        assert_eq!((b.state, b.attempts), (OutboxState::Pending, 0));
+        assert!(s.outbox_requeue(&["a".to_string()]).unwrap().is_empty(), "a sent key is not requeued");
+
+        // --resend: a new rendering and Message-ID, attempts from 0.
+        let mut again = entry("a");
+        again.message_id = "def.quotad@example.com".into();
+        assert!(s.outbox_resend(&again).unwrap());
+        let a = s.outbox_get("a").unwrap().unwrap();
+        assert_eq!(
+            (a.state, a.resends, a.attempts, a.entry.message_id.as_str()),
+            (OutboxState::Pending, 1, 0, "def.quotad@example.com")
+        );
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_with_its_outbox_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state,
+                    attempts, created_at, sent_at)
+                 VALUES ('k', 'quota-memo', '2026-11', 'ann@example.com', 'rep-memo', 'm', 's', x'00', 'sent', 1,
+                    '2026-11-01T13:00:00+00:00', '2026-11-01T13:00:01+00:00');",
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let k = s.outbox_get("k").unwrap().unwrap();
+        assert_eq!((k.state, k.attempts, k.resends, k.interrupted), (OutboxState::Sent, 1, 0, 0));
+        assert_eq!(k.sent_at, Some(at("2026-11-01T13:00:01Z")));
+    }
+}

@@ -210,7 +210,17 @@ fn big_inbox(env: &Env) -> Vec<String> {
 #[test]
 fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates_only_in_the_window() {
     let pw = password();
-    let sink = SmtpSink::start("starttls", &pw);
+    // The sink holds two replies for 5 s, the first time only: the RCPT for rep100 (a
+    // kill then falls after "sending" was recorded, before the server has the message)
+    // and the 250 for rep150 (a kill then falls inside the documented window: the server
+    // has stored the message, quotad has not recorded it as sent).
+    let sink = SmtpSink::start_with(
+        free_port(),
+        std::rc::Rc::new(Certs::new()),
+        "starttls",
+        &pw,
+        &["--hold-rcpt", "rep100@example.com", "--hold-reply", "rep150@example.com"],
+    );
     // 1,200 a minute = one message every 50 ms: the batch takes about 10 s.
     let env = Env::new(&config(&smtp_config(sink.port, sink.cert(), "starttls", "", "max_per_minute = 1200")));
     let emails = big_inbox(&env);
@@ -218,28 +228,31 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
     let import = env.quotad_env(&["import"], &vars);
     assert_eq!(import.code, 0, "{import:?}");
 
-    // Kill points: "right after message N arrived" lands mostly inside the window
-    // (the server has stored the message, quotad has not yet recorded the 250);
-    // "N ms after start" lands anywhere, mostly in the 50 ms gap between messages.
     enum Kill {
+        /// Right after message N arrived.
         Arrived(usize),
+        /// N ms after the start: anywhere, mostly in the 50 ms gap between messages.
         After(u64),
+        /// While the sink holds that reply.
+        Holding(&'static str),
     }
+    let plan = [Kill::Arrived(1), Kill::After(1500), Kill::Holding("rcpt"), Kill::Holding("reply"), Kill::After(1200)];
     let mut killed_at = Vec::new();
-    for (i, kill) in
-        [Kill::Arrived(1), Kill::After(1500), Kill::Arrived(110), Kill::After(2300)].into_iter().enumerate()
-    {
+    for (i, kill) in plan.into_iter().enumerate() {
         let before = sink.count();
         let mut child = env.spawn(&format!("run{i}"), &["run", "quota-memo"], &vars);
         let start = Instant::now();
-        match kill {
-            Kill::Arrived(n) => {
-                while sink.count() < n {
-                    assert!(start.elapsed() < Duration::from_secs(60), "stuck at {} messages", sink.count());
-                    assert!(child.try_wait().unwrap().is_none(), "quotad finished before message {n}");
-                }
+        let until = |done: &dyn Fn() -> bool, child: &mut std::process::Child| {
+            while !done() {
+                assert!(start.elapsed() < Duration::from_secs(60), "stuck at {} messages", sink.count());
+                assert!(child.try_wait().unwrap().is_none(), "quotad finished before the kill point");
+                std::thread::sleep(Duration::from_millis(1));
             }
+        };
+        match kill {
+            Kill::Arrived(n) => until(&|| sink.count() >= n, &mut child),
             Kill::After(ms) => std::thread::sleep(Duration::from_millis(ms)),
+            Kill::Holding(what) => until(&|| sink.holding(what), &mut child),
         }
         assert!(child.try_wait().unwrap().is_none(), "quotad finished before the kill");
         child.kill().unwrap(); // SIGKILL
@@ -249,6 +262,7 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
     }
     let last = env.quotad_env(&["run", "quota-memo"], &vars);
     assert_eq!(last.code, 0, "{last:?}");
+    assert!(last.stdout.contains("memo(s) sent through"), "{}", last.stdout);
 
     let got = sink.received();
     let mut by_rcpt: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -259,11 +273,13 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
     assert_eq!(by_rcpt.keys().cloned().collect::<Vec<_>>(), emails, "every rep received the memo");
     let store = env.store();
     let mut twice = Vec::new();
-    let mut interrupted = 0;
+    let mut interrupted = Vec::new();
     for email in &emails {
         let row = store.outbox_get(&format!("quota-memo/2026-04/{email}/rep-memo")).unwrap().unwrap();
         assert_eq!(row.state, OutboxState::Sent, "{email}");
-        interrupted += row.interrupted;
+        if row.interrupted > 0 {
+            interrupted.push(email.clone());
+        }
         let ids = &by_rcpt[email];
         assert!(ids.iter().all(|id| *id == row.entry.message_id), "{email}: Message-IDs {ids:?}");
         match ids.len() {
@@ -271,20 +287,25 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
             // A duplicate only in the documented window: the row was found in `sending`
             // after a kill and sent again with the same Message-ID.
             2 => {
-                assert!(row.interrupted >= 1, "{email} received twice but never interrupted");
+                assert_eq!(row.interrupted, 1, "{email} received twice but not interrupted once");
                 twice.push(email.clone());
             }
             n => panic!("{email} received {n} times"),
         }
     }
-    assert!(interrupted <= 4, "at most one message is in flight per kill, got {interrupted}");
+    // The two held kills are certain: rep100 interrupted before the server had it (once),
+    // rep150 interrupted after the server stored it (twice, same Message-ID).
+    assert!(interrupted.contains(&"rep100@example.com".to_string()), "{interrupted:?}");
+    assert_eq!(by_rcpt["rep100@example.com"].len(), 1);
+    assert!(twice.contains(&"rep150@example.com".to_string()), "{twice:?}");
+    assert!(interrupted.len() <= 5, "at most one message is in flight per kill: {interrupted:?}");
     let status = env.quotad(&["status"]);
     assert!(status.stdout.contains("0 pending, 0 sending, 200 sent, 0 failed, 0 dead"), "{}", status.stdout);
     println!(
-        "kill test: 200 messages, SIGKILL when {killed_at:?} had arrived; {} row(s) found interrupted in `sending` \
-         and resent with the same Message-ID; {} recipient(s) received a duplicate (same Message-ID): {twice:?}; \
-         {} received exactly once",
-        interrupted,
+        "kill test: 200 messages, 5 SIGKILLs when {killed_at:?} had arrived; {} row(s) found interrupted in \
+         `sending` and resent with the same Message-ID: {interrupted:?}; {} recipient(s) received a duplicate \
+         (same Message-ID): {twice:?}; {} received exactly once",
+        interrupted.len(),
         twice.len(),
         200 - twice.len()
     );

@@ -111,7 +111,13 @@ impl SmtpSink {
     /// Starts a sink on a free port with a fresh certificate. `tls`: "starttls",
     /// "implicit" or "none".
     pub fn start(tls: &str, password: &str) -> SmtpSink {
-        SmtpSink::start_on(free_port(), std::rc::Rc::new(Certs::new()), tls, password)
+        SmtpSink::start_with(free_port(), std::rc::Rc::new(Certs::new()), tls, password, &[])
+    }
+
+    /// Whether the sink is holding a reply (`kind` "rcpt" or "reply", see
+    /// `--hold-rcpt` / `--hold-reply` in tests/smtp_sink.py).
+    pub fn holding(&self, kind: &str) -> bool {
+        self.mail.join(format!("holding-{kind}")).exists()
     }
 
     /// The certificate quotad should trust.
@@ -121,6 +127,11 @@ impl SmtpSink {
 
     /// Starts a sink on `port` with `certs`; returns once it printed READY (within 20 s).
     pub fn start_on(port: u16, certs: std::rc::Rc<Certs>, tls: &str, password: &str) -> SmtpSink {
+        SmtpSink::start_with(port, certs, tls, password, &[])
+    }
+
+    /// Like [`SmtpSink::start_on`], with extra arguments for the sink script.
+    pub fn start_with(port: u16, certs: std::rc::Rc<Certs>, tls: &str, password: &str, extra: &[&str]) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = (certs.cert.clone(), certs.key.clone());
         let mail = dir.path().join("mail");
@@ -134,6 +145,7 @@ impl SmtpSink {
             .arg(&cert)
             .arg("--key")
             .arg(&key)
+            .args(extra)
             .env("SMTP_SINK_PASSWORD", password)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
