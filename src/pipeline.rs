@@ -471,6 +471,7 @@ pub struct Delivery {
 pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, now: DateTime<Utc>) -> Result<Delivery> {
     let started = Instant::now();
     let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
+    let _lock = delivery_lock(cfg)?;
     let mut transport = deliver::open(&cfg.mail, &cfg.paths.outbox).context("cannot deliver the outbox")?;
     let mut d = Delivery { transport: transport.describe(), ..Default::default() };
     d.interrupted = store.outbox_recover_interrupted()?;
@@ -553,6 +554,29 @@ pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, no
     }
     transport.close();
     Ok(d)
+}
+
+/// One delivery at a time per state database: another process delivering would take
+/// this one's in-flight message (`sending`) for a crash leftover and send it again. An
+/// exclusive lock on `<state>.deliver-lock`, released when the process ends, however
+/// it ends.
+fn delivery_lock(cfg: &Config) -> Result<fs::File> {
+    let path = cfg.paths.state.with_extension("deliver-lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the delivery lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => bail!(
+            "another quotad is delivering from {} (it holds {}); run this again when it has finished",
+            cfg.paths.state.display(),
+            path.display()
+        ),
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
 }
 
 /// The file transport's name for a row: `JOB_PERIOD_RECIPIENT_KIND`, made

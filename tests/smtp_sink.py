@@ -18,7 +18,7 @@ try:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 except ImportError:
-    sys.exit("aiosmtpd is missing: python3 -m venv .venv-smtp && .venv-smtp/bin/pip install aiosmtpd==1.4.6")
+    sys.exit("aiosmtpd is missing: python3 -m venv .venv-smtp && .venv-smtp/bin/pip install -r tests/smtp-requirements.txt")
 
 p = argparse.ArgumentParser()
 p.add_argument("--port", type=int, required=True)

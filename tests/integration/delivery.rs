@@ -228,6 +228,7 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
     let import = env.quotad_env(&["import"], &vars);
     assert_eq!(import.code, 0, "{import:?}");
 
+    #[derive(Clone, Copy)]
     enum Kill {
         /// Right after message N arrived.
         Arrived(usize),
@@ -255,6 +256,13 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
             Kill::Holding(what) => until(&|| sink.holding(what), &mut child),
         }
         assert!(child.try_wait().unwrap().is_none(), "quotad finished before the kill");
+        if matches!(kill, Kill::Holding("reply")) {
+            // While one quotad is mid-send, a second one must not deliver (it would take
+            // the in-flight message for a crash leftover and send it again).
+            let second = env.quotad_env(&["outbox", "retry"], &vars);
+            assert_eq!(second.code, 1, "{second:?}");
+            assert!(second.stderr.contains("another quotad is delivering from"), "{}", second.stderr);
+        }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         assert!(sink.count() > before, "run {i} sent something before it was killed");
