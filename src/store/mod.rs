@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use rust_decimal::Decimal;
 
 use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass};
@@ -300,14 +300,19 @@ impl Store {
         let err = |source| StoreError::Sqlite { path: path.into(), source };
         let mut conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+            "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
         .map_err(err)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(err)?;
+        let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        if (version(&conn).map_err(err)? as usize) < MIGRATIONS.len() {
+            // Another process may be migrating the same file right now (`quotad status`
+            // while `quotad run` starts): take the write lock, then look again.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+            let done = version(&tx).map_err(err)? as usize;
+            for sql in MIGRATIONS.iter().skip(done) {
+                tx.execute_batch(sql).map_err(err)?;
+            }
+            tx.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len())).map_err(err)?;
             tx.commit().map_err(err)?;
         }
         Ok(Store { conn, path: path.into() })
@@ -1167,6 +1172,24 @@ mod tests {
             (a.state, a.resends, a.attempts, a.entry.message_id.as_str()),
             (OutboxState::Pending, 1, 0, "def.quotad@example.com")
         );
+    }
+
+    #[test]
+    fn processes_opening_a_new_database_at_once_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.sqlite");
+        let opened: Vec<_> = (0..8)
+            .map(|_| {
+                let p = path.clone();
+                std::thread::spawn(move || Store::open(&p).map(|_| ()).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for t in opened {
+            assert_eq!(t.join().unwrap(), Ok(()));
+        }
+        let s = Store::open(&path).unwrap();
+        let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
     }
 
     #[test]

@@ -344,7 +344,13 @@ fn a_server_that_refuses_connections_at_first_gets_every_message_once_it_comes_u
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(30), "quotad did not retry: {rows:?}");
-        assert!(child.try_wait().unwrap().is_none(), "quotad gave up early");
+        if let Some(code) = child.try_wait().unwrap() {
+            panic!(
+                "quotad ended early ({code}): {}\n{}",
+                std::fs::read_to_string(env.path("run.out")).unwrap(),
+                std::fs::read_to_string(env.path("run.err")).unwrap()
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     let sink = SmtpSink::start_on(port, certs.clone(), "starttls", &pw);
