@@ -41,6 +41,11 @@ pub enum Command {
         /// went out (and their managers), showing old and new values.
         #[arg(long)]
         corrections: bool,
+        /// Send again to recipients who were already sent this job's message for the
+        /// period: re-rendered, with a new Message-ID. Without it a sent message is never
+        /// sent twice.
+        #[arg(long)]
+        resend: bool,
     },
     /// Validate the config, the column mappings and the templates; list what the inbox holds.
     Check,
@@ -83,6 +88,14 @@ pub enum Command {
         /// Also put a small sample inbox (20 reps, 6 months) in it.
         #[arg(long)]
         sample: bool,
+    },
+    /// Show the outbox: messages per state, the oldest one not yet sent, dead letters.
+    Status,
+    /// Look at or act on the outbox ledger.
+    Outbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: OutboxAction,
     },
 }
 
@@ -132,6 +145,41 @@ pub enum MetricArg {
     Rating,
     /// Clean paperwork.
     Paperwork,
+}
+
+/// `quotad outbox` actions.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List outbox messages, oldest first: state, attempts, key, subject, last error.
+    List {
+        /// Only messages in this state (repeatable).
+        #[arg(long, value_enum)]
+        state: Vec<StateArg>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put failed and dead messages back in the queue (attempts restart at 0) and
+    /// deliver the outbox now. Without KEYs, every failed and dead message.
+    Retry {
+        /// Idempotency keys, as `outbox list` shows them.
+        keys: Vec<String>,
+    },
+}
+
+/// Outbox states, as `--state` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateArg {
+    /// Recorded, not yet attempted.
+    Pending,
+    /// Handed to the transport, not yet acknowledged.
+    Sending,
+    /// Delivered.
+    Sent,
+    /// Failed; will be retried.
+    Failed,
+    /// Given up on.
+    Dead,
 }
 
 /// Jobs that `quotad run` can run.

@@ -6,18 +6,19 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::{AfterImport, Config};
-use crate::deliver::{self, FileTransport, Outgoing, Transport, TransportKind};
+use crate::deliver::{self, FailureClass, Outgoing, Queued};
 use crate::domain::Period;
 use crate::ingest::{self, Records, SourceKind};
 use crate::metrics;
 use crate::report::{self, Templates};
-use crate::store::{NewImport, OutboxEntry, Store, StoreStats};
+use crate::store::{FailureOutcome, NewImport, OutboxEntry, OutboxRow, OutboxState, Store, StoreStats};
 use chrono::Timelike;
 
 /// What happened to one inbox file.
@@ -338,11 +339,21 @@ pub struct MemoSummary {
     pub managers: usize,
     /// Correction notices delivered by this run (reps and managers).
     pub corrections: usize,
+    /// Messages recorded in the outbox by this run (new keys).
+    pub queued: usize,
+    /// Keys already sent that `--resend` queued again.
+    pub resend: usize,
     /// Messages whose idempotency key was already sent: not sent again.
     pub already_sent: usize,
+    /// Memos of this month that an earlier run recorded but did not finish (delivered now
+    /// as recorded, with their Message-ID).
+    pub unfinished_earlier: usize,
+    /// Memos of this month that are dead letters from an earlier run
+    /// (`quotad outbox retry` sends them again).
+    pub dead_earlier: usize,
     /// Active reps who got no memo, and why.
     pub skipped: Vec<String>,
-    /// Messages that failed (left pending in the outbox).
+    /// Memos that could not be built (not queued).
     pub failed: Vec<String>,
     /// Reps in last month's deals or quotas that match no roster rep.
     pub unmatched: Vec<String>,
@@ -352,39 +363,52 @@ pub struct MemoSummary {
     pub preliminary: Option<String>,
     /// Where the file transport wrote.
     pub outbox: PathBuf,
+    /// What the delivery of the outbox did (this month's memos and anything else due).
+    pub delivery: Delivery,
 }
 
-/// What happened to one message.
+/// The key a resend uses to derive its own Message-ID: the key itself for the first
+/// send, `KEY#resend-N` for the Nth resend (so a mail store that drops repeated
+/// Message-IDs still shows a deliberate resend).
+fn message_id_seed(key: &str, resends: u32) -> String {
+    if resends == 0 { key.to_string() } else { format!("{key}#resend-{resends}") }
+}
+
+/// What queueing one message did.
 enum Sent {
-    /// Delivered now.
-    Now,
-    /// Its key was sent before.
+    /// Recorded in the outbox (a new key): delivered below.
+    Queued,
+    /// A key already sent, queued again on request (`--resend`).
+    Resent,
+    /// Its key was sent before: not sent again.
     Before,
-    /// The transport failed; it stays pending.
+    /// Recorded by an earlier run that did not finish: delivered as recorded.
+    Unfinished,
+    /// A dead letter from an earlier run, left alone (`quotad outbox retry`).
+    Dead,
+    /// The message could not be built (reported in `failed`).
     Failed,
 }
 
-/// Hands messages to the transport through the outbox ledger: each is recorded as
-/// pending with its idempotency key before it is sent, and marked sent after; a key
-/// already sent is never sent again (DESIGN.md "Delivery").
+/// Records messages in the outbox ledger, each with its idempotency key and a
+/// Message-ID derived from it, before anything is sent; [`deliver_outbox`] then sends
+/// what is due. A key already sent is never queued again unless `resend` is set
+/// (DESIGN.md "Delivery").
 struct Sender<'a> {
     cfg: &'a Config,
     store: &'a Store,
-    transport: Box<dyn Transport>,
+    resend: bool,
     now: DateTime<Utc>,
 }
 
 impl Sender<'_> {
-    fn new<'a>(cfg: &'a Config, store: &'a Store, now: DateTime<Utc>) -> Sender<'a> {
-        let transport: Box<dyn Transport> = match cfg.mail.transport {
-            TransportKind::File => Box::new(FileTransport::new(&cfg.paths.outbox)),
-        };
-        Sender { cfg, store, transport, now }
+    fn new<'a>(cfg: &'a Config, store: &'a Store, resend: bool, now: DateTime<Utc>) -> Sender<'a> {
+        Sender { cfg, store, resend, now }
     }
 
-    /// Sends the message with idempotency key `key` (job/period/recipient/kind), rendering
-    /// it with `make` only if the key is new. Returns what happened; on a new key,
-    /// `facts` (JSON) are recorded with it for later corrections.
+    /// Queues the message with idempotency key `key` (job/period/recipient/kind),
+    /// rendering it with `make` only if it is to be (re)queued; `facts` (rep key, JSON)
+    /// are recorded with a new message for later corrections.
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -398,58 +422,64 @@ impl Sender<'_> {
         failed: &mut Vec<String>,
     ) -> Result<Sent> {
         let (to_name, to_email) = to;
-        let entry = match self.store.outbox_get(key)? {
-            Some(e) if e.state == "sent" => return Ok(Sent::Before),
-            // Pending from an interrupted run: send exactly what was recorded.
-            Some(e) => e,
-            None => {
-                let mail = make()?;
-                let message_id = deliver::message_id(key, &self.cfg.mail.from);
-                let out = Outgoing {
-                    to_name: to_name.to_string(),
-                    to_email: to_email.to_string(),
-                    subject: mail.subject.clone(),
-                    text: mail.text,
-                    html: mail.html,
-                    message_id: message_id.clone(),
-                    date: self.now,
-                };
-                let message = match deliver::build(&self.cfg.mail, &out) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        failed.push(format!("{to_name}: {e}"));
-                        return Ok(Sent::Failed);
-                    }
-                };
-                let e = OutboxEntry {
-                    idempotency_key: key.to_string(),
-                    job: job.into(),
-                    period: period.to_string(),
-                    recipient: to_email.to_string(),
-                    kind: kind.into(),
-                    message_id: message_id.trim_matches(['<', '>']).to_string(),
-                    subject: mail.subject,
-                    message,
-                    state: "pending".into(),
-                };
-                self.store.outbox_add(&e, self.now)?;
-                if let Some((rep_key, json)) = facts {
-                    self.store.facts_add(key, job, period, rep_key, json, self.now)?;
-                }
-                e
+        let existing = self.store.outbox_get(key)?;
+        let resends = match &existing {
+            Some(row) if row.state == OutboxState::Sent && self.resend => row.resends + 1,
+            Some(row) if row.state == OutboxState::Sent => return Ok(Sent::Before),
+            Some(row) if row.state == OutboxState::Dead => return Ok(Sent::Dead),
+            Some(_) => return Ok(Sent::Unfinished),
+            None => 0,
+        };
+        let mail = make()?;
+        let message_id = deliver::message_id(&message_id_seed(key, resends), &self.cfg.mail.from);
+        let out = Outgoing {
+            to_name: to_name.to_string(),
+            to_email: to_email.to_string(),
+            subject: mail.subject.clone(),
+            text: mail.text,
+            html: mail.html,
+            message_id: message_id.clone(),
+            date: self.now,
+        };
+        let message = match deliver::build(&self.cfg.mail, &out) {
+            Ok(m) => m,
+            Err(e) => {
+                failed.push(format!("{to_name}: {e}"));
+                return Ok(Sent::Failed);
             }
         };
-        let name = deliver::safe_name(&format!("{job}_{period}_{kind}_{to_email}"), key);
-        match self.transport.send(&name, &entry.message) {
-            Ok(()) => {
-                self.store.outbox_mark_sent(key, self.now)?;
-                Ok(Sent::Now)
-            }
-            Err(e) => {
-                self.store.outbox_mark_failed(key, &e.to_string())?;
-                failed.push(format!("{to_name}: {e}"));
-                Ok(Sent::Failed)
-            }
+        let entry = OutboxEntry {
+            idempotency_key: key.to_string(),
+            job: job.into(),
+            period: period.to_string(),
+            recipient: to_email.to_string(),
+            kind: kind.into(),
+            message_id: message_id.trim_matches(['<', '>']).to_string(),
+            subject: mail.subject,
+            message,
+        };
+        if let Some((rep_key, json)) = facts {
+            self.store.facts_add(key, job, period, rep_key, json, self.now)?;
+        }
+        if existing.is_some() {
+            self.store.outbox_resend(&entry)?;
+            return Ok(Sent::Resent);
+        }
+        self.store.outbox_add(&entry, self.now)?;
+        Ok(Sent::Queued)
+    }
+}
+
+impl MemoSummary {
+    /// Counts one queueing outcome.
+    fn count(&mut self, s: Sent) {
+        match s {
+            Sent::Queued => self.queued += 1,
+            Sent::Resent => self.resend += 1,
+            Sent::Before => self.already_sent += 1,
+            Sent::Unfinished => self.unfinished_earlier += 1,
+            Sent::Dead => self.dead_earlier += 1,
+            Sent::Failed => {}
         }
     }
 }
@@ -476,10 +506,11 @@ fn memo_facts(s: &crate::domain::Standing) -> serde_json::Value {
 /// goes through the outbox ledger: a key already sent is never sent again.
 pub fn quota_memo(
     cfg: &Config,
-    store: &Store,
+    store: &mut Store,
     templates: &Templates,
     period: Period,
     corrections: bool,
+    resend: bool,
     now: DateTime<Utc>,
 ) -> Result<MemoSummary> {
     let roster = store.roster()?;
@@ -497,10 +528,11 @@ pub fn quota_memo(
         unmatched: last_month.unmatched.clone(),
         ..Default::default()
     };
-    let sender = Sender::new(cfg, store, now);
+    let sender = Sender::new(cfg, store, resend, now);
     let fmt = &cfg.org.format;
     if corrections {
         send_corrections(cfg, store, templates, &sender, &this_month, &mut summary)?;
+        finish(cfg, store, templates, period, &mut summary, now)?;
         return Ok(summary);
     }
 
@@ -524,7 +556,7 @@ pub fn quota_memo(
             period.label(),
             last.label()
         );
-        if let Some(admin) = &cfg.admin {
+        if let Some(admin) = &cfg.mail.admin {
             let key = format!("quota-memo/{period}/{}/admin-preliminary", admin.email);
             let name = admin.name.clone().unwrap_or_default();
             let text = format!(
@@ -584,7 +616,7 @@ pub fn quota_memo(
         let facts = this_month.rep(&rep.key()).map(|s| memo_facts(s).to_string()).unwrap_or_default();
         let key = format!("quota-memo/{period}/{email}/rep-memo");
         let rep_key = rep.key();
-        match sender.send(
+        let sent = sender.send(
             &key,
             "quota-memo",
             period,
@@ -593,16 +625,13 @@ pub fn quota_memo(
             Some((&rep_key, &facts)),
             || Ok(report::render_quota_memo(templates, &view)?),
             &mut summary.failed,
-        )? {
-            Sent::Now => summary.sent += 1,
-            Sent::Before => summary.already_sent += 1,
-            Sent::Failed => {}
-        }
+        )?;
+        summary.count(sent);
     }
     for (email, (name, keys)) in &managers {
         let view = report::team_memo_view(&cfg.org.name, fmt, name, keys, &this_month, &last_month, &before);
         let key = format!("quota-memo/{period}/{email}/team-memo");
-        match sender.send(
+        let sent = sender.send(
             &key,
             "quota-memo",
             period,
@@ -611,13 +640,267 @@ pub fn quota_memo(
             None,
             || Ok(report::render_team_memo(templates, &view)?),
             &mut summary.failed,
-        )? {
-            Sent::Now => summary.managers += 1,
-            Sent::Before => summary.already_sent += 1,
-            Sent::Failed => {}
+        )?;
+        summary.count(sent);
+    }
+    finish(cfg, store, templates, period, &mut summary, now)?;
+    Ok(summary)
+}
+
+/// Delivers the outbox after a job queued its messages, and counts what this job's
+/// period had delivered: rep memos, manager memos and corrections.
+fn finish(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    period: Period,
+    summary: &mut MemoSummary,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let delivery = deliver_outbox(cfg, store, templates, now)?;
+    let prefix = format!("quota-memo/{period}/");
+    let ours = || delivery.sent.iter().filter(|k| k.starts_with(&prefix));
+    summary.sent = ours().filter(|k| k.ends_with("/rep-memo")).count();
+    summary.managers = ours().filter(|k| k.ends_with("/team-memo")).count();
+    summary.corrections = ours().filter(|k| k.contains("/correction-") || k.contains("/team-correction-")).count();
+    summary.delivery = delivery;
+    Ok(())
+}
+
+/// What one delivery of the outbox did.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    /// Where messages went, e.g. "var/outbox" or "SMTP smtp.example.com:587 (STARTTLS)".
+    pub transport: String,
+    /// Keys accepted by the transport in this delivery, in order.
+    pub sent: Vec<String>,
+    /// Keys that became dead letters in this delivery, with their last error.
+    pub dead: Vec<(String, String)>,
+    /// Keys found in `sending` when the delivery started: a crash interrupted them
+    /// between "sending" and "sent", so they were sent again with the same Message-ID
+    /// (the server may have received them twice: README "Delivery").
+    pub interrupted: Vec<String>,
+    /// Failed attempts that were retried later in this delivery.
+    pub retried: usize,
+    /// The admin address told about dead letters in this delivery, if any.
+    pub notified: Option<String>,
+}
+
+/// Delivers every message due in the outbox, oldest first, through the configured
+/// transport (one SMTP connection for the batch), until each is `sent` or `dead`.
+///
+/// - Rows left `sending` by a crash are sent again first, with the same Message-ID.
+/// - Each row is marked `sending` (committed) before its transaction and `sent` after
+///   the server's 250 (or the file's rename).
+/// - A failed attempt is retried after the backoff of `mail.retry_*`; when no session
+///   can be opened (server down, silent, TLS or AUTH failing) every waiting row counts
+///   one attempt and they wait together. After `mail.max_attempts` attempts, or at once
+///   on a permanent (5xx) refusal, a row is `dead`; `mail.admin` then gets one message
+///   listing the new dead letters.
+///
+/// This call sleeps through backoffs. Times recorded are `now` plus the time elapsed in
+/// this call (monotonic), so they stay derived from the `now` passed in.
+pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, now: DateTime<Utc>) -> Result<Delivery> {
+    let started = Instant::now();
+    let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
+    let _lock = delivery_lock(cfg)?;
+    let mut transport = deliver::open(&cfg.mail, &cfg.paths.outbox).context("cannot deliver the outbox")?;
+    let mut d = Delivery { transport: transport.describe(), ..Default::default() };
+    d.interrupted = store.outbox_recover_interrupted()?;
+    for key in &d.interrupted {
+        tracing::warn!(
+            "{key}: a crash interrupted its delivery after it was handed to {}; sending it again with the same Message-ID",
+            d.transport
+        );
+    }
+    let policy = cfg.mail.retry;
+    loop {
+        let due = store.outbox_due(clock())?;
+        if due.is_empty() {
+            if let Some(admin) = &cfg.mail.admin
+                && queue_dead_letter_notice(cfg, store, templates, admin, &d.transport, clock())?
+            {
+                d.notified = Some(admin.email.to_string());
+                continue;
+            }
+            match store.outbox_next_retry()? {
+                Some(at) => {
+                    transport.close();
+                    let wait = (at - clock()).to_std().unwrap_or_default();
+                    tracing::info!("waiting {:.1} s for the next retry", wait.as_secs_f64());
+                    std::thread::sleep(wait);
+                    continue;
+                }
+                None => break,
+            }
+        }
+        for (i, row) in due.iter().enumerate() {
+            let e = &row.entry;
+            // Wait for the rate limit and open the session before the row is marked
+            // `sending`, so that `sending` covers only the transaction itself.
+            let result = match transport.prepare() {
+                Ok(()) => {
+                    store.outbox_mark_sending(&e.idempotency_key, clock())?;
+                    let name = file_name(row);
+                    transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message })
+                }
+                Err(err) => Err(err),
+            };
+            match result {
+                Ok(()) => {
+                    store.outbox_mark_sent(&e.idempotency_key, clock())?;
+                    d.sent.push(e.idempotency_key.clone());
+                }
+                Err(err) => match err.class() {
+                    FailureClass::Connection => {
+                        // No session: nothing in this batch can go now. Every row left
+                        // counts one attempt and waits for its backoff.
+                        let left = &due[i..];
+                        tracing::warn!(
+                            "{err}; {} message(s) wait (attempt {} of {})",
+                            left.len(),
+                            row.attempts + 1,
+                            policy.max_attempts
+                        );
+                        for r in left {
+                            record_failure(store, &mut d, r, &err.to_string(), false, policy, clock())?;
+                        }
+                        break;
+                    }
+                    FailureClass::Transient => {
+                        tracing::warn!(
+                            "{}: {err} (attempt {} of {})",
+                            e.idempotency_key,
+                            row.attempts + 1,
+                            policy.max_attempts
+                        );
+                        record_failure(store, &mut d, row, &err.to_string(), false, policy, clock())?;
+                    }
+                    FailureClass::Permanent => {
+                        tracing::warn!("{}: {err}: permanent, not retried", e.idempotency_key);
+                        record_failure(store, &mut d, row, &err.to_string(), true, policy, clock())?;
+                    }
+                },
+            }
         }
     }
-    Ok(summary)
+    transport.close();
+    Ok(d)
+}
+
+/// One delivery at a time per state database: another process delivering would take
+/// this one's in-flight message (`sending`) for a crash leftover and send it again. An
+/// exclusive lock on `<state>.deliver-lock`, released when the process ends, however
+/// it ends.
+fn delivery_lock(cfg: &Config) -> Result<fs::File> {
+    let path = cfg.paths.state.with_extension("deliver-lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the delivery lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => bail!(
+            "another quotad is delivering from {} (it holds {}); run this again when it has finished",
+            cfg.paths.state.display(),
+            path.display()
+        ),
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
+/// The file transport's name for a row: `JOB_PERIOD_KIND_RECIPIENT`, made
+/// filesystem-safe and unique, with `_resend-N` for the Nth resend.
+fn file_name(row: &OutboxRow) -> String {
+    let e = &row.entry;
+    let base = format!("{}_{}_{}_{}", e.job, e.period, e.kind, e.recipient);
+    let base = if row.resends == 0 { base } else { format!("{base}_resend-{}", row.resends) };
+    deliver::safe_name(&base, &e.idempotency_key)
+}
+
+fn record_failure(
+    store: &Store,
+    d: &mut Delivery,
+    row: &OutboxRow,
+    error: &str,
+    permanent: bool,
+    policy: deliver::RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let made = row.attempts + 1;
+    let outcome = match policy.backoff(made) {
+        Some(wait) if !permanent => FailureOutcome::RetryAt(now + chrono::Duration::from_std(wait)?),
+        _ => FailureOutcome::Dead,
+    };
+    let key = &row.entry.idempotency_key;
+    store.outbox_mark_failed(key, error, outcome, now)?;
+    match outcome {
+        FailureOutcome::RetryAt(_) => d.retried += 1,
+        FailureOutcome::Dead => {
+            tracing::warn!("{key}: dead letter after {made} attempt(s): {error}");
+            d.dead.push((key.clone(), error.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Queues one message to `admin` listing the dead letters not yet notified (the
+/// notices themselves excluded); returns false when there are none.
+fn queue_dead_letter_notice(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    admin: &deliver::Mailbox,
+    transport: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let dead = store.outbox_dead_unnotified()?;
+    if dead.is_empty() {
+        return Ok(false);
+    }
+    let letters = dead
+        .iter()
+        .map(|r| report::DeadLetterView {
+            recipient: r.entry.recipient.clone(),
+            subject: r.entry.subject.clone(),
+            key: r.entry.idempotency_key.clone(),
+            attempts: r.attempts,
+            created_at: r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            last_error: r.last_error.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mail =
+        report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?;
+    let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let to = admin.email.to_string();
+    let key = format!("dead-letters/{stamp}/{to}/admin-notice");
+    let message_id = deliver::message_id(&key, &cfg.mail.from);
+    let out = Outgoing {
+        to_name: admin.name.clone().unwrap_or_default(),
+        to_email: to.clone(),
+        subject: mail.subject.clone(),
+        text: mail.text,
+        html: mail.html,
+        message_id: message_id.clone(),
+        date: now,
+    };
+    let message =
+        deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))?;
+    let entry = OutboxEntry {
+        idempotency_key: key,
+        job: "dead-letters".into(),
+        period: stamp,
+        recipient: to,
+        kind: "admin-notice".into(),
+        message_id: message_id.trim_matches(['<', '>']).to_string(),
+        subject: mail.subject,
+        message,
+    };
+    let listed: Vec<String> = dead.iter().map(|r| r.entry.idempotency_key.clone()).collect();
+    store.outbox_add_notice(&entry, &listed, now)?;
+    Ok(true)
 }
 
 /// Corrections: for each rep whose memo went out, compare the figures it stated with
@@ -685,7 +968,7 @@ fn send_corrections(
         };
         let facts = new.to_string();
         let rep_key = rep.key();
-        match sender.send(
+        let sent = sender.send(
             &key,
             "quota-memo",
             period,
@@ -694,10 +977,11 @@ fn send_corrections(
             Some((&rep_key, &facts)),
             || Ok(report::render_correction(templates, &view)?),
             &mut summary.failed,
-        )? {
-            Sent::Now => summary.corrections += 1,
-            Sent::Before => summary.already_sent += 1,
-            Sent::Failed => continue,
+        )?;
+        let failed = matches!(sent, Sent::Failed);
+        summary.count(sent);
+        if failed {
+            continue;
         }
         if let Some(m) = rep.manager_email.as_deref() {
             let e = by_manager
@@ -719,7 +1003,7 @@ fn send_corrections(
             for_manager: true,
             closing: String::new(),
         };
-        match sender.send(
+        let sent = sender.send(
             &key,
             "quota-memo",
             period,
@@ -728,11 +1012,8 @@ fn send_corrections(
             None,
             || Ok(report::render_correction(templates, &view)?),
             &mut summary.failed,
-        )? {
-            Sent::Now => summary.corrections += 1,
-            Sent::Before => summary.already_sent += 1,
-            Sent::Failed => {}
-        }
+        )?;
+        summary.count(sent);
     }
     Ok(())
 }

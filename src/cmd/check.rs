@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 
 use super::shown;
 use crate::config::Config;
+use crate::deliver::TransportKind;
 use crate::domain::Period;
 use crate::report::{self, Templates};
 
@@ -15,6 +16,15 @@ pub fn check(cfg: &Config) -> Result<i32> {
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
     let view = sample_view(cfg).context("building the sample memo")?;
     report::render_quota_memo(&templates, &view)?;
+    let sample_dead = report::DeadLetterView {
+        recipient: "jose@example.com".into(),
+        subject: "Your November 2026 quota".into(),
+        key: "quota-memo/2026-11/jose@example.com/rep-memo".into(),
+        attempts: 5,
+        created_at: "2026-11-01 13:00 UTC".into(),
+        last_error: "SMTP server smtp.example.com:587: connect failed".into(),
+    };
+    report::render_dead_letters(&templates, &report::DeadLettersView::new(&cfg.org.name, "SMTP", vec![sample_dead]))?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
     say!("  templates: {} rendered with sample figures; overridden: {overridden}", report::template_names().count());
     let inbox: Vec<String> = match std::fs::read_dir(&cfg.paths.inbox) {
@@ -36,7 +46,28 @@ pub fn check(cfg: &Config) -> Result<i32> {
             matched.len()
         );
     }
-    Ok(0)
+    let mut status = 0;
+    match &cfg.mail.transport {
+        TransportKind::File => say!("  mail: .eml files in {}", shown(&cfg.paths.outbox)),
+        TransportKind::Smtp(s) => {
+            let auth = match (&s.username, &s.password_env) {
+                (Some(u), Some(var)) if std::env::var_os(var).is_some() => {
+                    format!("AUTH as {u}, password from ${var} (set)")
+                }
+                (Some(u), Some(var)) => {
+                    status = 1;
+                    format!("AUTH as {u}, but ${var} is NOT SET: set it to the SMTP password before sending")
+                }
+                _ => "no AUTH".into(),
+            };
+            say!("  mail: SMTP {} (tls = \"{}\"), {auth}", s.server(), s.tls.as_str());
+        }
+    }
+    match &cfg.mail.admin {
+        Some(a) => say!("  dead letters are reported to {a}"),
+        None => say!("  dead letters are reported to nobody by e-mail (set mail.admin)"),
+    }
+    Ok(status)
 }
 
 /// A memo view built by the real metrics from one made-up rep, so `check` renders the

@@ -19,6 +19,7 @@ pub(crate) fn emit(text: &str) {
 mod check;
 mod explain;
 mod init;
+mod outbox;
 mod run;
 mod standings;
 
@@ -39,13 +40,15 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
     let cfg = Config::from_file(&cli.config)?;
     match cli.command {
         Command::Import => run::import_only(&cfg, now),
-        Command::Run { job, period, corrections } => run::run(&cfg, job, period, corrections, now),
+        Command::Run { job, period, corrections, resend } => run::run(&cfg, job, period, corrections, resend, now),
         Command::Check => check::check(&cfg),
         Command::Standings { period, week, team, board, format } => {
             standings::standings(&cfg, period, week, team.as_deref(), board.into(), format, now)
         }
         Command::Explain { rep, period, metric } => explain::explain(&cfg, &rep, period, metric, now),
         Command::Init { .. } => unreachable!("handled above"),
+        Command::Status => outbox::status(&cfg, now),
+        Command::Outbox { action } => outbox::outbox(&cfg, action, now),
     }
 }
 

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use super::{lock_state, open_store, shown};
 use crate::cli::Job;
 use crate::config::Config;
+use crate::deliver::TransportKind;
 use crate::domain::Period;
-use crate::pipeline::{self, FileStatus, ImportSummary, MemoSummary};
+use crate::pipeline::{self, Delivery, FileStatus, ImportSummary, MemoSummary};
 use crate::report::Templates;
 
 /// `quotad import`.
@@ -20,7 +21,14 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
 }
 
 /// `quotad run JOB [--period]`.
-pub fn run(cfg: &Config, job: Job, period: Option<Period>, corrections: bool, now: DateTime<Utc>) -> Result<i32> {
+pub fn run(
+    cfg: &Config,
+    job: Job,
+    period: Option<Period>,
+    corrections: bool,
+    resend: bool,
+    now: DateTime<Utc>,
+) -> Result<i32> {
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
     let _lock = lock_state(cfg)?;
     let mut store = open_store(cfg)?;
@@ -36,9 +44,9 @@ pub fn run(cfg: &Config, job: Job, period: Option<Period>, corrections: bool, no
         Some(p) => p,
         None => pipeline::default_memo_period(&store)?,
     };
-    let memo = pipeline::quota_memo(cfg, &store, &templates, period, corrections, now)?;
-    print_memo(&memo);
-    if !memo.failed.is_empty() {
+    let memo = pipeline::quota_memo(cfg, &mut store, &templates, period, corrections, resend, now)?;
+    print_memo(cfg, &memo);
+    if !memo.failed.is_empty() || !memo.delivery.dead.is_empty() {
         status = 1;
     }
     Ok(status)
@@ -103,7 +111,7 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
     );
 }
 
-fn print_memo(m: &MemoSummary) {
+fn print_memo(cfg: &Config, m: &MemoSummary) {
     let period = m.period.map(|p| format!("{} ({p})", p.label())).unwrap_or_default();
     say!("Quota memo for {period}");
     if let Some(w) = &m.waiting {
@@ -113,14 +121,29 @@ fn print_memo(m: &MemoSummary) {
     if let Some(p) = &m.preliminary {
         say!("  note: {p}");
     }
+    let place = match cfg.mail.transport {
+        TransportKind::File => format!("written to {}", shown(&m.outbox)),
+        TransportKind::Smtp(_) => format!("sent through {}", m.delivery.transport),
+    };
     say!(
-        "  {} rep memo(s) and {} manager memo(s) written to {}, {} correction(s), {} already sent earlier (not sent again)",
+        "  {} rep memo(s) and {} manager memo(s) {place}, {} correction(s), {} already sent earlier (not sent again)",
         m.sent,
         m.managers,
-        shown(&m.outbox),
         m.corrections,
         m.already_sent
     );
+    if m.resend > 0 {
+        say!("  {} of them sent again on request (--resend), each with a new Message-ID", m.resend);
+    }
+    if m.unfinished_earlier > 0 {
+        say!("  {} recorded by an earlier, unfinished run and delivered as recorded", m.unfinished_earlier);
+    }
+    if m.dead_earlier > 0 {
+        say!(
+            "  {} dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)",
+            m.dead_earlier
+        );
+    }
     for s in &m.skipped {
         say!("  skipped: {s}");
     }
@@ -129,5 +152,29 @@ fn print_memo(m: &MemoSummary) {
     }
     if !m.unmatched.is_empty() {
         say!("  not on the roster (their figures are in no memo): {}", m.unmatched.join("; "));
+    }
+    print_delivery(&m.delivery, m.sent + m.managers + m.corrections);
+}
+
+/// The delivery lines shared by `run` and `outbox retry`; `counted` messages were
+/// already reported by the caller.
+pub(super) fn print_delivery(d: &Delivery, counted: usize) {
+    if d.sent.len() > counted {
+        say!("  {} other queued message(s) delivered through {}", d.sent.len() - counted, d.transport);
+    }
+    if !d.interrupted.is_empty() {
+        say!(
+            "  {} message(s) had been interrupted by a crash mid-send and were sent again with the same Message-ID (see README \"Delivery\")",
+            d.interrupted.len()
+        );
+    }
+    if d.retried > 0 {
+        say!("  {} failed attempt(s) retried", d.retried);
+    }
+    for (key, error) in &d.dead {
+        say!("  DEAD LETTER {key}: {error}");
+    }
+    if let Some(admin) = &d.notified {
+        say!("  dead letters reported to {admin}");
     }
 }

@@ -1,20 +1,30 @@
-//! Deliver: rendered mail -> RFC 5322 messages (lettre) -> a transport.
+//! Deliver: rendered mail -> RFC 5322 messages (lettre) -> a transport (SMTP or files).
 //!
 //! Owns lettre. Imports `domain` only. The outbox ledger's rows live in `store`; the
-//! pipeline records each message there as pending before calling [`Transport::send`]
-//! and marks it sent after, so a message is never sent twice (DESIGN.md "Delivery").
-//! The file transport writes one `.eml` file per message into the outbox folder: the
-//! default, so quotad runs with no mail server at all.
+//! pipeline records each message there before it calls [`Transport::send`], marks it
+//! `sending` just before and `sent` just after, so a message is never sent twice
+//! (DESIGN.md "Delivery"). This module decides what a failure means ([`FailureClass`])
+//! and when to try again ([`RetryPolicy`]); it never touches the ledger.
+//!
+//! Transports: [`FileTransport`] writes one `.eml` file per message into the outbox
+//! folder (the default, so quotad runs with no mail server at all); [`SmtpTransport`]
+//! (in `smtp.rs`) speaks SMTP over rustls with STARTTLS, implicit TLS or (loopback
+//! relays only) plain text, with AUTH, and keeps one connection for a whole batch.
+
+mod smtp;
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+pub use lettre::message::Mailbox;
+use lettre::message::MultiPart;
 use sha2::{Digest, Sha256};
 
-/// Delivery errors name the recipient or file.
+pub use smtp::SmtpTransport;
+
+/// Delivery errors name the recipient, the file or the SMTP server (`host:port`).
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
     /// lettre refused to build the message.
@@ -40,6 +50,160 @@ pub enum DeliverError {
         #[source]
         source: std::io::Error,
     },
+    /// No usable session with the SMTP server: it could not be reached, did not greet
+    /// in time, or TLS or AUTH failed. Every message waiting is affected alike.
+    #[error("SMTP server {server}: {detail}")]
+    Connect {
+        /// `host:port`.
+        server: String,
+        /// What failed, e.g. "no answer within 30 s (mail.smtp.connect_timeout_seconds)".
+        detail: String,
+    },
+    /// The server answered the transaction for one message with a 4xx (transient) or
+    /// 5xx (permanent) reply.
+    #[error("SMTP server {server} refused the message to {to}: {detail}")]
+    Refused {
+        /// `host:port`.
+        server: String,
+        /// The recipient.
+        to: String,
+        /// The reply, e.g. "permanent error (550): mailbox unavailable".
+        detail: String,
+        /// A 5xx reply: trying again will not help.
+        permanent: bool,
+    },
+    /// The connection broke or timed out during one message's transaction. If it broke
+    /// after the final dot, the server may have the message (the duplicate window).
+    #[error("SMTP server {server}: connection lost while sending to {to}: {detail}")]
+    Network {
+        /// `host:port`.
+        server: String,
+        /// The recipient.
+        to: String,
+        /// The network error.
+        detail: String,
+    },
+    /// The environment variable named by `mail.smtp.password_env` is not set.
+    #[error(
+        "mail.smtp.password_env names the environment variable {var}, but it is not set (or is not UTF-8): set it to the SMTP password for {username}"
+    )]
+    Password {
+        /// The variable's name (never its value).
+        var: String,
+        /// The SMTP user name.
+        username: String,
+    },
+    /// The extra CA certificate file cannot be used.
+    #[error("mail.smtp.ca_file {path}: {detail}")]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// Why: unreadable, or no PEM certificate in it.
+        detail: String,
+    },
+}
+
+/// What a failed send means for the message (see [`DeliverError::class`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// No session could be opened: every waiting message is retried together.
+    Connection,
+    /// This message failed, and may succeed later: retried with backoff.
+    Transient,
+    /// This message can never succeed as it is (5xx, bad address): dead at once.
+    Permanent,
+}
+
+impl DeliverError {
+    /// How the outbox should treat this failure.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            DeliverError::Connect { .. } | DeliverError::Password { .. } | DeliverError::CaFile { .. } => {
+                FailureClass::Connection
+            }
+            DeliverError::Io { .. } | DeliverError::Network { .. } => FailureClass::Transient,
+            DeliverError::Refused { permanent: false, .. } => FailureClass::Transient,
+            DeliverError::Refused { permanent: true, .. }
+            | DeliverError::Build { .. }
+            | DeliverError::Address { .. } => FailureClass::Permanent,
+        }
+    }
+}
+
+/// How the SMTP connection is protected (config `mail.smtp.tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain connect, then STARTTLS (required: a server that does not offer it is an
+    /// error). Default port 587.
+    StartTls,
+    /// TLS from the first byte ("implicit TLS", SMTPS). Default port 465.
+    Tls,
+    /// No encryption: only for a relay on this machine (127.0.0.1, ::1, localhost).
+    /// Default port 25.
+    None,
+}
+
+impl TlsMode {
+    /// The port used when `mail.smtp.port` is not set: 587, 465 or 25.
+    pub fn default_port(self) -> u16 {
+        match self {
+            TlsMode::StartTls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        }
+    }
+
+    /// The config spelling: "starttls", "tls" or "none".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::StartTls => "starttls",
+            TlsMode::Tls => "tls",
+            TlsMode::None => "none",
+        }
+    }
+}
+
+/// Whether `host` names this machine (127.0.0.0/8, ::1 or localhost): the only hosts
+/// for which `tls = "none"` is allowed.
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// SMTP settings (config `[mail.smtp]`). Holds the password's environment variable
+/// name, never the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// Server host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Connection security.
+    pub tls: TlsMode,
+    /// AUTH user name; `None` = no AUTH.
+    pub username: Option<String>,
+    /// Name of the environment variable holding the AUTH password (required with a
+    /// user name).
+    pub password_env: Option<String>,
+    /// Extra trusted CA certificate(s), PEM, on top of the built-in Mozilla roots.
+    pub ca_file: Option<PathBuf>,
+    /// Limit for TCP connect plus greeting, EHLO, STARTTLS and AUTH, each step.
+    pub connect_timeout: Duration,
+    /// Limit for each reply during a message's transaction (MAIL, RCPT, DATA, the dot).
+    pub command_timeout: Duration,
+    /// At most this many messages per minute (spaced evenly); 0 = no limit.
+    pub max_per_minute: u32,
+}
+
+impl SmtpSettings {
+    /// `host:port`, as errors and logs show the server.
+    pub fn server(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
 }
 
 /// Where messages go (config `mail.transport`).
@@ -47,17 +211,62 @@ pub enum DeliverError {
 pub enum TransportKind {
     /// `.eml` files in the outbox folder.
     File,
+    /// An SMTP server.
+    Smtp(SmtpSettings),
+}
+
+/// When a failed message is tried again (config `mail.max_attempts`,
+/// `mail.retry_initial_seconds`, `mail.retry_max_seconds`): exponential backoff,
+/// doubling from `initial` and capped at `max`, for at most `max_attempts` attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before a message is dead (at least 1).
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt.
+    pub initial: Duration,
+    /// Longest wait between attempts.
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `attempts_made` (1-based), or `None` when
+    /// that was the last allowed attempt: initial × 2^(attempts_made − 1), at most `max`.
+    pub fn backoff(&self, attempts_made: u32) -> Option<Duration> {
+        if attempts_made >= self.max_attempts {
+            return None;
+        }
+        let factor = 2u32.saturating_pow(attempts_made.saturating_sub(1));
+        Some(self.initial.saturating_mul(factor).min(self.max))
+    }
 }
 
 /// Delivery settings (config `[mail]`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Sender, e.g. "Sales Operations <salesops@example.com>".
+    /// Sender, e.g. "Sales Operations <salesops@example.com>"; also the SMTP envelope sender.
     pub from: Mailbox,
     /// Reply-To, if set.
     pub reply_to: Option<Mailbox>,
+    /// Gets one e-mail listing the dead letters of a delivery run, if set.
+    pub admin: Option<Mailbox>,
     /// Where messages go.
     pub transport: TransportKind,
+    /// Retries of failed messages.
+    pub retry: RetryPolicy,
+}
+
+impl Settings {
+    /// Settings with the file transport and the documented retry defaults (5 attempts,
+    /// 30 s doubling to at most 10 min); for tests and examples.
+    pub fn file(from: Mailbox) -> Settings {
+        Settings {
+            from,
+            reply_to: None,
+            admin: None,
+            transport: TransportKind::File,
+            retry: RetryPolicy { max_attempts: 5, initial: Duration::from_secs(30), max: Duration::from_secs(600) },
+        }
+    }
 }
 
 /// Parses "Name <addr@host>" or "addr@host"; the error says what was expected.
@@ -121,11 +330,42 @@ pub fn build(settings: &Settings, m: &Outgoing) -> Result<Vec<u8>, DeliverError>
     Ok(msg.formatted())
 }
 
+/// One recorded message, as a transport receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Queued<'a> {
+    /// A stable, filesystem-safe label (the file transport's file name, without `.eml`).
+    pub name: &'a str,
+    /// The envelope recipient.
+    pub recipient: &'a str,
+    /// The formatted message.
+    pub message: &'a [u8],
+}
+
 /// A way to hand a formatted message to the world.
 pub trait Transport {
-    /// Sends `message` (formatted bytes); `name` is a stable, filesystem-safe label
-    /// for the message (used by the file transport as the file name).
-    fn send(&self, name: &str, message: &[u8]) -> Result<(), DeliverError>;
+    /// Gets ready for the next message: waits for its turn under a rate limit and opens
+    /// (or checks) the session, so that the message's own transaction starts at once.
+    /// Errors are [`FailureClass::Connection`] failures. The file transport has nothing to do.
+    fn prepare(&mut self) -> Result<(), DeliverError> {
+        Ok(())
+    }
+    /// Delivers one message; `Ok` means the far side accepted it (SMTP 250, or the
+    /// file is in place). Errors say what failed; [`DeliverError::class`] says what to do.
+    fn send(&mut self, m: &Queued) -> Result<(), DeliverError>;
+    /// Where messages go, for people: "var/outbox" or "SMTP smtp.example.com:587 (STARTTLS)".
+    fn describe(&self) -> String;
+    /// Ends the session politely (SMTP QUIT); sending again reconnects.
+    fn close(&mut self) {}
+}
+
+/// Opens the configured transport. Nothing connects yet; SMTP reads the password from
+/// the environment variable named by `mail.smtp.password_env` and the CA file now, so
+/// a missing variable or a bad file is reported before any message is attempted.
+pub fn open(settings: &Settings, outbox: &Path) -> Result<Box<dyn Transport>, DeliverError> {
+    Ok(match &settings.transport {
+        TransportKind::File => Box::new(FileTransport::new(outbox)),
+        TransportKind::Smtp(smtp) => Box::new(SmtpTransport::new(smtp, &settings.from)?),
+    })
 }
 
 /// Writes each message as `<outbox>/<name>.eml`, atomically (a temporary file, then a
@@ -142,17 +382,21 @@ impl FileTransport {
 }
 
 impl Transport for FileTransport {
-    fn send(&self, name: &str, message: &[u8]) -> Result<(), DeliverError> {
+    fn send(&mut self, m: &Queued) -> Result<(), DeliverError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DeliverError::Io { path, source }
         };
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let path = self.dir.join(format!("{name}.eml"));
-        let tmp = self.dir.join(format!(".{name}.eml.tmp"));
-        std::fs::write(&tmp, message).map_err(io(&tmp))?;
+        let path = self.dir.join(format!("{}.eml", m.name));
+        let tmp = self.dir.join(format!(".{}.eml.tmp", m.name));
+        std::fs::write(&tmp, m.message).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
     }
 }
 
@@ -172,14 +416,32 @@ pub fn safe_name(readable: &str, unique: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mail_parser::{HeaderValue, MessageParser};
+
+    fn settings() -> Settings {
+        Settings::file(parse_mailbox("Sales Ops <ops@example.com>").unwrap())
+    }
+
+    fn outgoing(to_name: &str, subject: &str, html: String) -> Outgoing {
+        let from = parse_mailbox("Sales Ops <ops@example.com>").unwrap();
+        Outgoing {
+            to_name: to_name.into(),
+            to_email: "soren@example.com".into(),
+            subject: subject.into(),
+            text: "hi".into(),
+            html,
+            message_id: message_id("quota-memo/2026-11/soren@example.com/rep-memo", &from),
+            date: "2026-11-01T13:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn headers(raw: &str) -> &str {
+        raw.split("\r\n\r\n").next().unwrap()
+    }
 
     #[test]
     fn headers_are_encoded_and_injection_proof() {
-        let settings = Settings {
-            from: parse_mailbox("Sales Ops <ops@example.com>").unwrap(),
-            reply_to: None,
-            transport: TransportKind::File,
-        };
+        let settings = settings();
         let m = Outgoing {
             to_name: "Núñez, José\r\nBcc: evil@example.com".into(),
             to_email: "jose@example.com".into(),
@@ -190,7 +452,7 @@ mod tests {
             date: "2026-11-01T13:00:00Z".parse().unwrap(),
         };
         let raw = String::from_utf8(build(&settings, &m).unwrap()).unwrap();
-        let headers = raw.split("\r\n\r\n").next().unwrap();
+        let headers = headers(&raw);
         assert!(!headers.lines().any(|l| l.starts_with("Bcc")), "{headers}");
         assert!(headers.contains("Subject: Your =?utf-8?b?"), "{headers}");
         assert!(headers.contains("<jose@example.com>"), "{headers}");
@@ -207,5 +469,88 @@ mod tests {
         let b = safe_name("quota-memo_2026-11_jo_s_@x.com", "quota-memo/2026-11/jo_s_@x.com/rep-memo");
         assert!(a.starts_with("quota-memo_2026-11_jo_s_@x.com_") && a.len() == b.len() + 9, "{a} {b}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_non_ascii_display_name_with_a_comma_and_a_non_ascii_subject_round_trip() {
+        let m = outgoing("Søren Müller, Sales West", "Rangliste März – Woche 12 ✓", "<p>hi</p>".into());
+        let bytes = build(&settings(), &m).unwrap();
+        let raw = String::from_utf8(bytes.clone()).unwrap();
+        let h = headers(&raw);
+        // Every header is 7-bit: the name and the subject are RFC 2047 encoded words; the
+        // address is never encoded.
+        assert!(h.is_ascii(), "{h}");
+        let to = h.lines().find(|l| l.starts_with("To: ")).unwrap();
+        assert!(to.starts_with("To: =?utf-8?"), "{to}");
+        assert!(to.ends_with(" <soren@example.com>"), "{to}");
+        // lettre encodes only the words that need it: "Rangliste =?utf-8?b?...?= Woche 12 =?utf-8?b?...?=".
+        let subject = h.lines().find(|l| l.starts_with("Subject: ")).unwrap();
+        assert!(subject.starts_with("Subject: Rangliste =?utf-8?b?") && subject.ends_with("?="), "{subject}");
+        let parsed = MessageParser::default().parse(&bytes).unwrap();
+        let addr = parsed.to().unwrap().first().unwrap();
+        assert_eq!(addr.name(), Some("Søren Müller, Sales West"));
+        assert_eq!(addr.address(), Some("soren@example.com"));
+        assert_eq!(parsed.subject(), Some("Rangliste März – Woche 12 ✓"));
+        assert_eq!(parsed.to().unwrap().iter().count(), 1, "the comma must not split the name into two addresses");
+
+        // An ASCII name with a comma is protected too: lettre writes it as an encoded
+        // word (RFC 2047 allows either that or a quoted string), never as a bare comma that
+        // would split it into two addresses.
+        let m = outgoing("Archer, Ann", "Quota", "<p>hi</p>".into());
+        let raw = String::from_utf8(build(&settings(), &m).unwrap()).unwrap();
+        assert!(headers(&raw).contains("To: =?utf-8?b?QXJjaGVyLCBBbm4=?= <soren@example.com>"), "{raw}");
+        let parsed = MessageParser::default().parse(raw.as_bytes()).unwrap();
+        assert!(matches!(parsed.header("To"), Some(HeaderValue::Address(_))));
+        assert_eq!(parsed.to().unwrap().iter().count(), 1);
+        assert_eq!(parsed.to().unwrap().first().unwrap().name(), Some("Archer, Ann"));
+    }
+
+    #[test]
+    fn no_line_exceeds_998_octets_even_for_a_huge_one_line_html_table() {
+        // 4,000 table rows on one line: about 300 KB without a single line break.
+        let row = "<tr><td>Søren Müller</td><td style=\"text-align: right;\">$1,234,567</td><td>123.4%</td></tr>";
+        let html = format!("<table>{}</table>", row.repeat(4000));
+        assert!(html.len() > 300_000 && !html.contains('\n'));
+        let m = outgoing("Søren Müller, Sales West", "Rangliste März – Woche 12 ✓", html.clone());
+        let bytes = build(&settings(), &m).unwrap();
+        let longest = bytes.split(|&b| b == b'\n').map(|l| l.len()).max().unwrap();
+        assert!(longest <= 998, "longest line {longest} octets");
+        // ... and the HTML part decodes back byte for byte.
+        let parsed = MessageParser::default().parse(&bytes).unwrap();
+        assert_eq!(parsed.body_html(0).unwrap(), html);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_then_gives_up() {
+        let p = RetryPolicy { max_attempts: 6, initial: Duration::from_secs(30), max: Duration::from_secs(100) };
+        let waits: Vec<Option<u64>> = (1..=7).map(|n| p.backoff(n).map(|d| d.as_secs())).collect();
+        assert_eq!(waits, vec![Some(30), Some(60), Some(100), Some(100), Some(100), None, None]);
+        let once = RetryPolicy { max_attempts: 1, ..p };
+        assert_eq!(once.backoff(1), None);
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in ["127.0.0.1", "127.3.4.5", "localhost", "LOCALHOST", "::1", "[::1]"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["smtp.example.com", "10.0.0.1", "192.168.1.1", "localhost.example.com", "0.0.0.0"] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn failure_classes() {
+        let refused = |permanent| DeliverError::Refused {
+            server: "smtp.example.com:587".into(),
+            to: "ann@example.com".into(),
+            detail: "x".into(),
+            permanent,
+        };
+        assert_eq!(refused(true).class(), FailureClass::Permanent);
+        assert_eq!(refused(false).class(), FailureClass::Transient);
+        let e = DeliverError::Connect { server: "smtp.example.com:587".into(), detail: "connection refused".into() };
+        assert_eq!(e.class(), FailureClass::Connection);
+        assert_eq!(e.to_string(), "SMTP server smtp.example.com:587: connection refused");
     }
 }

@@ -52,6 +52,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/correction_subject.txt", include_str!("../../templates/email/correction_subject.txt")),
     ("email/correction.txt", include_str!("../../templates/email/correction.txt")),
     ("email/correction.html", include_str!("../../templates/email/correction.html")),
+    ("email/dead_letters_subject.txt", include_str!("../../templates/email/dead_letters_subject.txt")),
+    ("email/dead_letters.txt", include_str!("../../templates/email/dead_letters.txt")),
+    ("email/dead_letters.html", include_str!("../../templates/email/dead_letters.html")),
 ];
 
 /// The built-in templates as (name, text), for `quotad init` to copy out.
@@ -618,4 +621,58 @@ pub struct CorrectionView {
 /// Renders a correction notice.
 pub fn render_correction(t: &Templates, view: &CorrectionView) -> Result<RenderedMail, ReportError> {
     render_mail(t, "correction", view)
+}
+
+/// One undelivered message, as the admin's dead-letter notice shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetterView {
+    /// The recipient's address.
+    pub recipient: String,
+    /// The message's subject.
+    pub subject: String,
+    /// The outbox idempotency key (job/period/recipient/kind).
+    pub key: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it was first queued, e.g. "2026-11-01 13:00 UTC".
+    pub created_at: String,
+    /// The last failure, naming the server or file.
+    pub last_error: String,
+}
+
+/// Everything the dead-letter notice templates receive.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLettersView {
+    /// The org.
+    pub org: OrgView,
+    /// Where delivery was attempted, e.g. "SMTP smtp.example.com:587 (STARTTLS)".
+    pub transport: String,
+    /// How many letters (the length of `letters`).
+    pub count: usize,
+    /// The dead letters, oldest first.
+    pub letters: Vec<DeadLetterView>,
+}
+
+impl DeadLettersView {
+    /// A view for `org` and `transport` listing `letters`.
+    pub fn new(org: &str, transport: &str, letters: Vec<DeadLetterView>) -> DeadLettersView {
+        DeadLettersView {
+            org: OrgView { name: org.into() },
+            transport: transport.into(),
+            count: letters.len(),
+            letters,
+        }
+    }
+}
+
+/// Renders the admin's notice listing dead letters: subject, text and HTML.
+pub fn render_dead_letters(t: &Templates, view: &DeadLettersView) -> Result<RenderedMail, ReportError> {
+    let ctx = Context::from_serialize(view)
+        .map_err(|e| ReportError::Template { name: "email/dead_letters".into(), detail: tera_detail(&e) })?;
+    let subject = t.render("email/dead_letters_subject.txt", &ctx)?;
+    Ok(RenderedMail {
+        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        text: t.render("email/dead_letters.txt", &ctx)?,
+        html: t.render("email/dead_letters.html", &ctx)?,
+    })
 }

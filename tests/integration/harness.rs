@@ -68,6 +68,8 @@ pub struct Email {
     pub html: String,
     pub message_id: String,
     pub raw: String,
+    /// Attachments (parts that are neither the text nor the HTML body).
+    pub attachments: usize,
 }
 
 impl Env {
@@ -138,11 +140,41 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Runs `quotad --config quotad.toml ARGS` with extra environment variables.
+    pub fn quotad_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        run_quotad_env(self.dir.path(), &[&["--config", "quotad.toml"], args].concat(), vars)
+    }
+
+    /// Starts `quotad --config quotad.toml ARGS` without waiting; its stdout and stderr
+    /// go to `NAME.out` / `NAME.err` in the folder.
+    pub fn spawn(&self, name: &str, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
+        let out = std::fs::File::create(self.path(&format!("{name}.out"))).unwrap();
+        let err = std::fs::File::create(self.path(&format!("{name}.err"))).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_quotad"))
+            .args(["--config", "quotad.toml"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("QUOTAD_CONFIG")
+            .envs(vars.iter().copied())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start quotad")
+    }
+}
+
 pub fn run_quotad(cwd: &Path, args: &[&str]) -> Run {
+    run_quotad_env(cwd, args, &[])
+}
+
+pub fn run_quotad_env(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_quotad"))
         .args(args)
         .current_dir(cwd)
         .env_remove("QUOTAD_CONFIG")
+        .env_remove("RUST_LOG")
+        .envs(vars.iter().copied())
         .output()
         .expect("run quotad");
     let run = Run {
@@ -159,24 +191,25 @@ pub fn read_emails(dir: &Path) -> Vec<Email> {
         .map(|rd| rd.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
         .unwrap_or_default();
     files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let raw = std::fs::read(p).unwrap();
-            let m = MessageParser::default().parse(&raw).expect("parseable .eml");
-            let to = m.to().and_then(|a| a.first()).expect("a To address");
-            Email {
-                file: p.file_name().unwrap().to_string_lossy().into_owned(),
-                to_name: to.name().unwrap_or_default().to_string(),
-                to: to.address().unwrap_or_default().to_string(),
-                subject: m.subject().unwrap_or_default().to_string(),
-                text: m.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
-                html: m.body_html(0).unwrap_or_default().into_owned(),
-                message_id: m.message_id().unwrap_or_default().to_string(),
-                raw: String::from_utf8_lossy(&raw).into_owned(),
-            }
-        })
-        .collect()
+    files.iter().map(|p| parse_email(p)).collect()
+}
+
+/// Parses one .eml file (mail-parser).
+pub fn parse_email(p: &Path) -> Email {
+    let raw = std::fs::read(p).unwrap();
+    let m = MessageParser::default().parse(&raw).expect("parseable .eml");
+    let to = m.to().and_then(|a| a.first()).expect("a To address");
+    Email {
+        file: p.file_name().unwrap().to_string_lossy().into_owned(),
+        to_name: to.name().unwrap_or_default().to_string(),
+        to: to.address().unwrap_or_default().to_string(),
+        subject: m.subject().unwrap_or_default().to_string(),
+        text: m.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
+        html: m.body_html(0).unwrap_or_default().into_owned(),
+        message_id: m.message_id().unwrap_or_default().to_string(),
+        raw: String::from_utf8_lossy(&raw).into_owned(),
+        attachments: m.attachment_count(),
+    }
 }
 
 /// The value after `label` on its line of a memo's text ("Revenue", "Attainment", …),

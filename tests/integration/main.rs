@@ -1,12 +1,15 @@
 //! quotad's one integration-test binary: the real `quotad` executable on real files
 //! (generated spreadsheets, the bundled sample, the public samples in
-//! ../shared/samples/real), a real SQLite file, and the .eml files it writes.
+//! ../shared/samples/real), a real SQLite file, the .eml files it writes, and a real
+//! SMTP server on 127.0.0.1 (tests/smtp_sink.py, started by `smtp_server`).
 
 mod cli;
+mod delivery;
 mod harness;
 mod ingest_cases;
 mod memos;
 mod real_samples;
 mod robustness;
 mod sample_memos;
+mod smtp_server;
 mod trust;

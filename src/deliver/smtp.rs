@@ -1,0 +1,305 @@
+//! The SMTP transport: lettre's synchronous `SmtpConnection` over rustls.
+//!
+//! One connection is opened on the first message and reused for the whole batch; it is
+//! reopened when the server drops it or after any failed transaction (lettre aborts
+//! the session then). Connecting, the greeting, EHLO, STARTTLS and AUTH are each
+//! bounded by the connect timeout; every reply during a message's transaction by the
+//! command timeout. The password is read once from the environment and only ever
+//! handed to lettre's AUTH: it is in no error, no log line and no `Debug` output
+//! (lettre's own `tracing` feature, which logs the AUTH exchange, is not enabled).
+
+use std::time::{Duration, Instant};
+
+use lettre::Address;
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::ClientId;
+
+use super::{DeliverError, Queued, SmtpSettings, TlsMode, Transport};
+
+/// A connection is checked with NOOP before reuse when it has been idle this long.
+const IDLE_CHECK: Duration = Duration::from_secs(20);
+
+/// Sends through an SMTP server (config `[mail.smtp]`). Connects lazily, on the first
+/// [`Transport::send`].
+pub struct SmtpTransport {
+    settings: SmtpSettings,
+    from: Address,
+    credentials: Option<Credentials>,
+    tls: Option<TlsParameters>,
+    hello: ClientId,
+    conn: Option<SmtpConnection>,
+    last_start: Option<Instant>,
+    last_used: Option<Instant>,
+}
+
+impl std::fmt::Debug for SmtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Deliberately without the credentials.
+        f.debug_struct("SmtpTransport").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl SmtpTransport {
+    /// Prepares a transport: reads the password from the environment variable named by
+    /// `settings.password_env` and the extra CA from `settings.ca_file`. Errors:
+    /// [`DeliverError::Password`] (variable unset), [`DeliverError::CaFile`],
+    /// [`DeliverError::Connect`] (TLS settings rejected).
+    pub fn new(settings: &SmtpSettings, from: &Mailbox) -> Result<SmtpTransport, DeliverError> {
+        let credentials = match (&settings.username, &settings.password_env) {
+            (Some(user), Some(var)) => {
+                let password = std::env::var(var)
+                    .map_err(|_| DeliverError::Password { var: var.clone(), username: user.clone() })?;
+                Some(Credentials::new(user.clone(), password))
+            }
+            _ => None,
+        };
+        let tls = match settings.tls {
+            TlsMode::None => None,
+            TlsMode::StartTls | TlsMode::Tls => {
+                let mut b = TlsParameters::builder(settings.host.clone());
+                if let Some(path) = &settings.ca_file {
+                    let ca_err = |detail: String| DeliverError::CaFile { path: path.clone(), detail };
+                    let pem = std::fs::read(path).map_err(|e| ca_err(e.to_string()))?;
+                    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                        return Err(ca_err("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into()));
+                    }
+                    let cert = Certificate::from_pem(&pem).map_err(|e| ca_err(e.to_string()))?;
+                    b = b.add_root_certificate(cert);
+                }
+                Some(b.build_rustls().map_err(|e| DeliverError::Connect {
+                    server: settings.server(),
+                    detail: format!("TLS setup: {e}"),
+                })?)
+            }
+        };
+        Ok(SmtpTransport {
+            settings: settings.clone(),
+            from: from.email.clone(),
+            credentials,
+            tls,
+            hello: ClientId::default(),
+            conn: None,
+            last_start: None,
+            last_used: None,
+        })
+    }
+
+    /// Opens a session: TCP, greeting, EHLO, then STARTTLS (for "starttls") and AUTH
+    /// (with a user name); afterwards replies are bounded by the command timeout.
+    fn connect(&self) -> Result<SmtpConnection, DeliverError> {
+        let s = &self.settings;
+        let fail = |step: &str, e: lettre::transport::smtp::Error| DeliverError::Connect {
+            server: s.server(),
+            detail: describe(step, &e, s.connect_timeout, "mail.smtp.connect_timeout_seconds"),
+        };
+        let wrapper = if s.tls == TlsMode::Tls { self.tls.as_ref() } else { None };
+        let step = if wrapper.is_some() { "connect (implicit TLS)" } else { "connect" };
+        let mut conn =
+            SmtpConnection::connect((s.host.as_str(), s.port), Some(s.connect_timeout), &self.hello, wrapper, None)
+                .map_err(|e| fail(step, e))?;
+        if s.tls == TlsMode::StartTls {
+            if !conn.can_starttls() {
+                conn.abort();
+                return Err(DeliverError::Connect {
+                    server: s.server(),
+                    detail: "the server does not offer STARTTLS, which mail.smtp.tls = \"starttls\" requires".into(),
+                });
+            }
+            let params = self.tls.as_ref().expect("TLS parameters exist for starttls");
+            conn.starttls(params, &self.hello).map_err(|e| fail("STARTTLS", e))?;
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], c).map_err(|e| fail("AUTH", e))?;
+        }
+        conn.set_timeout(Some(s.command_timeout)).map_err(|e| DeliverError::Connect {
+            server: s.server(),
+            detail: format!("cannot set the command timeout: {e}"),
+        })?;
+        tracing::debug!(
+            server = %s.server(),
+            tls = s.tls.as_str(),
+            encrypted = conn.is_encrypted(),
+            user = s.username.as_deref().unwrap_or("(no AUTH)"),
+            "SMTP session open"
+        );
+        Ok(conn)
+    }
+
+    /// Keeps the open session if it still answers (checked with NOOP after 20 s idle),
+    /// else opens a new one.
+    fn ensure_session(&mut self) -> Result<(), DeliverError> {
+        if let Some(conn) = &mut self.conn {
+            let idle = self.last_used.is_some_and(|t| t.elapsed() > IDLE_CHECK);
+            if conn.has_broken() || (idle && !conn.test_connected()) {
+                tracing::debug!(server = %self.settings.server(), "SMTP session lost; reconnecting");
+                self.conn = None;
+            } else if idle {
+                self.last_used = Some(Instant::now());
+            }
+        }
+        if self.conn.is_none() {
+            self.conn = Some(self.connect()?);
+            self.last_used = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Waits so that message starts are at least 60 s / `max_per_minute` apart.
+    fn pace(&self) {
+        if self.settings.max_per_minute == 0 {
+            return;
+        }
+        let gap = Duration::from_secs(60) / self.settings.max_per_minute;
+        if let Some(last) = self.last_start {
+            let since = last.elapsed();
+            if since < gap {
+                std::thread::sleep(gap - since);
+            }
+        }
+    }
+}
+
+impl Transport for SmtpTransport {
+    fn prepare(&mut self) -> Result<(), DeliverError> {
+        self.pace();
+        self.last_start = Some(Instant::now());
+        self.ensure_session()
+    }
+
+    fn send(&mut self, m: &Queued) -> Result<(), DeliverError> {
+        let to: Address = m.recipient.parse().map_err(|_| DeliverError::Address { address: m.recipient.into() })?;
+        let envelope = Envelope::new(Some(self.from.clone()), vec![to])
+            .map_err(|e| DeliverError::Build { to: m.recipient.into(), detail: e.to_string() })?;
+        self.ensure_session()?;
+        let mut conn = self.conn.take().expect("ensure_session opened a session");
+        let result = transaction(&mut conn, &envelope, m.message);
+        self.last_used = Some(Instant::now());
+        if result.is_err() {
+            conn.abort();
+        }
+        match result {
+            Ok(reply) => {
+                tracing::debug!(
+                    server = %self.settings.server(),
+                    to = m.recipient,
+                    reply = %reply.code(),
+                    "SMTP accepted {}",
+                    m.name
+                );
+                self.conn = Some(conn);
+                Ok(())
+            }
+            // The session is aborted (QUIT and shutdown): the next message reconnects.
+            Err(e) if e.is_permanent() || e.is_transient() => Err(DeliverError::Refused {
+                server: self.settings.server(),
+                to: m.recipient.into(),
+                detail: e.to_string(),
+                permanent: e.is_permanent(),
+            }),
+            Err(e) => Err(DeliverError::Network {
+                server: self.settings.server(),
+                to: m.recipient.into(),
+                detail: describe(
+                    "the transaction",
+                    &e,
+                    self.settings.command_timeout,
+                    "mail.smtp.command_timeout_seconds",
+                ),
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let how = match self.settings.tls {
+            TlsMode::StartTls => "STARTTLS",
+            TlsMode::Tls => "implicit TLS",
+            TlsMode::None => "unencrypted, local relay",
+        };
+        format!("SMTP {} ({how})", self.settings.server())
+    }
+
+    fn close(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.quit();
+        }
+    }
+}
+
+impl Drop for SmtpTransport {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// One message's SMTP transaction: MAIL, RCPT, DATA, then the dot-stuffed message and
+/// its terminating `CRLF . CRLF` in a single write. (lettre's `SmtpConnection::send`
+/// writes the terminator separately; with Nagle's algorithm and the server's delayed
+/// ACK that stalls every message about 40 ms, and widens the crash window by as much.)
+/// Messages quotad builds are 7-bit; anything else goes through lettre's own path,
+/// which negotiates 8BITMIME/SMTPUTF8.
+fn transaction(
+    conn: &mut SmtpConnection,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error> {
+    let Some(data) = dot_stuffed(message) else {
+        return conn.send(envelope, message);
+    };
+    conn.command(Mail::new(envelope.from().cloned(), vec![]))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![]))?;
+    }
+    conn.command(Data)?;
+    conn.command(data)
+}
+
+/// The DATA payload of a 7-bit message: a line that starts with "." gets another
+/// (RFC 5321 §4.5.2), then `CRLF . CRLF`. `None` for a message that is not 7-bit.
+fn dot_stuffed(message: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(message).ok().filter(|t| t.is_ascii())?;
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut line_start = true;
+    for c in text.chars() {
+        if line_start && c == '.' {
+            out.push('.');
+        }
+        out.push(c);
+        line_start = c == '\n';
+    }
+    if !out.ends_with("\r\n") {
+        out.push_str("\r\n");
+    }
+    out.push_str(".\r\n");
+    Some(out)
+}
+
+/// A lettre error as one phrase; a read or write that ran out of time says which limit
+/// (and which config key) it hit.
+fn describe(step: &str, e: &lettre::transport::smtp::Error, limit: Duration, key: &str) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        {
+            return format!("no answer within {} s during {step} ({key})", limit.as_secs_f64());
+        }
+        source = s.source();
+    }
+    format!("{step} failed: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuffed;
+
+    #[test]
+    fn dot_stuffing_and_the_terminator() {
+        assert_eq!(dot_stuffed(b"a\r\n.b\r\n..c\r\nd.e").unwrap(), "a\r\n..b\r\n...c\r\nd.e\r\n.\r\n");
+        assert_eq!(dot_stuffed(b".x\r\n").unwrap(), "..x\r\n.\r\n");
+        assert_eq!(dot_stuffed("Søren".as_bytes()), None);
+    }
+}
