@@ -18,7 +18,7 @@ use crate::deliver::{self, TransportKind};
 use crate::domain::{StageClass, fold_name};
 use crate::ingest::{self, ColumnMap, DateOrder, NumberStyle, SourceKind};
 use crate::metrics::{self, SellingCalendar};
-use crate::report::Format;
+use crate::report::{self, Format};
 
 /// A config error: where, and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +65,9 @@ pub struct Paths {
     pub quarantine: PathBuf,
     /// Where the file transport writes .eml files.
     pub outbox: PathBuf,
+    /// Where ranking PDFs and 1:1 prep sheets are written (config `paths.reports`,
+    /// default "reports"): `ranking_YYYY-Www.pdf`, `one-on-one_YYYY-MM_NAME.pdf`.
+    pub reports: PathBuf,
     /// The SQLite state database.
     pub state: PathBuf,
     /// Folder of template overrides, if any.
@@ -92,6 +95,8 @@ pub struct Config {
     pub mail: deliver::Settings,
     /// Metric thresholds and the selling-day calendar.
     pub metrics: metrics::Settings,
+    /// PDF paper size and fonts (config `[pdf]`).
+    pub pdf: report::PdfSettings,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +115,15 @@ struct RawConfig {
     calendar: RawCalendar,
     sources: Spanned<BTreeMap<String, Spanned<RawSource>>>,
     mail: RawMail,
+    #[serde(default)]
+    pdf: RawPdf,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawPdf {
+    paper: report::Paper,
+    fallback_fonts: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +151,7 @@ struct RawPaths {
     archive: PathBuf,
     quarantine: PathBuf,
     outbox: PathBuf,
+    reports: PathBuf,
     state: PathBuf,
     templates: Option<PathBuf>,
     after_import: AfterImport,
@@ -149,6 +164,7 @@ impl Default for RawPaths {
             archive: "archive".into(),
             quarantine: "quarantine".into(),
             outbox: "outbox".into(),
+            reports: "reports".into(),
             state: "quotad.sqlite".into(),
             templates: None,
             after_import: AfterImport::Move,
@@ -324,6 +340,7 @@ impl Config {
             archive: abs(&p.archive),
             quarantine: abs(&p.quarantine),
             outbox: abs(&p.outbox),
+            reports: abs(&p.reports),
             state: abs(&p.state),
             templates: p.templates.as_deref().map(abs),
             after_import: p.after_import,
@@ -528,6 +545,10 @@ impl Config {
             max_rejected_fraction: Decimal::from_str(&fraction.to_string()).unwrap_or_default(),
             sources,
             mail: deliver::Settings { from, reply_to, transport },
+            pdf: report::PdfSettings {
+                paper: raw.pdf.paper,
+                fallback_fonts: raw.pdf.fallback_fonts.iter().map(|p| abs(p)).collect(),
+            },
         })
     }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 
 /// A config with the three sources reading `deals*`, `quotas*` and `roster*`; `extra`
 /// is appended (e.g. an `[ingest]` table).
@@ -68,6 +68,8 @@ pub struct Email {
     pub html: String,
     pub message_id: String,
     pub raw: String,
+    /// Attachments: (file name, bytes).
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 impl Env {
@@ -93,8 +95,13 @@ impl Env {
         run_quotad(self.dir.path(), &[&["--config", "quotad.toml"], args].concat())
     }
 
-    /// Every .eml in `outbox/`, sorted by file name.
+    /// Every quota memo .eml in the outbox (file names `quota-memo_…`), sorted by file name.
     pub fn emails(&self) -> Vec<Email> {
+        self.all_emails().into_iter().filter(|e| e.file.starts_with("quota-memo_")).collect()
+    }
+
+    /// Every .eml in the outbox (memos, rankings, 1:1 packs), sorted by file name.
+    pub fn all_emails(&self) -> Vec<Email> {
         read_emails(&self.path(self.outbox))
     }
 
@@ -154,6 +161,10 @@ pub fn read_emails(dir: &Path) -> Vec<Email> {
                 html: m.body_html(0).unwrap_or_default().into_owned(),
                 message_id: m.message_id().unwrap_or_default().to_string(),
                 raw: String::from_utf8_lossy(&raw).into_owned(),
+                attachments: m
+                    .attachments()
+                    .map(|a| (a.attachment_name().unwrap_or_default().to_string(), a.contents().to_vec()))
+                    .collect(),
             }
         })
         .collect()

@@ -3,6 +3,7 @@
 //! ../shared/samples/real), a real SQLite file, and the .eml files it writes.
 
 mod cli;
+mod documents;
 mod harness;
 mod ingest_cases;
 mod real_samples;

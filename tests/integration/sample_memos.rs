@@ -4,7 +4,7 @@
 
 use crate::harness::{Env, line_value};
 
-fn sample_env() -> Env {
+pub fn sample_env() -> Env {
     let inbox = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-inbox");
     let cfg =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/quotad.toml")).unwrap();
