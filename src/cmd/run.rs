@@ -112,8 +112,12 @@ fn print_docs(s: &DocsSummary) -> i32 {
     say!("{}", s.title);
     let total: usize = s.files.iter().map(|f| f.2).sum();
     say!("  {} PDF(s) written ({} KB in all)", s.files.len(), total.div_ceil(1024));
-    for (path, pages, bytes) in &s.files {
+    for (path, pages, bytes) in s.files.iter().take(3) {
         say!("    {} ({pages} page{}, {} KB)", shown(path), if *pages == 1 { "" } else { "s" }, bytes.div_ceil(1024));
+    }
+    if s.files.len() > 3 {
+        let dir = s.files[3].0.parent().map(shown).unwrap_or_default();
+        say!("    … and {} more in {dir}", s.files.len() - 3);
     }
     for m in &s.missing_glyphs {
         say!("  characters no font has, drawn as \u{FFFD} (add a font to pdf.fallback_fonts): {m}");

@@ -436,7 +436,8 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let fmt = inp.fmt;
     let mut c = Canvas::new(fonts, inp.paper, &format!("1:1 prep — {} — {}", s.name, month.period.label()));
     let sub = format!(
-        "{} · manager {} · tenure {} · {} · as of {}",
+        "{}{} · manager {} · tenure {} · {} · as of {}",
+        s.email.as_deref().map(|e| format!("{e} · ")).unwrap_or_default(),
         s.team,
         s.manager.as_deref().unwrap_or("not on the roster"),
         tenure(s.hire_date, month.period.last_day()),

@@ -535,3 +535,52 @@ pub fn talking_points(
     let text = t.render("pdf/talking_points.txt", &ctx)?;
     Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
+
+/// Renders the document e-mails and the talking points with made-up figures, so
+/// `quotad check` finds a broken override before a scheduled run does.
+pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
+    let period = PeriodView { code: "2026-10".into(), label: "October 2026".into() };
+    let ranking = RankingMailView {
+        org: OrgView { name: "Example".into() },
+        recipient: PersonView::new("Ann Archer"),
+        week: "2026-W43".into(),
+        days: "19 Oct – 25 Oct 2026".into(),
+        period: period.clone(),
+        as_of: "25 October 2026".into(),
+        status: "preliminary",
+        top: vec![TopView { rank: 1, name: "Ann Archer".into(), team: "North".into(), attainment: "112.5%".into() }],
+        celebrations: vec![CelebrationView { label: "At or above quota".into(), text: "Ann Archer".into() }],
+        attachment: "ranking_2026-W43.pdf".into(),
+    };
+    render_ranking_mail(t, &ranking)?;
+    let pack = PackMailView {
+        org: OrgView { name: "Example".into() },
+        manager: PersonView::new("Mia Boss"),
+        period: period.clone(),
+        as_of: "31 October 2026".into(),
+        status: "final",
+        reps: vec![PackRepView {
+            name: "Ann Archer".into(),
+            revenue: "$1,000".into(),
+            attainment: Some("80.0%".into()),
+            flags: 2,
+            paperwork: 1,
+            file: "1-1 prep 2026-10 Ann Archer.pdf".into(),
+        }],
+    };
+    render_pack_mail(t, &pack)?;
+    let mut ctx = Context::new();
+    ctx.insert("rep", &PersonView::new("Ann Archer"));
+    ctx.insert("period", &period);
+    let flags = serde_json::json!([
+        {"reason": "missed_twice", "previous": "80.0%", "current": "70.0%"},
+        {"reason": "below_target", "attainment": "70.0%", "threshold": "80.0%"},
+        {"reason": "missed", "attainment": "90.0%"},
+        {"reason": "off_pace", "pace": "60.0%", "needed_per_day": "$1,000"},
+        {"reason": "rating", "rating": "3.5", "count": 4, "standard": "4.0"},
+        {"reason": "paperwork", "rate": "80.0%", "standard": "90.0%"},
+    ]);
+    ctx.insert("flags", &flags);
+    t.render("pdf/talking_points.txt", &ctx)?;
+    Ok(())
+}
