@@ -124,6 +124,7 @@ struct RawConfig {
 struct RawPdf {
     paper: report::Paper,
     fallback_fonts: Vec<PathBuf>,
+    one_on_one_mail: report::OneOnOneMail,
 }
 
 #[derive(Deserialize)]
@@ -548,6 +549,7 @@ impl Config {
             pdf: report::PdfSettings {
                 paper: raw.pdf.paper,
                 fallback_fonts: raw.pdf.fallback_fonts.iter().map(|p| abs(p)).collect(),
+                one_on_one_mail: raw.pdf.one_on_one_mail,
             },
         })
     }

@@ -529,7 +529,7 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf) -> Resul
 struct Send<'a> {
     job: &'a str,
     period: String,
-    kind: &'a str,
+    kind: String,
     to_name: String,
     to_email: String,
 }
@@ -575,7 +575,7 @@ fn send_once(
                 job: s.job.into(),
                 period: s.period.clone(),
                 recipient: s.to_email.clone(),
-                kind: s.kind.into(),
+                kind: s.kind.clone(),
                 message_id: message_id.trim_matches(['<', '>']).to_string(),
                 subject: mail.subject,
                 message,
@@ -585,7 +585,12 @@ fn send_once(
             e
         }
     };
-    let name = deliver::safe_name(&format!("{}_{}_{}", s.job, s.period, s.to_email), &key);
+    let readable = match s.kind.split_once(':') {
+        // One of several messages to the same address (a 1:1 sheet per rep): name the rep.
+        Some((_, rep)) => format!("{}_{}_{}_{rep}", s.job, s.period, s.to_email),
+        None => format!("{}_{}_{}", s.job, s.period, s.to_email),
+    };
+    let name = deliver::safe_name(&readable, &key);
     match transport.send(&name, &entry.message) {
         Ok(()) => {
             store.outbox_mark_sent(&key, now)?;
@@ -682,7 +687,7 @@ pub fn weekly_ranking(
         let send = Send {
             job: "weekly-ranking",
             period: week_s.clone(),
-            kind: "ranking",
+            kind: "ranking".into(),
             to_name: name.clone(),
             to_email: email,
         };
@@ -712,7 +717,8 @@ pub fn weekly_ranking(
 /// (`paths.reports/one-on-one_YYYY-MM/…pdf`): the month and up to 5 months before it.
 /// `only` limits it to one rep (rep id, e-mail or name). With `send`, e-mails each
 /// manager one message with their reps' sheets attached (idempotency key
-/// `one-on-one/PERIOD/MANAGER-EMAIL/pack`).
+/// `one-on-one/PERIOD/MANAGER-EMAIL/pack`), or with `pdf.one_on_one_mail = "per_rep"`
+/// one message per sheet (`one-on-one/PERIOD/MANAGER-EMAIL/rep:REP-EMAIL`).
 #[allow(clippy::too_many_arguments)]
 pub fn one_on_one(
     cfg: &Config,
@@ -801,6 +807,7 @@ pub fn one_on_one(
             flags: report::flag_count(s),
             paperwork: paperwork.len(),
             file: file_name.clone(),
+            ident: ident.clone(),
         };
         let att = deliver::MailAttachment { file_name, content_type: "application/pdf".into(), bytes: pdf.bytes };
         match (&s.manager_email, &s.manager) {
@@ -816,14 +823,21 @@ pub fn one_on_one(
         return Ok(summary);
     }
     let transport = transport(cfg);
+    // Pack: one message per manager. Per rep: one message per sheet (kind "rep:EMAIL-or-ID").
+    let mut messages = Vec::new();
     for ((email, name), items) in packs {
-        let send = Send {
-            job: "one-on-one",
-            period: period.to_string(),
-            kind: "pack",
-            to_name: name.clone(),
-            to_email: email,
-        };
+        match cfg.pdf.one_on_one_mail {
+            report::OneOnOneMail::Pack => messages.push((email, name, "pack".to_string(), items)),
+            report::OneOnOneMail::PerRep => {
+                for (line, att) in items {
+                    let kind = format!("rep:{}", line.ident);
+                    messages.push((email.clone(), name.clone(), kind, vec![(line, att)]));
+                }
+            }
+        }
+    }
+    for (email, name, kind, items) in messages {
+        let send = Send { job: "one-on-one", period: period.to_string(), kind, to_name: name.clone(), to_email: email };
         send_once(cfg, store, transport.as_ref(), &mut summary, send, now, || {
             let (reps, atts): (Vec<_>, Vec<_>) = items.into_iter().unzip();
             let view = report::PackMailView {

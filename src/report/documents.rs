@@ -39,19 +39,20 @@ enum Cell {
     Text(String),
     Bold(String),
     /// Rank and movement against last week.
-    Rank(Option<u32>, Option<i32>, bool),
+    Rank(Option<u32>, Option<i32>),
     /// A name and its marks (★ ✓) kept visible however long the name is.
     Name(String, String),
     /// Attainment: label and fraction for the bar.
     Bar(String, Option<f32>),
 }
 
-fn movement_text(m: Option<i32>, ranked: bool) -> (String, Rgb3) {
+/// "▲2" (up two places since last week), "▼1", "=" (same place), or nothing (not
+/// ranked last week, or last week was in another month).
+fn movement_text(m: Option<i32>) -> (String, Rgb3) {
     match m {
         Some(n) if n > 0 => (format!("▲{n}"), colors::GOOD),
         Some(n) if n < 0 => (format!("▼{}", -n), colors::BAD),
         Some(_) => ("=".into(), colors::MUTED),
-        None if ranked => ("new".into(), colors::MUTED),
         None => (String::new(), colors::MUTED),
     }
 }
@@ -83,6 +84,12 @@ fn table(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
         c.new_page();
     }
     heading(c, title);
+    table_rows(c, title, cols, rows);
+}
+
+/// The header and rows of a table whose heading is already drawn; `title` is repeated
+/// with "(continued)" on each further page.
+fn table_rows(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
     header(c, cols);
     for (i, row) in rows.iter().enumerate() {
         if !c.fits(ROW_H) {
@@ -101,11 +108,11 @@ fn table(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
             match cell {
                 Cell::Text(s) => c.text_in(cx, cw, base, BODY, false, colors::TEXT, col.align, s),
                 Cell::Bold(s) => c.text_in(cx, cw, base, BODY, true, colors::TEXT, col.align, s),
-                Cell::Rank(rank, mv, ranked) => {
+                Cell::Rank(rank, mv) => {
                     let r = rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into());
-                    c.text_in(cx, cw * 0.45, base, BODY, true, colors::TEXT, Align::Right, &r);
-                    let (t, color) = movement_text(*mv, *ranked);
-                    c.text_in(cx + cw * 0.5, cw * 0.5, base, 7.0, false, color, Align::Left, &t);
+                    c.text_in(cx, cw * 0.52, base, BODY, true, colors::TEXT, Align::Right, &r);
+                    let (t, color) = movement_text(*mv);
+                    c.text_in(cx + cw * 0.56, cw * 0.44, base, 7.0, false, color, Align::Left, &t);
                 }
                 Cell::Name(name, marks) => {
                     let fonts = c.fonts();
@@ -192,7 +199,7 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
             let rank = if team.is_some() { s.team_rank } else { s.company_rank };
             let pace = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.percent(p)).unwrap_or_else(|| "–".into());
             vec![
-                Cell::Rank(rank, entry.and_then(|e| e.movement), entry.is_some() && m.preliminary),
+                Cell::Rank(rank, entry.and_then(|e| e.movement)),
                 Cell::Name(s.name.clone(), marks(s)),
                 Cell::Text(s.team.clone()),
                 Cell::Text(fmt.money(s.revenue)),
@@ -207,8 +214,8 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
 
 fn ranking_cols() -> Vec<Col> {
     vec![
-        Col { title: "Rank", w: 0.075, align: Align::Right },
-        Col { title: "Rep", w: 0.22, align: Align::Left },
+        Col { title: "Rank", w: 0.085, align: Align::Right },
+        Col { title: "Rep", w: 0.21, align: Align::Left },
         Col { title: "Team", w: 0.155, align: Align::Left },
         Col { title: "Revenue", w: 0.125, align: Align::Right },
         Col { title: "Units", w: 0.06, align: Align::Right },
@@ -351,11 +358,12 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         if !managers.is_empty() {
             line = format!("Manager: {} · {line}", managers.into_iter().collect::<Vec<_>>().join(", "));
         }
-        heading(&mut c, &format!("Team: {team}"));
+        let title = format!("Team: {team}");
+        heading(&mut c, &title);
         let (x, y, w) = (c.margin, c.y, c.content_width());
         c.text_in(x, w, y, 8.5, false, colors::MUTED, Align::Left, &line);
-        c.y += 12.0;
-        table(&mut c, "Team ranking", &cols, &ranking_rows(inp, Some(team)));
+        c.y += 10.0;
+        table_rows(&mut c, &title, &cols, &ranking_rows(inp, Some(team)));
     }
     let footer =
         format!("{} · weekly ranking {} · as of {} · {}", inp.org, inp.week, as_of(m), status(m).to_lowercase());

@@ -19,7 +19,7 @@ use tera::{Context, Tera};
 
 pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput};
 pub use format::{Format, LOCALES};
-pub use pdf::{Fonts, Paper, PdfSettings};
+pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
 use crate::domain::{MonthStandings, Period, Standing};
 
@@ -458,6 +458,8 @@ pub struct PackRepView {
     pub paperwork: usize,
     /// The attached PDF's file name.
     pub file: String,
+    /// The rep's e-mail address, else rep id (keys a per-rep message).
+    pub ident: String,
 }
 
 /// Everything the 1:1 pack e-mail templates receive.
@@ -566,6 +568,7 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
             flags: 2,
             paperwork: 1,
             file: "1-1 prep 2026-10 Ann Archer.pdf".into(),
+            ident: "ann@example.com".into(),
         }],
     };
     render_pack_mail(t, &pack)?;

@@ -44,6 +44,17 @@ impl Paper {
     }
 }
 
+/// How the 1:1 prep sheets are mailed (config `pdf.one_on_one_mail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OneOnOneMail {
+    /// One e-mail per manager with all their reps' sheets attached.
+    #[default]
+    Pack,
+    /// One e-mail per rep's sheet, to the rep's manager.
+    PerRep,
+}
+
 /// PDF settings (config `[pdf]`).
 #[derive(Debug, Clone, Default)]
 pub struct PdfSettings {
@@ -51,6 +62,8 @@ pub struct PdfSettings {
     pub paper: Paper,
     /// TrueType/OpenType files tried, in order, for characters DejaVu Sans lacks.
     pub fallback_fonts: Vec<PathBuf>,
+    /// How the 1:1 sheets are mailed.
+    pub one_on_one_mail: OneOnOneMail,
 }
 
 /// Errors loading fonts name the file.

@@ -221,6 +221,9 @@ fn a_140_rep_ranking_continues_with_the_header_on_each_page_and_no_row_split() {
         let money = format!("${}", group(1000 * i));
         assert!(company.iter().any(|p| p.contains(&name) && p.contains(&money)), "{name} {money}");
     }
+    // Three-digit ranks fit their cell (never "1…").
+    assert!(company_text.lines().any(|l| l.trim() == "140"), "{company_text}");
+    assert!(!company_text.lines().any(|l| l.trim() == "1…"), "{company_text}");
     // The long name is cut inside its cell; the HTML-looking name is plain text in a PDF.
     assert!(company_text.contains("<b>O'Brien & Co</b>"), "{company_text}");
     assert!(!company_text.contains("cannot fit in its cell"), "{company_text}");
@@ -282,4 +285,22 @@ fn a_fallback_font_draws_what_dejavu_lacks() {
     check_pdf(&files[0]);
     let fonts = tool("pdffonts", &[files[0].to_str().unwrap()]);
     assert!(fonts.contains("+DroidSansFallback"), "{fonts}");
+}
+
+#[test]
+fn per_rep_mail_sends_one_sheet_per_message_once() {
+    let env = sample_env();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    assert!(cfg.contains("one_on_one_mail = \"pack\""));
+    std::fs::write(env.path("quotad.toml"), cfg.replace("one_on_one_mail = \"pack\"", "one_on_one_mail = \"per_rep\""))
+        .unwrap();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "one-on-one", "--period", "2026-10"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sheets: Vec<_> = env.all_emails().into_iter().filter(|e| e.file.starts_with("one-on-one_")).collect();
+    assert_eq!(sheets.len(), 19, "{}", run.stdout);
+    assert!(sheets.iter().all(|e| e.attachments.len() == 1));
+    assert_eq!(sheets.iter().filter(|e| e.to == "dmitri.nguyen.mgr1@example-homes.com").count(), 8);
+    let again = env.quotad(&["run", "one-on-one", "--period", "2026-10"]);
+    assert!(again.stdout.contains("0 message(s) written to var/outbox, 19 already sent earlier"), "{}", again.stdout);
 }
