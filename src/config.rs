@@ -119,12 +119,24 @@ struct RawConfig {
     pdf: RawPdf,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawPdf {
     paper: report::Paper,
     fallback_fonts: Vec<PathBuf>,
     one_on_one_mail: report::OneOnOneMail,
+    trend_months: Spanned<u32>,
+}
+
+impl Default for RawPdf {
+    fn default() -> Self {
+        RawPdf {
+            paper: report::Paper::default(),
+            fallback_fonts: Vec::new(),
+            one_on_one_mail: report::OneOnOneMail::default(),
+            trend_months: Spanned::new(0..0, 6),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -537,6 +549,13 @@ impl Config {
             calendar: SellingCalendar { days, holidays: raw.calendar.holidays.iter().copied().collect() },
             time_zone: org.time_zone,
         };
+        let trend_months = *raw.pdf.trend_months.get_ref();
+        if !(2..=12).contains(&trend_months) {
+            return Err(err(
+                raw.pdf.trend_months.span(),
+                format!("pdf.trend_months: {trend_months} must be 2 to 12 (months in the 1:1 sheet's trend)"),
+            ));
+        }
         Ok(Config {
             metrics,
             file: PathBuf::from(file),
@@ -550,6 +569,7 @@ impl Config {
                 paper: raw.pdf.paper,
                 fallback_fonts: raw.pdf.fallback_fonts.iter().map(|p| abs(p)).collect(),
                 one_on_one_mail: raw.pdf.one_on_one_mail,
+                trend_months,
             },
         })
     }
@@ -623,5 +643,26 @@ from = "Sales Ops <ops@example.com>"
         assert!(e.message.contains("org.locale"), "{e}");
         let e = parse(&MINIMAL.replace("kind = \"roster\"", "kind = \"deals\"")).unwrap_err();
         assert!(e.message.contains("kind = \"roster\""), "{e}");
+    }
+
+    #[test]
+    fn pdf_settings_default_and_validate() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.pdf.paper, report::Paper::A4);
+        assert_eq!(c.pdf.trend_months, 6);
+        assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::Pack);
+        assert_eq!(c.paths.reports, PathBuf::from("/srv/quotad/reports"));
+        let c = parse(&format!(
+            "{MINIMAL}\n[pdf]\npaper = \"letter\"\nfallback_fonts = [\"fonts/x.ttf\"]\none_on_one_mail = \"per_rep\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.pdf.paper, report::Paper::Letter);
+        assert_eq!(c.pdf.fallback_fonts, vec![PathBuf::from("/srv/quotad/fonts/x.ttf")]);
+        assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::PerRep);
+        let e = parse(&format!("{MINIMAL}\n[pdf]\ntrend_months = 13\n")).unwrap_err();
+        assert!(e.message.contains("pdf.trend_months"), "{e}");
+        assert_eq!(e.line, Some(18));
+        let e = parse(&format!("{MINIMAL}\n[pdf]\npaper = \"a5\"\n")).unwrap_err();
+        assert!(e.message.contains("a4") && e.message.contains("letter"), "{e}");
     }
 }

@@ -714,7 +714,8 @@ pub fn weekly_ranking(
 }
 
 /// Writes a 1:1 prep sheet per active rep for `period`
-/// (`paths.reports/one-on-one_YYYY-MM/…pdf`): the month and up to 5 months before it.
+/// (`paths.reports/one-on-one_YYYY-MM/…pdf`): the month and the months before it, up to
+/// `pdf.trend_months` in all.
 /// `only` limits it to one rep (rep id, e-mail or name). With `send`, e-mails each
 /// manager one message with their reps' sheets attached (idempotency key
 /// `one-on-one/PERIOD/MANAGER-EMAIL/pack`), or with `pdf.one_on_one_mail = "per_rep"`
@@ -733,7 +734,7 @@ pub fn one_on_one(
     let loaded = Loaded::new(store, period)?;
     let input = loaded.input();
     let mut periods = vec![period];
-    for _ in 0..5 {
+    for _ in 1..cfg.pdf.trend_months {
         let p = periods[0].prev();
         periods.insert(0, p);
     }

@@ -588,10 +588,10 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
         let best = months
             .iter()
             .filter_map(|(h, r)| r.and_then(|r| get(r).map(|v| (v, h.period))))
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         let (Some((bv, bp)), Some(cur)) = (best, get(s)) else { continue };
         let text = if bp == month.period {
-            format!("Best {metric} of the months shown: this month, {}", metric_value(fmt, metric, bv))
+            format!("Best {metric} of the months shown: this month ({})", metric_value(fmt, metric, bv))
         } else {
             let gap = bv - cur;
             let gap = if metric == "attainment" {

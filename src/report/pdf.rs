@@ -56,7 +56,7 @@ pub enum OneOnOneMail {
 }
 
 /// PDF settings (config `[pdf]`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PdfSettings {
     /// Paper size.
     pub paper: Paper,
@@ -64,6 +64,20 @@ pub struct PdfSettings {
     pub fallback_fonts: Vec<PathBuf>,
     /// How the 1:1 sheets are mailed.
     pub one_on_one_mail: OneOnOneMail,
+    /// Months in the 1:1 sheet's trend table and chart, 2..=12 (default 6), ending with
+    /// the sheet's month.
+    pub trend_months: u32,
+}
+
+impl Default for PdfSettings {
+    fn default() -> Self {
+        PdfSettings {
+            paper: Paper::default(),
+            fallback_fonts: Vec::new(),
+            one_on_one_mail: OneOnOneMail::default(),
+            trend_months: 6,
+        }
+    }
 }
 
 /// Errors loading fonts name the file.
