@@ -284,7 +284,13 @@ fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str
     let (m, w) = (c.margin, c.content_width());
     let y = c.y;
     c.text_in(m + 12.0, w - 100.0, y + 10.0, 8.5, true, colors::ACCENT, Align::Left, kicker);
-    c.text_in(m + 12.0, w - 100.0, y + 27.0, 17.0, true, colors::TEXT, Align::Left, title);
+    // A long title (a rep's full name) shrinks to fit before it is cut.
+    let mut size = 17.0;
+    // The badge sits on the kicker's line, so the title has the full width.
+    while size > 10.0 && c.fonts().width(title, size, true) > w - 12.0 {
+        size -= 1.0;
+    }
+    c.text_in(m + 12.0, w - 12.0, y + 27.0, size, true, colors::TEXT, Align::Left, title);
     let lines = c.fonts().wrap(sub, w - 12.0, 8.5, false);
     for (i, l) in lines.iter().take(2).enumerate() {
         c.text(m + 12.0, y + 40.0 + 11.0 * i as f32, 8.5, false, colors::MUTED, l);

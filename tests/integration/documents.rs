@@ -121,6 +121,10 @@ fn the_sample_ranking_and_prep_sheets_carry_the_standings_and_are_mailed() {
         assert_eq!(pages(s).len(), 1, "{} is not one page", s.display());
         check_pdf(s);
     }
+    // On her own sheet the 76-character name is shown whole (the title shrinks to fit).
+    let anna = sheets.iter().find(|p| p.to_string_lossy().contains("anna.wittelsbach")).unwrap();
+    let anna = pages(anna).join("\n");
+    assert!(anna.contains("Anna-Katharina Maximiliane Theodora von Hohenzollern-Sigmaringen-Wittelsbach\n"), "{anna}");
     let jose_sheet = sheets.iter().find(|p| p.to_string_lossy().contains("jose.nunez")).unwrap();
     let t = pages(jose_sheet).join("\n");
     // Hand values (sample_memos.rs): October revenue $4,888,000 against $5,860,000 = 83.4%,
