@@ -32,9 +32,11 @@ pub enum Command {
     Import,
     /// Run a job once, now.
     Run {
-        /// The job: `quota-memo`, or `all` (import, then every job).
+        /// The job: `quota-memo`, `weekly-ranking`, `one-on-one`, or `all` (import, then every job).
         job: Job,
-        /// The memo month, YYYY-MM (default: the month after the newest deals stored).
+        /// The month, YYYY-MM. quota-memo: the memo month (default: the month after the
+        /// newest deals stored); one-on-one: the month reviewed (default: the newest month
+        /// with deals).
         #[arg(long, value_parser = parse_period)]
         period: Option<Period>,
         /// Send corrections instead: only to reps whose memo figures have changed since it
@@ -46,6 +48,26 @@ pub enum Command {
         /// sent twice.
         #[arg(long)]
         resend: bool,
+        /// weekly-ranking: the ISO week, YYYY-Www (default: the newest full week with deals).
+        #[arg(long, value_parser = parse_week)]
+        week: Option<IsoWeek>,
+    },
+    /// Render a job's PDFs into a folder without sending anything or touching the outbox.
+    Preview {
+        /// The job: `weekly-ranking` or `one-on-one`.
+        job: Job,
+        /// The folder to write the PDFs to.
+        #[arg(long)]
+        out: PathBuf,
+        /// one-on-one: only this rep (rep id, e-mail address or name).
+        #[arg(long)]
+        rep: Option<String>,
+        /// one-on-one: the month, YYYY-MM (default: the newest month with deals).
+        #[arg(long, value_parser = parse_period)]
+        period: Option<Period>,
+        /// weekly-ranking: the ISO week, YYYY-Www (default: the newest full week with deals).
+        #[arg(long, value_parser = parse_week)]
+        week: Option<IsoWeek>,
     },
     /// Validate the config, the column mappings and the templates; list what the inbox holds.
     Check,
@@ -187,6 +209,10 @@ pub enum StateArg {
 pub enum Job {
     /// The first-of-month quota memo to every active rep.
     QuotaMemo,
+    /// The weekly ranking PDF, e-mailed to each team's reps and manager.
+    WeeklyRanking,
+    /// The monthly 1:1 prep sheets (one PDF per rep), e-mailed to each manager.
+    OneOnOne,
     /// Import, then every job.
     All,
 }

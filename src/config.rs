@@ -19,7 +19,7 @@ use crate::deliver::{self, TransportKind};
 use crate::domain::{StageClass, fold_name};
 use crate::ingest::{self, ColumnMap, DateOrder, NumberStyle, SourceKind};
 use crate::metrics::{self, SellingCalendar};
-use crate::report::Format;
+use crate::report::{self, Format};
 
 /// A config error: where, and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,9 @@ pub struct Paths {
     pub quarantine: PathBuf,
     /// Where the file transport writes .eml files.
     pub outbox: PathBuf,
+    /// Where ranking PDFs and 1:1 prep sheets are written (config `paths.reports`,
+    /// default "reports"): `ranking_YYYY-Www.pdf`, `one-on-one_YYYY-MM_NAME.pdf`.
+    pub reports: PathBuf,
     /// The SQLite state database.
     pub state: PathBuf,
     /// Folder of template overrides, if any.
@@ -95,6 +98,8 @@ pub struct Config {
     pub metrics: metrics::Settings,
     /// Quota memo settings.
     pub quota_memo: QuotaMemoSettings,
+    /// PDF paper size and fonts (config `[pdf]`).
+    pub pdf: report::PdfSettings,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +120,28 @@ struct RawConfig {
     quota_memo: RawQuotaMemo,
     sources: Spanned<BTreeMap<String, Spanned<RawSource>>>,
     mail: RawMail,
+    #[serde(default)]
+    pdf: RawPdf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPdf {
+    paper: report::Paper,
+    fallback_fonts: Vec<PathBuf>,
+    one_on_one_mail: report::OneOnOneMail,
+    trend_months: Spanned<u32>,
+}
+
+impl Default for RawPdf {
+    fn default() -> Self {
+        RawPdf {
+            paper: report::Paper::default(),
+            fallback_fonts: Vec::new(),
+            one_on_one_mail: report::OneOnOneMail::default(),
+            trend_months: Spanned::new(0..0, 6),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -142,6 +169,7 @@ struct RawPaths {
     archive: PathBuf,
     quarantine: PathBuf,
     outbox: PathBuf,
+    reports: PathBuf,
     state: PathBuf,
     templates: Option<PathBuf>,
     after_import: AfterImport,
@@ -154,6 +182,7 @@ impl Default for RawPaths {
             archive: "archive".into(),
             quarantine: "quarantine".into(),
             outbox: "outbox".into(),
+            reports: "reports".into(),
             state: "quotad.sqlite".into(),
             templates: None,
             after_import: AfterImport::Move,
@@ -405,6 +434,7 @@ impl Config {
             archive: abs(&p.archive),
             quarantine: abs(&p.quarantine),
             outbox: abs(&p.outbox),
+            reports: abs(&p.reports),
             state: abs(&p.state),
             templates: p.templates.as_deref().map(abs),
             after_import: p.after_import,
@@ -648,6 +678,13 @@ impl Config {
             initial: Duration::from_secs(*raw.mail.retry_initial_seconds.get_ref()),
             max: Duration::from_secs(*raw.mail.retry_max_seconds.get_ref()),
         };
+        let trend_months = *raw.pdf.trend_months.get_ref();
+        if !(2..=12).contains(&trend_months) {
+            return Err(err(
+                raw.pdf.trend_months.span(),
+                format!("pdf.trend_months: {trend_months} must be 2 to 12 (months in the 1:1 sheet's trend)"),
+            ));
+        }
         Ok(Config {
             quota_memo,
             metrics,
@@ -658,6 +695,12 @@ impl Config {
             max_rejected_fraction: Decimal::from_str(&fraction.to_string()).unwrap_or_default(),
             sources,
             mail: deliver::Settings { from, reply_to, admin, transport, retry },
+            pdf: report::PdfSettings {
+                paper: raw.pdf.paper,
+                fallback_fonts: raw.pdf.fallback_fonts.iter().map(|p| abs(p)).collect(),
+                one_on_one_mail: raw.pdf.one_on_one_mail,
+                trend_months,
+            },
         })
     }
 }
@@ -897,5 +940,26 @@ password_env = "QUOTAD_SMTP_PASSWORD"
         assert!(e.message.starts_with("mail.max_attempts"), "{e}");
         let e = parse(&MINIMAL.replace("[mail]", "[mail]\nadmin = \"nobody\"")).unwrap_err();
         assert!(e.message.starts_with("mail.admin:"), "{e}");
+    }
+
+    #[test]
+    fn pdf_settings_default_and_validate() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.pdf.paper, report::Paper::A4);
+        assert_eq!(c.pdf.trend_months, 6);
+        assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::Pack);
+        assert_eq!(c.paths.reports, PathBuf::from("/srv/quotad/reports"));
+        let c = parse(&format!(
+            "{MINIMAL}\n[pdf]\npaper = \"letter\"\nfallback_fonts = [\"fonts/x.ttf\"]\none_on_one_mail = \"per_rep\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.pdf.paper, report::Paper::Letter);
+        assert_eq!(c.pdf.fallback_fonts, vec![PathBuf::from("/srv/quotad/fonts/x.ttf")]);
+        assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::PerRep);
+        let e = parse(&format!("{MINIMAL}\n[pdf]\ntrend_months = 13\n")).unwrap_err();
+        assert!(e.message.contains("pdf.trend_months"), "{e}");
+        assert_eq!(e.line, Some(18));
+        let e = parse(&format!("{MINIMAL}\n[pdf]\npaper = \"a5\"\n")).unwrap_err();
+        assert!(e.message.contains("a4") && e.message.contains("letter"), "{e}");
     }
 }

@@ -1,5 +1,5 @@
 //! quotad: a daemon and CLI for sales leaders. It reads the spreadsheets a CRM exports
-//! and turns them into quota memos (and, later, ranking PDFs and 1:1 prep sheets),
+//! and turns them into quota memos, weekly ranking PDFs and 1:1 prep sheets,
 //! delivered exactly once. See `../shared/DESIGN.md` for what and why.
 //!
 //! # Layout
@@ -10,7 +10,7 @@
 //!   It imports no other quotad module.
 //! - The stages — [`ingest`], [`store`], [`metrics`], [`report`], [`deliver`] — import
 //!   `domain` and their own external crates, never each other. calamine and csv live in
-//!   ingest, rusqlite in store, tera in report, lettre in deliver.
+//!   ingest, rusqlite in store, tera and printpdf in report, lettre in deliver.
 //! - [`config`] composes each stage's settings from `quotad.toml`.
 //! - [`pipeline`] is the one place that knows the order of the stages.
 //! - [`cli`] and `cmd` sit on top; nothing imports them. `main.rs` only parses arguments

@@ -25,8 +25,16 @@ pub fn check(cfg: &Config) -> Result<i32> {
         last_error: "SMTP server smtp.example.com:587: connect failed".into(),
     };
     report::render_dead_letters(&templates, &report::DeadLettersView::new(&cfg.org.name, "SMTP", vec![sample_dead]))?;
+    report::render_document_samples(&templates)?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
     say!("  templates: {} rendered with sample figures; overridden: {overridden}", report::template_names().count());
+    report::Fonts::load(&cfg.pdf)?;
+    say!(
+        "  pdf: {:?} paper, DejaVu Sans + {} fallback font(s); PDFs go to {}",
+        cfg.pdf.paper,
+        cfg.pdf.fallback_fonts.len(),
+        shown(&cfg.paths.reports)
+    );
     let inbox: Vec<String> = match std::fs::read_dir(&cfg.paths.inbox) {
         Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
         Err(e) => {

@@ -45,6 +45,9 @@ fn config_text() -> String {
                 "outbox" => Some(
                     "outbox = \"outbox\"                   # default \"outbox\"; the file transport writes one .eml per message here",
                 ),
+                "reports" => Some(
+                    "reports = \"reports\"                 # default \"reports\"; ranking PDFs and 1:1 prep sheets are written here",
+                ),
                 "state" => Some(
                     "state = \"quotad.sqlite\"             # default \"quotad.sqlite\"; the state database (history, outbox ledger)",
                 ),
@@ -96,7 +99,7 @@ pub fn init(dir: &Path, sample: bool) -> Result<i32> {
     for (name, text) in report::builtin_templates() {
         write(&format!("templates/{name}"), text.as_bytes())?;
     }
-    for d in ["inbox", "archive", "quarantine", "outbox"] {
+    for d in ["inbox", "archive", "quarantine", "outbox", "reports"] {
         std::fs::create_dir_all(dir.join(d)).with_context(|| format!("cannot create {}", dir.join(d).display()))?;
     }
     if sample {
@@ -106,7 +109,7 @@ pub fn init(dir: &Path, sample: bool) -> Result<i32> {
     }
     let cfg = dir.join("quotad.toml");
     say!(
-        "Created {}: quotad.toml, templates/, inbox/, archive/, quarantine/, outbox/{}",
+        "Created {}: quotad.toml, templates/, inbox/, archive/, quarantine/, outbox/, reports/{}",
         dir.display(),
         if sample { " (with a sample inbox)" } else { "" }
     );

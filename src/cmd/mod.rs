@@ -40,7 +40,12 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
     let cfg = Config::from_file(&cli.config)?;
     match cli.command {
         Command::Import => run::import_only(&cfg, now),
-        Command::Run { job, period, corrections, resend } => run::run(&cfg, job, period, corrections, resend, now),
+        Command::Run { job, period, corrections, resend, week } => {
+            run::run(&cfg, job, period, corrections, resend, week, now)
+        }
+        Command::Preview { job, out, rep, period, week } => {
+            run::preview(&cfg, job, &out, rep.as_deref(), period, week, now)
+        }
         Command::Check => check::check(&cfg),
         Command::Standings { period, week, team, board, format } => {
             standings::standings(&cfg, period, week, team.as_deref(), board.into(), format, now)

@@ -7,9 +7,9 @@ use super::{lock_state, open_store, shown};
 use crate::cli::Job;
 use crate::config::Config;
 use crate::deliver::TransportKind;
-use crate::domain::Period;
-use crate::pipeline::{self, Delivery, FileStatus, ImportSummary, MemoSummary};
-use crate::report::Templates;
+use crate::domain::{IsoWeek, Period};
+use crate::pipeline::{self, Delivery, DocsSummary, FileStatus, ImportSummary, MemoSummary};
+use crate::report::{Fonts, Templates};
 
 /// `quotad import`.
 pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
@@ -20,13 +20,14 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
     Ok(if summary.quarantined() > 0 { 1 } else { 0 })
 }
 
-/// `quotad run JOB [--period]`.
+/// `quotad run JOB [--period] [--week]`.
 pub fn run(
     cfg: &Config,
     job: Job,
     period: Option<Period>,
     corrections: bool,
     resend: bool,
+    week: Option<IsoWeek>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
@@ -40,16 +41,111 @@ pub fn run(
             status = 1;
         }
     }
-    let period = match period {
-        Some(p) => p,
-        None => pipeline::default_memo_period(&store)?,
-    };
-    let memo = pipeline::quota_memo(cfg, &mut store, &templates, period, corrections, resend, now)?;
-    print_memo(cfg, &memo);
-    if !memo.failed.is_empty() || !memo.delivery.dead.is_empty() {
-        status = 1;
+    if matches!(job, Job::QuotaMemo | Job::All) {
+        let period = match period {
+            Some(p) => p,
+            None => pipeline::default_memo_period(&store)?,
+        };
+        let memo = pipeline::quota_memo(cfg, &mut store, &templates, period, corrections, resend, now)?;
+        print_memo(cfg, &memo);
+        if !memo.failed.is_empty() || !memo.delivery.dead.is_empty() {
+            status = 1;
+        }
+    }
+    if matches!(job, Job::WeeklyRanking | Job::OneOnOne | Job::All) {
+        let fonts = Fonts::load(&cfg.pdf)?;
+        if matches!(job, Job::WeeklyRanking | Job::All) {
+            let week = match week {
+                Some(w) => w,
+                None => pipeline::default_ranking_week(&store)?,
+            };
+            let s = pipeline::weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now)?;
+            status = status.max(print_docs(&s));
+        }
+        if matches!(job, Job::OneOnOne | Job::All) {
+            // `run all --period` names the memo month; the 1:1 sheets review the month before.
+            let period = match (period, job) {
+                (Some(p), Job::OneOnOne) => p,
+                (Some(p), _) => p.prev(),
+                (None, _) => pipeline::default_memo_period(&store)?.prev(),
+            };
+            let s = pipeline::one_on_one(cfg, &mut store, &templates, &fonts, period, None, true, now)?;
+            status = status.max(print_docs(&s));
+        }
     }
     Ok(status)
+}
+
+/// `quotad preview JOB --out DIR [--rep] [--period] [--week]`: PDFs only, nothing sent.
+pub fn preview(
+    cfg: &Config,
+    job: Job,
+    out: &std::path::Path,
+    rep: Option<&str>,
+    period: Option<Period>,
+    week: Option<IsoWeek>,
+    now: DateTime<Utc>,
+) -> Result<i32> {
+    let templates = Templates::load(cfg.paths.templates.as_deref())?;
+    let fonts = Fonts::load(&cfg.pdf)?;
+    let mut store = open_store(cfg)?;
+    let mut cfg = cfg.clone();
+    cfg.paths.reports = out.to_path_buf();
+    let s = match job {
+        Job::WeeklyRanking => {
+            let week = match week {
+                Some(w) => w,
+                None => pipeline::default_ranking_week(&store)?,
+            };
+            pipeline::weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, now)?
+        }
+        Job::OneOnOne => {
+            let period = match period {
+                Some(p) => p,
+                None => pipeline::default_memo_period(&store)?.prev(),
+            };
+            let s = pipeline::one_on_one(&cfg, &mut store, &templates, &fonts, period, rep, false, now)?;
+            if let (Some(r), true) = (rep, s.files.is_empty()) {
+                anyhow::bail!("no active rep '{r}' in {}: give a rep id, e-mail address or name", period.label());
+            }
+            s
+        }
+        Job::QuotaMemo | Job::All => {
+            anyhow::bail!("preview renders PDFs: use `weekly-ranking` or `one-on-one`")
+        }
+    };
+    Ok(print_docs(&s))
+}
+
+fn print_docs(s: &DocsSummary) -> i32 {
+    say!("{}", s.title);
+    let total: usize = s.files.iter().map(|f| f.2).sum();
+    say!("  {} PDF(s) written ({} KB in all)", s.files.len(), total.div_ceil(1024));
+    for (path, pages, bytes) in s.files.iter().take(3) {
+        say!("    {} ({pages} page{}, {} KB)", shown(path), if *pages == 1 { "" } else { "s" }, bytes.div_ceil(1024));
+    }
+    if s.files.len() > 3 {
+        let dir = s.files[3].0.parent().map(shown).unwrap_or_default();
+        say!("    … and {} more in {dir}", s.files.len() - 3);
+    }
+    for m in &s.missing_glyphs {
+        say!("  characters no font has, drawn as \u{FFFD} (add a font to pdf.fallback_fonts): {m}");
+    }
+    if s.sent + s.already_sent + s.failed.len() > 0 {
+        say!(
+            "  {} message(s) written to {}, {} already sent earlier (not sent again)",
+            s.sent,
+            shown(&s.outbox),
+            s.already_sent
+        );
+    }
+    for k in &s.skipped {
+        say!("  skipped: {k}");
+    }
+    for f in &s.failed {
+        say!("  FAILED: {f}");
+    }
+    i32::from(!s.failed.is_empty())
 }
 
 fn print_import(cfg: &Config, s: &ImportSummary) {

@@ -19,7 +19,8 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use lettre::Message;
 pub use lettre::message::Mailbox;
-use lettre::message::MultiPart;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart};
 use sha2::{Digest, Sha256};
 
 pub use smtp::SmtpTransport;
@@ -292,6 +293,39 @@ pub struct Outgoing {
     pub message_id: String,
     /// Date header.
     pub date: DateTime<Utc>,
+    /// Files attached after the text/HTML part (none for a plain memo).
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone)]
+pub struct MailAttachment {
+    /// File name as the recipient sees it; non-ASCII names are encoded per RFC 2231.
+    /// Path separators and control characters are replaced (see [`attachment_name`]).
+    pub file_name: String,
+    /// MIME type, e.g. "application/pdf".
+    pub content_type: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A file name safe to attach or write: path separators (`/`, `\`), control characters
+/// and the characters Windows forbids (`: * ? " < > |`) become `_`; leading dots are
+/// dropped, so a name from a spreadsheet can never point into another folder. Letters
+/// of any script are kept ("Zoë Ødegaard" stays readable).
+pub fn attachment_name(name: &str) -> String {
+    let cleaned: String =
+        name.chars()
+            .map(|c| {
+                if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() { "document".into() } else { cleaned }
 }
 
 /// A Message-ID derived from an idempotency key, so every attempt to send the same
@@ -324,9 +358,21 @@ pub fn build(settings: &Settings, m: &Outgoing) -> Result<Vec<u8>, DeliverError>
     if let Some(r) = &settings.reply_to {
         b = b.reply_to(r.clone());
     }
-    let msg = b
-        .multipart(MultiPart::alternative_plain_html(m.text.clone(), m.html.clone()))
-        .map_err(|e| DeliverError::Build { to: m.to_email.clone(), detail: e.to_string() })?;
+    let body = MultiPart::alternative_plain_html(m.text.clone(), m.html.clone());
+    let body = if m.attachments.is_empty() {
+        body
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for a in &m.attachments {
+            let ct = ContentType::parse(&a.content_type).map_err(|e| DeliverError::Build {
+                to: m.to_email.clone(),
+                detail: format!("content type {}: {e}", a.content_type),
+            })?;
+            mixed = mixed.singlepart(Attachment::new(attachment_name(&a.file_name)).body(a.bytes.clone(), ct));
+        }
+        mixed
+    };
+    let msg = b.multipart(body).map_err(|e| DeliverError::Build { to: m.to_email.clone(), detail: e.to_string() })?;
     Ok(msg.formatted())
 }
 
@@ -432,6 +478,7 @@ mod tests {
             html,
             message_id: message_id("quota-memo/2026-11/soren@example.com/rep-memo", &from),
             date: "2026-11-01T13:00:00Z".parse().unwrap(),
+            attachments: Vec::new(),
         }
     }
 
@@ -450,6 +497,7 @@ mod tests {
             html: "<p>hi</p>".into(),
             message_id: message_id("quota-memo/2026-11/jose@example.com/rep-memo", &settings.from),
             date: "2026-11-01T13:00:00Z".parse().unwrap(),
+            attachments: Vec::new(),
         };
         let raw = String::from_utf8(build(&settings, &m).unwrap()).unwrap();
         let headers = headers(&raw);
@@ -460,6 +508,14 @@ mod tests {
         assert_eq!(m.message_id, message_id("quota-memo/2026-11/jose@example.com/rep-memo", &settings.from));
         assert!(m.message_id.ends_with(".quotad@example.com>"));
         assert!(raw.lines().all(|l| l.len() <= 998));
+    }
+
+    #[test]
+    fn attachment_names_cannot_leave_the_folder() {
+        assert_eq!(attachment_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(attachment_name("1on1 Zoë Ødegaard.pdf"), "1on1 Zoë Ødegaard.pdf");
+        assert_eq!(attachment_name("a\\b:c\n.pdf"), "a_b_c_.pdf");
+        assert_eq!(attachment_name("..."), "document");
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! Report: view structs made for templates, and Tera rendering of e-mails.
+//! Report: view structs made for templates, Tera rendering of e-mails, and the PDF
+//! documents (the weekly ranking and the 1:1 prep sheet, laid out with printpdf).
 //!
-//! Owns Tera. Imports `domain` only: it reads the view data that `metrics` computed
+//! Owns Tera and printpdf. Imports `domain` only: it reads the view data that `metrics` computed
 //! ([`crate::domain::Standing`]) and formats it; it never recomputes a figure.
 //! Built-in templates are embedded with `include_str!` and can be overridden file by
 //! file from the folder named by `paths.templates`. Templates ending `.html` are
 //! HTML-autoescaped; `.txt` templates (subjects, plain text) are not.
 
+pub mod documents;
 mod format;
+pub mod pdf;
 pub mod standings;
 
 use std::path::Path;
@@ -14,7 +17,9 @@ use std::path::Path;
 use serde::Serialize;
 use tera::{Context, Tera};
 
+pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput};
 pub use format::{Format, LOCALES};
+pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
 use crate::domain::{BoardKind, MonthStandings, Period, Standing};
 
@@ -55,6 +60,13 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/dead_letters_subject.txt", include_str!("../../templates/email/dead_letters_subject.txt")),
     ("email/dead_letters.txt", include_str!("../../templates/email/dead_letters.txt")),
     ("email/dead_letters.html", include_str!("../../templates/email/dead_letters.html")),
+    ("email/weekly_ranking_subject.txt", include_str!("../../templates/email/weekly_ranking_subject.txt")),
+    ("email/weekly_ranking.txt", include_str!("../../templates/email/weekly_ranking.txt")),
+    ("email/weekly_ranking.html", include_str!("../../templates/email/weekly_ranking.html")),
+    ("email/one_on_one_subject.txt", include_str!("../../templates/email/one_on_one_subject.txt")),
+    ("email/one_on_one.txt", include_str!("../../templates/email/one_on_one.txt")),
+    ("email/one_on_one.html", include_str!("../../templates/email/one_on_one.html")),
+    ("pdf/talking_points.txt", include_str!("../../templates/pdf/talking_points.txt")),
 ];
 
 /// The built-in templates as (name, text), for `quotad init` to copy out.
@@ -675,4 +687,255 @@ pub fn render_dead_letters(t: &Templates, view: &DeadLettersView) -> Result<Rend
         text: t.render("email/dead_letters.txt", &ctx)?,
         html: t.render("email/dead_letters.html", &ctx)?,
     })
+}
+
+/// A person as the document e-mails address them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    /// Full name.
+    pub name: String,
+    /// First word of the name.
+    pub first_name: String,
+}
+
+impl PersonView {
+    /// From a full name.
+    pub fn new(name: &str) -> PersonView {
+        PersonView { name: name.to_string(), first_name: first_name(name) }
+    }
+}
+
+/// One line of the ranking e-mail's top 3.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopView {
+    /// Company rank on attainment.
+    pub rank: u32,
+    /// Name.
+    pub name: String,
+    /// Team.
+    pub team: String,
+    /// Attainment, e.g. "112.5%".
+    pub attainment: String,
+}
+
+/// One celebration line: a label ("At or above quota") and its names.
+#[derive(Debug, Clone, Serialize)]
+pub struct CelebrationView {
+    /// What is celebrated.
+    pub label: String,
+    /// Who, formatted.
+    pub text: String,
+}
+
+/// Everything the weekly ranking e-mail templates receive.
+#[derive(Debug, Clone, Serialize)]
+pub struct RankingMailView {
+    /// The org.
+    pub org: OrgView,
+    /// The recipient.
+    pub recipient: PersonView,
+    /// ISO week, e.g. "2026-W43".
+    pub week: String,
+    /// The week's days, e.g. "19 Oct – 25 Oct 2026".
+    pub days: String,
+    /// The month the figures are month to date of.
+    pub period: PeriodView,
+    /// "as of" date, e.g. "25 October 2026".
+    pub as_of: String,
+    /// "final" or "preliminary".
+    pub status: &'static str,
+    /// The company attainment board's ranks 1 to 3 (ties included).
+    pub top: Vec<TopView>,
+    /// Celebrations, as on the PDF.
+    pub celebrations: Vec<CelebrationView>,
+    /// The attached PDF's file name.
+    pub attachment: String,
+}
+
+/// Builds the weekly ranking e-mail's view for `recipient` from the week's standings.
+pub fn ranking_mail_view(
+    org: &str,
+    fmt: &Format,
+    week: &str,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+    m: &MonthStandings,
+    recipient: &str,
+    attachment: &str,
+) -> RankingMailView {
+    let top = m
+        .reps
+        .iter()
+        .filter(|s| s.company_rank.is_some_and(|r| r <= 3))
+        .map(|s| TopView {
+            rank: s.company_rank.unwrap_or(0),
+            name: s.name.clone(),
+            team: s.team.clone(),
+            attainment: s.attainment.map(|a| fmt.percent(a)).unwrap_or_default(),
+        })
+        .collect();
+    RankingMailView {
+        org: OrgView { name: org.to_string() },
+        recipient: PersonView::new(recipient),
+        week: week.to_string(),
+        days: format!("{} – {}", days.0.format("%-d %b"), days.1.format("%-d %b %Y")),
+        period: m.period.into(),
+        as_of: m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
+        status: if m.preliminary { "preliminary" } else { "final" },
+        top,
+        celebrations: documents::celebration_lines(m, fmt)
+            .into_iter()
+            .map(|(label, text)| CelebrationView { label, text })
+            .collect(),
+        attachment: attachment.to_string(),
+    }
+}
+
+/// Renders the weekly ranking e-mail: subject, text and HTML.
+pub fn render_ranking_mail(t: &Templates, view: &RankingMailView) -> Result<RenderedMail, ReportError> {
+    render_mail(t, "weekly_ranking", view)
+}
+
+/// One rep's line in the 1:1 pack e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackRepView {
+    /// Name.
+    pub name: String,
+    /// Revenue, formatted.
+    pub revenue: String,
+    /// Attainment, formatted; `None` = no quota.
+    pub attainment: Option<String>,
+    /// Number of flags raised (manager only).
+    pub flags: usize,
+    /// Deals with paperwork to fix.
+    pub paperwork: usize,
+    /// The attached PDF's file name.
+    pub file: String,
+    /// The rep's e-mail address, else rep id (keys a per-rep message).
+    pub ident: String,
+}
+
+/// Everything the 1:1 pack e-mail templates receive.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackMailView {
+    /// The org.
+    pub org: OrgView,
+    /// The manager.
+    pub manager: PersonView,
+    /// The month.
+    pub period: PeriodView,
+    /// "as of" date.
+    pub as_of: String,
+    /// "final" or "preliminary".
+    pub status: &'static str,
+    /// One line per rep, in the order of the attachments.
+    pub reps: Vec<PackRepView>,
+}
+
+/// Renders the 1:1 pack e-mail: subject, text and HTML.
+pub fn render_pack_mail(t: &Templates, view: &PackMailView) -> Result<RenderedMail, ReportError> {
+    render_mail(t, "one_on_one", view)
+}
+
+/// The number of flags a standing raises (the 1:1 pack summary's count).
+pub fn flag_count(s: &Standing) -> usize {
+    usize::from(s.flags.missed)
+        + usize::from(s.flags.below_target)
+        + usize::from(s.flags.off_pace)
+        + s.flags.needs_attention.len()
+}
+
+/// Renders the manager's talking points for a rep's flags from `pdf/talking_points.txt`:
+/// one entry per non-empty line. `below_target` is config `metrics.below_target`.
+pub fn talking_points(
+    t: &Templates,
+    fmt: &Format,
+    period: Period,
+    s: &Standing,
+    below_target: rust_decimal::Decimal,
+) -> Result<Vec<String>, ReportError> {
+    use crate::domain::Attention;
+    use serde_json::{Value, json};
+    let pct = |d: rust_decimal::Decimal| fmt.percent(d);
+    let mut flags: Vec<Value> = Vec::new();
+    let att = s.attainment.map(pct).unwrap_or_default();
+    let missed_twice = s.flags.needs_attention.iter().any(|a| matches!(a, Attention::MissedTwice { .. }));
+    for a in &s.flags.needs_attention {
+        flags.push(match a {
+            Attention::MissedTwice { previous, current } => {
+                json!({"reason": "missed_twice", "previous": pct(*previous), "current": pct(*current)})
+            }
+            Attention::RatingBelowStandard { rating, count, standard } => json!({"reason": "rating",
+                "rating": fmt.fixed(*rating, 1), "count": count, "standard": fmt.fixed(*standard, 1)}),
+            Attention::PaperworkBelowStandard { rate, standard } => {
+                json!({"reason": "paperwork", "rate": pct(*rate), "standard": pct(*standard)})
+            }
+        });
+    }
+    if s.flags.below_target && !missed_twice {
+        flags.push(json!({"reason": "below_target", "attainment": att, "threshold": pct(below_target)}));
+    } else if s.flags.missed && !missed_twice {
+        flags.push(json!({"reason": "missed", "attainment": att}));
+    }
+    if s.flags.off_pace {
+        let p = s.pacing.as_ref();
+        flags.push(json!({"reason": "off_pace",
+            "pace": p.and_then(|p| p.pace).map(pct).unwrap_or_default(),
+            "needed_per_day": p.and_then(|p| p.needed_per_day).map(|n| fmt.money(n))}));
+    }
+    let mut ctx = Context::new();
+    ctx.insert("rep", &PersonView::new(&s.name));
+    ctx.insert("period", &PeriodView::from(period));
+    ctx.insert("flags", &flags);
+    let text = t.render("pdf/talking_points.txt", &ctx)?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+}
+
+/// Renders the document e-mails and the talking points with made-up figures, so
+/// `quotad check` finds a broken override before a scheduled run does.
+pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
+    let period = PeriodView { code: "2026-10".into(), label: "October 2026".into() };
+    let ranking = RankingMailView {
+        org: OrgView { name: "Example".into() },
+        recipient: PersonView::new("Ann Archer"),
+        week: "2026-W43".into(),
+        days: "19 Oct – 25 Oct 2026".into(),
+        period: period.clone(),
+        as_of: "25 October 2026".into(),
+        status: "preliminary",
+        top: vec![TopView { rank: 1, name: "Ann Archer".into(), team: "North".into(), attainment: "112.5%".into() }],
+        celebrations: vec![CelebrationView { label: "At or above quota".into(), text: "Ann Archer".into() }],
+        attachment: "ranking_2026-W43.pdf".into(),
+    };
+    render_ranking_mail(t, &ranking)?;
+    let pack = PackMailView {
+        org: OrgView { name: "Example".into() },
+        manager: PersonView::new("Mia Boss"),
+        period: period.clone(),
+        as_of: "31 October 2026".into(),
+        status: "final",
+        reps: vec![PackRepView {
+            name: "Ann Archer".into(),
+            revenue: "$1,000".into(),
+            attainment: Some("80.0%".into()),
+            flags: 2,
+            paperwork: 1,
+            file: "1-1 prep 2026-10 Ann Archer.pdf".into(),
+            ident: "ann@example.com".into(),
+        }],
+    };
+    render_pack_mail(t, &pack)?;
+    let mut ctx = Context::new();
+    ctx.insert("rep", &PersonView::new("Ann Archer"));
+    ctx.insert("period", &period);
+    let flags = serde_json::json!([
+        {"reason": "missed_twice", "previous": "80.0%", "current": "70.0%"},
+        {"reason": "below_target", "attainment": "70.0%", "threshold": "80.0%"},
+        {"reason": "missed", "attainment": "90.0%"},
+        {"reason": "off_pace", "pace": "60.0%", "needed_per_day": "$1,000"},
+        {"reason": "rating", "rating": "3.5", "count": 4, "standard": "4.0"},
+        {"reason": "paperwork", "rate": "80.0%", "standard": "90.0%"},
+    ]);
+    ctx.insert("flags", &flags);
+    t.render("pdf/talking_points.txt", &ctx)?;
+    Ok(())
 }

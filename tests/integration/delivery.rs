@@ -80,7 +80,9 @@ fn the_demo_month_through_a_starttls_server_with_auth_and_the_password_in_no_log
         format!("{}{}", shipped.replace(transport_line, ""), smtp_config(sink.port, sink.cert(), "starttls", "", ""));
     std::fs::write(env.path("quotad.toml"), &cfg).unwrap();
 
-    let run = env.quotad_env(&["run", "all"], &[(PASSWORD_ENV, &pw), ("RUST_LOG", "debug")]);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad_env(&["run", "quota-memo"], &[(PASSWORD_ENV, &pw), ("RUST_LOG", "debug")]);
     assert_eq!(run.code, 0, "{run:?}");
     let server = format!("SMTP 127.0.0.1:{} (STARTTLS)", sink.port);
     assert!(
@@ -99,7 +101,7 @@ fn the_demo_month_through_a_starttls_server_with_auth_and_the_password_in_no_log
         assert_eq!(r.rcpt_tos, vec![r.email.to.clone()], "envelope recipient = To");
         assert!(r.tls, "STARTTLS was used");
         assert_eq!(r.login, USER);
-        assert_eq!(r.email.attachments, 0, "quota memos have no attachments yet");
+        assert_eq!(r.email.attachments.len(), 0, "quota memos have no attachments");
         assert!(r.email.text.starts_with("Hi "), "{}", r.email.text);
         assert!(r.email.html.contains("<table"), "{}", r.email.html);
         // The Message-ID on the wire is the one the ledger derived from the key.
@@ -133,7 +135,9 @@ fn the_demo_month_through_a_starttls_server_with_auth_and_the_password_in_no_log
     }
 
     // Again: nothing is sent twice.
-    let again = env.quotad_env(&["run", "all"], &[(PASSWORD_ENV, &pw)]);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let again = env.quotad_env(&["run", "quota-memo"], &[(PASSWORD_ENV, &pw)]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(
         again.stdout.contains(&format!(
@@ -173,7 +177,9 @@ fn a_non_ascii_display_name_with_a_comma_and_a_non_ascii_subject_over_implicit_t
     );
     std::fs::create_dir_all(env.path("my-templates/email")).unwrap();
     std::fs::write(env.path("my-templates/email/quota_memo_subject.txt"), "Rangliste März – Woche 12 ✓\n").unwrap();
-    let run = env.quotad_env(&["run", "all"], &[(PASSWORD_ENV, &pw)]);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad_env(&["run", "quota-memo"], &[(PASSWORD_ENV, &pw)]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("(implicit TLS)"), "{}", run.stdout);
     let got = reps_only(sink.received());
@@ -341,7 +347,9 @@ fn a_server_that_refuses_connections_at_first_gets_every_message_once_it_comes_u
         ),
     );
     let vars = [(PASSWORD_ENV, pw.as_str())];
-    let mut child = env.spawn("run", &["run", "all"], &vars);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let mut child = env.spawn("run", &["run", "quota-memo"], &vars);
     // Nothing listens yet: wait until quotad has failed to connect twice.
     let start = Instant::now();
     loop {
@@ -396,7 +404,9 @@ fn a_silent_server_fails_within_the_connect_timeout_and_is_retried() {
     );
     let pw = password();
     let start = Instant::now();
-    let run = env.quotad_env(&["run", "all"], &[(PASSWORD_ENV, &pw)]);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad_env(&["run", "quota-memo"], &[(PASSWORD_ENV, &pw)]);
     let took = start.elapsed();
     assert_eq!(run.code, 1, "{run:?}");
     // Two attempts of 2 s each plus a 1 s backoff; never the 60 s command timeout.
@@ -429,7 +439,9 @@ fn dead_letters_are_reported_to_the_admin_once_and_can_be_retried() {
     env.put("quotas.csv", QUOTAS.replace("cy@example.com", "reject-cy@example.com"));
     env.put("deals.csv", DEALS.replace("cy@example.com", "reject-cy@example.com"));
     let vars = [(PASSWORD_ENV, pw.as_str())];
-    let run = env.quotad_env(&["run", "all"], &vars);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad_env(&["run", "quota-memo"], &vars);
     assert_eq!(run.code, 1, "{run:?}");
     let dead_key = "quota-memo/2026-04/reject-cy@example.com/rep-memo";
     assert!(run.stdout.contains(&format!("DEAD LETTER {dead_key}: SMTP server 127.0.0.1:{} refused the message to reject-cy@example.com: permanent error (550)", sink.port)), "{}", run.stdout);
@@ -481,7 +493,9 @@ fn a_missing_or_wrong_password_sends_nothing_and_names_the_variable() {
     let pw = password();
     let sink = SmtpSink::start("starttls", &pw);
     let env = small_env(ROSTER, &smtp_config(sink.port, sink.cert(), "starttls", "max_attempts = 1", ""));
-    let run = env.quotad(&["run", "all"]);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "quota-memo"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains(&format!(
@@ -515,7 +529,9 @@ fn a_missing_or_wrong_password_sends_nothing_and_names_the_variable() {
 #[test]
 fn resend_sends_again_on_request_with_a_new_message_id() {
     let env = small_env(ROSTER, "");
-    assert_eq!(env.quotad(&["run", "all"]).code, 0);
+    // Import first; this file follows the quota memo job's delivery.
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    assert_eq!(env.quotad(&["run", "quota-memo"]).code, 0);
     let first = env.emails();
     assert_eq!(first.len(), 3);
     let run = env.quotad(&["run", "quota-memo", "--resend"]);

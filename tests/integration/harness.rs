@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 
 /// A config with the three sources reading `deals*`, `quotas*` and `roster*`; `extra`
 /// is appended (e.g. an `[ingest]` table).
@@ -68,8 +68,8 @@ pub struct Email {
     pub html: String,
     pub message_id: String,
     pub raw: String,
-    /// Attachments (parts that are neither the text nor the HTML body).
-    pub attachments: usize,
+    /// Attachments: (file name, bytes).
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 impl Env {
@@ -208,7 +208,10 @@ pub fn parse_email(p: &Path) -> Email {
         html: m.body_html(0).unwrap_or_default().into_owned(),
         message_id: m.message_id().unwrap_or_default().to_string(),
         raw: String::from_utf8_lossy(&raw).into_owned(),
-        attachments: m.attachment_count(),
+        attachments: m
+            .attachments()
+            .map(|a| (a.attachment_name().unwrap_or_default().to_string(), a.contents().to_vec()))
+            .collect(),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod cli;
 mod delivery;
+mod documents;
 mod harness;
 mod ingest_cases;
 mod memos;

@@ -1,0 +1,715 @@
+//! The two printed documents: the weekly ranking and the 1:1 prep sheet, laid out on
+//! a [`Canvas`]. Every figure is read from the computed standings
+//! ([`MonthStandings`], [`Standing`]) and formatted with [`Format`]; nothing is
+//! recomputed here except the distance to the best month shown (a subtraction of two
+//! displayed values, labelled as such).
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::Format;
+use super::pdf::{Align, Canvas, Fonts, Paper, Rgb3, colors};
+use crate::domain::{BestKind, BoardKind, MonthStandings, Standing};
+
+/// A rendered PDF.
+#[derive(Debug, Clone)]
+pub struct Pdf {
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// Pages.
+    pub pages: usize,
+    /// Characters no font had: drawn as U+FFFD (report them).
+    pub missing: BTreeSet<char>,
+}
+
+const ROW_H: f32 = 16.0;
+const BODY: f32 = 8.0;
+
+struct Col {
+    title: &'static str,
+    /// Fraction of the content width.
+    w: f32,
+    align: Align,
+}
+
+enum Cell {
+    Text(String),
+    Bold(String),
+    /// Rank and movement against last week.
+    Rank(Option<u32>, Option<i32>),
+    /// A name and its marks (★ ✓) kept visible however long the name is.
+    Name(String, String),
+    /// Attainment: label and fraction for the bar.
+    Bar(String, Option<f32>),
+}
+
+/// "▲2" (up two places since last week), "▼1", "=" (same place), or nothing (not
+/// ranked last week, or last week was in another month).
+fn movement_text(m: Option<i32>) -> (String, Rgb3) {
+    match m {
+        Some(n) if n > 0 => (format!("▲{n}"), colors::GOOD),
+        Some(n) if n < 0 => (format!("▼{}", -n), colors::BAD),
+        Some(_) => ("=".into(), colors::MUTED),
+        None => (String::new(), colors::MUTED),
+    }
+}
+
+fn header(c: &mut Canvas, cols: &[Col]) {
+    let (m, w) = (c.margin, c.content_width());
+    let y = c.y;
+    c.fill(m, y, w, ROW_H, colors::ACCENT_LIGHT);
+    let mut x = m;
+    for col in cols {
+        let cw = col.w * w;
+        c.text_in(x + 3.0, cw - 6.0, y + 11.0, 7.5, true, colors::ACCENT, col.align, col.title);
+        x += cw;
+    }
+    c.y += ROW_H;
+}
+
+fn heading(c: &mut Canvas, text: &str) {
+    let m = c.margin;
+    let w = c.content_width();
+    c.text_in(m, w, c.y + 14.0, 12.5, true, colors::TEXT, Align::Left, text);
+    c.y += 22.0;
+}
+
+/// Draws a table: its heading, header row, then rows of fixed height; a row that does
+/// not fit goes to a new page, where the heading ("continued") and header repeat.
+fn table(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
+    if !c.fits(22.0 + ROW_H * 3.0) {
+        c.new_page();
+    }
+    heading(c, title);
+    table_rows(c, title, cols, rows);
+}
+
+/// The header and rows of a table whose heading is already drawn; `title` is repeated
+/// with "(continued)" on each further page.
+fn table_rows(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
+    header(c, cols);
+    for (i, row) in rows.iter().enumerate() {
+        if !c.fits(ROW_H) {
+            c.new_page();
+            heading(c, &format!("{title} (continued)"));
+            header(c, cols);
+        }
+        let (m, w, y) = (c.margin, c.content_width(), c.y);
+        if i % 2 == 1 {
+            c.fill(m, y, w, ROW_H, colors::STRIPE);
+        }
+        let base = y + 11.0;
+        let mut x = m;
+        for (col, cell) in cols.iter().zip(row) {
+            let (cx, cw) = (x + 3.0, col.w * w - 6.0);
+            match cell {
+                Cell::Text(s) => c.text_in(cx, cw, base, BODY, false, colors::TEXT, col.align, s),
+                Cell::Bold(s) => c.text_in(cx, cw, base, BODY, true, colors::TEXT, col.align, s),
+                Cell::Rank(rank, mv) => {
+                    let r = rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into());
+                    c.text_in(cx, cw * 0.52, base, BODY, true, colors::TEXT, Align::Right, &r);
+                    let (t, color) = movement_text(*mv);
+                    c.text_in(cx + cw * 0.56, cw * 0.44, base, 7.0, false, color, Align::Left, &t);
+                }
+                Cell::Name(name, marks) => {
+                    let fonts = c.fonts();
+                    let mw = if marks.is_empty() { 0.0 } else { fonts.width(marks, BODY, true) + 3.0 };
+                    let shown = fonts.fit(name, cw - mw, BODY, false);
+                    let nw = fonts.width(&shown, BODY, false);
+                    c.text(cx, base, BODY, false, colors::TEXT, &shown);
+                    if !marks.is_empty() {
+                        c.text(cx + nw + 3.0, base, BODY, true, colors::GOOD, marks);
+                    }
+                }
+                Cell::Bar(label, frac) => {
+                    let bar_w = cw * 0.48;
+                    if let Some(f) = frac {
+                        c.fill(cx, y + 5.0, bar_w, 6.0, colors::TRACK);
+                        let color = if *f >= 1.0 { colors::GOOD } else { colors::ACCENT };
+                        c.fill(cx, y + 5.0, bar_w * f.clamp(0.0, 1.0), 6.0, color);
+                        if *f > 1.0 {
+                            // Past 100%: a notch at the quota line, the bar full.
+                            c.fill(cx + bar_w - 1.0, y + 3.5, 1.2, 9.0, colors::TEXT);
+                        }
+                    }
+                    c.text_in(cx + bar_w + 2.0, cw - bar_w - 2.0, base, BODY, false, colors::TEXT, Align::Right, label);
+                }
+            }
+            x += col.w * w;
+        }
+        c.y += ROW_H;
+    }
+    c.line(c.margin, c.y, c.margin + c.content_width(), c.y, colors::RULE, 0.5);
+    c.y += 10.0;
+}
+
+fn frac(d: Option<Decimal>) -> Option<f32> {
+    d.and_then(|x| x.to_f32())
+}
+
+fn marks(s: &Standing) -> String {
+    let mut m = String::new();
+    if s.personal_bests.iter().any(|b| b.kind == BestKind::New) {
+        m.push('★');
+    }
+    if s.attainment.is_some_and(|a| a >= Decimal::ONE) {
+        m.push('✓');
+    }
+    m
+}
+
+fn status(m: &MonthStandings) -> &'static str {
+    if m.preliminary { "Preliminary" } else { "Final" }
+}
+
+fn as_of(m: &MonthStandings) -> String {
+    m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export loaded yet".into())
+}
+
+/// Everything the weekly ranking needs besides the standings.
+pub struct RankingInput<'a> {
+    /// Org name for the title.
+    pub org: &'a str,
+    /// The ISO week, e.g. "2026-W43".
+    pub week: &'a str,
+    /// The week's Monday and Sunday.
+    pub days: (NaiveDate, NaiveDate),
+    /// Month to date through the week's Sunday, with movement (metrics `week_standings`).
+    pub standings: &'a MonthStandings,
+    /// Number formats.
+    pub fmt: &'a Format,
+    /// Paper size.
+    pub paper: Paper,
+    /// When the PDF is made, Unix seconds (its creation date).
+    pub created: i64,
+}
+
+fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
+    let m = inp.standings;
+    let fmt = inp.fmt;
+    let board = m.board(BoardKind::Attainment, team);
+    m.reps
+        .iter()
+        .filter(|s| s.active && team.is_none_or(|t| s.team == t))
+        .map(|s| {
+            let entry = board.and_then(|b| b.entries.iter().find(|e| e.rep_key == s.rep_key));
+            let rank = if team.is_some() { s.team_rank } else { s.company_rank };
+            let pace = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.percent(p)).unwrap_or_else(|| "–".into());
+            vec![
+                Cell::Rank(rank, entry.and_then(|e| e.movement)),
+                Cell::Name(s.name.clone(), marks(s)),
+                Cell::Text(s.team.clone()),
+                Cell::Text(fmt.money(s.revenue)),
+                Cell::Text(fmt.number(s.units, 1)),
+                Cell::Text(s.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
+                Cell::Bar(s.attainment.map(|a| fmt.percent(a)).unwrap_or_else(|| "–".into()), frac(s.attainment)),
+                Cell::Text(pace),
+            ]
+        })
+        .collect()
+}
+
+fn ranking_cols() -> Vec<Col> {
+    vec![
+        Col { title: "Rank", w: 0.085, align: Align::Right },
+        Col { title: "Rep", w: 0.21, align: Align::Left },
+        Col { title: "Team", w: 0.155, align: Align::Left },
+        Col { title: "Revenue", w: 0.125, align: Align::Right },
+        Col { title: "Units", w: 0.06, align: Align::Right },
+        Col { title: "Quota", w: 0.12, align: Align::Right },
+        Col { title: "Attainment", w: 0.165, align: Align::Right },
+        Col { title: "Pace", w: 0.08, align: Align::Right },
+    ]
+}
+
+pub(crate) fn celebration_lines(m: &MonthStandings, fmt: &Format) -> Vec<(String, String)> {
+    let c = &m.celebrations;
+    let mut out = Vec::new();
+    for b in &c.top {
+        let label = match b.kind {
+            BoardKind::Results => "Top revenue",
+            BoardKind::Attainment => "Top attainment",
+            BoardKind::Ratings => "Top customer rating",
+            BoardKind::Paperwork => "Cleanest paperwork",
+        };
+        let list: Vec<String> = b
+            .entries
+            .iter()
+            .map(|e| {
+                let v = match b.kind {
+                    BoardKind::Results => fmt.money(e.value),
+                    BoardKind::Attainment | BoardKind::Paperwork => format!("{}%", fmt.fixed(e.value, 1)),
+                    BoardKind::Ratings => fmt.fixed(e.value, 1),
+                };
+                format!("{}. {} ({v})", e.rank, e.name)
+            })
+            .collect();
+        if !list.is_empty() {
+            out.push((label.to_string(), list.join(",  ")));
+        }
+    }
+    if !c.at_quota.is_empty() {
+        out.push(("At or above quota".into(), c.at_quota.join(", ")));
+    }
+    if !c.personal_bests.is_empty() {
+        let l: Vec<String> = c.personal_bests.iter().map(|(n, b)| format!("{n} ({})", b.metric)).collect();
+        out.push(("New personal bests".into(), l.join(", ")));
+    }
+    if !c.quota_streaks.is_empty() {
+        let l: Vec<String> = c.quota_streaks.iter().map(|(n, k)| format!("{n} ({k} months)")).collect();
+        out.push(("Months in a row at quota".into(), l.join(", ")));
+    }
+    if !c.first_at_quota.is_empty() {
+        out.push(("First month at quota".into(), c.first_at_quota.join(", ")));
+    }
+    if !c.clean_streaks.is_empty() {
+        let l: Vec<String> = c.clean_streaks.iter().map(|(n, k)| format!("{n} ({k} months)")).collect();
+        out.push(("Clean paperwork streaks".into(), l.join(", ")));
+    }
+    if !c.most_improved.is_empty() {
+        let l: Vec<String> = c
+            .most_improved
+            .iter()
+            .map(|(n, p)| format!("{n} (+{} points)", fmt.fixed(*p * Decimal::ONE_HUNDRED, 1)))
+            .collect();
+        out.push(("Most improved".into(), l.join(", ")));
+    }
+    out
+}
+
+fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str) {
+    let (m, w) = (c.margin, c.content_width());
+    let y = c.y;
+    c.text_in(m + 12.0, w - 100.0, y + 10.0, 8.5, true, colors::ACCENT, Align::Left, kicker);
+    // A long title (a rep's full name) shrinks to fit before it is cut.
+    let mut size = 17.0;
+    // The badge sits on the kicker's line, so the title has the full width.
+    while size > 10.0 && c.fonts().width(title, size, true) > w - 12.0 {
+        size -= 1.0;
+    }
+    c.text_in(m + 12.0, w - 12.0, y + 27.0, size, true, colors::TEXT, Align::Left, title);
+    let lines = c.fonts().wrap(sub, w - 12.0, 8.5, false);
+    for (i, l) in lines.iter().take(2).enumerate() {
+        c.text(m + 12.0, y + 40.0 + 11.0 * i as f32, 8.5, false, colors::MUTED, l);
+    }
+    let extra = 11.0 * (lines.len().clamp(1, 2) - 1) as f32;
+    let bw = c.fonts().width(badge, 8.0, true) + 14.0;
+    let color = if badge == "Final" { colors::GOOD } else { colors::BAD };
+    c.stroke_rect(m + w - bw, y + 2.0, bw, 15.0, color, 0.8);
+    c.text_in(m + w - bw, bw, y + 12.5, 8.0, true, color, Align::Center, badge);
+    c.fill(m, y, 4.0, 43.0 + extra, colors::ACCENT);
+    c.y += 58.0 + extra;
+}
+
+/// The weekly ranking: title, the company table, celebrations, then one page per team.
+pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
+    let m = inp.standings;
+    let doc_title = format!("{} — weekly ranking {}", inp.org, inp.week);
+    let mut c = Canvas::new(fonts, inp.paper, &doc_title);
+    let sub = format!(
+        "Week {} ({} – {}) · {} month to date · as of {}",
+        inp.week,
+        inp.days.0.format("%-d %b"),
+        inp.days.1.format("%-d %b %Y"),
+        m.period.label(),
+        as_of(m)
+    );
+    title_block(&mut c, inp.org, "Weekly ranking", &sub, status(m));
+    let legend = "Ranked on attainment (% of quota). ▲▼ places since last week · ★ new personal best · ✓ at or above quota · pace = revenue against the quota share of the selling days gone";
+    for line in fonts.wrap(legend, c.content_width(), 7.5, false) {
+        let (x, y) = (c.margin, c.y);
+        c.text(x, y, 7.5, false, colors::MUTED, &line);
+        c.y += 10.0;
+    }
+    c.y += 6.0;
+    let cols = ranking_cols();
+    table(&mut c, "Company", &cols, &ranking_rows(inp, None));
+
+    let lines = celebration_lines(m, inp.fmt);
+    if !lines.is_empty() {
+        if !c.fits(60.0) {
+            c.new_page();
+        }
+        heading(&mut c, "Celebrations");
+        let (x, w) = (c.margin, c.content_width());
+        for (label, text) in lines {
+            let wrapped = fonts.wrap(&text, w - 130.0, BODY, false);
+            if !c.fits(12.0 * wrapped.len() as f32 + 4.0) {
+                c.new_page();
+                heading(&mut c, "Celebrations (continued)");
+            }
+            let y = c.y + 9.0;
+            c.text_in(x, 125.0, y, BODY, true, colors::ACCENT, Align::Left, &label);
+            for (i, l) in wrapped.iter().enumerate() {
+                c.text(x + 130.0, y + 12.0 * i as f32, BODY, false, colors::TEXT, l);
+            }
+            c.y += 12.0 * wrapped.len().max(1) as f32 + 4.0;
+        }
+    }
+
+    let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    for team in teams {
+        c.new_page();
+        let cols = ranking_cols();
+        let managers: BTreeSet<&str> =
+            m.reps.iter().filter(|s| s.active && s.team == team).filter_map(|s| s.manager.as_deref()).collect();
+        let reps = m.reps.iter().filter(|s| s.active && s.team == team).count();
+        let ranked = m.ranked_in_team.get(team).copied().unwrap_or(0);
+        let mut line = format!("{reps} active reps, {ranked} ranked on attainment within the team");
+        if !managers.is_empty() {
+            line = format!("Manager: {} · {line}", managers.into_iter().collect::<Vec<_>>().join(", "));
+        }
+        let title = format!("Team: {team}");
+        heading(&mut c, &title);
+        let (x, y, w) = (c.margin, c.y, c.content_width());
+        c.text_in(x, w, y, 8.5, false, colors::MUTED, Align::Left, &line);
+        c.y += 10.0;
+        table_rows(&mut c, &title, &cols, &ranking_rows(inp, Some(team)));
+    }
+    let footer =
+        format!("{} · weekly ranking {} · as of {} · {}", inp.org, inp.week, as_of(m), status(m).to_lowercase());
+    let (bytes, pages, missing) = c.finish(&footer, inp.created);
+    Pdf { bytes, pages, missing }
+}
+
+/// A deal whose paperwork needs fixing, for the 1:1 sheet.
+#[derive(Debug, Clone)]
+pub struct PaperworkIssue {
+    /// The CRM's Deal ID.
+    pub deal_id: String,
+    /// Close date.
+    pub close_date: Option<NaiveDate>,
+    /// What is wrong: "incomplete", "2 errors", "incomplete, 1 error".
+    pub issue: String,
+}
+
+/// Everything the 1:1 prep sheet needs.
+pub struct OneOnOneInput<'a> {
+    /// Org name.
+    pub org: &'a str,
+    /// The rep's identity key.
+    pub rep_key: &'a str,
+    /// Standings of up to 12 months, oldest first; the last is the sheet's month.
+    pub history: &'a [MonthStandings],
+    /// The month's deals with incomplete paperwork or errors, by Deal ID.
+    pub paperwork: &'a [PaperworkIssue],
+    /// Talking points for the manager (rendered from `pdf/talking_points.txt`), one per entry.
+    pub talking_points: &'a [String],
+    /// Config `metrics.rating_standard`.
+    pub rating_standard: Option<Decimal>,
+    /// Config `metrics.paperwork_standard`, a fraction.
+    pub paperwork_standard: Option<Decimal>,
+    /// Number formats.
+    pub fmt: &'a Format,
+    /// Paper size.
+    pub paper: Paper,
+    /// Creation date, Unix seconds.
+    pub created: i64,
+}
+
+fn tenure(hire: Option<NaiveDate>, end: NaiveDate) -> String {
+    let Some(h) = hire else { return "hire date not on the roster".into() };
+    if h > end {
+        return format!("starts {}", h.format("%-d %b %Y"));
+    }
+    let months = (end.year() - h.year()) * 12 + end.month() as i32 - h.month() as i32 - i32::from(end.day() < h.day());
+    let (y, mo) = (months / 12, months % 12);
+    let span = match (y, mo) {
+        (0, 0) => "under a month".to_string(),
+        (0, m) => format!("{m} month{}", if m == 1 { "" } else { "s" }),
+        (y, 0) => format!("{y} year{}", if y == 1 { "" } else { "s" }),
+        (y, m) => format!("{y} year{} {m} month{}", if y == 1 { "" } else { "s" }, if m == 1 { "" } else { "s" }),
+    };
+    format!("{span} (since {})", h.format("%-d %b %Y"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tile(c: &mut Canvas, x: f32, w: f32, label: &str, value: &str, detail: &str, verdict: Option<bool>) {
+    let y = c.y;
+    c.fill(x, y, w, 52.0, colors::ACCENT_LIGHT);
+    let color = match verdict {
+        Some(true) => colors::GOOD,
+        Some(false) => colors::BAD,
+        None => colors::ACCENT,
+    };
+    c.fill(x, y, 3.0, 52.0, color);
+    c.text_in(x + 10.0, w - 16.0, y + 13.0, 7.5, true, colors::MUTED, Align::Left, label);
+    c.text_in(x + 10.0, w - 16.0, y + 31.0, 15.0, true, color, Align::Left, value);
+    c.text_in(x + 10.0, w - 16.0, y + 45.0, 7.5, false, colors::TEXT, Align::Left, detail);
+}
+
+/// The 1:1 prep sheet for one rep; `None` when the rep is not in the month's standings.
+pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
+    let month = inp.history.last()?;
+    let s = month.rep(inp.rep_key)?;
+    let fmt = inp.fmt;
+    let mut c = Canvas::new(fonts, inp.paper, &format!("1:1 prep — {} — {}", s.name, month.period.label()));
+    let sub = format!(
+        "{}{} · manager {} · tenure {} · {} · as of {}",
+        s.email.as_deref().map(|e| format!("{e} · ")).unwrap_or_default(),
+        s.team,
+        s.manager.as_deref().unwrap_or("not on the roster"),
+        tenure(s.hire_date, month.period.last_day()),
+        month.period.label(),
+        as_of(month)
+    );
+    title_block(&mut c, &format!("{} · 1:1 prep sheet · for the manager only", inp.org), &s.name, &sub, status(month));
+
+    // Tiles.
+    let (m, w) = (c.margin, c.content_width());
+    let tw = (w - 16.0) / 3.0;
+    let sales_detail = match (s.revenue_quota, s.attainment) {
+        (Some(q), Some(a)) => format!("{} of {} quota", fmt.percent(a), fmt.money(q)),
+        _ => "no quota this month".into(),
+    };
+    tile(&mut c, m, tw, "SALES", &fmt.money(s.revenue), &sales_detail, s.attainment.map(|a| a >= Decimal::ONE));
+    let (rating, rating_detail) = match s.rating {
+        Some(r) => (
+            fmt.fixed(r, 1),
+            format!(
+                "n = {} · standard {}",
+                s.rating_count,
+                inp.rating_standard.map(|x| fmt.fixed(x, 1)).unwrap_or_else(|| "none".into())
+            ),
+        ),
+        None => ("–".into(), "no ratings this month".into()),
+    };
+    let rating_ok = s.rating.zip(inp.rating_standard).map(|(r, st)| r >= st);
+    tile(&mut c, m + tw + 8.0, tw, "CUSTOMER RATING", &rating, &rating_detail, rating_ok);
+    let (clean, clean_detail) = match s.clean_paperwork {
+        Some(p) => (
+            fmt.percent(p),
+            format!(
+                "standard {} · {} error{}",
+                inp.paperwork_standard.map(|x| fmt.percent(x)).unwrap_or_else(|| "none".into()),
+                s.paperwork_errors,
+                if s.paperwork_errors == 1 { "" } else { "s" }
+            ),
+        ),
+        None => ("–".into(), "no paperwork recorded".into()),
+    };
+    let clean_ok = s.clean_paperwork.zip(inp.paperwork_standard).map(|(p, st)| p >= st);
+    tile(&mut c, m + 2.0 * (tw + 8.0), tw, "CLEAN PAPERWORK", &clean, &clean_detail, clean_ok);
+    c.y += 64.0;
+
+    // Trend: table on the left, attainment bars on the right.
+    let months: Vec<(&MonthStandings, Option<&Standing>)> =
+        inp.history.iter().map(|h| (h, h.rep(inp.rep_key))).collect();
+    let cols = vec![
+        Col { title: "Month", w: 0.10, align: Align::Left },
+        Col { title: "Revenue", w: 0.14, align: Align::Right },
+        Col { title: "Quota", w: 0.14, align: Align::Right },
+        Col { title: "Attainment", w: 0.11, align: Align::Right },
+        Col { title: "Company rank", w: 0.13, align: Align::Right },
+        Col { title: "Team rank", w: 0.11, align: Align::Right },
+        Col { title: "Rating (n)", w: 0.12, align: Align::Right },
+        Col { title: "Clean", w: 0.15, align: Align::Right },
+    ];
+    let dash = || "–".to_string();
+    let rows: Vec<Vec<Cell>> = months
+        .iter()
+        .map(|(h, r)| {
+            let label = h.period.first_day().format("%b %Y").to_string();
+            match r {
+                None => vec![Cell::Text(label), Cell::Text("not on the roster".into())],
+                Some(r) => vec![
+                    Cell::Bold(label),
+                    Cell::Text(fmt.money(r.revenue)),
+                    Cell::Text(r.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
+                    Cell::Text(r.attainment.map(|a| fmt.percent(a)).unwrap_or_else(dash)),
+                    Cell::Text(r.company_rank.map(|k| format!("{k} of {}", h.ranked)).unwrap_or_else(dash)),
+                    Cell::Text(
+                        r.team_rank
+                            .map(|k| format!("{k} of {}", h.ranked_in_team.get(&r.team).copied().unwrap_or(0)))
+                            .unwrap_or_else(dash),
+                    ),
+                    Cell::Text(
+                        r.rating.map(|x| format!("{} ({})", fmt.fixed(x, 1), r.rating_count)).unwrap_or_else(dash),
+                    ),
+                    Cell::Text(r.clean_paperwork.map(|p| fmt.percent(p)).unwrap_or_else(dash)),
+                ],
+            }
+        })
+        .collect();
+    table(&mut c, &format!("Last {} months: results and rank history", months.len()), &cols, &rows);
+
+    // Bar chart of attainment.
+    let chart_h = 70.0;
+    if !c.fits(chart_h + 50.0) {
+        c.new_page();
+    }
+    heading(&mut c, "Attainment by month");
+    let (m, w) = (c.margin, c.content_width());
+    let top = c.y + 10.0;
+    let max = months.iter().filter_map(|(_, r)| r.and_then(|r| frac(r.attainment))).fold(1.2f32, f32::max).min(3.0);
+    let base = top + chart_h;
+    let slot = (w - 40.0) / months.len().max(1) as f32;
+    let q_y = base - chart_h * (1.0 / max);
+    c.line(m + 36.0, q_y, m + w, q_y, colors::MUTED, 0.6);
+    c.text_in(m, 32.0, q_y + 3.0, 7.0, false, colors::MUTED, Align::Right, "100%");
+    c.line(m + 36.0, base, m + w, base, colors::RULE, 0.6);
+    for (i, (h, r)) in months.iter().enumerate() {
+        let x = m + 40.0 + slot * i as f32;
+        let bw = (slot * 0.55).min(40.0);
+        let bx = x + (slot - bw) / 2.0;
+        if let Some(a) = r.and_then(|r| r.attainment) {
+            let f = frac(Some(a)).unwrap_or(0.0).clamp(0.0, max);
+            let bh = chart_h * f / max;
+            c.fill(bx, base - bh, bw, bh, if f >= 1.0 { colors::GOOD } else { colors::ACCENT });
+            c.text_in(x, slot, base - bh - 3.0, 7.0, true, colors::TEXT, Align::Center, &fmt.percent(a));
+        } else {
+            c.text_in(x, slot, base - 3.0, 7.0, false, colors::MUTED, Align::Center, "no quota");
+        }
+        let label = h.period.first_day().format("%b %Y").to_string();
+        c.text_in(x, slot, base + 10.0, 7.0, false, colors::MUTED, Align::Center, &label);
+    }
+    c.y = base + 22.0;
+
+    // Personal bests, flags + talking points, paperwork, commitments: two columns.
+    let half = (w - 16.0) / 2.0;
+    if !c.fits(120.0) {
+        c.new_page();
+    }
+    let col_top = c.y;
+    heading(&mut c, "Personal bests");
+    let mut lines: Vec<(String, Rgb3)> = Vec::new();
+    for b in &s.personal_bests {
+        let v = metric_value(fmt, b.metric, b.value);
+        let what = if b.kind == BestKind::New { "New personal best" } else { "Matched personal best" };
+        lines.push((
+            format!("★ {what} in {}: {v} (before: {})", b.metric, metric_value(fmt, b.metric, b.previous_best)),
+            colors::GOOD,
+        ));
+    }
+    for (metric, get) in [
+        ("revenue", (|r: &Standing| Some(r.revenue)) as fn(&Standing) -> Option<Decimal>),
+        ("attainment", |r: &Standing| r.attainment),
+        ("units", |r: &Standing| Some(r.units)),
+    ] {
+        let best = months
+            .iter()
+            .filter_map(|(h, r)| r.and_then(|r| get(r).map(|v| (v, h.period))))
+            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let (Some((bv, bp)), Some(cur)) = (best, get(s)) else { continue };
+        let text = if bp == month.period {
+            format!("Best {metric} of the months shown: this month ({})", metric_value(fmt, metric, bv))
+        } else {
+            let gap = bv - cur;
+            let gap = if metric == "attainment" {
+                format!("{} points", fmt.fixed(gap * Decimal::ONE_HUNDRED, 1))
+            } else {
+                metric_value(fmt, metric, gap)
+            };
+            format!(
+                "Best {metric} shown: {} in {} — {gap} to go",
+                metric_value(fmt, metric, bv),
+                bp.first_day().format("%b %Y")
+            )
+        };
+        lines.push((text, colors::TEXT));
+    }
+    if s.quota_streak >= 2 {
+        lines.push((format!("{} months in a row at quota", s.quota_streak), colors::GOOD));
+    }
+    let after_bests = bullet_lines(&mut c, m, half, &lines);
+
+    c.y = col_top;
+    let x2 = m + half + 16.0;
+    heading_at(&mut c, x2, half, "Flags and talking points");
+    let tps: Vec<(String, Rgb3)> = if inp.talking_points.is_empty() {
+        vec![("No flags this month.".to_string(), colors::MUTED)]
+    } else {
+        inp.talking_points.iter().map(|t| (t.clone(), colors::TEXT)).collect()
+    };
+    let after_flags = bullet_lines(&mut c, x2, half, &tps);
+    c.y = after_bests.max(after_flags) + 4.0;
+
+    if !c.fits(110.0) {
+        c.new_page();
+    }
+    let col_top = c.y;
+    heading(&mut c, "Paperwork to fix (by Deal ID)");
+    let issues: Vec<(String, Rgb3)> = if inp.paperwork.is_empty() {
+        vec![("All paperwork complete, no errors.".into(), colors::GOOD)]
+    } else {
+        inp.paperwork
+            .iter()
+            .map(|p| {
+                let d = p.close_date.map(|d| format!(" (closed {})", d.format("%-d %b"))).unwrap_or_default();
+                (format!("{}{d}: {}", p.deal_id, p.issue), colors::BAD)
+            })
+            .collect()
+    };
+    let after_pw = bullet_lines(&mut c, m, half, &issues);
+    c.y = col_top;
+    heading_at(&mut c, x2, half, "Commitments for next month");
+    for _ in 0..5 {
+        c.y += 18.0;
+        let y = c.y;
+        c.line(x2, y, x2 + half, y, colors::RULE, 0.6);
+    }
+    c.y = c.y.max(after_pw);
+
+    let footer = format!(
+        "{} · 1:1 prep · {} · {} · confidential: for {} only",
+        inp.org,
+        s.name,
+        month.period.label(),
+        s.manager.as_deref().unwrap_or("the manager")
+    );
+    let (bytes, pages, missing) = c.finish(&footer, inp.created);
+    Some(Pdf { bytes, pages, missing })
+}
+
+fn heading_at(c: &mut Canvas, x: f32, w: f32, text: &str) {
+    c.text_in(x, w, c.y + 14.0, 12.5, true, colors::TEXT, Align::Left, text);
+    c.y += 22.0;
+}
+
+/// Wrapped bullet lines in the column [x, x + w]; returns the y below them.
+fn bullet_lines(c: &mut Canvas, x: f32, w: f32, lines: &[(String, Rgb3)]) -> f32 {
+    for (text, color) in lines {
+        let wrapped = c.fonts().wrap(text, w - 10.0, BODY, false);
+        if !c.fits(11.0 * wrapped.len() as f32) {
+            c.new_page();
+        }
+        for (i, l) in wrapped.iter().enumerate() {
+            c.y += 11.0;
+            if i == 0 {
+                let y = c.y;
+                c.fill(x + 1.0, y - 4.5, 3.0, 3.0, *color);
+            }
+            let y = c.y;
+            c.text(x + 10.0, y, BODY, false, *color, l);
+        }
+        c.y += 3.0;
+    }
+    c.y
+}
+
+fn metric_value(fmt: &Format, metric: &str, v: Decimal) -> String {
+    match metric {
+        "revenue" => fmt.money(v),
+        "attainment" => fmt.percent(v),
+        "rating" => fmt.fixed(v, 1),
+        _ => fmt.number(v, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenure_reads_naturally() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(tenure(Some(d("2022-02-10")), d("2026-10-31")), "4 years 8 months (since 10 Feb 2022)");
+        assert_eq!(tenure(Some(d("2026-10-10")), d("2026-10-31")), "under a month (since 10 Oct 2026)");
+        assert_eq!(tenure(None, d("2026-10-31")), "hire date not on the roster");
+    }
+}

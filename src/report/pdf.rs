@@ -1,0 +1,497 @@
+//! A small page-layout layer over printpdf 0.12's op API: fonts with fallbacks and
+//! visible replacement of characters no font has, text measured for right alignment
+//! and ellipsis, rectangles and lines, page breaks and "n / N" footers.
+//!
+//! Coordinates here are points (1/72 in) measured from the page's **top**-left corner
+//! (printpdf's origin is bottom-left; [`Canvas`] converts). Owns printpdf: nothing
+//! outside `report` sees it.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use printpdf::{
+    Color, FontId, Line, LinePoint, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
+    Point, Pt, Rect, Rgb, TextItem,
+};
+use serde::Deserialize;
+use unicode_normalization::UnicodeNormalization;
+
+/// The DejaVu Sans fonts shipped in `fonts/` (licence: `fonts/LICENSE-DejaVu.txt`).
+const REGULAR: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
+const BOLD: &[u8] = include_bytes!("../../fonts/DejaVuSans-Bold.ttf");
+
+/// The character drawn for one that no font has (U+FFFD REPLACEMENT CHARACTER).
+pub const REPLACEMENT: char = '\u{FFFD}';
+
+/// Paper size of the PDFs (config `pdf.paper`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Paper {
+    /// ISO A4, 210 × 297 mm (595 × 842 pt).
+    #[default]
+    A4,
+    /// US Letter, 8.5 × 11 in (612 × 792 pt).
+    Letter,
+}
+
+impl Paper {
+    /// Width and height in points (portrait).
+    pub fn size_pt(self) -> (f32, f32) {
+        match self {
+            Paper::A4 => (595.28, 841.89),
+            Paper::Letter => (612.0, 792.0),
+        }
+    }
+}
+
+/// How the 1:1 prep sheets are mailed (config `pdf.one_on_one_mail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OneOnOneMail {
+    /// One e-mail per manager with all their reps' sheets attached.
+    #[default]
+    Pack,
+    /// One e-mail per rep's sheet, to the rep's manager.
+    PerRep,
+}
+
+/// PDF settings (config `[pdf]`).
+#[derive(Debug, Clone)]
+pub struct PdfSettings {
+    /// Paper size.
+    pub paper: Paper,
+    /// TrueType/OpenType files tried, in order, for characters DejaVu Sans lacks.
+    pub fallback_fonts: Vec<PathBuf>,
+    /// How the 1:1 sheets are mailed.
+    pub one_on_one_mail: OneOnOneMail,
+    /// Months in the 1:1 sheet's trend table and chart, 2..=12 (default 6), ending with
+    /// the sheet's month.
+    pub trend_months: u32,
+}
+
+impl Default for PdfSettings {
+    fn default() -> Self {
+        PdfSettings {
+            paper: Paper::default(),
+            fallback_fonts: Vec::new(),
+            one_on_one_mail: OneOnOneMail::default(),
+            trend_months: 6,
+        }
+    }
+}
+
+/// Errors loading fonts name the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FontError {
+    /// A fallback font file could not be read.
+    #[error("pdf.fallback_fonts: cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A font file is not a TrueType/OpenType font.
+    #[error("pdf.fallback_fonts: {path} is not a TrueType or OpenType font")]
+    Parse {
+        /// The file.
+        path: String,
+    },
+}
+
+struct Face {
+    font: ParsedFont,
+    upm: f32,
+}
+
+impl Face {
+    fn parse(bytes: &[u8], path: &str) -> Result<Face, FontError> {
+        let mut warnings = Vec::new();
+        let font = ParsedFont::from_bytes(bytes, 0, &mut warnings).ok_or(FontError::Parse { path: path.into() })?;
+        let upm = f32::from(font.pdf_font_metrics.units_per_em.max(1));
+        Ok(Face { font, upm })
+    }
+
+    fn has(&self, c: char) -> bool {
+        self.font.lookup_glyph_index(c as u32).is_some_and(|g| g != 0)
+    }
+
+    /// Advance of `c` in points at `size`.
+    fn advance(&self, c: char, size: f32) -> f32 {
+        let gid = self.font.lookup_glyph_index(c as u32).unwrap_or(0);
+        f32::from(self.font.get_horizontal_advance(gid)) / self.upm * size
+    }
+}
+
+/// The fonts of a document: DejaVu Sans regular and bold, then the configured fallbacks
+/// (used for both weights). Load once per job; each document embeds only the glyphs it
+/// uses (subset).
+pub struct Fonts {
+    faces: Vec<Face>,
+}
+
+impl Fonts {
+    /// DejaVu Sans plus the fallback font files, in order.
+    pub fn load(settings: &PdfSettings) -> Result<Fonts, FontError> {
+        let mut faces = vec![Face::parse(REGULAR, "DejaVuSans.ttf")?, Face::parse(BOLD, "DejaVuSans-Bold.ttf")?];
+        for p in &settings.fallback_fonts {
+            let shown = p.display().to_string();
+            let bytes = std::fs::read(p).map_err(|source| FontError::Io { path: shown.clone(), source })?;
+            faces.push(Face::parse(&bytes, &shown)?);
+        }
+        Ok(Fonts { faces })
+    }
+
+    /// Face indexes to try for a weight: the weight's DejaVu face, then the fallbacks.
+    fn order(&self, bold: bool) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(usize::from(bold)).chain(2..self.faces.len())
+    }
+
+    /// Splits `text` (NFC-normalised) into runs of one face each. A character no face
+    /// has becomes [`REPLACEMENT`] in the weight's own face and is added to `missing`.
+    fn runs(&self, text: &str, bold: bool, missing: &mut BTreeSet<char>) -> Vec<(usize, String)> {
+        let mut out: Vec<(usize, String)> = Vec::new();
+        for c in text.nfc() {
+            let c = if c.is_control() { ' ' } else { c };
+            let (face, ch) = match self.order(bold).find(|&i| self.faces[i].has(c)) {
+                Some(i) => (i, c),
+                None => {
+                    missing.insert(c);
+                    (usize::from(bold), REPLACEMENT)
+                }
+            };
+            match out.last_mut() {
+                Some((f, s)) if *f == face => s.push(ch),
+                _ => out.push((face, ch.to_string())),
+            }
+        }
+        out
+    }
+
+    /// Width of `text` in points at `size`, as it will be drawn.
+    pub fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
+        let mut ignored = BTreeSet::new();
+        self.runs(text, bold, &mut ignored)
+            .iter()
+            .map(|(f, s)| s.chars().map(|c| self.faces[*f].advance(c, size)).sum::<f32>())
+            .sum()
+    }
+
+    /// `text` cut to fit `max` points, ending in "…" when cut.
+    pub fn fit(&self, text: &str, max: f32, size: f32, bold: bool) -> String {
+        if self.width(text, size, bold) <= max {
+            return text.to_string();
+        }
+        let mut chars: Vec<char> = text.nfc().collect();
+        while !chars.is_empty() {
+            chars.pop();
+            let s: String = chars.iter().collect::<String>().trim_end().to_string() + "…";
+            if self.width(&s, size, bold) <= max {
+                return s;
+            }
+        }
+        String::new()
+    }
+
+    /// `text` broken into lines of at most `max` points at word boundaries (a word
+    /// longer than a line is cut with an ellipsis).
+    pub fn wrap(&self, text: &str, max: f32, size: f32, bold: bool) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut cur = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if cur.is_empty() { word.to_string() } else { format!("{cur} {word}") };
+            if self.width(&candidate, size, bold) <= max {
+                cur = candidate;
+            } else {
+                if !cur.is_empty() {
+                    lines.push(std::mem::take(&mut cur));
+                }
+                cur = self.fit(word, max, size, bold);
+            }
+        }
+        if !cur.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    }
+}
+
+/// An RGB colour, components 0..=1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rgb3(pub f32, pub f32, pub f32);
+
+impl Rgb3 {
+    fn color(self) -> Color {
+        Color::Rgb(Rgb::new(self.0, self.1, self.2, None))
+    }
+}
+
+/// Colours of the documents.
+pub mod colors {
+    use super::Rgb3;
+    /// Body text.
+    pub const TEXT: Rgb3 = Rgb3(0.11, 0.12, 0.14);
+    /// Secondary text.
+    pub const MUTED: Rgb3 = Rgb3(0.42, 0.45, 0.50);
+    /// Accent (headings, bars).
+    pub const ACCENT: Rgb3 = Rgb3(0.12, 0.33, 0.62);
+    /// Light accent fill (table header, tiles).
+    pub const ACCENT_LIGHT: Rgb3 = Rgb3(0.91, 0.94, 0.98);
+    /// Zebra stripe.
+    pub const STRIPE: Rgb3 = Rgb3(0.965, 0.97, 0.975);
+    /// Rules.
+    pub const RULE: Rgb3 = Rgb3(0.80, 0.82, 0.85);
+    /// Good (at quota, moved up).
+    pub const GOOD: Rgb3 = Rgb3(0.10, 0.55, 0.25);
+    /// Bad (moved down, below standard).
+    pub const BAD: Rgb3 = Rgb3(0.75, 0.18, 0.15);
+    /// Bar track.
+    pub const TRACK: Rgb3 = Rgb3(0.88, 0.89, 0.91);
+}
+
+/// Horizontal alignment of text in a box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// Flush left.
+    Left,
+    /// Flush right (numbers).
+    Right,
+    /// Centred.
+    Center,
+}
+
+/// A document being laid out: pages of ops, a cursor `y` (points from the top) and
+/// the set of characters no font had.
+pub struct Canvas<'f> {
+    fonts: &'f Fonts,
+    doc: PdfDocument,
+    ids: Vec<FontId>,
+    pages: Vec<Vec<Op>>,
+    /// Page width in points.
+    pub width: f32,
+    /// Page height in points.
+    pub height: f32,
+    /// Left/right margin in points.
+    pub margin: f32,
+    /// Top margin (where content starts on a page).
+    pub top: f32,
+    /// The lowest y content may reach (above the footer).
+    pub bottom: f32,
+    /// The layout cursor: points from the top of the current page.
+    pub y: f32,
+    missing: BTreeSet<char>,
+}
+
+impl<'f> Canvas<'f> {
+    /// A new document titled `title` with one empty page of `paper` size.
+    pub fn new(fonts: &'f Fonts, paper: Paper, title: &str) -> Canvas<'f> {
+        let mut doc = PdfDocument::new(title);
+        let ids = fonts.faces.iter().map(|f| doc.add_font(&f.font)).collect();
+        let (width, height) = paper.size_pt();
+        Canvas {
+            fonts,
+            doc,
+            ids,
+            pages: vec![Vec::new()],
+            width,
+            height,
+            margin: 40.0,
+            top: 40.0,
+            bottom: height - 48.0,
+            y: 40.0,
+            missing: BTreeSet::new(),
+        }
+    }
+
+    /// The fonts (for measuring).
+    pub fn fonts(&self) -> &'f Fonts {
+        self.fonts
+    }
+
+    /// Usable width between the margins.
+    pub fn content_width(&self) -> f32 {
+        self.width - 2.0 * self.margin
+    }
+
+    /// Starts a new page and puts the cursor at its top.
+    pub fn new_page(&mut self) {
+        self.pages.push(Vec::new());
+        self.y = self.top;
+    }
+
+    /// Whether `h` more points fit above the bottom margin.
+    pub fn fits(&self, h: f32) -> bool {
+        self.y + h <= self.bottom
+    }
+
+    fn ops(&mut self) -> &mut Vec<Op> {
+        self.pages.last_mut().expect("a canvas always has a page")
+    }
+
+    /// Draws `text` with its baseline at `baseline` (points from the top), starting at
+    /// `x`. Characters no font has are drawn as U+FFFD and remembered.
+    pub fn text(&mut self, x: f32, baseline: f32, size: f32, bold: bool, color: Rgb3, text: &str) {
+        let runs = self.fonts.runs(text, bold, &mut self.missing);
+        let py = self.height - baseline;
+        let mut x = x;
+        let mut ops = vec![Op::SetFillColor { col: color.color() }];
+        for (face, s) in runs {
+            ops.push(Op::StartTextSection);
+            ops.push(Op::SetFont { font: PdfFontHandle::External(self.ids[face].clone()), size: Pt(size) });
+            ops.push(Op::SetTextCursor { pos: Point { x: Pt(x), y: Pt(py) } });
+            let w: f32 = s.chars().map(|c| self.fonts.faces[face].advance(c, size)).sum();
+            ops.push(Op::ShowText { items: vec![TextItem::Text(s)] });
+            ops.push(Op::EndTextSection);
+            x += w;
+        }
+        self.ops().extend(ops);
+    }
+
+    /// Draws `text` in the box [x, x + w], aligned, cut with "…" to fit.
+    #[allow(clippy::too_many_arguments)]
+    pub fn text_in(
+        &mut self,
+        x: f32,
+        w: f32,
+        baseline: f32,
+        size: f32,
+        bold: bool,
+        color: Rgb3,
+        align: Align,
+        text: &str,
+    ) {
+        let s = self.fonts.fit(text, w, size, bold);
+        let tw = self.fonts.width(&s, size, bold);
+        let x = match align {
+            Align::Left => x,
+            Align::Right => x + w - tw,
+            Align::Center => x + (w - tw) / 2.0,
+        };
+        self.text(x, baseline, size, bold, color, &s);
+    }
+
+    /// A filled rectangle whose top-left corner is (x, y).
+    pub fn fill(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb3) {
+        let py = self.height - y - h;
+        self.ops().extend([
+            Op::SetFillColor { col: color.color() },
+            Op::DrawRectangle {
+                rectangle: Rect {
+                    x: Pt(x),
+                    y: Pt(py),
+                    width: Pt(w.max(0.0)),
+                    height: Pt(h),
+                    mode: Some(PaintMode::Fill),
+                    winding_order: None,
+                },
+            },
+        ]);
+    }
+
+    /// An outlined rectangle whose top-left corner is (x, y).
+    pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb3, thickness: f32) {
+        let py = self.height - y - h;
+        self.ops().extend([
+            Op::SetOutlineColor { col: color.color() },
+            Op::SetOutlineThickness { pt: Pt(thickness) },
+            Op::DrawRectangle {
+                rectangle: Rect {
+                    x: Pt(x),
+                    y: Pt(py),
+                    width: Pt(w),
+                    height: Pt(h),
+                    mode: Some(PaintMode::Stroke),
+                    winding_order: None,
+                },
+            },
+        ]);
+    }
+
+    /// A straight line from (x1, y1) to (x2, y2).
+    pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, color: Rgb3, thickness: f32) {
+        let (h, p) = (self.height, |x: f32, y: f32| LinePoint { p: Point { x: Pt(x), y: Pt(y) }, bezier: false });
+        self.ops().extend([
+            Op::SetOutlineColor { col: color.color() },
+            Op::SetOutlineThickness { pt: Pt(thickness) },
+            Op::DrawLine { line: Line { points: vec![p(x1, h - y1), p(x2, h - y2)], is_closed: false } },
+        ]);
+    }
+
+    /// Characters that no font had (drawn as U+FFFD), in code point order.
+    pub fn missing(&self) -> &BTreeSet<char> {
+        &self.missing
+    }
+
+    /// Adds the footer (`left` text and "n / N") to every page and returns the PDF
+    /// bytes (fonts subset, dated `created`, Unix seconds UTC), the page count and the
+    /// characters no font had.
+    pub fn finish(mut self, left: &str, created: i64) -> (Vec<u8>, usize, BTreeSet<char>) {
+        let total = self.pages.len();
+        let fy = self.height - 24.0;
+        let mut pages = std::mem::take(&mut self.pages);
+        for (i, page) in pages.iter_mut().enumerate() {
+            self.pages = vec![std::mem::take(page)];
+            let (m, w) = (self.margin, self.content_width());
+            self.line(m, fy - 12.0, m + w, fy - 12.0, colors::RULE, 0.5);
+            self.text_in(m, w * 0.75, fy, 7.5, false, colors::MUTED, Align::Left, left);
+            self.text_in(
+                m + w * 0.75,
+                w * 0.25,
+                fy,
+                7.5,
+                false,
+                colors::MUTED,
+                Align::Right,
+                &format!("{} / {total}", i + 1),
+            );
+            *page = self.pages.pop().expect("one page");
+        }
+        let (w, h) = (self.width, self.height);
+        let pdf_pages = pages
+            .into_iter()
+            .map(|ops| PdfPage::new(printpdf::Mm::from(Pt(w)), printpdf::Mm::from(Pt(h)), ops))
+            .collect();
+        if let Ok(d) = printpdf::DateTime::from_unix_timestamp(created) {
+            self.doc.metadata.info.creation_date = d;
+            self.doc.metadata.info.modification_date = d;
+            self.doc.metadata.info.metadata_date = d;
+        }
+        self.doc.metadata.info.creator = format!("quotad {}", env!("CARGO_PKG_VERSION"));
+        self.doc.with_pages(pdf_pages);
+        let mut warnings = Vec::new();
+        let bytes = self.doc.save(&PdfSaveOptions { subset_fonts: true, ..Default::default() }, &mut warnings);
+        (bytes, total, self.missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_render_and_unknown_characters_are_reported() {
+        let fonts = Fonts::load(&PdfSettings::default()).unwrap();
+        let mut missing = BTreeSet::new();
+        for name in ["José Núñez", "Zoë Ødegaard", "Łukasz Żółć", "Nguyễn Thị Minh", "▲▼★✓…"] {
+            fonts.runs(name, false, &mut missing);
+            fonts.runs(name, true, &mut missing);
+        }
+        assert!(missing.is_empty(), "{missing:?}");
+        let runs = fonts.runs("李伟 Li", false, &mut missing);
+        assert_eq!(missing.into_iter().collect::<String>(), "伟李");
+        assert_eq!(runs, vec![(0, "\u{FFFD}\u{FFFD} Li".to_string())]);
+    }
+
+    #[test]
+    fn fit_and_wrap_stay_inside_the_width() {
+        let fonts = Fonts::load(&PdfSettings::default()).unwrap();
+        let long = "anna-katharina.maximiliane.theodora.von.hohenzollern@example-homes.com";
+        let cut = fonts.fit(long, 100.0, 9.0, false);
+        assert!(cut.ends_with('…') && fonts.width(&cut, 9.0, false) <= 100.0, "{cut}");
+        assert_eq!(fonts.fit("Ana", 100.0, 9.0, false), "Ana");
+        let lines = fonts.wrap("one two three four five six seven eight nine ten", 60.0, 9.0, false);
+        assert!(lines.len() > 1 && lines.iter().all(|l| fonts.width(l, 9.0, false) <= 60.0), "{lines:?}");
+        assert!(fonts.width("1,000", 9.0, false) > 0.0);
+    }
+}

@@ -1,0 +1,309 @@
+//! The weekly ranking PDF and the 1:1 prep sheets: text extracted with lopdf and
+//! checked against the computed standings and hand values; `pdffonts` and
+//! `qpdf --check` on every PDF (CI installs poppler-utils and qpdf).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{Env, config};
+
+/// The text of each page.
+fn pages(path: &Path) -> Vec<String> {
+    let doc = lopdf::Document::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let n = doc.get_pages().len() as u32;
+    (1..=n).map(|p| doc.extract_text(&[p]).unwrap_or_else(|e| panic!("page {p} of {}: {e}", path.display()))).collect()
+}
+
+fn tool(name: &str, args: &[&str]) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} is needed by the PDF tests (apt-get install poppler-utils qpdf): {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{name} {args:?}: {text}");
+    text
+}
+
+/// `qpdf --check` is clean, every font is embedded and subset (`pdffonts`), and the
+/// file is under 100 KB.
+fn check_pdf(path: &Path) {
+    let s = path.to_str().unwrap();
+    let q = tool("qpdf", &["--check", s]);
+    assert!(q.contains("No syntax or stream encoding errors found"), "{s}: {q}");
+    let fonts = tool("pdffonts", &[s]);
+    let rows: Vec<&str> = fonts.lines().skip(2).filter(|l| !l.trim().is_empty()).collect();
+    assert!(!rows.is_empty(), "{s}: no fonts\n{fonts}");
+    for r in rows {
+        // name type encoding emb sub uni object ID
+        let cols: Vec<&str> = r.split_whitespace().collect();
+        assert!(cols[0].contains('+'), "{s}: not a subset: {r}");
+        let n = cols.len();
+        assert_eq!(&cols[n - 5..n - 2], &["yes", "yes", "yes"], "{s}: emb/sub/uni: {r}");
+    }
+    let size = std::fs::metadata(path).unwrap().len();
+    assert!(size < 100 * 1024, "{s} is {size} bytes");
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_sample_ranking_and_prep_sheets_carry_the_standings_and_are_mailed() {
+    let env = Env::sample();
+    let run = env.quotad(&["run", "all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The newest deal in the sample closes on Sunday 25 October? Whatever it is, the
+    // default week is the newest full week with deals; read it from the summary.
+    let week = run.stdout.split("Weekly ranking ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    let ranking = env.path(&format!("var/reports/ranking_{week}.pdf"));
+    let text = pages(&ranking);
+    let all = text.join("\n");
+    assert!(text[0].contains("Example Homes") && text[0].contains("Weekly ranking"), "{}", text[0]);
+    assert!(text[0].contains("Preliminary") || text[0].contains("Final"), "{}", text[0]);
+    for name in ["José Núñez", "Zoë Ødegaard", "Łukasz Żółć", "Ngozi Okonkwo"] {
+        assert!(all.contains(name), "{name} missing:\n{all}");
+    }
+    // 李伟 is in no shipped font: reported, and drawn as U+FFFD, never dropped.
+    assert!(run.stdout.contains("李 (U+674E)") && run.stdout.contains("伟 (U+4F1F)"), "{}", run.stdout);
+    assert!(all.contains("\u{FFFD}\u{FFFD}"), "{all}");
+    // The 76-character name stays in its table cell: cut with an ellipsis (the
+    // celebrations, running text, wrap it whole instead).
+    assert!(all.lines().any(|l| l.starts_with("Anna-Katharina") && l.ends_with('…')), "{all}");
+    assert!(all.lines().any(|l| l.starts_with("Lakeside Comm") && l.ends_with('…')), "{all}");
+    // Company page, then a page per team (3 teams), numbered n / N.
+    let n = text.len();
+    assert!(n >= 4, "{n} pages");
+    for (i, p) in text.iter().enumerate() {
+        assert!(p.contains(&format!("{} / {n}", i + 1)), "page {}: {p}", i + 1);
+    }
+    for team in ["North Division", "South Division", "Lakeside Communities"] {
+        assert!(text.iter().any(|p| p.contains(&format!("Team: {team}"))), "{team}");
+    }
+    // Figures match `quotad standings --week` (the same computed standings).
+    let json = env.quotad(&["standings", "--week", &week, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let jose = rows.as_array().unwrap().iter().find(|r| r["name"] == "José Núñez").unwrap();
+    let pct = jose["attainment_pct"].as_str().unwrap();
+    assert!(text[0].contains(&format!("{pct}%")), "José's {pct}% not on page 1:\n{}", text[0]);
+    let revenue: f64 = jose["revenue"].as_str().unwrap().parse().unwrap();
+    let money = format!("${}", group(revenue.round() as i64));
+    assert!(text[0].contains(&money), "{money} not on page 1:\n{}", text[0]);
+    check_pdf(&ranking);
+
+    // The ranking e-mail: top 3 and celebrations, the PDF attached.
+    let mail = env
+        .all_emails()
+        .into_iter()
+        .find(|e| e.file.starts_with("weekly-ranking_") && e.to == "jose.nunez@example-homes.com")
+        .unwrap();
+    assert!(mail.subject.contains(&week), "{}", mail.subject);
+    assert!(mail.html.contains("Top 3 on attainment") && mail.text.contains("Top 3 on attainment"), "{}", mail.text);
+    assert_eq!(mail.attachments.len(), 1);
+    assert_eq!(mail.attachments[0].0, format!("ranking_{week}.pdf"));
+    assert_eq!(mail.attachments[0].1, std::fs::read(&ranking).unwrap());
+
+    // 1:1 sheets: one per active rep, each one page, each checked.
+    let sheets = files_under(&env.path("var/reports/one-on-one_2026-10"));
+    assert_eq!(sheets.len(), 19, "{sheets:?}");
+    for s in &sheets {
+        assert_eq!(pages(s).len(), 1, "{} is not one page", s.display());
+        check_pdf(s);
+    }
+    // On her own sheet the 76-character name is shown whole (the title shrinks to fit).
+    let anna = sheets.iter().find(|p| p.to_string_lossy().contains("anna.wittelsbach")).unwrap();
+    let anna = pages(anna).join("\n");
+    assert!(anna.contains("Anna-Katharina Maximiliane Theodora von Hohenzollern-Sigmaringen-Wittelsbach\n"), "{anna}");
+    let jose_sheet = sheets.iter().find(|p| p.to_string_lossy().contains("jose.nunez")).unwrap();
+    let t = pages(jose_sheet).join("\n");
+    // Hand values (sample_memos.rs): October revenue $4,888,000 against $5,860,000 = 83.4%,
+    // rating 4.0 from 1, clean paperwork 83.3%, D0000784 has 2 paperwork errors.
+    for want in [
+        "José Núñez",
+        "North Division",
+        "Dmitri Nguyen",
+        "$4,888,000",
+        "83.4% of $5,860,000 quota",
+        "n = 1",
+        "83.3%",
+        "D0000784",
+        "2 errors",
+        "Commitments for next month",
+        "6 of 17",
+        "2 of 8",
+    ] {
+        assert!(t.contains(want), "'{want}' not on José's sheet:\n{t}");
+    }
+    // The pack to José's manager: one PDF per North Division active rep.
+    let pack = env
+        .all_emails()
+        .into_iter()
+        .find(|e| e.file.starts_with("one-on-one_") && e.to == "dmitri.nguyen.mgr1@example-homes.com")
+        .unwrap();
+    assert_eq!(pack.attachments.len(), 8, "{:?}", pack.attachments.iter().map(|a| &a.0).collect::<Vec<_>>());
+    assert!(pack.attachments.iter().any(|a| a.0 == "1-1 prep 2026-10 José Núñez.pdf"));
+    assert!(pack.raw.contains("filename*0*=utf-8''") || pack.raw.contains("filename*=utf-8''"), "RFC 2231 names");
+    // Every PDF the run wrote passes the checks; a second run sends nothing again.
+    let again = env.quotad(&["run", "all"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.matches(" message(s) written to var/outbox, ").count() == 2, "{}", again.stdout);
+    assert!(again.stdout.contains("0 message(s) written"), "{}", again.stdout);
+}
+
+fn group(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[test]
+fn a_140_rep_ranking_continues_with_the_header_on_each_page_and_no_row_split() {
+    let env = Env::new(&config("[pdf]\npaper = \"letter\"\n"));
+    let mut roster = String::from("Rep ID,Name,Email,Team,Manager,Manager Email\n");
+    let mut quotas = String::from("Rep Email,Month,Revenue Quota\n");
+    let mut deals = String::from("Deal ID,Rep Email,Stage,Close Date,Sale Price\n");
+    let long_email = format!("{}@example-homes.com", "a".repeat(52));
+    assert_eq!(long_email.len(), 70);
+    for i in 1..=140 {
+        let (name, email) = if i == 7 {
+            ("<b>O'Brien & Co</b> with a very long name that cannot fit in its cell".to_string(), long_email.clone())
+        } else {
+            (format!("Agent {i:03}"), format!("agent{i}@example.com"))
+        };
+        let team = format!("Team {}", i % 2);
+        roster.push_str(&format!("R{i},\"{name}\",{email},{team},Boss {},boss{}@example.com\n", i % 2, i % 2));
+        quotas.push_str(&format!("{email},2026-03,100000\n"));
+        // Revenue 1000 × i: Agent 140 ranks 1.
+        deals.push_str(&format!("D{i},{email},Closed Won,2026-03-04,{}\n", 1000 * i));
+    }
+    env.put("roster.csv", roster);
+    env.put("quotas.csv", quotas);
+    env.put("deals.csv", deals);
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["preview", "weekly-ranking", "--week", "2026-W10", "--out", "previews"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(env.all_emails().is_empty(), "preview sends nothing");
+    let pdf = env.path("previews/ranking_2026-W10.pdf");
+    check_pdf(&pdf);
+    let text = pages(&pdf);
+    let company: Vec<&String> = text.iter().take_while(|p| !p.contains("Team: ")).collect();
+    assert!(company.len() >= 3, "{} company pages", company.len());
+    for (i, p) in company.iter().enumerate() {
+        assert!(p.contains("Rank") && p.contains("Attainment") && p.contains("Revenue"), "no header on page {}", i + 1);
+        if i > 0 {
+            assert!(p.contains("Company (continued)"), "page {}: {p}", i + 1);
+        }
+    }
+    let company_text: String = company.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("\n");
+    // The table ends where the celebrations begin.
+    let company_text = company_text.split("Celebrations").next().unwrap().to_string();
+    let mut last_at = 0;
+    for i in (1..=140).rev().filter(|i| *i != 7) {
+        let name = format!("Agent {i:03}");
+        assert_eq!(company_text.matches(&name).count(), 1, "{name} must be listed exactly once");
+        let at = company_text.find(&name).unwrap();
+        assert!(at > last_at || i == 140, "{name} is out of rank order");
+        last_at = at;
+        // No row split: the name and its revenue are on the same page.
+        let money = format!("${}", group(1000 * i));
+        assert!(company.iter().any(|p| p.contains(&name) && p.contains(&money)), "{name} {money}");
+    }
+    // Three-digit ranks fit their cell (never "1…").
+    assert!(company_text.lines().any(|l| l.trim() == "140"), "{company_text}");
+    assert!(!company_text.lines().any(|l| l.trim() == "1…"), "{company_text}");
+    // The long name is cut inside its cell; the HTML-looking name is plain text in a PDF.
+    assert!(company_text.contains("<b>O'Brien & Co</b>"), "{company_text}");
+    assert!(!company_text.contains("cannot fit in its cell"), "{company_text}");
+    let n = text.len();
+    assert!(text[n - 1].contains(&format!("{n} / {n}")));
+
+    // Sent for real, the HTML summary escapes names from the spreadsheet.
+    let sent = env.quotad(&["run", "weekly-ranking", "--week", "2026-W10"]);
+    assert_eq!(sent.code, 0, "{sent:?}");
+    let mail = env.all_emails().into_iter().find(|e| e.to == "agent140@example.com").unwrap();
+    assert!(mail.html.contains("Agent 140"), "{}", mail.html);
+    let to_obrien = env.all_emails().into_iter().find(|e| e.to == long_email).unwrap();
+    assert!(to_obrien.html.contains("Hi &lt;b&gt;O&#x27;Brien"), "{}", to_obrien.html);
+    assert!(!to_obrien.html.contains("<b>O'Brien"), "{}", to_obrien.html);
+}
+
+#[test]
+fn preview_one_rep_writes_only_their_sheet() {
+    let env = Env::sample();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run =
+        env.quotad(&["preview", "one-on-one", "--period", "2026-10", "--rep", "Zoë Ødegaard", "--out", "previews"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let files = files_under(&env.path("previews"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    let t = pages(&files[0]).join("\n");
+    assert!(t.contains("Zoë Ødegaard") && t.contains("South Division") && t.contains("Leila Brown"), "{t}");
+    assert!(t.contains("Attainment by month") && t.contains("Personal bests"), "{t}");
+    check_pdf(&files[0]);
+    assert!(env.all_emails().is_empty());
+    let bad = env.quotad(&["preview", "one-on-one", "--rep", "nobody@example.com", "--out", "previews"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("no active rep 'nobody@example.com'"), "{}", bad.stderr);
+}
+
+/// A CJK fallback font (Debian's fonts-droid-fallback, which .ci/run installs).
+const DROID: &str = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
+
+#[test]
+fn a_fallback_font_draws_what_dejavu_lacks() {
+    if !Path::new(DROID).is_file() {
+        eprintln!("SKIPPED: {DROID} is absent (apt-get install fonts-droid-fallback)");
+        return;
+    }
+    let env = Env::sample();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    std::fs::write(
+        env.path("quotad.toml"),
+        cfg.replace("fallback_fonts = []", &format!("fallback_fonts = [{DROID:?}]")),
+    )
+    .unwrap();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["preview", "one-on-one", "--period", "2026-10", "--rep", "R00004", "--out", "previews"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("characters no font has"), "{}", run.stdout);
+    let files = files_under(&env.path("previews"));
+    let t = pages(&files[0]).join("\n");
+    assert!(t.contains("李伟") && !t.contains('\u{FFFD}'), "{t}");
+    check_pdf(&files[0]);
+    let fonts = tool("pdffonts", &[files[0].to_str().unwrap()]);
+    assert!(fonts.contains("+DroidSansFallback"), "{fonts}");
+}
+
+#[test]
+fn per_rep_mail_sends_one_sheet_per_message_once() {
+    let env = Env::sample();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    assert!(cfg.contains("one_on_one_mail = \"pack\""));
+    std::fs::write(env.path("quotad.toml"), cfg.replace("one_on_one_mail = \"pack\"", "one_on_one_mail = \"per_rep\""))
+        .unwrap();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "one-on-one", "--period", "2026-10"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sheets: Vec<_> = env.all_emails().into_iter().filter(|e| e.file.starts_with("one-on-one_")).collect();
+    assert_eq!(sheets.len(), 19, "{}", run.stdout);
+    assert!(sheets.iter().all(|e| e.attachments.len() == 1));
+    assert_eq!(sheets.iter().filter(|e| e.to == "dmitri.nguyen.mgr1@example-homes.com").count(), 8);
+    let again = env.quotad(&["run", "one-on-one", "--period", "2026-10"]);
+    assert!(again.stdout.contains("0 message(s) written to var/outbox, 19 already sent earlier"), "{}", again.stdout);
+}
