@@ -421,6 +421,26 @@ impl Sender<'_> {
         make: impl FnOnce() -> Result<report::RenderedMail>,
         failed: &mut Vec<String>,
     ) -> Result<Sent> {
+        let sent = self.queue(key, job, &period.to_string(), kind, to, || Ok((make()?, Vec::new())), failed)?;
+        if let (Sent::Queued | Sent::Resent, Some((rep_key, json))) = (&sent, facts) {
+            self.store.facts_add(key, job, period, rep_key, json, self.now)?;
+        }
+        Ok(sent)
+    }
+
+    /// Records one message (with attachments) in the outbox: the one place messages are
+    /// built and queued. `period` is the period or occurrence ("2026-11", "2026-W43").
+    #[allow(clippy::too_many_arguments)]
+    fn queue(
+        &self,
+        key: &str,
+        job: &str,
+        period: &str,
+        kind: &str,
+        to: (&str, &str),
+        make: impl FnOnce() -> Result<(report::RenderedMail, Vec<deliver::MailAttachment>)>,
+        failed: &mut Vec<String>,
+    ) -> Result<Sent> {
         let (to_name, to_email) = to;
         let existing = self.store.outbox_get(key)?;
         let resends = match &existing {
@@ -430,7 +450,7 @@ impl Sender<'_> {
             Some(_) => return Ok(Sent::Unfinished),
             None => 0,
         };
-        let mail = make()?;
+        let (mail, attachments) = make()?;
         let message_id = deliver::message_id(&message_id_seed(key, resends), &self.cfg.mail.from);
         let out = Outgoing {
             to_name: to_name.to_string(),
@@ -440,7 +460,7 @@ impl Sender<'_> {
             html: mail.html,
             message_id: message_id.clone(),
             date: self.now,
-            attachments: Vec::new(),
+            attachments,
         };
         let message = match deliver::build(&self.cfg.mail, &out) {
             Ok(m) => m,
@@ -459,9 +479,6 @@ impl Sender<'_> {
             subject: mail.subject,
             message,
         };
-        if let Some((rep_key, json)) = facts {
-            self.store.facts_add(key, job, period, rep_key, json, self.now)?;
-        }
         if existing.is_some() {
             self.store.outbox_resend(&entry)?;
             return Ok(Sent::Resent);
@@ -1105,45 +1122,12 @@ fn send_once(
     make: impl FnOnce() -> Result<(report::RenderedMail, Vec<deliver::MailAttachment>)>,
 ) -> Result<()> {
     let key = format!("{}/{}/{}/{}", s.job, s.period, s.to_email, s.kind);
-    match store.outbox_get(&key)? {
-        Some(row) if row.state == OutboxState::Sent => {
-            summary.already_sent += 1;
-            return Ok(());
-        }
-        // Recorded earlier and not yet sent (or dead): delivery (or `outbox retry`) handles it.
-        Some(_) => return Ok(()),
-        None => {}
+    let sender = Sender::new(cfg, store, false, now);
+    if let Sent::Before =
+        sender.queue(&key, s.job, &s.period, &s.kind, (&s.to_name, &s.to_email), make, &mut summary.failed)?
+    {
+        summary.already_sent += 1;
     }
-    let (mail, attachments) = make()?;
-    let message_id = deliver::message_id(&key, &cfg.mail.from);
-    let out = Outgoing {
-        to_name: s.to_name.clone(),
-        to_email: s.to_email.clone(),
-        subject: mail.subject.clone(),
-        text: mail.text,
-        html: mail.html,
-        message_id: message_id.clone(),
-        date: now,
-        attachments,
-    };
-    let message = match deliver::build(&cfg.mail, &out) {
-        Ok(m) => m,
-        Err(e) => {
-            summary.failed.push(format!("{}: {e}", s.to_email));
-            return Ok(());
-        }
-    };
-    let e = OutboxEntry {
-        idempotency_key: key,
-        job: s.job.into(),
-        period: s.period.clone(),
-        recipient: s.to_email.clone(),
-        kind: s.kind.clone(),
-        message_id: message_id.trim_matches(['<', '>']).to_string(),
-        subject: mail.subject,
-        message,
-    };
-    store.outbox_add(&e, now)?;
     Ok(())
 }
 
