@@ -260,7 +260,7 @@ impl DealEvent {
 
 /// How a row names its rep: any of rep id, e-mail and name, as the file gave them
 /// (trimmed; e-mail lower-cased). Resolution against the roster happens in metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct RepRef {
     /// The CRM's rep id, e.g. "R00001".
     pub id: Option<String>,

@@ -319,12 +319,8 @@ pub fn standings(
     now: DateTime<Utc>,
 ) -> Result<Vec<crate::domain::MonthStandings>> {
     let Some(&latest) = periods.iter().max() else { return Ok(Vec::new()) };
-    let earliest = Period::new(1900, 1).expect("a valid month");
-    let roster = store.roster_versions()?;
-    let deals = store.deals_between(earliest, latest)?;
-    let quotas = store.quotas_between(earliest, latest)?;
-    let exports = store.month_exports()?;
-    let input = metrics::Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &exports };
+    let loaded = Loaded::new(store, latest)?;
+    let input = loaded.input();
     Ok(periods.iter().map(|p| metrics::month_standings(*p, &input, settings, now)).collect())
 }
 
@@ -1037,27 +1033,55 @@ fn send_corrections(
     Ok(())
 }
 
-/// Everything stored, loaded once: the input of [`metrics`] for several computations.
-struct Loaded {
+/// Everything stored that [`metrics`] reads, loaded once for several computations: the
+/// roster versions, quotas and export times whole; the deal history streamed into a
+/// [`metrics::Rollup`] (sums per month and rep, so memory does not grow with the rows
+/// stored); and the rows of the latest month only, for month to date and row lists.
+pub struct Loaded {
     roster: Vec<crate::domain::RosterVersion>,
-    deals: Vec<crate::domain::DealRow>,
+    rows: Vec<crate::domain::DealRow>,
+    rollup: metrics::Rollup,
     quotas: Vec<crate::domain::QuotaRow>,
     exports: Vec<(Period, DateTime<Utc>)>,
 }
 
 impl Loaded {
-    fn new(store: &Store, latest: Period) -> Result<Loaded> {
+    /// Loads every month up to `latest` (inclusive); `latest`'s deal rows are kept row by
+    /// row.
+    pub fn new(store: &Store, latest: Period) -> Result<Loaded> {
         let earliest = Period::new(1900, 1).expect("a valid month");
+        let mut rollup = metrics::Rollup::default();
+        let mut rows = Vec::new();
+        store.for_each_deal(earliest, latest, |d| {
+            rollup.add(&d);
+            if d.close_date.is_some_and(|c| Period::of(c) == latest) {
+                rows.push(d);
+            }
+        })?;
         Ok(Loaded {
             roster: store.roster_versions()?,
-            deals: store.deals_between(earliest, latest)?,
+            rows,
+            rollup,
             quotas: store.quotas_between(earliest, latest)?,
             exports: store.month_exports()?,
         })
     }
 
-    fn input(&self) -> metrics::Input<'_> {
-        metrics::Input { roster: &self.roster, deals: &self.deals, quotas: &self.quotas, exports: &self.exports }
+    /// The metrics input: full months from the rollup, the latest month's rows for month
+    /// to date and [`metrics::rep_rows`].
+    pub fn input(&self) -> metrics::Input<'_> {
+        metrics::Input {
+            roster: &self.roster,
+            deals: &self.rows,
+            quotas: &self.quotas,
+            exports: &self.exports,
+            rollup: Some(&self.rollup),
+        }
+    }
+
+    /// The month of the earliest stored deal row, any stage.
+    pub fn first_deal_month(&self) -> Option<Period> {
+        self.rollup.first_month()
     }
 }
 
@@ -1279,7 +1303,7 @@ pub fn one_on_one(
         let p = periods[0].prev();
         periods.insert(0, p);
     }
-    let first_data = loaded.deals.iter().filter_map(|d| d.close_date).min().map(Period::of);
+    let first_data = loaded.first_deal_month();
     periods.retain(|p| first_data.is_none_or(|f| *p >= f));
     let history: Vec<_> = periods.iter().map(|p| metrics::month_standings(*p, &input, &cfg.metrics, now)).collect();
     let month = history.last().context("one month at least")?;

@@ -8,18 +8,19 @@ use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::{Loaded, open_store, require_data};
+use super::{open_store, require_data};
 use crate::cli::MetricArg;
 use crate::config::Config;
 use crate::domain::{Attention, BestKind, MonthStandings, Period, StageClass, Standing, fold_name};
 use crate::metrics;
+use crate::pipeline::Loaded;
 use crate::report::Format;
 
 /// `quotad explain --rep X --period YYYY-MM [--metric]`.
 pub fn explain(cfg: &Config, who: &str, period: Period, metric: Option<MetricArg>, now: DateTime<Utc>) -> Result<i32> {
     let store = open_store(cfg)?;
     require_data(&store, period)?;
-    let loaded = Loaded::from(&store, period)?;
+    let loaded = Loaded::new(&store, period)?;
     let input = loaded.input();
     let settings = &cfg.metrics;
     let m = metrics::month_standings(period, &input, settings, now);

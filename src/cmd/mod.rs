@@ -57,30 +57,6 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
     }
 }
 
-/// Everything stored, loaded once for metrics.
-struct Loaded {
-    roster: Vec<crate::domain::RosterVersion>,
-    deals: Vec<crate::domain::DealRow>,
-    quotas: Vec<crate::domain::QuotaRow>,
-    exports: Vec<(crate::domain::Period, DateTime<Utc>)>,
-}
-
-impl Loaded {
-    fn from(store: &Store, through: crate::domain::Period) -> Result<Loaded> {
-        let earliest = crate::domain::Period::new(1900, 1).expect("a valid month");
-        Ok(Loaded {
-            roster: store.roster_versions()?,
-            deals: store.deals_between(earliest, through)?,
-            quotas: store.quotas_between(earliest, through)?,
-            exports: store.month_exports()?,
-        })
-    }
-
-    fn input(&self) -> crate::metrics::Input<'_> {
-        crate::metrics::Input { roster: &self.roster, deals: &self.deals, quotas: &self.quotas, exports: &self.exports }
-    }
-}
-
 /// Checks that `period` has deals; the error lists the months that do.
 fn require_data(store: &Store, period: crate::domain::Period) -> Result<()> {
     let months = store.months_with_deals()?;

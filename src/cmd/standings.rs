@@ -4,11 +4,12 @@ use super::emit;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
-use super::{Loaded, open_store, require_data};
+use super::{open_store, require_data};
 use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::domain::{BoardKind, IsoWeek, Period};
 use crate::metrics;
+use crate::pipeline::Loaded;
 use crate::report::standings as view;
 
 /// `quotad standings [--period | --week] [--team] [--board] [--format]`.
@@ -31,7 +32,8 @@ pub fn standings(
         },
     };
     require_data(&store, period)?;
-    let loaded = Loaded::from(&store, period)?;
+    // A week's standings are month to date: its month's rows must be the loaded ones.
+    let loaded = Loaded::new(&store, week.map_or(period, |w| Period::of(w.sunday())))?;
     let input = loaded.input();
     let m = match week {
         Some(w) => metrics::week_standings(w, &input, &cfg.metrics, now),

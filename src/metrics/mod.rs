@@ -69,6 +69,65 @@ pub struct Input<'a> {
     pub quotas: &'a [QuotaRow],
     /// Per month, the newest export time of the files that held its rows.
     pub exports: &'a [(Period, DateTime<Utc>)],
+    /// `deals` already summed per month and rep ([`Rollup`]), covering every month up to
+    /// the period wanted. With it, `deals` need only hold the rows of the months computed
+    /// month to date (a `through` date) or listed row by row ([`rep_rows`]); the
+    /// pipeline streams the history into it so 1M stored rows never sit in memory at
+    /// once. `None`: summed from `deals` on each call.
+    pub rollup: Option<&'a Rollup>,
+}
+
+/// Deal rows summed per month (by close date) and per rep *as the export named them*
+/// (before roster matching, which depends on the month's roster): the history metrics
+/// reads, in O(reps × months) memory instead of O(rows). Won and cancelled rows only;
+/// ignored stages add nothing but still count for [`Rollup::first_month`].
+#[derive(Debug, Default, Clone)]
+pub struct Rollup {
+    months: HashMap<Period, HashMap<RepRef, Tally>>,
+    first: Option<Period>,
+    seq: u64,
+}
+
+impl Rollup {
+    /// Sums `deals` (in stored order).
+    pub fn of<'d>(deals: impl IntoIterator<Item = &'d DealRow>) -> Rollup {
+        let mut r = Rollup::default();
+        for d in deals {
+            r.add(d);
+        }
+        r
+    }
+
+    /// Adds one deal row. Rows must come in stored order (close date, deal id, event,
+    /// rep): a rep's team as exported is the one on their last row.
+    pub fn add(&mut self, d: &DealRow) {
+        let Some(date) = d.close_date else { return };
+        let m = Period::of(date);
+        self.first = Some(self.first.map_or(m, |f| f.min(m)));
+        if d.class == StageClass::Ignored {
+            return;
+        }
+        self.seq += 1;
+        let month = self.months.entry(m).or_default();
+        let t = match month.get_mut(&d.rep) {
+            Some(t) => t,
+            None => month.entry(d.rep.clone()).or_default(),
+        };
+        t.add(d);
+        t.through = t.through.max(Some(date));
+        if d.team.is_some() {
+            t.team_seq = self.seq;
+        }
+    }
+
+    /// The month of the earliest row with a close date, any stage.
+    pub fn first_month(&self) -> Option<Period> {
+        self.first
+    }
+
+    fn month(&self, m: Period) -> impl Iterator<Item = (&RepRef, &Tally)> {
+        self.months.get(&m).into_iter().flatten()
+    }
 }
 
 /// The roster as it stood at `instant`: for each rep, the newest version in effect by
@@ -155,9 +214,32 @@ struct Tally {
     clean_n: u32,
     errors: u32,
     export_team: Option<String>,
+    /// Order of the row that set `export_team` (see [`Rollup::add`]); 0 = none.
+    team_seq: u64,
+    /// The latest close date summed.
+    through: Option<NaiveDate>,
 }
 
 impl Tally {
+    /// Adds another tally of the same rep and month (another spelling of the rep in the
+    /// export): sums, the later row's team, the later date.
+    fn merge(&mut self, o: &Tally) {
+        self.revenue += o.revenue;
+        self.units += o.units;
+        self.won += o.won;
+        self.cancelled += o.cancelled;
+        self.rating_sum += o.rating_sum;
+        self.rating_n += o.rating_n;
+        self.paperwork_n += o.paperwork_n;
+        self.clean_n += o.clean_n;
+        self.errors += o.errors;
+        if o.team_seq > self.team_seq {
+            self.export_team.clone_from(&o.export_team);
+            self.team_seq = o.team_seq;
+        }
+        self.through = self.through.max(o.through);
+    }
+
     /// Adds one deal event, credited by the row's share: won adds its amount and units
     /// as exported, cancelled subtracts its absolute amount and units (exports differ on
     /// the sign they give cancellations), ignored adds nothing. Ratings and paperwork
@@ -296,7 +378,13 @@ struct Basics {
     data_through: Option<NaiveDate>,
 }
 
-fn basics(period: Period, input: &Input, settings: &Settings, through: Option<NaiveDate>) -> Basics {
+/// `sums`: the month's deal rows summed per rep as exported ([`Rollup`]).
+fn basics<'t>(
+    period: Period,
+    sums: impl IntoIterator<Item = (&'t RepRef, &'t Tally)>,
+    input: &Input,
+    settings: &Settings,
+) -> Basics {
     let roster: Vec<RosterRep> = roster_at(input.roster, period.next().start_utc(settings.time_zone))
         .into_iter()
         .filter(|r| r.hire_date.is_none_or(|h| h <= period.last_day()))
@@ -305,19 +393,11 @@ fn basics(period: Period, input: &Input, settings: &Settings, through: Option<Na
     let mut tallies: HashMap<String, Tally> = HashMap::new();
     let mut unmatched: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut data_through = None;
-    for d in input.deals {
-        let Some(date) = d.close_date else { continue };
-        if !period.contains(date) || d.class == StageClass::Ignored || through.is_some_and(|t| date > t) {
-            continue;
-        }
-        data_through = data_through.max(Some(date));
-        match resolver.resolve(&d.rep) {
-            Some(rep) => tallies.entry(rep.key()).or_default().add(d),
-            None => {
-                let mut t = Tally::default();
-                t.add(d);
-                *unmatched.entry(d.rep.describe()).or_default() += t.revenue;
-            }
+    for (rep, t) in sums {
+        data_through = data_through.max(t.through);
+        match resolver.resolve(rep) {
+            Some(r) => tallies.entry(r.key()).or_default().merge(t),
+            None => *unmatched.entry(rep.describe()).or_default() += t.revenue,
         }
     }
     let mut quota_of: HashMap<String, &QuotaRow> = HashMap::new();
@@ -390,11 +470,22 @@ fn basics(period: Period, input: &Input, settings: &Settings, through: Option<Na
 fn boards(reps: &mut [Standing], settings: &Settings) -> Vec<Board> {
     let mut out = Vec::new();
     let teams: std::collections::BTreeSet<String> = reps.iter().filter(|s| s.active).map(|s| s.team.clone()).collect();
+    let at: HashMap<String, usize> = reps.iter().enumerate().map(|(i, s)| (s.rep_key.clone(), i)).collect();
+    let mut of_team: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, s) in reps.iter().enumerate() {
+        of_team.entry(s.team.as_str()).or_default().push(i);
+    }
+    let of_team: BTreeMap<String, Vec<usize>> = of_team.into_iter().map(|(t, v)| (t.to_string(), v)).collect();
+    let everyone: Vec<usize> = (0..reps.len()).collect();
     for kind in BoardKind::ALL {
         for team in std::iter::once(None).chain(teams.iter().map(Some)) {
-            let items = reps
+            let members = match team {
+                None => &everyone,
+                Some(t) => &of_team[t],
+            };
+            let items = members
                 .iter()
-                .filter(|s| team.is_none_or(|t| &s.team == t))
+                .map(|&i| &reps[i])
                 .filter_map(|s| {
                     board_value(kind, s, settings.min_ratings).map(|v| (s.rep_key.clone(), s.name.clone(), v))
                 })
@@ -402,12 +493,12 @@ fn boards(reps: &mut [Standing], settings: &Settings) -> Vec<Board> {
             let entries: Vec<BoardEntry> = rank(items)
                 .into_iter()
                 .map(|(rep_key, name, value, rank)| {
-                    let team = reps.iter().find(|s| s.rep_key == rep_key).map(|s| s.team.clone()).unwrap_or_default();
+                    let team = at.get(&rep_key).map(|&i| reps[i].team.clone()).unwrap_or_default();
                     BoardEntry { rep_key, name, team, rank, value, movement: None }
                 })
                 .collect();
             for e in &entries {
-                if let Some(s) = reps.iter_mut().find(|s| s.rep_key == e.rep_key) {
+                if let Some(s) = at.get(&e.rep_key).map(|&i| &mut reps[i]) {
                     let slot = match (kind, team.is_some()) {
                         (BoardKind::Attainment, false) => &mut s.company_rank,
                         (BoardKind::Attainment, true) => &mut s.team_rank,
@@ -474,14 +565,15 @@ pub fn week_standings(week: IsoWeek, input: &Input, settings: &Settings, now: Da
 pub fn apply_movement(current: &mut MonthStandings, previous: &MonthStandings) {
     for b in &mut current.boards {
         let Some(pb) = previous.boards.iter().find(|p| p.kind == b.kind && p.team == b.team) else { continue };
+        let before: HashMap<&str, u32> = pb.entries.iter().map(|p| (p.rep_key.as_str(), p.rank)).collect();
         for e in &mut b.entries {
-            e.movement = pb.entries.iter().find(|p| p.rep_key == e.rep_key).map(|p| p.rank as i32 - e.rank as i32);
+            e.movement = before.get(e.rep_key.as_str()).map(|&r| r as i32 - e.rank as i32);
         }
     }
 }
 
-fn first_month(input: &Input) -> Option<Period> {
-    let d = input.deals.iter().filter_map(|d| d.close_date).min().map(Period::of);
+fn first_month(rollup: &Rollup, input: &Input) -> Option<Period> {
+    let d = rollup.first_month();
     let q = input.quotas.iter().map(|q| q.month).min();
     match (d, q) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -501,12 +593,23 @@ fn standings_through(
     let newest_export = input.exports.iter().filter(|(p, _)| *p == period).map(|(_, at)| *at).max();
     let as_of = newest_export.map(|at| at.with_timezone(&tz).date_naive());
 
+    // The history summed per month and rep: given, or summed here in one pass.
+    let own;
+    let rollup = match input.rollup {
+        Some(r) => r,
+        None => {
+            own = Rollup::of(input.deals);
+            &own
+        }
+    };
+
     // History: every earlier month's basics, by rep.
+    let first = first_month(rollup, input);
     let mut history: HashMap<String, Vec<HistMonth>> = HashMap::new();
-    if let Some(mut m) = first_month(input) {
+    if let Some(mut m) = first {
         while m < period {
             let fin = is_final(m, input.exports, now, tz);
-            for s in basics(m, input, settings, None).reps {
+            for s in basics(m, rollup.month(m), input, settings).reps {
                 let qualifies = fin && s.active && !s.partial_month;
                 history.entry(s.rep_key.clone()).or_default().push(HistMonth { period: m, standing: s, qualifies });
             }
@@ -514,7 +617,16 @@ fn standings_through(
         }
     }
 
-    let Basics { mut reps, unmatched, data_through } = basics(period, input, settings, through);
+    let Basics { mut reps, unmatched, data_through } = match through {
+        // Month to date: this month's rows up to `through`, summed afresh.
+        Some(t) => {
+            let mtd = Rollup::of(
+                input.deals.iter().filter(|d| d.close_date.is_some_and(|c| c <= t && Period::of(c) == period)),
+            );
+            basics(period, mtd.month(period), input, settings)
+        }
+        None => basics(period, rollup.month(period), input, settings),
+    };
     let mut boards = boards(&mut reps, settings);
     boards.sort_by(|a, b| (a.kind, a.team.is_some(), &a.team).cmp(&(b.kind, b.team.is_some(), &b.team)));
 
@@ -528,7 +640,7 @@ fn standings_through(
         }
         let empty = Vec::new();
         let hist = history.get(&s.rep_key).unwrap_or(&empty);
-        history_figures(s, hist, period, final_, input, settings);
+        history_figures(s, hist, period, final_, first, settings);
         s.flags = flags(s, hist, period, final_, settings);
     }
 
@@ -616,7 +728,7 @@ fn history_figures(
     hist: &[HistMonth],
     period: Period,
     final_: bool,
-    input: &Input,
+    first_month: Option<Period>,
     settings: &Settings,
 ) {
     let qualifies = final_ && s.active && !s.partial_month;
@@ -664,7 +776,7 @@ fn history_figures(
         s.quota_streak = n;
         // "First month at quota" only when the data covers the rep's whole tenure.
         let first_full = s.hire_date.map(|h| if h.day() == 1 { Period::of(h) } else { Period::of(h).next() });
-        let covered = match (first_full, first_month(input)) {
+        let covered = match (first_full, first_month) {
             (Some(f), Some(first)) => f >= first,
             _ => false,
         };

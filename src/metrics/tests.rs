@@ -88,7 +88,7 @@ const NOW: &str = "2026-04-10T12:00:00Z";
 
 fn standings(period: &str, roster: &[RosterVersion], deals: &[DealRow], quotas: &[QuotaRow]) -> MonthStandings {
     let ex = exports();
-    let input = Input { roster, deals, quotas, exports: &ex };
+    let input = Input { roster, deals, quotas, exports: &ex, rollup: None };
     month_standings(p(period), &input, &Settings::default(), at(NOW))
 }
 
@@ -308,7 +308,7 @@ fn month_in_progress_pacing_and_off_pace_flag() {
     let deals = vec![won("1", "P", "2026-03-04", "40000"), won("2", "Q", "2026-03-18", "70000")];
     let quotas = vec![quota("P", "2026-03", "100000"), quota("Q", "2026-03", "100000")];
     let ex = vec![(p("2026-03"), at("2026-03-19T07:00:00Z"))];
-    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex };
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
     let m = month_standings(p("2026-03"), &input, &Settings::default(), at("2026-03-19T15:00:00Z"));
     assert!(m.preliminary);
     assert_eq!(m.as_of, Some(day("2026-03-19")));
@@ -321,7 +321,7 @@ fn month_in_progress_pacing_and_off_pace_flag() {
     assert!(!get(&m, "Q").flags.off_pace);
     // On 5 March (5/31 = 16% of the month) nobody is flagged, however slow.
     let ex = vec![(p("2026-03"), at("2026-03-05T07:00:00Z"))];
-    let input = Input { roster: &roster, deals: &deals[..1], quotas: &quotas, exports: &ex };
+    let input = Input { roster: &roster, deals: &deals[..1], quotas: &quotas, exports: &ex, rollup: None };
     let early = month_standings(p("2026-03"), &input, &Settings::default(), at("2026-03-05T15:00:00Z"));
     assert!(!get(&early, "Q").flags.off_pace);
     assert!(!get(&early, "Q").pacing.as_ref().unwrap().can_flag);
@@ -393,7 +393,7 @@ fn weekly_movement_against_the_previous_week() {
         won("3", "B", "2026-03-12", "70000"),
     ];
     let ex = vec![(p("2026-03"), at("2026-03-16T06:00:00Z"))];
-    let input = Input { roster: &roster, deals: &deals, quotas: &[], exports: &ex };
+    let input = Input { roster: &roster, deals: &deals, quotas: &[], exports: &ex, rollup: None };
     let w = week_standings("2026-W11".parse().unwrap(), &input, &Settings::default(), at("2026-03-16T12:00:00Z"));
     let results = w.board(BoardKind::Results, None).unwrap();
     let moves: Vec<(&str, u32, Option<i32>)> =

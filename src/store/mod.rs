@@ -758,8 +758,17 @@ impl Store {
             .collect())
     }
 
-    /// Deal events whose close date falls in `from..=to` (inclusive months), every class.
+    /// Deal events whose close date falls in `from..=to` (inclusive months), every class,
+    /// in stored order (close date, deal id, event, rep).
     pub fn deals_between(&self, from: Period, to: Period) -> Result<Vec<DealRow>> {
+        let mut out = Vec::new();
+        self.for_each_deal(from, to, |d| out.push(d))?;
+        Ok(out)
+    }
+
+    /// Calls `f` with each deal event whose close date falls in `from..=to` (inclusive
+    /// months), in the order of [`Store::deals_between`], one row in memory at a time.
+    pub fn for_each_deal(&self, from: Period, to: Period, mut f: impl FnMut(DealRow)) -> Result<()> {
         let mut st = self
             .conn
             .prepare(
@@ -768,12 +777,15 @@ impl Store {
                  FROM deals WHERE close_date >= ?1 AND close_date <= ?2 ORDER BY close_date, deal_id, event, rep_ref",
             )
             .map_err(self.err())?;
-        let rows = st
-            .query_map(params![from.first_day().to_string(), to.last_day().to_string()], |r| {
+        let mut rows =
+            st.query(params![from.first_day().to_string(), to.last_day().to_string()]).map_err(self.err())?;
+        let p = &self.path;
+        while let Some(r) = rows.next().map_err(|source| StoreError::Sqlite { path: p.clone(), source })? {
+            let row = (|| -> rusqlite::Result<_> {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get_ref(2)?.as_str()?.to_string(),
                     RepRef { id: r.get(3)?, email: r.get(4)?, name: r.get(5)? },
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, Option<String>>(7)?,
@@ -785,34 +797,30 @@ impl Store {
                     RowOrigin { sheet: r.get(13)?, row: r.get(14)? },
                     r.get::<_, String>(15)?,
                 ))
-            })
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())?;
-        let p = &self.path;
-        rows.into_iter()
-            .map(|(deal_id, stage, class, rep, team, close, amount, units, rating, complete, errors, origin, share)| {
-                Ok(DealRow {
-                    deal_id,
-                    stage,
-                    class: StageClass::parse(&class).ok_or_else(|| StoreError::Corrupt {
-                        path: p.clone(),
-                        what: "deals.class".into(),
-                        value: class.clone(),
-                    })?,
-                    rep,
-                    team,
-                    close_date: text_date(p, "deals.close_date", close)?,
-                    amount: text_decimal(p, "deals.amount", amount)?,
-                    units: text_decimal(p, "deals.units", units)?,
-                    rating: text_decimal(p, "deals.rating", rating)?,
-                    paperwork_complete: complete,
-                    paperwork_errors: errors,
-                    share: text_decimal(p, "deals.share", Some(share))?.unwrap_or(Decimal::ONE),
-                    origin,
-                })
-            })
-            .collect()
+            })()
+            .map_err(|source| StoreError::Sqlite { path: p.clone(), source })?;
+            let (deal_id, stage, class, rep, team, close, amount, units, rating, complete, errors, origin, share) = row;
+            f(DealRow {
+                deal_id,
+                stage,
+                class: StageClass::parse(&class).ok_or_else(|| StoreError::Corrupt {
+                    path: p.clone(),
+                    what: "deals.class".into(),
+                    value: class.clone(),
+                })?,
+                rep,
+                team,
+                close_date: text_date(p, "deals.close_date", close)?,
+                amount: text_decimal(p, "deals.amount", amount)?,
+                units: text_decimal(p, "deals.units", units)?,
+                rating: text_decimal(p, "deals.rating", rating)?,
+                paperwork_complete: complete,
+                paperwork_errors: errors,
+                share: text_decimal(p, "deals.share", Some(share))?.unwrap_or(Decimal::ONE),
+                origin,
+            });
+        }
+        Ok(())
     }
 
     /// The month of the newest won or cancelled deal, if any deal is stored.

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# quotad benchmark: the whole job against the Python baseline, xlsx ingest against the
+# cost of inflating the files, and an incremental import. Not a test: it prints a
+# table of medians and ratios (README "Performance").
+#
+#   bash benches/run.sh [--size 60k|1m|all] [--runs N] [--work DIR] [--skip-python]
+#
+# Data come from ../shared/bench/gen_crm.py (seed 42) and the baseline from
+# ../shared/bench/baseline_py/pipeline.py, both run from a venv this script makes in
+# WORK/.venv (pinned ../shared/bench/requirements.txt). WORK (default ../bench-work,
+# beside the clone) keeps the generated data between runs: the 1M set is 68 MB and
+# takes ~95 s to generate. Wall time and peak RSS come from GNU time (`/usr/bin/time -f`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SHARED=$ROOT/../shared/bench
+SIZE=all RUNS=3 WORK=$ROOT/../bench-work PY=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --size) SIZE=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --skip-python) PY=0; shift ;;
+    *) echo "usage: bash benches/run.sh [--size 60k|1m|all] [--runs N] [--work DIR] [--skip-python]" >&2; exit 2 ;;
+  esac
+done
+[ -d "$SHARED" ] || { echo "benches: $SHARED is absent (the shared bench kit sits beside the clone)" >&2; exit 2; }
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq unzip; }
+[ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
+  || { apt-get update -qq && apt-get install -y -qq fonts-dejavu-core fonts-droid-fallback; }
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+V=$WORK/.venv/bin/python
+if [ ! -x "$V" ]; then
+  python3 -m venv "$WORK/.venv"
+fi
+"$V" -m pip install --disable-pip-version-check -q -r "$SHARED/requirements.txt"
+cargo build --release --locked -q
+Q=$ROOT/target/release/quotad
+NOW=2026-11-02T14:00:00Z      # the Monday after the last export month (2026-10)
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "quotad $(git rev-parse --short HEAD), python: $("$V" --version)"
+
+# gen NAME REPS DEALS_PER_REP_MONTH
+gen() {
+  local d=$WORK/data_$1
+  if [ ! -f "$d/quotas.csv" ]; then
+    "$V" "$SHARED/gen_crm.py" --out "$d" --reps "$2" --months 12 --deals-per-rep-month "$3" --seed 42 | tail -1
+  fi
+}
+
+# A run directory: config (the shipped one, paths into the run dir, a CJK fallback font
+# like the baseline's), inbox -> the data set.
+setup() {
+  local run=$1 data=$2
+  rm -rf "$run"; mkdir -p "$run"
+  ln -s "$data" "$run/data"
+  sed -e 's|^inbox = "[^"]*"|inbox = "data"|' \
+      -e 's|^archive = "[^"]*"|archive = "out/archive"|' \
+      -e 's|^quarantine = "[^"]*"|quarantine = "out/quarantine"|' \
+      -e 's|^outbox = "[^"]*"|outbox = "out/outbox"|' \
+      -e 's|^reports = "[^"]*"|reports = "out/reports"|' \
+      -e 's|^state = "[^"]*"|state = "out/quotad.sqlite"|' \
+      -e 's|^fallback_fonts = \[\]|fallback_fonts = ["/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"]|' \
+      config/quotad.toml > "$run/quotad.toml"
+}
+
+# measure LABEL CMD...: runs CMD, appends "LABEL seconds kilobytes" to $WORK/results.
+measure() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/.time" "$@" > "$WORK/.out" 2>&1 || { cat "$WORK/.out" >&2; exit 1; }
+  echo "$label $(cat "$WORK/.time")" | tee -a "$WORK/results"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+col() { awk -v l="$1" -v c="$2" '$1==l {print $c}' "$WORK/results" | median; }
+
+: > "$WORK/results"
+sizes=$SIZE; [ "$SIZE" = all ] && sizes="60k 1m"
+for s in $sizes; do
+  case $s in
+    60k) gen 60k 500 10 ;;
+    1m) gen 1m 2000 45 ;;
+    *) echo "unknown size $s" >&2; exit 2 ;;
+  esac
+  data=$WORK/data_$s
+  for i in $(seq "$RUNS"); do
+    setup "$WORK/run_$s" "$data"
+    measure "quotad-job-$s" "$Q" --config "$WORK/run_$s/quotad.toml" --now $NOW run all
+    # Ingest alone: a fresh store, the same 14 files.
+    setup "$WORK/run_$s" "$data"
+    measure "quotad-import-$s" "$Q" --config "$WORK/run_$s/quotad.toml" --now $NOW import
+    measure "inflate-$s" sh -c "for f in '$data'/crm-export-*.xlsx; do unzip -p \"\$f\"; done | wc -c"
+    if [ $PY = 1 ]; then
+      rm -rf "$WORK/py_$s"
+      measure "python-openpyxl-$s" "$V" "$SHARED/baseline_py/pipeline.py" --in "$data" --out "$WORK/py_$s"
+      rm -rf "$WORK/py_$s"
+      measure "python-calamine-$s" "$V" "$SHARED/baseline_py/pipeline.py" --in "$data" --out "$WORK/py_$s" --engine calamine
+    fi
+  done
+done
+
+# Incremental: one new 5k-row export (a month after the history) into a store holding
+# ~100k rows, and one holding ~1M rows. The new file: 110 reps x 45 deals, month 2026-11.
+gen inc 110 45
+inc_month=$WORK/data_inc_new
+if [ ! -f "$inc_month/crm-export-2026-11.xlsx" ]; then
+  "$V" "$SHARED/gen_crm.py" --out "$inc_month" --reps 110 --months 1 --deals-per-rep-month 48 --seed 7 --end-month 2026-11 | tail -1
+fi
+for base in 100k 1m; do
+  case $base in
+    100k) gen 100k 200 45 ;;
+  esac
+  [ -d "$WORK/data_$base" ] || continue
+  for i in $(seq "$RUNS"); do
+    setup "$WORK/run_inc" "$WORK/data_$base"
+    "$Q" --config "$WORK/run_inc/quotad.toml" --now $NOW import > /dev/null
+    rm "$WORK/run_inc/data"; mkdir "$WORK/run_inc/data"
+    cp "$inc_month/crm-export-2026-11.xlsx" "$WORK/run_inc/data/"
+    measure "incremental-$base" "$Q" --config "$WORK/run_inc/quotad.toml" --now 2026-12-02T14:00:00Z import
+  done
+done
+
+echo
+echo "medians of $RUNS run(s): wall seconds, peak RSS MB"
+printf '%-28s %10s %10s\n' what seconds "RSS MB"
+for l in $(awk '{print $1}' "$WORK/results" | awk '!seen[$0]++'); do
+  printf '%-28s %10.2f %10.0f\n' "$l" "$(col "$l" 2)" "$(echo "$(col "$l" 3) / 1024" | bc -l)"
+done
+echo
+for s in $sizes; do
+  q=$(col "quotad-job-$s" 2); imp=$(col "quotad-import-$s" 2); inf=$(col "inflate-$s" 2)
+  if [ $PY = 1 ]; then
+    printf '%s: whole job %.1fx faster than Python/openpyxl, %.1fx than Python/calamine\n' "$s" \
+      "$(echo "$(col "python-openpyxl-$s" 2) / $q" | bc -l)" "$(echo "$(col "python-calamine-$s" 2) / $q" | bc -l)"
+  fi
+  printf '%s: ingest / inflate = %.2f\n' "$s" "$(echo "$imp / $inf" | bc -l)"
+done
