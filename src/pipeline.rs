@@ -1085,6 +1085,34 @@ impl Loaded {
     }
 }
 
+/// `f` applied to each item, on as many threads as the machine has cores (at most one
+/// per item), results in the items' order. For independent rendering work.
+fn par_map<T: Sync, R: std::marker::Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        out.push((i, f(item)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a rendering thread panicked")).collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// The result of a document job (`weekly-ranking`, `one-on-one`).
 #[derive(Debug, Clone, Default)]
 pub struct DocsSummary {
@@ -1317,6 +1345,9 @@ pub fn one_on_one(
     // (manager e-mail, manager name) -> [(pack line, attachment)]
     let mut packs: std::collections::BTreeMap<(String, String), Vec<(report::PackRepView, deliver::MailAttachment)>> =
         std::collections::BTreeMap::new();
+    let rows_of = metrics::rows_by_rep(period, &input, &cfg.metrics);
+    // The sheets to make: (rep, paperwork to fix, talking points), in roster order.
+    let mut sheets = Vec::new();
     for s in month.reps.iter().filter(|s| s.active) {
         if let Some(w) = &wanted {
             let hit = [s.rep_id.as_deref(), s.email.as_deref(), Some(s.name.as_str())]
@@ -1327,8 +1358,10 @@ pub fn one_on_one(
                 continue;
             }
         }
-        let paperwork: Vec<report::PaperworkIssue> = metrics::rep_rows(period, &s.rep_key, &input, &cfg.metrics)
+        let paperwork: Vec<report::PaperworkIssue> = rows_of
+            .get(&s.rep_key)
             .into_iter()
+            .flatten()
             .filter(|d| d.class == crate::domain::StageClass::Won)
             .filter(|d| d.paperwork_complete == Some(false) || d.paperwork_errors.unwrap_or(0) > 0)
             .map(|d| {
@@ -1345,23 +1378,28 @@ pub fn one_on_one(
             })
             .collect();
         let points = report::talking_points(templates, &cfg.org.format, period, s, cfg.metrics.below_target)?;
-        let Some(pdf) = report::documents::one_on_one(
+        sheets.push((s, paperwork, points));
+    }
+    // Each sheet is independent work: render them on every core.
+    let pdfs = par_map(&sheets, |(s, paperwork, points)| {
+        report::documents::one_on_one(
             fonts,
             &report::OneOnOneInput {
                 org: &cfg.org.name,
                 rep_key: &s.rep_key,
                 history: &history,
-                paperwork: &paperwork,
-                talking_points: &points,
+                paperwork,
+                talking_points: points,
                 rating_standard: cfg.metrics.rating_standard,
                 paperwork_standard: cfg.metrics.paperwork_standard,
                 fmt: &cfg.org.format,
                 paper: cfg.pdf.paper,
                 created: now.timestamp(),
             },
-        ) else {
-            continue;
-        };
+        )
+    });
+    for ((s, paperwork, _), pdf) in sheets.iter().zip(pdfs) {
+        let Some(pdf) = pdf else { continue };
         let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
         let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
         write_pdf(&mut summary, &path, &pdf)?;

@@ -304,6 +304,23 @@ pub fn rep_rows<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: 
         .collect()
 }
 
+/// The deal rows of `period` per rep key, resolved as [`rep_rows`] resolves them, in one
+/// pass (for documents that list every rep's rows). Rows of no roster rep are left out.
+pub fn rows_by_rep<'a>(period: Period, input: &Input<'a>, settings: &Settings) -> HashMap<String, Vec<&'a DealRow>> {
+    let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
+    let resolver = Resolver::new(&roster);
+    let mut out: HashMap<String, Vec<&'a DealRow>> = HashMap::new();
+    for d in input.deals {
+        if d.close_date.is_some_and(|c| period.contains(c))
+            && d.class != StageClass::Ignored
+            && let Some(r) = resolver.resolve(&d.rep)
+        {
+            out.entry(r.key()).or_default().push(d);
+        }
+    }
+    out
+}
+
 /// The quota row of `period` that [`month_standings`] uses for the rep `rep_key`.
 pub fn rep_quota<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: &Settings) -> Option<&'a QuotaRow> {
     let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
