@@ -125,7 +125,7 @@ fn kind_order(k: SourceKind) -> u8 {
     match k {
         SourceKind::Roster => 0,
         SourceKind::Quotas => 1,
-        SourceKind::Deals => 2,
+        SourceKind::Deals | SourceKind::Summary => 2,
     }
 }
 

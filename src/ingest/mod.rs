@@ -15,13 +15,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
-pub use fields::{ColumnMap, FieldSpec, SourceKind, norm_header};
+pub use fields::{ColumnMap, FieldSpec, Preset, SourceKind, norm_header};
 pub use table::{Cell, column_letter};
 use table::{Grid, GridRow};
 pub use values::{DateOrder, NumberStyle};
 
-use crate::domain::{DealRow, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass, fold_name};
+use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass, fold_name};
 
 /// Errors that stop a whole file. Each message says what was expected; the caller adds
 /// the file name.
@@ -120,6 +121,71 @@ pub struct Source {
     pub email_pattern: Option<String>,
     /// Roster only: the same for managers.
     pub manager_email_pattern: Option<String>,
+    /// The mapping preset the column map was built from (config `preset`).
+    pub preset: Preset,
+    /// Deals only: the export has no stage column and every row is at this stage
+    /// (config `fixed_stage`, e.g. "Won" for an orders list).
+    pub fixed_stage: Option<String>,
+    /// A file without a header row: the field of each column, A first (`None` skips a
+    /// column). Config `header`; every row is data.
+    pub header: Option<Vec<Option<&'static str>>>,
+    /// Quotas only: the span each quota row covers.
+    pub quota_span: QuotaSpan,
+}
+
+/// What one row of a quotas file covers (config `quota_period` and `distribution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaSpan {
+    /// One month (the default).
+    Month,
+    /// The calendar quarter that holds the row's month (a date on 2011-05-31 names
+    /// April–June 2011), spread over its three months by these percentages (summing to 100).
+    Quarter(Vec<Decimal>),
+    /// The calendar year of the row's month, spread over its twelve months by these
+    /// percentages (summing to 100).
+    Year(Vec<Decimal>),
+}
+
+impl QuotaSpan {
+    /// The months a quota dated in `month` covers, with each month's percentage.
+    pub fn months(&self, month: Period) -> Vec<(Period, Decimal)> {
+        let (first, pcts) = match self {
+            QuotaSpan::Month => return vec![(month, Decimal::ONE_HUNDRED)],
+            QuotaSpan::Quarter(p) => (Period::new(month.year(), (month.month() - 1) / 3 * 3 + 1), p),
+            QuotaSpan::Year(p) => (Period::new(month.year(), 1), p),
+        };
+        let mut m = first.unwrap_or(month);
+        pcts.iter()
+            .map(|p| {
+                let here = m;
+                m = m.next();
+                (here, *p)
+            })
+            .collect()
+    }
+}
+
+/// Splits `total` (currency units) by `percents` (summing to 100) into cents; the
+/// rounding remainder goes to the last share, so the shares add up to `total` exactly.
+/// 28000 in thirds gives 9333.33, 9333.33 and 9333.34.
+pub fn spread(total: Decimal, percents: &[Decimal]) -> Vec<Decimal> {
+    let mut out: Vec<Decimal> = percents.iter().map(|p| (total * p / Decimal::ONE_HUNDRED).round_dp(2)).collect();
+    if let Some(n) = out.len().checked_sub(1) {
+        let rest: Decimal = out[..n].iter().sum();
+        out[n] = total - rest;
+    }
+    out
+}
+
+/// Equal percentages for `n` months that sum to exactly 100 (the remainder on the last):
+/// 3 gives 33.3333333333, 33.3333333333, 33.3333333334.
+pub fn even_percents(n: usize) -> Vec<Decimal> {
+    let each = (Decimal::ONE_HUNDRED / Decimal::from(n)).round_dp(10);
+    let mut v = vec![each; n];
+    if let Some(last) = v.last_mut() {
+        *last = Decimal::ONE_HUNDRED - each * Decimal::from(n - 1);
+    }
+    v
 }
 
 impl Source {
@@ -201,12 +267,32 @@ pub struct Parsed {
     /// Things worth telling the user that are not errors (skipped totals rows,
     /// duplicates, encoding fallbacks).
     pub notes: Vec<String>,
+    /// The column each mapped field was read from: (field, "C 'Close Date'"), in field
+    /// order; for a headerless file, "C (config header)".
+    pub columns: Vec<(String, String)>,
 }
 
 /// Reads one file as `source`. Errors stop the file; bad rows are returned in
 /// [`Parsed::rejects`] for the caller to weigh against its tolerance.
 pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Parsed, IngestError> {
     let wb = table::read(path, source.sheet.as_deref())?;
+    if let Some(list) = &source.header {
+        let Some(grid) = wb.sheets.first() else {
+            return Err(IngestError::Unreadable { reason: "the file holds no sheet".into() });
+        };
+        let mut col = BTreeMap::new();
+        let mut names = BTreeMap::new();
+        for (i, f) in list.iter().enumerate() {
+            if let Some(f) = f {
+                col.insert(*f, i);
+                names.insert(*f, format!("{f}, no header"));
+            }
+        }
+        let header = Header { first_data: 0, excel_row: 0, col, names, notes: Vec::new() };
+        let mut parsed = parse_rows(grid, &header, source, settings);
+        parsed.notes.splice(0..0, wb.notes.iter().cloned());
+        return Ok(parsed);
+    }
     let mut best: Option<Miss> = None;
     for grid in &wb.sheets {
         match find_header(grid, source, settings.header_search_rows)? {
@@ -222,7 +308,13 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
             }
         }
     }
-    let required: Vec<&str> = source.kind.fields().iter().filter(|f| f.required).map(|f| f.name).collect();
+    let required: Vec<&str> = source
+        .kind
+        .fields()
+        .iter()
+        .filter(|f| f.required && !(f.name == "stage" && source.fixed_stage.is_some()))
+        .map(|f| f.name)
+        .collect();
     let rep = if source.kind == SourceKind::Roster { "" } else { " and one of rep_id / rep_email / rep_name" };
     let mut detail = format!(
         "a {} header needs {}{rep} (header names per field: sources.{}.columns; a header further down needs a larger ingest.header_search_rows)",
@@ -267,7 +359,8 @@ struct Miss {
 
 /// The header: its row and the column of each mapped field.
 struct Header {
-    row_index: usize,
+    /// Index in the grid's rows of the first data row.
+    first_data: usize,
     excel_row: u32,
     col: BTreeMap<&'static str, usize>,
     names: BTreeMap<&'static str, String>,
@@ -354,6 +447,8 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
         .fields()
         .iter()
         .filter(|f| f.required && !col.contains_key(f.name))
+        .filter(|f| !(f.name == "stage" && source.fixed_stage.is_some()))
+        .filter(|f| !(f.name == "rep_name" && kind == SourceKind::Roster && col.contains_key("rep_id")))
         .map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / ")))
         .collect();
     if !["rep_id", "rep_email", "rep_name"].iter().any(|f| col.contains_key(f)) {
@@ -367,7 +462,7 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
             missing,
         }));
     }
-    Ok(Ok(Header { row_index: idx, excel_row: row.excel_row, col, names, notes }))
+    Ok(Ok(Header { first_data: idx + 1, excel_row: row.excel_row, col, names, notes }))
 }
 
 /// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
@@ -486,7 +581,7 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
     let mut quotas = Vec::new();
     let mut roster = Vec::new();
     let mut totals = Vec::new();
-    for row in &grid.rows[header.row_index + 1..] {
+    for row in &grid.rows[header.first_data.min(grid.rows.len())..] {
         if row.cells.iter().all(Cell::is_blank) {
             continue;
         }
@@ -497,8 +592,9 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         let mut ctx = RowCtx { row, header, sheet: &grid.sheet, epoch_1904: grid.epoch_1904, rejects: Vec::new() };
         let origin = RowOrigin { sheet: grid.sheet.clone(), row: row.excel_row };
         match source.kind {
-            SourceKind::Deals => deals.extend(parse_deal(&mut ctx, settings, origin)),
-            SourceKind::Quotas => quotas.extend(parse_quota(&mut ctx, settings, origin)),
+            SourceKind::Deals => deals.extend(parse_deal(&mut ctx, source, settings, origin)),
+            SourceKind::Summary => deals.extend(parse_summary(&mut ctx, settings, origin)),
+            SourceKind::Quotas => quotas.extend(parse_quota(&mut ctx, source, settings, origin)),
             SourceKind::Roster => roster.extend(parse_roster(&mut ctx, source, settings, origin)),
         }
         data_rows += 1;
@@ -509,6 +605,7 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
     }
     let records = match source.kind {
+        SourceKind::Summary => Records::Deals(add_up_summary(deals, &mut notes)),
         SourceKind::Deals => Records::Deals(apply_splits(
             dedupe(
                 deals,
@@ -537,7 +634,8 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
             &mut notes,
         )),
     };
-    Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes }
+    let columns = header.col.keys().map(|f| (f.to_string(), header.label(f))).collect();
+    Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes, columns }
 }
 
 fn join(rows: &[u32]) -> String {
@@ -651,7 +749,7 @@ fn apply_splits(
     deals
 }
 
-fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
+fn parse_deal(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
     let deal_id = ctx.text("deal_id");
     let deal_id = ctx.required("deal_id", "a Deal ID", deal_id);
     let rep = ctx.rep();
@@ -662,7 +760,7 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
             .unwrap_or("rep_name");
         ctx.reject(f, "the rep is required here");
     }
-    let stage = ctx.text("stage");
+    let stage = ctx.text("stage").or_else(|| source.fixed_stage.clone());
     let stage = ctx.required("stage", "a Stage", stage);
     let class = match stage.as_deref().map(|s| (s, settings.stage_class(s))) {
         Some((_, Some(c))) => Some(c),
@@ -731,7 +829,7 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
     })
 }
 
-fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<QuotaRow> {
+fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
     let rep = ctx.rep();
     if rep.key().is_empty() && ctx.rejects.is_empty() {
         let f = ["rep_email", "rep_id", "rep_name"]
@@ -749,15 +847,119 @@ fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Opti
     if revenue.is_sign_negative() {
         ctx.reject("revenue_quota", "a quota cannot be negative");
     }
+    let (Some(month), true) = (month, ctx.rejects.is_empty()) else { return Vec::new() };
+    let spans = source.quota_span.months(month);
+    let pcts: Vec<Decimal> = spans.iter().map(|(_, p)| *p).collect();
+    let revenues = spread(revenue, &pcts);
+    let units = units.map(|u| spread(u, &pcts));
+    spans
+        .iter()
+        .enumerate()
+        .map(|(i, (m, _))| QuotaRow {
+            rep: rep.clone(),
+            month: *m,
+            revenue: revenues[i],
+            units: units.as_ref().map(|u| u[i]),
+            origin: origin.clone(),
+        })
+        .collect()
+}
+
+/// A summary row: rep, period (a date, "2026-03", "Mar 2026", or a month name or number
+/// with a `year` column), revenue total and optional units total, as one won deal dated
+/// the period's first day (Deal ID "summary PERIOD REP-KEY").
+fn parse_summary(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
+    let rep = ctx.rep();
+    if rep.key().is_empty() && ctx.rejects.is_empty() {
+        let f = ["rep_name", "rep_email", "rep_id"]
+            .into_iter()
+            .find(|f| ctx.header.col.contains_key(f))
+            .unwrap_or("rep_name");
+        ctx.reject(f, "the rep is required here");
+    }
+    let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
+    let period = if ctx.header.col.contains_key("year") {
+        let year = ctx.parse("year", |c| {
+            values::number(c, style)
+                .ok()
+                .filter(|y| y.fract().is_zero())
+                .and_then(|y| y.to_i32())
+                .filter(|y| (1900..=2100).contains(y))
+                .ok_or_else(|| "expected a year such as 2026".to_string())
+        });
+        let year = ctx.required("year", "a year", year);
+        let p = ctx.parse("period", |c| match year {
+            Some(y) => values::month_of_year(c, y),
+            None => Err(String::new()),
+        });
+        if year.is_some() { ctx.required("period", "a month", p) } else { None }
+    } else {
+        let p = ctx.parse("period", |c| values::month(c, epoch, order, tz));
+        ctx.required("period", "a period (month)", p)
+    };
+    let revenue = ctx.parse("revenue", |c| values::money(c, style));
+    let revenue = ctx.required("revenue", "a revenue total", revenue);
+    let units = ctx.parse("units", |c| values::number(c, style));
+    let team = ctx.text("team");
     if !ctx.rejects.is_empty() {
         return None;
     }
-    Some(QuotaRow { rep, month: month?, revenue, units, origin })
+    let period = period?;
+    Some(DealRow {
+        deal_id: format!("summary {period} {}", rep.key()),
+        stage: "Summary".into(),
+        class: StageClass::Won,
+        rep,
+        team,
+        close_date: Some(period.first_day()),
+        amount: revenue,
+        units,
+        rating: None,
+        paperwork_complete: None,
+        paperwork_errors: None,
+        share: Decimal::ONE,
+        origin,
+    })
+}
+
+/// Adds up a summary's rows of one rep and period (a summary broken down by product,
+/// say): one total per rep and period, at the first row's place, with a note.
+fn add_up_summary(rows: Vec<DealRow>, notes: &mut Vec<String>) -> Vec<DealRow> {
+    let mut out: Vec<DealRow> = Vec::with_capacity(rows.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut merged = 0;
+    for r in rows {
+        match at.get(&r.deal_id) {
+            Some(&i) => {
+                let o = &mut out[i];
+                o.amount = Some(o.amount.unwrap_or_default() + r.amount.unwrap_or_default());
+                o.units = match (o.units, r.units) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
+                };
+                merged += 1;
+            }
+            None => {
+                at.insert(r.deal_id.clone(), out.len());
+                out.push(r);
+            }
+        }
+    }
+    if merged > 0 {
+        notes.push(format!(
+            "{} summary rows added up into {} totals of one rep and month each",
+            merged + out.len(),
+            out.len()
+        ));
+    }
+    out
 }
 
 fn parse_roster(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Option<RosterRep> {
     let id = ctx.text("rep_id");
     let name = ctx.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "));
+    // A roster with rep ids and no name column names each rep by the id.
+    let name = if ctx.header.col.contains_key("rep_name") { name } else { id.clone() };
     let name = ctx.required("rep_name", "the rep's name", name);
     let email = ctx.email("rep_email").or_else(|| {
         let (pattern, name) = (source.email_pattern.as_deref()?, name.as_deref()?);
@@ -798,4 +1000,35 @@ pub fn email_from_pattern(pattern: &str, name: &str) -> String {
     let first = words.first().cloned().unwrap_or_default();
     let last = words.last().cloned().unwrap_or_default();
     pattern.replace("{first}", &first).replace("{last}", &last).replace("{name}", &words.join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn quotas_for_a_quarter_or_year_are_spread_to_the_cent() {
+        let thirds = even_percents(3);
+        assert_eq!(thirds.iter().sum::<Decimal>(), Decimal::ONE_HUNDRED);
+        assert_eq!(spread(dec("28000"), &thirds), [dec("9333.33"), dec("9333.33"), dec("9333.34")]);
+        assert_eq!(spread(dec("100"), &[dec("50"), dec("30"), dec("20")]), [dec("50"), dec("30"), dec("20")]);
+        let twelfths = even_percents(12);
+        let parts = spread(dec("1000000"), &twelfths);
+        assert_eq!(parts.iter().sum::<Decimal>(), dec("1000000"));
+        assert_eq!(parts[0], dec("83333.33"));
+        assert_eq!(parts[11], dec("83333.37"));
+        // A date anywhere in a quarter names that quarter (AdventureWorks dates its
+        // quarterly quotas on days such as 2011-05-31 and 2012-02-29).
+        let q = QuotaSpan::Quarter(thirds);
+        let months: Vec<String> = q.months(Period::new(2011, 5).unwrap()).iter().map(|(m, _)| m.to_string()).collect();
+        assert_eq!(months, ["2011-04", "2011-05", "2011-06"]);
+        let months: Vec<String> = q.months(Period::new(2012, 2).unwrap()).iter().map(|(m, _)| m.to_string()).collect();
+        assert_eq!(months, ["2012-01", "2012-02", "2012-03"]);
+        let y = QuotaSpan::Year(twelfths);
+        assert_eq!(y.months(Period::new(2026, 7).unwrap())[11].0.to_string(), "2026-12");
+    }
 }
