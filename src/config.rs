@@ -696,10 +696,15 @@ impl Config {
             });
         }
         for kind in [SourceKind::Deals, SourceKind::Roster] {
-            if !sources.iter().any(|s| s.kind == kind) {
+            let is = |k: SourceKind| k == kind || (kind == SourceKind::Deals && k == SourceKind::Summary);
+            if !sources.iter().any(|s| is(s.kind)) {
                 return Err(err(
                     sources_span.clone(),
-                    format!("sources: no source has kind = \"{}\"; quotad needs one", kind.as_str()),
+                    format!(
+                        "sources: no source has kind = \"{}\"{}; quotad needs one",
+                        kind.as_str(),
+                        if kind == SourceKind::Deals { " (or \"summary\")" } else { "" }
+                    ),
                 ));
             }
         }
