@@ -285,7 +285,7 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
         for (i, f) in list.iter().enumerate() {
             if let Some(f) = f {
                 col.insert(*f, i);
-                names.insert(*f, format!("{f}, no header"));
+                names.insert(*f, f.to_string());
             }
         }
         let header = Header { first_data: 0, excel_row: 0, col, names, notes: Vec::new() };
@@ -369,8 +369,10 @@ struct Header {
 }
 
 impl Header {
+    /// "C 'Close Date'", or for a headerless file "C (close_date)".
     fn label(&self, field: &str) -> String {
         match (self.col.get(field), self.names.get(field)) {
+            (Some(c), Some(n)) if self.excel_row == 0 => format!("{} ({n})", column_letter(*c)),
             (Some(c), Some(n)) => format!("{} '{}'", column_letter(*c), n),
             _ => field.to_string(),
         }
@@ -839,7 +841,22 @@ fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: R
         ctx.reject(f, "the rep is required here");
     }
     let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
-    let month = ctx.parse("month", |c| values::month(c, epoch, order, tz));
+    // An annual quota may name its year alone: "2026" (text or a number cell).
+    let yearly = matches!(source.quota_span, QuotaSpan::Year(_));
+    let month = ctx.parse("month", |c| {
+        values::month(c, epoch, order, tz).or_else(|e| {
+            let year = match c {
+                Cell::Text(s) => s.trim().parse::<i32>().ok(),
+                Cell::Number(n) if n.fract() == 0.0 => Some(*n as i32),
+                _ => None,
+            };
+            match year.filter(|y| yearly && (1900..=2100).contains(y)).and_then(|y| Period::new(y, 1)) {
+                Some(p) => Ok(p),
+                None if yearly => Err(format!("{e}, or a year such as 2026 (quota_period = \"year\")")),
+                None => Err(e),
+            }
+        })
+    });
     let month = ctx.required("month", "a month", month);
     // A blank revenue quota means "no quota" (zero): listed, never ranked on attainment.
     let revenue = ctx.parse("revenue_quota", |c| values::money(c, style)).unwrap_or(Decimal::ZERO);
