@@ -322,6 +322,7 @@ struct RawSource {
     header: Option<Spanned<Vec<String>>>,
     quota_period: Option<Spanned<String>>,
     distribution: Option<Spanned<Vec<f64>>>,
+    quota_layout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -665,6 +666,32 @@ impl Config {
                 ),
             };
             let quota_span = quota_span(s.kind, s.quota_period.as_ref(), s.distribution.as_ref(), &key, &err)?;
+            let quota_wide = match &s.quota_layout {
+                None => false,
+                Some(l) if s.kind != SourceKind::Quotas => {
+                    return Err(err(l.span(), format!("{key}.quota_layout applies to quotas sources only")));
+                }
+                Some(l) => match l.get_ref().as_str() {
+                    "rows" => false,
+                    "wide" if quota_span != QuotaSpan::Month || s.header.is_some() => {
+                        return Err(err(
+                            l.span(),
+                            format!(
+                                "{key}.quota_layout = \"wide\" takes its months from the header: it cannot be combined with quota_period or header"
+                            ),
+                        ));
+                    }
+                    "wide" => true,
+                    other => {
+                        return Err(err(
+                            l.span(),
+                            format!(
+                                "{key}.quota_layout: '{other}' must be \"rows\" (a row per rep and month) or \"wide\" (a column per month)"
+                            ),
+                        ));
+                    }
+                },
+            };
             if s.kind != SourceKind::Roster && (s.email_pattern.is_some() || s.manager_email_pattern.is_some()) {
                 return Err(err(
                     span,
@@ -693,6 +720,7 @@ impl Config {
                 fixed_stage,
                 header,
                 quota_span,
+                quota_wide,
             });
         }
         for kind in [SourceKind::Deals, SourceKind::Roster] {
@@ -1050,6 +1078,11 @@ from = "Sales Ops <ops@example.com>"
         assert!(e.message.starts_with("sources.quotas.header: 'quota' is not a field of a quotas source"), "{e}");
         let e = q("header = [\"rep_id\", \"month\"]\n").unwrap_err();
         assert_eq!(e.message, "sources.quotas.header: the list has no 'revenue_quota', which a quotas file needs");
+        assert!(q("quota_layout = \"wide\"\n").unwrap().sources[1].quota_wide);
+        let e = q("quota_layout = \"wide\"\nquota_period = \"year\"\n").unwrap_err();
+        assert!(e.message.contains("cannot be combined with quota_period or header"), "{e}");
+        let e = q("quota_layout = \"columns\"\n").unwrap_err();
+        assert!(e.message.starts_with("sources.quotas.quota_layout: 'columns' must be \"rows\""), "{e}");
         let e = q("quota_period = \"week\"\n").unwrap_err();
         assert!(e.message.contains("'week' must be \"month\", \"quarter\" or \"year\""), "{e}");
     }

@@ -105,8 +105,9 @@ const QUOTAS: &[FieldSpec] = &[
     f("rep_email", false, &["Rep Email", "Email", "Agent Email"]),
     f("rep_name", false, &["Rep Name", "Sales Rep", "Rep", "Name", "Sales Agent", "Agent"]),
     f("month", true, &["Month", "Period", "Quota Month"]),
-    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount"]),
+    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount", "Annual Quota"]),
     f("units_quota", false, &["Units Quota", "Unit Quota"]),
+    f("year", false, &["Year", "Fiscal Year"]),
 ];
 
 const ROSTER: &[FieldSpec] = &[

@@ -131,6 +131,37 @@ pub struct Source {
     pub header: Option<Vec<Option<&'static str>>>,
     /// Quotas only: the span each quota row covers.
     pub quota_span: QuotaSpan,
+    /// Quotas only: a column per month (config `quota_layout = "wide"`) instead of a row
+    /// per rep and month. See [`MonthHead`].
+    pub quota_wide: bool,
+}
+
+/// A month column of a wide quotas file: its header names a month with its year
+/// ("Jan 2026", "2026-01", a date cell) or without ("Jan", "January", "Jan %"; the
+/// year then comes from the row's `year` column). Without a `revenue_quota` column each
+/// cell is that month's quota; with one (an annual quota), each cell is the percent of
+/// it for that month, and a rep's percentages must add up to 100 (fractions adding up
+/// to 1, as percent-formatted cells store them, are read as percents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonthHead {
+    /// A month with its year.
+    Dated(Period),
+    /// A month number 1-12, year from the row.
+    Named(u32),
+}
+
+/// The month a wide quotas header cell names, if any.
+fn month_head(cell: &Cell, epoch_1904: bool, settings: &Settings) -> Option<MonthHead> {
+    let text = match cell {
+        Cell::Text(s) => s.trim().trim_end_matches('%').trim().to_string(),
+        Cell::DateTime(_) => String::new(),
+        _ => return None,
+    };
+    if matches!(cell, Cell::DateTime(_)) || text.chars().any(|c| c.is_ascii_digit()) {
+        let c = if text.is_empty() { cell.clone() } else { Cell::Text(text) };
+        return values::month(&c, epoch_1904, settings.date_order, settings.time_zone).ok().map(MonthHead::Dated);
+    }
+    values::month_of_year(&Cell::Text(text), 2000).ok().map(|p| MonthHead::Named(p.month()))
 }
 
 /// What one row of a quotas file covers (config `quota_period` and `distribution`).
@@ -288,14 +319,14 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
                 names.insert(*f, f.to_string());
             }
         }
-        let header = Header { first_data: 0, excel_row: 0, col, names, notes: Vec::new() };
+        let header = Header { first_data: 0, excel_row: 0, col, names, notes: Vec::new(), months: Vec::new() };
         let mut parsed = parse_rows(grid, &header, source, settings);
         parsed.notes.splice(0..0, wb.notes.iter().cloned());
         return Ok(parsed);
     }
     let mut best: Option<Miss> = None;
     for grid in &wb.sheets {
-        match find_header(grid, source, settings.header_search_rows)? {
+        match find_header(grid, source, settings)? {
             Ok(header) => {
                 let mut parsed = parse_rows(grid, &header, source, settings);
                 parsed.notes.splice(0..0, wb.notes.iter().cloned());
@@ -366,6 +397,8 @@ struct Header {
     names: BTreeMap<&'static str, String>,
     /// Columns that also matched a field whose column was taken from a higher-priority name.
     notes: Vec<String>,
+    /// Wide quotas: each month column, its month and its label ("C 'Jan 2026'").
+    months: Vec<(usize, MonthHead, String)>,
 }
 
 impl Header {
@@ -385,7 +418,20 @@ fn sheet_label(sheet: &str) -> String {
 
 /// Scans the first rows for the one that matches the most mapped fields. `Ok(Err(miss))`
 /// when this sheet has no usable header (another sheet may).
-fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Header, Miss>, IngestError> {
+fn find_header(grid: &Grid, source: &Source, settings: &Settings) -> Result<Result<Header, Miss>, IngestError> {
+    let search = settings.header_search_rows;
+    let months_of = |row: &GridRow| -> Vec<(usize, MonthHead, String)> {
+        if !source.quota_wide {
+            return Vec::new();
+        }
+        row.cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                month_head(c, grid.epoch_1904, settings).map(|m| (i, m, format!("{} '{}'", column_letter(i), c.raw())))
+            })
+            .collect()
+    };
     let kind = source.kind;
     let wanted: Vec<(&'static str, Vec<String>)> =
         source.columns.fields.iter().map(|(f, names)| (*f, names.iter().map(|n| norm_header(n)).collect())).collect();
@@ -393,7 +439,8 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
     for (i, row) in grid.rows.iter().take(search).enumerate() {
         let normed: Vec<String> =
             row.cells.iter().map(|c| if let Cell::Text(s) = c { norm_header(s) } else { String::new() }).collect();
-        let score = wanted.iter().filter(|(_, names)| names.iter().any(|n| normed.contains(n))).count();
+        let score =
+            wanted.iter().filter(|(_, names)| names.iter().any(|n| normed.contains(n))).count() + months_of(row).len();
         if score > 0 && best.is_none_or(|(_, s)| score > s) {
             best = Some((i, score));
         }
@@ -451,8 +498,19 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
         .filter(|f| f.required && !col.contains_key(f.name))
         .filter(|f| !(f.name == "stage" && source.fixed_stage.is_some()))
         .filter(|f| !(f.name == "rep_name" && kind == SourceKind::Roster && col.contains_key("rep_id")))
+        .filter(|f| !(source.quota_wide && matches!(f.name, "month" | "revenue_quota")))
         .map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / ")))
         .collect();
+    let months = months_of(row);
+    if source.quota_wide && months.is_empty() {
+        missing.push("month columns (headers such as Jan 2026, 2026-01, or Jan with a year column)".into());
+    }
+    if months.iter().any(|(_, m, _)| matches!(m, MonthHead::Named(_))) && !col.contains_key("year") {
+        missing.push(format!(
+            "year ({}), as the month columns name no year",
+            source.columns.fields.get("year").map(|v| v.join(" / ")).unwrap_or_default()
+        ));
+    }
     if !["rep_id", "rep_email", "rep_name"].iter().any(|f| col.contains_key(f)) {
         missing.push("one of rep_id / rep_email / rep_name".into());
     }
@@ -464,7 +522,7 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
             missing,
         }));
     }
-    Ok(Ok(Header { first_data: idx + 1, excel_row: row.excel_row, col, names, notes }))
+    Ok(Ok(Header { first_data: idx + 1, excel_row: row.excel_row, col, names, notes, months }))
 }
 
 /// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
@@ -499,6 +557,17 @@ impl<'a> RowCtx<'a> {
             Some(&c) => self.row.get(c),
             None => &Cell::Empty,
         }
+    }
+
+    /// Rejects the row for the cell in column `col` (labelled "C 'Jan 2026'").
+    fn reject_at(&mut self, col: usize, label: &str, reason: String) {
+        self.rejects.push(Reject {
+            sheet: self.sheet.to_string(),
+            row: self.row.excel_row,
+            column: label.to_string(),
+            raw: self.row.get(col).raw(),
+            reason,
+        });
     }
 
     fn reject(&mut self, field: &str, reason: impl Into<String>) {
@@ -832,6 +901,9 @@ fn parse_deal(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: Ro
 }
 
 fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
+    if source.quota_wide {
+        return parse_quota_wide(ctx, settings, origin);
+    }
     let rep = ctx.rep();
     if rep.key().is_empty() && ctx.rejects.is_empty() {
         let f = ["rep_email", "rep_id", "rep_name"]
@@ -880,6 +952,99 @@ fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: R
             origin: origin.clone(),
         })
         .collect()
+}
+
+/// A wide quotas row: the rep, then a quota per month column — or an annual quota
+/// (`revenue_quota`) with a percent per month column, which must add up to 100 for the
+/// rep (else the row is rejected, naming the rep). See [`MonthHead`].
+fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
+    let rep = ctx.rep();
+    if rep.key().is_empty() && ctx.rejects.is_empty() {
+        let f = ["rep_email", "rep_id", "rep_name"]
+            .into_iter()
+            .find(|f| ctx.header.col.contains_key(f))
+            .unwrap_or("rep_email");
+        ctx.reject(f, "the rep is required here");
+    }
+    let style = settings.number_style;
+    let year = if ctx.header.col.contains_key("year") {
+        let y = ctx.parse("year", |c| {
+            values::number(c, style)
+                .ok()
+                .filter(|y| y.fract().is_zero())
+                .and_then(|y| y.to_i32())
+                .filter(|y| (1900..=2100).contains(y))
+                .ok_or_else(|| "expected a year such as 2026".to_string())
+        });
+        ctx.required("year", "a year", y)
+    } else {
+        None
+    };
+    let annual = if ctx.header.col.contains_key("revenue_quota") {
+        let a = ctx.parse("revenue_quota", |c| values::money(c, style));
+        Some(ctx.required("revenue_quota", "an annual quota", a))
+    } else {
+        None
+    };
+    let mut cells: Vec<(Period, Decimal)> = Vec::new();
+    for (c, head, label) in ctx.header.months.clone() {
+        let cell = ctx.row.get(c);
+        if cell.is_blank() {
+            continue;
+        }
+        let period = match head {
+            MonthHead::Dated(p) => Some(p),
+            MonthHead::Named(m) => year.and_then(|y| Period::new(y, m)),
+        };
+        let value = if annual.is_some() {
+            match cell {
+                Cell::Text(s) => values::number(&Cell::Text(s.trim().trim_end_matches('%').to_string()), style),
+                c => values::number(c, style),
+            }
+            .map_err(|_| "expected a percent of the annual quota such as 8.5% or 8.5".to_string())
+        } else {
+            values::money(cell, style)
+        };
+        match (period, value) {
+            (Some(p), Ok(v)) if !v.is_sign_negative() => cells.push((p, v)),
+            (Some(_), Ok(_)) => ctx.reject_at(c, &label, "a quota cannot be negative".into()),
+            (Some(_), Err(why)) => ctx.reject_at(c, &label, why),
+            (None, _) => {}
+        }
+    }
+    if !ctx.rejects.is_empty() {
+        return Vec::new();
+    }
+    let quota = |(month, revenue): (Period, Decimal)| QuotaRow {
+        rep: rep.clone(),
+        month,
+        revenue,
+        units: None,
+        origin: origin.clone(),
+    };
+    match annual {
+        None => cells.into_iter().map(quota).collect(),
+        Some(None) => Vec::new(),
+        Some(Some(total)) => {
+            let sum: Decimal = cells.iter().map(|(_, v)| v).sum();
+            let scale = if sum == Decimal::ONE { Decimal::ONE_HUNDRED } else { Decimal::ONE };
+            let pcts: Vec<Decimal> = cells.iter().map(|(_, v)| v * scale).collect();
+            let pct_sum: Decimal = pcts.iter().sum();
+            if pct_sum != Decimal::ONE_HUNDRED {
+                ctx.reject(
+                    "revenue_quota",
+                    format!(
+                        "the monthly percentages of {} add up to {}%; they must add up to 100%",
+                        rep.describe(),
+                        pct_sum.normalize()
+                    ),
+                );
+                return Vec::new();
+            }
+            let parts = spread(total, &pcts);
+            cells.iter().zip(parts).map(|((m, _), v)| quota((*m, v))).collect()
+        }
+    }
 }
 
 /// A summary row: rep, period (a date, "2026-03", "Mar 2026", or a month name or number

@@ -284,7 +284,7 @@ fn check_inbox_dry_runs_the_mappings_and_stores_nothing() {
       2 data row(s), 1 rejected, 1 record(s) to store; would be QUARANTINED: more than ingest.max_rejected_fraction = 0 of the rows are bad
       problem: sheet 'Closed Sales', row 4, column D 'Close Date': 'someday': expected a date such as 2026-03-15 or 03/15/2026 (ingest.date_order)
   notes.txt: no source's `files` pattern matches it (it would stay in the inbox)
-  quotas.csv [quotas]: would be QUARANTINED: no header row found in the first 30 rows: a quotas header needs month, revenue_quota and one of rep_id / rep_email / rep_name (header names per field: sources.quotas.columns; a header further down needs a larger ingest.header_search_rows); no row names any of them (accepted: rep_id = Rep ID / Agent ID / Owner ID / Salesperson ID / Employee ID; rep_email = Rep Email / Email / Agent Email; rep_name = Rep Name / Sales Rep / Rep / Name / Sales Agent / Agent; month = Month / Period / Quota Month; revenue_quota = Revenue Quota / Quota / Sales Quota / Quota Amount)
+  quotas.csv [quotas]: would be QUARANTINED: no header row found in the first 30 rows: a quotas header needs month, revenue_quota and one of rep_id / rep_email / rep_name (header names per field: sources.quotas.columns; a header further down needs a larger ingest.header_search_rows); no row names any of them (accepted: rep_id = Rep ID / Agent ID / Owner ID / Salesperson ID / Employee ID; rep_email = Rep Email / Email / Agent Email; rep_name = Rep Name / Sales Rep / Rep / Name / Sales Agent / Agent; month = Month / Period / Quota Month; revenue_quota = Revenue Quota / Quota / Sales Quota / Quota Amount / Annual Quota)
   roster.csv [roster]: header row 1
       active             <- H 'Status'
       hire_date          <- G 'Hire Date'
@@ -362,4 +362,70 @@ fn import_reports_are_recorded_and_a_quarantined_file_is_mailed_to_the_admin() {
     let reports = quotad::pipeline::import_reports(&env.store(), 1).unwrap();
     assert_eq!((reports[0].file_name.as_str(), reports[0].new, reports[0].updated), ("deals-3.csv", 1, 1));
     assert_eq!(reports[0].periods, [p("2026-03"), p("2026-05")]);
+}
+
+#[test]
+fn wide_quotas_a_column_per_month_and_annual_quotas_with_a_distribution_per_rep() {
+    let cfg = config("[ingest]\nmax_rejected_fraction = 0.5\n").replace(
+        "[sources.quotas]\nkind = \"quotas\"\nfiles = [\"quotas*\"]\n",
+        "[sources.quotas]\nkind = \"quotas\"\nfiles = [\"quotas-wide*\"]\nquota_layout = \"wide\"\n\n[sources.annual]\nkind = \"quotas\"\nfiles = [\"quotas-annual*\"]\nquota_layout = \"wide\"\n",
+    );
+    let env = Env::new(&cfg);
+    env.put("roster.csv", ROSTER);
+    env.put(
+        "quotas-wide.csv",
+        "Quotas for Q1 2026\n\nRep Email,Jan 2026,2026-02,March 2026\nann@example.com,100000,\"$110,000.00\",120000\nbob@example.com,90000,,95000\n",
+    );
+    env.put(
+        "quotas-annual.csv",
+        "Rep Email,Year,Annual Quota,Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec
+ann@example.com,2027,1200000,5%,5%,10%,10%,10%,10%,5%,5%,10%,10%,10%,10%
+cy@example.com,2027,600000,8,8,8,8,8,8,8,8,8,8,8,8
+",
+    );
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("quotas-wide.csv [quotas]: 5 new, 0 superseded, 0 unchanged, 0 rejected"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("quotas-annual.csv [annual]: 12 new, 0 superseded, 0 unchanged, 1 rejected"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("rejected row 3, column C 'Annual Quota': '600000': the monthly percentages of cy@example.com add up to 96%; they must add up to 100%"),
+        "{}",
+        run.stdout
+    );
+    let q = env.store().quotas_between(p("2026-01"), p("2027-12")).unwrap();
+    let got: Vec<(String, String, String)> = q
+        .iter()
+        .map(|x| (x.rep.email.clone().unwrap(), x.month.to_string(), x.revenue.normalize().to_string()))
+        .filter(|(e, m, _)| e != "ann@example.com" || m.as_str() < "2027-04")
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("ann@example.com", "2026-01", "100000"),
+        ("ann@example.com", "2026-02", "110000"),
+        ("ann@example.com", "2026-03", "120000"),
+        ("ann@example.com", "2027-01", "60000"),
+        ("ann@example.com", "2027-02", "60000"),
+        ("ann@example.com", "2027-03", "120000"),
+        ("bob@example.com", "2026-01", "90000"),
+        ("bob@example.com", "2026-03", "95000"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    let mut got = got;
+    got.sort();
+    assert_eq!(got, want);
+    let ann_2027: Decimal = q
+        .iter()
+        .filter(|x| x.rep.email.as_deref() == Some("ann@example.com") && x.month.year() == 2027)
+        .map(|x| x.revenue)
+        .sum();
+    assert_eq!(ann_2027, dec("1200000"));
 }
