@@ -323,6 +323,7 @@ struct RawSource {
     quota_period: Option<Spanned<String>>,
     distribution: Option<Spanned<Vec<f64>>>,
     quota_layout: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -666,6 +667,20 @@ impl Config {
                 ),
             };
             let quota_span = quota_span(s.kind, s.quota_period.as_ref(), s.distribution.as_ref(), &key, &err)?;
+            let encoding = match s.encoding.as_ref().map(|e| (e, e.get_ref().to_ascii_lowercase())) {
+                None => None,
+                Some((_, e)) if e == "auto" => None,
+                Some((_, e)) if e == "utf-8" || e == "utf8" => Some(encoding_rs::UTF_8),
+                Some((_, e)) if e == "windows-1252" || e == "cp1252" || e == "latin1" => {
+                    Some(encoding_rs::WINDOWS_1252)
+                }
+                Some((e, other)) => {
+                    return Err(err(
+                        e.span(),
+                        format!("{key}.encoding: '{other}' must be \"auto\", \"utf-8\" or \"windows-1252\""),
+                    ));
+                }
+            };
             let quota_wide = match &s.quota_layout {
                 None => false,
                 Some(l) if s.kind != SourceKind::Quotas => {
@@ -721,6 +736,7 @@ impl Config {
                 header,
                 quota_span,
                 quota_wide,
+                encoding,
             });
         }
         for kind in [SourceKind::Deals, SourceKind::Roster] {

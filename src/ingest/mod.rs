@@ -131,6 +131,9 @@ pub struct Source {
     pub header: Option<Vec<Option<&'static str>>>,
     /// Quotas only: the span each quota row covers.
     pub quota_span: QuotaSpan,
+    /// CSV/TSV text encoding (config `encoding`): `None` detects (UTF-8 with or without
+    /// BOM, else Windows-1252, said in a note); `Some` decodes with that one.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
     /// Quotas only: a column per month (config `quota_layout = "wide"`) instead of a row
     /// per rep and month. See [`MonthHead`].
     pub quota_wide: bool,
@@ -306,7 +309,7 @@ pub struct Parsed {
 /// Reads one file as `source`. Errors stop the file; bad rows are returned in
 /// [`Parsed::rejects`] for the caller to weigh against its tolerance.
 pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Parsed, IngestError> {
-    let wb = table::read(path, source.sheet.as_deref())?;
+    let wb = table::read_encoded(path, source.sheet.as_deref(), source.encoding)?;
     if let Some(list) = &source.header {
         let Some(grid) = wb.sheets.first() else {
             return Err(IngestError::Unreadable { reason: "the file holds no sheet".into() });

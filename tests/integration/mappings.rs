@@ -429,3 +429,30 @@ cy@example.com,2027,600000,8,8,8,8,8,8,8,8,8,8,8,8
         .sum();
     assert_eq!(ann_2027, dec("1200000"));
 }
+
+#[test]
+fn a_configured_encoding_is_used_and_utf_8_is_enforced() {
+    let text = "Deal ID,Rep Email,Stage,Close Date,Sale Price,Community\nD1,ann@example.com,Closed Won,2026-03-02,100,Zoë's Meadow\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    for (setting, ok) in [("windows-1252", true), ("utf-8", false)] {
+        let cfg =
+            config("").replace("files = [\"deals*\"]", &format!("files = [\"deals*\"]\nencoding = \"{setting}\""));
+        let env = Env::new(&cfg);
+        env.put("roster.csv", ROSTER);
+        env.put("deals.csv", &bytes[..]);
+        let run = env.quotad(&["import"]);
+        if ok {
+            assert_eq!(run.code, 0, "{run:?}");
+            assert!(run.stdout.contains("deals.csv [deals]: 1 new"), "{}", run.stdout);
+            // Configured, so no "read as Windows-1252" note.
+            assert!(!run.stdout.contains("not valid UTF-8"), "{}", run.stdout);
+        } else {
+            assert_eq!(run.code, 1, "{run:?}");
+            assert!(
+                run.stdout.contains("deals.csv [deals]: cannot read the file: not valid UTF-8 (first bad byte at offset 103), and the encoding is set to UTF-8"),
+                "{}",
+                run.stdout
+            );
+        }
+    }
+}
