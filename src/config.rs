@@ -323,7 +323,8 @@ struct RawSource {
     quota_period: Option<Spanned<String>>,
     distribution: Option<Spanned<Vec<f64>>>,
     quota_layout: Option<Spanned<String>>,
-    encoding: Option<Spanned<String>>,
+    #[serde(default)]
+    encoding: ingest::TextEncoding,
 }
 
 #[derive(Deserialize)]
@@ -667,20 +668,6 @@ impl Config {
                 ),
             };
             let quota_span = quota_span(s.kind, s.quota_period.as_ref(), s.distribution.as_ref(), &key, &err)?;
-            let encoding = match s.encoding.as_ref().map(|e| (e, e.get_ref().to_ascii_lowercase())) {
-                None => None,
-                Some((_, e)) if e == "auto" => None,
-                Some((_, e)) if e == "utf-8" || e == "utf8" => Some(encoding_rs::UTF_8),
-                Some((_, e)) if e == "windows-1252" || e == "cp1252" || e == "latin1" => {
-                    Some(encoding_rs::WINDOWS_1252)
-                }
-                Some((e, other)) => {
-                    return Err(err(
-                        e.span(),
-                        format!("{key}.encoding: '{other}' must be \"auto\", \"utf-8\" or \"windows-1252\""),
-                    ));
-                }
-            };
             let quota_wide = match &s.quota_layout {
                 None => false,
                 Some(l) if s.kind != SourceKind::Quotas => {
@@ -736,7 +723,7 @@ impl Config {
                 header,
                 quota_span,
                 quota_wide,
-                encoding,
+                encoding: s.encoding,
             });
         }
         for kind in [SourceKind::Deals, SourceKind::Roster] {
@@ -1095,6 +1082,9 @@ from = "Sales Ops <ops@example.com>"
         let e = q("header = [\"rep_id\", \"month\"]\n").unwrap_err();
         assert_eq!(e.message, "sources.quotas.header: the list has no 'revenue_quota', which a quotas file needs");
         assert!(q("quota_layout = \"wide\"\n").unwrap().sources[1].quota_wide);
+        assert_eq!(q("encoding = \"windows-1252\"\n").unwrap().sources[1].encoding, ingest::TextEncoding::Windows1252);
+        let e = q("encoding = \"latin9\"\n").unwrap_err();
+        assert!(e.message.contains("unknown variant `latin9`, expected one of `auto`, `utf-8`, `windows-1252`"), "{e}");
         let e = q("quota_layout = \"wide\"\nquota_period = \"year\"\n").unwrap_err();
         assert!(e.message.contains("cannot be combined with quota_period or header"), "{e}");
         let e = q("quota_layout = \"columns\"\n").unwrap_err();

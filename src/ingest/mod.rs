@@ -131,9 +131,8 @@ pub struct Source {
     pub header: Option<Vec<Option<&'static str>>>,
     /// Quotas only: the span each quota row covers.
     pub quota_span: QuotaSpan,
-    /// CSV/TSV text encoding (config `encoding`): `None` detects (UTF-8 with or without
-    /// BOM, else Windows-1252, said in a note); `Some` decodes with that one.
-    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// CSV/TSV text encoding (config `encoding`).
+    pub encoding: TextEncoding,
     /// Quotas only: a column per month (config `quota_layout = "wide"`) instead of a row
     /// per rep and month. See [`MonthHead`].
     pub quota_wide: bool,
@@ -165,6 +164,21 @@ fn month_head(cell: &Cell, epoch_1904: bool, settings: &Settings) -> Option<Mont
         return values::month(&c, epoch_1904, settings.date_order, settings.time_zone).ok().map(MonthHead::Dated);
     }
     values::month_of_year(&Cell::Text(text), 2000).ok().map(|p| MonthHead::Named(p.month()))
+}
+
+/// The text encoding of a source's CSV/TSV/TXT files (config `sources.NAME.encoding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub enum TextEncoding {
+    /// UTF-8 with or without a BOM, else Windows-1252 (said in a note).
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// UTF-8 (a BOM is skipped); an invalid byte makes the file unreadable.
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// Windows-1252, always.
+    #[serde(rename = "windows-1252")]
+    Windows1252,
 }
 
 /// What one row of a quotas file covers (config `quota_period` and `distribution`).
@@ -309,7 +323,12 @@ pub struct Parsed {
 /// Reads one file as `source`. Errors stop the file; bad rows are returned in
 /// [`Parsed::rejects`] for the caller to weigh against its tolerance.
 pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Parsed, IngestError> {
-    let wb = table::read_encoded(path, source.sheet.as_deref(), source.encoding)?;
+    let encoding = match source.encoding {
+        TextEncoding::Auto => None,
+        TextEncoding::Utf8 => Some(encoding_rs::UTF_8),
+        TextEncoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
+    };
+    let wb = table::read_encoded(path, source.sheet.as_deref(), encoding)?;
     if let Some(list) = &source.header {
         let Some(grid) = wb.sheets.first() else {
             return Err(IngestError::Unreadable { reason: "the file holds no sheet".into() });
