@@ -461,38 +461,52 @@ fn quarantine(
     import_report.id = store.add_import_report(&import_report)?;
     tracing::warn!("{}", report_line(&import_report));
     let notified = match &cfg.mail.admin {
-        Some(admin) => queue_quarantine_notice(cfg, store, admin, name, sha, &text, now)?,
+        Some(admin) => {
+            let view = report::QuarantineView {
+                org: report::OrgView { name: cfg.org.name.clone() },
+                file: name.to_string(),
+                source: source.name.clone(),
+                kind: source.kind.as_str().to_string(),
+                reason: reason.clone(),
+                rejects: rejects.iter().take(NOTICE_REJECTS).map(ToString::to_string).collect(),
+                more: rejects.len().saturating_sub(NOTICE_REJECTS),
+                report_name: format!("{name}.errors.txt"),
+            };
+            queue_quarantine_notice(cfg, store, admin, &view, sha, &text, now)?
+        }
         None => None,
     };
     Ok((FileStatus::Quarantined { reason: reason.to_string(), report, notified }, Some(import_report)))
 }
 
-/// Queues one message to `admin` saying `name` was quarantined, with the error report
-/// inline and attached, keyed `quarantine/SHA256/ADMIN/quarantine-notice` so that the
-/// same bad file dropped again is not reported twice. Returns the address when queued.
+/// How many rejected rows the admin's quarantine notice lists inline (all of them are in
+/// the attached report).
+const NOTICE_REJECTS: usize = 20;
+
+/// Queues one message to `admin` saying a file was quarantined (templates
+/// `email/quarantine*`), with its first rejected rows inline and the whole error report
+/// `text` attached, keyed `quarantine/SHA256-PREFIX/ADMIN/quarantine-notice` so that the
+/// same bad content dropped again is not reported twice. Returns the address when queued.
 fn queue_quarantine_notice(
     cfg: &Config,
     store: &Store,
     admin: &deliver::Mailbox,
-    name: &str,
+    view: &report::QuarantineView,
     sha: &str,
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>> {
+    let name = &view.file;
     let to = admin.email.to_string();
     let to_name = admin.name.clone().unwrap_or_default();
     let key = format!("quarantine/{}/{to}/quarantine-notice", &sha[..16.min(sha.len())]);
     let sender = Sender::new(cfg, store, false, now);
     let mut failed = Vec::new();
     let make = || {
-        let esc = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        let mail = report::RenderedMail {
-            subject: format!("quotad quarantined {}", name.replace(['\r', '\n'], " ")),
-            text: text.to_string(),
-            html: format!("<html><body><pre>{esc}</pre></body></html>"),
-        };
+        let templates = Templates::load(cfg.paths.templates.as_deref())?;
+        let mail = report::render_quarantine(&templates, view)?;
         let attachment = deliver::MailAttachment {
-            file_name: format!("{name}.errors.txt"),
+            file_name: view.report_name.clone(),
             content_type: "text/plain; charset=utf-8".into(),
             bytes: text.as_bytes().to_vec(),
         };

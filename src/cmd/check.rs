@@ -27,6 +27,19 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
     };
     report::render_dead_letters(&templates, &report::DeadLettersView::new(&cfg.org.name, "SMTP", vec![sample_dead]))?;
     report::render_document_samples(&templates)?;
+    report::render_quarantine(
+        &templates,
+        &report::QuarantineView {
+            org: report::OrgView { name: cfg.org.name.clone() },
+            file: "crm-export-2026-11.xlsx".into(),
+            source: "deals".into(),
+            kind: "deals".into(),
+            reason: "1 of 40 data rows rejected, more than ingest.max_rejected_fraction = 0 allows".into(),
+            rejects: vec!["sheet 'Deals', row 3, column E 'Sale Price': '$4l2500': expected an amount".into()],
+            more: 0,
+            report_name: "crm-export-2026-11.xlsx.errors.txt".into(),
+        },
+    )?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
     say!("  templates: {} rendered with sample figures; overridden: {overridden}", report::template_names().count());
     report::Fonts::load(&cfg.pdf)?;

@@ -327,6 +327,12 @@ fn import_reports_are_recorded_and_a_quarantined_file_is_mailed_to_the_admin() {
     let line = "row 2, column E 'Sale Price': 'lots': expected an amount such as 412500, $412,500.00 or (1,250.00)";
     assert!(m.email.text.contains(line), "{}", m.email.text);
     assert!(m.email.text.contains("Reason: 1 of 1 data rows rejected"), "{}", m.email.text);
+    assert!(
+        m.email.text.starts_with("quotad (Test Homes) could not import deals-2-bad.csv (source \"deals\", deals) and put it in quarantine. Nothing from this file was stored"),
+        "{}",
+        m.email.text
+    );
+    assert!(m.email.html.contains("<b>deals-2-bad.csv</b>"), "{}", m.email.html);
     assert_eq!(m.email.attachments.len(), 1);
     assert_eq!(m.email.attachments[0].0, "deals-2-bad.csv.errors.txt");
     assert!(String::from_utf8_lossy(&m.email.attachments[0].1).contains(line));
