@@ -462,3 +462,67 @@ fn a_configured_encoding_is_used_and_utf_8_is_enforced() {
         }
     }
 }
+
+#[test]
+fn summary_periods_as_dates_iso_months_and_month_names_re_exported() {
+    use X::*;
+    let env = Env::new(&config("[sources.summary]\nkind = \"summary\"\nfiles = [\"summary*\"]\n"));
+    env.put("roster.csv", ROSTER);
+    // A title row, then rep id, period in three shapes, revenue and units.
+    env.put(
+        "summary-1.xlsx",
+        xlsx(&[
+            vec![S("Sales by rep and month")],
+            vec![S("Rep ID"), S("Period"), S("Revenue"), S("Units")],
+            vec![S("R1"), D("2026-03-31"), N(410000.0), N(2.0)],
+            vec![S("R2"), S("2026-03"), S("$250,000.00"), N(1.0)],
+            vec![S("R3"), S("Mar 2026"), N(99000.5), E],
+            vec![S("R1"), S("Feb 2026"), N(5.0), E],
+        ]),
+    );
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("summary-1.xlsx [summary, sheet 'Closed Sales']: 4 new, 0 superseded, 0 unchanged, 0 rejected"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("4 row(s) read, 4 stored, 0 rejected, 2 periods 2026-02 .. 2026-03"), "{}", run.stdout);
+    let by_id = |env: &Env| -> Vec<(String, String, String)> {
+        env.store()
+            .deals_between(p("2026-02"), p("2026-03"))
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d.rep.id.clone().unwrap(),
+                    d.close_date.unwrap().to_string(),
+                    d.amount.unwrap().normalize().to_string(),
+                )
+            })
+            .collect()
+    };
+    let want = |r1: &str| -> Vec<(String, String, String)> {
+        [
+            ("R1", "2026-02-01", "5"),
+            ("R1", "2026-03-01", r1),
+            ("R2", "2026-03-01", "250000"),
+            ("R3", "2026-03-01", "99000.5"),
+        ]
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+    };
+    assert_eq!(by_id(&env), want("410000"));
+    // A later summary for March replaces R1's total and leaves the rest.
+    env.put("summary-2.csv", "Rep ID,Month,Sales,Units\nR1,2026-03,420000,2\nR2,2026-03,250000,1\n");
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("summary-2.csv [summary]: 0 new, 1 superseded, 1 unchanged, 0 rejected"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(by_id(&env), want("420000"));
+}
