@@ -4,6 +4,12 @@
 //! title rows, blank rows and totals rows, mapping columns to canonical fields and
 //! parsing values. Imports only `domain`; knows nothing of SQL, metrics or mail.
 //! Reading is pure with respect to the store: [`read_file`] never changes anything.
+//!
+//! Shapes: deals exports (a row per deal event), summary exports (a row per rep per
+//! month, stored as one won deal per total), quotas as rows, as a column per month, or
+//! per quarter / year spread over months ([`QuotaSpan`], [`MonthHead`]), and rosters.
+//! Column names come from the generic defaults or a CRM [`Preset`], overridden per
+//! field; a headerless file takes its column list from the config.
 
 mod fields;
 mod table;
