@@ -1221,6 +1221,34 @@ mod tests {
     }
 
     #[test]
+    fn wide_quota_headers_name_months_with_or_without_a_year() {
+        let settings = Settings {
+            date_order: DateOrder::MonthFirst,
+            number_style: NumberStyle::default(),
+            header_search_rows: 30,
+            stages: HashMap::new(),
+            rating_scale: Decimal::from(5),
+            time_zone: chrono_tz::UTC,
+            today: None,
+        };
+        let head = |c: Cell| month_head(&c, false, &settings);
+        let t = |s: &str| Cell::Text(s.into());
+        let mar = Period::new(2026, 3).unwrap();
+        for s in ["Mar 2026", "March 2026", "2026-03", "03/2026", " 2026-03 % "] {
+            assert_eq!(head(t(s)), Some(MonthHead::Dated(mar)), "{s}");
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        assert_eq!(head(Cell::DateTime(date)), Some(MonthHead::Dated(mar)));
+        for s in ["Mar", "march", "MAR %"] {
+            assert_eq!(head(t(s)), Some(MonthHead::Named(3)), "{s}");
+        }
+        for s in ["Rep Email", "Year", "Annual Quota", "Total", "2026"] {
+            assert_eq!(head(t(s)), None, "{s}");
+        }
+        assert_eq!(head(Cell::Number(3.0)), None);
+    }
+
+    #[test]
     fn quotas_for_a_quarter_or_year_are_spread_to_the_cent() {
         let thirds = even_percents(3);
         assert_eq!(thirds.iter().sum::<Decimal>(), Decimal::ONE_HUNDRED);

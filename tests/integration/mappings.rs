@@ -343,9 +343,20 @@ fn import_reports_are_recorded_and_a_quarantined_file_is_mailed_to_the_admin() {
         "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,150\nD3,cy@example.com,Closed Won,2026-05-09,300\n",
     );
     env.put("deals-2-bad.csv", bad);
-    let run = env.quotad_env(&["import"], &[(PASSWORD_ENV, &pw)]);
+    let run = env.quotad_env(&["import"], &[(PASSWORD_ENV, &pw), ("RUST_LOG", "info")]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(!run.stdout.contains("is e-mailed"), "{}", run.stdout);
+    // The same reports in the log.
+    assert!(
+        run.stderr.contains("deals-3.csv [deals]: 2 row(s) read, 2 stored, 0 rejected; 1 new, 1 updated"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("WARN") && run.stderr.contains("deals-2-bad.csv [deals]: quarantined: "),
+        "{}",
+        run.stderr
+    );
     assert_eq!(sink.received().len(), 1);
 
     let list = env.quotad(&["imports"]);
