@@ -1076,8 +1076,8 @@ fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) ->
 }
 
 /// A summary row: rep, period (a date, "2026-03", "Mar 2026", or a month name or number
-/// with a `year` column), revenue total and optional units total, as one won deal dated
-/// the period's first day (Deal ID "summary PERIOD REP-KEY").
+/// with a `year` column), revenue total and optional units total (blank = 0), as one won
+/// deal dated the period's first day (Deal ID "summary PERIOD REP-KEY").
 fn parse_summary(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
     let rep = ctx.rep();
     if rep.key().is_empty() && ctx.rejects.is_empty() {
@@ -1123,7 +1123,8 @@ fn parse_summary(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Op
         team,
         close_date: Some(period.first_day()),
         amount: revenue,
-        units,
+        // A total without units is 0 units, never the "1 per deal" of a deals row.
+        units: Some(units.unwrap_or(Decimal::ZERO)),
         rating: None,
         paperwork_complete: None,
         paperwork_errors: None,

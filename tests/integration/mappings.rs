@@ -150,6 +150,8 @@ Cy Cole,cy@example.com,Marchember,2026,5,1
     assert_eq!(line_value(&ann.text, "Units"), "2");
     let bob = env.email_to("bob@example.com");
     assert_eq!(line_value(&bob.text, "Attainment"), "36.0%");
+    // Bob's total has no units: 0 units, not the 1 a deal row without units counts.
+    assert_eq!(line_value(&bob.text, "Units"), "0");
 }
 
 #[test]
