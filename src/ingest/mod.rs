@@ -941,22 +941,31 @@ fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: R
         ctx.reject(f, "the rep is required here");
     }
     let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
+    // With a year column, the month column may hold a month name or number ("March", 3).
+    let year = if ctx.header.col.contains_key("year") { Some(row_year(ctx, style)) } else { None };
     // An annual quota may name its year alone: "2026" (text or a number cell).
     let yearly = matches!(source.quota_span, QuotaSpan::Year(_));
-    let month = ctx.parse("month", |c| {
-        values::month(c, epoch, order, tz).or_else(|e| {
-            let year = match c {
-                Cell::Text(s) => s.trim().parse::<i32>().ok(),
-                Cell::Number(n) if n.fract() == 0.0 => Some(*n as i32),
-                _ => None,
-            };
-            match year.filter(|y| yearly && (1900..=2100).contains(y)).and_then(|y| Period::new(y, 1)) {
-                Some(p) => Ok(p),
-                None if yearly => Err(format!("{e}, or a year such as 2026 (quota_period = \"year\")")),
-                None => Err(e),
+    let month = if year == Some(None) {
+        None // the year cell was rejected
+    } else {
+        ctx.parse("month", |c| {
+            if let Some(Some(y)) = year {
+                return values::month_of_year(c, y);
             }
+            values::month(c, epoch, order, tz).or_else(|e| {
+                let year = match c {
+                    Cell::Text(s) => s.trim().parse::<i32>().ok(),
+                    Cell::Number(n) if n.fract() == 0.0 => Some(*n as i32),
+                    _ => None,
+                };
+                match year.filter(|y| yearly && (1900..=2100).contains(y)).and_then(|y| Period::new(y, 1)) {
+                    Some(p) => Ok(p),
+                    None if yearly => Err(format!("{e}, or a year such as 2026 (quota_period = \"year\")")),
+                    None => Err(e),
+                }
+            })
         })
-    });
+    };
     let month = ctx.required("month", "a month", month);
     // A blank revenue quota means "no quota" (zero): listed, never ranked on attainment.
     let revenue = ctx.parse("revenue_quota", |c| values::money(c, style)).unwrap_or(Decimal::ZERO);
@@ -982,6 +991,23 @@ fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: R
         .collect()
 }
 
+/// The row's `year` cell (required when the column is mapped); `None` when unmapped,
+/// blank or bad (then rejected).
+fn row_year(ctx: &mut RowCtx, style: NumberStyle) -> Option<i32> {
+    if !ctx.header.col.contains_key("year") {
+        return None;
+    }
+    let y = ctx.parse("year", |c| {
+        values::number(c, style)
+            .ok()
+            .filter(|y| y.fract().is_zero())
+            .and_then(|y| y.to_i32())
+            .filter(|y| (1900..=2100).contains(y))
+            .ok_or_else(|| "expected a year such as 2026".to_string())
+    });
+    ctx.required("year", "a year", y)
+}
+
 /// A wide quotas row: the rep, then a quota per month column — or an annual quota
 /// (`revenue_quota`) with a percent per month column, which must add up to 100 for the
 /// rep (else the row is rejected, naming the rep). See [`MonthHead`].
@@ -995,19 +1021,7 @@ fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) ->
         ctx.reject(f, "the rep is required here");
     }
     let style = settings.number_style;
-    let year = if ctx.header.col.contains_key("year") {
-        let y = ctx.parse("year", |c| {
-            values::number(c, style)
-                .ok()
-                .filter(|y| y.fract().is_zero())
-                .and_then(|y| y.to_i32())
-                .filter(|y| (1900..=2100).contains(y))
-                .ok_or_else(|| "expected a year such as 2026".to_string())
-        });
-        ctx.required("year", "a year", y)
-    } else {
-        None
-    };
+    let year = row_year(ctx, style);
     let annual = if ctx.header.col.contains_key("revenue_quota") {
         let a = ctx.parse("revenue_quota", |c| values::money(c, style));
         Some(ctx.required("revenue_quota", "an annual quota", a))
@@ -1089,15 +1103,7 @@ fn parse_summary(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Op
     }
     let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
     let period = if ctx.header.col.contains_key("year") {
-        let year = ctx.parse("year", |c| {
-            values::number(c, style)
-                .ok()
-                .filter(|y| y.fract().is_zero())
-                .and_then(|y| y.to_i32())
-                .filter(|y| (1900..=2100).contains(y))
-                .ok_or_else(|| "expected a year such as 2026".to_string())
-        });
-        let year = ctx.required("year", "a year", year);
+        let year = row_year(ctx, style);
         let p = ctx.parse("period", |c| match year {
             Some(y) => values::month_of_year(c, y),
             None => Err(String::new()),

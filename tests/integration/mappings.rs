@@ -539,3 +539,27 @@ fn summary_periods_as_dates_iso_months_and_month_names_re_exported() {
     );
     assert_eq!(by_id(&env), want("420000"));
 }
+
+#[test]
+fn quota_rows_with_a_month_name_and_a_year_column() {
+    let env = Env::new(&config("[ingest]\nmax_rejected_fraction = 0.5\n"));
+    env.put("roster.csv", ROSTER);
+    env.put(
+        "quotas.csv",
+        "Rep Email,Year,Month,Revenue Quota\nann@example.com,2026,March,400000\nbob@example.com,2026,4,250000\ncy@example.com,20x6,May,1\n",
+    );
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("quotas.csv [quotas]: 2 new, 0 superseded, 0 unchanged, 1 rejected"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("rejected row 4, column B 'Year': '20x6': expected a year such as 2026"),
+        "{}",
+        run.stdout
+    );
+    let q = env.store().quotas_between(p("2026-01"), p("2026-12")).unwrap();
+    let got: Vec<(String, String)> = q.iter().map(|x| (x.rep.email.clone().unwrap(), x.month.to_string())).collect();
+    assert_eq!(
+        got,
+        [("ann@example.com".to_string(), "2026-03".to_string()), ("bob@example.com".into(), "2026-04".into())]
+    );
+}
