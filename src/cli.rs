@@ -70,7 +70,19 @@ pub enum Command {
         week: Option<IsoWeek>,
     },
     /// Validate the config, the column mappings and the templates; list what the inbox holds.
-    Check,
+    Check {
+        /// Also dry-run the mappings on every inbox file: the header row found, the
+        /// column each field maps to, the first problems. Stores nothing, moves nothing.
+        #[arg(long)]
+        inbox: bool,
+    },
+    /// List the latest import reports, newest first: per file, rows read / stored /
+    /// rejected, new / updated / unchanged / superseded rows, periods, warnings.
+    Imports {
+        /// At most this many reports.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Print the computed standings: the same figures the memos use.
     Standings {
         /// The month, YYYY-MM (default: the newest month with deals).

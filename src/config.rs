@@ -17,7 +17,7 @@ use toml::Spanned;
 
 use crate::deliver::{self, TransportKind};
 use crate::domain::{StageClass, fold_name};
-use crate::ingest::{self, ColumnMap, DateOrder, NumberStyle, SourceKind};
+use crate::ingest::{self, ColumnMap, DateOrder, NumberStyle, Preset, QuotaSpan, SourceKind};
 use crate::metrics::{self, SellingCalendar};
 use crate::report::{self, Format};
 
@@ -317,6 +317,14 @@ struct RawSource {
     columns: BTreeMap<String, Spanned<Vec<String>>>,
     email_pattern: Option<String>,
     manager_email_pattern: Option<String>,
+    preset: Option<Spanned<Preset>>,
+    fixed_stage: Option<Spanned<String>>,
+    header: Option<Spanned<Vec<String>>>,
+    quota_period: Option<Spanned<String>>,
+    distribution: Option<Spanned<Vec<f64>>>,
+    quota_layout: Option<Spanned<String>>,
+    #[serde(default)]
+    encoding: ingest::TextEncoding,
 }
 
 #[derive(Deserialize)]
@@ -377,6 +385,108 @@ fn default_connect_timeout() -> Spanned<u64> {
 }
 fn default_command_timeout() -> Spanned<u64> {
     Spanned::new(0..0, 60)
+}
+
+/// A headerless file's column list (config `sources.NAME.header`): each entry a field of
+/// `kind` or "" for a column to skip. Every required field and one rep field must be
+/// there, none twice.
+fn headerless_columns(
+    kind: SourceKind,
+    list: &[String],
+    fixed_stage: bool,
+) -> Result<Vec<Option<&'static str>>, String> {
+    let mut out = Vec::new();
+    for name in list {
+        if name.trim().is_empty() {
+            out.push(None);
+            continue;
+        }
+        let Some(spec) = kind.field(name) else {
+            let known: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
+            return Err(format!(
+                "'{name}' is not a field of a {} source; list the file's columns in order, each one of {} or \"\" to skip it",
+                kind.as_str(),
+                known.join(", ")
+            ));
+        };
+        if out.contains(&Some(spec.name)) {
+            return Err(format!("'{name}' is listed twice"));
+        }
+        out.push(Some(spec.name));
+    }
+    let has = |f: &str| out.contains(&Some(f));
+    for f in kind.fields().iter().filter(|f| f.required) {
+        let excused = (f.name == "stage" && fixed_stage) || (f.name == "rep_name" && has("rep_id"));
+        if !has(f.name) && !excused {
+            return Err(format!("the list has no '{}', which a {} file needs", f.name, kind.as_str()));
+        }
+    }
+    if !["rep_id", "rep_email", "rep_name"].iter().any(|f| has(f)) {
+        return Err("the list needs one of rep_id, rep_email, rep_name".into());
+    }
+    Ok(out)
+}
+
+/// `quota_period` ("month", "quarter" or "year") and `distribution` (percent per month
+/// of the quarter or year, summing to 100; default equal) of a quotas source.
+fn quota_span(
+    kind: SourceKind,
+    period: Option<&Spanned<String>>,
+    distribution: Option<&Spanned<Vec<f64>>>,
+    key: &str,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<QuotaSpan, ConfigError> {
+    if kind != SourceKind::Quotas {
+        if let Some(p) = period {
+            return Err(err(p.span(), format!("{key}.quota_period applies to quotas sources only")));
+        }
+        if let Some(d) = distribution {
+            return Err(err(d.span(), format!("{key}.distribution applies to quotas sources only")));
+        }
+        return Ok(QuotaSpan::Month);
+    }
+    let months = match period.map(|p| p.get_ref().as_str()) {
+        None | Some("month") => 1,
+        Some("quarter") => 3,
+        Some("year") => 12,
+        Some(other) => {
+            return Err(err(
+                period.map(|p| p.span()).unwrap_or(0..0),
+                format!("{key}.quota_period: '{other}' must be \"month\", \"quarter\" or \"year\""),
+            ));
+        }
+    };
+    let pcts = match distribution {
+        None => ingest::even_percents(months),
+        Some(_) if months == 1 => {
+            return Err(err(
+                distribution.map(|d| d.span()).unwrap_or(0..0),
+                format!("{key}.distribution needs quota_period = \"quarter\" or \"year\""),
+            ));
+        }
+        Some(d) => {
+            let v: Vec<Decimal> =
+                d.get_ref().iter().map(|x| Decimal::from_str(&x.to_string()).unwrap_or_default()).collect();
+            let sum: Decimal = v.iter().sum();
+            if v.len() != months || sum != Decimal::ONE_HUNDRED || v.iter().any(|x| x.is_sign_negative()) {
+                return Err(err(
+                    d.span(),
+                    format!(
+                        "{key}.distribution: {} percentages adding up to {}; expected {months} (one per month of the {}), none negative, adding up to 100",
+                        v.len(),
+                        sum.normalize(),
+                        if months == 3 { "quarter" } else { "year" }
+                    ),
+                ));
+            }
+            v
+        }
+    };
+    Ok(match months {
+        1 => QuotaSpan::Month,
+        3 => QuotaSpan::Quarter(pcts),
+        _ => QuotaSpan::Year(pcts),
+    })
 }
 
 /// Whether `s` can be an environment variable's name: ASCII letters, digits and `_`,
@@ -521,14 +631,69 @@ impl Config {
                         .map_err(|e| err(span.clone(), format!("{key}.files: '{f}' is not a valid pattern: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let preset = s.preset.as_ref().map(|p| *p.get_ref()).unwrap_or(Preset::Generic);
+            ColumnMap::new(s.kind, preset, &BTreeMap::new()).map_err(|m| {
+                err(s.preset.as_ref().map(|p| p.span()).unwrap_or(span.clone()), format!("{key}.preset: {m}"))
+            })?;
             let mut overrides = BTreeMap::new();
             for (field, headers) in &s.columns {
                 let one: BTreeMap<String, Vec<String>> = [(field.clone(), headers.get_ref().clone())].into();
-                ColumnMap::new(s.kind, &one).map_err(|m| err(headers.span(), format!("{key}.columns.{field}: {m}")))?;
+                ColumnMap::new(s.kind, preset, &one)
+                    .map_err(|m| err(headers.span(), format!("{key}.columns.{field}: {m}")))?;
                 overrides.insert(field.clone(), headers.get_ref().clone());
             }
-            let columns =
-                ColumnMap::new(s.kind, &overrides).map_err(|m| err(span.clone(), format!("{key}.columns: {m}")))?;
+            let columns = ColumnMap::new(s.kind, preset, &overrides)
+                .map_err(|m| err(span.clone(), format!("{key}.columns: {m}")))?;
+            let fixed_stage = match &s.fixed_stage {
+                None => None,
+                Some(_) if s.kind != SourceKind::Deals => {
+                    return Err(err(span, format!("{key}.fixed_stage applies to deals sources only")));
+                }
+                Some(f) if !ingest.stages.contains_key(&fold_name(f.get_ref())) => {
+                    return Err(err(
+                        f.span(),
+                        format!(
+                            "{key}.fixed_stage: '{}' is in none of stages.won, stages.cancelled, stages.ignored",
+                            f.get_ref()
+                        ),
+                    ));
+                }
+                Some(f) => Some(f.get_ref().clone()),
+            };
+            let header = match &s.header {
+                None => None,
+                Some(h) => Some(
+                    headerless_columns(s.kind, h.get_ref(), fixed_stage.is_some())
+                        .map_err(|m| err(h.span(), format!("{key}.header: {m}")))?,
+                ),
+            };
+            let quota_span = quota_span(s.kind, s.quota_period.as_ref(), s.distribution.as_ref(), &key, &err)?;
+            let quota_wide = match &s.quota_layout {
+                None => false,
+                Some(l) if s.kind != SourceKind::Quotas => {
+                    return Err(err(l.span(), format!("{key}.quota_layout applies to quotas sources only")));
+                }
+                Some(l) => match l.get_ref().as_str() {
+                    "rows" => false,
+                    "wide" if quota_span != QuotaSpan::Month || s.header.is_some() => {
+                        return Err(err(
+                            l.span(),
+                            format!(
+                                "{key}.quota_layout = \"wide\" takes its months from the header: it cannot be combined with quota_period or header"
+                            ),
+                        ));
+                    }
+                    "wide" => true,
+                    other => {
+                        return Err(err(
+                            l.span(),
+                            format!(
+                                "{key}.quota_layout: '{other}' must be \"rows\" (a row per rep and month) or \"wide\" (a column per month)"
+                            ),
+                        ));
+                    }
+                },
+            };
             if s.kind != SourceKind::Roster && (s.email_pattern.is_some() || s.manager_email_pattern.is_some()) {
                 return Err(err(
                     span,
@@ -553,13 +718,24 @@ impl Config {
                 columns,
                 email_pattern: s.email_pattern,
                 manager_email_pattern: s.manager_email_pattern,
+                preset,
+                fixed_stage,
+                header,
+                quota_span,
+                quota_wide,
+                encoding: s.encoding,
             });
         }
         for kind in [SourceKind::Deals, SourceKind::Roster] {
-            if !sources.iter().any(|s| s.kind == kind) {
+            let is = |k: SourceKind| k == kind || (kind == SourceKind::Deals && k == SourceKind::Summary);
+            if !sources.iter().any(|s| is(s.kind)) {
                 return Err(err(
                     sources_span.clone(),
-                    format!("sources: no source has kind = \"{}\"; quotad needs one", kind.as_str()),
+                    format!(
+                        "sources: no source has kind = \"{}\"{}; quotad needs one",
+                        kind.as_str(),
+                        if kind == SourceKind::Deals { " (or \"summary\")" } else { "" }
+                    ),
                 ));
             }
         }
@@ -864,6 +1040,57 @@ from = "Sales Ops <ops@example.com>"
         assert!(e.message.contains("org.locale"), "{e}");
         let e = parse(&MINIMAL.replace("kind = \"roster\"", "kind = \"deals\"")).unwrap_err();
         assert!(e.message.contains("kind = \"roster\""), "{e}");
+    }
+
+    #[test]
+    fn presets_headerless_lists_fixed_stages_and_quota_periods() {
+        let c = parse(&MINIMAL.replace("kind = \"deals\"", "kind = \"deals\"\npreset = \"salesforce\"")).unwrap();
+        assert_eq!(c.sources[0].preset, Preset::Salesforce);
+        assert_eq!(c.sources[0].columns.fields["rep_name"][0], "Opportunity Owner");
+        let e = parse(&MINIMAL.replace("kind = \"roster\"", "kind = \"roster\"\npreset = \"hubspot\"")).unwrap_err();
+        assert_eq!(e.line, Some(12), "{e}");
+        assert!(e.message.starts_with("sources.roster.preset: preset \"hubspot\" describes a deals export"), "{e}");
+        let e = parse(&MINIMAL.replace("kind = \"deals\"", "kind = \"deals\"\npreset = \"zoho\"")).unwrap_err();
+        assert!(e.message.contains("unknown variant `zoho`"), "{e}");
+
+        let c = parse(&MINIMAL.replace("kind = \"deals\"", "kind = \"deals\"\nfixed_stage = \"Won\"")).unwrap();
+        assert_eq!(c.sources[0].fixed_stage.as_deref(), Some("Won"));
+        let e = parse(&MINIMAL.replace("kind = \"deals\"", "kind = \"deals\"\nfixed_stage = \"Booked\"")).unwrap_err();
+        assert_eq!(e.line, Some(8));
+        assert_eq!(
+            e.message,
+            "sources.deals.fixed_stage: 'Booked' is in none of stages.won, stages.cancelled, stages.ignored"
+        );
+
+        let quotas = "[sources.quotas]\nkind = \"quotas\"\nfiles = [\"q.tsv\"]\n";
+        let q = |extra: &str| parse(&format!("{MINIMAL}\n{quotas}{extra}"));
+        let c = q("header = [\"\", \"rep_id\", \"month\", \"revenue_quota\"]\nquota_period = \"quarter\"\n").unwrap();
+        let src = &c.sources[1];
+        assert_eq!(src.header.as_deref(), Some(&[None, Some("rep_id"), Some("month"), Some("revenue_quota")][..]));
+        assert_eq!(src.quota_span, QuotaSpan::Quarter(ingest::even_percents(3)));
+        let c = q("quota_period = \"quarter\"\ndistribution = [30, 30, 40]\n").unwrap();
+        let pct = |v: &[i64]| v.iter().map(|&x| Decimal::from(x)).collect::<Vec<_>>();
+        assert_eq!(c.sources[1].quota_span, QuotaSpan::Quarter(pct(&[30, 30, 40])));
+        let e = q("quota_period = \"year\"\ndistribution = [50, 40]\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "sources.quotas.distribution: 2 percentages adding up to 90; expected 12 (one per month of the year), none negative, adding up to 100"
+        );
+        assert_eq!(e.line, Some(21));
+        let e = q("header = [\"rep_id\", \"quota\"]\n").unwrap_err();
+        assert!(e.message.starts_with("sources.quotas.header: 'quota' is not a field of a quotas source"), "{e}");
+        let e = q("header = [\"rep_id\", \"month\"]\n").unwrap_err();
+        assert_eq!(e.message, "sources.quotas.header: the list has no 'revenue_quota', which a quotas file needs");
+        assert!(q("quota_layout = \"wide\"\n").unwrap().sources[1].quota_wide);
+        assert_eq!(q("encoding = \"windows-1252\"\n").unwrap().sources[1].encoding, ingest::TextEncoding::Windows1252);
+        let e = q("encoding = \"latin9\"\n").unwrap_err();
+        assert!(e.message.contains("unknown variant `latin9`, expected one of `auto`, `utf-8`, `windows-1252`"), "{e}");
+        let e = q("quota_layout = \"wide\"\nquota_period = \"year\"\n").unwrap_err();
+        assert!(e.message.contains("cannot be combined with quota_period or header"), "{e}");
+        let e = q("quota_layout = \"columns\"\n").unwrap_err();
+        assert!(e.message.starts_with("sources.quotas.quota_layout: 'columns' must be \"rows\""), "{e}");
+        let e = q("quota_period = \"week\"\n").unwrap_err();
+        assert!(e.message.contains("'week' must be \"month\", \"quarter\" or \"year\""), "{e}");
     }
 
     const SMTP: &str = r#"

@@ -18,7 +18,7 @@ use crate::domain::Period;
 use crate::ingest::{self, Records, SourceKind};
 use crate::metrics;
 use crate::report::{self, Templates};
-use crate::store::{FailureOutcome, NewImport, OutboxEntry, OutboxRow, OutboxState, Store, StoreStats};
+use crate::store::{FailureOutcome, ImportReport, NewImport, OutboxEntry, OutboxRow, OutboxState, Store, StoreStats};
 use chrono::Timelike;
 
 /// What happened to one inbox file.
@@ -50,6 +50,9 @@ pub enum FileStatus {
         reason: String,
         /// The report file.
         report: PathBuf,
+        /// The admin address a notice with the report was queued to (`mail.admin`), if
+        /// any; `None` also when this file's notice was queued before.
+        notified: Option<String>,
     },
     /// The file matches no source's `files` patterns; left in the inbox.
     Unmatched,
@@ -64,6 +67,8 @@ pub struct FileOutcome {
     pub source: String,
     /// What happened.
     pub status: FileStatus,
+    /// The import report recorded for it (imported or quarantined files).
+    pub report: Option<ImportReport>,
 }
 
 /// The result of an import pass.
@@ -125,7 +130,7 @@ fn kind_order(k: SourceKind) -> u8 {
     match k {
         SourceKind::Roster => 0,
         SourceKind::Quotas => 1,
-        SourceKind::Deals => 2,
+        SourceKind::Deals | SourceKind::Summary => 2,
     }
 }
 
@@ -150,11 +155,16 @@ pub fn import(cfg: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<Imp
     let mut summary = ImportSummary::default();
     for (_, name, source) in files {
         let Some(source) = source else {
-            summary.files.push(FileOutcome { file: name, source: String::new(), status: FileStatus::Unmatched });
+            summary.files.push(FileOutcome {
+                file: name,
+                source: String::new(),
+                status: FileStatus::Unmatched,
+                report: None,
+            });
             continue;
         };
-        let status = import_one(cfg, store, source, &inbox.join(&name), &name, now)?;
-        summary.files.push(FileOutcome { file: name, source: source.name.clone(), status });
+        let (status, report) = import_one(cfg, store, source, &inbox.join(&name), &name, now)?;
+        summary.files.push(FileOutcome { file: name, source: source.name.clone(), status, report });
     }
     Ok(summary)
 }
@@ -166,7 +176,7 @@ fn import_one(
     path: &Path,
     name: &str,
     now: DateTime<Utc>,
-) -> Result<FileStatus> {
+) -> Result<(FileStatus, Option<ImportReport>)> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     // The CRM's export time is the file's modification time (DESIGN.md "As of").
     let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).unwrap_or(now);
@@ -176,15 +186,31 @@ fn import_one(
             // Best effort: the content is stored either way.
             let _ = move_to(path, &cfg.paths.archive, name);
         }
-        return Ok(FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at });
+        return Ok((FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at }, None));
     }
+    let mut report = ImportReport {
+        at: now,
+        file_name: name.to_string(),
+        source: source.name.clone(),
+        kind: source.kind.as_str().to_string(),
+        ..Default::default()
+    };
     let settings =
         ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
     let parsed = match ingest::read_file(path, source, &settings) {
         Ok(p) => p,
-        Err(e) => return quarantine(cfg, path, name, source, &e.to_string(), &[], now),
+        Err(e) => {
+            report.reason = Some(e.to_string());
+            return quarantine(cfg, store, path, name, &sha, source, report, &[], now);
+        }
     };
     let bad = rejected_rows(&parsed.rejects);
+    report.sheet = parsed.sheet.clone();
+    report.header_row = parsed.header_row;
+    report.rows_read = parsed.data_rows;
+    report.rows_rejected = bad;
+    report.periods = periods_of(&parsed.records);
+    report.warnings = parsed.notes.clone();
     let total = parsed.data_rows.max(1);
     let fraction = rust_decimal::Decimal::from(bad) / rust_decimal::Decimal::from(total);
     if bad > 0 && fraction > cfg.max_rejected_fraction {
@@ -192,8 +218,10 @@ fn import_one(
             "{bad} of {} data rows rejected, more than ingest.max_rejected_fraction = {} allows",
             parsed.data_rows, cfg.max_rejected_fraction
         );
-        return quarantine(cfg, path, name, source, &reason, &parsed.rejects, now);
+        report.reason = Some(reason);
+        return quarantine(cfg, store, path, name, &sha, source, report, &parsed.rejects, now);
     }
+    report.warnings.extend(identity_warnings(store, &parsed.records)?);
     let meta = NewImport {
         source: &source.name,
         kind: source.kind.as_str(),
@@ -209,7 +237,7 @@ fn import_one(
         Records::Quotas(rows) => store.import_quotas(&meta, rows)?,
         Records::Roster(rows) => store.import_roster(&meta, rows)?,
     };
-    let report = if parsed.rejects.is_empty() {
+    let written = if parsed.rejects.is_empty() {
         None
     } else {
         let dir = match cfg.paths.after_import {
@@ -229,12 +257,141 @@ fn import_one(
         Some(write_report(dir, name, ".rejected-rows.txt", &text)?)
     };
     let mut notes = parsed.notes;
+    notes.extend(report.warnings[notes.len()..].iter().cloned());
+    report.import_id = Some(stats.import_id);
+    report.new = stats.inserted;
+    report.updated = stats.superseded;
+    report.unchanged = stats.unchanged;
+    report.superseded = stats.older;
+    report.rows_stored = stats.inserted + stats.superseded;
     if cfg.paths.after_import == AfterImport::Move
         && let Err(e) = move_to(path, &cfg.paths.archive, name)
     {
         notes.push(format!("stored, but not moved to the archive ({e:#}); it stays in the inbox, and importing it again changes nothing"));
     }
-    Ok(FileStatus::Imported { stats, rejects: parsed.rejects, sheet: parsed.sheet, notes, report })
+    report.warnings = notes.clone();
+    report.id = store.add_import_report(&report)?;
+    tracing::info!("{}", report_line(&report));
+    let status = FileStatus::Imported { stats, rejects: parsed.rejects, sheet: parsed.sheet, notes, report: written };
+    Ok((status, Some(report)))
+}
+
+/// The months a file's rows fall in: deal close dates, quota months; none for a roster.
+fn periods_of(records: &Records) -> Vec<Period> {
+    let set: std::collections::BTreeSet<Period> = match records {
+        Records::Deals(v) => v.iter().filter_map(|d| d.close_date).map(Period::of).collect(),
+        Records::Quotas(v) => v.iter().map(|q| q.month).collect(),
+        Records::Roster(_) => Default::default(),
+    };
+    set.into_iter().collect()
+}
+
+/// "name, name, name and 4 more" (at most `n` named).
+fn some_of(names: &[String], n: usize) -> String {
+    let shown: Vec<&str> = names.iter().take(n).map(String::as_str).collect();
+    if names.len() > n { format!("{} and {} more", shown.join(", "), names.len() - n) } else { shown.join(", ") }
+}
+
+/// Identity (issue 7 point 5): how a deals, summary or quotas file's reps match the
+/// stored roster — by rep id, else e-mail, else normalised name (trimmed, case-folded,
+/// whitespace collapsed; see `metrics::Resolver`). Warns about reps matched by name
+/// only, reps not on the roster, and (deals files) active roster reps with no row.
+fn identity_warnings(store: &Store, records: &Records) -> Result<Vec<String>> {
+    let reps: Vec<&crate::domain::RepRef> = match records {
+        Records::Deals(v) => v.iter().map(|d| &d.rep).collect(),
+        Records::Quotas(v) => v.iter().map(|q| &q.rep).collect(),
+        Records::Roster(_) => return Ok(Vec::new()),
+    };
+    let roster = store.roster()?;
+    let mut seen = std::collections::BTreeMap::new();
+    for r in reps {
+        seen.entry(r.key()).or_insert(r);
+    }
+    let what = if matches!(records, Records::Quotas(_)) { "quotas file" } else { "export" };
+    if roster.is_empty() {
+        return Ok(vec![format!(
+            "no roster is stored yet: the {} rep(s) in this {what} cannot be matched to anyone (import the roster first)",
+            seen.len()
+        )]);
+    }
+    let resolver = metrics::Resolver::new(&roster);
+    let (mut by_name, mut missing) = (Vec::new(), Vec::new());
+    let mut matched = std::collections::BTreeSet::new();
+    for r in seen.values() {
+        match resolver.resolve(r) {
+            Some(m) => {
+                matched.insert(m.key());
+                let by_id = r.id.is_some() && r.id == m.id;
+                let by_email = r.email.is_some() && r.email == m.email;
+                if !by_id && !by_email {
+                    by_name.push(format!("'{}'", r.name.clone().unwrap_or_default()));
+                }
+            }
+            None => missing.push(r.describe()),
+        }
+    }
+    let mut out = Vec::new();
+    if !by_name.is_empty() {
+        out.push(format!(
+            "{} rep(s) matched to the roster by name only (a rep id or e-mail column makes it certain): {}",
+            by_name.len(),
+            some_of(&by_name, 5)
+        ));
+    }
+    if !missing.is_empty() {
+        out.push(format!(
+            "{} rep(s) in this {what} are not on the roster (their rows are stored, but in no memo or ranking): {}",
+            missing.len(),
+            some_of(&missing, 5)
+        ));
+    }
+    if matches!(records, Records::Deals(_)) {
+        let absent: Vec<String> =
+            roster.iter().filter(|r| r.active && !matched.contains(&r.key())).map(|r| r.name.clone()).collect();
+        if !absent.is_empty() {
+            out.push(format!(
+                "{} active roster rep(s) have no row in this export: {}",
+                absent.len(),
+                some_of(&absent, 5)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// One line for the log: file, outcome, rows read / stored / rejected, new / updated /
+/// unchanged / superseded, periods.
+pub fn report_line(r: &ImportReport) -> String {
+    let periods = match (r.periods.first(), r.periods.last()) {
+        (Some(a), Some(b)) if a == b => format!("; period {a}"),
+        (Some(a), Some(b)) => format!("; {} period(s) {a} .. {b}", r.periods.len()),
+        _ => String::new(),
+    };
+    match &r.reason {
+        Some(why) => format!(
+            "{} [{}]: quarantined: {why}; {} row(s) read, {} rejected",
+            r.file_name, r.source, r.rows_read, r.rows_rejected
+        ),
+        None => format!(
+            "{} [{}]: {} row(s) read, {} stored, {} rejected; {} new, {} updated, {} unchanged, {} superseded{periods}; {} warning(s)",
+            r.file_name,
+            r.source,
+            r.rows_read,
+            r.rows_stored,
+            r.rows_rejected,
+            r.new,
+            r.updated,
+            r.unchanged,
+            r.superseded,
+            r.warnings.len()
+        ),
+    }
+}
+
+/// The newest `limit` import reports, newest first (issue 7: for `quotad imports` and
+/// `quotad status`).
+pub fn import_reports(store: &Store, limit: usize) -> Result<Vec<ImportReport>> {
+    Ok(store.import_reports(limit)?)
 }
 
 fn write_report(dir: &Path, name: &str, suffix: &str, text: &str) -> Result<PathBuf> {
@@ -264,15 +421,19 @@ fn move_to(path: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
     Ok(target)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn quarantine(
     cfg: &Config,
+    store: &mut Store,
     path: &Path,
     name: &str,
+    sha: &str,
     source: &ingest::Source,
-    reason: &str,
+    mut import_report: ImportReport,
     rejects: &[ingest::Reject],
     now: DateTime<Utc>,
-) -> Result<FileStatus> {
+) -> Result<(FileStatus, Option<ImportReport>)> {
+    let reason = import_report.reason.clone().unwrap_or_default();
     let q = &cfg.paths.quarantine;
     let mut text = format!(
         "quotad rejected {name} (source \"{}\", kind {}) at {}.\n\nReason: {reason}\n",
@@ -297,7 +458,73 @@ fn quarantine(
                 .with_context(|| format!("cannot copy {} to {}", path.display(), q.display()))?;
         }
     }
-    Ok(FileStatus::Quarantined { reason: reason.to_string(), report })
+    import_report.id = store.add_import_report(&import_report)?;
+    tracing::warn!("{}", report_line(&import_report));
+    let notified = match &cfg.mail.admin {
+        Some(admin) => {
+            let view = report::QuarantineView {
+                org: report::OrgView { name: cfg.org.name.clone() },
+                file: name.to_string(),
+                source: source.name.clone(),
+                kind: source.kind.as_str().to_string(),
+                reason: reason.clone(),
+                rejects: rejects.iter().take(NOTICE_REJECTS).map(ToString::to_string).collect(),
+                more: rejects.len().saturating_sub(NOTICE_REJECTS),
+                report_name: format!("{name}.errors.txt"),
+            };
+            queue_quarantine_notice(cfg, store, admin, &view, sha, &text, now)?
+        }
+        None => None,
+    };
+    Ok((FileStatus::Quarantined { reason: reason.to_string(), report, notified }, Some(import_report)))
+}
+
+/// How many rejected rows the admin's quarantine notice lists inline (all of them are in
+/// the attached report).
+const NOTICE_REJECTS: usize = 20;
+
+/// Queues one message to `admin` saying a file was quarantined (templates
+/// `email/quarantine*`), with its first rejected rows inline and the whole error report
+/// `text` attached, keyed `quarantine/SHA256-PREFIX/ADMIN/quarantine-notice` so that the
+/// same bad content dropped again is not reported twice. Returns the address when queued.
+fn queue_quarantine_notice(
+    cfg: &Config,
+    store: &Store,
+    admin: &deliver::Mailbox,
+    view: &report::QuarantineView,
+    sha: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let name = &view.file;
+    let to = admin.email.to_string();
+    let to_name = admin.name.clone().unwrap_or_default();
+    let key = format!("quarantine/{}/{to}/quarantine-notice", &sha[..16.min(sha.len())]);
+    let sender = Sender::new(cfg, store, false, now);
+    let mut failed = Vec::new();
+    let make = || {
+        let templates = Templates::load(cfg.paths.templates.as_deref())?;
+        let mail = report::render_quarantine(&templates, view)?;
+        let attachment = deliver::MailAttachment {
+            file_name: view.report_name.clone(),
+            content_type: "text/plain; charset=utf-8".into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        Ok((mail, vec![attachment]))
+    };
+    let sent = sender.queue(
+        &key,
+        "quarantine",
+        &now.format("%Y-%m-%d").to_string(),
+        "quarantine-notice",
+        (&to_name, &to),
+        make,
+        &mut failed,
+    )?;
+    if let Some(f) = failed.first() {
+        tracing::warn!("the quarantine notice for {name} could not be built: {f}");
+    }
+    Ok(matches!(sent, Sent::Queued).then_some(to))
 }
 
 /// The default memo month: the month after the newest month with won or cancelled deals.

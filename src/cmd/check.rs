@@ -1,5 +1,6 @@
 //! `quotad check`: validates the config (already loaded), renders every template with
-//! sample figures, and lists which inbox files each source would read.
+//! sample figures, and lists which inbox files each source would read. With `--inbox`
+//! it also dry-runs the column mappings on those files (ingest only: nothing is stored).
 
 use anyhow::{Context, Result};
 
@@ -9,8 +10,8 @@ use crate::deliver::TransportKind;
 use crate::domain::Period;
 use crate::report::{self, Templates};
 
-/// `quotad check`.
-pub fn check(cfg: &Config) -> Result<i32> {
+/// `quotad check [--inbox]`.
+pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) -> Result<i32> {
     say!("config {}: ok", shown(&cfg.file));
     say!("  org: {} ({})", cfg.org.name, cfg.org.time_zone);
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
@@ -26,6 +27,19 @@ pub fn check(cfg: &Config) -> Result<i32> {
     };
     report::render_dead_letters(&templates, &report::DeadLettersView::new(&cfg.org.name, "SMTP", vec![sample_dead]))?;
     report::render_document_samples(&templates)?;
+    report::render_quarantine(
+        &templates,
+        &report::QuarantineView {
+            org: report::OrgView { name: cfg.org.name.clone() },
+            file: "crm-export-2026-11.xlsx".into(),
+            source: "deals".into(),
+            kind: "deals".into(),
+            reason: "1 of 40 data rows rejected, more than ingest.max_rejected_fraction = 0 allows".into(),
+            rejects: vec!["sheet 'Deals', row 3, column E 'Sale Price': '$4l2500': expected an amount".into()],
+            more: 0,
+            report_name: "crm-export-2026-11.xlsx.errors.txt".into(),
+        },
+    )?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
     say!("  templates: {} rendered with sample figures; overridden: {overridden}", report::template_names().count());
     report::Fonts::load(&cfg.pdf)?;
@@ -72,10 +86,88 @@ pub fn check(cfg: &Config) -> Result<i32> {
         }
     }
     match &cfg.mail.admin {
-        Some(a) => say!("  dead letters are reported to {a}"),
-        None => say!("  dead letters are reported to nobody by e-mail (set mail.admin)"),
+        Some(a) => say!("  dead letters and quarantined files are reported to {a}"),
+        None => say!("  dead letters and quarantined files are reported to nobody by e-mail (set mail.admin)"),
+    }
+    if dry_run {
+        status = status.max(dry_run_inbox(cfg, &inbox, now));
     }
     Ok(status)
+}
+
+/// How many problems `check --inbox` prints per file.
+const FIRST_PROBLEMS: usize = 5;
+
+/// Reads every inbox file as its source would (ingest only, nothing stored) and prints
+/// the sheet and header row found, the column each field maps to, and the first
+/// problems. 1 when a file would be quarantined.
+fn dry_run_inbox(cfg: &Config, inbox: &[String], now: chrono::DateTime<chrono::Utc>) -> i32 {
+    let mut files: Vec<&String> = inbox.iter().filter(|f| !f.starts_with('.') && !f.starts_with("~$")).collect();
+    files.sort();
+    say!("inbox dry run ({} file(s); nothing is stored or moved):", files.len());
+    let settings = crate::ingest::Settings {
+        today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()),
+        ..cfg.ingest.clone()
+    };
+    let mut status = 0;
+    for name in files {
+        let Some(source) = cfg.sources.iter().find(|s| s.matches(name)) else {
+            say!("  {name}: no source's `files` pattern matches it (it would stay in the inbox)");
+            continue;
+        };
+        let label = if source.name == source.kind.as_str() {
+            format!("{name} [{}]", source.name)
+        } else {
+            format!("{name} [{}, {}]", source.name, source.kind.as_str())
+        };
+        let parsed = match crate::ingest::read_file(&cfg.paths.inbox.join(name), source, &settings) {
+            Ok(p) => p,
+            Err(e) => {
+                status = 1;
+                say!("  {label}: would be QUARANTINED: {e}");
+                continue;
+            }
+        };
+        let sheet = if parsed.sheet.is_empty() { String::new() } else { format!("sheet '{}', ", parsed.sheet) };
+        if parsed.header_row == 0 {
+            say!("  {label}: {sheet}no header row (sources.{}.header lists the columns)", source.name);
+        } else {
+            say!("  {label}: {sheet}header row {}", parsed.header_row);
+        }
+        for (field, column) in &parsed.columns {
+            say!("      {field:<18} <- {column}");
+        }
+        let bad = {
+            let mut rows: Vec<(&str, u32)> = parsed.rejects.iter().map(|r| (r.sheet.as_str(), r.row)).collect();
+            rows.dedup();
+            rows.len()
+        };
+        let fraction = rust_decimal::Decimal::from(bad) / rust_decimal::Decimal::from(parsed.data_rows.max(1));
+        let verdict = if bad > 0 && fraction > cfg.max_rejected_fraction {
+            status = 1;
+            format!(
+                "; would be QUARANTINED: more than ingest.max_rejected_fraction = {} of the rows are bad",
+                cfg.max_rejected_fraction
+            )
+        } else {
+            String::new()
+        };
+        say!(
+            "      {} data row(s), {bad} rejected, {} record(s) to store{verdict}",
+            parsed.data_rows,
+            parsed.records.len()
+        );
+        for r in parsed.rejects.iter().take(FIRST_PROBLEMS) {
+            say!("      problem: {r}");
+        }
+        if parsed.rejects.len() > FIRST_PROBLEMS {
+            say!("      … and {} more problem(s)", parsed.rejects.len() - FIRST_PROBLEMS);
+        }
+        for n in &parsed.notes {
+            say!("      note: {n}");
+        }
+    }
+    status
 }
 
 /// A memo view built by the real metrics from one made-up rep, so `check` renders the

@@ -46,7 +46,8 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         Command::Preview { job, out, rep, period, week } => {
             run::preview(&cfg, job, &out, rep.as_deref(), period, week, now)
         }
-        Command::Check => check::check(&cfg),
+        Command::Check { inbox } => check::check(&cfg, inbox, now),
+        Command::Imports { limit } => run::imports(&cfg, limit),
         Command::Standings { period, week, team, board, format } => {
             standings::standings(&cfg, period, week, team.as_deref(), board.into(), format, now)
         }

@@ -17,7 +17,33 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
     let mut store = open_store(cfg)?;
     let summary = pipeline::import(cfg, &mut store, now)?;
     print_import(cfg, &summary);
+    if notified(&summary) {
+        // The admin's quarantine notices go out now, not with the next job.
+        let templates = Templates::load(cfg.paths.templates.as_deref())?;
+        let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now)?;
+        say!("  delivery: {} message(s) sent through {}, {} dead", d.sent.len(), d.transport, d.dead.len());
+    }
     Ok(if summary.quarantined() > 0 { 1 } else { 0 })
+}
+
+/// `quotad imports [--limit N]`: the latest import reports, newest first.
+pub fn imports(cfg: &Config, limit: usize) -> Result<i32> {
+    let store = open_store(cfg)?;
+    let reports = pipeline::import_reports(&store, limit)?;
+    if reports.is_empty() {
+        say!("No import reports yet: put files in {} and run `quotad import`", shown(&cfg.paths.inbox));
+    }
+    for r in &reports {
+        say!("#{} {} {}", r.id, r.at.format("%Y-%m-%d %H:%M UTC"), pipeline::report_line(r));
+        for w in &r.warnings {
+            say!("    warning: {w}");
+        }
+    }
+    Ok(0)
+}
+
+fn notified(s: &ImportSummary) -> bool {
+    s.files.iter().any(|f| matches!(&f.status, FileStatus::Quarantined { notified: Some(_), .. }))
 }
 
 /// `quotad run JOB [--period] [--week]`.
@@ -171,6 +197,19 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                     stats.unchanged,
                     rejects.len()
                 );
+                if let Some(r) = &f.report {
+                    let periods = match (r.periods.first(), r.periods.last()) {
+                        (Some(a), Some(b)) if a == b => format!(", period {a}"),
+                        (Some(a), Some(b)) => format!(", {} periods {a} .. {b}", r.periods.len()),
+                        _ => String::new(),
+                    };
+                    say!(
+                        "               {} row(s) read, {} stored, {} rejected{periods}",
+                        r.rows_read,
+                        r.rows_stored,
+                        r.rows_rejected
+                    );
+                }
                 for n in notes {
                     say!("               note: {n}");
                 }
@@ -189,9 +228,12 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                     at.format("%Y-%m-%d %H:%M UTC")
                 )
             }
-            FileStatus::Quarantined { reason, report } => {
+            FileStatus::Quarantined { reason, report, notified } => {
                 say!("  QUARANTINED  {} [{}]: {reason}", f.file, f.source);
                 say!("               report: {}", shown(report));
+                if let Some(admin) = notified {
+                    say!("               the admin ({admin}) is e-mailed the report");
+                }
             }
             FileStatus::Unmatched => {
                 say!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file)

@@ -1,6 +1,7 @@
 //! The canonical fields of each source kind, with the header names quotad accepts for
-//! each by default (the "generic" mapping). A source's `columns` table in the config
-//! replaces a field's list.
+//! each by default (the "generic" mapping), the mapping presets of common CRMs'
+//! deal exports ([`Preset`]), and the column map built from them. A source's
+//! `columns` table in the config replaces a field's list, preset or not.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,11 @@ pub enum SourceKind {
     Quotas,
     /// The roster: one row per rep.
     Roster,
+    /// A summary export: one row per rep per period (a month) with totals already
+    /// computed. Rows of one rep and month in one file are added up (a summary broken
+    /// down by product or region); each total is stored as one won deal dated the
+    /// month's first day, so a summary row counts as one deal.
+    Summary,
 }
 
 impl SourceKind {
@@ -25,6 +31,7 @@ impl SourceKind {
             SourceKind::Deals => "deals",
             SourceKind::Quotas => "quotas",
             SourceKind::Roster => "roster",
+            SourceKind::Summary => "summary",
         }
     }
 
@@ -36,6 +43,7 @@ impl SourceKind {
             SourceKind::Deals => DEALS,
             SourceKind::Quotas => QUOTAS,
             SourceKind::Roster => ROSTER,
+            SourceKind::Summary => SUMMARY,
         }
     }
 
@@ -97,8 +105,9 @@ const QUOTAS: &[FieldSpec] = &[
     f("rep_email", false, &["Rep Email", "Email", "Agent Email"]),
     f("rep_name", false, &["Rep Name", "Sales Rep", "Rep", "Name", "Sales Agent", "Agent"]),
     f("month", true, &["Month", "Period", "Quota Month"]),
-    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount"]),
+    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount", "Annual Quota"]),
     f("units_quota", false, &["Units Quota", "Unit Quota"]),
+    f("year", false, &["Year", "Fiscal Year"]),
 ];
 
 const ROSTER: &[FieldSpec] = &[
@@ -111,6 +120,85 @@ const ROSTER: &[FieldSpec] = &[
     f("hire_date", false, &["Hire Date", "Start Date", "Hired"]),
     f("active", false, &["Status", "Active"]),
 ];
+
+const SUMMARY: &[FieldSpec] = &[
+    REP_ID,
+    f("rep_email", false, &["Rep Email", "Agent Email", "Owner Email", "Email"]),
+    f("rep_name", false, &["Sales Rep", "Rep", "Rep Name", "Sales Agent", "Agent", "Salesperson", "Owner"]),
+    f("team", false, &["Team", "Sales Team", "Division"]),
+    f("period", true, &["Month", "Period", "Date"]),
+    f("year", false, &["Year"]),
+    f("revenue", true, &["Revenue", "Sales", "Total Sales", "Amount", "Total Amount"]),
+    f("units", false, &["Units", "Units Sold", "Quantity", "Qty"]),
+];
+
+/// A CRM whose deal (opportunity) report export has known header names (config
+/// `sources.NAME.preset`). A preset replaces the generic header names of the fields
+/// it knows; `columns` still overrides any field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// The built-in defaults (every kind).
+    Generic,
+    /// Salesforce opportunity report export.
+    Salesforce,
+    /// HubSpot deals export.
+    Hubspot,
+    /// Pipedrive deals export (its headers read "Deal - Owner", "Deal - Value", …).
+    Pipedrive,
+}
+
+impl Preset {
+    /// Lower-case name, as written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Generic => "generic",
+            Preset::Salesforce => "salesforce",
+            Preset::Hubspot => "hubspot",
+            Preset::Pipedrive => "pipedrive",
+        }
+    }
+
+    /// The header names this preset gives `field` of a deals source, if it gives any.
+    pub fn deal_headers(self, field: &str) -> Option<&'static [&'static str]> {
+        let table: &[(&str, &[&str])] = match self {
+            Preset::Generic => &[],
+            Preset::Salesforce => &[
+                ("deal_id", &["Opportunity ID", "Opportunity ID (18)", "Record ID"]),
+                ("rep_name", &["Opportunity Owner", "Owner Name", "Owner"]),
+                ("rep_email", &["Opportunity Owner Email", "Owner Email"]),
+                ("rep_id", &["Opportunity Owner ID", "Owner ID"]),
+                ("team", &["Owner Role", "Sales Team"]),
+                ("stage", &["Stage"]),
+                ("close_date", &["Close Date"]),
+                ("amount", &["Amount", "Amount (converted)"]),
+                ("units", &["Quantity", "Total Quantity"]),
+            ],
+            Preset::Hubspot => &[
+                ("deal_id", &["Record ID", "Deal ID"]),
+                ("rep_name", &["Deal owner", "Owner"]),
+                ("rep_email", &["Deal owner email", "Owner email"]),
+                ("rep_id", &["Deal owner ID", "HubSpot owner ID"]),
+                ("team", &["HubSpot Team", "Team"]),
+                ("stage", &["Deal Stage"]),
+                ("close_date", &["Close Date"]),
+                ("amount", &["Amount", "Amount in company currency"]),
+                ("units", &["Number of line items", "Quantity"]),
+            ],
+            Preset::Pipedrive => &[
+                ("deal_id", &["Deal - ID", "ID"]),
+                ("rep_name", &["Deal - Owner", "Owner"]),
+                ("rep_email", &["Deal - Owner email", "Owner email"]),
+                ("team", &["Deal - Team", "Team"]),
+                ("stage", &["Deal - Status", "Status"]),
+                ("close_date", &["Deal - Won time", "Won time", "Deal - Close date"]),
+                ("amount", &["Deal - Value", "Value"]),
+                ("units", &["Deal - Product quantity", "Product quantity"]),
+            ],
+        };
+        table.iter().find(|(f, _)| *f == field).map(|(_, h)| *h)
+    }
+}
 
 /// Normalises a header for matching: letters and digits only, lower-cased.
 /// "Deal ID", "deal_id" and " DEAL-ID " all give "dealid".
@@ -127,11 +215,30 @@ pub struct ColumnMap {
 }
 
 impl ColumnMap {
-    /// The defaults for `kind` with `overrides` (field -> header names) applied.
-    /// An unknown field name is an error naming it and listing the known ones.
-    pub fn new(kind: SourceKind, overrides: &BTreeMap<String, Vec<String>>) -> Result<ColumnMap, String> {
-        let mut fields: BTreeMap<&'static str, Vec<String>> =
-            kind.fields().iter().map(|f| (f.name, f.aliases.iter().map(|a| a.to_string()).collect())).collect();
+    /// The defaults for `kind`, with `preset`'s header names and then `overrides`
+    /// (field -> header names) applied. An unknown field name is an error naming it and
+    /// listing the known ones; a CRM preset on a source that is not a deals export is an
+    /// error too.
+    pub fn new(
+        kind: SourceKind,
+        preset: Preset,
+        overrides: &BTreeMap<String, Vec<String>>,
+    ) -> Result<ColumnMap, String> {
+        if preset != Preset::Generic && kind != SourceKind::Deals {
+            return Err(format!(
+                "preset \"{}\" describes a deals export; a {} source takes \"generic\" (or none) and its own columns",
+                preset.as_str(),
+                kind.as_str()
+            ));
+        }
+        let mut fields: BTreeMap<&'static str, Vec<String>> = kind
+            .fields()
+            .iter()
+            .map(|f| {
+                let names = preset.deal_headers(f.name).unwrap_or(f.aliases);
+                (f.name, names.iter().map(|a| a.to_string()).collect())
+            })
+            .collect();
         for (name, headers) in overrides {
             let Some(spec) = kind.field(name) else {
                 let known: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
@@ -147,5 +254,29 @@ impl ColumnMap {
             fields.insert(spec.name, headers.clone());
         }
         Ok(ColumnMap { fields })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_replace_the_fields_they_know_and_columns_override_them() {
+        let none = BTreeMap::new();
+        let sf = ColumnMap::new(SourceKind::Deals, Preset::Salesforce, &none).unwrap();
+        assert_eq!(sf.fields["rep_name"][0], "Opportunity Owner");
+        assert_eq!(sf.fields["stage"], ["Stage"]);
+        // A field the preset does not name keeps the generic names.
+        assert_eq!(sf.fields["rating"][0], "Customer Rating");
+        let hs = ColumnMap::new(SourceKind::Deals, Preset::Hubspot, &none).unwrap();
+        assert_eq!(hs.fields["stage"], ["Deal Stage"]);
+        assert_eq!(hs.fields["rep_name"][0], "Deal owner");
+        let over: BTreeMap<String, Vec<String>> = [("amount".to_string(), vec!["Net Amount".to_string()])].into();
+        let pd = ColumnMap::new(SourceKind::Deals, Preset::Pipedrive, &over).unwrap();
+        assert_eq!(pd.fields["amount"], ["Net Amount"]);
+        assert_eq!(norm_header(&pd.fields["deal_id"][0]), "dealid");
+        let err = ColumnMap::new(SourceKind::Quotas, Preset::Hubspot, &none).unwrap_err();
+        assert!(err.contains("preset \"hubspot\" describes a deals export; a quotas source"), "{err}");
     }
 }

@@ -4,6 +4,12 @@
 //! title rows, blank rows and totals rows, mapping columns to canonical fields and
 //! parsing values. Imports only `domain`; knows nothing of SQL, metrics or mail.
 //! Reading is pure with respect to the store: [`read_file`] never changes anything.
+//!
+//! Shapes: deals exports (a row per deal event), summary exports (a row per rep per
+//! month, stored as one won deal per total), quotas as rows, as a column per month, or
+//! per quarter / year spread over months ([`QuotaSpan`], [`MonthHead`]), and rosters.
+//! Column names come from the generic defaults or a CRM [`Preset`], overridden per
+//! field; a headerless file takes its column list from the config.
 
 mod fields;
 mod table;
@@ -15,13 +21,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
-pub use fields::{ColumnMap, FieldSpec, SourceKind, norm_header};
+pub use fields::{ColumnMap, FieldSpec, Preset, SourceKind, norm_header};
 pub use table::{Cell, column_letter};
 use table::{Grid, GridRow};
 pub use values::{DateOrder, NumberStyle};
 
-use crate::domain::{DealRow, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass, fold_name};
+use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass, fold_name};
 
 /// Errors that stop a whole file. Each message says what was expected; the caller adds
 /// the file name.
@@ -120,6 +127,119 @@ pub struct Source {
     pub email_pattern: Option<String>,
     /// Roster only: the same for managers.
     pub manager_email_pattern: Option<String>,
+    /// The mapping preset the column map was built from (config `preset`).
+    pub preset: Preset,
+    /// Deals only: the export has no stage column and every row is at this stage
+    /// (config `fixed_stage`, e.g. "Won" for an orders list).
+    pub fixed_stage: Option<String>,
+    /// A file without a header row: the field of each column, A first (`None` skips a
+    /// column). Config `header`; every row is data.
+    pub header: Option<Vec<Option<&'static str>>>,
+    /// Quotas only: the span each quota row covers.
+    pub quota_span: QuotaSpan,
+    /// CSV/TSV text encoding (config `encoding`).
+    pub encoding: TextEncoding,
+    /// Quotas only: a column per month (config `quota_layout = "wide"`) instead of a row
+    /// per rep and month. See [`MonthHead`].
+    pub quota_wide: bool,
+}
+
+/// A month column of a wide quotas file: its header names a month with its year
+/// ("Jan 2026", "2026-01", a date cell) or without ("Jan", "January", "Jan %"; the
+/// year then comes from the row's `year` column). Without a `revenue_quota` column each
+/// cell is that month's quota; with one (an annual quota), each cell is the percent of
+/// it for that month, and a rep's percentages must add up to 100 (fractions adding up
+/// to 1, as percent-formatted cells store them, are read as percents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonthHead {
+    /// A month with its year.
+    Dated(Period),
+    /// A month number 1-12, year from the row.
+    Named(u32),
+}
+
+/// The month a wide quotas header cell names, if any.
+fn month_head(cell: &Cell, epoch_1904: bool, settings: &Settings) -> Option<MonthHead> {
+    let text = match cell {
+        Cell::Text(s) => s.trim().trim_end_matches('%').trim().to_string(),
+        Cell::DateTime(_) => String::new(),
+        _ => return None,
+    };
+    if matches!(cell, Cell::DateTime(_)) || text.chars().any(|c| c.is_ascii_digit()) {
+        let c = if text.is_empty() { cell.clone() } else { Cell::Text(text) };
+        return values::month(&c, epoch_1904, settings.date_order, settings.time_zone).ok().map(MonthHead::Dated);
+    }
+    values::month_of_year(&Cell::Text(text), 2000).ok().map(|p| MonthHead::Named(p.month()))
+}
+
+/// The text encoding of a source's CSV/TSV/TXT files (config `sources.NAME.encoding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub enum TextEncoding {
+    /// UTF-8 with or without a BOM, else Windows-1252 (said in a note).
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// UTF-8 (a BOM is skipped); an invalid byte makes the file unreadable.
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// Windows-1252, always.
+    #[serde(rename = "windows-1252")]
+    Windows1252,
+}
+
+/// What one row of a quotas file covers (config `quota_period` and `distribution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaSpan {
+    /// One month (the default).
+    Month,
+    /// The calendar quarter that holds the row's month (a date on 2011-05-31 names
+    /// April–June 2011), spread over its three months by these percentages (summing to 100).
+    Quarter(Vec<Decimal>),
+    /// The calendar year of the row's month, spread over its twelve months by these
+    /// percentages (summing to 100).
+    Year(Vec<Decimal>),
+}
+
+impl QuotaSpan {
+    /// The months a quota dated in `month` covers, with each month's percentage.
+    pub fn months(&self, month: Period) -> Vec<(Period, Decimal)> {
+        let (first, pcts) = match self {
+            QuotaSpan::Month => return vec![(month, Decimal::ONE_HUNDRED)],
+            QuotaSpan::Quarter(p) => (Period::new(month.year(), (month.month() - 1) / 3 * 3 + 1), p),
+            QuotaSpan::Year(p) => (Period::new(month.year(), 1), p),
+        };
+        let mut m = first.unwrap_or(month);
+        pcts.iter()
+            .map(|p| {
+                let here = m;
+                m = m.next();
+                (here, *p)
+            })
+            .collect()
+    }
+}
+
+/// Splits `total` (currency units) by `percents` (summing to 100) into cents; the
+/// rounding remainder goes to the last share, so the shares add up to `total` exactly.
+/// 28000 in thirds gives 9333.33, 9333.33 and 9333.34.
+pub fn spread(total: Decimal, percents: &[Decimal]) -> Vec<Decimal> {
+    let mut out: Vec<Decimal> = percents.iter().map(|p| (total * p / Decimal::ONE_HUNDRED).round_dp(2)).collect();
+    if let Some(n) = out.len().checked_sub(1) {
+        let rest: Decimal = out[..n].iter().sum();
+        out[n] = total - rest;
+    }
+    out
+}
+
+/// Equal percentages for `n` months that sum to exactly 100 (the remainder on the last):
+/// 3 gives 33.3333333333, 33.3333333333, 33.3333333334.
+pub fn even_percents(n: usize) -> Vec<Decimal> {
+    let each = (Decimal::ONE_HUNDRED / Decimal::from(n)).round_dp(10);
+    let mut v = vec![each; n];
+    if let Some(last) = v.last_mut() {
+        *last = Decimal::ONE_HUNDRED - each * Decimal::from(n - 1);
+    }
+    v
 }
 
 impl Source {
@@ -201,15 +321,40 @@ pub struct Parsed {
     /// Things worth telling the user that are not errors (skipped totals rows,
     /// duplicates, encoding fallbacks).
     pub notes: Vec<String>,
+    /// The column each mapped field was read from: (field, "C 'Close Date'"), in field
+    /// order; for a headerless file, "C (config header)".
+    pub columns: Vec<(String, String)>,
 }
 
 /// Reads one file as `source`. Errors stop the file; bad rows are returned in
 /// [`Parsed::rejects`] for the caller to weigh against its tolerance.
 pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Parsed, IngestError> {
-    let wb = table::read(path, source.sheet.as_deref())?;
+    let encoding = match source.encoding {
+        TextEncoding::Auto => None,
+        TextEncoding::Utf8 => Some(encoding_rs::UTF_8),
+        TextEncoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
+    };
+    let wb = table::read_encoded(path, source.sheet.as_deref(), encoding)?;
+    if let Some(list) = &source.header {
+        let Some(grid) = wb.sheets.first() else {
+            return Err(IngestError::Unreadable { reason: "the file holds no sheet".into() });
+        };
+        let mut col = BTreeMap::new();
+        let mut names = BTreeMap::new();
+        for (i, f) in list.iter().enumerate() {
+            if let Some(f) = f {
+                col.insert(*f, i);
+                names.insert(*f, f.to_string());
+            }
+        }
+        let header = Header { first_data: 0, excel_row: 0, col, names, notes: Vec::new(), months: Vec::new() };
+        let mut parsed = parse_rows(grid, &header, source, settings);
+        parsed.notes.splice(0..0, wb.notes.iter().cloned());
+        return Ok(parsed);
+    }
     let mut best: Option<Miss> = None;
     for grid in &wb.sheets {
-        match find_header(grid, source, settings.header_search_rows)? {
+        match find_header(grid, source, settings)? {
             Ok(header) => {
                 let mut parsed = parse_rows(grid, &header, source, settings);
                 parsed.notes.splice(0..0, wb.notes.iter().cloned());
@@ -222,7 +367,13 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
             }
         }
     }
-    let required: Vec<&str> = source.kind.fields().iter().filter(|f| f.required).map(|f| f.name).collect();
+    let required: Vec<&str> = source
+        .kind
+        .fields()
+        .iter()
+        .filter(|f| f.required && !(f.name == "stage" && source.fixed_stage.is_some()))
+        .map(|f| f.name)
+        .collect();
     let rep = if source.kind == SourceKind::Roster { "" } else { " and one of rep_id / rep_email / rep_name" };
     let mut detail = format!(
         "a {} header needs {}{rep} (header names per field: sources.{}.columns; a header further down needs a larger ingest.header_search_rows)",
@@ -267,17 +418,22 @@ struct Miss {
 
 /// The header: its row and the column of each mapped field.
 struct Header {
-    row_index: usize,
+    /// Index in the grid's rows of the first data row.
+    first_data: usize,
     excel_row: u32,
     col: BTreeMap<&'static str, usize>,
     names: BTreeMap<&'static str, String>,
     /// Columns that also matched a field whose column was taken from a higher-priority name.
     notes: Vec<String>,
+    /// Wide quotas: each month column, its month and its label ("C 'Jan 2026'").
+    months: Vec<(usize, MonthHead, String)>,
 }
 
 impl Header {
+    /// "C 'Close Date'", or for a headerless file "C (close_date)".
     fn label(&self, field: &str) -> String {
         match (self.col.get(field), self.names.get(field)) {
+            (Some(c), Some(n)) if self.excel_row == 0 => format!("{} ({n})", column_letter(*c)),
             (Some(c), Some(n)) => format!("{} '{}'", column_letter(*c), n),
             _ => field.to_string(),
         }
@@ -290,7 +446,20 @@ fn sheet_label(sheet: &str) -> String {
 
 /// Scans the first rows for the one that matches the most mapped fields. `Ok(Err(miss))`
 /// when this sheet has no usable header (another sheet may).
-fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Header, Miss>, IngestError> {
+fn find_header(grid: &Grid, source: &Source, settings: &Settings) -> Result<Result<Header, Miss>, IngestError> {
+    let search = settings.header_search_rows;
+    let months_of = |row: &GridRow| -> Vec<(usize, MonthHead, String)> {
+        if !source.quota_wide {
+            return Vec::new();
+        }
+        row.cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                month_head(c, grid.epoch_1904, settings).map(|m| (i, m, format!("{} '{}'", column_letter(i), c.raw())))
+            })
+            .collect()
+    };
     let kind = source.kind;
     let wanted: Vec<(&'static str, Vec<String>)> =
         source.columns.fields.iter().map(|(f, names)| (*f, names.iter().map(|n| norm_header(n)).collect())).collect();
@@ -298,7 +467,8 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
     for (i, row) in grid.rows.iter().take(search).enumerate() {
         let normed: Vec<String> =
             row.cells.iter().map(|c| if let Cell::Text(s) = c { norm_header(s) } else { String::new() }).collect();
-        let score = wanted.iter().filter(|(_, names)| names.iter().any(|n| normed.contains(n))).count();
+        let score =
+            wanted.iter().filter(|(_, names)| names.iter().any(|n| normed.contains(n))).count() + months_of(row).len();
         if score > 0 && best.is_none_or(|(_, s)| score > s) {
             best = Some((i, score));
         }
@@ -354,8 +524,21 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
         .fields()
         .iter()
         .filter(|f| f.required && !col.contains_key(f.name))
+        .filter(|f| !(f.name == "stage" && source.fixed_stage.is_some()))
+        .filter(|f| !(f.name == "rep_name" && kind == SourceKind::Roster && col.contains_key("rep_id")))
+        .filter(|f| !(source.quota_wide && matches!(f.name, "month" | "revenue_quota")))
         .map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / ")))
         .collect();
+    let months = months_of(row);
+    if source.quota_wide && months.is_empty() {
+        missing.push("month columns (headers such as Jan 2026, 2026-01, or Jan with a year column)".into());
+    }
+    if months.iter().any(|(_, m, _)| matches!(m, MonthHead::Named(_))) && !col.contains_key("year") {
+        missing.push(format!(
+            "year ({}), as the month columns name no year",
+            source.columns.fields.get("year").map(|v| v.join(" / ")).unwrap_or_default()
+        ));
+    }
     if !["rep_id", "rep_email", "rep_name"].iter().any(|f| col.contains_key(f)) {
         missing.push("one of rep_id / rep_email / rep_name".into());
     }
@@ -367,7 +550,7 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
             missing,
         }));
     }
-    Ok(Ok(Header { row_index: idx, excel_row: row.excel_row, col, names, notes }))
+    Ok(Ok(Header { first_data: idx + 1, excel_row: row.excel_row, col, names, notes, months }))
 }
 
 /// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
@@ -402,6 +585,17 @@ impl<'a> RowCtx<'a> {
             Some(&c) => self.row.get(c),
             None => &Cell::Empty,
         }
+    }
+
+    /// Rejects the row for the cell in column `col` (labelled "C 'Jan 2026'").
+    fn reject_at(&mut self, col: usize, label: &str, reason: String) {
+        self.rejects.push(Reject {
+            sheet: self.sheet.to_string(),
+            row: self.row.excel_row,
+            column: label.to_string(),
+            raw: self.row.get(col).raw(),
+            reason,
+        });
     }
 
     fn reject(&mut self, field: &str, reason: impl Into<String>) {
@@ -486,7 +680,7 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
     let mut quotas = Vec::new();
     let mut roster = Vec::new();
     let mut totals = Vec::new();
-    for row in &grid.rows[header.row_index + 1..] {
+    for row in &grid.rows[header.first_data.min(grid.rows.len())..] {
         if row.cells.iter().all(Cell::is_blank) {
             continue;
         }
@@ -497,8 +691,9 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         let mut ctx = RowCtx { row, header, sheet: &grid.sheet, epoch_1904: grid.epoch_1904, rejects: Vec::new() };
         let origin = RowOrigin { sheet: grid.sheet.clone(), row: row.excel_row };
         match source.kind {
-            SourceKind::Deals => deals.extend(parse_deal(&mut ctx, settings, origin)),
-            SourceKind::Quotas => quotas.extend(parse_quota(&mut ctx, settings, origin)),
+            SourceKind::Deals => deals.extend(parse_deal(&mut ctx, source, settings, origin)),
+            SourceKind::Summary => deals.extend(parse_summary(&mut ctx, settings, origin)),
+            SourceKind::Quotas => quotas.extend(parse_quota(&mut ctx, source, settings, origin)),
             SourceKind::Roster => roster.extend(parse_roster(&mut ctx, source, settings, origin)),
         }
         data_rows += 1;
@@ -509,6 +704,7 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
     }
     let records = match source.kind {
+        SourceKind::Summary => Records::Deals(add_up_summary(deals, &mut notes)),
         SourceKind::Deals => Records::Deals(apply_splits(
             dedupe(
                 deals,
@@ -537,7 +733,8 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
             &mut notes,
         )),
     };
-    Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes }
+    let columns = header.col.keys().map(|f| (f.to_string(), header.label(f))).collect();
+    Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes, columns }
 }
 
 fn join(rows: &[u32]) -> String {
@@ -651,7 +848,7 @@ fn apply_splits(
     deals
 }
 
-fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
+fn parse_deal(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
     let deal_id = ctx.text("deal_id");
     let deal_id = ctx.required("deal_id", "a Deal ID", deal_id);
     let rep = ctx.rep();
@@ -662,7 +859,7 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
             .unwrap_or("rep_name");
         ctx.reject(f, "the rep is required here");
     }
-    let stage = ctx.text("stage");
+    let stage = ctx.text("stage").or_else(|| source.fixed_stage.clone());
     let stage = ctx.required("stage", "a Stage", stage);
     let class = match stage.as_deref().map(|s| (s, settings.stage_class(s))) {
         Some((_, Some(c))) => Some(c),
@@ -731,7 +928,10 @@ fn parse_deal(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Optio
     })
 }
 
-fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<QuotaRow> {
+fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
+    if source.quota_wide {
+        return parse_quota_wide(ctx, settings, origin);
+    }
     let rep = ctx.rep();
     if rep.key().is_empty() && ctx.rejects.is_empty() {
         let f = ["rep_email", "rep_id", "rep_name"]
@@ -741,7 +941,31 @@ fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Opti
         ctx.reject(f, "the rep is required here");
     }
     let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
-    let month = ctx.parse("month", |c| values::month(c, epoch, order, tz));
+    // With a year column, the month column may hold a month name or number ("March", 3).
+    let year = if ctx.header.col.contains_key("year") { Some(row_year(ctx, style)) } else { None };
+    // An annual quota may name its year alone: "2026" (text or a number cell).
+    let yearly = matches!(source.quota_span, QuotaSpan::Year(_));
+    let month = if year == Some(None) {
+        None // the year cell was rejected
+    } else {
+        ctx.parse("month", |c| {
+            if let Some(Some(y)) = year {
+                return values::month_of_year(c, y);
+            }
+            values::month(c, epoch, order, tz).or_else(|e| {
+                let year = match c {
+                    Cell::Text(s) => s.trim().parse::<i32>().ok(),
+                    Cell::Number(n) if n.fract() == 0.0 => Some(*n as i32),
+                    _ => None,
+                };
+                match year.filter(|y| yearly && (1900..=2100).contains(y)).and_then(|y| Period::new(y, 1)) {
+                    Some(p) => Ok(p),
+                    None if yearly => Err(format!("{e}, or a year such as 2026 (quota_period = \"year\")")),
+                    None => Err(e),
+                }
+            })
+        })
+    };
     let month = ctx.required("month", "a month", month);
     // A blank revenue quota means "no quota" (zero): listed, never ranked on attainment.
     let revenue = ctx.parse("revenue_quota", |c| values::money(c, style)).unwrap_or(Decimal::ZERO);
@@ -749,15 +973,210 @@ fn parse_quota(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Opti
     if revenue.is_sign_negative() {
         ctx.reject("revenue_quota", "a quota cannot be negative");
     }
+    let (Some(month), true) = (month, ctx.rejects.is_empty()) else { return Vec::new() };
+    let spans = source.quota_span.months(month);
+    let pcts: Vec<Decimal> = spans.iter().map(|(_, p)| *p).collect();
+    let revenues = spread(revenue, &pcts);
+    let units = units.map(|u| spread(u, &pcts));
+    spans
+        .iter()
+        .enumerate()
+        .map(|(i, (m, _))| QuotaRow {
+            rep: rep.clone(),
+            month: *m,
+            revenue: revenues[i],
+            units: units.as_ref().map(|u| u[i]),
+            origin: origin.clone(),
+        })
+        .collect()
+}
+
+/// The row's `year` cell (required when the column is mapped); `None` when unmapped,
+/// blank or bad (then rejected).
+fn row_year(ctx: &mut RowCtx, style: NumberStyle) -> Option<i32> {
+    if !ctx.header.col.contains_key("year") {
+        return None;
+    }
+    let y = ctx.parse("year", |c| {
+        values::number(c, style)
+            .ok()
+            .filter(|y| y.fract().is_zero())
+            .and_then(|y| y.to_i32())
+            .filter(|y| (1900..=2100).contains(y))
+            .ok_or_else(|| "expected a year such as 2026".to_string())
+    });
+    ctx.required("year", "a year", y)
+}
+
+/// A wide quotas row: the rep, then a quota per month column — or an annual quota
+/// (`revenue_quota`) with a percent per month column, which must add up to 100 for the
+/// rep (else the row is rejected, naming the rep). See [`MonthHead`].
+fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
+    let rep = ctx.rep();
+    if rep.key().is_empty() && ctx.rejects.is_empty() {
+        let f = ["rep_email", "rep_id", "rep_name"]
+            .into_iter()
+            .find(|f| ctx.header.col.contains_key(f))
+            .unwrap_or("rep_email");
+        ctx.reject(f, "the rep is required here");
+    }
+    let style = settings.number_style;
+    let year = row_year(ctx, style);
+    let annual = if ctx.header.col.contains_key("revenue_quota") {
+        let a = ctx.parse("revenue_quota", |c| values::money(c, style));
+        Some(ctx.required("revenue_quota", "an annual quota", a))
+    } else {
+        None
+    };
+    let mut cells: Vec<(Period, Decimal)> = Vec::new();
+    for (c, head, label) in ctx.header.months.clone() {
+        let cell = ctx.row.get(c);
+        if cell.is_blank() {
+            continue;
+        }
+        let period = match head {
+            MonthHead::Dated(p) => Some(p),
+            MonthHead::Named(m) => year.and_then(|y| Period::new(y, m)),
+        };
+        let value = if annual.is_some() {
+            match cell {
+                Cell::Text(s) => values::number(&Cell::Text(s.trim().trim_end_matches('%').to_string()), style),
+                c => values::number(c, style),
+            }
+            .map_err(|_| "expected a percent of the annual quota such as 8.5% or 8.5".to_string())
+        } else {
+            values::money(cell, style)
+        };
+        match (period, value) {
+            (Some(p), Ok(v)) if !v.is_sign_negative() => cells.push((p, v)),
+            (Some(_), Ok(_)) => ctx.reject_at(c, &label, "a quota cannot be negative".into()),
+            (Some(_), Err(why)) => ctx.reject_at(c, &label, why),
+            (None, _) => {}
+        }
+    }
+    if !ctx.rejects.is_empty() {
+        return Vec::new();
+    }
+    let quota = |(month, revenue): (Period, Decimal)| QuotaRow {
+        rep: rep.clone(),
+        month,
+        revenue,
+        units: None,
+        origin: origin.clone(),
+    };
+    match annual {
+        None => cells.into_iter().map(quota).collect(),
+        Some(None) => Vec::new(),
+        Some(Some(total)) => {
+            let sum: Decimal = cells.iter().map(|(_, v)| v).sum();
+            let scale = if sum == Decimal::ONE { Decimal::ONE_HUNDRED } else { Decimal::ONE };
+            let pcts: Vec<Decimal> = cells.iter().map(|(_, v)| v * scale).collect();
+            let pct_sum: Decimal = pcts.iter().sum();
+            if pct_sum != Decimal::ONE_HUNDRED {
+                ctx.reject(
+                    "revenue_quota",
+                    format!(
+                        "the monthly percentages of {} add up to {}%; they must add up to 100%",
+                        rep.describe(),
+                        pct_sum.normalize()
+                    ),
+                );
+                return Vec::new();
+            }
+            let parts = spread(total, &pcts);
+            cells.iter().zip(parts).map(|((m, _), v)| quota((*m, v))).collect()
+        }
+    }
+}
+
+/// A summary row: rep, period (a date, "2026-03", "Mar 2026", or a month name or number
+/// with a `year` column), revenue total and optional units total (blank = 0), as one won
+/// deal dated the period's first day (Deal ID "summary PERIOD REP-KEY").
+fn parse_summary(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
+    let rep = ctx.rep();
+    if rep.key().is_empty() && ctx.rejects.is_empty() {
+        let f = ["rep_name", "rep_email", "rep_id"]
+            .into_iter()
+            .find(|f| ctx.header.col.contains_key(f))
+            .unwrap_or("rep_name");
+        ctx.reject(f, "the rep is required here");
+    }
+    let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
+    let period = if ctx.header.col.contains_key("year") {
+        let year = row_year(ctx, style);
+        let p = ctx.parse("period", |c| match year {
+            Some(y) => values::month_of_year(c, y),
+            None => Err(String::new()),
+        });
+        if year.is_some() { ctx.required("period", "a month", p) } else { None }
+    } else {
+        let p = ctx.parse("period", |c| values::month(c, epoch, order, tz));
+        ctx.required("period", "a period (month)", p)
+    };
+    let revenue = ctx.parse("revenue", |c| values::money(c, style));
+    let revenue = ctx.required("revenue", "a revenue total", revenue);
+    let units = ctx.parse("units", |c| values::number(c, style));
+    let team = ctx.text("team");
     if !ctx.rejects.is_empty() {
         return None;
     }
-    Some(QuotaRow { rep, month: month?, revenue, units, origin })
+    let period = period?;
+    Some(DealRow {
+        deal_id: format!("summary {period} {}", rep.key()),
+        stage: "Summary".into(),
+        class: StageClass::Won,
+        rep,
+        team,
+        close_date: Some(period.first_day()),
+        amount: revenue,
+        // A total without units is 0 units, never the "1 per deal" of a deals row.
+        units: Some(units.unwrap_or(Decimal::ZERO)),
+        rating: None,
+        paperwork_complete: None,
+        paperwork_errors: None,
+        share: Decimal::ONE,
+        origin,
+    })
+}
+
+/// Adds up a summary's rows of one rep and period (a summary broken down by product,
+/// say): one total per rep and period, at the first row's place, with a note.
+fn add_up_summary(rows: Vec<DealRow>, notes: &mut Vec<String>) -> Vec<DealRow> {
+    let mut out: Vec<DealRow> = Vec::with_capacity(rows.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut merged = 0;
+    for r in rows {
+        match at.get(&r.deal_id) {
+            Some(&i) => {
+                let o = &mut out[i];
+                o.amount = Some(o.amount.unwrap_or_default() + r.amount.unwrap_or_default());
+                o.units = match (o.units, r.units) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
+                };
+                merged += 1;
+            }
+            None => {
+                at.insert(r.deal_id.clone(), out.len());
+                out.push(r);
+            }
+        }
+    }
+    if merged > 0 {
+        notes.push(format!(
+            "{} summary rows added up into {} totals of one rep and month each",
+            merged + out.len(),
+            out.len()
+        ));
+    }
+    out
 }
 
 fn parse_roster(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Option<RosterRep> {
     let id = ctx.text("rep_id");
     let name = ctx.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "));
+    // A roster with rep ids and no name column names each rep by the id.
+    let name = if ctx.header.col.contains_key("rep_name") { name } else { id.clone() };
     let name = ctx.required("rep_name", "the rep's name", name);
     let email = ctx.email("rep_email").or_else(|| {
         let (pattern, name) = (source.email_pattern.as_deref()?, name.as_deref()?);
@@ -798,4 +1217,63 @@ pub fn email_from_pattern(pattern: &str, name: &str) -> String {
     let first = words.first().cloned().unwrap_or_default();
     let last = words.last().cloned().unwrap_or_default();
     pattern.replace("{first}", &first).replace("{last}", &last).replace("{name}", &words.join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn wide_quota_headers_name_months_with_or_without_a_year() {
+        let settings = Settings {
+            date_order: DateOrder::MonthFirst,
+            number_style: NumberStyle::default(),
+            header_search_rows: 30,
+            stages: HashMap::new(),
+            rating_scale: Decimal::from(5),
+            time_zone: chrono_tz::UTC,
+            today: None,
+        };
+        let head = |c: Cell| month_head(&c, false, &settings);
+        let t = |s: &str| Cell::Text(s.into());
+        let mar = Period::new(2026, 3).unwrap();
+        for s in ["Mar 2026", "March 2026", "2026-03", "03/2026", " 2026-03 % "] {
+            assert_eq!(head(t(s)), Some(MonthHead::Dated(mar)), "{s}");
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        assert_eq!(head(Cell::DateTime(date)), Some(MonthHead::Dated(mar)));
+        for s in ["Mar", "march", "MAR %"] {
+            assert_eq!(head(t(s)), Some(MonthHead::Named(3)), "{s}");
+        }
+        for s in ["Rep Email", "Year", "Annual Quota", "Total", "2026"] {
+            assert_eq!(head(t(s)), None, "{s}");
+        }
+        assert_eq!(head(Cell::Number(3.0)), None);
+    }
+
+    #[test]
+    fn quotas_for_a_quarter_or_year_are_spread_to_the_cent() {
+        let thirds = even_percents(3);
+        assert_eq!(thirds.iter().sum::<Decimal>(), Decimal::ONE_HUNDRED);
+        assert_eq!(spread(dec("28000"), &thirds), [dec("9333.33"), dec("9333.33"), dec("9333.34")]);
+        assert_eq!(spread(dec("100"), &[dec("50"), dec("30"), dec("20")]), [dec("50"), dec("30"), dec("20")]);
+        let twelfths = even_percents(12);
+        let parts = spread(dec("1000000"), &twelfths);
+        assert_eq!(parts.iter().sum::<Decimal>(), dec("1000000"));
+        assert_eq!(parts[0], dec("83333.33"));
+        assert_eq!(parts[11], dec("83333.37"));
+        // A date anywhere in a quarter names that quarter (AdventureWorks dates its
+        // quarterly quotas on days such as 2011-05-31 and 2012-02-29).
+        let q = QuotaSpan::Quarter(thirds);
+        let months: Vec<String> = q.months(Period::new(2011, 5).unwrap()).iter().map(|(m, _)| m.to_string()).collect();
+        assert_eq!(months, ["2011-04", "2011-05", "2011-06"]);
+        let months: Vec<String> = q.months(Period::new(2012, 2).unwrap()).iter().map(|(m, _)| m.to_string()).collect();
+        assert_eq!(months, ["2012-01", "2012-02", "2012-03"]);
+        let y = QuotaSpan::Year(twelfths);
+        assert_eq!(y.months(Period::new(2026, 7).unwrap())[11].0.to_string(), "2026-12");
+    }
 }

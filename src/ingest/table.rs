@@ -101,11 +101,22 @@ pub fn column_letter(mut col: usize) -> String {
 }
 
 /// Reads every sheet of a spreadsheet, or the one table of a CSV/TSV file.
-/// `only_sheet` limits a workbook to the named sheet.
+/// `only_sheet` limits a workbook to the named sheet. The encoding of a CSV is detected.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn read(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, IngestError> {
+    read_encoded(path, only_sheet, None)
+}
+
+/// [`read`], with a CSV/TSV file's text encoding configured (`Some`) rather than
+/// detected: UTF-8 then fails on an invalid byte instead of falling back.
+pub fn read_encoded(
+    path: &Path,
+    only_sheet: Option<&str>,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> Result<Workbook, IngestError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
-        "csv" | "tsv" | "txt" => read_csv(path),
+        "csv" | "tsv" | "txt" => read_csv(path, encoding),
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, only_sheet),
         _ => Err(IngestError::Unsupported { ext }),
     }
@@ -169,12 +180,23 @@ fn convert(d: &Data) -> Cell {
     }
 }
 
-fn read_csv(path: &Path) -> Result<Workbook, IngestError> {
+fn read_csv(path: &Path, encoding: Option<&'static encoding_rs::Encoding>) -> Result<Workbook, IngestError> {
     let bytes = std::fs::read(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?;
     let mut notes = Vec::new();
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let text = match std::str::from_utf8(body) {
+        _ if encoding.is_some_and(|e| e != encoding_rs::UTF_8) => {
+            encoding.unwrap_or(encoding_rs::WINDOWS_1252).decode_without_bom_handling(body).0.into_owned()
+        }
         Ok(s) => s.to_string(),
+        Err(e) if encoding.is_some() => {
+            return Err(IngestError::Unreadable {
+                reason: format!(
+                    "not valid UTF-8 (first bad byte at offset {}), and the encoding is set to UTF-8",
+                    e.valid_up_to()
+                ),
+            });
+        }
         Err(e) => {
             let (s, _, _) = encoding_rs::WINDOWS_1252.decode(body);
             notes.push(format!("not valid UTF-8 (first bad byte at offset {}); read as Windows-1252", e.valid_up_to()));

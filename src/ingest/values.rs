@@ -300,6 +300,31 @@ pub fn month(cell: &Cell, epoch_1904: bool, order: DateOrder, tz: Tz) -> Result<
     Err(expected())
 }
 
+/// A month of `year` from a month column beside a year column: a month name or its
+/// abbreviation (`March`, `Mar`, any case), a number 1–12, or a date (its month, which
+/// must be in `year`).
+pub fn month_of_year(cell: &Cell, year: i32) -> Result<Period, String> {
+    let expected = || format!("expected a month of {year} such as March, Mar or 3");
+    let m = match cell {
+        Cell::Number(n) if n.fract() == 0.0 && (1.0..=12.0).contains(n) => *n as u32,
+        Cell::DateTime(d) if d.year() == year => d.month(),
+        Cell::Text(s) => {
+            let t = s.trim();
+            match t.parse::<u32>() {
+                Ok(n) if (1..=12).contains(&n) => n,
+                Ok(_) => return Err(expected()),
+                Err(_) => ["%B", "%b"]
+                    .iter()
+                    .find_map(|f| NaiveDate::parse_from_str(&format!("1 {t} {year}"), &format!("%d {f} %Y")).ok())
+                    .map(|d| d.month())
+                    .ok_or_else(expected)?,
+            }
+        }
+        _ => return Err(expected()),
+    };
+    Period::new(year, m).ok_or_else(expected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,5 +436,13 @@ mod tests {
             assert_eq!(month(&t(s), false, o, UTC).unwrap().to_string(), "2026-03", "{s}");
         }
         assert!(month(&t("2026-13"), false, o, UTC).is_err());
+        for c in [t("March"), t("mar"), t(" MAR "), t("3"), Cell::Number(3.0)] {
+            assert_eq!(month_of_year(&c, 2014).unwrap().to_string(), "2014-03", "{c:?}");
+        }
+        assert_eq!(
+            month_of_year(&t("Marchember"), 2014).unwrap_err(),
+            "expected a month of 2014 such as March, Mar or 3"
+        );
+        assert!(month_of_year(&Cell::Number(13.0), 2014).is_err());
     }
 }

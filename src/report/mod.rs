@@ -60,6 +60,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/dead_letters_subject.txt", include_str!("../../templates/email/dead_letters_subject.txt")),
     ("email/dead_letters.txt", include_str!("../../templates/email/dead_letters.txt")),
     ("email/dead_letters.html", include_str!("../../templates/email/dead_letters.html")),
+    ("email/quarantine_subject.txt", include_str!("../../templates/email/quarantine_subject.txt")),
+    ("email/quarantine.txt", include_str!("../../templates/email/quarantine.txt")),
+    ("email/quarantine.html", include_str!("../../templates/email/quarantine.html")),
     ("email/weekly_ranking_subject.txt", include_str!("../../templates/email/weekly_ranking_subject.txt")),
     ("email/weekly_ranking.txt", include_str!("../../templates/email/weekly_ranking.txt")),
     ("email/weekly_ranking.html", include_str!("../../templates/email/weekly_ranking.html")),
@@ -675,6 +678,40 @@ impl DeadLettersView {
             letters,
         }
     }
+}
+
+/// Everything the quarantine notice templates receive (the admin is told a file was
+/// rejected whole).
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineView {
+    /// The org.
+    pub org: OrgView,
+    /// The file's name.
+    pub file: String,
+    /// The config source that read it.
+    pub source: String,
+    /// Its kind: deals, summary, quotas or roster.
+    pub kind: String,
+    /// Why it was rejected, one line.
+    pub reason: String,
+    /// The first rejected rows, each "row 3, column E 'Sale Price': '…': expected …".
+    pub rejects: Vec<String>,
+    /// How many more rejected rows the attached report lists.
+    pub more: usize,
+    /// The attached report's file name, e.g. "deals.csv.errors.txt".
+    pub report_name: String,
+}
+
+/// Renders the quarantine notice for the admin.
+pub fn render_quarantine(t: &Templates, view: &QuarantineView) -> Result<RenderedMail, ReportError> {
+    let ctx = Context::from_serialize(view)
+        .map_err(|e| ReportError::Template { name: "email/quarantine".into(), detail: tera_detail(&e) })?;
+    let subject = t.render("email/quarantine_subject.txt", &ctx)?;
+    Ok(RenderedMail {
+        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        text: t.render("email/quarantine.txt", &ctx)?,
+        html: t.render("email/quarantine.html", &ctx)?,
+    })
 }
 
 /// Renders the admin's notice listing dead letters: subject, text and HTML.

@@ -154,12 +154,84 @@ ALTER TABLE outbox ADD COLUMN resends         INTEGER NOT NULL DEFAULT 0;  -- us
 ALTER TABLE outbox ADD COLUMN interrupted     INTEGER NOT NULL DEFAULT 0;  -- found in 'sending' after a crash
 CREATE INDEX outbox_by_state ON outbox(state, next_attempt_at);
 "#,
+    r#"
+-- Import reports (issue 7): what each inbox file gave, imported or quarantined.
+CREATE TABLE import_reports (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,              -- RFC 3339 UTC
+    file_name     TEXT NOT NULL,
+    source        TEXT NOT NULL,              -- config source name
+    kind          TEXT NOT NULL,              -- deals | summary | quotas | roster
+    outcome       TEXT NOT NULL,              -- imported | quarantined
+    import_id     INTEGER REFERENCES imports(id),  -- NULL when quarantined
+    sheet         TEXT NOT NULL,
+    header_row    INTEGER NOT NULL,           -- Excel row; 0 = none found, or a headerless file
+    rows_read     INTEGER NOT NULL,           -- data rows below the header (blank and totals rows excluded)
+    rows_stored   INTEGER NOT NULL,           -- new + updated
+    rows_rejected INTEGER NOT NULL,
+    new           INTEGER NOT NULL,           -- rows new to the store
+    updated       INTEGER NOT NULL,           -- rows that replaced an earlier export's version
+    unchanged     INTEGER NOT NULL,           -- rows identical to what was stored
+    superseded    INTEGER NOT NULL,           -- rows a later export, already stored, supersedes (ignored)
+    periods       TEXT NOT NULL,              -- months touched, YYYY-MM, comma-separated
+    warnings      TEXT NOT NULL,              -- one per line
+    reason        TEXT                        -- why it was quarantined
+);
+"#,
 ];
 
 /// The open state database.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+}
+
+/// What one inbox file gave (issue 7's import report), as recorded in `import_reports`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Report number (0 before it is recorded).
+    pub id: i64,
+    /// When, UTC.
+    pub at: DateTime<Utc>,
+    /// File name (no folder).
+    pub file_name: String,
+    /// Config source name.
+    pub source: String,
+    /// deals | summary | quotas | roster.
+    pub kind: String,
+    /// Stored (`Some(import number)`) or quarantined (`None`).
+    pub import_id: Option<i64>,
+    /// Sheet read ("" for CSV or when none was found).
+    pub sheet: String,
+    /// Excel row of the header; 0 when none was found or the file has none.
+    pub header_row: u32,
+    /// Data rows read below the header (blank and totals rows excluded).
+    pub rows_read: usize,
+    /// Rows stored: new + updated.
+    pub rows_stored: usize,
+    /// Rows rejected.
+    pub rows_rejected: usize,
+    /// Rows (deal events, quotas, reps) new to the store.
+    pub new: usize,
+    /// Rows that replaced an earlier export's version.
+    pub updated: usize,
+    /// Rows identical to what was stored.
+    pub unchanged: usize,
+    /// Rows a later export (already stored) supersedes: ignored.
+    pub superseded: usize,
+    /// Months the file's rows fall in, oldest first.
+    pub periods: Vec<Period>,
+    /// Warnings and notes (totals rows skipped, name-only matches, reps missing...).
+    pub warnings: Vec<String>,
+    /// Why the file was quarantined; `None` when it was stored.
+    pub reason: Option<String>,
+}
+
+impl ImportReport {
+    /// "imported" or "quarantined".
+    pub fn outcome(&self) -> &'static str {
+        if self.reason.is_some() { "quarantined" } else { "imported" }
+    }
 }
 
 /// A file already imported.
@@ -377,6 +449,100 @@ impl Store {
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         |source| StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Records an import report; returns its number.
+    pub fn add_import_report(&self, r: &ImportReport) -> Result<i64> {
+        let periods: Vec<String> = r.periods.iter().map(Period::to_string).collect();
+        self.conn
+            .execute(
+                "INSERT INTO import_reports (at, file_name, source, kind, outcome, import_id, sheet, header_row, rows_read,
+                    rows_stored, rows_rejected, new, updated, unchanged, superseded, periods, warnings, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                params![
+                    r.at.to_rfc3339(),
+                    r.file_name,
+                    r.source,
+                    r.kind,
+                    r.outcome(),
+                    r.import_id,
+                    r.sheet,
+                    r.header_row,
+                    r.rows_read as i64,
+                    r.rows_stored as i64,
+                    r.rows_rejected as i64,
+                    r.new as i64,
+                    r.updated as i64,
+                    r.unchanged as i64,
+                    r.superseded as i64,
+                    periods.join(","),
+                    r.warnings.join("\n"),
+                    r.reason
+                ],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The newest `limit` import reports, newest first.
+    pub fn import_reports(&self, limit: usize) -> Result<Vec<ImportReport>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, at, file_name, source, kind, import_id, sheet, header_row, rows_read, rows_stored, rows_rejected,
+                        new, updated, unchanged, superseded, periods, warnings, reason
+                 FROM import_reports ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(self.err())?;
+        type Raw = (ImportReport, String, String, String);
+        let rows: Vec<Raw> = st
+            .query_map(params![limit as i64], |r| {
+                let n = |i: usize| r.get::<_, i64>(i).map(|v| v as usize);
+                Ok((
+                    ImportReport {
+                        id: r.get(0)?,
+                        file_name: r.get(2)?,
+                        source: r.get(3)?,
+                        kind: r.get(4)?,
+                        import_id: r.get(5)?,
+                        sheet: r.get(6)?,
+                        header_row: r.get(7)?,
+                        rows_read: n(8)?,
+                        rows_stored: n(9)?,
+                        rows_rejected: n(10)?,
+                        new: n(11)?,
+                        updated: n(12)?,
+                        unchanged: n(13)?,
+                        superseded: n(14)?,
+                        reason: r.get(17)?,
+                        ..Default::default()
+                    },
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(15)?,
+                    r.get::<_, String>(16)?,
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.err())?;
+        rows.into_iter()
+            .map(|(mut rep, at, periods, warnings)| {
+                rep.at = instant(&self.path, "import_reports.at", at)?;
+                rep.periods = periods
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        p.parse().map_err(|_| StoreError::Corrupt {
+                            path: self.path.clone(),
+                            what: "import_reports.periods".into(),
+                            value: p.to_string(),
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                rep.warnings = warnings.lines().map(str::to_string).collect();
+                Ok(rep)
+            })
+            .collect()
     }
 
     /// The earlier import of a file with these bytes for this source, if any.

@@ -8,6 +8,7 @@ mod delivery;
 mod documents;
 mod harness;
 mod ingest_cases;
+mod mappings;
 mod memos;
 mod real_samples;
 mod robustness;
