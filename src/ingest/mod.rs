@@ -17,7 +17,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 pub use fields::{ColumnMap, FieldSpec, SourceKind, norm_header};
-pub use table::{Cell, column_letter};
+pub use table::{Cell, Limits, MAX_MERGE_FILL, column_letter};
 use table::{Grid, GridRow};
 pub use values::{DateOrder, NumberStyle};
 
@@ -73,6 +73,16 @@ pub enum IngestError {
         /// The source's config name.
         source_name: String,
     },
+    /// The file breaks one of the size limits (config `[ingest]`, see [`Limits`]).
+    #[error("{what}; the limit is {limit} (ingest.{key})")]
+    OverLimit {
+        /// What was found, naming the sheet and row or column where it applies.
+        what: String,
+        /// The limit, with its unit.
+        limit: String,
+        /// The config key under `[ingest]` that sets it.
+        key: &'static str,
+    },
 }
 
 /// Ingest settings shared by all sources (config `[ingest]` and `[stages]`).
@@ -93,6 +103,8 @@ pub struct Settings {
     /// Today in the org's zone, when reading a file: a won or cancelled deal cannot close
     /// after it (a typo such as 2062 for 2026 is rejected, not reported for decades).
     pub today: Option<chrono::NaiveDate>,
+    /// File size, zip-bomb and sheet-size limits.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -206,7 +218,7 @@ pub struct Parsed {
 /// Reads one file as `source`. Errors stop the file; bad rows are returned in
 /// [`Parsed::rejects`] for the caller to weigh against its tolerance.
 pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Parsed, IngestError> {
-    let wb = table::read(path, source.sheet.as_deref())?;
+    let wb = table::read(path, source.sheet.as_deref(), &settings.limits)?;
     let mut best: Option<Miss> = None;
     for grid in &wb.sheets {
         match find_header(grid, source, settings.header_search_rows)? {
@@ -318,6 +330,8 @@ fn find_header(grid: &Grid, source: &Source, search: usize) -> Result<Result<Hea
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| matches!(c, Cell::Text(s) if norm_header(s) == *alias))
+                // A merged header cell is one column, however many it spans.
+                .filter(|(i, _)| !grid.is_merge_copy(row.excel_row, *i))
                 .map(|(i, _)| i)
                 .collect();
             if hits.len() > 1 {
@@ -418,8 +432,8 @@ impl<'a> RowCtx<'a> {
     /// Trimmed text of a field; blank -> None. Error cells are rejected.
     fn text(&mut self, field: &str) -> Option<String> {
         let cell = self.cell(field);
-        if let Cell::Error(_) = cell {
-            self.reject(field, "the cell holds a spreadsheet error");
+        if let Cell::Error(e) = cell {
+            self.reject(field, error_cell_reason(e));
             return None;
         }
         let raw = cell.raw();
@@ -430,6 +444,10 @@ impl<'a> RowCtx<'a> {
     fn parse<T>(&mut self, field: &str, parse: impl FnOnce(&Cell) -> Result<T, String>) -> Option<T> {
         let cell = self.cell(field);
         if cell.is_blank() {
+            return None;
+        }
+        if let Cell::Error(e) = cell {
+            self.reject(field, error_cell_reason(e));
             return None;
         }
         match parse(cell) {
@@ -467,6 +485,11 @@ impl<'a> RowCtx<'a> {
     }
 }
 
+/// Why a row with a spreadsheet error cell (a failed formula's cached result) is rejected.
+fn error_cell_reason(e: &str) -> String {
+    format!("the cell holds the spreadsheet error {e} (a formula that failed): fix it in the source and export again")
+}
+
 /// A light e-mail check: one `@`, something on each side, a dot in the domain, no spaces.
 fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else { return false };
@@ -486,8 +509,22 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
     let mut quotas = Vec::new();
     let mut roster = Vec::new();
     let mut totals = Vec::new();
-    for row in &grid.rows[header.row_index + 1..] {
+    let end = table_end(grid, header, source);
+    if end < grid.rows.len() {
+        let (first, last) = (grid.rows[end].excel_row, grid.rows[grid.rows.len() - 1].excel_row);
+        notes.push(format!(
+            "{}rows {first} to {last} were not read: another table starts at row {first} (one table is read per sheet: the first whose header matches)",
+            sheet_label(&grid.sheet)
+        ));
+    }
+    let mut outside = Vec::new();
+    for row in &grid.rows[header.row_index + 1..end] {
         if row.cells.iter().all(Cell::is_blank) {
+            continue;
+        }
+        // A row with values only outside the mapped columns belongs to a table beside this one.
+        if header.col.values().all(|&c| row.get(c).is_blank()) {
+            outside.push(row.excel_row);
             continue;
         }
         if is_totals_row(row, header) {
@@ -504,6 +541,13 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         data_rows += 1;
         // A row with several bad cells is one rejected row with several reasons.
         rejects.extend(ctx.rejects);
+    }
+    if !outside.is_empty() {
+        notes.push(format!(
+            "skipped row{} {}: nothing in the mapped columns (a table beside this one?)",
+            if outside.len() == 1 { "" } else { "s" },
+            join(&outside)
+        ));
     }
     if !totals.is_empty() {
         notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
@@ -538,6 +582,38 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         )),
     };
     Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes }
+}
+
+/// Index in `grid.rows` where the header's table ends: the first row after a blank row
+/// that looks like another table's header (two or more cells, all text, one of them a
+/// name in this header or a header name mapped for the source); else the end of the sheet.
+fn table_end(grid: &Grid, header: &Header, source: &Source) -> usize {
+    let header_row = &grid.rows[header.row_index];
+    let mut known: Vec<String> = header_row
+        .cells
+        .iter()
+        .filter_map(|c| if let Cell::Text(t) = c { Some(norm_header(t)) } else { None })
+        .collect();
+    known.extend(source.columns.fields.values().flatten().map(|n| norm_header(n)));
+    known.retain(|n| !n.is_empty());
+    let mut prev = header_row.excel_row;
+    for (i, row) in grid.rows.iter().enumerate().skip(header.row_index + 1) {
+        let blank = row.cells.iter().all(Cell::is_blank);
+        let after_gap = row.excel_row > prev + 1;
+        if !blank {
+            prev = row.excel_row;
+        }
+        if blank || !after_gap {
+            continue;
+        }
+        let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
+        let texts = filled.iter().all(|c| matches!(c, Cell::Text(_)));
+        let names = filled.iter().any(|c| matches!(c, Cell::Text(t) if known.contains(&norm_header(t))));
+        if filled.len() >= 2 && texts && names {
+            return i;
+        }
+    }
+    grid.rows.len()
 }
 
 fn join(rows: &[u32]) -> String {

@@ -2,6 +2,7 @@
 //! CSV/TSV through the csv crate (UTF-8 with or without BOM, else Windows-1252;
 //! `,`, `;` or tab delimiter, sniffed).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use calamine::{Data, Reader, Sheets, open_workbook_auto};
@@ -76,6 +77,18 @@ pub struct Grid {
     pub rows: Vec<GridRow>,
     /// Whether the workbook uses the 1904 date system (Mac Excel).
     pub epoch_1904: bool,
+    /// Merged blocks (.xlsx, .xlsm, .xls; none for .ods and CSV), already filled.
+    pub merges: Vec<Merge>,
+}
+
+impl Grid {
+    /// Whether the cell at `excel_row` (1-based), `col` (0 = A) is a filled copy of a
+    /// merged block's value from a cell to its left (so a merged header cell is one
+    /// column, not two with the same name).
+    pub fn is_merge_copy(&self, excel_row: u32, col: usize) -> bool {
+        let (r, c) = (excel_row.saturating_sub(1), col as u32);
+        self.merges.iter().any(|m| m.contains(r, c) && m.first.1 < c)
+    }
 }
 
 /// A file's sheets, in workbook order (a CSV file has one, named "").
@@ -100,18 +113,244 @@ pub fn column_letter(mut col: usize) -> String {
     String::from_utf8(s).expect("ASCII letters")
 }
 
+/// Size limits for one inbox file, checked before and while it is read, so that a zip
+/// bomb or an absurd sheet is refused in bounded time and memory (config `[ingest]`:
+/// `max_file_mb`, `max_unzipped_mb`, `max_zip_ratio`, `max_rows`, `max_columns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file on disk, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest total uncompressed size of a zip-based workbook (.xlsx, .xlsm, .xlsb,
+    /// .ods), in bytes, as declared in the central directory and as really inflated.
+    pub max_unzipped_bytes: u64,
+    /// Largest ratio of uncompressed size to file size for a zip-based workbook.
+    pub max_zip_ratio: u64,
+    /// Highest row number (1-based, as Excel shows it) that may hold data.
+    pub max_rows: u32,
+    /// Highest column number (1-based: A = 1) that may hold data.
+    pub max_columns: u32,
+}
+
+impl Default for Limits {
+    /// 100 MB file, 1000 MB unzipped, ratio 1000, 1,048,576 rows (Excel's own limit),
+    /// 1000 columns.
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 100 * MB,
+            max_unzipped_bytes: 1000 * MB,
+            max_zip_ratio: 1000,
+            max_rows: 1_048_576,
+            max_columns: 1000,
+        }
+    }
+}
+
+const MB: u64 = 1024 * 1024;
+
+/// At most this many cells are filled from merged blocks per sheet (a merge such as
+/// A1:XFD1048576 would otherwise fill billions).
+pub const MAX_MERGE_FILL: usize = 2_000_000;
+
+/// Excel's error literals: a text cell that reads exactly one of these (a CSV export of a
+/// failed formula, or a cached result written as text) is an error cell.
+const ERROR_LITERALS: [&str; 8] = ["#VALUE!", "#DIV/0!", "#N/A", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#DATA!"];
+
+fn over(what: String, limit: String, key: &'static str) -> IngestError {
+    IngestError::OverLimit { what, limit, key }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / MB as f64)
+}
+
 /// Reads every sheet of a spreadsheet, or the one table of a CSV/TSV file.
 /// `only_sheet` limits a workbook to the named sheet.
-pub fn read(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, IngestError> {
+///
+/// Merged blocks (.xlsx, .xlsm, .xls) are filled: every cell of the block holds the
+/// top-left cell's value, and [`Grid::merges`] lists the blocks. ODS merged blocks are
+/// not filled (calamine has no API for them): a note names the sheet and first block.
+///
+/// Errors: [`IngestError::OverLimit`] when the file breaks one of `limits` (checked
+/// before calamine sees a zip-based file, and per cell while reading), else
+/// [`IngestError::Unsupported`], [`IngestError::Unreadable`], [`IngestError::NoSuchSheet`].
+pub fn read(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Result<Workbook, IngestError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let size = std::fs::metadata(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?.len();
+    if size > limits.max_file_bytes {
+        return Err(over(format!("the file is {}", mb(size)), mb(limits.max_file_bytes), "max_file_mb"));
+    }
     match ext.as_str() {
-        "csv" | "tsv" | "txt" => read_csv(path),
-        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, only_sheet),
+        "csv" | "tsv" | "txt" => read_csv(path, limits),
+        "xlsx" | "xlsm" | "xlsb" | "ods" => {
+            let notes = check_zip(path, size, ext == "ods", limits)?;
+            let mut wb = read_workbook(path, only_sheet, limits)?;
+            wb.notes.extend(notes);
+            Ok(wb)
+        }
+        "xls" => read_workbook(path, only_sheet, limits),
         _ => Err(IngestError::Unsupported { ext }),
     }
 }
 
-fn read_workbook(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, IngestError> {
+/// Checks a zip-based workbook before calamine inflates it: the total uncompressed size
+/// (declared in the central directory, then counted while inflating each entry into a
+/// sink, stopping at the limit) and its ratio to the file size. For .ods, also scans
+/// content.xml (streaming) for data beyond the row/column limits (e.g. a row with
+/// content and `table:number-rows-repeated="1048576"`) and for merged blocks, which
+/// are returned as notes.
+fn check_zip(path: &Path, size: u64, ods: bool, limits: &Limits) -> Result<Vec<String>, IngestError> {
+    let bad = |e: &dyn std::fmt::Display| IngestError::Unreadable {
+        reason: format!("not a valid zip archive, as .xlsx, .xlsm, .xlsb and .ods files are: {e}"),
+    };
+    let file = std::fs::File::open(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| bad(&e))?;
+    let ratio_error = |total: u64| {
+        over(
+            format!(
+                "the workbook inflates to {} from {} ({}:1; a zip bomb?)",
+                mb(total),
+                mb(size),
+                total / size.max(1)
+            ),
+            format!("{}:1", limits.max_zip_ratio),
+            "max_zip_ratio",
+        )
+    };
+    let size_error = |total: u64, how: &str| {
+        over(
+            format!("the workbook {how} {} uncompressed (a zip bomb?)", mb(total)),
+            mb(limits.max_unzipped_bytes),
+            "max_unzipped_mb",
+        )
+    };
+    // Unknown when entries use data descriptors; the count below bounds those.
+    if let Some(declared) = zip.decompressed_size() {
+        let declared = u64::try_from(declared).unwrap_or(u64::MAX);
+        if declared > limits.max_unzipped_bytes {
+            return Err(size_error(declared, "declares"));
+        }
+        if declared / size.max(1) > limits.max_zip_ratio {
+            return Err(ratio_error(declared));
+        }
+    }
+    // The central directory can lie: count what really comes out, never past the limit.
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| bad(&e))?;
+        let budget = limits.max_unzipped_bytes - total;
+        let n = std::io::copy(&mut std::io::Read::take(&mut entry, budget + 1), &mut std::io::sink())
+            .map_err(|e| bad(&e))?;
+        total += n;
+        if total > limits.max_unzipped_bytes {
+            return Err(size_error(total, "inflates to more than"));
+        }
+    }
+    if total / size.max(1) > limits.max_zip_ratio {
+        return Err(ratio_error(total));
+    }
+    if !ods {
+        return Ok(Vec::new());
+    }
+    let content = zip.by_name("content.xml").map_err(|e| bad(&format!("content.xml: {e}")))?;
+    scan_ods(std::io::BufReader::new(content), limits)
+}
+
+/// Streams an ODS content.xml: errors if a sheet has data below `max_rows` or right of
+/// `max_columns` (counting `number-rows-repeated` / `number-columns-repeated`, which
+/// calamine expands into memory); returns a note per sheet with merged blocks.
+fn scan_ods(reader: impl std::io::BufRead, limits: &Limits) -> Result<Vec<String>, IngestError> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(reader);
+    let bad = |e: &dyn std::fmt::Display| IngestError::Unreadable { reason: format!("ODS content.xml: {e}") };
+    let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
+        e.attributes().flatten().find(|a| a.key.as_ref() == name).map(|a| a.value.to_string())
+    };
+    let count = |v: Option<String>| v.map(|v| v.trim().parse::<u64>().unwrap_or(u64::MAX)).unwrap_or(1);
+    let (max_rows, max_cols) = (u64::from(limits.max_rows), u64::from(limits.max_columns));
+    let mut notes = Vec::new();
+    let (mut sheet, mut row, mut row_rep, mut row_has, mut col) = (String::new(), 0u64, 1u64, false, 0u64);
+    let (mut merged, mut first_merge) = (0usize, String::new());
+    let mut buf = Vec::new();
+    loop {
+        let ev = xml.read_event_into(&mut buf).map_err(|e| bad(&e))?;
+        let (e, empty) = match &ev {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(e) => {
+                match e.name().as_ref() {
+                    "table:table-row" => {
+                        if row_has {
+                            let last = row.saturating_add(row_rep);
+                            if last > max_rows {
+                                return Err(over(
+                                    format!(
+                                        "sheet '{sheet}' has data down to row {last} (row {} is repeated {row_rep} times)",
+                                        row + 1
+                                    ),
+                                    format!("{max_rows} rows"),
+                                    "max_rows",
+                                ));
+                            }
+                        }
+                        row = row.saturating_add(row_rep);
+                    }
+                    "table:table" if merged > 0 => notes.push(format!(
+                        "sheet '{sheet}' has {merged} merged block(s), the first at {first_merge}: in .ods files only the first cell of a merged block holds its value (save as .xlsx to have blocks filled)"
+                    )),
+                    _ => {}
+                }
+                buf.clear();
+                continue;
+            }
+            Event::Eof => break,
+            _ => {
+                buf.clear();
+                continue;
+            }
+        };
+        match e.name().as_ref() {
+            "table:table" => {
+                sheet = attr(e, "table:name").unwrap_or_default();
+                (row, merged) = (0, 0);
+            }
+            "table:table-row" => {
+                (row_rep, row_has, col) = (count(attr(e, "table:number-rows-repeated")), false, 0);
+                if empty {
+                    row = row.saturating_add(row_rep);
+                }
+            }
+            name @ ("table:table-cell" | "table:covered-table-cell") => {
+                let rep = count(attr(e, "table:number-columns-repeated"));
+                let spans =
+                    ["table:number-rows-spanned", "table:number-columns-spanned"].iter().any(|k| count(attr(e, k)) > 1);
+                if spans {
+                    if merged == 0 {
+                        first_merge = format!("{}{}", column_letter(col.min(1 << 20) as usize), row + 1);
+                    }
+                    merged += 1;
+                }
+                let content = name == "table:table-cell" && (!empty || attr(e, "office:value-type").is_some());
+                if content {
+                    row_has = true;
+                    let last = col.saturating_add(rep);
+                    if last > max_cols {
+                        return Err(over(
+                            format!("sheet '{sheet}' has data in column {last} of row {}", row + 1),
+                            format!("{max_cols} columns"),
+                            "max_columns",
+                        ));
+                    }
+                }
+                col = col.saturating_add(rep);
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(notes)
+}
+
+fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Result<Workbook, IngestError> {
     let unreadable = |e: calamine::Error| IngestError::Unreadable { reason: e.to_string() };
     let mut wb = open_workbook_auto(path).map_err(unreadable)?;
     let epoch_1904 = match &wb {
@@ -131,25 +370,156 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, Inge
         if only_sheet.is_some_and(|w| w != name) {
             continue;
         }
-        let range = wb.worksheet_range(&name).map_err(unreadable)?;
-        let (r0, c0) = range.start().unwrap_or((0, 0));
-        let mut rows = Vec::new();
-        for (i, row) in range.rows().enumerate() {
-            if row.iter().all(|c| matches!(c, Data::Empty)) {
-                continue;
+        let mut cells: BTreeMap<u32, Vec<Cell>> = BTreeMap::new();
+        let merges = match &mut wb {
+            // Streamed cell by cell: the declared dimension (often wrong, e.g. A1:XFD1048576)
+            // is never used to allocate, and a cell past the limits stops the read at once.
+            Sheets::Xlsx(x) => {
+                let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
+                while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
+                    let (r, col) = c.get_position();
+                    put(&mut cells, &name, r, col, convert(&Data::from(c.get_value().clone())), limits)?;
+                }
+                drop(reader);
+                x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?
             }
-            let mut cells = vec![Cell::Empty; c0 as usize];
-            cells.extend(row.iter().map(convert));
-            rows.push(GridRow { excel_row: r0 + i as u32 + 1, cells });
-        }
-        sheets.push(Grid { sheet: name, rows, epoch_1904 });
+            other => {
+                let range = other.worksheet_range(&name).map_err(unreadable)?;
+                let (r0, c0) = range.start().unwrap_or((0, 0));
+                for (r, c, v) in range.used_cells() {
+                    put(&mut cells, &name, r0 + r as u32, c0 + c as u32, convert(v), limits)?;
+                }
+                match other {
+                    Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?,
+                    _ => Vec::new(),
+                }
+            }
+        };
+        let merges: Vec<Merge> = merges
+            .iter()
+            .map(|d| Merge { first: (d.start.0, d.start.1), last: (d.end.0, d.end.1) })
+            .filter(|m| m.first != m.last)
+            .collect();
+        fill_merges(&mut cells, &merges, &name, limits)?;
+        let rows = cells
+            .into_iter()
+            .filter(|(_, row)| !row.iter().all(|c| matches!(c, Cell::Empty)))
+            .map(|(r, cells)| GridRow { excel_row: r + 1, cells })
+            .collect();
+        sheets.push(Grid { sheet: name, rows, epoch_1904, merges });
     }
     Ok(Workbook { sheets, notes: Vec::new() })
+}
+
+/// Stores a non-empty cell at (row, col), 0-based, after checking the limits.
+fn put(
+    cells: &mut BTreeMap<u32, Vec<Cell>>,
+    sheet: &str,
+    row: u32,
+    col: u32,
+    cell: Cell,
+    limits: &Limits,
+) -> Result<(), IngestError> {
+    if cell == Cell::Empty {
+        return Ok(());
+    }
+    if row >= limits.max_rows {
+        return Err(over(
+            format!("sheet '{sheet}' has data in row {} (cell {}{})", row + 1, column_letter(col as usize), row + 1),
+            format!("{} rows", limits.max_rows),
+            "max_rows",
+        ));
+    }
+    if col >= limits.max_columns {
+        return Err(over(
+            format!(
+                "sheet '{sheet}' has data in column {} ({}, cell {}{})",
+                col + 1,
+                column_letter(col as usize),
+                column_letter(col as usize),
+                row + 1
+            ),
+            format!("{} columns", limits.max_columns),
+            "max_columns",
+        ));
+    }
+    let r = cells.entry(row).or_default();
+    if r.len() <= col as usize {
+        r.resize(col as usize + 1, Cell::Empty);
+    }
+    r[col as usize] = cell;
+    Ok(())
+}
+
+/// Fills each merged block with its top-left value (blocks clipped to the row and column
+/// limits; at most [`MAX_MERGE_FILL`] cells per sheet).
+fn fill_merges(
+    cells: &mut BTreeMap<u32, Vec<Cell>>,
+    merges: &[Merge],
+    sheet: &str,
+    limits: &Limits,
+) -> Result<(), IngestError> {
+    let mut filled = 0usize;
+    for m in merges {
+        let Some(value) = cells.get(&m.first.0).and_then(|r| r.get(m.first.1 as usize)).cloned() else { continue };
+        if value == Cell::Empty {
+            continue;
+        }
+        let last_row = m.last.0.min(limits.max_rows.saturating_sub(1));
+        let last_col = m.last.1.min(limits.max_columns.saturating_sub(1));
+        let size =
+            (last_row.saturating_sub(m.first.0) as usize + 1) * (last_col.saturating_sub(m.first.1) as usize + 1);
+        filled = filled.saturating_add(size);
+        if filled > MAX_MERGE_FILL {
+            return Err(over(
+                format!("the merged blocks of sheet '{sheet}' cover more than {MAX_MERGE_FILL} cells (e.g. {m})"),
+                format!("{MAX_MERGE_FILL} filled cells"),
+                "max_rows",
+            ));
+        }
+        for r in m.first.0..=last_row {
+            let row = cells.entry(r).or_default();
+            if row.len() <= last_col as usize {
+                row.resize(last_col as usize + 1, Cell::Empty);
+            }
+            for c in m.first.1..=last_col {
+                if row[c as usize] == Cell::Empty {
+                    row[c as usize] = value.clone();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A merged block, 0-based (row, column) of its top-left and bottom-right cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merge {
+    /// Top-left cell.
+    pub first: (u32, u32),
+    /// Bottom-right cell.
+    pub last: (u32, u32),
+}
+
+impl Merge {
+    /// Whether (row, col), 0-based, lies in the block.
+    pub fn contains(&self, row: u32, col: u32) -> bool {
+        (self.first.0..=self.last.0).contains(&row) && (self.first.1..=self.last.1).contains(&col)
+    }
+}
+
+impl std::fmt::Display for Merge {
+    /// As Excel writes it: "B2:D4".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = |(r, c): (u32, u32)| format!("{}{}", column_letter(c as usize), r + 1);
+        write!(f, "{}:{}", a(self.first), a(self.last))
+    }
 }
 
 fn convert(d: &Data) -> Cell {
     match d {
         Data::Empty => Cell::Empty,
+        Data::String(s) if ERROR_LITERALS.contains(&s.trim()) => Cell::Error(s.trim().to_string()),
         Data::String(s) => Cell::Text(s.clone()),
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(f) => Cell::Number(*f),
@@ -169,7 +539,7 @@ fn convert(d: &Data) -> Cell {
     }
 }
 
-fn read_csv(path: &Path) -> Result<Workbook, IngestError> {
+fn read_csv(path: &Path, limits: &Limits) -> Result<Workbook, IngestError> {
     let bytes = std::fs::read(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?;
     let mut notes = Vec::new();
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -203,11 +573,31 @@ fn read_csv(path: &Path) -> Result<Workbook, IngestError> {
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let cells =
-            rec.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect();
+        if line > limits.max_rows {
+            return Err(over(
+                format!("the file has data on row {line}"),
+                format!("{} rows", limits.max_rows),
+                "max_rows",
+            ));
+        }
+        if rec.len() > limits.max_columns as usize {
+            return Err(over(
+                format!("row {line} has {} columns", rec.len()),
+                format!("{} columns", limits.max_columns),
+                "max_columns",
+            ));
+        }
+        let cells = rec
+            .iter()
+            .map(|f| match f.trim() {
+                "" => Cell::Empty,
+                t if ERROR_LITERALS.contains(&t) => Cell::Error(t.to_string()),
+                _ => Cell::Text(f.to_string()),
+            })
+            .collect();
         rows.push(GridRow { excel_row: line, cells });
     }
-    Ok(Workbook { sheets: vec![Grid { sheet: String::new(), rows, epoch_1904: false }], notes })
+    Ok(Workbook { sheets: vec![Grid { sheet: String::new(), rows, epoch_1904: false, merges: Vec::new() }], notes })
 }
 
 /// Picks `,`, `;` or tab: the one that splits the most of the first lines into the
@@ -256,7 +646,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, "Deal ID,Note\r\nX1,\"two\r\nlines\"\r\n\r\nX2,plain\r\n").unwrap();
-        let g = &read(&p, None).unwrap().sheets[0];
+        let g = &read(&p, None, &Limits::default()).unwrap().sheets[0];
         let rows: Vec<(u32, String)> = g.rows.iter().map(|r| (r.excel_row, r.get(0).raw())).collect();
         // Header row 1, X1 row 2 (its note spans two lines), a blank row 3, X2 row 4.
         assert_eq!(rows, vec![(1, "Deal ID".into()), (2, "X1".into()), (4, "X2".into())]);
@@ -292,7 +682,7 @@ mod real_sample_tests {
     #[test]
     fn a_1904_workbook_gives_true_dates() {
         let Some(p) = sample("calamine_date_1904.xlsx") else { return };
-        let wb = read(&p, None).unwrap();
+        let wb = read(&p, None, &Limits::default()).unwrap();
         let g = &wb.sheets[0];
         assert!(g.epoch_1904);
         assert_eq!(g.rows[0].cells, vec![dt("2021-01-01 00:00:00"), Cell::Number(15.0)]);
@@ -302,7 +692,7 @@ mod real_sample_tests {
     #[test]
     fn ods_dates_and_durations() {
         let Some(p) = sample("calamine_date.ods") else { return };
-        let g = &read(&p, None).unwrap().sheets[0];
+        let g = &read(&p, None, &Limits::default()).unwrap().sheets[0];
         assert_eq!(g.rows[0].cells[0], dt("2021-01-01 00:00:00"));
         assert_eq!(g.rows[1].cells[0], dt("2021-01-01 10:10:10"));
         assert_eq!(g.rows[2].cells[0], Cell::Text("PT10H10M10S".into()));
@@ -311,7 +701,7 @@ mod real_sample_tests {
     #[test]
     fn legacy_xls_with_three_sheets() {
         let Some(p) = sample("superstore_sales_canada.xls") else { return };
-        let wb = read(&p, None).unwrap();
+        let wb = read(&p, None, &Limits::default()).unwrap();
         let names: Vec<&str> = wb.sheets.iter().map(|g| g.sheet.as_str()).collect();
         assert_eq!(names, ["Orders", "Returns", "Users"]);
         let orders = &wb.sheets[0];
@@ -320,8 +710,8 @@ mod real_sample_tests {
         assert_eq!(orders.rows[1].excel_row, 2);
         assert_eq!(orders.rows[1].get(2), &dt("2010-10-13 00:00:00"));
         assert_eq!(orders.rows[1].get(5), &Cell::Number(261.54));
-        let only = read(&p, Some("Users")).unwrap();
+        let only = read(&p, Some("Users"), &Limits::default()).unwrap();
         assert_eq!(only.sheets.len(), 1);
-        assert!(matches!(read(&p, Some("Nope")), Err(IngestError::NoSuchSheet { .. })));
+        assert!(matches!(read(&p, Some("Nope"), &Limits::default()), Err(IngestError::NoSuchSheet { .. })));
     }
 }
