@@ -9,6 +9,7 @@ mod documents;
 mod harness;
 mod ingest_cases;
 mod memos;
+mod quirks;
 mod real_samples;
 mod robustness;
 mod sample_memos;
