@@ -574,3 +574,29 @@ fn an_ods_row_repeated_1048576_times_is_refused_in_bounded_time() {
 fn row_(id: &str, amount: &str) -> (String, String, String, String, String) {
     row(id, "", "Closed Won", amount, "2026-03-02")
 }
+
+// ---------------------------------------------------------------------------------
+// .xls: dates produced by formulas, merged cells (committed fixture, see its script)
+
+#[test]
+fn xls_formula_dates_and_merged_cells() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quirks/formula-dates.xls");
+    let bytes = std::fs::read(path).unwrap();
+    let p = read_as(&parsed_config("[ingest]\nmax_rejected_fraction = 0.5\n"), "deals", "deals.xls", &bytes).unwrap();
+    assert_eq!((p.sheet.as_str(), p.header_row, p.data_rows), ("Closed Sales", 2, 4));
+    assert_eq!(
+        summary(&p),
+        vec![
+            row("D1", "North", "Closed Won", "400000", "2026-03-03"),
+            row("D2", "North", "Closed Won", "150500", "2026-03-05"),
+            row("D3", "North", "Cancelled", "199999", "2026-03-07"),
+        ]
+    );
+    let rejects: Vec<String> = p.rejects.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        rejects,
+        vec![
+            "sheet 'Closed Sales', row 6, column G 'Sale Price': '#DIV/0!': the cell holds the spreadsheet error #DIV/0! (a formula that failed): fix it in the source and export again"
+        ]
+    );
+}
