@@ -685,8 +685,39 @@ mod real_sample_tests {
         let wb = read(&p, None, &Limits::default()).unwrap();
         let g = &wb.sheets[0];
         assert!(g.epoch_1904);
+        // Serials 42735 and 42736 in the 1904 system (checked with python-calamine and by
+        // hand: 1904-01-01 + 42735 days = 2021-01-01); 1900 would give 2016-12-31.
         assert_eq!(g.rows[0].cells, vec![dt("2021-01-01 00:00:00"), Cell::Number(15.0)]);
-        assert_eq!(g.rows[1].cells[0], dt("2021-01-02 00:00:00"));
+        assert_eq!(g.rows[1].cells, vec![dt("2021-01-02 00:00:00"), Cell::Number(16.0)]);
+        // A3 is a duration ([hh]:mm:ss): 10.6320601851852 days = 10 days 15:10:10, kept as
+        // the number of days, never a date.
+        assert_eq!(g.rows[2].cells, vec![Cell::Number(10.6320601851852), Cell::Number(17.0)]);
+        assert_eq!(g.rows.len(), 3);
+        assert!(g.merges.is_empty());
+    }
+
+    #[test]
+    fn merged_blocks_are_filled() {
+        let Some(p) = sample("calamine_merge_cells.xlsx") else { return };
+        let wb = read(&p, None, &Limits::default()).unwrap();
+        let g = &wb.sheets[0];
+        // sheet1.xml: <mergeCell ref="A1:B1"/><mergeCell ref="A2:A4"/><mergeCell ref="B2:D4"/>,
+        // values A1 "Row Merge", C1 "Not Merged", A2 "Column Merge", B2 "Chunk Merged".
+        let merges: Vec<String> = g.merges.iter().map(|m| m.to_string()).collect();
+        assert_eq!(merges, ["A1:B1", "A2:A4", "B2:D4"]);
+        let t = |s: &str| Cell::Text(s.into());
+        let rows: Vec<(u32, Vec<Cell>)> = g.rows.iter().map(|r| (r.excel_row, r.cells.clone())).collect();
+        let block = vec![t("Column Merge"), t("Chunk Merged"), t("Chunk Merged"), t("Chunk Merged")];
+        assert_eq!(
+            rows,
+            vec![
+                (1, vec![t("Row Merge"), t("Row Merge"), t("Not Merged")]),
+                (2, block.clone()),
+                (3, block.clone()),
+                (4, block),
+            ]
+        );
+        assert!(g.is_merge_copy(1, 1) && !g.is_merge_copy(1, 0) && !g.is_merge_copy(3, 0));
     }
 
     #[test]
@@ -696,6 +727,12 @@ mod real_sample_tests {
         assert_eq!(g.rows[0].cells[0], dt("2021-01-01 00:00:00"));
         assert_eq!(g.rows[1].cells[0], dt("2021-01-01 10:10:10"));
         assert_eq!(g.rows[2].cells[0], Cell::Text("PT10H10M10S".into()));
+        assert_eq!(g.rows[3].cells, vec![Cell::Text("PT10H10M10.123456S".into()), Cell::Number(18.0)]);
+        let b: Vec<Cell> = g.rows.iter().map(|r| r.get(1).clone()).collect();
+        assert_eq!(b, [15.0, 16.0, 17.0, 18.0].map(Cell::Number));
+        // content.xml ends each row with <table:table-cell table:number-columns-repeated="1022"/>:
+        // empty, so within the column limit, and no merged blocks, so no note.
+        assert!(read(&p, None, &Limits::default()).unwrap().notes.is_empty());
     }
 
     #[test]

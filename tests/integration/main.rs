@@ -10,6 +10,7 @@ mod harness;
 mod ingest_cases;
 mod memos;
 mod quirks;
+mod real_calamine;
 mod real_samples;
 mod robustness;
 mod sample_memos;
