@@ -182,14 +182,31 @@ pub fn read(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Result<Wo
     match ext.as_str() {
         "csv" | "tsv" | "txt" => read_csv(path, limits),
         "xlsx" | "xlsm" | "xlsb" | "ods" => {
-            let notes = check_zip(path, size, ext == "ods", limits)?;
-            let mut wb = read_workbook(path, only_sheet, limits)?;
+            let notes = guarded(|| check_zip(path, size, ext == "ods", limits))?;
+            let mut wb = guarded(|| read_workbook(path, only_sheet, limits))?;
             wb.notes.extend(notes);
             Ok(wb)
         }
-        "xls" => read_workbook(path, only_sheet, limits),
+        "xls" => guarded(|| read_workbook(path, only_sheet, limits)),
         _ => Err(IngestError::Unsupported { ext }),
     }
+}
+
+/// Runs a read, turning a panic inside it (a reader bug on a malformed file) into
+/// [`IngestError::Unreadable`], so that one damaged file never stops the daemon.
+fn guarded<T>(read: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(IngestError::Unreadable {
+            reason: format!(
+                "the spreadsheet reader failed on this file ({what}); it is probably damaged: open it in a spreadsheet program and save it again"
+            ),
+        })
+    })
 }
 
 /// Checks a zip-based workbook before calamine inflates it: the total uncompressed size

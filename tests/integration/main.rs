@@ -6,6 +6,7 @@
 mod cli;
 mod delivery;
 mod documents;
+mod fuzz;
 mod harness;
 mod ingest_cases;
 mod memos;

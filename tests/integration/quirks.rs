@@ -68,7 +68,7 @@ fn write_date(ws: &mut Worksheet, r: u32, c: u16, d: &str) {
 
 /// A plain deals sheet: header in row 1, then `n` won deals D1..Dn for ann@example.com
 /// on 2026-03-02 with Sale Price 1000 × i.
-fn plain_deals(ws: &mut Worksheet, n: u32) {
+pub fn plain_deals(ws: &mut Worksheet, n: u32) {
     for (c, h) in ["Deal ID", "Rep Email", "Stage", "Close Date", "Sale Price"].iter().enumerate() {
         ws.write_string(0, c as u16, *h).unwrap();
     }
@@ -149,7 +149,7 @@ pub fn ods_row(cells: &[&str], extra_row_attrs: &str) -> String {
 
 /// A deals sheet with a merged title, a header cell merged over two columns, a Team
 /// block merged down three rows and a Stage block merged down two.
-fn merged_deals_xlsx() -> Vec<u8> {
+pub fn merged_deals_xlsx() -> Vec<u8> {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet().set_name("Closed Sales").unwrap();
     let plain = Format::new();
