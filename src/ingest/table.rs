@@ -389,7 +389,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
         }
         let mut cells: BTreeMap<u32, Vec<Cell>> = BTreeMap::new();
         let merges = match &mut wb {
-            // Streamed cell by cell: the declared dimension (often wrong, e.g. A1:XFD1048576)
+            // .xlsx and .xlsb are streamed cell by cell: the declared dimension (often wrong, e.g. A1:XFD1048576)
             // is never used to allocate, and a cell past the limits stops the read at once.
             Sheets::Xlsx(x) => {
                 let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
@@ -399,6 +399,14 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
                 }
                 drop(reader);
                 x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?
+            }
+            Sheets::Xlsb(x) => {
+                let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
+                while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
+                    let (r, col) = c.get_position();
+                    put(&mut cells, &name, r, col, convert(&Data::from(c.get_value().clone())), limits)?;
+                }
+                Vec::new()
             }
             other => {
                 let range = other.worksheet_range(&name).map_err(unreadable)?;

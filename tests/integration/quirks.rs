@@ -600,3 +600,33 @@ fn xls_formula_dates_and_merged_cells() {
         ]
     );
 }
+
+#[test]
+fn a_zip_whose_directory_understates_its_size_is_still_bounded() {
+    // One 20 MB entry of zeros whose local and central headers are patched to claim
+    // 1,000 bytes: the declared total passes, the count while inflating does not.
+    let zeros = vec![0u8; 20 << 20];
+    let mut bomb = zip_of(&[("[Content_Types].xml", b"<Types/>"), ("xl/worksheets/sheet1.xml", &zeros)]);
+    let mut patched = 0;
+    for i in 0..bomb.len().saturating_sub(30) {
+        let field = match &bomb[i..i + 4] {
+            b"PK\x03\x04" => i + 22, // local header: uncompressed size
+            b"PK\x01\x02" => i + 24, // central directory: uncompressed size
+            _ => continue,
+        };
+        if u32::from_le_bytes(bomb[field..field + 4].try_into().unwrap()) == 20 << 20 {
+            bomb[field..field + 4].copy_from_slice(&1000u32.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2);
+    let started = Instant::now();
+    let e = read_as(&parsed_config("[ingest]\nmax_unzipped_mb = 10\n"), "deals", "deals.xlsx", &bomb).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // The zip reader (zip 9.8) stops at the declared size, before quotad's own count
+    // (which bounds the case where it would not).
+    assert_eq!(
+        e,
+        "cannot read the file: not a valid zip archive, as .xlsx, .xlsm, .xlsb and .ods files are: File is larger than its declared uncompressed size"
+    );
+}
