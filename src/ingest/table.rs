@@ -192,15 +192,35 @@ pub fn read(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Result<Wo
     }
 }
 
+thread_local! {
+    /// Set while [`guarded`] runs a read on this thread: its panics are not printed.
+    static IN_GUARDED_READ: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Runs a read, turning a panic inside it (a reader bug on a malformed file) into
-/// [`IngestError::Unreadable`], so that one damaged file never stops the daemon.
+/// [`IngestError::Unreadable`], so that one damaged file never stops the daemon. The
+/// process's panic hook is wrapped once so that such a caught panic is not printed as
+/// if the program had crashed; every other panic is printed as before.
 fn guarded<T>(read: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+    static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
+    WRAP_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARDED_READ.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    IN_GUARDED_READ.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    IN_GUARDED_READ.with(|q| q.set(false));
+    result.unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        let what = what.lines().next().unwrap_or_default();
         Err(IngestError::Unreadable {
             reason: format!(
                 "the spreadsheet reader failed on this file ({what}); it is probably damaged: open it in a spreadsheet program and save it again"
