@@ -585,8 +585,9 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
 }
 
 /// Index in `grid.rows` where the header's table ends: the first row after a blank row
-/// that looks like another table's header (two or more cells, all text, one of them a
-/// name in this header or a header name mapped for the source); else the end of the sheet.
+/// that looks like another table's header (two or more cells, all text, at least half
+/// of them names in this header or header names mapped for the source, so a data row
+/// that merely holds a word such as "Active" is not one); else the end of the sheet.
 fn table_end(grid: &Grid, header: &Header, source: &Source) -> usize {
     let header_row = &grid.rows[header.row_index];
     let mut known: Vec<String> = header_row
@@ -608,8 +609,8 @@ fn table_end(grid: &Grid, header: &Header, source: &Source) -> usize {
         }
         let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
         let texts = filled.iter().all(|c| matches!(c, Cell::Text(_)));
-        let names = filled.iter().any(|c| matches!(c, Cell::Text(t) if known.contains(&norm_header(t))));
-        if filled.len() >= 2 && texts && names {
+        let names = filled.iter().filter(|c| matches!(c, Cell::Text(t) if known.contains(&norm_header(t)))).count();
+        if filled.len() >= 2 && texts && names > 0 && names * 2 >= filled.len() {
             return i;
         }
     }

@@ -300,6 +300,21 @@ fn two_tables_with_the_same_header_on_one_sheet_the_first_is_read_and_the_second
     );
 }
 
+#[test]
+fn a_data_row_after_a_blank_row_that_holds_a_header_word_is_still_data() {
+    // CSV cells are all text; "Active" and "Agent" are header names of the roster, but
+    // 2 of 8 cells do not make a header.
+    let csv = "Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status\n\
+               R1,Ann Archer,ann@example.com,North,Mia Boss,mia@example.com,2020-01-06,Active\n\
+               \n\
+               R2,Agent,bob@example.com,North,Mia Boss,mia@example.com,2021-02-01,Active\n";
+    let p = read_as(&parsed_config(""), "roster", "roster.csv", csv.as_bytes()).unwrap();
+    let Records::Roster(r) = &p.records else { panic!() };
+    let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Ann Archer", "Agent"]);
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+}
+
 // ---------------------------------------------------------------------------------
 // A wrong declared dimension
 
