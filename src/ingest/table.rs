@@ -230,8 +230,10 @@ fn guarded<T>(read: impl FnOnce() -> Result<T, IngestError>) -> Result<T, Ingest
 }
 
 /// Checks a zip-based workbook before calamine inflates it: the total uncompressed size
-/// (declared in the central directory, then counted while inflating each entry into a
-/// sink, stopping at the limit) and its ratio to the file size. For .ods, also scans
+/// and its ratio to the file size, as declared in the central directory (the zip reader
+/// refuses an entry that inflates past its declared size), or, when some entry's size
+/// is not declared, as counted while inflating each entry into a sink, stopping at the
+/// limit. For .ods, also scans
 /// content.xml (streaming) for data beyond the row/column limits (e.g. a row with
 /// content and `table:number-rows-repeated="1048576"`) and for merged blocks, which
 /// are returned as notes.
@@ -260,30 +262,35 @@ fn check_zip(path: &Path, size: u64, ods: bool, limits: &Limits) -> Result<Vec<S
             "max_unzipped_mb",
         )
     };
-    // Unknown when entries use data descriptors; the count below bounds those.
-    if let Some(declared) = zip.decompressed_size() {
-        let declared = u64::try_from(declared).unwrap_or(u64::MAX);
-        if declared > limits.max_unzipped_bytes {
-            return Err(size_error(declared, "declares"));
+    match zip.decompressed_size() {
+        // Every entry declares its size, and the zip reader (calamine's too) stops with an
+        // error at an entry that inflates past it: the declared total is a true bound.
+        Some(declared) => {
+            let declared = u64::try_from(declared).unwrap_or(u64::MAX);
+            if declared > limits.max_unzipped_bytes {
+                return Err(size_error(declared, "declares"));
+            }
+            if declared / size.max(1) > limits.max_zip_ratio {
+                return Err(ratio_error(declared));
+            }
         }
-        if declared / size.max(1) > limits.max_zip_ratio {
-            return Err(ratio_error(declared));
+        // Some entry's size is unknown (a data descriptor): count what comes out.
+        None => {
+            let mut total = 0u64;
+            for i in 0..zip.len() {
+                let mut entry = zip.by_index(i).map_err(|e| bad(&e))?;
+                let budget = limits.max_unzipped_bytes - total;
+                let n = std::io::copy(&mut std::io::Read::take(&mut entry, budget + 1), &mut std::io::sink())
+                    .map_err(|e| bad(&e))?;
+                total += n;
+                if total > limits.max_unzipped_bytes {
+                    return Err(size_error(total, "inflates to more than"));
+                }
+            }
+            if total / size.max(1) > limits.max_zip_ratio {
+                return Err(ratio_error(total));
+            }
         }
-    }
-    // The central directory can lie: count what really comes out, never past the limit.
-    let mut total = 0u64;
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| bad(&e))?;
-        let budget = limits.max_unzipped_bytes - total;
-        let n = std::io::copy(&mut std::io::Read::take(&mut entry, budget + 1), &mut std::io::sink())
-            .map_err(|e| bad(&e))?;
-        total += n;
-        if total > limits.max_unzipped_bytes {
-            return Err(size_error(total, "inflates to more than"));
-        }
-    }
-    if total / size.max(1) > limits.max_zip_ratio {
-        return Err(ratio_error(total));
     }
     if !ods {
         return Ok(Vec::new());

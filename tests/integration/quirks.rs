@@ -486,6 +486,17 @@ fn zip_bombs_are_refused_by_uncompressed_size_and_by_ratio() {
         "{report}"
     );
     assert!(report.contains(":1; a zip bomb?); the limit is 100:1 (ingest.max_zip_ratio)"), "{report}");
+    // Written as a stream, entries carry their sizes after the data (data descriptors),
+    // so nothing is declared up front: the inflated bytes are counted, up to the limit.
+    let mut w = zip::ZipWriter::new_stream(Vec::new());
+    w.start_file("xl/worksheets/sheet1.xml", zip::write::SimpleFileOptions::default()).unwrap();
+    w.write_all(&zeros).unwrap();
+    let streamed = w.finish().unwrap().into_inner();
+    let e = read_as(&parsed_config("[ingest]\nmax_unzipped_mb = 10\n"), "deals", "deals.xlsx", &streamed).unwrap_err();
+    assert_eq!(
+        e,
+        "the workbook inflates to more than 10.0 MB uncompressed (a zip bomb?); the limit is 10.0 MB (ingest.max_unzipped_mb)"
+    );
     // The same bomb as an .ods (content.xml) is refused before any XML is parsed.
     let ods_bomb = zip_of(&[("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"), ("content.xml", &zeros)]);
     let report = quarantined("[ingest]\nmax_unzipped_mb = 10\n", "deals.ods", &ods_bomb);
@@ -618,10 +629,19 @@ fn xls_formula_dates_and_merged_cells() {
 
 #[test]
 fn a_zip_whose_directory_understates_its_size_is_still_bounded() {
-    // One 20 MB entry of zeros whose local and central headers are patched to claim
-    // 1,000 bytes: the declared total passes, the count while inflating does not.
-    let zeros = vec![0u8; 20 << 20];
-    let mut bomb = zip_of(&[("[Content_Types].xml", b"<Types/>"), ("xl/worksheets/sheet1.xml", &zeros)]);
+    // A real deals workbook whose sheet1.xml is padded with 20 MB of blanks (valid XML),
+    // its local and central headers patched to claim 1,000 bytes: the declared total
+    // passes the check, and the zip reader under calamine stops at the declared size.
+    let mut wb = Workbook::new();
+    plain_deals(wb.add_worksheet().set_name("Deals").unwrap(), 2);
+    let padded = rewrite_zip(&wb.save_to_buffer().unwrap(), |name, text| {
+        if name == "xl/worksheets/sheet1.xml" {
+            text.replace("<sheetData>", &format!("{}<sheetData>", " ".repeat(20 << 20)))
+        } else {
+            text
+        }
+    });
+    let mut bomb = padded.clone();
     let mut patched = 0;
     for i in 0..bomb.len().saturating_sub(30) {
         let field = match &bomb[i..i + 4] {
@@ -629,20 +649,22 @@ fn a_zip_whose_directory_understates_its_size_is_still_bounded() {
             b"PK\x01\x02" => i + 24, // central directory: uncompressed size
             _ => continue,
         };
-        if u32::from_le_bytes(bomb[field..field + 4].try_into().unwrap()) == 20 << 20 {
+        if u32::from_le_bytes(bomb[field..field + 4].try_into().unwrap()) > 20 << 20 {
             bomb[field..field + 4].copy_from_slice(&1000u32.to_le_bytes());
             patched += 1;
         }
     }
     assert_eq!(patched, 2);
+    let cfg = parsed_config("[ingest]\nmax_unzipped_mb = 10\n");
+    // Honest headers: refused before calamine.
+    let e = read_as(&cfg, "deals", "deals.xlsx", &padded).unwrap_err();
+    assert!(e.starts_with("the workbook declares 20.0 MB uncompressed (a zip bomb?)"), "{e}");
     let started = Instant::now();
-    let e = read_as(&parsed_config("[ingest]\nmax_unzipped_mb = 10\n"), "deals", "deals.xlsx", &bomb).unwrap_err();
+    let e = read_as(&cfg, "deals", "deals.xlsx", &bomb).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
-    // The zip reader (zip 9.8) stops at the declared size, before quotad's own count
-    // (which bounds the case where it would not).
     assert_eq!(
         e,
-        "cannot read the file: not a valid zip archive, as .xlsx, .xlsm, .xlsb and .ods files are: File is larger than its declared uncompressed size"
+        "cannot read the file: Xlsx error: Xml error: I/O error: File is larger than its declared uncompressed size"
     );
 }
 
