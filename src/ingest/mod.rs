@@ -17,7 +17,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 pub use fields::{ColumnMap, FieldSpec, SourceKind, norm_header};
-pub use table::{Cell, Limits, MAX_MERGE_FILL, column_letter};
+pub use table::{Cell, Limits, column_letter};
 use table::{Grid, GridRow};
 pub use values::{DateOrder, NumberStyle};
 

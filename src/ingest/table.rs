@@ -129,11 +129,14 @@ pub struct Limits {
     pub max_rows: u32,
     /// Highest column number (1-based: A = 1) that may hold data.
     pub max_columns: u32,
+    /// Most cells filled from merged blocks per sheet (a merge such as A1:XFD1048576
+    /// would otherwise fill a billion).
+    pub max_merged_cells: u64,
 }
 
 impl Default for Limits {
     /// 100 MB file, 1000 MB unzipped, ratio 1000, 1,048,576 rows (Excel's own limit),
-    /// 1000 columns.
+    /// 1000 columns, 2,000,000 merged cells.
     fn default() -> Self {
         Limits {
             max_file_bytes: 100 * MB,
@@ -141,15 +144,12 @@ impl Default for Limits {
             max_zip_ratio: 1000,
             max_rows: 1_048_576,
             max_columns: 1000,
+            max_merged_cells: 2_000_000,
         }
     }
 }
 
 const MB: u64 = 1024 * 1024;
-
-/// At most this many cells are filled from merged blocks per sheet (a merge such as
-/// A1:XFD1048576 would otherwise fill billions).
-pub const MAX_MERGE_FILL: usize = 2_000_000;
 
 /// Excel's error literals: a text cell that reads exactly one of these (a CSV export of a
 /// failed formula, or a cached result written as text) is an error cell.
@@ -504,14 +504,14 @@ fn put(
 }
 
 /// Fills each merged block with its top-left value (blocks clipped to the row and column
-/// limits; at most [`MAX_MERGE_FILL`] cells per sheet).
+/// limits; at most `limits.max_merged_cells` cells per sheet).
 fn fill_merges(
     cells: &mut BTreeMap<u32, Vec<Cell>>,
     merges: &[Merge],
     sheet: &str,
     limits: &Limits,
 ) -> Result<(), IngestError> {
-    let mut filled = 0usize;
+    let mut filled = 0u64;
     for m in merges {
         let Some(value) = cells.get(&m.first.0).and_then(|r| r.get(m.first.1 as usize)).cloned() else { continue };
         if value == Cell::Empty {
@@ -520,13 +520,13 @@ fn fill_merges(
         let last_row = m.last.0.min(limits.max_rows.saturating_sub(1));
         let last_col = m.last.1.min(limits.max_columns.saturating_sub(1));
         let size =
-            (last_row.saturating_sub(m.first.0) as usize + 1) * (last_col.saturating_sub(m.first.1) as usize + 1);
+            (u64::from(last_row.saturating_sub(m.first.0)) + 1) * (u64::from(last_col.saturating_sub(m.first.1)) + 1);
         filled = filled.saturating_add(size);
-        if filled > MAX_MERGE_FILL {
+        if filled > limits.max_merged_cells {
             return Err(over(
-                format!("the merged blocks of sheet '{sheet}' cover more than {MAX_MERGE_FILL} cells (e.g. {m})"),
-                format!("{MAX_MERGE_FILL} filled cells"),
-                "max_rows",
+                format!("the merged blocks of sheet '{sheet}' cover {filled} cells or more (the last counted: {m})"),
+                format!("{} cells", limits.max_merged_cells),
+                "max_merged_cells",
             ));
         }
         for r in m.first.0..=last_row {

@@ -204,6 +204,30 @@ fn merged_blocks_fill_their_cells_and_a_merged_header_is_one_column() {
 }
 
 #[test]
+fn a_merged_block_over_the_whole_grid_is_refused_not_filled() {
+    let mut wb = Workbook::new();
+    plain_deals(wb.add_worksheet().set_name("Deals").unwrap(), 2);
+    let bytes = rewrite_zip(&wb.save_to_buffer().unwrap(), |name, text| {
+        if name == "xl/worksheets/sheet1.xml" {
+            text.replace(
+                "</sheetData>",
+                r#"</sheetData><mergeCells count="1"><mergeCell ref="A2:XFD1048576"/></mergeCells>"#,
+            )
+        } else {
+            text
+        }
+    });
+    let started = Instant::now();
+    let e = read_as(&parsed_config(""), "deals", "deals.xlsx", &bytes).unwrap_err();
+    // Clipped to the limits first: 1,048,575 rows × 1000 columns.
+    assert_eq!(
+        e,
+        "the merged blocks of sheet 'Deals' cover 1048575000 cells or more (the last counted: A2:XFD1048576); the limit is 2000000 cells (ingest.max_merged_cells)"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+#[test]
 fn ods_merged_blocks_are_named_in_a_note() {
     let cfg = parsed_config("[ingest]\nmax_rejected_fraction = 0.5\n");
     let rows = [
@@ -562,8 +586,15 @@ fn limit_keys_are_checked_and_a_bad_value_names_key_and_line() {
     let limits = parsed_config("").ingest.limits;
     assert_eq!(limits, ingest::Limits::default());
     assert_eq!(
-        (limits.max_file_bytes, limits.max_unzipped_bytes, limits.max_zip_ratio, limits.max_rows, limits.max_columns),
-        (100 << 20, 1000 << 20, 1000, 1_048_576, 1000)
+        (
+            limits.max_file_bytes,
+            limits.max_unzipped_bytes,
+            limits.max_zip_ratio,
+            limits.max_rows,
+            limits.max_columns,
+            limits.max_merged_cells
+        ),
+        (100 << 20, 1000 << 20, 1000, 1_048_576, 1000, 2_000_000)
     );
 }
 
