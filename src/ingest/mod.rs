@@ -509,7 +509,8 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
     let mut quotas = Vec::new();
     let mut roster = Vec::new();
     let mut totals = Vec::new();
-    let end = table_end(grid, header, source);
+    let first_data = header.row_index + 1;
+    let end = table_end(grid, first_data, grid.rows.get(header.row_index), source);
     if end < grid.rows.len() {
         let (first, last) = (grid.rows[end].excel_row, grid.rows[grid.rows.len() - 1].excel_row);
         notes.push(format!(
@@ -518,7 +519,7 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         ));
     }
     let mut outside = Vec::new();
-    for row in &grid.rows[header.row_index + 1..end] {
+    for row in &grid.rows[first_data..end] {
         if row.cells.iter().all(Cell::is_blank) {
             continue;
         }
@@ -588,17 +589,19 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
 /// that looks like another table's header (two or more cells, all text, at least half
 /// of them names in this header or header names mapped for the source, so a data row
 /// that merely holds a word such as "Active" is not one); else the end of the sheet.
-fn table_end(grid: &Grid, header: &Header, source: &Source) -> usize {
-    let header_row = &grid.rows[header.row_index];
+///
+/// `first_data` is the index of the first data row; `header_row` the header's row (none
+/// for a headerless file).
+fn table_end(grid: &Grid, first_data: usize, header_row: Option<&GridRow>, source: &Source) -> usize {
     let mut known: Vec<String> = header_row
-        .cells
-        .iter()
+        .into_iter()
+        .flat_map(|r| &r.cells)
         .filter_map(|c| if let Cell::Text(t) = c { Some(norm_header(t)) } else { None })
         .collect();
     known.extend(source.columns.fields.values().flatten().map(|n| norm_header(n)));
     known.retain(|n| !n.is_empty());
-    let mut prev = header_row.excel_row;
-    for (i, row) in grid.rows.iter().enumerate().skip(header.row_index + 1) {
+    let mut prev = header_row.map_or(0, |r| r.excel_row);
+    for (i, row) in grid.rows.iter().enumerate().skip(first_data) {
         let blank = row.cells.iter().all(Cell::is_blank);
         let after_gap = row.excel_row > prev + 1;
         if !blank {
