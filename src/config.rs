@@ -212,6 +212,7 @@ struct RawIngest {
     max_zip_ratio: Spanned<u64>,
     max_rows: Spanned<u32>,
     max_columns: Spanned<u32>,
+    max_cells: Spanned<u64>,
     max_merged_cells: Spanned<u64>,
 }
 
@@ -228,6 +229,7 @@ impl Default for RawIngest {
             max_zip_ratio: Spanned::new(0..0, 1000),
             max_rows: Spanned::new(0..0, 1_048_576),
             max_columns: Spanned::new(0..0, 1000),
+            max_cells: Spanned::new(0..0, 20_000_000),
             max_merged_cells: Spanned::new(0..0, 2_000_000),
         }
     }
@@ -740,6 +742,7 @@ fn ingest_limits(raw: &RawIngest) -> Result<ingest::Limits, (std::ops::Range<usi
         max_zip_ratio: range(&raw.max_zip_ratio, "max_zip_ratio", 10, 1_000_000, "uncompressed size per byte of file")?,
         max_rows: range(&rows, "max_rows", 2, 1_048_576, "rows; Excel's own limit is 1048576")? as u32,
         max_columns: range(&cols, "max_columns", 1, 16_384, "columns; Excel's own limit is 16384")? as u32,
+        max_cells: range(&raw.max_cells, "max_cells", 1, 10_000_000_000, "cells")?,
         max_merged_cells: range(&raw.max_merged_cells, "max_merged_cells", 0, 1_000_000_000, "cells")?,
     })
 }

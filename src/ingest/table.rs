@@ -129,6 +129,10 @@ pub struct Limits {
     pub max_rows: u32,
     /// Highest column number (1-based: A = 1) that may hold data.
     pub max_columns: u32,
+    /// Most cells one sheet may span (its rows × columns, each row counted from column A
+    /// to its last cell), which bounds the memory a sheet takes (.ods and .xls readers
+    /// hold the whole rectangle).
+    pub max_cells: u64,
     /// Most cells filled from merged blocks per sheet (a merge such as A1:XFD1048576
     /// would otherwise fill a billion).
     pub max_merged_cells: u64,
@@ -136,7 +140,7 @@ pub struct Limits {
 
 impl Default for Limits {
     /// 100 MB file, 1000 MB unzipped, ratio 1000, 1,048,576 rows (Excel's own limit),
-    /// 1000 columns, 2,000,000 merged cells.
+    /// 1000 columns, 20,000,000 cells, 2,000,000 merged cells.
     fn default() -> Self {
         Limits {
             max_file_bytes: 100 * MB,
@@ -144,6 +148,7 @@ impl Default for Limits {
             max_zip_ratio: 1000,
             max_rows: 1_048_576,
             max_columns: 1000,
+            max_cells: 20_000_000,
             max_merged_cells: 2_000_000,
         }
     }
@@ -314,6 +319,8 @@ fn scan_ods(reader: impl std::io::BufRead, limits: &Limits) -> Result<Vec<String
     let mut notes = Vec::new();
     let (mut sheet, mut row, mut row_rep, mut row_has, mut col) = (String::new(), 0u64, 1u64, false, 0u64);
     let (mut merged, mut first_merge) = (0usize, String::new());
+    // The rectangle calamine will hold: from the first row with data, as wide as the widest.
+    let (mut widest, mut first_row) = (0u64, None::<u64>);
     let mut buf = Vec::new();
     loop {
         let ev = xml.read_event_into(&mut buf).map_err(|e| bad(&e))?;
@@ -325,6 +332,18 @@ fn scan_ods(reader: impl std::io::BufRead, limits: &Limits) -> Result<Vec<String
                     "table:table-row" => {
                         if row_has {
                             let last = row.saturating_add(row_rep);
+                            first_row.get_or_insert(row);
+                            let spans = (last - first_row.unwrap_or(0)).saturating_mul(widest);
+                            if spans > limits.max_cells && last <= max_rows {
+                                return Err(over(
+                                    format!(
+                                        "sheet '{sheet}' spans {spans} cells when its repeated rows and columns are expanded (rows {} to {last} × {widest} columns)",
+                                        first_row.unwrap_or(0) + 1
+                                    ),
+                                    format!("{} cells", limits.max_cells),
+                                    "max_cells",
+                                ));
+                            }
                             if last > max_rows {
                                 return Err(over(
                                     format!(
@@ -355,7 +374,7 @@ fn scan_ods(reader: impl std::io::BufRead, limits: &Limits) -> Result<Vec<String
         match e.name().as_ref() {
             "table:table" => {
                 sheet = attr(e, "table:name").unwrap_or_default();
-                (row, merged) = (0, 0);
+                (row, merged, widest, first_row) = (0, 0, 0, None);
             }
             "table:table-row" => {
                 (row_rep, row_has, col) = (count(attr(e, "table:number-rows-repeated")), false, 0);
@@ -377,6 +396,7 @@ fn scan_ods(reader: impl std::io::BufRead, limits: &Limits) -> Result<Vec<String
                 if content {
                     row_has = true;
                     let last = col.saturating_add(rep);
+                    widest = widest.max(last);
                     if last > max_cols {
                         return Err(over(
                             format!("sheet '{sheet}' has data in column {last} of row {}", row + 1),
@@ -414,7 +434,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
         if only_sheet.is_some_and(|w| w != name) {
             continue;
         }
-        let mut cells: BTreeMap<u32, Vec<Cell>> = BTreeMap::new();
+        let mut cells = SheetCells { sheet: &name, rows: BTreeMap::new(), slots: 0, limits };
         let merges = match &mut wb {
             // .xlsx and .xlsb are streamed cell by cell: the declared dimension (often wrong, e.g. A1:XFD1048576)
             // is never used to allocate, and a cell past the limits stops the read at once.
@@ -422,7 +442,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
                 let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
                 while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
                     let (r, col) = c.get_position();
-                    put(&mut cells, &name, r, col, convert(&Data::from(c.get_value().clone())), limits)?;
+                    cells.put(r, col, convert(&Data::from(c.get_value().clone())))?;
                 }
                 drop(reader);
                 x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?
@@ -431,7 +451,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
                 let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
                 while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
                     let (r, col) = c.get_position();
-                    put(&mut cells, &name, r, col, convert(&Data::from(c.get_value().clone())), limits)?;
+                    cells.put(r, col, convert(&Data::from(c.get_value().clone())))?;
                 }
                 Vec::new()
             }
@@ -439,7 +459,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
                 let range = other.worksheet_range(&name).map_err(unreadable)?;
                 let (r0, c0) = range.start().unwrap_or((0, 0));
                 for (r, c, v) in range.used_cells() {
-                    put(&mut cells, &name, r0 + r as u32, c0 + c as u32, convert(v), limits)?;
+                    cells.put(r0 + r as u32, c0 + c as u32, convert(v))?;
                 }
                 match other {
                     Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?,
@@ -452,8 +472,9 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
             .map(|d| Merge { first: (d.start.0, d.start.1), last: (d.end.0, d.end.1) })
             .filter(|m| m.first != m.last)
             .collect();
-        fill_merges(&mut cells, &merges, &name, limits)?;
+        cells.fill_merges(&merges)?;
         let rows = cells
+            .rows
             .into_iter()
             .filter(|(_, row)| !row.iter().all(|c| matches!(c, Cell::Empty)))
             .map(|(r, cells)| GridRow { excel_row: r + 1, cells })
@@ -463,85 +484,96 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
     Ok(Workbook { sheets, notes: Vec::new() })
 }
 
-/// Stores a non-empty cell at (row, col), 0-based, after checking the limits.
-fn put(
-    cells: &mut BTreeMap<u32, Vec<Cell>>,
-    sheet: &str,
-    row: u32,
-    col: u32,
-    cell: Cell,
-    limits: &Limits,
-) -> Result<(), IngestError> {
-    if cell == Cell::Empty {
-        return Ok(());
-    }
-    if row >= limits.max_rows {
-        return Err(over(
-            format!("sheet '{sheet}' has data in row {} (cell {}{})", row + 1, column_letter(col as usize), row + 1),
-            format!("{} rows", limits.max_rows),
-            "max_rows",
-        ));
-    }
-    if col >= limits.max_columns {
-        return Err(over(
-            format!(
-                "sheet '{sheet}' has data in column {} ({}, cell {}{})",
-                col + 1,
-                column_letter(col as usize),
-                column_letter(col as usize),
-                row + 1
-            ),
-            format!("{} columns", limits.max_columns),
-            "max_columns",
-        ));
-    }
-    let r = cells.entry(row).or_default();
-    if r.len() <= col as usize {
-        r.resize(col as usize + 1, Cell::Empty);
-    }
-    r[col as usize] = cell;
-    Ok(())
+/// One sheet's cells while it is read: rows by 0-based index, each dense from column A
+/// to its last cell, with the number of cell slots held, checked against the limits.
+struct SheetCells<'a> {
+    sheet: &'a str,
+    rows: BTreeMap<u32, Vec<Cell>>,
+    slots: u64,
+    limits: &'a Limits,
 }
 
-/// Fills each merged block with its top-left value (blocks clipped to the row and column
-/// limits; at most `limits.max_merged_cells` cells per sheet).
-fn fill_merges(
-    cells: &mut BTreeMap<u32, Vec<Cell>>,
-    merges: &[Merge],
-    sheet: &str,
-    limits: &Limits,
-) -> Result<(), IngestError> {
-    let mut filled = 0u64;
-    for m in merges {
-        let Some(value) = cells.get(&m.first.0).and_then(|r| r.get(m.first.1 as usize)).cloned() else { continue };
-        if value == Cell::Empty {
-            continue;
+impl SheetCells<'_> {
+    /// Stores a non-empty cell at (row, col), 0-based, after checking the limits.
+    fn put(&mut self, row: u32, col: u32, cell: Cell) -> Result<(), IngestError> {
+        if cell == Cell::Empty {
+            return Ok(());
         }
-        let last_row = m.last.0.min(limits.max_rows.saturating_sub(1));
-        let last_col = m.last.1.min(limits.max_columns.saturating_sub(1));
-        let size =
-            (u64::from(last_row.saturating_sub(m.first.0)) + 1) * (u64::from(last_col.saturating_sub(m.first.1)) + 1);
-        filled = filled.saturating_add(size);
-        if filled > limits.max_merged_cells {
+        let (sheet, limits) = (self.sheet, self.limits);
+        let at = format!("{}{}", column_letter(col as usize), u64::from(row) + 1);
+        if row >= limits.max_rows {
             return Err(over(
-                format!("the merged blocks of sheet '{sheet}' cover {filled} cells or more (the last counted: {m})"),
-                format!("{} cells", limits.max_merged_cells),
-                "max_merged_cells",
+                format!("sheet '{sheet}' has data in row {} (cell {at})", u64::from(row) + 1),
+                format!("{} rows", limits.max_rows),
+                "max_rows",
             ));
         }
-        for r in m.first.0..=last_row {
-            let row = cells.entry(r).or_default();
-            if row.len() <= last_col as usize {
-                row.resize(last_col as usize + 1, Cell::Empty);
+        if col >= limits.max_columns {
+            return Err(over(
+                format!("sheet '{sheet}' has data in column {} ({}, cell {at})", col + 1, column_letter(col as usize)),
+                format!("{} columns", limits.max_columns),
+                "max_columns",
+            ));
+        }
+        *self.slot(row, col, &at)? = cell;
+        Ok(())
+    }
+
+    /// The cell at (row, col), growing its row (and counting the slots) as needed.
+    fn slot(&mut self, row: u32, col: u32, at: &str) -> Result<&mut Cell, IngestError> {
+        let r = self.rows.entry(row).or_default();
+        if r.len() <= col as usize {
+            self.slots += col as u64 + 1 - r.len() as u64;
+            if self.slots > self.limits.max_cells {
+                return Err(over(
+                    format!(
+                        "sheet '{}' spans more than {} cells (rows × columns, at cell {at})",
+                        self.sheet, self.limits.max_cells
+                    ),
+                    format!("{} cells", self.limits.max_cells),
+                    "max_cells",
+                ));
             }
-            for c in m.first.1..=last_col {
-                if row[c as usize] == Cell::Empty {
-                    row[c as usize] = value.clone();
+            r.resize(col as usize + 1, Cell::Empty);
+        }
+        Ok(&mut r[col as usize])
+    }
+
+    /// Fills each merged block with its top-left value (blocks clipped to the row and
+    /// column limits; at most `limits.max_merged_cells` cells per sheet).
+    fn fill_merges(&mut self, merges: &[Merge]) -> Result<(), IngestError> {
+        let limits = self.limits;
+        let mut filled = 0u64;
+        for m in merges {
+            let top_left = self.rows.get(&m.first.0).and_then(|r| r.get(m.first.1 as usize)).cloned();
+            let Some(value) = top_left.filter(|v| *v != Cell::Empty) else { continue };
+            let last_row = m.last.0.min(limits.max_rows.saturating_sub(1));
+            let last_col = m.last.1.min(limits.max_columns.saturating_sub(1));
+            let size = (u64::from(last_row.saturating_sub(m.first.0)) + 1)
+                * (u64::from(last_col.saturating_sub(m.first.1)) + 1);
+            filled = filled.saturating_add(size);
+            if filled > limits.max_merged_cells {
+                return Err(over(
+                    format!(
+                        "the merged blocks of sheet '{}' cover {filled} cells or more (the last counted: {m})",
+                        self.sheet
+                    ),
+                    format!("{} cells", limits.max_merged_cells),
+                    "max_merged_cells",
+                ));
+            }
+            let at = m.to_string();
+            for r in m.first.0..=last_row {
+                for c in m.first.1..=last_col {
+                    let cell = self.slot(r, c, &at)?;
+                    if *cell == Cell::Empty {
+                        *cell = value.clone();
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A merged block, 0-based (row, column) of its top-left and bottom-right cells.
@@ -610,6 +642,7 @@ fn read_csv(path: &Path, limits: &Limits) -> Result<Workbook, IngestError> {
     // Excel shows a quoted field with line breaks as one row: count rows, not lines.
     // (The csv crate's own line numbers skip blank lines, so count from byte offsets.)
     let mut embedded = 0u32;
+    let mut slots = 0u64;
     let (mut counted_to, mut newlines) = (0usize, 0u32);
     for rec in reader.records() {
         let rec = rec.map_err(|e| IngestError::Unreadable { reason: format!("CSV: {e}") })?;
@@ -630,6 +663,14 @@ fn read_csv(path: &Path, limits: &Limits) -> Result<Workbook, IngestError> {
                 format!("the file has data on row {line}"),
                 format!("{} rows", limits.max_rows),
                 "max_rows",
+            ));
+        }
+        slots += rec.len() as u64;
+        if slots > limits.max_cells {
+            return Err(over(
+                format!("the file spans more than {} cells (at row {line})", limits.max_cells),
+                format!("{} cells", limits.max_cells),
+                "max_cells",
             ));
         }
         if rec.len() > limits.max_columns as usize {

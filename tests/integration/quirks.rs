@@ -569,6 +569,34 @@ fn rows_and_columns_past_the_limits_stop_the_read_naming_the_cell_and_key() {
 }
 
 #[test]
+fn a_sheet_spanning_more_than_max_cells_is_refused() {
+    let mut wb = Workbook::new();
+    plain_deals(wb.add_worksheet().set_name("Deals").unwrap(), 3);
+    let cfg = parsed_config("[ingest]\nmax_cells = 10\n");
+    // Header (5 cells) + D1 (5) fit; D2's first cell is the 11th.
+    let e = read_as(&cfg, "deals", "deals.xlsx", &wb.save_to_buffer().unwrap()).unwrap_err();
+    assert_eq!(
+        e,
+        "sheet 'Deals' spans more than 10 cells (rows × columns, at cell A3); the limit is 10 cells (ingest.max_cells)"
+    );
+    let csv = "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,10\nD2,ann@example.com,Closed Won,2026-03-02,20\n";
+    let e = read_as(&cfg, "deals", "deals.csv", csv.as_bytes()).unwrap_err();
+    assert_eq!(e, "the file spans more than 10 cells (at row 3); the limit is 10 cells (ingest.max_cells)");
+    // An ODS row of 20 cells repeated 1,048,576 times from row 1: within max_rows, but
+    // calamine would hold 20,971,520 cells.
+    let cells: Vec<String> = (0..20).map(|i| format!("n:{i}")).collect();
+    let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+    let bomb = ods("Deals", &ods_row(&cells, r#" table:number-rows-repeated="1048576""#));
+    let started = Instant::now();
+    let e = read_as(&parsed_config(""), "deals", "deals.ods", &bomb).unwrap_err();
+    assert_eq!(
+        e,
+        "sheet 'Deals' spans 20971520 cells when its repeated rows and columns are expanded (rows 1 to 1048576 × 20 columns); the limit is 20000000 cells (ingest.max_cells)"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+#[test]
 fn limit_keys_are_checked_and_a_bad_value_names_key_and_line() {
     for (key, bad, says) in [
         ("max_rows", "0", "ingest.max_rows: 0 must be from 2 to 1048576 (rows; Excel's own limit is 1048576)"),
@@ -592,9 +620,10 @@ fn limit_keys_are_checked_and_a_bad_value_names_key_and_line() {
             limits.max_zip_ratio,
             limits.max_rows,
             limits.max_columns,
+            limits.max_cells,
             limits.max_merged_cells
         ),
-        (100 << 20, 1000 << 20, 1000, 1_048_576, 1000, 2_000_000)
+        (100 << 20, 1000 << 20, 1000, 1_048_576, 1000, 20_000_000, 2_000_000)
     );
 }
 
