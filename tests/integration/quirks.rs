@@ -753,3 +753,35 @@ fn a_truncated_xls_that_panics_calamine_is_quarantined_and_the_run_goes_on() {
     );
     assert!(run.stdout.contains("imported     deals-2.xls [deals, sheet 'Closed Sales']: 3 new"), "{}", run.stdout);
 }
+
+#[test]
+fn a_libreoffice_ods_with_merged_blocks_and_formulas() {
+    // formula-dates.xls opened and saved as .ods by LibreOffice 7.4 (see the script):
+    // LibreOffice writes its merges as number-columns/rows-spanned plus covered cells,
+    // and pads each sheet to row 1,048,576 with empty repeated rows.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quirks/formula-dates.ods");
+    let bytes = std::fs::read(path).unwrap();
+    let p = read_as(&parsed_config("[ingest]\nmax_rejected_fraction = 0.5\n"), "deals", "deals.ods", &bytes).unwrap();
+    assert_eq!(
+        p.notes,
+        vec![
+            "sheet 'Closed Sales' has 2 merged block(s), the first at A1: in .ods files only the first cell of a merged block holds its value (save as .xlsx to have blocks filled)"
+        ]
+    );
+    // Not filled: only D1 has the team; cached formula values and dates are read.
+    assert_eq!(
+        summary(&p),
+        vec![
+            row("D1", "North", "Closed Won", "400000", "2026-03-03"),
+            row("D2", "", "Closed Won", "150500", "2026-03-05"),
+            row("D3", "", "Cancelled", "199999", "2026-03-07"),
+        ]
+    );
+    let rejects: Vec<String> = p.rejects.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        rejects,
+        vec![
+            "sheet 'Closed Sales', row 6, column G 'Sale Price': '#DIV/0!': the cell holds the spreadsheet error #DIV/0! (a formula that failed): fix it in the source and export again"
+        ]
+    );
+}
