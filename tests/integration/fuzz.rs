@@ -62,6 +62,7 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     out.push(("xls".to_string(), std::fs::read(root.join("tests/fixtures/quirks/formula-dates.xls")).unwrap()));
     out.push(("xlsx".to_string(), std::fs::read(root.join("tests/fixtures/deals-1904.xlsx")).unwrap()));
+    out.push(("ods".to_string(), std::fs::read(root.join("tests/fixtures/quirks/formula-dates.ods")).unwrap()));
     let real = root.join("../shared/samples/real");
     match std::fs::read_dir(&real) {
         Ok(dir) => {
