@@ -604,6 +604,8 @@ fn limit_keys_are_checked_and_a_bad_value_names_key_and_line() {
         ("max_file_mb", "0", "ingest.max_file_mb: 0 must be from 1 to 10000 (megabytes)"),
         ("max_unzipped_mb", "0", "ingest.max_unzipped_mb: 0 must be from 1 to 100000 (megabytes)"),
         ("max_zip_ratio", "1", "ingest.max_zip_ratio: 1 must be from 10 to 1000000"),
+        ("max_cells", "0", "ingest.max_cells: 0 must be from 1 to 10000000000 (cells)"),
+        ("max_merged_cells", "1000000001", "ingest.max_merged_cells: 1000000001 must be from 0 to 1000000000 (cells)"),
     ] {
         let text = config(&format!("[ingest]\n{key} = {bad}\n"));
         let line = text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
