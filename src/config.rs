@@ -206,6 +206,14 @@ struct RawIngest {
     header_search_rows: Spanned<usize>,
     max_rejected_fraction: Spanned<f64>,
     rating_scale: Spanned<u32>,
+    // Limits (ingest::Limits): file size, zip bombs, sheet size.
+    max_file_mb: Spanned<u64>,
+    max_unzipped_mb: Spanned<u64>,
+    max_zip_ratio: Spanned<u64>,
+    max_rows: Spanned<u32>,
+    max_columns: Spanned<u32>,
+    max_cells: Spanned<u64>,
+    max_merged_cells: Spanned<u64>,
 }
 
 impl Default for RawIngest {
@@ -216,6 +224,13 @@ impl Default for RawIngest {
             header_search_rows: Spanned::new(0..0, 30),
             max_rejected_fraction: Spanned::new(0..0, 0.0),
             rating_scale: Spanned::new(0..0, 5),
+            max_file_mb: Spanned::new(0..0, 100),
+            max_unzipped_mb: Spanned::new(0..0, 1000),
+            max_zip_ratio: Spanned::new(0..0, 1000),
+            max_rows: Spanned::new(0..0, 1_048_576),
+            max_columns: Spanned::new(0..0, 1000),
+            max_cells: Spanned::new(0..0, 20_000_000),
+            max_merged_cells: Spanned::new(0..0, 2_000_000),
         }
     }
 }
@@ -581,6 +596,7 @@ impl Config {
                 "ingest.rating_scale: must be 1 or more (5 for 1–5 stars, 10 for 0–10)".into(),
             ));
         }
+        let limits = ingest_limits(&raw.ingest).map_err(|(span, m)| err(span, m))?;
         let mut stages = HashMap::new();
         for (list, class) in [
             (&raw.stages.won, StageClass::Won),
@@ -609,6 +625,7 @@ impl Config {
             rating_scale: Decimal::from(*raw.ingest.rating_scale.get_ref()),
             time_zone: raw.org.time_zone,
             today: None,
+            limits,
         };
 
         let mut sources = Vec::new();
@@ -883,6 +900,29 @@ impl Config {
 
 /// Validates `[mail.smtp]`. `err` makes an error at a span; `abs` resolves a path
 /// against the config file's folder.
+/// `[ingest]` limits -> [`ingest::Limits`]; an out-of-range value names its key.
+fn ingest_limits(raw: &RawIngest) -> Result<ingest::Limits, (std::ops::Range<usize>, String)> {
+    let range = |v: &Spanned<u64>, key: &str, lo: u64, hi: u64, unit: &str| {
+        if (lo..=hi).contains(v.get_ref()) {
+            Ok(*v.get_ref())
+        } else {
+            Err((v.span(), format!("ingest.{key}: {} must be from {lo} to {hi} ({unit})", v.get_ref())))
+        }
+    };
+    let mb = 1024 * 1024;
+    let rows = Spanned::new(raw.max_rows.span(), u64::from(*raw.max_rows.get_ref()));
+    let cols = Spanned::new(raw.max_columns.span(), u64::from(*raw.max_columns.get_ref()));
+    Ok(ingest::Limits {
+        max_file_bytes: range(&raw.max_file_mb, "max_file_mb", 1, 10_000, "megabytes")? * mb,
+        max_unzipped_bytes: range(&raw.max_unzipped_mb, "max_unzipped_mb", 1, 100_000, "megabytes")? * mb,
+        max_zip_ratio: range(&raw.max_zip_ratio, "max_zip_ratio", 10, 1_000_000, "uncompressed size per byte of file")?,
+        max_rows: range(&rows, "max_rows", 2, 1_048_576, "rows; Excel's own limit is 1048576")? as u32,
+        max_columns: range(&cols, "max_columns", 1, 16_384, "columns; Excel's own limit is 16384")? as u32,
+        max_cells: range(&raw.max_cells, "max_cells", 1, 10_000_000_000, "cells")?,
+        max_merged_cells: range(&raw.max_merged_cells, "max_merged_cells", 0, 1_000_000_000, "cells")?,
+    })
+}
+
 fn smtp_settings(
     raw: &Spanned<RawSmtp>,
     err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,

@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 pub use fields::{ColumnMap, FieldSpec, Preset, SourceKind, norm_header};
-pub use table::{Cell, column_letter};
+pub use table::{Cell, Limits, column_letter};
 use table::{Grid, GridRow};
 pub use values::{DateOrder, NumberStyle};
 
@@ -80,6 +80,16 @@ pub enum IngestError {
         /// The source's config name.
         source_name: String,
     },
+    /// The file breaks one of the size limits (config `[ingest]`, see [`Limits`]).
+    #[error("{what}; the limit is {limit} (ingest.{key})")]
+    OverLimit {
+        /// What was found, naming the sheet and row or column where it applies.
+        what: String,
+        /// The limit, with its unit.
+        limit: String,
+        /// The config key under `[ingest]` that sets it.
+        key: &'static str,
+    },
 }
 
 /// Ingest settings shared by all sources (config `[ingest]` and `[stages]`).
@@ -100,6 +110,8 @@ pub struct Settings {
     /// Today in the org's zone, when reading a file: a won or cancelled deal cannot close
     /// after it (a typo such as 2062 for 2026 is rejected, not reported for decades).
     pub today: Option<chrono::NaiveDate>,
+    /// File size, zip-bomb and sheet-size limits.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -334,7 +346,7 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
         TextEncoding::Utf8 => Some(encoding_rs::UTF_8),
         TextEncoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
     };
-    let wb = table::read_encoded(path, source.sheet.as_deref(), encoding)?;
+    let wb = table::read(path, source.sheet.as_deref(), encoding, &settings.limits)?;
     if let Some(list) = &source.header {
         let Some(grid) = wb.sheets.first() else {
             return Err(IngestError::Unreadable { reason: "the file holds no sheet".into() });
@@ -488,6 +500,8 @@ fn find_header(grid: &Grid, source: &Source, settings: &Settings) -> Result<Resu
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| matches!(c, Cell::Text(s) if norm_header(s) == *alias))
+                // A merged header cell is one column, however many it spans.
+                .filter(|(i, _)| !grid.is_merge_copy(row.excel_row, *i))
                 .map(|(i, _)| i)
                 .collect();
             if hits.len() > 1 {
@@ -612,8 +626,8 @@ impl<'a> RowCtx<'a> {
     /// Trimmed text of a field; blank -> None. Error cells are rejected.
     fn text(&mut self, field: &str) -> Option<String> {
         let cell = self.cell(field);
-        if let Cell::Error(_) = cell {
-            self.reject(field, "the cell holds a spreadsheet error");
+        if let Cell::Error(e) = cell {
+            self.reject(field, error_cell_reason(e));
             return None;
         }
         let raw = cell.raw();
@@ -624,6 +638,10 @@ impl<'a> RowCtx<'a> {
     fn parse<T>(&mut self, field: &str, parse: impl FnOnce(&Cell) -> Result<T, String>) -> Option<T> {
         let cell = self.cell(field);
         if cell.is_blank() {
+            return None;
+        }
+        if let Cell::Error(e) = cell {
+            self.reject(field, error_cell_reason(e));
             return None;
         }
         match parse(cell) {
@@ -661,6 +679,11 @@ impl<'a> RowCtx<'a> {
     }
 }
 
+/// Why a row with a spreadsheet error cell (a failed formula's cached result) is rejected.
+fn error_cell_reason(e: &str) -> String {
+    format!("the cell holds the spreadsheet error {e} (a formula that failed): fix it in the source and export again")
+}
+
 /// A light e-mail check: one `@`, something on each side, a dot in the domain, no spaces.
 fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else { return false };
@@ -680,8 +703,23 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
     let mut quotas = Vec::new();
     let mut roster = Vec::new();
     let mut totals = Vec::new();
-    for row in &grid.rows[header.first_data.min(grid.rows.len())..] {
+    let first_data = header.first_data.min(grid.rows.len());
+    let end = table_end(grid, first_data, first_data.checked_sub(1).and_then(|i| grid.rows.get(i)), source);
+    if end < grid.rows.len() {
+        let (first, last) = (grid.rows[end].excel_row, grid.rows[grid.rows.len() - 1].excel_row);
+        notes.push(format!(
+            "{}rows {first} to {last} were not read: another table starts at row {first} (one table is read per sheet: the first whose header matches)",
+            sheet_label(&grid.sheet)
+        ));
+    }
+    let mut outside = Vec::new();
+    for row in &grid.rows[first_data..end] {
         if row.cells.iter().all(Cell::is_blank) {
+            continue;
+        }
+        // A row with values only outside the mapped columns belongs to a table beside this one.
+        if header.col.values().all(|&c| row.get(c).is_blank()) {
+            outside.push(row.excel_row);
             continue;
         }
         if is_totals_row(row, header) {
@@ -699,6 +737,13 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
         data_rows += 1;
         // A row with several bad cells is one rejected row with several reasons.
         rejects.extend(ctx.rejects);
+    }
+    if !outside.is_empty() {
+        notes.push(format!(
+            "skipped row{} {}: nothing in the mapped columns (a table beside this one?)",
+            if outside.len() == 1 { "" } else { "s" },
+            join(&outside)
+        ));
     }
     if !totals.is_empty() {
         notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
@@ -735,6 +780,41 @@ fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings
     };
     let columns = header.col.keys().map(|f| (f.to_string(), header.label(f))).collect();
     Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes, columns }
+}
+
+/// Index in `grid.rows` where the header's table ends: the first row after a blank row
+/// that looks like another table's header (two or more cells, all text, at least half
+/// of them names in this header or header names mapped for the source, so a data row
+/// that merely holds a word such as "Active" is not one); else the end of the sheet.
+///
+/// `first_data` is the index of the first data row; `header_row` the header's row (none
+/// for a headerless file).
+fn table_end(grid: &Grid, first_data: usize, header_row: Option<&GridRow>, source: &Source) -> usize {
+    let mut known: Vec<String> = header_row
+        .into_iter()
+        .flat_map(|r| &r.cells)
+        .filter_map(|c| if let Cell::Text(t) = c { Some(norm_header(t)) } else { None })
+        .collect();
+    known.extend(source.columns.fields.values().flatten().map(|n| norm_header(n)));
+    known.retain(|n| !n.is_empty());
+    let mut prev = header_row.map_or(0, |r| r.excel_row);
+    for (i, row) in grid.rows.iter().enumerate().skip(first_data) {
+        let blank = row.cells.iter().all(Cell::is_blank);
+        let after_gap = row.excel_row > prev + 1;
+        if !blank {
+            prev = row.excel_row;
+        }
+        if blank || !after_gap {
+            continue;
+        }
+        let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
+        let texts = filled.iter().all(|c| matches!(c, Cell::Text(_)));
+        let names = filled.iter().filter(|c| matches!(c, Cell::Text(t) if known.contains(&norm_header(t)))).count();
+        if filled.len() >= 2 && texts && names > 0 && names * 2 >= filled.len() {
+            return i;
+        }
+    }
+    grid.rows.len()
 }
 
 fn join(rows: &[u32]) -> String {

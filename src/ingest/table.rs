@@ -2,6 +2,7 @@
 //! CSV/TSV through the csv crate (UTF-8 with or without BOM, else Windows-1252;
 //! `,`, `;` or tab delimiter, sniffed).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use calamine::{Data, Reader, Sheets, open_workbook_auto};
@@ -76,6 +77,18 @@ pub struct Grid {
     pub rows: Vec<GridRow>,
     /// Whether the workbook uses the 1904 date system (Mac Excel).
     pub epoch_1904: bool,
+    /// Merged blocks (.xlsx, .xlsm, .xls; none for .ods and CSV), already filled.
+    pub merges: Vec<Merge>,
+}
+
+impl Grid {
+    /// Whether the cell at `excel_row` (1-based), `col` (0 = A) is a filled copy of a
+    /// merged block's value from a cell to its left (so a merged header cell is one
+    /// column, not two with the same name).
+    pub fn is_merge_copy(&self, excel_row: u32, col: usize) -> bool {
+        let (r, c) = (excel_row.saturating_sub(1), col as u32);
+        self.merges.iter().any(|m| m.contains(r, c) && m.first.1 < c)
+    }
 }
 
 /// A file's sheets, in workbook order (a CSV file has one, named "").
@@ -100,29 +113,315 @@ pub fn column_letter(mut col: usize) -> String {
     String::from_utf8(s).expect("ASCII letters")
 }
 
-/// Reads every sheet of a spreadsheet, or the one table of a CSV/TSV file.
-/// `only_sheet` limits a workbook to the named sheet. The encoding of a CSV is detected.
-#[cfg_attr(not(test), allow(dead_code))]
-pub fn read(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, IngestError> {
-    read_encoded(path, only_sheet, None)
+/// Size limits for one inbox file, checked before and while it is read, so that a zip
+/// bomb or an absurd sheet is refused in bounded time and memory (config `[ingest]`:
+/// `max_file_mb`, `max_unzipped_mb`, `max_zip_ratio`, `max_rows`, `max_columns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file on disk, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest total uncompressed size of a zip-based workbook (.xlsx, .xlsm, .xlsb,
+    /// .ods), in bytes, as declared in the central directory and as really inflated.
+    pub max_unzipped_bytes: u64,
+    /// Largest ratio of uncompressed size to file size for a zip-based workbook.
+    pub max_zip_ratio: u64,
+    /// Highest row number (1-based, as Excel shows it) that may hold data.
+    pub max_rows: u32,
+    /// Highest column number (1-based: A = 1) that may hold data.
+    pub max_columns: u32,
+    /// Most cells one sheet may span (its rows × columns, each row counted from column A
+    /// to its last cell), which bounds the memory a sheet takes (.ods and .xls readers
+    /// hold the whole rectangle).
+    pub max_cells: u64,
+    /// Most cells filled from merged blocks per sheet (a merge such as A1:XFD1048576
+    /// would otherwise fill a billion).
+    pub max_merged_cells: u64,
 }
 
-/// [`read`], with a CSV/TSV file's text encoding configured (`Some`) rather than
-/// detected: UTF-8 then fails on an invalid byte instead of falling back.
-pub fn read_encoded(
+impl Default for Limits {
+    /// 100 MB file, 1000 MB unzipped, ratio 1000, 1,048,576 rows (Excel's own limit),
+    /// 1000 columns, 20,000,000 cells, 2,000,000 merged cells.
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 100 * MB,
+            max_unzipped_bytes: 1000 * MB,
+            max_zip_ratio: 1000,
+            max_rows: 1_048_576,
+            max_columns: 1000,
+            max_cells: 20_000_000,
+            max_merged_cells: 2_000_000,
+        }
+    }
+}
+
+const MB: u64 = 1024 * 1024;
+
+/// Excel's error literals: a text cell that reads exactly one of these (a CSV export of a
+/// failed formula, or a cached result written as text) is an error cell.
+const ERROR_LITERALS: [&str; 8] = ["#VALUE!", "#DIV/0!", "#N/A", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#DATA!"];
+
+fn over(what: String, limit: String, key: &'static str) -> IngestError {
+    IngestError::OverLimit { what, limit, key }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / MB as f64)
+}
+
+/// Reads every sheet of a spreadsheet, or the one table of a CSV/TSV file.
+/// `only_sheet` limits a workbook to the named sheet. A CSV/TSV file's text encoding is
+/// detected (`encoding` = `None`) or configured (`Some`: UTF-8 then fails on an invalid
+/// byte instead of falling back).
+///
+/// Merged blocks (.xlsx, .xlsm, .xls) are filled: every cell of the block holds the
+/// top-left cell's value, and [`Grid::merges`] lists the blocks. ODS merged blocks are
+/// not filled (calamine has no API for them): a note names the sheet and first block.
+///
+/// Errors: [`IngestError::OverLimit`] when the file breaks one of `limits` (checked
+/// before calamine sees a zip-based file, and per cell while reading), else
+/// [`IngestError::Unsupported`], [`IngestError::Unreadable`], [`IngestError::NoSuchSheet`].
+pub fn read(
     path: &Path,
     only_sheet: Option<&str>,
     encoding: Option<&'static encoding_rs::Encoding>,
+    limits: &Limits,
 ) -> Result<Workbook, IngestError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let size = std::fs::metadata(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?.len();
+    if size > limits.max_file_bytes {
+        return Err(over(format!("the file is {}", mb(size)), mb(limits.max_file_bytes), "max_file_mb"));
+    }
     match ext.as_str() {
-        "csv" | "tsv" | "txt" => read_csv(path, encoding),
-        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => read_workbook(path, only_sheet),
+        "csv" | "tsv" | "txt" => read_csv(path, encoding, limits),
+        "xlsx" | "xlsm" | "xlsb" | "ods" => {
+            let notes = guarded(|| check_zip(path, size, ext == "ods", limits))?;
+            let mut wb = guarded(|| read_workbook(path, only_sheet, limits))?;
+            wb.notes.extend(notes);
+            Ok(wb)
+        }
+        "xls" => guarded(|| read_workbook(path, only_sheet, limits)),
         _ => Err(IngestError::Unsupported { ext }),
     }
 }
 
-fn read_workbook(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, IngestError> {
+thread_local! {
+    /// Set while [`guarded`] runs a read on this thread: its panics are not printed.
+    static IN_GUARDED_READ: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a read, turning a panic inside it (a reader bug on a malformed file) into
+/// [`IngestError::Unreadable`], so that one damaged file never stops the daemon. The
+/// process's panic hook is wrapped once so that such a caught panic is not printed as
+/// if the program had crashed; every other panic is printed as before.
+fn guarded<T>(read: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
+    static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
+    WRAP_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARDED_READ.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    IN_GUARDED_READ.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    IN_GUARDED_READ.with(|q| q.set(false));
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let what = what.lines().next().unwrap_or_default();
+        Err(IngestError::Unreadable {
+            reason: format!(
+                "the spreadsheet reader failed on this file ({what}); it is probably damaged: open it in a spreadsheet program and save it again"
+            ),
+        })
+    })
+}
+
+/// Checks a zip-based workbook before calamine inflates it: the total uncompressed size
+/// and its ratio to the file size, as declared in the central directory (the zip reader
+/// refuses an entry that inflates past its declared size), or, when some entry's size
+/// is not declared, as counted while inflating each entry into a sink, stopping at the
+/// limit. For .ods, also scans
+/// content.xml (streaming) for data beyond the row/column limits (e.g. a row with
+/// content and `table:number-rows-repeated="1048576"`) and for merged blocks, which
+/// are returned as notes.
+fn check_zip(path: &Path, size: u64, ods: bool, limits: &Limits) -> Result<Vec<String>, IngestError> {
+    let bad = |e: &dyn std::fmt::Display| IngestError::Unreadable {
+        reason: format!("not a valid zip archive, as .xlsx, .xlsm, .xlsb and .ods files are: {e}"),
+    };
+    let file = std::fs::File::open(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| bad(&e))?;
+    let ratio_error = |total: u64| {
+        over(
+            format!(
+                "the workbook inflates to {} from {} ({}:1; a zip bomb?)",
+                mb(total),
+                mb(size),
+                total / size.max(1)
+            ),
+            format!("{}:1", limits.max_zip_ratio),
+            "max_zip_ratio",
+        )
+    };
+    let size_error = |total: u64, how: &str| {
+        over(
+            format!("the workbook {how} {} uncompressed (a zip bomb?)", mb(total)),
+            mb(limits.max_unzipped_bytes),
+            "max_unzipped_mb",
+        )
+    };
+    match zip.decompressed_size() {
+        // Every entry declares its size, and the zip reader (calamine's too) stops with an
+        // error at an entry that inflates past it: the declared total is a true bound.
+        Some(declared) => {
+            let declared = u64::try_from(declared).unwrap_or(u64::MAX);
+            if declared > limits.max_unzipped_bytes {
+                return Err(size_error(declared, "declares"));
+            }
+            if declared / size.max(1) > limits.max_zip_ratio {
+                return Err(ratio_error(declared));
+            }
+        }
+        // Some entry's size is unknown (a data descriptor): count what comes out.
+        None => {
+            let mut total = 0u64;
+            for i in 0..zip.len() {
+                let mut entry = zip.by_index(i).map_err(|e| bad(&e))?;
+                let budget = limits.max_unzipped_bytes - total;
+                let n = std::io::copy(&mut std::io::Read::take(&mut entry, budget + 1), &mut std::io::sink())
+                    .map_err(|e| bad(&e))?;
+                total += n;
+                if total > limits.max_unzipped_bytes {
+                    return Err(size_error(total, "inflates to more than"));
+                }
+            }
+            if total / size.max(1) > limits.max_zip_ratio {
+                return Err(ratio_error(total));
+            }
+        }
+    }
+    if !ods {
+        return Ok(Vec::new());
+    }
+    let content = zip.by_name("content.xml").map_err(|e| bad(&format!("content.xml: {e}")))?;
+    scan_ods(std::io::BufReader::new(content), limits)
+}
+
+/// Streams an ODS content.xml: errors if a sheet has data below `max_rows` or right of
+/// `max_columns` (counting `number-rows-repeated` / `number-columns-repeated`, which
+/// calamine expands into memory); returns a note per sheet with merged blocks.
+fn scan_ods(reader: impl std::io::BufRead, limits: &Limits) -> Result<Vec<String>, IngestError> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(reader);
+    let bad = |e: &dyn std::fmt::Display| IngestError::Unreadable { reason: format!("ODS content.xml: {e}") };
+    let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
+        e.attributes().flatten().find(|a| a.key.as_ref() == name).map(|a| a.value.to_string())
+    };
+    let count = |v: Option<String>| v.map(|v| v.trim().parse::<u64>().unwrap_or(u64::MAX)).unwrap_or(1);
+    let (max_rows, max_cols) = (u64::from(limits.max_rows), u64::from(limits.max_columns));
+    let mut notes = Vec::new();
+    let (mut sheet, mut row, mut row_rep, mut row_has, mut col) = (String::new(), 0u64, 1u64, false, 0u64);
+    let (mut merged, mut first_merge) = (0usize, String::new());
+    // The rectangle calamine will hold: from the first row with data, as wide as the widest.
+    let (mut widest, mut first_row) = (0u64, None::<u64>);
+    let mut buf = Vec::new();
+    loop {
+        let ev = xml.read_event_into(&mut buf).map_err(|e| bad(&e))?;
+        let (e, empty) = match &ev {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(e) => {
+                match e.name().as_ref() {
+                    "table:table-row" => {
+                        if row_has {
+                            let last = row.saturating_add(row_rep);
+                            first_row.get_or_insert(row);
+                            let spans = (last - first_row.unwrap_or(0)).saturating_mul(widest);
+                            if spans > limits.max_cells && last <= max_rows {
+                                return Err(over(
+                                    format!(
+                                        "sheet '{sheet}' spans {spans} cells when its repeated rows and columns are expanded (rows {} to {last} × {widest} columns)",
+                                        first_row.unwrap_or(0) + 1
+                                    ),
+                                    format!("{} cells", limits.max_cells),
+                                    "max_cells",
+                                ));
+                            }
+                            if last > max_rows {
+                                return Err(over(
+                                    format!(
+                                        "sheet '{sheet}' has data down to row {last} (row {} is repeated {row_rep} times)",
+                                        row + 1
+                                    ),
+                                    format!("{max_rows} rows"),
+                                    "max_rows",
+                                ));
+                            }
+                        }
+                        row = row.saturating_add(row_rep);
+                    }
+                    "table:table" if merged > 0 => notes.push(format!(
+                        "sheet '{sheet}' has {merged} merged block(s), the first at {first_merge}: in .ods files only the first cell of a merged block holds its value (save as .xlsx to have blocks filled)"
+                    )),
+                    _ => {}
+                }
+                buf.clear();
+                continue;
+            }
+            Event::Eof => break,
+            _ => {
+                buf.clear();
+                continue;
+            }
+        };
+        match e.name().as_ref() {
+            "table:table" => {
+                sheet = attr(e, "table:name").unwrap_or_default();
+                (row, merged, widest, first_row) = (0, 0, 0, None);
+            }
+            "table:table-row" => {
+                (row_rep, row_has, col) = (count(attr(e, "table:number-rows-repeated")), false, 0);
+                if empty {
+                    row = row.saturating_add(row_rep);
+                }
+            }
+            name @ ("table:table-cell" | "table:covered-table-cell") => {
+                let rep = count(attr(e, "table:number-columns-repeated"));
+                let spans =
+                    ["table:number-rows-spanned", "table:number-columns-spanned"].iter().any(|k| count(attr(e, k)) > 1);
+                if spans {
+                    if merged == 0 {
+                        first_merge = format!("{}{}", column_letter(col.min(1 << 20) as usize), row + 1);
+                    }
+                    merged += 1;
+                }
+                let content = name == "table:table-cell" && (!empty || attr(e, "office:value-type").is_some());
+                if content {
+                    row_has = true;
+                    let last = col.saturating_add(rep);
+                    widest = widest.max(last);
+                    if last > max_cols {
+                        return Err(over(
+                            format!("sheet '{sheet}' has data in column {last} of row {}", row + 1),
+                            format!("{max_cols} columns"),
+                            "max_columns",
+                        ));
+                    }
+                }
+                col = col.saturating_add(rep);
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(notes)
+}
+
+fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Result<Workbook, IngestError> {
     let unreadable = |e: calamine::Error| IngestError::Unreadable { reason: e.to_string() };
     let mut wb = open_workbook_auto(path).map_err(unreadable)?;
     let epoch_1904 = match &wb {
@@ -142,25 +441,176 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>) -> Result<Workbook, Inge
         if only_sheet.is_some_and(|w| w != name) {
             continue;
         }
-        let range = wb.worksheet_range(&name).map_err(unreadable)?;
-        let (r0, c0) = range.start().unwrap_or((0, 0));
-        let mut rows = Vec::new();
-        for (i, row) in range.rows().enumerate() {
-            if row.iter().all(|c| matches!(c, Data::Empty)) {
-                continue;
+        let mut cells = SheetCells { sheet: &name, rows: BTreeMap::new(), slots: 0, limits };
+        let merges = match &mut wb {
+            // .xlsx and .xlsb are streamed cell by cell: the declared dimension (often wrong, e.g. A1:XFD1048576)
+            // is never used to allocate, and a cell past the limits stops the read at once.
+            Sheets::Xlsx(x) => {
+                let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
+                while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
+                    let (r, col) = c.get_position();
+                    cells.put(r, col, convert(&Data::from(c.get_value().clone())))?;
+                }
+                drop(reader);
+                x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?
             }
-            let mut cells = vec![Cell::Empty; c0 as usize];
-            cells.extend(row.iter().map(convert));
-            rows.push(GridRow { excel_row: r0 + i as u32 + 1, cells });
-        }
-        sheets.push(Grid { sheet: name, rows, epoch_1904 });
+            Sheets::Xlsb(x) => {
+                let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
+                while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
+                    let (r, col) = c.get_position();
+                    cells.put(r, col, convert(&Data::from(c.get_value().clone())))?;
+                }
+                Vec::new()
+            }
+            other => {
+                let range = other.worksheet_range(&name).map_err(unreadable)?;
+                let (r0, c0) = range.start().unwrap_or((0, 0));
+                for (r, c, v) in range.used_cells() {
+                    cells.put(r0 + r as u32, c0 + c as u32, convert(v))?;
+                }
+                match other {
+                    Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?,
+                    _ => Vec::new(),
+                }
+            }
+        };
+        let merges: Vec<Merge> = merges
+            .iter()
+            .map(|d| Merge { first: (d.start.0, d.start.1), last: (d.end.0, d.end.1) })
+            .filter(|m| m.first != m.last)
+            .collect();
+        cells.fill_merges(&merges)?;
+        let rows = cells
+            .rows
+            .into_iter()
+            .filter(|(_, row)| !row.iter().all(|c| matches!(c, Cell::Empty)))
+            .map(|(r, cells)| GridRow { excel_row: r + 1, cells })
+            .collect();
+        sheets.push(Grid { sheet: name, rows, epoch_1904, merges });
     }
     Ok(Workbook { sheets, notes: Vec::new() })
+}
+
+/// One sheet's cells while it is read: rows by 0-based index, each dense from column A
+/// to its last cell, with the number of cell slots held, checked against the limits.
+struct SheetCells<'a> {
+    sheet: &'a str,
+    rows: BTreeMap<u32, Vec<Cell>>,
+    slots: u64,
+    limits: &'a Limits,
+}
+
+impl SheetCells<'_> {
+    /// Stores a non-empty cell at (row, col), 0-based, after checking the limits.
+    fn put(&mut self, row: u32, col: u32, cell: Cell) -> Result<(), IngestError> {
+        if cell == Cell::Empty {
+            return Ok(());
+        }
+        let (sheet, limits) = (self.sheet, self.limits);
+        let at = format!("{}{}", column_letter(col as usize), u64::from(row) + 1);
+        if row >= limits.max_rows {
+            return Err(over(
+                format!("sheet '{sheet}' has data in row {} (cell {at})", u64::from(row) + 1),
+                format!("{} rows", limits.max_rows),
+                "max_rows",
+            ));
+        }
+        if col >= limits.max_columns {
+            return Err(over(
+                format!("sheet '{sheet}' has data in column {} ({}, cell {at})", col + 1, column_letter(col as usize)),
+                format!("{} columns", limits.max_columns),
+                "max_columns",
+            ));
+        }
+        *self.slot(row, col, &at)? = cell;
+        Ok(())
+    }
+
+    /// The cell at (row, col), growing its row (and counting the slots) as needed.
+    fn slot(&mut self, row: u32, col: u32, at: &str) -> Result<&mut Cell, IngestError> {
+        let r = self.rows.entry(row).or_default();
+        if r.len() <= col as usize {
+            self.slots += col as u64 + 1 - r.len() as u64;
+            if self.slots > self.limits.max_cells {
+                return Err(over(
+                    format!(
+                        "sheet '{}' spans more than {} cells (rows × columns, at cell {at})",
+                        self.sheet, self.limits.max_cells
+                    ),
+                    format!("{} cells", self.limits.max_cells),
+                    "max_cells",
+                ));
+            }
+            r.resize(col as usize + 1, Cell::Empty);
+        }
+        Ok(&mut r[col as usize])
+    }
+
+    /// Fills each merged block with its top-left value (blocks clipped to the row and
+    /// column limits; at most `limits.max_merged_cells` cells per sheet).
+    fn fill_merges(&mut self, merges: &[Merge]) -> Result<(), IngestError> {
+        let limits = self.limits;
+        let mut filled = 0u64;
+        for m in merges {
+            let top_left = self.rows.get(&m.first.0).and_then(|r| r.get(m.first.1 as usize)).cloned();
+            let Some(value) = top_left.filter(|v| *v != Cell::Empty) else { continue };
+            let last_row = m.last.0.min(limits.max_rows.saturating_sub(1));
+            let last_col = m.last.1.min(limits.max_columns.saturating_sub(1));
+            let size = (u64::from(last_row.saturating_sub(m.first.0)) + 1)
+                * (u64::from(last_col.saturating_sub(m.first.1)) + 1);
+            filled = filled.saturating_add(size);
+            if filled > limits.max_merged_cells {
+                return Err(over(
+                    format!(
+                        "the merged blocks of sheet '{}' cover {filled} cells or more (the last counted: {m})",
+                        self.sheet
+                    ),
+                    format!("{} cells", limits.max_merged_cells),
+                    "max_merged_cells",
+                ));
+            }
+            let at = m.to_string();
+            for r in m.first.0..=last_row {
+                for c in m.first.1..=last_col {
+                    let cell = self.slot(r, c, &at)?;
+                    if *cell == Cell::Empty {
+                        *cell = value.clone();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A merged block, 0-based (row, column) of its top-left and bottom-right cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merge {
+    /// Top-left cell.
+    pub first: (u32, u32),
+    /// Bottom-right cell.
+    pub last: (u32, u32),
+}
+
+impl Merge {
+    /// Whether (row, col), 0-based, lies in the block.
+    pub fn contains(&self, row: u32, col: u32) -> bool {
+        (self.first.0..=self.last.0).contains(&row) && (self.first.1..=self.last.1).contains(&col)
+    }
+}
+
+impl std::fmt::Display for Merge {
+    /// As Excel writes it: "B2:D4".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = |(r, c): (u32, u32)| format!("{}{}", column_letter(c as usize), r + 1);
+        write!(f, "{}:{}", a(self.first), a(self.last))
+    }
 }
 
 fn convert(d: &Data) -> Cell {
     match d {
         Data::Empty => Cell::Empty,
+        Data::String(s) if ERROR_LITERALS.contains(&s.trim()) => Cell::Error(s.trim().to_string()),
         Data::String(s) => Cell::Text(s.clone()),
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(f) => Cell::Number(*f),
@@ -180,7 +630,11 @@ fn convert(d: &Data) -> Cell {
     }
 }
 
-fn read_csv(path: &Path, encoding: Option<&'static encoding_rs::Encoding>) -> Result<Workbook, IngestError> {
+fn read_csv(
+    path: &Path,
+    encoding: Option<&'static encoding_rs::Encoding>,
+    limits: &Limits,
+) -> Result<Workbook, IngestError> {
     let bytes = std::fs::read(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?;
     let mut notes = Vec::new();
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -210,6 +664,7 @@ fn read_csv(path: &Path, encoding: Option<&'static encoding_rs::Encoding>) -> Re
     // Excel shows a quoted field with line breaks as one row: count rows, not lines.
     // (The csv crate's own line numbers skip blank lines, so count from byte offsets.)
     let mut embedded = 0u32;
+    let mut slots = 0u64;
     let (mut counted_to, mut newlines) = (0usize, 0u32);
     for rec in reader.records() {
         let rec = rec.map_err(|e| IngestError::Unreadable { reason: format!("CSV: {e}") })?;
@@ -225,11 +680,39 @@ fn read_csv(path: &Path, encoding: Option<&'static encoding_rs::Encoding>) -> Re
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let cells =
-            rec.iter().map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) }).collect();
+        if line > limits.max_rows {
+            return Err(over(
+                format!("the file has data on row {line}"),
+                format!("{} rows", limits.max_rows),
+                "max_rows",
+            ));
+        }
+        slots += rec.len() as u64;
+        if slots > limits.max_cells {
+            return Err(over(
+                format!("the file spans more than {} cells (at row {line})", limits.max_cells),
+                format!("{} cells", limits.max_cells),
+                "max_cells",
+            ));
+        }
+        if rec.len() > limits.max_columns as usize {
+            return Err(over(
+                format!("row {line} has {} columns", rec.len()),
+                format!("{} columns", limits.max_columns),
+                "max_columns",
+            ));
+        }
+        let cells = rec
+            .iter()
+            .map(|f| match f.trim() {
+                "" => Cell::Empty,
+                t if ERROR_LITERALS.contains(&t) => Cell::Error(t.to_string()),
+                _ => Cell::Text(f.to_string()),
+            })
+            .collect();
         rows.push(GridRow { excel_row: line, cells });
     }
-    Ok(Workbook { sheets: vec![Grid { sheet: String::new(), rows, epoch_1904: false }], notes })
+    Ok(Workbook { sheets: vec![Grid { sheet: String::new(), rows, epoch_1904: false, merges: Vec::new() }], notes })
 }
 
 /// Picks `,`, `;` or tab: the one that splits the most of the first lines into the
@@ -278,7 +761,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, "Deal ID,Note\r\nX1,\"two\r\nlines\"\r\n\r\nX2,plain\r\n").unwrap();
-        let g = &read(&p, None).unwrap().sheets[0];
+        let g = &read(&p, None, None, &Limits::default()).unwrap().sheets[0];
         let rows: Vec<(u32, String)> = g.rows.iter().map(|r| (r.excel_row, r.get(0).raw())).collect();
         // Header row 1, X1 row 2 (its note spans two lines), a blank row 3, X2 row 4.
         assert_eq!(rows, vec![(1, "Deal ID".into()), (2, "X1".into()), (4, "X2".into())]);
@@ -314,26 +797,63 @@ mod real_sample_tests {
     #[test]
     fn a_1904_workbook_gives_true_dates() {
         let Some(p) = sample("calamine_date_1904.xlsx") else { return };
-        let wb = read(&p, None).unwrap();
+        let wb = read(&p, None, None, &Limits::default()).unwrap();
         let g = &wb.sheets[0];
         assert!(g.epoch_1904);
+        // Serials 42735 and 42736 in the 1904 system (checked with python-calamine and by
+        // hand: 1904-01-01 + 42735 days = 2021-01-01); 1900 would give 2016-12-31.
         assert_eq!(g.rows[0].cells, vec![dt("2021-01-01 00:00:00"), Cell::Number(15.0)]);
-        assert_eq!(g.rows[1].cells[0], dt("2021-01-02 00:00:00"));
+        assert_eq!(g.rows[1].cells, vec![dt("2021-01-02 00:00:00"), Cell::Number(16.0)]);
+        // A3 is a duration ([hh]:mm:ss): 10.6320601851852 days = 10 days 15:10:10, kept as
+        // the number of days, never a date.
+        assert_eq!(g.rows[2].cells, vec![Cell::Number(10.6320601851852), Cell::Number(17.0)]);
+        assert_eq!(g.rows.len(), 3);
+        assert!(g.merges.is_empty());
+    }
+
+    #[test]
+    fn merged_blocks_are_filled() {
+        let Some(p) = sample("calamine_merge_cells.xlsx") else { return };
+        let wb = read(&p, None, None, &Limits::default()).unwrap();
+        let g = &wb.sheets[0];
+        // sheet1.xml: <mergeCell ref="A1:B1"/><mergeCell ref="A2:A4"/><mergeCell ref="B2:D4"/>,
+        // values A1 "Row Merge", C1 "Not Merged", A2 "Column Merge", B2 "Chunk Merged".
+        let merges: Vec<String> = g.merges.iter().map(|m| m.to_string()).collect();
+        assert_eq!(merges, ["A1:B1", "A2:A4", "B2:D4"]);
+        let t = |s: &str| Cell::Text(s.into());
+        let rows: Vec<(u32, Vec<Cell>)> = g.rows.iter().map(|r| (r.excel_row, r.cells.clone())).collect();
+        let block = vec![t("Column Merge"), t("Chunk Merged"), t("Chunk Merged"), t("Chunk Merged")];
+        assert_eq!(
+            rows,
+            vec![
+                (1, vec![t("Row Merge"), t("Row Merge"), t("Not Merged")]),
+                (2, block.clone()),
+                (3, block.clone()),
+                (4, block),
+            ]
+        );
+        assert!(g.is_merge_copy(1, 1) && !g.is_merge_copy(1, 0) && !g.is_merge_copy(3, 0));
     }
 
     #[test]
     fn ods_dates_and_durations() {
         let Some(p) = sample("calamine_date.ods") else { return };
-        let g = &read(&p, None).unwrap().sheets[0];
+        let g = &read(&p, None, None, &Limits::default()).unwrap().sheets[0];
         assert_eq!(g.rows[0].cells[0], dt("2021-01-01 00:00:00"));
         assert_eq!(g.rows[1].cells[0], dt("2021-01-01 10:10:10"));
         assert_eq!(g.rows[2].cells[0], Cell::Text("PT10H10M10S".into()));
+        assert_eq!(g.rows[3].cells, vec![Cell::Text("PT10H10M10.123456S".into()), Cell::Number(18.0)]);
+        let b: Vec<Cell> = g.rows.iter().map(|r| r.get(1).clone()).collect();
+        assert_eq!(b, [15.0, 16.0, 17.0, 18.0].map(Cell::Number));
+        // content.xml ends each row with <table:table-cell table:number-columns-repeated="1022"/>:
+        // empty, so within the column limit, and no merged blocks, so no note.
+        assert!(read(&p, None, None, &Limits::default()).unwrap().notes.is_empty());
     }
 
     #[test]
     fn legacy_xls_with_three_sheets() {
         let Some(p) = sample("superstore_sales_canada.xls") else { return };
-        let wb = read(&p, None).unwrap();
+        let wb = read(&p, None, None, &Limits::default()).unwrap();
         let names: Vec<&str> = wb.sheets.iter().map(|g| g.sheet.as_str()).collect();
         assert_eq!(names, ["Orders", "Returns", "Users"]);
         let orders = &wb.sheets[0];
@@ -342,8 +862,8 @@ mod real_sample_tests {
         assert_eq!(orders.rows[1].excel_row, 2);
         assert_eq!(orders.rows[1].get(2), &dt("2010-10-13 00:00:00"));
         assert_eq!(orders.rows[1].get(5), &Cell::Number(261.54));
-        let only = read(&p, Some("Users")).unwrap();
+        let only = read(&p, Some("Users"), None, &Limits::default()).unwrap();
         assert_eq!(only.sheets.len(), 1);
-        assert!(matches!(read(&p, Some("Nope")), Err(IngestError::NoSuchSheet { .. })));
+        assert!(matches!(read(&p, Some("Nope"), None, &Limits::default()), Err(IngestError::NoSuchSheet { .. })));
     }
 }

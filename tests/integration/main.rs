@@ -6,10 +6,13 @@
 mod cli;
 mod delivery;
 mod documents;
+mod fuzz;
 mod harness;
 mod ingest_cases;
 mod mappings;
 mod memos;
+mod quirks;
+mod real_calamine;
 mod real_samples;
 mod robustness;
 mod sample_memos;

@@ -141,12 +141,13 @@ fn every_other_public_sample_imports_or_fails_with_a_specific_error() {
     let mut names = Vec::new();
     for e in std::fs::read_dir(&real).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        if !name.starts_with("maven_crm") {
+        // calamine_* are covered by real_calamine.rs with their own configs.
+        if !name.starts_with("maven_crm") && !name.starts_with("calamine_") {
             env.put(&name, std::fs::read(real.join(&name)).unwrap());
             names.push(name);
         }
     }
-    assert!(names.len() >= 9, "{names:?}");
+    assert!(names.len() >= 4, "{names:?}");
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(env.store().counts().unwrap().0, 0);
