@@ -451,7 +451,7 @@ pub(super) fn run_occurrence(
                         Ok(None) => " (no mail.admin to tell)".to_string(),
                         Err(e) => format!(" (could not tell the admin: {e:#})"),
                     };
-                (RunState::Skipped, format!("skipped: {msg}{told}"))
+                (RunState::Skipped, format!("{msg}{told}"))
             }
         },
         Err(e) => (RunState::Failed, format!("{e:#}")),

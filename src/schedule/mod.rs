@@ -170,8 +170,9 @@ impl JobSchedule {
         if through <= after || limit == 0 {
             return Vec::new();
         }
-        for t in self.cron.iter_after(after.with_timezone(&tz)) {
-            let t = t.with_timezone(&Utc);
+        for t in self.cron.iter_after(whole_second(after).with_timezone(&tz)) {
+            // croner keeps the start's fraction of a second: occurrences are whole seconds.
+            let t = whole_second(t.with_timezone(&Utc));
             // croner resolves an ambiguous local time to its first instant even when the
             // search started between the two: never go back before `after`.
             if t <= after {
@@ -191,13 +192,22 @@ impl JobSchedule {
     /// The first occurrence strictly after `t`, if the expression has one within a year
     /// or so of searching.
     pub fn next_after(&self, tz: Tz, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron.iter_after(t.with_timezone(&tz)).map(|x| x.with_timezone(&Utc)).find(|x| *x > t)
+        self.cron
+            .iter_after(whole_second(t).with_timezone(&tz))
+            .map(|x| whole_second(x.with_timezone(&Utc)))
+            .find(|x| *x > t)
     }
 
     /// Whether `t` is an occurrence of this schedule.
     pub fn is_occurrence(&self, tz: Tz, t: DateTime<Utc>) -> bool {
         self.next_after(tz, t - Duration::seconds(1)) == Some(t)
     }
+}
+
+/// `t` without its fraction of a second (occurrences, and so ledger keys, are whole
+/// seconds whatever instant the search started from).
+fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).expect("a representable instant")
 }
 
 /// The calendar (config `[schedule]`).

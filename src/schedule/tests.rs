@@ -267,3 +267,16 @@ fn a_file_copied_in_chunks_is_ready_once_after_it_settles() {
     assert_eq!(s.observe(&old, at(101.0), wall + StdDuration::from_secs(60)), vec!["roster.csv".to_string()]);
     assert!(s.observe(&old, at(102.0), wall + StdDuration::from_secs(61)).is_empty(), "handed out once");
 }
+
+#[test]
+fn occurrences_are_whole_seconds_whatever_the_start() {
+    let tz: Tz = "America/Chicago".parse().unwrap();
+    let j = JobSchedule::default_for(JobKind::QuotaMemo);
+    let after = utc(2026, 11, 1, 12, 59) + Duration::milliseconds(40_620);
+    assert_eq!(j.occurrences(tz, after, utc(2026, 11, 2, 0, 0), 10), vec![utc(2026, 11, 1, 13, 0)]);
+    assert_eq!(j.next_after(tz, after), Some(utc(2026, 11, 1, 13, 0)));
+    // From just after the occurrence, it is not found again.
+    let after = utc(2026, 11, 1, 13, 0) + Duration::milliseconds(620);
+    assert!(j.occurrences(tz, after, utc(2026, 11, 2, 0, 0), 10).is_empty());
+    assert_eq!(j.next_after(tz, after), Some(utc(2026, 12, 1, 13, 0)));
+}

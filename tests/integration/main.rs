@@ -12,5 +12,6 @@ mod memos;
 mod real_samples;
 mod robustness;
 mod sample_memos;
+mod serve;
 mod smtp_server;
 mod trust;

@@ -1,0 +1,363 @@
+//! `quotad serve`: the real binary with an injected, accelerated clock (`--now T serve
+//! --speed N`), the bundled sample inbox, the real SMTP sink, SIGTERM, restarts, a
+//! second instance, downtime and catch-up, DST, and a big file arriving in chunks.
+//! Heartbeat, rescan and settle are a second or two (config) so the tests stay fast.
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use quotad::store::RunState;
+
+use crate::harness::{Env, config};
+use crate::smtp_server::{PASSWORD_ENV, SmtpSink, password, smtp_config};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Polls `cond` every 50 ms for up to `limit`.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// A running `quotad serve`; its stdout is `NAME.out` in the test folder.
+struct Daemon<'a> {
+    env: &'a Env,
+    name: String,
+    child: Child,
+}
+
+impl<'a> Daemon<'a> {
+    fn start(env: &'a Env, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Daemon<'a> {
+        let child = env.spawn(name, args, vars);
+        let d = Daemon { env, name: name.into(), child };
+        assert!(
+            wait_for(Duration::from_secs(20), || d.out().contains("quotad serve: pid")),
+            "did not start: {}",
+            d.err()
+        );
+        d
+    }
+
+    fn out(&self) -> String {
+        std::fs::read_to_string(self.env.path(&format!("{}.out", self.name))).unwrap_or_default()
+    }
+
+    fn err(&self) -> String {
+        std::fs::read_to_string(self.env.path(&format!("{}.err", self.name))).unwrap_or_default()
+    }
+
+    fn wait_out(&self, text: &str, limit: Duration) {
+        assert!(
+            wait_for(limit, || self.out().contains(text)),
+            "no '{text}' within {limit:?}:\n{}\n{}",
+            self.out(),
+            self.err()
+        );
+    }
+
+    /// Sends SIGTERM; returns the exit status and how long it took to exit.
+    fn term(mut self) -> (i32, Duration) {
+        let pid = self.child.id().to_string();
+        let start = Instant::now();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                let took = start.elapsed();
+                assert!(!self.err().contains("panicked"), "{}", self.err());
+                return (s.code().unwrap_or(-1), took);
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!("quotad serve did not stop within 30 s of SIGTERM:\n{}", self.out());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shipped config on the sample inbox, with fast heartbeat/rescan/settle and
+/// `extra` lines replacing nothing but appended to `[mail]` (the last table).
+fn sample_env(mail_extra: &str, catch_up: &str) -> Env {
+    let env = Env::sample();
+    let shipped = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = shipped
+        .replace("heartbeat_seconds = 15 ", "heartbeat_seconds = 1 ")
+        .replace("rescan_seconds = 60 ", "rescan_seconds = 1 ")
+        .replace("settle_seconds = 5 ", "settle_seconds = 1 ")
+        .replace("catch_up = \"24h\"", &format!("catch_up = \"{catch_up}\""));
+    assert_ne!(cfg, shipped);
+    std::fs::write(env.path("quotad.toml"), format!("{cfg}\n{mail_extra}\n")).unwrap();
+    env
+}
+
+fn runs(env: &Env, job: &str) -> Vec<(DateTime<Utc>, RunState, String)> {
+    quotad::store::Store::open(&env.path("var/quotad.sqlite"))
+        .unwrap()
+        .runs_of(job)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.occurrence, r.state, r.result))
+        .collect()
+}
+
+#[test]
+fn serve_sends_the_demo_memos_through_smtp_once_stops_on_sigterm_and_restarts_send_nothing_twice() {
+    let pw = password();
+    let sink = SmtpSink::start("starttls", &pw);
+    let env = sample_env("", "24h");
+    let shipped = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let transport = shipped.lines().find(|l| l.starts_with("transport = \"file\"")).unwrap();
+    let cfg = format!("{}{}", shipped.replace(transport, ""), smtp_config(sink.port, sink.cert(), "starttls", "", ""));
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+
+    // 1 November 2026 07:00 CST (the US fell back at 07:00 UTC that morning) = 13:00 UTC.
+    let d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
+    assert!(d.out().contains("quota-memo      0 0 7 1 * *      next 2026-11-01 07:00 CST (13:00 UTC)"), "{}", d.out());
+    assert!(wait_for(Duration::from_secs(30), || sink.count() >= 22), "{}", d.out());
+    d.wait_out(
+        "succeeded: quota memo 2026-11: 19 rep memo(s) and 3 manager memo(s) delivered",
+        Duration::from_secs(10),
+    );
+    std::thread::sleep(Duration::from_millis(1500)); // more heartbeats: nothing more
+    assert_eq!(sink.count(), 22);
+    let (code, took) = d.term();
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(5), "stopped in {took:?}");
+
+    let got = sink.received();
+    let mut to: Vec<String> = got.iter().map(|r| r.email.to.clone()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 22, "22 different recipients, each once");
+    assert!(got.iter().all(|r| r.tls && r.login == crate::smtp_server::USER));
+    let occurrence = at("2026-11-01T13:00:00Z");
+    let memo = runs(&env, "quota-memo");
+    assert_eq!(memo.len(), 1);
+    assert_eq!((memo[0].0, memo[0].1), (occurrence, RunState::Succeeded));
+
+    // Two restarts within a minute: one at 13:00:30, one whose clock reads 12:59:58
+    // (the occurrence is due again in its window): the ledger runs nothing twice.
+    for (name, now) in [("serve2", "2026-11-01T13:00:30Z"), ("serve3", "2026-11-01T12:59:58Z")] {
+        let d = Daemon::start(&env, name, &["--now", now, "serve"], &vars);
+        std::thread::sleep(Duration::from_millis(3500));
+        assert!(!d.out().contains("quota-memo 2026-11-01"), "{}", d.out());
+        assert_eq!(d.term().0, 0);
+    }
+    assert_eq!(sink.count(), 22);
+    assert_eq!(runs(&env, "quota-memo").len(), 1);
+    let status = env.quotad(&["--now", "2026-11-01T14:00:00Z", "status"]);
+    assert!(
+        status.stdout.contains(
+            "    last run:  2026-11-01 07:00 CST (13:00 UTC): succeeded: quota memo 2026-11: 19 rep memo(s) and 3 manager memo(s) delivered"
+        ),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("    next:      2026-12-01 07:00 CST (13:00 UTC)"), "{}", status.stdout);
+    assert!(status.stdout.contains("    next:      2026-11-02 08:00 CST (14:00 UTC)"), "{}", status.stdout);
+}
+
+#[test]
+fn a_second_quotad_on_the_same_state_refuses_naming_the_pid_and_run_at_respects_the_ledger() {
+    let env = sample_env("", "24h");
+    let d = Daemon::start(&env, "serve", &["--now", "2026-11-01T12:00:00Z", "serve"], &[]);
+    let pid = d.child.id();
+    for args in [&["serve"][..], &["run", "quota-memo", "--at", "2026-11-01T13:00:00Z"], &["import"]] {
+        let r = env.quotad(args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(&format!("`quotad serve` (pid {pid}) is running on")), "{r:?}");
+        assert!(r.stderr.contains("quotad.sqlite.lock"), "{r:?}");
+    }
+    assert_eq!(d.term().0, 0);
+
+    // By hand, once the daemon is stopped: runs, then is not run again.
+    let r = env.quotad(&["--now", "2026-11-01T13:05:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("quota-memo 2026-11-01 07:00 CST (13:00 UTC): succeeded: quota memo 2026-11: 19 rep memo(s)"),
+        "{r:?}"
+    );
+    let r = env.quotad(&["--now", "2026-11-01T13:06:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("quota-memo 2026-11-01 07:00 CST (13:00 UTC): already succeeded (run)"), "{r:?}");
+    assert_eq!(env.emails().len(), 19);
+    assert_eq!(env.all_emails().len(), 22);
+}
+
+/// Down from Saturday 2026-10-31 20:00 CDT to Monday 2026-11-02 09:10 CST.
+fn downtime(catch_up: &str) -> Env {
+    let env = sample_env("admin = \"Ops Admin <admin@example-homes.com>\"", catch_up);
+    let d = Daemon::start(&env, "before", &["--now", "2026-11-01T01:00:00Z", "serve"], &[]);
+    d.wait_out("inbox: crm-export-2026-10.xlsx imported", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.term().0, 0);
+    let d = Daemon::start(&env, "after", &["--now", "2026-11-02T15:10:00Z", "serve"], &[]);
+    d.wait_out("weekly-ranking 2026-11-02 08:00 CST (14:00 UTC): skipped", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(d.term().0, 0);
+    // The Monday ranking ran once: its week (26 Oct – 1 Nov) is November month to date,
+    // and the sample has no November deals, so nothing empty was sent.
+    assert_eq!(
+        runs(&env, "weekly-ranking"),
+        vec![(
+            at("2026-11-02T14:00:00Z"),
+            RunState::Skipped,
+            "no data: no deals stored for 2026-11 (data for 2026-05 to 2026-10) (told admin@example-homes.com)".into()
+        )]
+    );
+    assert_eq!(runs(&env, "one-on-one"), vec![]);
+    env
+}
+
+fn admin_subjects(env: &Env) -> Vec<String> {
+    let mut v: Vec<String> =
+        env.all_emails().into_iter().filter(|e| e.to == "admin@example-homes.com").map(|e| e.subject).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn after_weekend_downtime_the_monday_ranking_runs_once_and_the_sunday_memo_is_reported_missed() {
+    let env = downtime("24h");
+    // Sunday 1 Nov 07:00 CST was 26 h 10 min before the start: over catch_up.
+    assert_eq!(
+        runs(&env, "quota-memo"),
+        vec![(
+            at("2026-11-01T13:00:00Z"),
+            RunState::Missed,
+            "missed: quotad was not running then, and it is older than catch_up (24h)".into()
+        )]
+    );
+    assert_eq!(env.emails().len(), 0);
+    assert_eq!(
+        admin_subjects(&env),
+        vec!["quotad: 1 quota-memo occurrence(s) missed", "quotad: weekly-ranking for 2026-W44 skipped: no data"]
+    );
+    let notice = env.all_emails().into_iter().find(|e| e.subject.contains("missed")).unwrap();
+    assert!(
+        notice.text.contains("To run one by hand: quotad run quota-memo --at 2026-11-01T13:00:00Z"),
+        "{}",
+        notice.text
+    );
+}
+
+#[test]
+fn after_weekend_downtime_with_catch_up_48h_the_sunday_memo_runs_once() {
+    let env = downtime("48h");
+    let memo = runs(&env, "quota-memo");
+    assert_eq!(memo.len(), 1);
+    assert_eq!((memo[0].0, memo[0].1), (at("2026-11-01T13:00:00Z"), RunState::Succeeded));
+    assert_eq!(env.emails().len(), 19);
+    assert_eq!(admin_subjects(&env), vec!["quotad: weekly-ranking for 2026-W44 skipped: no data"]);
+}
+
+#[test]
+fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_cest_on_the_29th() {
+    // No data at all: each day's occurrence is recorded as skipped, which shows when it ran.
+    let env = Env::new(&config(""));
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap().replace("America/Chicago", "Europe/Berlin");
+    let cfg = format!(
+        "{cfg}\n[schedule]\ncatch_up = \"12h\"\nheartbeat_seconds = 1\nrescan_seconds = 5\n[schedule.quota_memo]\ncron = \"0 30 2 * * *\"\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n"
+    );
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    // Ten hours a second (a heartbeat each 10 h, under catch_up), from Friday 27 March
+    // 14:00 UTC (the first start looks back 12 h: 02:00 UTC) to past Tuesday 31 March.
+    let d = Daemon::start(&env, "serve", &["--now", "2026-03-27T14:00:00Z", "serve", "--speed", "36000"], &[]);
+    assert!(wait_for(Duration::from_secs(30), || d.out().matches("quota-memo 2026-").count() >= 4), "{}", d.out());
+    assert_eq!(d.term().0, 0);
+    let store = quotad::store::Store::open(&env.path("quotad.sqlite")).unwrap();
+    let got: Vec<_> = store.runs_of("quota-memo").unwrap().into_iter().map(|r| (r.occurrence, r.state)).collect();
+    assert_eq!(
+        got[..4],
+        [
+            (at("2026-03-28T01:30:00Z"), RunState::Skipped), // 02:30 CET
+            (at("2026-03-29T01:00:00Z"), RunState::Skipped), // 02:30 does not exist: 03:00 CEST
+            (at("2026-03-30T00:30:00Z"), RunState::Skipped), // 02:30 CEST
+            (at("2026-03-31T00:30:00Z"), RunState::Skipped),
+        ]
+    );
+    assert!(d_out_has(&env, "quota-memo 2026-03-29 03:00 CEST (01:00 UTC): skipped: no data"));
+}
+
+fn d_out_has(env: &Env, text: &str) -> bool {
+    std::fs::read_to_string(env.path("serve.out")).unwrap_or_default().contains(text)
+}
+
+#[test]
+fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_settles() {
+    let env = Env::new(&config(
+        "[schedule]\nsettle_seconds = 2\nrescan_seconds = 1\nheartbeat_seconds = 5\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+    ));
+    env.put("roster.csv", crate::harness::ROSTER);
+    let d = Daemon::start(&env, "serve", &["serve"], &[]);
+    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(20));
+
+    // A deals export with a long notes column: 2000 deals, 20 MiB in all.
+    let reps = ["ann@example.com", "bob@example.com", "cy@example.com"];
+    let mut csv = String::from("Deal ID,Rep Email,Stage,Close Date,Sale Price,Notes\n");
+    let row_len = (20 << 20) / 2000;
+    for i in 0..2000 {
+        let head = format!("D{i:05},{},Closed Won,2026-03-{:02},{}.00,", reps[i % 3], 1 + i % 28, 300_000 + i);
+        let pad = row_len - head.len() - 1;
+        csv.push_str(&head);
+        csv.push_str(&"walkthrough notes ".repeat(pad / 18 + 1)[..pad]);
+        csv.push('\n');
+    }
+    let bytes = csv.into_bytes();
+    assert!((bytes.len() as i64 - (20 << 20)).abs() < 4096, "{}", bytes.len());
+    let path = env.path("inbox").join("deals-big.csv");
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&path).unwrap();
+        for chunk in bytes.chunks(4 << 20) {
+            f.write_all(chunk).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+    d.wait_out("inbox: deals-big.csv imported [deals]", Duration::from_secs(40));
+    std::thread::sleep(Duration::from_secs(3)); // more rescans: nothing more
+    let out = d.out();
+    assert_eq!(out.matches("deals-big.csv").count(), 1, "{out}");
+    assert!(
+        out.contains("inbox: deals-big.csv imported [deals]: 2000 new, 0 superseded, 0 unchanged, 0 rejected"),
+        "{out}"
+    );
+    assert_eq!(d.term().0, 0);
+    assert_eq!(env.store().counts().unwrap().0, 2000);
+    assert_eq!(env.files_in("archive"), vec!["deals-big.csv", "roster.csv"]);
+    assert_eq!(std::fs::metadata(env.path("archive/deals-big.csv")).unwrap().len(), bytes.len() as u64);
+}
+
+#[test]
+fn excel_lock_files_partial_and_hidden_files_are_never_imported() {
+    let env = Env::new(&config(
+        "[schedule]\nsettle_seconds = 0\nrescan_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+    ));
+    for name in ["~$roster.csv", "roster.csv.part", "roster.tmp", ".roster.csv"] {
+        env.put(name, crate::harness::ROSTER);
+    }
+    let d = Daemon::start(&env, "serve", &["serve"], &[]);
+    std::thread::sleep(Duration::from_millis(2500));
+    env.put("roster.csv", crate::harness::ROSTER);
+    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(20));
+    assert_eq!(d.out().matches("inbox:").count(), 1, "{}", d.out());
+    assert_eq!(d.term().0, 0);
+}
