@@ -254,6 +254,32 @@ impl Worker {
         match pipeline::import_where(&self.cfg, &mut self.store, now, &|n| ready.contains(n)) {
             Ok(summary) => {
                 for f in &summary.files {
+                    if let pipeline::FileStatus::Quarantined { reason, report } = &f.status {
+                        // The daemon goes on; the admin is told (DESIGN.md "Bad input").
+                        let text = format!(
+                            "quotad rejected {} (source \"{}\") from the inbox: {reason}.\nNothing from it was stored. The file and its report are in {}; the report is {}.\nFix the file (or the column mapping) and put it in the inbox again.",
+                            f.file,
+                            f.source,
+                            shown(&self.cfg.paths.quarantine),
+                            shown(report)
+                        );
+                        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                        let subject = format!("quotad: {} quarantined", f.file);
+                        let period = format!("inbox/{stamp}");
+                        let kind = format!("admin-quarantine:{}", f.file);
+                        if let Err(e) = pipeline::admin_notice(
+                            &self.cfg,
+                            &mut self.store,
+                            &self.templates,
+                            &period,
+                            &kind,
+                            &subject,
+                            &text,
+                            now,
+                        ) {
+                            self.log(&format!("inbox: could not tell the admin about {}: {e:#}", f.file));
+                        }
+                    }
                     let what = match &f.status {
                         pipeline::FileStatus::Imported { stats, rejects, .. } => format!(
                             "imported [{}]: {} new, {} superseded, {} unchanged, {} rejected",

@@ -347,9 +347,9 @@ fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_s
 }
 
 #[test]
-fn excel_lock_files_partial_and_hidden_files_are_never_imported() {
+fn excel_lock_files_partial_and_hidden_files_are_never_imported_and_a_bad_file_is_reported_to_the_admin() {
     let env = Env::new(&config(
-        "[schedule]\nsettle_seconds = 0\nrescan_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nsettle_seconds = 0\nrescan_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
     ));
     for name in ["~$roster.csv", "roster.csv.part", "roster.tmp", ".roster.csv"] {
         env.put(name, crate::harness::ROSTER);
@@ -359,5 +359,18 @@ fn excel_lock_files_partial_and_hidden_files_are_never_imported() {
     env.put("roster.csv", crate::harness::ROSTER);
     d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(20));
     assert_eq!(d.out().matches("inbox:").count(), 1, "{}", d.out());
+    env.put(
+        "deals-bad.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,$4l2500\n",
+    );
+    d.wait_out("inbox: deals-bad.csv QUARANTINED: 1 of 1 data rows rejected", Duration::from_secs(20));
     assert_eq!(d.term().0, 0);
+    let mail = env.all_emails();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        (mail[0].to.as_str(), mail[0].subject.as_str()),
+        ("admin@test-homes.com", "quotad: deals-bad.csv quarantined")
+    );
+    assert!(mail[0].text.contains("Nothing from it was stored."), "{}", mail[0].text);
+    assert_eq!(env.files_in("quarantine"), vec!["deals-bad.csv", "deals-bad.csv.errors.txt"]);
 }
