@@ -181,6 +181,9 @@ impl JobSchedule {
             if t > through {
                 break;
             }
+            if !is_first_instant(t, tz) {
+                continue;
+            }
             if out.len() == limit {
                 out.pop_front();
             }
@@ -195,13 +198,20 @@ impl JobSchedule {
         self.cron
             .iter_after(whole_second(t).with_timezone(&tz))
             .map(|x| whole_second(x.with_timezone(&Utc)))
-            .find(|x| *x > t)
+            .find(|x| *x > t && is_first_instant(*x, tz))
     }
 
     /// Whether `t` is an occurrence of this schedule.
     pub fn is_occurrence(&self, tz: Tz, t: DateTime<Utc>) -> bool {
         self.next_after(tz, t - Duration::seconds(1)) == Some(t)
     }
+}
+
+/// Whether `t` is the first instant of its local time in `tz`: false for the second
+/// pass through a repeated (fall-back) hour, which croner also yields for interval
+/// expressions such as `0 30 * * * *` — an ambiguous local time runs once.
+fn is_first_instant(t: DateTime<Utc>, tz: Tz) -> bool {
+    tz.from_local_datetime(&t.with_timezone(&tz).naive_local()).earliest().is_none_or(|first| first == t)
 }
 
 /// `t` without its fraction of a second (occurrences, and so ledger keys, are whole

@@ -280,3 +280,14 @@ fn occurrences_are_whole_seconds_whatever_the_start() {
     assert!(j.occurrences(tz, after, utc(2026, 11, 2, 0, 0), 10).is_empty());
     assert_eq!(j.next_after(tz, after), Some(utc(2026, 12, 1, 13, 0)));
 }
+
+#[test]
+fn an_hourly_expression_runs_the_repeated_hour_once() {
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    let j = job(JobKind::WeeklyRanking, "0 30 * * * *");
+    // 25 Oct 2026: local 01:30 CEST, 02:30 CEST, (02:30 CET again: not run), 03:30 CET.
+    let got = j.occurrences(tz, utc(2026, 10, 24, 23, 0), utc(2026, 10, 25, 2, 45), 100);
+    assert_eq!(got, vec![utc(2026, 10, 24, 23, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 2, 30)]);
+    // Nor when looking from between the two passes.
+    assert_eq!(j.next_after(tz, utc(2026, 10, 25, 0, 45)), Some(utc(2026, 10, 25, 2, 30)));
+}

@@ -268,22 +268,38 @@ fn after_weekend_downtime_with_catch_up_48h_the_sunday_memo_runs_once() {
     assert_eq!(admin_subjects(&env), vec!["quotad: weekly-ranking for 2026-W44 skipped: no data"]);
 }
 
-#[test]
-fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_cest_on_the_29th() {
-    // No data at all: each day's occurrence is recorded as skipped, which shows when it ran.
+/// `quotad serve` on an empty inbox in zone `tz` with only the quota-memo job, on `cron`,
+/// its clock starting at `start` and running `speed` times as fast, until `count`
+/// occurrences are in the runs ledger. With no data each occurrence is recorded as
+/// skipped, which records when it ran. Returns the ledger's (occurrence, state) rows and
+/// the daemon's stdout.
+fn calendar_run(
+    tz: &str,
+    cron: &str,
+    catch_up: &str,
+    start: &str,
+    speed: &str,
+    count: usize,
+) -> (Vec<(DateTime<Utc>, RunState)>, String) {
     let env = Env::new(&config(""));
-    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap().replace("America/Chicago", "Europe/Berlin");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap().replace("America/Chicago", tz);
     let cfg = format!(
-        "{cfg}\n[schedule]\ncatch_up = \"12h\"\nheartbeat_seconds = 1\nrescan_seconds = 5\n[schedule.quota_memo]\ncron = \"0 30 2 * * *\"\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n"
+        "{cfg}\n[schedule]\ncatch_up = \"{catch_up}\"\nheartbeat_seconds = 1\nrescan_seconds = 5\n[schedule.quota_memo]\ncron = \"{cron}\"\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n"
     );
     std::fs::write(env.path("quotad.toml"), cfg).unwrap();
-    // Ten hours a second (a heartbeat each 10 h, under catch_up), from Friday 27 March
-    // 14:00 UTC (the first start looks back 12 h: 02:00 UTC) to past Tuesday 31 March.
-    let d = Daemon::start(&env, "serve", &["--now", "2026-03-27T14:00:00Z", "serve", "--speed", "36000"], &[]);
-    assert!(wait_for(Duration::from_secs(30), || d.out().matches("quota-memo 2026-").count() >= 4), "{}", d.out());
+    let d = Daemon::start(&env, "serve", &["--now", start, "serve", "--speed", speed], &[("TZ", "UTC")]);
+    assert!(wait_for(Duration::from_secs(40), || d.out().matches("quota-memo 20").count() >= count), "{}", d.out());
+    let out = d.out();
     assert_eq!(d.term().0, 0);
     let store = quotad::store::Store::open(&env.path("quotad.sqlite")).unwrap();
-    let got: Vec<_> = store.runs_of("quota-memo").unwrap().into_iter().map(|r| (r.occurrence, r.state)).collect();
+    (store.runs_of("quota-memo").unwrap().into_iter().map(|r| (r.occurrence, r.state)).collect(), out)
+}
+
+#[test]
+fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_cest_on_the_29th() {
+    // Ten hours a second (a heartbeat each 10 h, under catch_up), from Friday 27 March
+    // 14:00 UTC (the first start looks back 12 h: 02:00 UTC) to past Tuesday 31 March.
+    let (got, out) = calendar_run("Europe/Berlin", "0 30 2 * * *", "12h", "2026-03-27T14:00:00Z", "36000", 4);
     assert_eq!(
         got[..4],
         [
@@ -293,11 +309,45 @@ fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_ce
             (at("2026-03-31T00:30:00Z"), RunState::Skipped),
         ]
     );
-    assert!(d_out_has(&env, "quota-memo 2026-03-29 03:00 CEST (01:00 UTC): skipped: no data"));
+    assert!(out.contains("quota-memo 2026-03-29 03:00 CEST (01:00 UTC): skipped: no data"), "{out}");
 }
 
-fn d_out_has(env: &Env, text: &str) -> bool {
-    std::fs::read_to_string(env.path("serve.out")).unwrap_or_default().contains(text)
+#[test]
+fn a_daily_0230_berlin_job_through_the_fall_back_runs_once_at_the_first_0230() {
+    let (got, _) = calendar_run("Europe/Berlin", "0 30 2 * * *", "12h", "2026-10-23T14:00:00Z", "36000", 3);
+    assert_eq!(
+        got[..3],
+        [
+            (at("2026-10-24T00:30:00Z"), RunState::Skipped), // 02:30 CEST
+            (at("2026-10-25T00:30:00Z"), RunState::Skipped), // the first 02:30 (CEST), not 01:30 UTC
+            (at("2026-10-26T01:30:00Z"), RunState::Skipped), // 02:30 CET
+        ]
+    );
+}
+
+#[test]
+fn shanghai_0800_on_a_utc_host_runs_three_times_in_three_days_at_midnight_utc() {
+    let (got, _) = calendar_run("Asia/Shanghai", "0 0 8 * * *", "12h", "2026-03-01T12:00:00Z", "36000", 3);
+    assert_eq!(
+        got[..3],
+        [
+            (at("2026-03-02T00:00:00Z"), RunState::Skipped),
+            (at("2026-03-03T00:00:00Z"), RunState::Skipped),
+            (at("2026-03-04T00:00:00Z"), RunState::Skipped),
+        ]
+    );
+}
+
+#[test]
+fn seven_on_the_first_chicago_started_in_february_runs_at_1200_utc_on_1_april() {
+    // One process from 10 February (CST) through the change to CDT on 8 March, a hundred
+    // hours a second: tokio-cron-scheduler alone would run the April one at 13:00 UTC.
+    let (got, out) = calendar_run("America/Chicago", "0 0 7 1 * *", "200h", "2026-02-10T09:00:00Z", "360000", 2);
+    assert_eq!(
+        got[..2],
+        [(at("2026-03-01T13:00:00Z"), RunState::Skipped), (at("2026-04-01T12:00:00Z"), RunState::Skipped)]
+    );
+    assert!(out.contains("quota-memo 2026-04-01 07:00 CDT (12:00 UTC): skipped"), "{out}");
 }
 
 #[test]
