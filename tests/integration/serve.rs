@@ -106,8 +106,11 @@ fn sample_env(mail_extra: &str, catch_up: &str) -> Env {
     env
 }
 
+/// The runs ledger of `job` in the env's state database (the sample's `var/quotad.sqlite`
+/// or the generated configs' `quotad.sqlite`).
 fn runs(env: &Env, job: &str) -> Vec<(DateTime<Utc>, RunState, String)> {
-    quotad::store::Store::open(&env.path("var/quotad.sqlite"))
+    let state = ["var/quotad.sqlite", "quotad.sqlite"].map(|p| env.path(p)).into_iter().find(|p| p.exists()).unwrap();
+    quotad::store::Store::open(&state)
         .unwrap()
         .runs_of(job)
         .unwrap()
@@ -423,4 +426,68 @@ fn excel_lock_files_partial_and_hidden_files_are_never_imported_and_a_bad_file_i
     );
     assert!(mail[0].text.contains("Nothing from it was stored."), "{}", mail[0].text);
     assert_eq!(env.files_in("quarantine"), vec!["deals-bad.csv", "deals-bad.csv.errors.txt"]);
+}
+
+/// Ann, Bob and Cy with March 2026 deals; the weekly ranking of Monday 6 April 08:00 CDT
+/// (13:00 UTC) covers 2026-W14 (30 March – 5 April), April month to date: no data yet.
+fn waiting_env() -> Env {
+    let env = Env::new(&config(
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 1\nsettle_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n[schedule.weekly_ranking]\nwait_for_data = \"2h\"\n",
+    ));
+    env.put("roster.csv", crate::harness::ROSTER);
+    env.put("quotas.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-04,400000\nbob@example.com,2026-04,250000\ncy@example.com,2026-04,300000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,300000\n",
+    );
+    env
+}
+
+#[test]
+fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives() {
+    let env = waiting_env();
+    let d = Daemon::start(&env, "serve", &["--now", "2026-04-06T12:59:50Z", "serve", "--speed", "60"], &[]);
+    d.wait_out(
+        "weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): waiting: no data: no deals stored for 2026-04 (data for 2026-03 only); waiting for it until 2026-04-06 10:00 CDT (15:00 UTC)",
+        Duration::from_secs(20),
+    );
+    env.put(
+        "deals-april.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD2,bob@example.com,Closed Won,2026-04-02,280000\n",
+    );
+    d.wait_out(
+        "weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): succeeded: Weekly ranking 2026-W14",
+        Duration::from_secs(30),
+    );
+    assert_eq!(d.term().0, 0);
+    let r = runs(&env, "weekly-ranking");
+    assert_eq!((r.len(), r[0].0, r[0].1), (1, at("2026-04-06T13:00:00Z"), RunState::Succeeded));
+    let mail = env.all_emails();
+    let mut to: Vec<&str> = mail.iter().map(|e| e.to.as_str()).collect();
+    to.sort();
+    // Three active reps and their two managers; nothing to the admin.
+    assert_eq!(to, ["ann@example.com", "bob@example.com", "cy@example.com", "max@example.com", "mia@example.com"]);
+}
+
+#[test]
+fn a_job_without_data_past_its_deadline_is_skipped_and_the_admin_told() {
+    let env = waiting_env();
+    // An hour a second: heartbeats at about 13:59, 14:59 and 15:59 UTC.
+    let d = Daemon::start(&env, "serve", &["--now", "2026-04-06T12:59:00Z", "serve", "--speed", "3600"], &[]);
+    d.wait_out("weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): skipped: no data", Duration::from_secs(30));
+    assert!(d.out().contains("weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): waiting: no data"), "{}", d.out());
+    assert_eq!(d.term().0, 0);
+    assert_eq!(
+        runs(&env, "weekly-ranking"),
+        vec![(
+            at("2026-04-06T13:00:00Z"),
+            RunState::Skipped,
+            "no data: no deals stored for 2026-04 (data for 2026-03 only) (told admin@test-homes.com)".into()
+        )]
+    );
+    let mail = env.all_emails();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, "admin@test-homes.com");
+    assert_eq!(mail[0].subject, "quotad: weekly-ranking for 2026-W14 skipped: no data");
+    assert!(mail[0].text.contains("quotad run weekly-ranking --at 2026-04-06T13:00:00Z"), "{}", mail[0].text);
 }
