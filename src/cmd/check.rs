@@ -75,6 +75,19 @@ pub fn check(cfg: &Config) -> Result<i32> {
         Some(a) => say!("  dead letters are reported to {a}"),
         None => say!("  dead letters are reported to nobody by e-mail (set mail.admin)"),
     }
+    let cal = &cfg.schedule;
+    say!(
+        "  calendar ({}): catch_up {}h, settle {} s, rescan {} s, heartbeat {} s",
+        cal.tz,
+        cal.catch_up.num_hours(),
+        cal.settle.as_secs(),
+        cal.rescan.as_secs(),
+        cal.heartbeat.as_secs()
+    );
+    for j in &cal.jobs {
+        let wait = j.wait_for_data.map(|w| format!(", waits {}h for data", w.num_hours())).unwrap_or_default();
+        say!("    {:<15} \"{}\"{}{wait}", j.job.as_str(), j.pattern, if j.enabled { "" } else { " (disabled)" });
+    }
     Ok(status)
 }
 
