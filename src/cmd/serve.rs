@@ -189,7 +189,16 @@ impl Worker {
             let d = pipeline::deliver_outbox(&self.cfg, &mut self.store, &self.templates, self.clock.now())?;
             self.log(&format!("outbox: {} message(s) left by an earlier run delivered", d.sent.len()));
         }
+        // Exports that arrived while quotad was down are imported before the catch-up
+        // runs (waiting for a file still being written to settle, within limits).
         self.inbox_pass()?;
+        let limit = Instant::now() + self.cfg.schedule.settle * 3 + StdDuration::from_secs(1);
+        while self.settler.pending() && Instant::now() < limit && !pipeline::stop_requested() {
+            std::thread::sleep(
+                (self.cfg.schedule.settle / 4).clamp(StdDuration::from_millis(50), StdDuration::from_secs(1)),
+            );
+            self.inbox_pass()?;
+        }
         self.resume()?;
         self.tick()?;
         loop {

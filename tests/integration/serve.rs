@@ -491,3 +491,50 @@ fn a_job_without_data_past_its_deadline_is_skipped_and_the_admin_told() {
     assert_eq!(mail[0].subject, "quotad: weekly-ranking for 2026-W14 skipped: no data");
     assert!(mail[0].text.contains("quotad run weekly-ranking --at 2026-04-06T13:00:00Z"), "{}", mail[0].text);
 }
+
+#[test]
+fn the_issue_weekend_saturday_28_february_2000_to_monday_0910_runs_the_ranking_once_and_reports_the_memo() {
+    let env = Env::new(&config(
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 1\nsettle_seconds = 1\n",
+    ));
+    env.put("roster.csv", crate::harness::ROSTER);
+    env.put("deals.csv", "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-02-10,300000\nD2,cy@example.com,Closed Won,2026-02-20,250000\n");
+    // Saturday 28 February 20:00 CST = 1 March 02:00 UTC.
+    let d = Daemon::start(&env, "before", &["--now", "2026-03-01T02:00:00Z", "serve"], &[]);
+    d.wait_out("inbox: deals.csv imported [deals]: 2 new", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.term().0, 0);
+    // During the downtime Sunday's export arrives (one deal on Sunday 1 March).
+    env.put(
+        "deals-0301.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD3,bob@example.com,Closed Won,2026-03-01,280000\n",
+    );
+    // Monday 2 March 09:10 CST = 15:10 UTC.
+    let d = Daemon::start(&env, "after", &["--now", "2026-03-02T15:10:00Z", "serve"], &[]);
+    d.wait_out(
+        "weekly-ranking 2026-03-02 08:00 CST (14:00 UTC): succeeded: Weekly ranking 2026-W09",
+        Duration::from_secs(30),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.term().0, 0);
+    assert_eq!(
+        runs(&env, "weekly-ranking").iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        [(at("2026-03-02T14:00:00Z"), RunState::Succeeded)]
+    );
+    assert_eq!(
+        runs(&env, "quota-memo"),
+        [(
+            at("2026-03-01T13:00:00Z"),
+            RunState::Missed,
+            "missed: quotad was not running then, and it is older than catch_up (24h)".to_string()
+        )]
+    );
+    assert_eq!(runs(&env, "one-on-one"), []);
+    let mail = env.all_emails();
+    let ranking: Vec<&str> =
+        mail.iter().filter(|e| e.file.starts_with("weekly-ranking_")).map(|e| e.to.as_str()).collect();
+    assert_eq!(ranking.len(), 5, "3 reps and 2 managers: {ranking:?}");
+    let admin: Vec<&str> = mail.iter().filter(|e| e.to == "admin@test-homes.com").map(|e| e.subject.as_str()).collect();
+    assert_eq!(admin, ["quotad: 1 quota-memo occurrence(s) missed"]);
+    assert_eq!(mail.len(), 6);
+}
