@@ -1487,63 +1487,68 @@ pub fn scheduled_job(
     if store.roster()?.is_empty() {
         return Ok(Occurrence::NoData("no data: the roster is empty".into()));
     }
-    let stopped = |failed: usize| {
-        if stop_requested() {
-            format!("; stopped by a shutdown, {failed} message(s) left for the next start")
-        } else {
-            String::new()
-        }
-    };
-    match (job, target) {
+    let outcome = match (job, target) {
         (JobKind::QuotaMemo, Target::Month(p)) => {
             let m = quota_memo(cfg, store, templates, p, false, false, now)?;
             if let Some(w) = m.waiting {
                 return Ok(Occurrence::Waiting(w));
             }
             let line = format!(
-                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{}{}",
+                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{}",
                 m.sent,
                 m.managers,
                 m.already_sent,
                 m.preliminary.as_ref().map(|_| "; last month preliminary").unwrap_or_default(),
-                stopped(m.queued.saturating_sub(m.sent + m.managers))
             );
             if !m.failed.is_empty() || !m.delivery.dead.is_empty() {
-                return Ok(Occurrence::Failed(format!(
+                Occurrence::Failed(format!(
                     "{line}; {} failed, {} dead letter(s)",
                     m.failed.len(),
                     m.delivery.dead.len()
-                )));
+                ))
+            } else {
+                Occurrence::Done(line)
             }
-            Ok(Occurrence::Done(line))
         }
         (JobKind::WeeklyRanking, Target::Week(w)) => {
             let fonts = report::Fonts::load(&cfg.pdf)?;
-            let s = weekly_ranking(cfg, store, templates, &fonts, w, true, now)?;
-            docs_outcome(&s, &stopped(0))
+            docs_outcome(&weekly_ranking(cfg, store, templates, &fonts, w, true, now)?)
         }
         (JobKind::OneOnOne, Target::Month(p)) => {
             let fonts = report::Fonts::load(&cfg.pdf)?;
-            let s = one_on_one(cfg, store, templates, &fonts, p, None, true, now)?;
-            docs_outcome(&s, &stopped(0))
+            docs_outcome(&one_on_one(cfg, store, templates, &fonts, p, None, true, now)?)
         }
         (j, t) => bail!("{j} does not work on {t}"),
+    };
+    // A shutdown cut the delivery short: not done until the rest has gone.
+    if stop_requested() {
+        let left = store.outbox_due(now + chrono::Duration::days(36_500))?.len();
+        if left > 0 {
+            let line = match outcome {
+                Occurrence::Done(l) | Occurrence::Failed(l) => l,
+                other => return Ok(other),
+            };
+            return Ok(Occurrence::Failed(format!(
+                "{line}; stopped by a shutdown with {left} message(s) left in the outbox for the next start"
+            )));
+        }
     }
+    Ok(outcome)
 }
 
-fn docs_outcome(s: &DocsSummary, stopped: &str) -> Result<Occurrence> {
+fn docs_outcome(s: &DocsSummary) -> Occurrence {
     let line = format!(
-        "{}: {} PDF(s), {} message(s) delivered, {} already sent earlier{stopped}",
+        "{}: {} PDF(s), {} message(s) delivered, {} already sent earlier",
         s.title,
         s.files.len(),
         s.sent,
         s.already_sent
     );
-    Ok(if s.failed.is_empty() {
+    if s.failed.is_empty() {
         Occurrence::Done(line)
     } else {
         Occurrence::Failed(format!("{line}; {} failed", s.failed.len()))
-    })
+    }
 }
 
 /// Tells `mail.admin` something about the calendar (a skipped or missed occurrence):

@@ -65,10 +65,15 @@ impl<'a> Daemon<'a> {
     }
 
     /// Sends SIGTERM; returns the exit status and how long it took to exit.
-    fn term(mut self) -> (i32, Duration) {
+    fn term(self) -> (i32, Duration) {
+        self.signal("TERM")
+    }
+
+    /// Sends SIG`name` (TERM, INT); returns the exit status and how long it took to exit.
+    fn signal(mut self, name: &str) -> (i32, Duration) {
         let pid = self.child.id().to_string();
         let start = Instant::now();
-        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(std::process::Command::new("kill").args([&format!("-{name}"), &pid]).status().unwrap().success());
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 let took = start.elapsed();
@@ -119,15 +124,61 @@ fn runs(env: &Env, job: &str) -> Vec<(DateTime<Utc>, RunState, String)> {
         .collect()
 }
 
-#[test]
-fn serve_sends_the_demo_memos_through_smtp_once_stops_on_sigterm_and_restarts_send_nothing_twice() {
-    let pw = password();
-    let sink = SmtpSink::start("starttls", &pw);
+/// The sample, delivering through `sink` (STARTTLS, AUTH; password in [`PASSWORD_ENV`]).
+fn smtp_sample_env(sink: &SmtpSink) -> Env {
     let env = sample_env("", "24h");
     let shipped = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
     let transport = shipped.lines().find(|l| l.starts_with("transport = \"file\"")).unwrap();
     let cfg = format!("{}{}", shipped.replace(transport, ""), smtp_config(sink.port, sink.cert(), "starttls", "", ""));
     std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    env
+}
+
+#[test]
+fn sigterm_while_a_message_is_in_flight_finishes_it_and_the_rest_go_once_at_the_next_start() {
+    let pw = password();
+    // The sink holds its reply to one RCPT TO for 5 s: that message is in flight.
+    let held = "carlos.williams@example-homes.com";
+    let certs = std::rc::Rc::new(crate::smtp_server::Certs::new());
+    let sink = SmtpSink::start_with(crate::smtp_server::free_port(), certs, "starttls", &pw, &["--hold-rcpt", held]);
+    let env = smtp_sample_env(&sink);
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+    let d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
+    assert!(wait_for(Duration::from_secs(30), || sink.holding("rcpt")), "{}", d.out());
+    let before = sink.count();
+    let (code, took) = d.term();
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(8), "stopped {took:?} after SIGTERM (the reply was held 5 s)");
+    let after = sink.count();
+    assert_eq!(after, before + 1, "the message in flight was finished, and no other started");
+    assert!(after < 22, "{after}");
+    assert!(sink.received().iter().any(|r| r.email.to == held));
+    let memo = runs(&env, "quota-memo");
+    assert_eq!((memo.len(), memo[0].1), (1, RunState::Started), "{memo:?}");
+    assert!(
+        memo[0].2.contains(&format!("stopped by a shutdown with {} message(s) left in the outbox", 22 - after)),
+        "{memo:?}"
+    );
+
+    // The next start delivers the rest once and finishes the run.
+    let d = Daemon::start(&env, "serve2", &["--now", "2026-11-01T13:02:00Z", "serve"], &vars);
+    assert!(wait_for(Duration::from_secs(30), || sink.count() >= 22), "{}", d.out());
+    d.wait_out("quota-memo 2026-11-01 07:00 CST (13:00 UTC): succeeded", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(d.term().0, 0);
+    let mut to: Vec<String> = sink.received().into_iter().map(|r| r.email.to).collect();
+    assert_eq!(to.len(), 22);
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 22, "nobody got a memo twice");
+    assert_eq!(runs(&env, "quota-memo")[0].1, RunState::Succeeded);
+}
+
+#[test]
+fn serve_sends_the_demo_memos_through_smtp_once_stops_on_sigterm_and_restarts_send_nothing_twice() {
+    let pw = password();
+    let sink = SmtpSink::start("starttls", &pw);
+    let env = smtp_sample_env(&sink);
     let vars = [(PASSWORD_ENV, pw.as_str())];
 
     // 1 November 2026 07:00 CST (the US fell back at 07:00 UTC that morning) = 13:00 UTC.
@@ -188,7 +239,10 @@ fn a_second_quotad_on_the_same_state_refuses_naming_the_pid_and_run_at_respects_
         assert!(r.stderr.contains(&format!("`quotad serve` (pid {pid}) is running on")), "{r:?}");
         assert!(r.stderr.contains("quotad.sqlite.lock"), "{r:?}");
     }
-    assert_eq!(d.term().0, 0);
+    let (code, took) = d.signal("INT");
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(std::fs::read_to_string(env.path("serve.out")).unwrap().contains("SIGINT: finishing the work in flight"));
 
     // By hand, once the daemon is stopped: runs, then is not run again.
     let r = env.quotad(&["--now", "2026-11-01T13:05:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
