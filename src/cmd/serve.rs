@@ -186,8 +186,14 @@ impl Worker {
     fn run(mut self, rx: mpsc::Receiver<Msg>) -> Result<()> {
         // Messages an earlier process left in the outbox go first.
         if !self.store.outbox_due(self.clock.now())?.is_empty() {
-            let d = pipeline::deliver_outbox(&self.cfg, &mut self.store, &self.templates, self.clock.now())?;
-            self.log(&format!("outbox: {} message(s) left by an earlier run delivered", d.sent.len()));
+            match pipeline::deliver_outbox(&self.cfg, &mut self.store, &self.templates, self.clock.now()) {
+                Ok(d) => self.log(&format!(
+                    "outbox: {} message(s) left by an earlier run delivered, {} dead",
+                    d.sent.len(),
+                    d.dead.len()
+                )),
+                Err(e) => self.log(&format!("outbox: cannot deliver what an earlier run left: {e:#}")),
+            }
         }
         // Exports that arrived while quotad was down are imported before the catch-up
         // runs (waiting for a file still being written to settle, within limits).
