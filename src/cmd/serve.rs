@@ -58,13 +58,19 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         anyhow::bail!("--speed must be a positive number (1 = real time)");
     }
     let lock = super::lock_state_as(cfg, "serve")?;
+    let templates = Templates::load(cfg.paths.templates.as_deref())?;
+    let store = open_store(cfg)?;
+    // The clock starts once the state is open, so that `--now T` means T here.
     let clock: Arc<dyn Clock> = match (start, speed) {
         (None, 1.0) => Arc::new(SystemClock),
         (None, s) => Arc::new(OffsetClock::new(Utc::now(), s)),
         (Some(t), s) => Arc::new(OffsetClock::new(t, s)),
     };
-    let templates = Templates::load(cfg.paths.templates.as_deref())?;
-    let store = open_store(cfg)?;
+    // The very first start on this state: the calendar is looked at from now on
+    // (nothing was missed before quotad ever ran), however long the start-up takes.
+    if store.last_seen()?.is_none() {
+        store.set_last_seen(clock.now())?;
+    }
     let cal = &cfg.schedule;
     say!(
         "quotad serve: pid {}, state {}, inbox {}, time zone {}, clock {}",
@@ -346,7 +352,7 @@ impl Worker {
     fn tick(&mut self) -> Result<()> {
         let now = self.clock.now();
         let cal = self.cfg.schedule.clone();
-        let since = self.store.last_seen()?.unwrap_or(now - cal.catch_up).min(now);
+        let since = self.store.last_seen()?.unwrap_or(now).min(now);
         for row in self.store.runs_in(&[RunState::Waiting])? {
             if pipeline::stop_requested() {
                 return Ok(());

@@ -325,7 +325,9 @@ pub enum Action {
 /// once.
 ///
 /// `since` is when the calendar was last looked at (the previous heartbeat, persisted
-/// across restarts); on a first start the daemon passes `now - catch_up`.
+/// across restarts). The very first start on a state database passes `now`: nothing
+/// was missed before quotad ever ran, so nothing is caught up (`quotad run JOB --at`
+/// runs an earlier occurrence by hand).
 pub fn plan(
     now: DateTime<Utc>,
     since: DateTime<Utc>,

@@ -356,9 +356,9 @@ fn calendar_run(
 
 #[test]
 fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_cest_on_the_29th() {
-    // Ten hours a second (a heartbeat each 10 h, under catch_up), from Friday 27 March
-    // 14:00 UTC (the first start looks back 12 h: 02:00 UTC) to past Tuesday 31 March.
-    let (got, out) = calendar_run("Europe/Berlin", "0 30 2 * * *", "12h", "2026-03-27T14:00:00Z", "36000", 4);
+    // Ten hours a second (a heartbeat each 10 h, well under catch_up), from Friday
+    // 27 March 14:00 UTC to past Tuesday 31 March.
+    let (got, out) = calendar_run("Europe/Berlin", "0 30 2 * * *", "48h", "2026-03-27T14:00:00Z", "36000", 4);
     assert_eq!(
         got[..4],
         [
@@ -373,7 +373,7 @@ fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_ce
 
 #[test]
 fn a_daily_0230_berlin_job_through_the_fall_back_runs_once_at_the_first_0230() {
-    let (got, _) = calendar_run("Europe/Berlin", "0 30 2 * * *", "12h", "2026-10-23T14:00:00Z", "36000", 3);
+    let (got, _) = calendar_run("Europe/Berlin", "0 30 2 * * *", "48h", "2026-10-23T14:00:00Z", "36000", 3);
     assert_eq!(
         got[..3],
         [
@@ -386,7 +386,7 @@ fn a_daily_0230_berlin_job_through_the_fall_back_runs_once_at_the_first_0230() {
 
 #[test]
 fn shanghai_0800_on_a_utc_host_runs_three_times_in_three_days_at_midnight_utc() {
-    let (got, _) = calendar_run("Asia/Shanghai", "0 0 8 * * *", "12h", "2026-03-01T12:00:00Z", "36000", 3);
+    let (got, _) = calendar_run("Asia/Shanghai", "0 0 8 * * *", "48h", "2026-03-01T12:00:00Z", "36000", 3);
     assert_eq!(
         got[..3],
         [
@@ -401,7 +401,7 @@ fn shanghai_0800_on_a_utc_host_runs_three_times_in_three_days_at_midnight_utc() 
 fn seven_on_the_first_chicago_started_in_february_runs_at_1200_utc_on_1_april() {
     // One process from 10 February (CST) through the change to CDT on 8 March, a hundred
     // hours a second: tokio-cron-scheduler alone would run the April one at 13:00 UTC.
-    let (got, out) = calendar_run("America/Chicago", "0 0 7 1 * *", "200h", "2026-02-10T09:00:00Z", "360000", 2);
+    let (got, out) = calendar_run("America/Chicago", "0 0 7 1 * *", "400h", "2026-02-10T09:00:00Z", "360000", 2);
     assert_eq!(
         got[..2],
         [(at("2026-03-01T13:00:00Z"), RunState::Skipped), (at("2026-04-01T12:00:00Z"), RunState::Skipped)]
