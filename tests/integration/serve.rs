@@ -315,6 +315,17 @@ fn after_weekend_downtime_the_monday_ranking_runs_once_and_the_sunday_memo_is_re
         "{}",
         notice.text
     );
+    // Which the admin does: a missed occurrence runs by hand, once.
+    let r = env.quotad(&["--now", "2026-11-02T16:00:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("quota-memo 2026-11-01 07:00 CST (13:00 UTC): was missed; running it now\n"), "{r:?}");
+    assert!(
+        r.stdout.contains("succeeded: quota memo 2026-11: 19 rep memo(s) and 3 manager memo(s) delivered"),
+        "{r:?}"
+    );
+    let memo = runs(&env, "quota-memo");
+    assert_eq!((memo.len(), memo[0].1), (1, RunState::Succeeded));
+    assert_eq!(env.emails().len(), 19);
 }
 
 #[test]
