@@ -15,7 +15,9 @@
 //! - [`pipeline`] is the one place that knows the order of the stages.
 //! - [`schedule`] is the calendar, pure: occurrences of cron expressions in the org's
 //!   zone, the catch-up planner, the clock, inbox settling. It imports `domain` only;
-//!   `cmd::serve` runs the daemon loop that acts on it and calls `pipeline`.
+//!   `cmd::serve` runs the daemon loop that acts on it and calls `pipeline`; the
+//!   daemon's own crates (tokio, tokio-cron-scheduler as its heartbeat, notify) live
+//!   there, so `schedule` stays testable without a runtime or a clock.
 //! - [`cli`] and `cmd` sit on top; nothing imports them. `main.rs` only parses arguments
 //!   and calls [`run`].
 //!
