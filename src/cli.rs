@@ -51,6 +51,20 @@ pub enum Command {
         /// weekly-ranking: the ISO week, YYYY-Www (default: the newest full week with deals).
         #[arg(long, value_parser = parse_week)]
         week: Option<IsoWeek>,
+        /// Run the calendar's occurrence at this instant (RFC 3339, e.g.
+        /// 2026-11-01T13:00:00Z) by hand, through the runs ledger: an occurrence that
+        /// already ran is not run again (a missed or skipped one is). The periods come
+        /// from the occurrence, as `serve` would choose them.
+        #[arg(long, value_parser = parse_instant, conflicts_with_all = ["period", "week", "corrections", "resend"])]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Run the calendar: the jobs of `[schedule]` in the org's time zone, unattended,
+    /// until SIGTERM or SIGINT; watch the inbox and import each file once it has settled.
+    Serve {
+        /// With --now: the clock starts there and runs this many times as fast as real
+        /// time (for tests and trying the calendar; 60 = a minute a second). Default 1.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
     },
     /// Render a job's PDFs into a folder without sending anything or touching the outbox.
     Preview {
@@ -123,7 +137,8 @@ pub enum Command {
         #[arg(long)]
         sample: bool,
     },
-    /// Show the outbox: messages per state, the oldest one not yet sent, dead letters.
+    /// Show the calendar (each job's last run, its result, the next occurrence in local
+    /// time and UTC) and the outbox (messages per state, the oldest not yet sent, dead letters).
     Status,
     /// Look at or act on the outbox ledger.
     Outbox {
@@ -241,4 +256,16 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 
 fn parse_week(s: &str) -> Result<IsoWeek, String> {
     s.parse()
+}
+
+impl Job {
+    /// The scheduled job this is; `None` for `all`.
+    pub fn scheduled(self) -> Option<crate::schedule::JobKind> {
+        match self {
+            Job::QuotaMemo => Some(crate::schedule::JobKind::QuotaMemo),
+            Job::WeeklyRanking => Some(crate::schedule::JobKind::WeeklyRanking),
+            Job::OneOnOne => Some(crate::schedule::JobKind::OneOnOne),
+            Job::All => None,
+        }
+    }
 }

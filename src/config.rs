@@ -100,6 +100,8 @@ pub struct Config {
     pub quota_memo: QuotaMemoSettings,
     /// PDF paper size and fonts (config `[pdf]`).
     pub pdf: report::PdfSettings,
+    /// The calendar `quotad serve` runs (config `[schedule]`).
+    pub schedule: crate::schedule::Calendar,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +124,8 @@ struct RawConfig {
     mail: RawMail,
     #[serde(default)]
     pdf: RawPdf,
+    #[serde(default)]
+    schedule: RawSchedule,
 }
 
 #[derive(Deserialize)]
@@ -878,7 +882,9 @@ impl Config {
                 format!("pdf.trend_months: {trend_months} must be 2 to 12 (months in the 1:1 sheet's trend)"),
             ));
         }
+        let schedule = schedule_settings(&raw.schedule, org.time_zone, &err)?;
         Ok(Config {
+            schedule,
             quota_memo,
             metrics,
             file: PathBuf::from(file),
@@ -896,6 +902,98 @@ impl Config {
             },
         })
     }
+}
+
+// ---- [schedule] (issue 6: quotad serve) ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSchedule {
+    catch_up: Spanned<String>,
+    settle_seconds: Spanned<u64>,
+    rescan_seconds: Spanned<u64>,
+    heartbeat_seconds: Spanned<u64>,
+    quota_memo: RawScheduledJob,
+    weekly_ranking: RawScheduledJob,
+    one_on_one: RawScheduledJob,
+}
+
+impl Default for RawSchedule {
+    fn default() -> Self {
+        RawSchedule {
+            catch_up: Spanned::new(0..0, "24h".into()),
+            settle_seconds: Spanned::new(0..0, 5),
+            rescan_seconds: Spanned::new(0..0, 60),
+            heartbeat_seconds: Spanned::new(0..0, 15),
+            quota_memo: RawScheduledJob::default(),
+            weekly_ranking: RawScheduledJob::default(),
+            one_on_one: RawScheduledJob::default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawScheduledJob {
+    cron: Option<Spanned<String>>,
+    enabled: bool,
+    wait_for_data: Option<Spanned<String>>,
+}
+
+impl Default for RawScheduledJob {
+    fn default() -> Self {
+        RawScheduledJob { cron: None, enabled: true, wait_for_data: None }
+    }
+}
+
+/// Validates `[schedule]`: cron expressions (6 fields) for the org's zone, durations.
+fn schedule_settings(
+    raw: &RawSchedule,
+    tz: Tz,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<crate::schedule::Calendar, ConfigError> {
+    use crate::schedule::{self, JobKind, JobSchedule};
+    let catch_up = schedule::parse_duration(raw.catch_up.get_ref())
+        .map_err(|m| err(raw.catch_up.span(), format!("schedule.catch_up: {m}")))?;
+    let seconds = |v: &Spanned<u64>, key: &str, min: u64| -> Result<std::time::Duration, ConfigError> {
+        if *v.get_ref() < min {
+            return Err(err(v.span(), format!("schedule.{key}: must be at least {min} second(s)")));
+        }
+        Ok(Duration::from_secs(*v.get_ref()))
+    };
+    let mut jobs = Vec::new();
+    for (job, r) in [
+        (JobKind::QuotaMemo, &raw.quota_memo),
+        (JobKind::WeeklyRanking, &raw.weekly_ranking),
+        (JobKind::OneOnOne, &raw.one_on_one),
+    ] {
+        let key = format!("schedule.{}", job.config_key());
+        let mut j = JobSchedule::default_for(job);
+        if let Some(c) = &r.cron {
+            j.cron = schedule::parse_cron(c.get_ref()).map_err(|m| err(c.span(), format!("{key}.cron: {m}")))?;
+            j.pattern = c.get_ref().trim().to_string();
+            if j.next_after(tz, crate::schedule::utc(2000, 1, 1, 0, 0)).is_none() {
+                return Err(err(c.span(), format!("{key}.cron: '{}' never occurs", j.pattern)));
+            }
+        }
+        j.enabled = r.enabled;
+        j.wait_for_data = r
+            .wait_for_data
+            .as_ref()
+            .map(|w| {
+                schedule::parse_duration(w.get_ref()).map_err(|m| err(w.span(), format!("{key}.wait_for_data: {m}")))
+            })
+            .transpose()?;
+        jobs.push(j);
+    }
+    Ok(schedule::Calendar {
+        tz,
+        jobs,
+        catch_up,
+        settle: seconds(&raw.settle_seconds, "settle_seconds", 0)?,
+        rescan: seconds(&raw.rescan_seconds, "rescan_seconds", 1)?,
+        heartbeat: seconds(&raw.heartbeat_seconds, "heartbeat_seconds", 1)?,
+    })
 }
 
 /// Validates `[mail.smtp]`. `err` makes an error at a span; `abs` resolves a path
@@ -1228,5 +1326,49 @@ password_env = "QUOTAD_SMTP_PASSWORD"
         assert_eq!(e.line, Some(18));
         let e = parse(&format!("{MINIMAL}\n[pdf]\npaper = \"a5\"\n")).unwrap_err();
         assert!(e.message.contains("a4") && e.message.contains("letter"), "{e}");
+    }
+
+    // ---- [schedule] ----
+
+    #[test]
+    fn schedule_defaults_and_overrides() {
+        use crate::schedule::JobKind;
+        let c = parse(MINIMAL).unwrap();
+        let s = &c.schedule;
+        assert_eq!(s.tz, chrono_tz::America::Chicago);
+        assert_eq!(s.catch_up, chrono::Duration::hours(24));
+        assert_eq!(
+            (s.settle, s.rescan, s.heartbeat),
+            (Duration::from_secs(5), Duration::from_secs(60), Duration::from_secs(15))
+        );
+        let pats: Vec<&str> = s.jobs.iter().map(|j| j.pattern.as_str()).collect();
+        assert_eq!(pats, ["0 0 7 1 * *", "0 0 8 * * Mon", "0 0 7 3 * *"]);
+        assert!(s.jobs.iter().all(|j| j.enabled && j.wait_for_data.is_none()));
+        let c = parse(&format!(
+            "{MINIMAL}\n[schedule]\ncatch_up = \"48h\"\nsettle_seconds = 2\n[schedule.weekly_ranking]\ncron = \"0 30 9 * * Tue\"\nwait_for_data = \"1d12h\"\n[schedule.one_on_one]\nenabled = false\n"
+        ))
+        .unwrap();
+        let s = &c.schedule;
+        assert_eq!(s.catch_up, chrono::Duration::hours(48));
+        assert_eq!(s.settle, Duration::from_secs(2));
+        assert_eq!(s.job(JobKind::WeeklyRanking).pattern, "0 30 9 * * Tue");
+        assert_eq!(s.job(JobKind::WeeklyRanking).wait_for_data, Some(chrono::Duration::hours(36)));
+        assert!(!s.job(JobKind::OneOnOne).enabled);
+    }
+
+    #[test]
+    fn schedule_errors_name_key_and_line() {
+        let e = parse(&format!("{MINIMAL}\n[schedule.quota_memo]\ncron = \"0 7 1 * *\"\n")).unwrap_err();
+        assert_eq!(e.line, Some(18), "{e}");
+        assert!(e.message.starts_with("schedule.quota_memo.cron: '0 7 1 * *' has 5 fields"), "{e}");
+        let e = parse(&format!("{MINIMAL}\n[schedule]\ncatch_up = \"a day\"\n")).unwrap_err();
+        assert_eq!(e.line, Some(18), "{e}");
+        assert!(e.message.starts_with("schedule.catch_up: 'a day' is not a duration"), "{e}");
+        let e = parse(&format!("{MINIMAL}\n[schedule]\nrescan_seconds = 0\n")).unwrap_err();
+        assert!(e.message.starts_with("schedule.rescan_seconds: must be at least 1"), "{e}");
+        let e = parse(&format!("{MINIMAL}\n[schedule.weekly_ranking]\ncorn = \"x\"\n")).unwrap_err();
+        assert!(e.message.contains("unknown field `corn`"), "{e}");
+        let e = parse(&format!("{MINIMAL}\n[schedule.quota_memo]\ncron = \"0 0 7 30 2 *\"\n")).unwrap_err();
+        assert!(e.message.contains("never occurs"), "{e}");
     }
 }

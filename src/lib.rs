@@ -13,6 +13,11 @@
 //!   ingest, rusqlite in store, tera and printpdf in report, lettre in deliver.
 //! - [`config`] composes each stage's settings from `quotad.toml`.
 //! - [`pipeline`] is the one place that knows the order of the stages.
+//! - [`schedule`] is the calendar, pure: occurrences of cron expressions in the org's
+//!   zone, the catch-up planner, the clock, inbox settling. It imports `domain` only;
+//!   `cmd::serve` runs the daemon loop that acts on it and calls `pipeline`; the
+//!   daemon's own crates (tokio, tokio-cron-scheduler as its heartbeat, notify) live
+//!   there, so `schedule` stays testable without a runtime or a clock.
 //! - [`cli`] and `cmd` sit on top; nothing imports them. `main.rs` only parses arguments
 //!   and calls [`run`].
 //!
@@ -27,6 +32,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod pipeline;
 pub mod report;
+pub mod schedule;
 pub mod store;
 
 /// Runs a parsed command line at time `now` and returns the process exit status

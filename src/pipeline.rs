@@ -139,13 +139,24 @@ fn kind_order(k: SourceKind) -> u8 {
 /// rejected whole (quarantined with a report) when it cannot be read or more than
 /// `ingest.max_rejected_fraction` of its rows are bad. A bad file never stops the pass.
 pub fn import(cfg: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<ImportSummary> {
+    import_where(cfg, store, now, &|_| true)
+}
+
+/// [`import`], for the inbox files whose name `wanted` accepts only (the daemon passes
+/// the files that have settled; the others are left alone, not even listed).
+pub fn import_where(
+    cfg: &Config,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<ImportSummary> {
     let inbox = &cfg.paths.inbox;
     let entries = fs::read_dir(inbox).with_context(|| format!("cannot read the inbox folder {}", inbox.display()))?;
     let mut files: Vec<(u8, String, Option<&ingest::Source>)> = Vec::new();
     for e in entries {
         let e = e.with_context(|| format!("reading {}", inbox.display()))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if !e.file_type().map(|t| t.is_file()).unwrap_or(false) || !is_candidate(&name) {
+        if !e.file_type().map(|t| t.is_file()).unwrap_or(false) || !is_candidate(&name) || !wanted(&name) {
             continue;
         }
         let source = cfg.sources.iter().find(|s| s.matches(&name));
@@ -969,13 +980,28 @@ pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, no
                     transport.close();
                     let wait = (at - clock()).to_std().unwrap_or_default();
                     tracing::info!("waiting {:.1} s for the next retry", wait.as_secs_f64());
-                    std::thread::sleep(wait);
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until && !stop_requested() {
+                        std::thread::sleep((until - Instant::now()).min(std::time::Duration::from_millis(100)));
+                    }
+                    if stop_requested() {
+                        break;
+                    }
                     continue;
                 }
                 None => break,
             }
         }
+        if stop_requested() {
+            break;
+        }
         for (i, row) in due.iter().enumerate() {
+            if stop_requested() {
+                // Shutting down: the message in flight is finished; the rest stay
+                // pending and go at the next start.
+                tracing::info!("shutting down: {} message(s) left pending in the outbox", due.len() - i);
+                break;
+            }
             let e = &row.entry;
             // Wait for the rate limit and open the session before the row is marked
             // `sending`, so that `sending` covers only the transaction itself.
@@ -1683,4 +1709,173 @@ pub fn one_on_one(
     }
     deliver_docs(cfg, store, templates, &mut summary, "one-on-one", &period.to_string(), now)?;
     Ok(summary)
+}
+
+// ---- The calendar (issue 6): shutdown, scheduled occurrences, admin notices ----
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks work in progress to stop soon (SIGTERM/SIGINT in `quotad serve`):
+/// [`deliver_outbox`] finishes the message in flight and leaves the rest pending (sent
+/// at the next start), and does not wait for retries.
+pub fn request_stop() {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`request_stop`] was called.
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// What one scheduled occurrence of a job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Occurrence {
+    /// Ran: one line saying what went out.
+    Done(String),
+    /// Ran, but messages failed or died (one line), or an earlier stop left them pending.
+    Failed(String),
+    /// No data for its period: nothing rendered, nothing sent.
+    NoData(String),
+    /// The quota memo is waiting for last month's final export
+    /// (`quota_memo.wait_for_final_until`).
+    Waiting(String),
+}
+
+/// Runs the occurrence of `job` scheduled at `occurrence` (UTC), at time `now`, on the
+/// period it targets ([`schedule::JobKind::target`]: the memo's month, the week before,
+/// the month before). A period without deals (or an empty roster) is not sent as an
+/// empty report: it returns [`Occurrence::NoData`]. Every message goes through the
+/// outbox ledger, so running an occurrence again sends nothing twice.
+///
+/// Errors: whatever the job's pipeline function returns (unreadable state, templates).
+pub fn scheduled_job(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    job: crate::schedule::JobKind,
+    occurrence: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Occurrence> {
+    use crate::schedule::{JobKind, Target};
+    let target = job.target(occurrence, cfg.org.time_zone);
+    let months = store.months_with_deals()?;
+    let have = |p: Period| months.contains(&p);
+    let range = match (months.first(), months.last()) {
+        (Some(a), Some(b)) if a == b => format!("data for {a} only"),
+        (Some(a), Some(b)) => format!("data for {a} to {b}"),
+        _ => "no deals stored at all".to_string(),
+    };
+    let needed = match target {
+        Target::Month(p) if job == JobKind::QuotaMemo => p.prev(),
+        Target::Month(p) => p,
+        Target::Week(w) => Period::of(w.sunday()),
+    };
+    if !have(needed) {
+        return Ok(Occurrence::NoData(format!("no data: no deals stored for {needed} ({range})")));
+    }
+    if store.roster()?.is_empty() {
+        return Ok(Occurrence::NoData("no data: the roster is empty".into()));
+    }
+    let outcome = match (job, target) {
+        (JobKind::QuotaMemo, Target::Month(p)) => {
+            let m = quota_memo(cfg, store, templates, p, false, false, now)?;
+            if let Some(w) = m.waiting {
+                return Ok(Occurrence::Waiting(w));
+            }
+            let line = format!(
+                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{}",
+                m.sent,
+                m.managers,
+                m.already_sent,
+                m.preliminary.as_ref().map(|_| "; last month preliminary").unwrap_or_default(),
+            );
+            if !m.failed.is_empty() || !m.delivery.dead.is_empty() {
+                Occurrence::Failed(format!(
+                    "{line}; {} failed, {} dead letter(s)",
+                    m.failed.len(),
+                    m.delivery.dead.len()
+                ))
+            } else {
+                Occurrence::Done(line)
+            }
+        }
+        (JobKind::WeeklyRanking, Target::Week(w)) => {
+            let fonts = report::Fonts::load(&cfg.pdf)?;
+            docs_outcome(&weekly_ranking(cfg, store, templates, &fonts, w, true, now)?)
+        }
+        (JobKind::OneOnOne, Target::Month(p)) => {
+            let fonts = report::Fonts::load(&cfg.pdf)?;
+            docs_outcome(&one_on_one(cfg, store, templates, &fonts, p, None, true, now)?)
+        }
+        (j, t) => bail!("{j} does not work on {t}"),
+    };
+    // A shutdown cut the delivery short: not done until the rest has gone.
+    if stop_requested() {
+        let left = store.outbox_due(now + chrono::Duration::days(36_500))?.len();
+        if left > 0 {
+            let line = match outcome {
+                Occurrence::Done(l) | Occurrence::Failed(l) => l,
+                other => return Ok(other),
+            };
+            return Ok(Occurrence::Failed(format!(
+                "{line}; stopped by a shutdown with {left} message(s) left in the outbox for the next start"
+            )));
+        }
+    }
+    Ok(outcome)
+}
+
+fn docs_outcome(s: &DocsSummary) -> Occurrence {
+    let line = format!(
+        "{}: {} PDF(s), {} message(s) delivered, {} already sent earlier",
+        s.title,
+        s.files.len(),
+        s.sent,
+        s.already_sent
+    );
+    if s.failed.is_empty() {
+        Occurrence::Done(line)
+    } else {
+        Occurrence::Failed(format!("{line}; {} failed", s.failed.len()))
+    }
+}
+
+/// Tells `mail.admin` something about the calendar (a skipped or missed occurrence):
+/// one message with idempotency key `schedule/PERIOD/ADMIN/KIND`, queued in the outbox
+/// and delivered now. Returns the admin's address, or `None` when no admin is
+/// configured (the caller logs the same text either way).
+#[allow(clippy::too_many_arguments)]
+pub fn admin_notice(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    period: &str,
+    kind: &str,
+    subject: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let Some(admin) = &cfg.mail.admin else { return Ok(None) };
+    let to = admin.email.to_string();
+    let key = format!("schedule/{period}/{to}/{kind}");
+    let name = admin.name.clone().unwrap_or_default();
+    let mut failed = Vec::new();
+    {
+        let sender = Sender::new(cfg, store, false, now);
+        let html = format!("<p>{}</p>", tera::escape_html(text).replace('\n', "<br>"));
+        sender.queue(
+            &key,
+            "schedule",
+            period,
+            kind,
+            (&name, &to),
+            || Ok((report::RenderedMail { subject: subject.to_string(), text: format!("{text}\n"), html }, Vec::new())),
+            &mut failed,
+        )?;
+    }
+    if let Some(f) = failed.first() {
+        bail!("cannot build the notice to {to}: {f}");
+    }
+    deliver_outbox(cfg, store, templates, now)?;
+    Ok(Some(to))
 }

@@ -92,6 +92,19 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
     if dry_run {
         status = status.max(dry_run_inbox(cfg, &inbox, now));
     }
+    let cal = &cfg.schedule;
+    say!(
+        "  calendar ({}): catch_up {}h, settle {} s, rescan {} s, heartbeat {} s",
+        cal.tz,
+        cal.catch_up.num_hours(),
+        cal.settle.as_secs(),
+        cal.rescan.as_secs(),
+        cal.heartbeat.as_secs()
+    );
+    for j in &cal.jobs {
+        let wait = j.wait_for_data.map(|w| format!(", waits {}h for data", w.num_hours())).unwrap_or_default();
+        say!("    {:<15} \"{}\"{}{wait}", j.job.as_str(), j.pattern, if j.enabled { "" } else { " (disabled)" });
+    }
     Ok(status)
 }
 

@@ -21,6 +21,7 @@ mod explain;
 mod init;
 mod outbox;
 mod run;
+mod serve;
 mod standings;
 
 use std::path::Path;
@@ -40,9 +41,14 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
     let cfg = Config::from_file(&cli.config)?;
     match cli.command {
         Command::Import => run::import_only(&cfg, now),
-        Command::Run { job, period, corrections, resend, week } => {
+        Command::Run { job, at: Some(at), .. } => match job.scheduled() {
+            Some(kind) => serve::run_at(&cfg, kind, at, now),
+            None => anyhow::bail!("--at runs one occurrence of one job: quota-memo, weekly-ranking or one-on-one"),
+        },
+        Command::Run { job, period, corrections, resend, week, at: None } => {
             run::run(&cfg, job, period, corrections, resend, week, now)
         }
+        Command::Serve { speed } => serve::serve(&cfg, cli.now, speed),
         Command::Preview { job, out, rep, period, week } => {
             run::preview(&cfg, job, &out, rep.as_deref(), period, week, now)
         }
@@ -53,7 +59,10 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         }
         Command::Explain { rep, period, metric } => explain::explain(&cfg, &rep, period, metric, now),
         Command::Init { .. } => unreachable!("handled above"),
-        Command::Status => outbox::status(&cfg, now),
+        Command::Status => {
+            serve::print_calendar(&cfg, &open_store(&cfg)?, now)?;
+            outbox::status(&cfg, now)
+        }
         Command::Outbox { action } => outbox::outbox(&cfg, action, now),
     }
 }
@@ -82,21 +91,42 @@ pub(crate) struct StateLock {
 }
 
 fn lock_state(cfg: &Config) -> Result<StateLock> {
+    lock_state_as(cfg, "run")
+}
+
+/// [`lock_state`] for a named command: the holder writes `pid N COMMAND` into the lock
+/// file. While a `quotad serve` holds the lock, anyone else (a second `serve`, a `run`,
+/// an `import`) refuses at once, naming its pid and the lock file: the daemon holds it
+/// for months. Otherwise a second process waits, and says why.
+pub(crate) fn lock_state_as(cfg: &Config, what: &str) -> Result<StateLock> {
+    use std::io::Write as _;
     let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let file = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(&path)
         .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            if let Some(pid) = holder.strip_prefix("pid ").and_then(|h| h.strip_suffix(" serve")) {
+                anyhow::bail!(
+                    "`quotad serve` (pid {pid}) is running on {} and holds {}: it runs the calendar and imports the inbox itself, and only one quotad may work on a state database. `quotad status` shows what it did; stop it (e.g. `systemctl stop quotad`) to {} by hand",
+                    cfg.paths.state.display(),
+                    path.display(),
+                    if what == "serve" { "start another" } else { "do this" }
+                );
+            }
             eprintln!(
-                "another quotad is importing or sending with {}; waiting for it to finish…",
+                "another quotad ({}) is importing or sending with {}; waiting for it to finish…",
+                if holder.is_empty() { "holder unknown" } else { holder },
                 cfg.paths.state.display()
             );
             file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
@@ -105,6 +135,7 @@ fn lock_state(cfg: &Config) -> Result<StateLock> {
             return Err(e).with_context(|| format!("cannot lock {}", path.display()));
         }
     }
+    let _ = file.set_len(0).and_then(|_| file.write_all(format!("pid {} {what}\n", std::process::id()).as_bytes()));
     Ok(StateLock { _file: file })
 }
 

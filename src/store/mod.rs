@@ -14,6 +14,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use rust_decimal::Decimal;
 
+mod runs;
+pub use runs::{RunRow, RunState};
+
 use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RosterVersion, RowOrigin, StageClass};
 
 /// Store errors name the database file.
@@ -177,6 +180,25 @@ CREATE TABLE import_reports (
     warnings      TEXT NOT NULL,              -- one per line
     reason        TEXT                        -- why it was quarantined
 );
+"#,
+    r#"
+-- The calendar (issue 6): the runs ledger, one row per (job, occurrence), and what the
+-- daemon last saw. See runs.rs.
+CREATE TABLE runs (
+    job          TEXT NOT NULL,               -- quota-memo | weekly-ranking | one-on-one
+    occurrence   TEXT NOT NULL,               -- RFC 3339 UTC, milliseconds: the scheduled instant
+    state        TEXT NOT NULL,               -- started | waiting | succeeded | skipped | failed | missed
+    result       TEXT NOT NULL DEFAULT '',    -- one line for people: what it did, or why not
+    source       TEXT NOT NULL,               -- serve | run (by hand, `run JOB --at`)
+    started_at   TEXT,                        -- RFC 3339 UTC
+    finished_at  TEXT,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (job, occurrence)
+) WITHOUT ROWID;
+CREATE TABLE daemon (                         -- key/value: last_seen = the calendar was looked at up to here
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 "#,
 ];
 

@@ -61,4 +61,11 @@ fn the_shipped_config_is_valid() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("source deals (deals, "), "{}", run.stdout);
     assert!(run.stdout.contains("6 file(s) in the inbox"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "  calendar (America/Chicago): catch_up 24h, settle 5 s, rescan 60 s, heartbeat 15 s\n    quota-memo      \"0 0 7 1 * *\"\n    weekly-ranking  \"0 0 8 * * Mon\"\n    one-on-one      \"0 0 7 3 * *\"\n"
+        ),
+        "{}",
+        run.stdout
+    );
 }

@@ -16,5 +16,6 @@ mod real_calamine;
 mod real_samples;
 mod robustness;
 mod sample_memos;
+mod serve;
 mod smtp_server;
 mod trust;

@@ -1,0 +1,607 @@
+//! `quotad serve`: the real binary with an injected, accelerated clock (`--now T serve
+//! --speed N`), the bundled sample inbox, the real SMTP sink, SIGTERM, restarts, a
+//! second instance, downtime and catch-up, DST, and a big file arriving in chunks.
+//! Heartbeat, rescan and settle are a second or two (config) so the tests stay fast.
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use quotad::store::RunState;
+
+use crate::harness::{Env, config};
+use crate::smtp_server::{PASSWORD_ENV, SmtpSink, password, smtp_config};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Polls `cond` every 50 ms for up to `limit`.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// A running `quotad serve`; its stdout is `NAME.out` in the test folder.
+struct Daemon<'a> {
+    env: &'a Env,
+    name: String,
+    child: Child,
+}
+
+impl<'a> Daemon<'a> {
+    fn start(env: &'a Env, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Daemon<'a> {
+        let child = env.spawn(name, args, vars);
+        let d = Daemon { env, name: name.into(), child };
+        assert!(
+            wait_for(Duration::from_secs(20), || d.out().contains("quotad serve: pid")),
+            "did not start: {}",
+            d.err()
+        );
+        d
+    }
+
+    fn out(&self) -> String {
+        std::fs::read_to_string(self.env.path(&format!("{}.out", self.name))).unwrap_or_default()
+    }
+
+    fn err(&self) -> String {
+        std::fs::read_to_string(self.env.path(&format!("{}.err", self.name))).unwrap_or_default()
+    }
+
+    fn wait_out(&self, text: &str, limit: Duration) {
+        assert!(
+            wait_for(limit, || self.out().contains(text)),
+            "no '{text}' within {limit:?}:\n{}\n{}",
+            self.out(),
+            self.err()
+        );
+    }
+
+    /// Sends SIGTERM; returns the exit status and how long it took to exit.
+    fn term(self) -> (i32, Duration) {
+        self.signal("TERM")
+    }
+
+    /// Sends SIG`name` (TERM, INT); returns the exit status and how long it took to exit.
+    fn signal(mut self, name: &str) -> (i32, Duration) {
+        let pid = self.child.id().to_string();
+        let start = Instant::now();
+        // The shell's builtin kill: no procps needed.
+        let sent = std::process::Command::new("sh").args(["-c", &format!("kill -{name} {pid}")]).status().unwrap();
+        assert!(sent.success());
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                let took = start.elapsed();
+                assert!(!self.err().contains("panicked"), "{}", self.err());
+                return (s.code().unwrap_or(-1), took);
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!("quotad serve did not stop within 30 s of SIGTERM:\n{}", self.out());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shipped config on the sample inbox, with fast heartbeat/rescan/settle and
+/// `extra` lines replacing nothing but appended to `[mail]` (the last table).
+fn sample_env(mail_extra: &str, catch_up: &str) -> Env {
+    let env = Env::sample();
+    let shipped = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = shipped
+        .replace("heartbeat_seconds = 15 ", "heartbeat_seconds = 1 ")
+        .replace("rescan_seconds = 60 ", "rescan_seconds = 1 ")
+        .replace("settle_seconds = 5 ", "settle_seconds = 1 ")
+        .replace("catch_up = \"24h\"", &format!("catch_up = \"{catch_up}\""));
+    assert_ne!(cfg, shipped);
+    std::fs::write(env.path("quotad.toml"), format!("{cfg}\n{mail_extra}\n")).unwrap();
+    env
+}
+
+/// The runs ledger of `job` in the env's state database (the sample's `var/quotad.sqlite`
+/// or the generated configs' `quotad.sqlite`).
+fn runs(env: &Env, job: &str) -> Vec<(DateTime<Utc>, RunState, String)> {
+    let state = ["var/quotad.sqlite", "quotad.sqlite"].map(|p| env.path(p)).into_iter().find(|p| p.exists()).unwrap();
+    quotad::store::Store::open(&state)
+        .unwrap()
+        .runs_of(job)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.occurrence, r.state, r.result))
+        .collect()
+}
+
+/// The sample, delivering through `sink` (STARTTLS, AUTH; password in [`PASSWORD_ENV`]).
+fn smtp_sample_env(sink: &SmtpSink) -> Env {
+    let env = sample_env("", "24h");
+    let shipped = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let transport = shipped.lines().find(|l| l.starts_with("transport = \"file\"")).unwrap();
+    let cfg = format!("{}{}", shipped.replace(transport, ""), smtp_config(sink.port, sink.cert(), "starttls", "", ""));
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    env
+}
+
+#[test]
+fn sigterm_while_a_message_is_in_flight_finishes_it_and_the_rest_go_once_at_the_next_start() {
+    let pw = password();
+    // The sink holds its reply to one RCPT TO for 5 s: that message is in flight.
+    let held = "carlos.williams@example-homes.com";
+    let certs = std::rc::Rc::new(crate::smtp_server::Certs::new());
+    let sink = SmtpSink::start_with(crate::smtp_server::free_port(), certs, "starttls", &pw, &["--hold-rcpt", held]);
+    let env = smtp_sample_env(&sink);
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+    let d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
+    assert!(wait_for(Duration::from_secs(30), || sink.holding("rcpt")), "{}", d.out());
+    let before = sink.count();
+    let (code, took) = d.term();
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(8), "stopped {took:?} after SIGTERM (the reply was held 5 s)");
+    let after = sink.count();
+    assert_eq!(after, before + 1, "the message in flight was finished, and no other started");
+    assert!(after < 22, "{after}");
+    assert!(sink.received().iter().any(|r| r.email.to == held));
+    let memo = runs(&env, "quota-memo");
+    assert_eq!((memo.len(), memo[0].1), (1, RunState::Started), "{memo:?}");
+    assert!(
+        memo[0].2.contains(&format!("stopped by a shutdown with {} message(s) left in the outbox", 22 - after)),
+        "{memo:?}"
+    );
+
+    // The next start delivers the rest once and finishes the run.
+    let d = Daemon::start(&env, "serve2", &["--now", "2026-11-01T13:02:00Z", "serve"], &vars);
+    assert!(wait_for(Duration::from_secs(30), || sink.count() >= 22), "{}", d.out());
+    d.wait_out("quota-memo 2026-11-01 07:00 CST (13:00 UTC): succeeded", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(d.term().0, 0);
+    let mut to: Vec<String> = sink.received().into_iter().map(|r| r.email.to).collect();
+    assert_eq!(to.len(), 22);
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 22, "nobody got a memo twice");
+    assert_eq!(runs(&env, "quota-memo")[0].1, RunState::Succeeded);
+}
+
+#[test]
+fn serve_sends_the_demo_memos_through_smtp_once_stops_on_sigterm_and_restarts_send_nothing_twice() {
+    let pw = password();
+    let sink = SmtpSink::start("starttls", &pw);
+    let env = smtp_sample_env(&sink);
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+
+    // 1 November 2026 07:00 CST (the US fell back at 07:00 UTC that morning) = 13:00 UTC.
+    let d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
+    assert!(d.out().contains("quota-memo      0 0 7 1 * *      next 2026-11-01 07:00 CST (13:00 UTC)"), "{}", d.out());
+    assert!(wait_for(Duration::from_secs(30), || sink.count() >= 22), "{}", d.out());
+    d.wait_out(
+        "succeeded: quota memo 2026-11: 19 rep memo(s) and 3 manager memo(s) delivered",
+        Duration::from_secs(10),
+    );
+    std::thread::sleep(Duration::from_millis(1500)); // more heartbeats: nothing more
+    assert_eq!(sink.count(), 22);
+    let (code, took) = d.term();
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(5), "stopped in {took:?}");
+
+    let got = sink.received();
+    let mut to: Vec<String> = got.iter().map(|r| r.email.to.clone()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 22, "22 different recipients, each once");
+    assert!(got.iter().all(|r| r.tls && r.login == crate::smtp_server::USER));
+    let occurrence = at("2026-11-01T13:00:00Z");
+    let memo = runs(&env, "quota-memo");
+    assert_eq!(memo.len(), 1);
+    assert_eq!((memo[0].0, memo[0].1), (occurrence, RunState::Succeeded));
+
+    // Two restarts within a minute: one at 13:00:30, one whose clock reads 12:59:58
+    // (the occurrence is due again in its window): the ledger runs nothing twice.
+    for (name, now) in [("serve2", "2026-11-01T13:00:30Z"), ("serve3", "2026-11-01T12:59:58Z")] {
+        let d = Daemon::start(&env, name, &["--now", now, "serve"], &vars);
+        std::thread::sleep(Duration::from_millis(3500));
+        assert!(!d.out().contains("quota-memo 2026-11-01"), "{}", d.out());
+        assert_eq!(d.term().0, 0);
+    }
+    assert_eq!(sink.count(), 22);
+    assert_eq!(runs(&env, "quota-memo").len(), 1);
+    let status = env.quotad(&["--now", "2026-11-01T14:00:00Z", "status"]);
+    assert!(
+        status.stdout.contains(
+            "    last run:  2026-11-01 07:00 CST (13:00 UTC): succeeded: quota memo 2026-11: 19 rep memo(s) and 3 manager memo(s) delivered"
+        ),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("    next:      2026-12-01 07:00 CST (13:00 UTC)"), "{}", status.stdout);
+    assert!(status.stdout.contains("    next:      2026-11-02 08:00 CST (14:00 UTC)"), "{}", status.stdout);
+}
+
+#[test]
+fn a_second_quotad_on_the_same_state_refuses_naming_the_pid_and_run_at_respects_the_ledger() {
+    let env = sample_env("", "24h");
+    let d = Daemon::start(&env, "serve", &["--now", "2026-11-01T12:00:00Z", "serve"], &[]);
+    let pid = d.child.id();
+    for args in [&["serve"][..], &["run", "quota-memo", "--at", "2026-11-01T13:00:00Z"], &["import"]] {
+        let r = env.quotad(args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(&format!("`quotad serve` (pid {pid}) is running on")), "{r:?}");
+        assert!(r.stderr.contains("quotad.sqlite.lock"), "{r:?}");
+    }
+    let (code, took) = d.signal("INT");
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(std::fs::read_to_string(env.path("serve.out")).unwrap().contains("SIGINT: finishing the work in flight"));
+
+    // By hand, once the daemon is stopped: runs, then is not run again.
+    let r = env.quotad(&["--now", "2026-11-01T13:05:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("quota-memo 2026-11-01 07:00 CST (13:00 UTC): succeeded: quota memo 2026-11: 19 rep memo(s)"),
+        "{r:?}"
+    );
+    let r = env.quotad(&["--now", "2026-11-01T13:06:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("quota-memo 2026-11-01 07:00 CST (13:00 UTC): already succeeded (run)"), "{r:?}");
+    assert_eq!(env.emails().len(), 19);
+    assert_eq!(env.all_emails().len(), 22);
+}
+
+/// Down from Saturday 2026-10-31 20:00 CDT to Monday 2026-11-02 09:10 CST.
+fn downtime(catch_up: &str) -> Env {
+    let env = sample_env("admin = \"Ops Admin <admin@example-homes.com>\"", catch_up);
+    let d = Daemon::start(&env, "before", &["--now", "2026-11-01T01:00:00Z", "serve"], &[]);
+    d.wait_out("inbox: crm-export-2026-10.xlsx imported", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.term().0, 0);
+    let d = Daemon::start(&env, "after", &["--now", "2026-11-02T15:10:00Z", "serve"], &[]);
+    d.wait_out("weekly-ranking 2026-11-02 08:00 CST (14:00 UTC): skipped", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(d.term().0, 0);
+    // The Monday ranking ran once: its week (26 Oct – 1 Nov) is November month to date,
+    // and the sample has no November deals, so nothing empty was sent.
+    assert_eq!(
+        runs(&env, "weekly-ranking"),
+        vec![(
+            at("2026-11-02T14:00:00Z"),
+            RunState::Skipped,
+            "no data: no deals stored for 2026-11 (data for 2026-05 to 2026-10) (told admin@example-homes.com)".into()
+        )]
+    );
+    assert_eq!(runs(&env, "one-on-one"), vec![]);
+    env
+}
+
+fn admin_subjects(env: &Env) -> Vec<String> {
+    let mut v: Vec<String> =
+        env.all_emails().into_iter().filter(|e| e.to == "admin@example-homes.com").map(|e| e.subject).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn after_weekend_downtime_the_monday_ranking_runs_once_and_the_sunday_memo_is_reported_missed() {
+    let env = downtime("24h");
+    // Sunday 1 Nov 07:00 CST was 26 h 10 min before the start: over catch_up.
+    assert_eq!(
+        runs(&env, "quota-memo"),
+        vec![(
+            at("2026-11-01T13:00:00Z"),
+            RunState::Missed,
+            "missed: quotad was not running then, and it is older than catch_up (24h)".into()
+        )]
+    );
+    assert_eq!(env.emails().len(), 0);
+    assert_eq!(
+        admin_subjects(&env),
+        vec!["quotad: 1 quota-memo occurrence(s) missed", "quotad: weekly-ranking for 2026-W44 skipped: no data"]
+    );
+    let notice = env.all_emails().into_iter().find(|e| e.subject.contains("missed")).unwrap();
+    assert!(
+        notice.text.contains("To run one by hand: quotad run quota-memo --at 2026-11-01T13:00:00Z"),
+        "{}",
+        notice.text
+    );
+    // Which the admin does: a missed occurrence runs by hand, once.
+    let r = env.quotad(&["--now", "2026-11-02T16:00:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("quota-memo 2026-11-01 07:00 CST (13:00 UTC): was missed; running it now\n"), "{r:?}");
+    assert!(
+        r.stdout.contains("succeeded: quota memo 2026-11: 19 rep memo(s) and 3 manager memo(s) delivered"),
+        "{r:?}"
+    );
+    let memo = runs(&env, "quota-memo");
+    assert_eq!((memo.len(), memo[0].1), (1, RunState::Succeeded));
+    assert_eq!(env.emails().len(), 19);
+}
+
+#[test]
+fn after_weekend_downtime_with_catch_up_48h_the_sunday_memo_runs_once() {
+    let env = downtime("48h");
+    let memo = runs(&env, "quota-memo");
+    assert_eq!(memo.len(), 1);
+    assert_eq!((memo[0].0, memo[0].1), (at("2026-11-01T13:00:00Z"), RunState::Succeeded));
+    assert_eq!(env.emails().len(), 19);
+    assert_eq!(admin_subjects(&env), vec!["quotad: weekly-ranking for 2026-W44 skipped: no data"]);
+}
+
+/// `quotad serve` on an empty inbox in zone `tz` with only the quota-memo job, on `cron`,
+/// its clock starting at `start` and running `speed` times as fast, until `count`
+/// occurrences are in the runs ledger. With no data each occurrence is recorded as
+/// skipped, which records when it ran. Returns the ledger's (occurrence, state) rows and
+/// the daemon's stdout.
+fn calendar_run(
+    tz: &str,
+    cron: &str,
+    catch_up: &str,
+    start: &str,
+    speed: &str,
+    count: usize,
+) -> (Vec<(DateTime<Utc>, RunState)>, String) {
+    let env = Env::new(&config(""));
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap().replace("America/Chicago", tz);
+    let cfg = format!(
+        "{cfg}\n[schedule]\ncatch_up = \"{catch_up}\"\nheartbeat_seconds = 1\nrescan_seconds = 5\n[schedule.quota_memo]\ncron = \"{cron}\"\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n"
+    );
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    let d = Daemon::start(&env, "serve", &["--now", start, "serve", "--speed", speed], &[("TZ", "UTC")]);
+    assert!(wait_for(Duration::from_secs(40), || d.out().matches("quota-memo 20").count() >= count), "{}", d.out());
+    let out = d.out();
+    assert_eq!(d.term().0, 0);
+    let store = quotad::store::Store::open(&env.path("quotad.sqlite")).unwrap();
+    (store.runs_of("quota-memo").unwrap().into_iter().map(|r| (r.occurrence, r.state)).collect(), out)
+}
+
+#[test]
+fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_cest_on_the_29th() {
+    // Ten hours a second (a heartbeat each 10 h, well under catch_up), from Friday
+    // 27 March 14:00 UTC to past Tuesday 31 March.
+    let (got, out) = calendar_run("Europe/Berlin", "0 30 2 * * *", "48h", "2026-03-27T14:00:00Z", "36000", 4);
+    assert_eq!(
+        got[..4],
+        [
+            (at("2026-03-28T01:30:00Z"), RunState::Skipped), // 02:30 CET
+            (at("2026-03-29T01:00:00Z"), RunState::Skipped), // 02:30 does not exist: 03:00 CEST
+            (at("2026-03-30T00:30:00Z"), RunState::Skipped), // 02:30 CEST
+            (at("2026-03-31T00:30:00Z"), RunState::Skipped),
+        ]
+    );
+    assert!(out.contains("quota-memo 2026-03-29 03:00 CEST (01:00 UTC): skipped: no data"), "{out}");
+}
+
+#[test]
+fn a_daily_0230_berlin_job_through_the_fall_back_runs_once_at_the_first_0230() {
+    let (got, _) = calendar_run("Europe/Berlin", "0 30 2 * * *", "48h", "2026-10-23T14:00:00Z", "36000", 3);
+    assert_eq!(
+        got[..3],
+        [
+            (at("2026-10-24T00:30:00Z"), RunState::Skipped), // 02:30 CEST
+            (at("2026-10-25T00:30:00Z"), RunState::Skipped), // the first 02:30 (CEST), not 01:30 UTC
+            (at("2026-10-26T01:30:00Z"), RunState::Skipped), // 02:30 CET
+        ]
+    );
+}
+
+#[test]
+fn shanghai_0800_on_a_utc_host_runs_three_times_in_three_days_at_midnight_utc() {
+    let (got, _) = calendar_run("Asia/Shanghai", "0 0 8 * * *", "48h", "2026-03-01T12:00:00Z", "36000", 3);
+    assert_eq!(
+        got[..3],
+        [
+            (at("2026-03-02T00:00:00Z"), RunState::Skipped),
+            (at("2026-03-03T00:00:00Z"), RunState::Skipped),
+            (at("2026-03-04T00:00:00Z"), RunState::Skipped),
+        ]
+    );
+}
+
+#[test]
+fn seven_on_the_first_chicago_started_in_february_runs_at_1200_utc_on_1_april() {
+    // One process from 10 February (CST) through the change to CDT on 8 March, a hundred
+    // hours a second: tokio-cron-scheduler alone would run the April one at 13:00 UTC.
+    let (got, out) = calendar_run("America/Chicago", "0 0 7 1 * *", "400h", "2026-02-10T09:00:00Z", "360000", 2);
+    assert_eq!(
+        got[..2],
+        [(at("2026-03-01T13:00:00Z"), RunState::Skipped), (at("2026-04-01T12:00:00Z"), RunState::Skipped)]
+    );
+    assert!(out.contains("quota-memo 2026-04-01 07:00 CDT (12:00 UTC): skipped"), "{out}");
+}
+
+#[test]
+fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_settles() {
+    let env = Env::new(&config(
+        "[schedule]\nsettle_seconds = 2\nrescan_seconds = 1\nheartbeat_seconds = 5\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+    ));
+    env.put("roster.csv", crate::harness::ROSTER);
+    let d = Daemon::start(&env, "serve", &["serve"], &[]);
+    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(20));
+
+    // A deals export with a long notes column: 2000 deals, 20 MiB in all.
+    let reps = ["ann@example.com", "bob@example.com", "cy@example.com"];
+    let mut csv = String::from("Deal ID,Rep Email,Stage,Close Date,Sale Price,Notes\n");
+    let row_len = (20 << 20) / 2000;
+    for i in 0..2000 {
+        let head = format!("D{i:05},{},Closed Won,2026-03-{:02},{}.00,", reps[i % 3], 1 + i % 28, 300_000 + i);
+        let pad = row_len - head.len() - 1;
+        csv.push_str(&head);
+        csv.push_str(&"walkthrough notes ".repeat(pad / 18 + 1)[..pad]);
+        csv.push('\n');
+    }
+    let bytes = csv.into_bytes();
+    assert!((bytes.len() as i64 - (20 << 20)).abs() < 4096, "{}", bytes.len());
+    let path = env.path("inbox").join("deals-big.csv");
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&path).unwrap();
+        for chunk in bytes.chunks(4 << 20) {
+            f.write_all(chunk).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+    d.wait_out("inbox: deals-big.csv imported [deals]", Duration::from_secs(40));
+    std::thread::sleep(Duration::from_secs(3)); // more rescans: nothing more
+    let out = d.out();
+    assert_eq!(out.matches("deals-big.csv").count(), 1, "{out}");
+    assert!(
+        out.contains("inbox: deals-big.csv imported [deals]: 2000 new, 0 superseded, 0 unchanged, 0 rejected"),
+        "{out}"
+    );
+    assert_eq!(d.term().0, 0);
+    assert_eq!(env.store().counts().unwrap().0, 2000);
+    assert_eq!(env.files_in("archive"), vec!["deals-big.csv", "roster.csv"]);
+    assert_eq!(std::fs::metadata(env.path("archive/deals-big.csv")).unwrap().len(), bytes.len() as u64);
+}
+
+#[test]
+fn excel_lock_files_partial_and_hidden_files_are_never_imported_and_a_bad_file_is_reported_to_the_admin() {
+    let env = Env::new(&config(
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nsettle_seconds = 0\nrescan_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+    ));
+    for name in ["~$roster.csv", "roster.csv.part", "roster.tmp", ".roster.csv"] {
+        env.put(name, crate::harness::ROSTER);
+    }
+    let d = Daemon::start(&env, "serve", &["serve"], &[]);
+    std::thread::sleep(Duration::from_millis(2500));
+    env.put("roster.csv", crate::harness::ROSTER);
+    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(20));
+    assert_eq!(d.out().matches("inbox:").count(), 1, "{}", d.out());
+    env.put(
+        "deals-bad.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,$4l2500\n",
+    );
+    d.wait_out("inbox: deals-bad.csv QUARANTINED: 1 of 1 data rows rejected", Duration::from_secs(20));
+    assert_eq!(d.term().0, 0);
+    let mail = env.all_emails();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        (mail[0].to.as_str(), mail[0].subject.as_str()),
+        ("admin@test-homes.com", "quotad quarantined deals-bad.csv")
+    );
+    assert!(mail[0].text.contains("Nothing from this file was stored;"), "{}", mail[0].text);
+    assert_eq!(env.files_in("quarantine"), vec!["deals-bad.csv", "deals-bad.csv.errors.txt"]);
+}
+
+/// Ann, Bob and Cy with March 2026 deals; the weekly ranking of Monday 6 April 08:00 CDT
+/// (13:00 UTC) covers 2026-W14 (30 March – 5 April), April month to date: no data yet.
+fn waiting_env() -> Env {
+    let env = Env::new(&config(
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 1\nsettle_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n[schedule.weekly_ranking]\nwait_for_data = \"2h\"\n",
+    ));
+    env.put("roster.csv", crate::harness::ROSTER);
+    env.put("quotas.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-04,400000\nbob@example.com,2026-04,250000\ncy@example.com,2026-04,300000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,300000\n",
+    );
+    env
+}
+
+#[test]
+fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives() {
+    let env = waiting_env();
+    let d = Daemon::start(&env, "serve", &["--now", "2026-04-06T12:59:50Z", "serve", "--speed", "60"], &[]);
+    d.wait_out(
+        "weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): waiting: no data: no deals stored for 2026-04 (data for 2026-03 only); waiting for it until 2026-04-06 10:00 CDT (15:00 UTC)",
+        Duration::from_secs(20),
+    );
+    env.put(
+        "deals-april.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD2,bob@example.com,Closed Won,2026-04-02,280000\n",
+    );
+    d.wait_out(
+        "weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): succeeded: Weekly ranking 2026-W14",
+        Duration::from_secs(30),
+    );
+    assert_eq!(d.term().0, 0);
+    let r = runs(&env, "weekly-ranking");
+    assert_eq!((r.len(), r[0].0, r[0].1), (1, at("2026-04-06T13:00:00Z"), RunState::Succeeded));
+    let mail = env.all_emails();
+    let mut to: Vec<&str> = mail.iter().map(|e| e.to.as_str()).collect();
+    to.sort();
+    // Three active reps and their two managers; nothing to the admin.
+    assert_eq!(to, ["ann@example.com", "bob@example.com", "cy@example.com", "max@example.com", "mia@example.com"]);
+}
+
+#[test]
+fn a_job_without_data_past_its_deadline_is_skipped_and_the_admin_told() {
+    let env = waiting_env();
+    // An hour a second: heartbeats at about 13:59, 14:59 and 15:59 UTC.
+    let d = Daemon::start(&env, "serve", &["--now", "2026-04-06T12:59:00Z", "serve", "--speed", "3600"], &[]);
+    d.wait_out("weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): skipped: no data", Duration::from_secs(30));
+    assert!(d.out().contains("weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): waiting: no data"), "{}", d.out());
+    assert_eq!(d.term().0, 0);
+    assert_eq!(
+        runs(&env, "weekly-ranking"),
+        vec![(
+            at("2026-04-06T13:00:00Z"),
+            RunState::Skipped,
+            "no data: no deals stored for 2026-04 (data for 2026-03 only) (told admin@test-homes.com)".into()
+        )]
+    );
+    let mail = env.all_emails();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, "admin@test-homes.com");
+    assert_eq!(mail[0].subject, "quotad: weekly-ranking for 2026-W14 skipped: no data");
+    assert!(mail[0].text.contains("quotad run weekly-ranking --at 2026-04-06T13:00:00Z"), "{}", mail[0].text);
+}
+
+#[test]
+fn the_issue_weekend_saturday_28_february_2000_to_monday_0910_runs_the_ranking_once_and_reports_the_memo() {
+    let env = Env::new(&config(
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 1\nsettle_seconds = 1\n",
+    ));
+    env.put("roster.csv", crate::harness::ROSTER);
+    env.put("deals.csv", "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-02-10,300000\nD2,cy@example.com,Closed Won,2026-02-20,250000\n");
+    // Saturday 28 February 20:00 CST = 1 March 02:00 UTC.
+    let d = Daemon::start(&env, "before", &["--now", "2026-03-01T02:00:00Z", "serve"], &[]);
+    d.wait_out("inbox: deals.csv imported [deals]: 2 new", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.term().0, 0);
+    // During the downtime Sunday's export arrives (one deal on Sunday 1 March).
+    env.put(
+        "deals-0301.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD3,bob@example.com,Closed Won,2026-03-01,280000\n",
+    );
+    // Monday 2 March 09:10 CST = 15:10 UTC.
+    let d = Daemon::start(&env, "after", &["--now", "2026-03-02T15:10:00Z", "serve"], &[]);
+    d.wait_out(
+        "weekly-ranking 2026-03-02 08:00 CST (14:00 UTC): succeeded: Weekly ranking 2026-W09",
+        Duration::from_secs(30),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.term().0, 0);
+    assert_eq!(
+        runs(&env, "weekly-ranking").iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        [(at("2026-03-02T14:00:00Z"), RunState::Succeeded)]
+    );
+    assert_eq!(
+        runs(&env, "quota-memo"),
+        [(
+            at("2026-03-01T13:00:00Z"),
+            RunState::Missed,
+            "missed: quotad was not running then, and it is older than catch_up (24h)".to_string()
+        )]
+    );
+    assert_eq!(runs(&env, "one-on-one"), []);
+    let mail = env.all_emails();
+    let ranking: Vec<&str> =
+        mail.iter().filter(|e| e.file.starts_with("weekly-ranking_")).map(|e| e.to.as_str()).collect();
+    assert_eq!(ranking.len(), 5, "3 reps and 2 managers: {ranking:?}");
+    let admin: Vec<&str> = mail.iter().filter(|e| e.to == "admin@test-homes.com").map(|e| e.subject.as_str()).collect();
+    assert_eq!(admin, ["quotad: 1 quota-memo occurrence(s) missed"]);
+    assert_eq!(mail.len(), 6);
+}
