@@ -938,6 +938,9 @@ pub struct Delivery {
     pub notified: Option<String>,
 }
 
+/// How many outbox rows delivery loads at once.
+const DELIVERY_BATCH: usize = 32;
+
 /// Delivers every message due in the outbox, oldest first, through the configured
 /// transport (one SMTP connection for the batch), until each is `sent` or `dead`.
 ///
@@ -967,7 +970,8 @@ pub fn deliver_outbox(cfg: &Config, store: &mut Store, templates: &Templates, no
     }
     let policy = cfg.mail.retry;
     loop {
-        let due = store.outbox_due(clock())?;
+        // A batch at a time: the messages carry their attachments.
+        let due = store.outbox_due_first(clock(), DELIVERY_BATCH)?;
         if due.is_empty() {
             if let Some(admin) = &cfg.mail.admin
                 && queue_dead_letter_notice(cfg, store, templates, admin, &d.transport, clock())?
@@ -1811,7 +1815,7 @@ pub fn scheduled_job(
     };
     // A shutdown cut the delivery short: not done until the rest has gone.
     if stop_requested() {
-        let left = store.outbox_due(now + chrono::Duration::days(36_500))?.len();
+        let left = store.outbox_due_count(now + chrono::Duration::days(36_500))?;
         if left > 0 {
             let line = match outcome {
                 Occurrence::Done(l) | Occurrence::Failed(l) => l,

@@ -89,9 +89,6 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
         Some(a) => say!("  dead letters and quarantined files are reported to {a}"),
         None => say!("  dead letters and quarantined files are reported to nobody by e-mail (set mail.admin)"),
     }
-    if dry_run {
-        status = status.max(dry_run_inbox(cfg, &inbox, now));
-    }
     let cal = &cfg.schedule;
     say!(
         "  calendar ({}): catch_up {}h, settle {} s, rescan {} s, heartbeat {} s",
@@ -104,6 +101,10 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
     for j in &cal.jobs {
         let wait = j.wait_for_data.map(|w| format!(", waits {}h for data", w.num_hours())).unwrap_or_default();
         say!("    {:<15} \"{}\"{}{wait}", j.job.as_str(), j.pattern, if j.enabled { "" } else { " (disabled)" });
+    }
+    // Last, so that its per-file report reads as one block.
+    if dry_run {
+        status = status.max(dry_run_inbox(cfg, &inbox, now));
     }
     Ok(status)
 }

@@ -60,8 +60,12 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         Command::Explain { rep, period, metric } => explain::explain(&cfg, &rep, period, metric, now),
         Command::Init { .. } => unreachable!("handled above"),
         Command::Status => {
-            serve::print_calendar(&cfg, &open_store(&cfg)?, now)?;
-            outbox::status(&cfg, now)
+            let store = open_store(&cfg)?;
+            serve::print_calendar(&cfg, &store, now)?;
+            let code = outbox::status(&cfg, now)?;
+            say!("Latest imports (`quotad imports --limit N` for more):");
+            run::print_import_reports(&cfg, &store, 5, "  ")?;
+            Ok(code)
         }
         Command::Outbox { action } => outbox::outbox(&cfg, action, now),
     }

@@ -29,17 +29,24 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
 /// `quotad imports [--limit N]`: the latest import reports, newest first.
 pub fn imports(cfg: &Config, limit: usize) -> Result<i32> {
     let store = open_store(cfg)?;
-    let reports = pipeline::import_reports(&store, limit)?;
+    print_import_reports(cfg, &store, limit, "")?;
+    Ok(0)
+}
+
+/// Prints the newest `limit` import reports (newest first), each line prefixed by
+/// `indent`: `quotad imports` and `quotad status` share it.
+pub fn print_import_reports(cfg: &Config, store: &crate::store::Store, limit: usize, indent: &str) -> Result<()> {
+    let reports = pipeline::import_reports(store, limit)?;
     if reports.is_empty() {
-        say!("No import reports yet: put files in {} and run `quotad import`", shown(&cfg.paths.inbox));
+        say!("{indent}No import reports yet: put files in {} and run `quotad import`", shown(&cfg.paths.inbox));
     }
     for r in &reports {
-        say!("#{} {} {}", r.id, r.at.format("%Y-%m-%d %H:%M UTC"), pipeline::report_line(r));
+        say!("{indent}#{} {} {}", r.id, r.at.format("%Y-%m-%d %H:%M UTC"), pipeline::report_line(r));
         for w in &r.warnings {
-            say!("    warning: {w}");
+            say!("{indent}    warning: {w}");
         }
     }
-    Ok(0)
+    Ok(())
 }
 
 fn notified(s: &ImportSummary) -> bool {

@@ -191,7 +191,7 @@ impl Worker {
 
     fn run(mut self, rx: mpsc::Receiver<Msg>) -> Result<()> {
         // Messages an earlier process left in the outbox go first.
-        if !self.store.outbox_due(self.clock.now())?.is_empty() {
+        if !self.store.outbox_due_first(self.clock.now(), 1)?.is_empty() {
             match pipeline::deliver_outbox(&self.cfg, &mut self.store, &self.templates, self.clock.now()) {
                 Ok(d) => self.log(&format!(
                     "outbox: {} message(s) left by an earlier run delivered, {} dead",

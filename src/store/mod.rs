@@ -1249,10 +1249,30 @@ impl Store {
     /// Rows to attempt now, oldest first: `pending`, `sending` (interrupted by a crash)
     /// and `failed` rows whose `next_attempt_at` is at or before `now`.
     pub fn outbox_due(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+        self.outbox_due_first(now, i64::MAX as usize)
+    }
+
+    /// How many rows [`Store::outbox_due`] would return, without loading them.
+    pub fn outbox_due_count(&self, now: DateTime<Utc>) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') OR (state = 'failed' AND next_attempt_at <= ?1)",
+                params![ts(now)],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        Ok(n as usize)
+    }
+
+    /// The first `limit` rows of [`Store::outbox_due`]: delivery takes them a batch at a
+    /// time, so a run of thousands of messages with PDFs attached never holds them all
+    /// in memory.
+    pub fn outbox_due_first(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
         self.outbox_query(
             "WHERE state IN ('pending', 'sending') OR (state = 'failed' AND next_attempt_at <= ?1)
-             ORDER BY created_at, idempotency_key",
-            params![ts(now)],
+             ORDER BY created_at, idempotency_key LIMIT ?2",
+            params![ts(now), limit.min(i64::MAX as usize) as i64],
         )
     }
 

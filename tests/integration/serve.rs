@@ -469,7 +469,7 @@ fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_s
 #[test]
 fn excel_lock_files_partial_and_hidden_files_are_never_imported_and_a_bad_file_is_reported_to_the_admin() {
     let env = Env::new(&config(
-        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nsettle_seconds = 0\nrescan_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nsettle_seconds = 1\nrescan_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
     ));
     for name in ["~$roster.csv", "roster.csv.part", "roster.tmp", ".roster.csv"] {
         env.put(name, crate::harness::ROSTER);
