@@ -1309,12 +1309,15 @@ impl Loaded {
         let earliest = Period::new(1900, 1).expect("a valid month");
         let mut rollup = metrics::Rollup::default();
         let mut rows = Vec::new();
-        store.for_each_deal(earliest, latest, |d| {
+        // Table order: the rollup does not depend on it; the latest month's rows are
+        // put in stored order after.
+        store.for_each_deal(earliest, latest, false, |d| {
             rollup.add(&d);
             if d.close_date.is_some_and(|c| Period::of(c) == latest) {
                 rows.push(d);
             }
         })?;
+        rows.sort_by_cached_key(|d| (d.close_date, d.deal_id.clone(), d.event().as_str(), d.rep.key()));
         Ok(Loaded {
             roster: store.roster_versions()?,
             rows,

@@ -85,7 +85,6 @@ pub struct Input<'a> {
 pub struct Rollup {
     months: HashMap<Period, HashMap<RepRef, Tally>>,
     first: Option<Period>,
-    seq: u64,
 }
 
 impl Rollup {
@@ -98,8 +97,8 @@ impl Rollup {
         r
     }
 
-    /// Adds one deal row. Rows must come in stored order (close date, deal id, event,
-    /// rep): a rep's team as exported is the one on their last row.
+    /// Adds one deal row, in any order: a rep's team as exported is the one on their
+    /// last row in stored order (close date, deal id, event), whatever order rows come in.
     pub fn add(&mut self, d: &DealRow) {
         let Some(date) = d.close_date else { return };
         let m = Period::of(date);
@@ -107,16 +106,25 @@ impl Rollup {
         if d.class == StageClass::Ignored {
             return;
         }
-        self.seq += 1;
         let month = self.months.entry(m).or_default();
         let t = match month.get_mut(&d.rep) {
             Some(t) => t,
             None => month.entry(d.rep.clone()).or_default(),
         };
-        t.add(d);
         t.through = t.through.max(Some(date));
-        if d.team.is_some() {
-            t.team_seq = self.seq;
+        let event = d.event().as_str();
+        let later = d.team.is_some()
+            && t.team_at
+                .as_ref()
+                .is_none_or(|(at, id, ev)| (date, d.deal_id.as_str(), event) > (*at, id.as_str(), *ev));
+        if later {
+            t.team_at = Some((date, d.deal_id.clone(), event));
+            t.add(d);
+        } else {
+            // No team on this row, or an earlier row than the one that set it: keep it.
+            let team = t.export_team.take();
+            t.add(d);
+            t.export_team = team;
         }
     }
 
@@ -214,8 +222,9 @@ struct Tally {
     clean_n: u32,
     errors: u32,
     export_team: Option<String>,
-    /// Order of the row that set `export_team` (see [`Rollup::add`]); 0 = none.
-    team_seq: u64,
+    /// Stored-order key (close date, deal id, event) of the row that set `export_team`:
+    /// the team as exported is the one on the rep's last row in stored order.
+    team_at: Option<(NaiveDate, String, &'static str)>,
     /// The latest close date summed.
     through: Option<NaiveDate>,
 }
@@ -233,9 +242,9 @@ impl Tally {
         self.paperwork_n += o.paperwork_n;
         self.clean_n += o.clean_n;
         self.errors += o.errors;
-        if o.team_seq > self.team_seq {
+        if o.team_at > self.team_at {
             self.export_team.clone_from(&o.export_team);
-            self.team_seq = o.team_seq;
+            self.team_at.clone_from(&o.team_at);
         }
         self.through = self.through.max(o.through);
     }
