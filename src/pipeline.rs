@@ -115,17 +115,6 @@ fn rejected_rows(rejects: &[ingest::Reject]) -> usize {
     rows.len()
 }
 
-/// Whether a file in the inbox should be looked at: not hidden, not an Excel/LibreOffice
-/// lock file, not a partial download.
-fn is_candidate(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    !(name.starts_with('.')
-        || name.starts_with("~$")
-        || lower.ends_with(".part")
-        || lower.ends_with(".tmp")
-        || lower.ends_with(".crdownload"))
-}
-
 fn kind_order(k: SourceKind) -> u8 {
     match k {
         SourceKind::Roster => 0,
@@ -156,7 +145,10 @@ pub fn import_where(
     for e in entries {
         let e = e.with_context(|| format!("reading {}", inbox.display()))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if !e.file_type().map(|t| t.is_file()).unwrap_or(false) || !is_candidate(&name) || !wanted(&name) {
+        if !e.file_type().map(|t| t.is_file()).unwrap_or(false)
+            || !crate::schedule::is_inbox_candidate(&name)
+            || !wanted(&name)
+        {
             continue;
         }
         let source = cfg.sources.iter().find(|s| s.matches(&name));

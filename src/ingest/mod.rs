@@ -677,6 +677,17 @@ impl<'a> RowCtx<'a> {
             name: self.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")),
         }
     }
+
+    /// The row's rep, rejecting the row when it names none (and nothing else rejected it
+    /// already): the reject names the first of `fields` the header maps, else `fields[0]`.
+    fn required_rep(&mut self, fields: [&'static str; 3]) -> RepRef {
+        let rep = self.rep();
+        if rep.key().is_empty() && self.rejects.is_empty() {
+            let f = fields.into_iter().find(|f| self.header.col.contains_key(f)).unwrap_or(fields[0]);
+            self.reject(f, "the rep is required here");
+        }
+        rep
+    }
 }
 
 /// Why a row with a spreadsheet error cell (a failed formula's cached result) is rejected.
@@ -931,14 +942,7 @@ fn apply_splits(
 fn parse_deal(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
     let deal_id = ctx.text("deal_id");
     let deal_id = ctx.required("deal_id", "a Deal ID", deal_id);
-    let rep = ctx.rep();
-    if rep.id.is_none() && rep.email.is_none() && rep.name.is_none() && ctx.rejects.is_empty() {
-        let f = ["rep_name", "rep_email", "rep_id"]
-            .into_iter()
-            .find(|f| ctx.header.col.contains_key(f))
-            .unwrap_or("rep_name");
-        ctx.reject(f, "the rep is required here");
-    }
+    let rep = ctx.required_rep(["rep_name", "rep_email", "rep_id"]);
     let stage = ctx.text("stage").or_else(|| source.fixed_stage.clone());
     let stage = ctx.required("stage", "a Stage", stage);
     let class = match stage.as_deref().map(|s| (s, settings.stage_class(s))) {
@@ -1012,14 +1016,7 @@ fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: R
     if source.quota_wide {
         return parse_quota_wide(ctx, settings, origin);
     }
-    let rep = ctx.rep();
-    if rep.key().is_empty() && ctx.rejects.is_empty() {
-        let f = ["rep_email", "rep_id", "rep_name"]
-            .into_iter()
-            .find(|f| ctx.header.col.contains_key(f))
-            .unwrap_or("rep_email");
-        ctx.reject(f, "the rep is required here");
-    }
+    let rep = ctx.required_rep(["rep_email", "rep_id", "rep_name"]);
     let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
     // With a year column, the month column may hold a month name or number ("March", 3).
     let year = if ctx.header.col.contains_key("year") { Some(row_year(ctx, style)) } else { None };
@@ -1092,14 +1089,7 @@ fn row_year(ctx: &mut RowCtx, style: NumberStyle) -> Option<i32> {
 /// (`revenue_quota`) with a percent per month column, which must add up to 100 for the
 /// rep (else the row is rejected, naming the rep). See [`MonthHead`].
 fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
-    let rep = ctx.rep();
-    if rep.key().is_empty() && ctx.rejects.is_empty() {
-        let f = ["rep_email", "rep_id", "rep_name"]
-            .into_iter()
-            .find(|f| ctx.header.col.contains_key(f))
-            .unwrap_or("rep_email");
-        ctx.reject(f, "the rep is required here");
-    }
+    let rep = ctx.required_rep(["rep_email", "rep_id", "rep_name"]);
     let style = settings.number_style;
     let year = row_year(ctx, style);
     let annual = if ctx.header.col.contains_key("revenue_quota") {
@@ -1173,14 +1163,7 @@ fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) ->
 /// with a `year` column), revenue total and optional units total (blank = 0), as one won
 /// deal dated the period's first day (Deal ID "summary PERIOD REP-KEY").
 fn parse_summary(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
-    let rep = ctx.rep();
-    if rep.key().is_empty() && ctx.rejects.is_empty() {
-        let f = ["rep_name", "rep_email", "rep_id"]
-            .into_iter()
-            .find(|f| ctx.header.col.contains_key(f))
-            .unwrap_or("rep_name");
-        ctx.reject(f, "the rep is required here");
-    }
+    let rep = ctx.required_rep(["rep_name", "rep_email", "rep_id"]);
     let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
     let period = if ctx.header.col.contains_key("year") {
         let year = row_year(ctx, style);
