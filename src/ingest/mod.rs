@@ -1317,6 +1317,7 @@ mod tests {
             rating_scale: Decimal::from(5),
             time_zone: chrono_tz::UTC,
             today: None,
+            limits: Limits::default(),
         };
         let head = |c: Cell| month_head(&c, false, &settings);
         let t = |s: &str| Cell::Text(s.into());
