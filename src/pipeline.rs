@@ -169,10 +169,13 @@ pub fn import_where(
     let known = store.import_fingerprints()?;
     let jobs: Vec<Option<(&ingest::Source, PathBuf)>> =
         files.iter().map(|(_, name, source)| source.map(|s| (s, inbox.join(name)))).collect();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // One core stores (this thread), the others read. Each file in flight holds its whole
+    // sheet (~200 MB at 85k rows), so memory grows with the readers: at most one file is
+    // read ahead per reader.
+    let readers = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1);
     read_ahead(
         jobs.len(),
-        workers,
+        readers,
         |i| read_one(jobs[i].as_ref(), &settings, &known),
         |i, read| {
             let (_, name, source) = &files[i];
@@ -222,11 +225,12 @@ fn read_one(
     })())
 }
 
-/// Runs `read(i)` for every `i` in `0..n` on up to `workers` threads, reading ahead of
-/// `store`, which gets each result on the calling thread in index order. At most
-/// `workers` results are read (or being read) ahead of the one being stored, which
-/// bounds memory to `workers + 1` parsed files; a `store` error stops the readers and
-/// is returned, a panic in `read` is resumed on the calling thread.
+/// Runs `read(i)` for every `i` in `0..n` on `workers` threads (none: all on the calling
+/// thread, in turn), reading ahead of `store`, which gets each result on the calling
+/// thread in index order. At most `workers` results are read (or being read) ahead of
+/// the one being stored, which bounds memory to `workers + 1` parsed files; a `store`
+/// error stops the readers and is returned, a panic in `read` is resumed on the
+/// calling thread.
 fn read_ahead<R: std::marker::Send>(
     n: usize,
     workers: usize,
@@ -234,8 +238,8 @@ fn read_ahead<R: std::marker::Send>(
     mut store: impl FnMut(usize, R) -> Result<()>,
 ) -> Result<()> {
     use std::sync::{Condvar, Mutex};
-    let workers = workers.clamp(1, n.max(1));
-    if workers == 1 || n <= 1 {
+    let workers = workers.min(n);
+    if workers == 0 || n <= 1 {
         return (0..n).try_for_each(|i| store(i, read(i)));
     }
     struct State<R> {
@@ -2008,7 +2012,7 @@ mod tests {
 
     #[test]
     fn read_ahead_stores_in_order_on_any_number_of_threads() {
-        for workers in [1, 2, 3, 8] {
+        for workers in [0, 1, 2, 3, 8] {
             let mut seen = Vec::new();
             read_ahead(
                 20,
