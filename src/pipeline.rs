@@ -156,20 +156,142 @@ pub fn import_where(
     }
     files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let mut summary = ImportSummary::default();
-    for (_, name, source) in files {
-        let Some(source) = source else {
-            summary.files.push(FileOutcome {
-                file: name,
-                source: String::new(),
-                status: FileStatus::Unmatched,
-                report: None,
-            });
-            continue;
-        };
-        let (status, report) = import_one(cfg, store, source, &inbox.join(&name), &name, now)?;
-        summary.files.push(FileOutcome { file: name, source: source.name.clone(), status, report });
-    }
+    let settings =
+        ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
+    let known = store.import_fingerprints()?;
+    let jobs: Vec<Option<(&ingest::Source, PathBuf)>> =
+        files.iter().map(|(_, name, source)| source.map(|s| (s, inbox.join(name)))).collect();
+    // One core stores (this thread), the others read. Each file in flight holds its whole
+    // sheet (~200 MB at 85k rows), so memory grows with the readers: at most one file is
+    // read ahead per reader.
+    let readers = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1);
+    read_ahead(
+        jobs.len(),
+        readers,
+        |i| read_one(jobs[i].as_ref(), &settings, &known),
+        |i, read| {
+            let (_, name, source) = &files[i];
+            let Some(source) = source else {
+                summary.files.push(FileOutcome {
+                    file: name.clone(),
+                    source: String::new(),
+                    status: FileStatus::Unmatched,
+                    report: None,
+                });
+                return Ok(());
+            };
+            let (status, report) = import_one(cfg, store, source, &inbox.join(name), name, now, read)?;
+            summary.files.push(FileOutcome { file: name.clone(), source: source.name.clone(), status, report });
+            Ok(())
+        },
+    )?;
     Ok(summary)
+}
+
+/// One inbox file as read off the store's thread: its bytes' fingerprint and
+/// modification time, and the parse (`None` when the same bytes were imported before
+/// for this source, so there is nothing to parse).
+struct ReadFile {
+    sha: String,
+    exported_at: Option<DateTime<Utc>>,
+    parsed: Option<std::result::Result<ingest::Parsed, ingest::IngestError>>,
+}
+
+/// Reads and parses one file (pure: no store access). `known` holds the (source,
+/// sha256) pairs imported before this pass began. `None` for an unmatched file.
+fn read_one(
+    job: Option<&(&ingest::Source, PathBuf)>,
+    settings: &ingest::Settings,
+    known: &std::collections::HashSet<(String, String)>,
+) -> Option<Result<ReadFile>> {
+    let (source, path) = job?;
+    Some((|| {
+        let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        // The CRM's export time is the file's modification time (DESIGN.md "As of").
+        let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).ok();
+        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        drop(bytes);
+        let parsed =
+            (!known.contains(&(source.name.clone(), sha.clone()))).then(|| ingest::read_file(path, source, settings));
+        Ok(ReadFile { sha, exported_at, parsed })
+    })())
+}
+
+/// Runs `read(i)` for every `i` in `0..n` on `workers` threads (none: all on the calling
+/// thread, in turn), reading ahead of `store`, which gets each result on the calling
+/// thread in index order. At most `workers` results are read (or being read) ahead of
+/// the one being stored, which bounds memory to `workers + 1` parsed files; a `store`
+/// error stops the readers and is returned, a panic in `read` is resumed on the
+/// calling thread.
+fn read_ahead<R: std::marker::Send>(
+    n: usize,
+    workers: usize,
+    read: impl Fn(usize) -> R + Sync,
+    mut store: impl FnMut(usize, R) -> Result<()>,
+) -> Result<()> {
+    use std::sync::{Condvar, Mutex};
+    let workers = workers.min(n);
+    if workers == 0 || n <= 1 {
+        return (0..n).try_for_each(|i| store(i, read(i)));
+    }
+    struct State<R> {
+        next: usize,
+        taken: usize,
+        stop: bool,
+        done: Vec<Option<R>>,
+    }
+    let state = Mutex::new(State { next: 0, taken: 0, stop: false, done: (0..n).map(|_| None).collect() });
+    let changed = Condvar::new();
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = {
+                        let mut s = lock();
+                        while !s.stop && s.next < n && s.next >= s.taken + workers {
+                            s = changed.wait(s).unwrap_or_else(|e| e.into_inner());
+                        }
+                        if s.stop || s.next >= n {
+                            return;
+                        }
+                        s.next += 1;
+                        s.next - 1
+                    };
+                    // A panic is handed to the storing thread, which would otherwise wait for ever.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(i)));
+                    lock().done[i] = Some(r);
+                    changed.notify_all();
+                }
+            });
+        }
+        let mut result = Ok(());
+        for i in 0..n {
+            let r = {
+                let mut s = lock();
+                loop {
+                    if let Some(r) = s.done[i].take() {
+                        s.taken = i + 1;
+                        break r;
+                    }
+                    s = changed.wait(s).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let r = r.unwrap_or_else(|panic| {
+                lock().stop = true;
+                changed.notify_all();
+                std::panic::resume_unwind(panic)
+            });
+            changed.notify_all();
+            result = store(i, r);
+            if result.is_err() {
+                lock().stop = true;
+                changed.notify_all();
+                break;
+            }
+        }
+        result
+    })
 }
 
 fn import_one(
@@ -179,11 +301,10 @@ fn import_one(
     path: &Path,
     name: &str,
     now: DateTime<Utc>,
+    read: Option<Result<ReadFile>>,
 ) -> Result<(FileStatus, Option<ImportReport>)> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    // The CRM's export time is the file's modification time (DESIGN.md "As of").
-    let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).unwrap_or(now);
-    let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let ReadFile { sha, exported_at, parsed } = read.context("an inbox file with a source was not read")??;
+    let exported_at = exported_at.unwrap_or(now);
     if let Some(prev) = store.find_import(&source.name, &sha)? {
         if cfg.paths.after_import == AfterImport::Move {
             // Best effort: the content is stored either way.
@@ -198,9 +319,14 @@ fn import_one(
         kind: source.kind.as_str().to_string(),
         ..Default::default()
     };
-    let settings =
-        ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
-    let parsed = match ingest::read_file(path, source, &settings) {
+    // Not parsed ahead when the bytes were imported before this pass began; they were
+    // not, so parse them now (cannot happen, as imports are never deleted; kept for safety).
+    let parsed = parsed.unwrap_or_else(|| {
+        let settings =
+            ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
+        ingest::read_file(path, source, &settings)
+    });
+    let parsed = match parsed {
         Ok(p) => p,
         Err(e) => {
             report.reason = Some(e.to_string());
@@ -1877,4 +2003,48 @@ pub fn admin_notice(
     }
     deliver_outbox(cfg, store, templates, now)?;
     Ok(Some(to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_ahead;
+
+    #[test]
+    fn read_ahead_stores_in_order_on_any_number_of_threads() {
+        for workers in [0, 1, 2, 3, 8] {
+            let mut seen = Vec::new();
+            read_ahead(
+                20,
+                workers,
+                |i| {
+                    // Later files finish first, so results arrive out of order.
+                    std::thread::sleep(std::time::Duration::from_millis((20 - i as u64) % 3));
+                    i * 10
+                },
+                |i, r| {
+                    seen.push((i, r));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, (0..20).map(|i| (i, i * 10)).collect::<Vec<_>>(), "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn read_ahead_stops_at_a_store_error_and_reads_at_most_workers_ahead() {
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let err = read_ahead(
+            50,
+            2,
+            |i| {
+                reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                i
+            },
+            |i, _| if i == 3 { anyhow::bail!("disk full") } else { Ok(()) },
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert!(reads.load(std::sync::atomic::Ordering::SeqCst) <= 4 + 2, "read too far ahead");
+    }
 }

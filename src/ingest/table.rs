@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use calamine::{Data, Reader, Sheets, open_workbook_auto};
+use calamine::{Data, DataRef, Reader, Sheets, open_workbook_auto};
 use chrono::NaiveDateTime;
 
 use super::IngestError;
@@ -449,7 +449,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
                 let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
                 while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
                     let (r, col) = c.get_position();
-                    cells.put(r, col, convert(&Data::from(c.get_value().clone())))?;
+                    cells.put(r, col, convert_ref(c.get_value()))?;
                 }
                 drop(reader);
                 x.merge_cells_by_sheet_name(&name).map_err(|e| unreadable(e.into()))?
@@ -458,7 +458,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
                 let mut reader = x.worksheet_cells_reader(&name).map_err(|e| unreadable(e.into()))?;
                 while let Some(c) = reader.next_cell().map_err(|e| unreadable(e.into()))? {
                     let (r, col) = c.get_position();
-                    cells.put(r, col, convert(&Data::from(c.get_value().clone())))?;
+                    cells.put(r, col, convert_ref(c.get_value()))?;
                 }
                 Vec::new()
             }
@@ -507,35 +507,44 @@ impl SheetCells<'_> {
             return Ok(());
         }
         let (sheet, limits) = (self.sheet, self.limits);
-        let at = format!("{}{}", column_letter(col as usize), u64::from(row) + 1);
+        // The cell's name is only needed for an error message: built then, not per cell.
+        let at = || format!("{}{}", column_letter(col as usize), u64::from(row) + 1);
         if row >= limits.max_rows {
             return Err(over(
-                format!("sheet '{sheet}' has data in row {} (cell {at})", u64::from(row) + 1),
+                format!("sheet '{sheet}' has data in row {} (cell {})", u64::from(row) + 1, at()),
                 format!("{} rows", limits.max_rows),
                 "max_rows",
             ));
         }
         if col >= limits.max_columns {
             return Err(over(
-                format!("sheet '{sheet}' has data in column {} ({}, cell {at})", col + 1, column_letter(col as usize)),
+                format!(
+                    "sheet '{sheet}' has data in column {} ({}, cell {})",
+                    col + 1,
+                    column_letter(col as usize),
+                    at()
+                ),
                 format!("{} columns", limits.max_columns),
                 "max_columns",
             ));
         }
-        *self.slot(row, col, &at)? = cell;
+        *self.slot(row, col, at)? = cell;
         Ok(())
     }
 
     /// The cell at (row, col), growing its row (and counting the slots) as needed.
-    fn slot(&mut self, row: u32, col: u32, at: &str) -> Result<&mut Cell, IngestError> {
+    /// `at` names the cell (or block) for the error message.
+    fn slot(&mut self, row: u32, col: u32, at: impl Fn() -> String) -> Result<&mut Cell, IngestError> {
         let r = self.rows.entry(row).or_default();
         if r.len() <= col as usize {
             self.slots += col as u64 + 1 - r.len() as u64;
             if self.slots > self.limits.max_cells {
                 return Err(over(
                     format!(
-                        "sheet '{}' spans more than {} cells (rows × columns, at cell {at})",
-                        self.sheet, self.limits.max_cells
+                        "sheet '{}' spans more than {} cells (rows × columns, at cell {})",
+                        self.sheet,
+                        self.limits.max_cells,
+                        at()
                     ),
                     format!("{} cells", self.limits.max_cells),
                     "max_cells",
@@ -572,7 +581,7 @@ impl SheetCells<'_> {
             let at = m.to_string();
             for r in m.first.0..=last_row {
                 for c in m.first.1..=last_col {
-                    let cell = self.slot(r, c, &at)?;
+                    let cell = self.slot(r, c, || at.clone())?;
                     if *cell == Cell::Empty {
                         *cell = value.clone();
                     }
@@ -604,6 +613,26 @@ impl std::fmt::Display for Merge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let a = |(r, c): (u32, u32)| format!("{}{}", column_letter(c as usize), r + 1);
         write!(f, "{}:{}", a(self.first), a(self.last))
+    }
+}
+
+/// [`convert`] for a streamed .xlsx/.xlsb cell, copying its text once (not via [`Data`]).
+fn convert_ref(d: &DataRef<'_>) -> Cell {
+    let text = |s: &str| {
+        let t = s.trim();
+        if ERROR_LITERALS.contains(&t) { Cell::Error(t.to_string()) } else { Cell::Text(s.to_string()) }
+    };
+    match d {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) => text(s),
+        DataRef::SharedString(s) => text(s),
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(dt) => convert(&Data::DateTime(*dt)),
+        DataRef::DateTimeIso(s) => convert(&Data::DateTimeIso(s.clone())),
+        DataRef::DurationIso(s) => Cell::Text(s.clone()),
+        DataRef::Error(e) => Cell::Error(format!("{e}")),
     }
 }
 

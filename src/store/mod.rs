@@ -200,6 +200,11 @@ CREATE TABLE daemon (                         -- key/value: last_seen = the cale
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- The roster view's "latest version of this rep" subquery, once per rep, was a scan of
+-- every version (quadratic in the roster's size; each import reads the roster).
+CREATE INDEX roster_versions_by_rep ON roster_versions(rep_key, import_id);
+"#,
 ];
 
 /// The open state database.
@@ -451,7 +456,10 @@ impl Store {
         let err = |source| StoreError::Sqlite { path: path.into(), source };
         let mut conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
-            "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            // cache_size: 32 MiB of pages (negative = KiB) rather than 2 MiB, so an import's
+            // B-tree pages stay cached; temp_store: sorts and temporary tables in memory.
+            "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;
+             PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
         )
         .map_err(err)?;
         let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
@@ -567,6 +575,14 @@ impl Store {
             .collect()
     }
 
+    /// Every (source, sha256) pair imported so far: [`Store::find_import`] for many files
+    /// at once (one row per imported file, so small).
+    pub fn import_fingerprints(&self) -> Result<std::collections::HashSet<(String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT source, sha256 FROM imports").map_err(self.err())?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
     /// The earlier import of a file with these bytes for this source, if any.
     pub fn find_import(&self, source: &str, sha256: &str) -> Result<Option<ImportRecord>> {
         self.conn
@@ -658,6 +674,8 @@ impl Store {
             for m in &months {
                 month_rows.execute(params![import_id, m]).map_err(err)?;
             }
+            // A later export supersedes; an earlier one imported afterwards does not.
+            let this_export = meta.exported_at.to_rfc3339();
             for ((deal_id, event), mut new) in groups {
                 new.sort_by(|a, b| a.rep_ref.cmp(&b.rep_ref));
                 let old: Vec<(DealValues, String)> = current
@@ -665,8 +683,6 @@ impl Store {
                     .map_err(err)?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(err)?;
-                // A later export supersedes; an earlier one imported afterwards does not.
-                let this_export = meta.exported_at.to_rfc3339();
                 if old.iter().any(|(_, at)| *at > this_export) {
                     stats.older += new.len();
                     continue;
