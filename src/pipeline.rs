@@ -628,7 +628,10 @@ fn queue_quarantine_notice(
     let name = &view.file;
     let to = admin.email.to_string();
     let to_name = admin.name.clone().unwrap_or_default();
-    let key = format!("quarantine/{}/{to}/quarantine-notice", &sha[..16.min(sha.len())]);
+    // Once per file name and content: the same bytes dropped again are not reported
+    // twice, but another file (even one with the same bytes, e.g. empty) is.
+    let period = format!("{name}-{}", &sha[..12.min(sha.len())]);
+    let key = format!("quarantine/{period}/{to}/quarantine-notice");
     let sender = Sender::new(cfg, store, false, now);
     let mut failed = Vec::new();
     let make = || {
@@ -641,15 +644,7 @@ fn queue_quarantine_notice(
         };
         Ok((mail, vec![attachment]))
     };
-    let sent = sender.queue(
-        &key,
-        "quarantine",
-        &now.format("%Y-%m-%d").to_string(),
-        "quarantine-notice",
-        (&to_name, &to),
-        make,
-        &mut failed,
-    )?;
+    let sent = sender.queue(&key, "quarantine", &period, "quarantine-notice", (&to_name, &to), make, &mut failed)?;
     if let Some(f) = failed.first() {
         tracing::warn!("the quarantine notice for {name} could not be built: {f}");
     }

@@ -496,6 +496,15 @@ pub(super) fn run_occurrence(
 /// Exit status 0 when it ran or had run, 1 when it failed.
 pub fn run_at(cfg: &Config, job: JobKind, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<i32> {
     let tz = cfg.schedule.tz;
+    if at > now {
+        // Recorded now, it would stand in the ledger for the real occurrence, which the
+        // daemon would then never run.
+        anyhow::bail!(
+            "{} is in the future (now is {}): the calendar runs it then; `quotad run {job}` without --at runs the job now",
+            local_and_utc(at, tz),
+            local_and_utc(now, tz)
+        );
+    }
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
     let _lock = super::lock_state_as(cfg, "run")?;
     let mut store = open_store(cfg)?;

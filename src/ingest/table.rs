@@ -681,6 +681,20 @@ fn read_csv(
             });
         }
         Err(e) => {
+            // UTF-8 in some places and not in others (a file pasted together from two
+            // exports): decoding it all as Windows-1252 would garble the UTF-8 names
+            // ("JosÃ©") and lose their rows to the roster match. Refuse, naming the line.
+            let lossy = String::from_utf8_lossy(body);
+            if let Some(ch) = lossy.chars().find(|c| !c.is_ascii() && *c != char::REPLACEMENT_CHARACTER) {
+                let at = e.valid_up_to();
+                let line = body[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                return Err(IngestError::Unreadable {
+                    reason: format!(
+                        "mixed text encodings: line {line} holds byte 0x{:02X}, which is not UTF-8, while other text is UTF-8 (e.g. '{ch}'); re-export the file as UTF-8 (or, if it is all Windows-1252, set the source's encoding = \"windows-1252\")",
+                        body[at]
+                    ),
+                });
+            }
             let (s, _, _) = encoding_rs::WINDOWS_1252.decode(body);
             notes.push(format!("not valid UTF-8 (first bad byte at offset {}); read as Windows-1252", e.valid_up_to()));
             s.into_owned()

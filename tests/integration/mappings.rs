@@ -381,6 +381,14 @@ fn import_reports_are_recorded_and_a_quarantined_file_is_mailed_to_the_admin() {
     let reports = quotad::pipeline::import_reports(&env.store(), 1).unwrap();
     assert_eq!((reports[0].file_name.as_str(), reports[0].new, reports[0].updated), ("deals-3.csv", 1, 1));
     assert_eq!(reports[0].periods, [p("2026-03"), p("2026-05")]);
+
+    // The same bytes under another name are another file: the admin hears of it too.
+    env.put("deals-4-bad.csv", bad);
+    let run = env.quotad_env(&["import"], &[(PASSWORD_ENV, &pw)]);
+    assert!(run.stdout.contains("the admin (admin@test-homes.com) is e-mailed the report"), "{}", run.stdout);
+    let got = sink.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].email.subject, "quotad quarantined deals-4-bad.csv");
 }
 
 #[test]
@@ -561,5 +569,25 @@ fn quota_rows_with_a_month_name_and_a_year_column() {
     assert_eq!(
         got,
         [("ann@example.com".to_string(), "2026-03".to_string()), ("bob@example.com".into(), "2026-04".into())]
+    );
+}
+
+#[test]
+fn a_csv_mixing_utf8_and_windows_1252_is_quarantined_naming_the_line() {
+    // José is UTF-8; the community on line 3 is Windows-1252 (0xE9 = é). Read all as
+    // Windows-1252, José would become "JosÃ©" and fall off the roster.
+    let env = Env::new(&config(""));
+    env.put("roster.csv", ROSTER);
+    let mut bytes = "Deal ID,Sales Rep,Rep Email,Stage,Close Date,Sale Price,Community\nD1,José Núñez,ann@example.com,Closed Won,2026-03-02,100,Lakeside\n".as_bytes().to_vec();
+    bytes.extend_from_slice(b"D2,Bob Baker,bob@example.com,Closed Won,2026-03-03,200,Caf\xE9 Park\n");
+    env.put("deals.csv", bytes);
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let report = std::fs::read_to_string(env.path("quarantine/deals.csv.errors.txt")).unwrap();
+    assert!(
+        report.contains(
+            "mixed text encodings: line 3 holds byte 0xE9, which is not UTF-8, while other text is UTF-8 (e.g. 'é')"
+        ),
+        "{report}"
     );
 }

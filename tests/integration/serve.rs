@@ -246,6 +246,13 @@ fn a_second_quotad_on_the_same_state_refuses_naming_the_pid_and_run_at_respects_
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(std::fs::read_to_string(env.path("serve.out")).unwrap().contains("SIGINT: finishing the work in flight"));
 
+    // By hand, an occurrence still to come is refused: recorded now, it would stand in
+    // the ledger for the real one, which the daemon would then never run.
+    let r = env.quotad(&["--now", "2026-11-01T12:59:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("2026-11-01 07:00 CST (13:00 UTC) is in the future"), "{r:?}");
+    assert!(env.all_emails().is_empty(), "nothing sent");
+
     // By hand, once the daemon is stopped: runs, then is not run again.
     let r = env.quotad(&["--now", "2026-11-01T13:05:00Z", "run", "quota-memo", "--at", "2026-11-01T13:00:00Z"]);
     assert_eq!(r.code, 0, "{r:?}");
