@@ -191,6 +191,12 @@ pub fn read(
     if size > limits.max_file_bytes {
         return Err(over(format!("the file is {}", mb(size)), mb(limits.max_file_bytes), "max_file_mb"));
     }
+    if size == 0 {
+        // Say so, rather than "no header row" or a zip library's "could not find EOCD".
+        return Err(IngestError::Unreadable {
+            reason: "the file is empty (0 bytes): an export that was interrupted or not saved".into(),
+        });
+    }
     match ext.as_str() {
         "csv" | "tsv" | "txt" => read_csv(path, encoding, limits),
         "xlsx" | "xlsm" | "xlsb" | "ods" => {

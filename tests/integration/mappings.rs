@@ -591,3 +591,17 @@ fn a_csv_mixing_utf8_and_windows_1252_is_quarantined_naming_the_line() {
         "{report}"
     );
 }
+
+#[test]
+fn an_empty_file_is_quarantined_as_empty_whatever_its_extension() {
+    let env = Env::new(&config(""));
+    env.put("roster.csv", ROSTER);
+    env.put("deals.csv", "");
+    env.put("deals.xlsx", "");
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for f in ["deals.csv", "deals.xlsx"] {
+        let report = std::fs::read_to_string(env.path(&format!("quarantine/{f}.errors.txt"))).unwrap();
+        assert!(report.contains("the file is empty (0 bytes)"), "{f}: {report}");
+    }
+}
