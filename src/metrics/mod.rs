@@ -303,18 +303,12 @@ pub fn credit(d: &DealRow) -> Option<(Decimal, Decimal)> {
 /// The deal rows of `period` credited to the rep with identity `rep_key`, resolved
 /// exactly as [`month_standings`] resolves them (roster as at the period's end).
 pub fn rep_rows<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: &Settings) -> Vec<&'a DealRow> {
-    let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
-    let resolver = Resolver::new(&roster);
-    input
-        .deals
-        .iter()
-        .filter(|d| d.close_date.is_some_and(|c| period.contains(c)) && d.class != StageClass::Ignored)
-        .filter(|d| resolver.resolve(&d.rep).is_some_and(|r| r.key() == rep_key))
-        .collect()
+    rows_by_rep(period, input, settings).remove(rep_key).unwrap_or_default()
 }
 
-/// The deal rows of `period` per rep key, resolved as [`rep_rows`] resolves them, in one
-/// pass (for documents that list every rep's rows). Rows of no roster rep are left out.
+/// The deal rows of `period` per rep key, resolved as [`month_standings`] resolves them
+/// (roster as at the period's end), in one pass (for documents that list every rep's
+/// rows). Rows of no roster rep are left out.
 pub fn rows_by_rep<'a>(period: Period, input: &Input<'a>, settings: &Settings) -> HashMap<String, Vec<&'a DealRow>> {
     let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
     let resolver = Resolver::new(&roster);
