@@ -1,0 +1,52 @@
+//! Memo facts: the `memo_facts` table (the figures a message stated, kept with its
+//! idempotency key, so a later run can tell a correction from a repeat). Imports
+//! `domain` and rusqlite only.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Result, Store};
+use crate::domain::Period;
+
+impl Store {
+    /// Records the figures a message states (kept with its idempotency key); a key
+    /// already recorded is left as it was.
+    pub fn facts_add(
+        &self,
+        key: &str,
+        job: &str,
+        period: Period,
+        rep_key: &str,
+        facts: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO memo_facts (idempotency_key, job, period, rep_key, facts, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+                params![key, job, period.to_string(), rep_key, facts, now.to_rfc3339()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The figures most recently stated to each rep for `job` and `period` by a message
+    /// that was sent: rep key -> (facts JSON, sent at, RFC 3339).
+    pub fn facts_sent(&self, job: &str, period: Period) -> Result<HashMap<String, (String, String)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT f.rep_key, f.facts, o.sent_at FROM memo_facts f JOIN outbox o ON o.idempotency_key = f.idempotency_key
+                 WHERE f.job = ?1 AND f.period = ?2 AND o.state = 'sent' ORDER BY o.sent_at, f.recorded_at",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![job, period.to_string()], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<(String, (String, String))>>>()
+            .map_err(self.err())?;
+        Ok(rows.into_iter().collect())
+    }
+}

@@ -1,0 +1,238 @@
+//! The schema: every migration, applied in order at [`Store::open`](super::Store::open)
+//! (`PRAGMA user_version` counts those applied). Owns every table's `CREATE`.
+//!
+//! Append-only: a released migration is never edited or renumbered; a change is a new
+//! entry at the end. Imports rusqlite only.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations, oldest first; the database is at version `MIGRATIONS.len()` when done.
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE imports (
+    id            INTEGER PRIMARY KEY,
+    source        TEXT NOT NULL,              -- config source name
+    kind          TEXT NOT NULL,              -- deals | quotas | roster
+    file_name     TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    sheet         TEXT NOT NULL,
+    imported_at   TEXT NOT NULL,              -- RFC 3339 UTC
+    exported_at   TEXT NOT NULL,              -- RFC 3339 UTC: the file's modification time, when the CRM wrote it
+    rows_stored   INTEGER NOT NULL,
+    rows_rejected INTEGER NOT NULL,
+    UNIQUE (source, sha256)
+);
+CREATE TABLE deals (                          -- the current version of each deal event, one row per credited rep
+    deal_id            TEXT NOT NULL,
+    event              TEXT NOT NULL,         -- sale | cancellation
+    rep_ref            TEXT NOT NULL,         -- id:..., email:... or name:...
+    stage              TEXT NOT NULL,
+    class              TEXT NOT NULL,         -- won | cancelled | ignored
+    rep_id             TEXT,
+    rep_email          TEXT,
+    rep_name           TEXT,
+    team               TEXT,
+    close_date         TEXT,                  -- YYYY-MM-DD
+    amount             TEXT,                  -- exact decimal, currency units
+    units              TEXT,                  -- exact decimal
+    rating             TEXT,                  -- exact decimal
+    paperwork_complete INTEGER,
+    paperwork_errors   INTEGER,
+    share              TEXT NOT NULL,         -- exact decimal fraction of the deal credited to this rep
+    import_id          INTEGER NOT NULL REFERENCES imports(id),
+    sheet              TEXT NOT NULL,
+    excel_row          INTEGER NOT NULL,
+    PRIMARY KEY (deal_id, event, rep_ref)
+) WITHOUT ROWID;
+CREATE INDEX deals_by_close_date ON deals(close_date);
+CREATE TABLE deal_history AS SELECT *, 0 AS superseded_by FROM deals WHERE 0;  -- versions a later export replaced
+CREATE TABLE import_months (                  -- which months each deals file held rows for ("as of", final)
+    import_id  INTEGER NOT NULL REFERENCES imports(id),
+    month      TEXT NOT NULL,                 -- YYYY-MM
+    PRIMARY KEY (import_id, month)
+);
+CREATE TABLE quotas (
+    rep_ref    TEXT NOT NULL,                 -- id:..., email:... or name:...
+    rep_id     TEXT,
+    rep_email  TEXT,
+    rep_name   TEXT,
+    month      TEXT NOT NULL,                 -- YYYY-MM
+    revenue    TEXT NOT NULL,                 -- exact decimal, currency units; 0 = no quota
+    units      TEXT,
+    import_id  INTEGER NOT NULL REFERENCES imports(id),
+    sheet      TEXT NOT NULL,
+    excel_row  INTEGER NOT NULL,
+    PRIMARY KEY (rep_ref, month)
+);
+CREATE TABLE roster_versions (                -- every version of each rep, so closed months keep their team and name
+    rep_key       TEXT NOT NULL,
+    effective_at  TEXT NOT NULL,              -- RFC 3339 UTC: the roster file's export time
+    rep_id        TEXT,
+    name          TEXT NOT NULL,
+    email         TEXT,
+    team          TEXT,
+    manager       TEXT,
+    manager_email TEXT,
+    hire_date     TEXT,
+    active        INTEGER NOT NULL,
+    import_id     INTEGER NOT NULL REFERENCES imports(id),
+    sheet         TEXT NOT NULL,
+    excel_row     INTEGER NOT NULL
+);
+CREATE VIEW roster AS                         -- the current roster: each rep's most recently imported version
+    SELECT * FROM roster_versions v
+    WHERE import_id = (SELECT MAX(import_id) FROM roster_versions w WHERE w.rep_key = v.rep_key);
+CREATE TABLE outbox (
+    idempotency_key TEXT PRIMARY KEY,         -- job/period/recipient/kind
+    job             TEXT NOT NULL,
+    period          TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    message         BLOB NOT NULL,            -- the rendered RFC 5322 message
+    state           TEXT NOT NULL,            -- pending | sent
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT
+);
+CREATE TABLE memo_facts (                     -- the figures a sent memo stated, to detect corrections
+    idempotency_key TEXT PRIMARY KEY,         -- the outbox message that stated them
+    job             TEXT NOT NULL,
+    period          TEXT NOT NULL,            -- YYYY-MM
+    rep_key         TEXT NOT NULL,
+    facts           TEXT NOT NULL,            -- JSON object of formatted-independent exact values
+    recorded_at     TEXT NOT NULL             -- RFC 3339 UTC
+);
+CREATE INDEX memo_facts_by_rep ON memo_facts(job, period, rep_key);
+"#,
+    r#"
+-- Delivery (issue 5): retries with backoff, dead letters, crash-interrupted sends, resends.
+-- state is now pending | sending | sent | failed | dead.
+ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;          -- RFC 3339 UTC; a failed row waits until then
+ALTER TABLE outbox ADD COLUMN sending_at      TEXT;          -- when the last attempt started
+ALTER TABLE outbox ADD COLUMN dead_at         TEXT;
+ALTER TABLE outbox ADD COLUMN notified_at     TEXT;          -- when the admin was told about this dead letter
+ALTER TABLE outbox ADD COLUMN resends         INTEGER NOT NULL DEFAULT 0;  -- user-requested resends
+ALTER TABLE outbox ADD COLUMN interrupted     INTEGER NOT NULL DEFAULT 0;  -- found in 'sending' after a crash
+CREATE INDEX outbox_by_state ON outbox(state, next_attempt_at);
+"#,
+    r#"
+-- Import reports (issue 7): what each inbox file gave, imported or quarantined.
+CREATE TABLE import_reports (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,              -- RFC 3339 UTC
+    file_name     TEXT NOT NULL,
+    source        TEXT NOT NULL,              -- config source name
+    kind          TEXT NOT NULL,              -- deals | summary | quotas | roster
+    outcome       TEXT NOT NULL,              -- imported | quarantined
+    import_id     INTEGER REFERENCES imports(id),  -- NULL when quarantined
+    sheet         TEXT NOT NULL,
+    header_row    INTEGER NOT NULL,           -- Excel row; 0 = none found, or a headerless file
+    rows_read     INTEGER NOT NULL,           -- data rows below the header (blank and totals rows excluded)
+    rows_stored   INTEGER NOT NULL,           -- new + updated
+    rows_rejected INTEGER NOT NULL,
+    new           INTEGER NOT NULL,           -- rows new to the store
+    updated       INTEGER NOT NULL,           -- rows that replaced an earlier export's version
+    unchanged     INTEGER NOT NULL,           -- rows identical to what was stored
+    superseded    INTEGER NOT NULL,           -- rows a later export, already stored, supersedes (ignored)
+    periods       TEXT NOT NULL,              -- months touched, YYYY-MM, comma-separated
+    warnings      TEXT NOT NULL,              -- one per line
+    reason        TEXT                        -- why it was quarantined
+);
+"#,
+    r#"
+-- The calendar (issue 6): the runs ledger, one row per (job, occurrence), and what the
+-- daemon last saw. See runs.rs.
+CREATE TABLE runs (
+    job          TEXT NOT NULL,               -- quota-memo | weekly-ranking | one-on-one
+    occurrence   TEXT NOT NULL,               -- RFC 3339 UTC, milliseconds: the scheduled instant
+    state        TEXT NOT NULL,               -- started | waiting | succeeded | skipped | failed | missed
+    result       TEXT NOT NULL DEFAULT '',    -- one line for people: what it did, or why not
+    source       TEXT NOT NULL,               -- serve | run (by hand, `run JOB --at`)
+    started_at   TEXT,                        -- RFC 3339 UTC
+    finished_at  TEXT,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (job, occurrence)
+) WITHOUT ROWID;
+CREATE TABLE daemon (                         -- key/value: last_seen = the calendar was looked at up to here
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
+    r#"
+-- The roster view's "latest version of this rep" subquery, once per rep, was a scan of
+-- every version (quadratic in the roster's size; each import reads the roster).
+CREATE INDEX roster_versions_by_rep ON roster_versions(rep_key, import_id);
+"#,
+];
+
+/// Applies the migrations `conn`'s database has not had yet, in one transaction.
+pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+    if (version(conn)? as usize) < MIGRATIONS.len() {
+        // Another process may be migrating the same file right now (`quotad status`
+        // while `quotad run` starts): take the write lock, then look again.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done = version(&tx)? as usize;
+        for sql in MIGRATIONS.iter().skip(done) {
+            tx.execute_batch(sql)?;
+        }
+        tx.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len()))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::store::{OutboxState, Store};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn processes_opening_a_new_database_at_once_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.sqlite");
+        let opened: Vec<_> = (0..8)
+            .map(|_| {
+                let p = path.clone();
+                std::thread::spawn(move || Store::open(&p).map(|_| ()).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for t in opened {
+            assert_eq!(t.join().unwrap(), Ok(()));
+        }
+        let s = Store::open(&path).unwrap();
+        let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_with_its_outbox_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state,
+                    attempts, created_at, sent_at)
+                 VALUES ('k', 'quota-memo', '2026-11', 'ann@example.com', 'rep-memo', 'm', 's', x'00', 'sent', 1,
+                    '2026-11-01T13:00:00+00:00', '2026-11-01T13:00:01+00:00');",
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let k = s.outbox_get("k").unwrap().unwrap();
+        assert_eq!((k.state, k.attempts, k.resends, k.interrupted), (OutboxState::Sent, 1, 0, 0));
+        assert_eq!(k.sent_at, Some(at("2026-11-01T13:00:01Z")));
+    }
+}

@@ -1,0 +1,514 @@
+//! The outbox ledger: the `outbox` table (every rendered message, keyed by its
+//! idempotency key, with its delivery state and history; DESIGN.md "Delivery").
+//! Imports rusqlite only.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Result, Store, StoreError, instant, ts};
+
+/// A message to record in the outbox ledger (DESIGN.md "Delivery").
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    /// (job, period, recipient, kind) joined with '/', e.g.
+    /// `quota-memo/2026-11/ann@example.com/rep-memo`.
+    pub idempotency_key: String,
+    /// Job name, e.g. "quota-memo".
+    pub job: String,
+    /// Period or occurrence, e.g. "2026-11".
+    pub period: String,
+    /// Recipient address (the SMTP envelope recipient).
+    pub recipient: String,
+    /// Message kind, e.g. "rep-memo".
+    pub kind: String,
+    /// Message-ID derived from the key, without angle brackets.
+    pub message_id: String,
+    /// Subject line.
+    pub subject: String,
+    /// The formatted RFC 5322 message.
+    pub message: Vec<u8>,
+}
+
+/// Where a message is in the outbox ledger. Transitions: `Pending -> Sending -> Sent`;
+/// a failed attempt goes `Sending -> Failed` (retried when its backoff has passed,
+/// `Failed -> Sending`) or, after the configured attempts or on a permanent refusal,
+/// `Sending -> Dead`. A row found in `Sending` when a run starts was interrupted by a
+/// crash and is sent again with the same Message-ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OutboxState {
+    /// Recorded, not yet attempted.
+    Pending,
+    /// Handed to the transport; not yet acknowledged.
+    Sending,
+    /// Accepted by the transport (SMTP 250, or the .eml file renamed into place).
+    Sent,
+    /// The last attempt failed; retried at `next_attempt_at`.
+    Failed,
+    /// Given up: the admin is told once; `quotad outbox retry` requeues it.
+    Dead,
+}
+
+impl OutboxState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [OutboxState; 5] =
+        [OutboxState::Pending, OutboxState::Sending, OutboxState::Sent, OutboxState::Failed, OutboxState::Dead];
+
+    /// The stored (and displayed) name: pending, sending, sent, failed, dead.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+            OutboxState::Dead => "dead",
+        }
+    }
+
+    /// Parses a stored name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<OutboxState> {
+        OutboxState::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// An outbox ledger row as stored: the message plus its delivery history.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    /// The recorded message.
+    pub entry: OutboxEntry,
+    /// Current state.
+    pub state: OutboxState,
+    /// Attempts made since it was (re)queued; a success counts as one.
+    pub attempts: u32,
+    /// The last failure, naming the server or file and the recipient.
+    pub last_error: Option<String>,
+    /// When it was first recorded (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When it was accepted (UTC), if it was.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// A failed row is retried at or after this instant (UTC).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// How many times a user asked to send it again (`--resend`).
+    pub resends: u32,
+    /// How many times it was found in `sending` after a crash and sent again with the
+    /// same Message-ID (the documented duplicate window).
+    pub interrupted: u32,
+}
+
+/// What a failed attempt leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Retry at or after this instant (state `failed`).
+    RetryAt(DateTime<Utc>),
+    /// Give up (state `dead`).
+    Dead,
+}
+
+impl Store {
+    /// The outbox row with this idempotency key, if any.
+    pub fn outbox_get(&self, key: &str) -> Result<Option<OutboxRow>> {
+        let raw = self
+            .conn
+            .query_row(&format!("{OUTBOX_SELECT} WHERE idempotency_key = ?1"), params![key], RawOutbox::from_row)
+            .optional()
+            .map_err(self.err())?;
+        raw.map(|r| r.finish(&self.path)).transpose()
+    }
+
+    fn outbox_query(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<OutboxRow>> {
+        let mut st = self.conn.prepare(&format!("{OUTBOX_SELECT} {where_order}")).map_err(self.err())?;
+        let raw = st
+            .query_map(p, RawOutbox::from_row)
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        raw.into_iter().map(|r| r.finish(&self.path)).collect()
+    }
+
+    /// Records a rendered message as `pending`, before it is handed to a transport. A
+    /// key already present is left unchanged (returns false).
+    pub fn outbox_add(&self, e: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9) ON CONFLICT (idempotency_key) DO NOTHING",
+                params![e.idempotency_key, e.job, e.period, e.recipient, e.kind, e.message_id, e.subject, e.message, ts(now)],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// Queues a user-requested resend of a key: the new rendering (with its own
+    /// Message-ID) replaces the recorded message, the state goes back to `pending`,
+    /// attempts restart at 0 and `resends` grows by one. Returns false if the key is absent.
+    pub fn outbox_resend(&self, e: &OutboxEntry) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE outbox SET message_id = ?2, subject = ?3, message = ?4, state = 'pending', attempts = 0,
+                    last_error = NULL, next_attempt_at = NULL, dead_at = NULL, notified_at = NULL, sent_at = NULL,
+                    resends = resends + 1
+                 WHERE idempotency_key = ?1",
+                params![e.idempotency_key, e.message_id, e.subject, e.message],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// Rows to attempt now, oldest first: `pending`, `sending` (interrupted by a crash)
+    /// and `failed` rows whose `next_attempt_at` is at or before `now`.
+    pub fn outbox_due(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+        self.outbox_due_first(now, i64::MAX as usize)
+    }
+
+    /// How many rows [`Store::outbox_due`] would return, without loading them.
+    pub fn outbox_due_count(&self, now: DateTime<Utc>) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') OR (state = 'failed' AND next_attempt_at <= ?1)",
+                params![ts(now)],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        Ok(n as usize)
+    }
+
+    /// The first `limit` rows of [`Store::outbox_due`]: delivery takes them a batch at a
+    /// time, so a run of thousands of messages with PDFs attached never holds them all
+    /// in memory.
+    pub fn outbox_due_first(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
+        self.outbox_query(
+            "WHERE state IN ('pending', 'sending') OR (state = 'failed' AND next_attempt_at <= ?1)
+             ORDER BY created_at, idempotency_key LIMIT ?2",
+            params![ts(now), limit.min(i64::MAX as usize) as i64],
+        )
+    }
+
+    /// The earliest `next_attempt_at` of a `failed` row, if any is waiting.
+    pub fn outbox_next_retry(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<String> = self
+            .conn
+            .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'failed'", [], |r| r.get(0))
+            .map_err(self.err())?;
+        t.map(|t| instant(&self.path, "outbox.next_attempt_at", t)).transpose()
+    }
+
+    /// Recovers from a crash: every row still `sending` was interrupted between
+    /// "sending" and "sent" (the server may or may not have it). Each goes back to
+    /// `pending`, keeping its message and Message-ID, and its `interrupted` count grows
+    /// by one. Call once when delivery starts, before any row is marked `sending`.
+    /// Returns the keys recovered.
+    pub fn outbox_recover_interrupted(&mut self) -> Result<Vec<String>> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let keys: Vec<String> = {
+            let mut st = tx
+                .prepare(
+                    "SELECT idempotency_key FROM outbox WHERE state = 'sending' ORDER BY created_at, idempotency_key",
+                )
+                .map_err(err)?;
+            st.query_map([], |r| r.get(0)).map_err(err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
+        };
+        tx.execute("UPDATE outbox SET state = 'pending', interrupted = interrupted + 1 WHERE state = 'sending'", [])
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(keys)
+    }
+
+    /// Marks a row `sending` just before its transaction starts (committed before any
+    /// byte goes to the server).
+    pub fn outbox_mark_sending(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = 'sending', sending_at = ?2 WHERE idempotency_key = ?1",
+                params![key, ts(now)],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Marks a row `sent` (after the SMTP server's 250, or the .eml file's rename).
+    pub fn outbox_mark_sent(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL,
+                    next_attempt_at = NULL WHERE idempotency_key = ?1",
+                params![key, ts(now)],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: attempts grow by one, `error` is kept, and the row
+    /// becomes `failed` (retried at the given instant) or `dead`.
+    pub fn outbox_mark_failed(
+        &self,
+        key: &str,
+        error: &str,
+        outcome: FailureOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (state, next, dead) = match outcome {
+            FailureOutcome::RetryAt(t) => ("failed", Some(ts(t)), None),
+            FailureOutcome::Dead => ("dead", None, Some(ts(now))),
+        };
+        self.conn
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, state = ?3, next_attempt_at = ?4, dead_at = ?5
+                 WHERE idempotency_key = ?1",
+                params![key, error, state, next, dead],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Puts `failed` and `dead` rows back to `pending` with attempts at 0, so they are
+    /// sent at the next delivery; `keys` empty means every such row. Returns the keys requeued.
+    pub fn outbox_requeue(&mut self, keys: &[String]) -> Result<Vec<String>> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut requeued = Vec::new();
+        {
+            let candidates: Vec<String> = {
+                let mut st = tx
+                    .prepare("SELECT idempotency_key FROM outbox WHERE state IN ('failed', 'dead') ORDER BY created_at, idempotency_key")
+                    .map_err(err)?;
+                st.query_map([], |r| r.get(0)).map_err(err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
+            };
+            let mut up = tx
+                .prepare(
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = NULL, dead_at = NULL,
+                        notified_at = NULL WHERE idempotency_key = ?1",
+                )
+                .map_err(err)?;
+            for k in candidates.into_iter().filter(|k| keys.is_empty() || keys.contains(k)) {
+                up.execute(params![k]).map_err(err)?;
+                requeued.push(k);
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(requeued)
+    }
+
+    /// Dead letters the admin has not been told about (the admin's own notices excluded).
+    pub fn outbox_dead_unnotified(&self) -> Result<Vec<OutboxRow>> {
+        self.outbox_query(
+            "WHERE state = 'dead' AND notified_at IS NULL AND job <> 'dead-letters' ORDER BY created_at, idempotency_key",
+            [],
+        )
+    }
+
+    /// Records the admin's notice (`notice`, as `pending`) and marks the dead letters it
+    /// lists as notified, in one transaction: the admin is told about each dead letter once.
+    pub fn outbox_add_notice(&mut self, notice: &OutboxEntry, listed: &[String], now: DateTime<Utc>) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9) ON CONFLICT (idempotency_key) DO NOTHING",
+            params![
+                notice.idempotency_key,
+                notice.job,
+                notice.period,
+                notice.recipient,
+                notice.kind,
+                notice.message_id,
+                notice.subject,
+                notice.message,
+                ts(now)
+            ],
+        )
+        .map_err(err)?;
+        for k in listed {
+            tx.execute("UPDATE outbox SET notified_at = ?2 WHERE idempotency_key = ?1", params![k, ts(now)])
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(())
+    }
+
+    /// Row counts per state (states with no rows are absent), in lifecycle order.
+    pub fn outbox_counts(&self) -> Result<Vec<(OutboxState, u64)>> {
+        let mut st = self.conn.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state").map_err(self.err())?;
+        let raw = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        let mut out = raw
+            .into_iter()
+            .map(|(s, n)| {
+                let state = OutboxState::parse(&s).ok_or_else(|| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    what: "outbox.state".into(),
+                    value: s,
+                })?;
+                Ok((state, n as u64))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Rows in the given states (every state when empty), oldest first, at most `limit`.
+    pub fn outbox_list(&self, states: &[OutboxState], limit: usize) -> Result<Vec<OutboxRow>> {
+        let filter = if states.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            format!("WHERE state IN ({})", names.join(", "))
+        };
+        self.outbox_query(&format!("{filter} ORDER BY created_at, idempotency_key LIMIT ?1"), params![limit as i64])
+    }
+}
+
+const OUTBOX_SELECT: &str = "SELECT idempotency_key, job, period, recipient, kind, message_id, subject, message, state,
+    attempts, last_error, created_at, sent_at, next_attempt_at, resends, interrupted FROM outbox";
+
+/// An outbox row as SQLite returns it, before its text columns are checked.
+struct RawOutbox {
+    entry: OutboxEntry,
+    state: String,
+    attempts: u32,
+    last_error: Option<String>,
+    created_at: String,
+    sent_at: Option<String>,
+    next_attempt_at: Option<String>,
+    resends: u32,
+    interrupted: u32,
+}
+
+impl RawOutbox {
+    fn from_row(r: &Row) -> rusqlite::Result<RawOutbox> {
+        Ok(RawOutbox {
+            entry: OutboxEntry {
+                idempotency_key: r.get(0)?,
+                job: r.get(1)?,
+                period: r.get(2)?,
+                recipient: r.get(3)?,
+                kind: r.get(4)?,
+                message_id: r.get(5)?,
+                subject: r.get(6)?,
+                message: r.get(7)?,
+            },
+            state: r.get(8)?,
+            attempts: r.get(9)?,
+            last_error: r.get(10)?,
+            created_at: r.get(11)?,
+            sent_at: r.get(12)?,
+            next_attempt_at: r.get(13)?,
+            resends: r.get(14)?,
+            interrupted: r.get(15)?,
+        })
+    }
+
+    fn finish(self, path: &Path) -> Result<OutboxRow> {
+        Ok(OutboxRow {
+            state: OutboxState::parse(&self.state).ok_or_else(|| StoreError::Corrupt {
+                path: path.into(),
+                what: "outbox.state".into(),
+                value: self.state.clone(),
+            })?,
+            entry: self.entry,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            created_at: instant(path, "outbox.created_at", self.created_at)?,
+            sent_at: self.sent_at.map(|t| instant(path, "outbox.sent_at", t)).transpose()?,
+            next_attempt_at: self.next_attempt_at.map(|t| instant(path, "outbox.next_attempt_at", t)).transpose()?,
+            resends: self.resends,
+            interrupted: self.interrupted,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str) -> OutboxEntry {
+        OutboxEntry {
+            idempotency_key: key.into(),
+            job: "quota-memo".into(),
+            period: "2026-11".into(),
+            recipient: "ann@example.com".into(),
+            kind: "rep-memo".into(),
+            message_id: "abc.quotad@example.com".into(),
+            subject: "Quota".into(),
+            message: b"Subject: Quota\r\n\r\nhi\r\n".to_vec(),
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn outbox_lifecycle_retries_dead_letters_and_crash_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
+        let t0 = at("2026-11-01T13:00:00Z");
+        assert!(s.outbox_add(&entry("a"), t0).unwrap());
+        assert!(!s.outbox_add(&entry("a"), t0).unwrap(), "a key is recorded once");
+        s.outbox_add(&entry("b"), at("2026-11-01T13:00:01Z")).unwrap();
+        assert_eq!(
+            s.outbox_due(t0).unwrap().iter().map(|r| r.entry.idempotency_key.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+
+        // a: sent. b: failed once, due again at 13:00:31.
+        s.outbox_mark_sending("a", t0).unwrap();
+        s.outbox_mark_sent("a", t0).unwrap();
+        s.outbox_mark_sending("b", t0).unwrap();
+        s.outbox_mark_failed(
+            "b",
+            "SMTP server h:587: connect failed",
+            FailureOutcome::RetryAt(at("2026-11-01T13:00:31Z")),
+            t0,
+        )
+        .unwrap();
+        let b = s.outbox_get("b").unwrap().unwrap();
+        assert_eq!(
+            (b.state, b.attempts, b.last_error.as_deref()),
+            (OutboxState::Failed, 1, Some("SMTP server h:587: connect failed"))
+        );
+        assert!(s.outbox_due(at("2026-11-01T13:00:30.999Z")).unwrap().is_empty());
+        assert_eq!(s.outbox_due(at("2026-11-01T13:00:31Z")).unwrap().len(), 1);
+        assert_eq!(s.outbox_next_retry().unwrap(), Some(at("2026-11-01T13:00:31Z")));
+
+        // A crash while b is `sending`: recovery puts it back to pending, counted.
+        s.outbox_mark_sending("b", at("2026-11-01T13:00:31Z")).unwrap();
+        assert_eq!(s.outbox_recover_interrupted().unwrap(), ["b"]);
+        let b = s.outbox_get("b").unwrap().unwrap();
+        assert_eq!((b.state, b.interrupted, b.attempts), (OutboxState::Pending, 1, 1));
+
+        // Dead, listed once for the admin, then requeued by `outbox retry`.
+        s.outbox_mark_failed("b", "550 no such user", FailureOutcome::Dead, t0).unwrap();
+        assert_eq!(s.outbox_dead_unnotified().unwrap().len(), 1);
+        let mut notice = entry("dead-letters/x/admin@example.com/admin-notice");
+        notice.job = "dead-letters".into();
+        s.outbox_add_notice(&notice, &["b".to_string()], t0).unwrap();
+        assert!(s.outbox_dead_unnotified().unwrap().is_empty());
+        let counts = s.outbox_counts().unwrap();
+        assert_eq!(counts, [(OutboxState::Pending, 1), (OutboxState::Sent, 1), (OutboxState::Dead, 1)]);
+        assert_eq!(s.outbox_requeue(&[]).unwrap(), ["b"]);
+        let b = s.outbox_get("b").unwrap().unwrap();
+        assert_eq!((b.state, b.attempts), (OutboxState::Pending, 0));
+        assert!(s.outbox_requeue(&["a".to_string()]).unwrap().is_empty(), "a sent key is not requeued");
+
+        // --resend: a new rendering and Message-ID, attempts from 0.
+        let mut again = entry("a");
+        again.message_id = "def.quotad@example.com".into();
+        assert!(s.outbox_resend(&again).unwrap());
+        let a = s.outbox_get("a").unwrap().unwrap();
+        assert_eq!(
+            (a.state, a.resends, a.attempts, a.entry.message_id.as_str()),
+            (OutboxState::Pending, 1, 0, "def.quotad@example.com")
+        );
+    }
+}

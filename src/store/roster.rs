@@ -1,0 +1,160 @@
+//! The roster: the `roster_versions` table (every version of each rep, so closed
+//! months keep their team and name) and the `roster` view (each rep's newest version).
+//! Imports `domain` and rusqlite only.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{NewImport, Result, Store, StoreError, StoreStats, text_date};
+use crate::domain::{RosterRep, RosterVersion, RowOrigin};
+
+impl Store {
+    /// Stores a roster file in one transaction. Reps are matched by their identity key;
+    /// a rep who is new or changed gets a new version (effective from the file's export
+    /// time); reps absent from this file are left as they were.
+    pub fn import_roster(&mut self, meta: &NewImport, rows: &[RosterRep]) -> Result<StoreStats> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
+        let mut stats = StoreStats { import_id, ..Default::default() };
+        {
+            let mut current = tx
+                .prepare("SELECT rep_id, name, email, team, manager, manager_email, hire_date, active FROM roster WHERE rep_key = ?1")
+                .map_err(err)?;
+            let mut version = tx
+                .prepare(
+                    "INSERT INTO roster_versions (rep_key, effective_at, rep_id, name, email, team, manager, manager_email,
+                        hire_date, active, import_id, sheet, excel_row)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(err)?;
+            for r in rows {
+                type RosterValues = (
+                    Option<String>,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    bool,
+                );
+                let values: RosterValues = (
+                    r.id.clone(),
+                    r.name.clone(),
+                    r.email.clone(),
+                    r.team.clone(),
+                    r.manager.clone(),
+                    r.manager_email.clone(),
+                    r.hire_date.map(|d| d.to_string()),
+                    r.active,
+                );
+                let old: Option<RosterValues> = current
+                    .query_row(params![r.key()], |x| {
+                        Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?, x.get(6)?, x.get(7)?))
+                    })
+                    .optional()
+                    .map_err(err)?;
+                match old {
+                    Some(old) if old == values => {
+                        stats.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => stats.superseded += 1,
+                    None => stats.inserted += 1,
+                }
+                version
+                    .execute(params![
+                        r.key(),
+                        meta.exported_at.to_rfc3339(),
+                        values.0,
+                        values.1,
+                        values.2,
+                        values.3,
+                        values.4,
+                        values.5,
+                        values.6,
+                        values.7,
+                        import_id,
+                        r.origin.sheet,
+                        r.origin.row
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(stats)
+    }
+
+    /// Every version of every rep, oldest first: (effective from, UTC; the rep). A version
+    /// is written when a roster import adds a rep or changes anything about one.
+    pub fn roster_versions(&self) -> Result<Vec<RosterVersion>> {
+        self.roster_query(
+            "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row, effective_at
+             FROM roster_versions ORDER BY effective_at, import_id, rep_key",
+        )
+    }
+
+    fn roster_query(&self, sql: &str) -> Result<Vec<RosterVersion>> {
+        let mut st = self.conn.prepare(sql).map_err(self.err())?;
+        let raw = st
+            .query_map([], |r| {
+                Ok((
+                    (
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ),
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, bool>(7)?,
+                    RowOrigin { sheet: r.get(8)?, row: r.get(9)? },
+                    r.get::<_, Option<String>>(10)?,
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        raw.into_iter()
+            .map(|((id, name, email, team, manager, manager_email), hire, active, origin, effective)| {
+                let effective = match effective {
+                    Some(t) => DateTime::parse_from_rfc3339(&t)
+                        .map_err(|_| StoreError::Corrupt {
+                            path: self.path.clone(),
+                            what: "roster_versions.effective_at".into(),
+                            value: t.clone(),
+                        })?
+                        .with_timezone(&Utc),
+                    None => DateTime::<Utc>::MIN_UTC,
+                };
+                let rep = RosterRep {
+                    id,
+                    name,
+                    email,
+                    team,
+                    manager,
+                    manager_email,
+                    hire_date: text_date(&self.path, "roster.hire_date", hire)?,
+                    active,
+                    origin,
+                };
+                Ok(RosterVersion { effective, rep })
+            })
+            .collect()
+    }
+
+    /// The whole roster (the newest version of each rep), ordered by name.
+    pub fn roster(&self) -> Result<Vec<RosterRep>> {
+        Ok(self
+            .roster_query(
+                "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row, NULL
+                 FROM roster ORDER BY name, rep_key",
+            )?
+            .into_iter()
+            .map(|v| v.rep)
+            .collect())
+    }
+}
