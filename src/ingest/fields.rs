@@ -2,6 +2,8 @@
 //! each by default (the "generic" mapping), the mapping presets of common CRMs'
 //! deal exports ([`Preset`]), and the column map built from them. A source's
 //! `columns` table in the config replaces a field's list, preset or not.
+//!
+//! Plain data: imports serde only.
 
 use std::collections::BTreeMap;
 

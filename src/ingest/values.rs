@@ -2,6 +2,8 @@
 //! text orders), money (numbers or text such as `$412,500.00`, `(1,250.00)`, `1.234,50 €`),
 //! yes/no flags, counts and months. Each parser returns `Err(expected)` where `expected`
 //! says what the value should have looked like; the caller adds file, row and column.
+//!
+//! Imports `domain`, the ingest `Cell` and chrono/chrono-tz/rust_decimal; nothing else.
 
 use std::str::FromStr;
 

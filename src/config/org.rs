@@ -1,0 +1,130 @@
+//! `[org]` and `[paths]`: who the org is (name, time zone, number format) and where
+//! its files live (inbox, archive, quarantine, outbox, reports, state, templates).
+//!
+//! Imports `report::Format` (the number and currency format it validates into) and
+//! serde/toml/chrono-tz; nothing else.
+
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+use crate::report::Format;
+
+/// What to do with an inbox file once it is imported (config `paths.after_import`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterImport {
+    /// Move it to the archive folder (rejected files to quarantine).
+    Move,
+    /// Leave it in the inbox (a read-only or shared inbox); rejected files are copied to
+    /// quarantine with their report. Files already imported are recognised by content.
+    Keep,
+}
+
+/// Org settings (config `[org]`).
+#[derive(Debug, Clone)]
+pub struct Org {
+    /// Org name, shown in e-mails.
+    pub name: String,
+    /// IANA time zone: periods are calendar months in this zone.
+    pub time_zone: Tz,
+    /// Number and currency formatting.
+    pub format: Format,
+}
+
+/// Folders and files, all absolute (config `[paths]`).
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Where CRM exports, quotas and rosters are dropped.
+    pub inbox: PathBuf,
+    /// Where imported files go.
+    pub archive: PathBuf,
+    /// Where rejected files go, with an error report beside each.
+    pub quarantine: PathBuf,
+    /// Where the file transport writes .eml files.
+    pub outbox: PathBuf,
+    /// Where ranking PDFs and 1:1 prep sheets are written (config `paths.reports`,
+    /// default "reports"): `ranking_YYYY-Www.pdf`, `one-on-one_YYYY-MM_NAME.pdf`.
+    pub reports: PathBuf,
+    /// The SQLite state database.
+    pub state: PathBuf,
+    /// Folder of template overrides, if any.
+    pub templates: Option<PathBuf>,
+    /// What happens to imported files.
+    pub after_import: AfterImport,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOrg {
+    name: String,
+    time_zone: Tz,
+    #[serde(default = "default_currency")]
+    currency: Spanned<String>,
+    #[serde(default = "default_locale")]
+    locale: Spanned<String>,
+}
+
+fn default_currency() -> Spanned<String> {
+    Spanned::new(0..0, "USD".into())
+}
+fn default_locale() -> Spanned<String> {
+    Spanned::new(0..0, "en-US".into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawPaths {
+    inbox: PathBuf,
+    archive: PathBuf,
+    quarantine: PathBuf,
+    outbox: PathBuf,
+    reports: PathBuf,
+    state: PathBuf,
+    templates: Option<PathBuf>,
+    after_import: AfterImport,
+}
+
+impl Default for RawPaths {
+    fn default() -> Self {
+        RawPaths {
+            inbox: "inbox".into(),
+            archive: "archive".into(),
+            quarantine: "quarantine".into(),
+            outbox: "outbox".into(),
+            reports: "reports".into(),
+            state: "quotad.sqlite".into(),
+            templates: None,
+            after_import: AfterImport::Move,
+        }
+    }
+}
+
+/// Validates `[org]`: the locale and currency must make a [`Format`].
+pub(super) fn org(
+    raw: &RawOrg,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Org, ConfigError> {
+    let format = Format::new(raw.locale.get_ref(), raw.currency.get_ref()).map_err(|m| {
+        let span = if m.contains("locale") { raw.locale.span() } else { raw.currency.span() };
+        err(span, format!("org.{}: {m}", if m.contains("locale") { "locale" } else { "currency" }))
+    })?;
+    Ok(Org { name: raw.name.clone(), time_zone: raw.time_zone, format })
+}
+
+/// `[paths]` with each path resolved by `abs` (against the config file's folder).
+pub(super) fn paths(p: &RawPaths, abs: &dyn Fn(&Path) -> PathBuf) -> Paths {
+    Paths {
+        inbox: abs(&p.inbox),
+        archive: abs(&p.archive),
+        quarantine: abs(&p.quarantine),
+        outbox: abs(&p.outbox),
+        reports: abs(&p.reports),
+        state: abs(&p.state),
+        templates: p.templates.as_deref().map(abs),
+        after_import: p.after_import,
+    }
+}

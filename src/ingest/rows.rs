@@ -1,0 +1,300 @@
+//! The table under the header -> [`Parsed`]: where the table ends (another table
+//! further down), which rows are skipped (blank, totals, beside the table), one record
+//! per data row (see `record`), then per file: exact and conflicting repeats, credit
+//! splits, and a summary's rows of one rep and month added up.
+//!
+//! Imports `domain` and its ingest siblings only.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+
+use super::header::{Header, sheet_label};
+use super::record::{RowCtx, parse_deal, parse_quota, parse_roster, parse_summary};
+use super::table::{Cell, Grid, GridRow};
+use super::{Parsed, Records, Reject, Settings, Source, SourceKind, norm_header};
+use crate::domain::{DealRow, QuotaRow, RosterRep, RowOrigin, fold_name};
+
+/// Reads the data rows under `header` into records, rejects and notes.
+pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings) -> Parsed {
+    let mut rejects = Vec::new();
+    let mut notes = header.notes.clone();
+    let mut data_rows = 0;
+    let mut deals = Vec::new();
+    let mut quotas = Vec::new();
+    let mut roster = Vec::new();
+    let mut totals = Vec::new();
+    let first_data = header.first_data.min(grid.rows.len());
+    let end = table_end(grid, first_data, first_data.checked_sub(1).and_then(|i| grid.rows.get(i)), source);
+    if end < grid.rows.len() {
+        let (first, last) = (grid.rows[end].excel_row, grid.rows[grid.rows.len() - 1].excel_row);
+        notes.push(format!(
+            "{}rows {first} to {last} were not read: another table starts at row {first} (one table is read per sheet: the first whose header matches)",
+            sheet_label(&grid.sheet)
+        ));
+    }
+    let mut outside = Vec::new();
+    for row in &grid.rows[first_data..end] {
+        if row.cells.iter().all(Cell::is_blank) {
+            continue;
+        }
+        // A row with values only outside the mapped columns belongs to a table beside this one.
+        if header.col.values().all(|&c| row.get(c).is_blank()) {
+            outside.push(row.excel_row);
+            continue;
+        }
+        if is_totals_row(row, header) {
+            totals.push(row.excel_row);
+            continue;
+        }
+        let mut ctx = RowCtx { row, header, sheet: &grid.sheet, epoch_1904: grid.epoch_1904, rejects: Vec::new() };
+        let origin = RowOrigin { sheet: grid.sheet.clone(), row: row.excel_row };
+        match source.kind {
+            SourceKind::Deals => deals.extend(parse_deal(&mut ctx, source, settings, origin)),
+            SourceKind::Summary => deals.extend(parse_summary(&mut ctx, settings, origin)),
+            SourceKind::Quotas => quotas.extend(parse_quota(&mut ctx, source, settings, origin)),
+            SourceKind::Roster => roster.extend(parse_roster(&mut ctx, source, settings, origin)),
+        }
+        data_rows += 1;
+        // A row with several bad cells is one rejected row with several reasons.
+        rejects.extend(ctx.rejects);
+    }
+    if !outside.is_empty() {
+        notes.push(format!(
+            "skipped row{} {}: nothing in the mapped columns (a table beside this one?)",
+            if outside.len() == 1 { "" } else { "s" },
+            join(&outside)
+        ));
+    }
+    if !totals.is_empty() {
+        notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
+    }
+    let records = match source.kind {
+        SourceKind::Summary => Records::Deals(add_up_summary(deals, &mut notes)),
+        SourceKind::Deals => Records::Deals(apply_splits(
+            dedupe(
+                deals,
+                |d| format!("Deal ID {} ({}) for {}", d.deal_id, d.event().as_str(), d.rep.describe()),
+                |d| d.origin.row,
+                |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
+                &mut notes,
+            ),
+            header,
+            &grid.sheet,
+            &mut rejects,
+            &mut notes,
+        )),
+        SourceKind::Quotas => Records::Quotas(dedupe(
+            quotas,
+            |q| format!("the {} quota of {}", q.month, q.rep.describe()),
+            |q| q.origin.row,
+            |a, b| QuotaRow { origin: b.origin.clone(), ..a.clone() } == *b,
+            &mut notes,
+        )),
+        SourceKind::Roster => Records::Roster(dedupe(
+            roster,
+            |r| format!("roster entry {}", r.key()),
+            |r| r.origin.row,
+            |a, b| RosterRep { origin: b.origin.clone(), ..a.clone() } == *b,
+            &mut notes,
+        )),
+    };
+    let columns = header.col.keys().map(|f| (f.to_string(), header.label(f))).collect();
+    Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes, columns }
+}
+
+/// Index in `grid.rows` where the header's table ends: the first row after a blank row
+/// that looks like another table's header (two or more cells, all text, at least half
+/// of them names in this header or header names mapped for the source, so a data row
+/// that merely holds a word such as "Active" is not one); else the end of the sheet.
+///
+/// `first_data` is the index of the first data row; `header_row` the header's row (none
+/// for a headerless file).
+fn table_end(grid: &Grid, first_data: usize, header_row: Option<&GridRow>, source: &Source) -> usize {
+    let mut known: Vec<String> = header_row
+        .into_iter()
+        .flat_map(|r| &r.cells)
+        .filter_map(|c| if let Cell::Text(t) = c { Some(norm_header(t)) } else { None })
+        .collect();
+    known.extend(source.columns.fields.values().flatten().map(|n| norm_header(n)));
+    known.retain(|n| !n.is_empty());
+    let mut prev = header_row.map_or(0, |r| r.excel_row);
+    for (i, row) in grid.rows.iter().enumerate().skip(first_data) {
+        let blank = row.cells.iter().all(Cell::is_blank);
+        let after_gap = row.excel_row > prev + 1;
+        if !blank {
+            prev = row.excel_row;
+        }
+        if blank || !after_gap {
+            continue;
+        }
+        let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
+        let texts = filled.iter().all(|c| matches!(c, Cell::Text(_)));
+        let names = filled.iter().filter(|c| matches!(c, Cell::Text(t) if known.contains(&norm_header(t)))).count();
+        if filled.len() >= 2 && texts && names > 0 && names * 2 >= filled.len() {
+            return i;
+        }
+    }
+    grid.rows.len()
+}
+
+/// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
+/// reads "Total", "Totals", "Grand Total", "Subtotal" or "Sum" (optionally followed by
+/// more words, e.g. "Total March").
+fn is_totals_row(row: &GridRow, header: &Header) -> bool {
+    let is_total = |c: &Cell| {
+        let Cell::Text(s) = c else { return false };
+        let first = fold_name(s);
+        let first = first.trim_end_matches(':');
+        ["total", "totals", "grand total", "subtotal", "sum"]
+            .iter()
+            .any(|t| first == *t || first.starts_with(&format!("{t} ")))
+    };
+    let first = row.cells.iter().find(|c| !c.is_blank());
+    first.is_some_and(is_total)
+        || ["deal_id", "rep_name", "rep_id"].iter().filter_map(|f| header.col.get(f)).any(|&c| is_total(row.get(c)))
+}
+
+fn join(rows: &[u32]) -> String {
+    rows.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Collapses rows with the same key within one file. An exact repeat (same values on
+/// another row) is counted once; a conflicting repeat keeps the later row, in the
+/// earlier row's place, and says so.
+fn dedupe<T: Clone>(
+    rows: Vec<T>,
+    key: impl Fn(&T) -> String,
+    row_of: impl Fn(&T) -> u32,
+    same: impl Fn(&T, &T) -> bool,
+    notes: &mut Vec<String>,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(rows.len());
+    let mut at: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut exact = Vec::new();
+    for r in rows {
+        let k = key(&r);
+        match at.get(&k) {
+            Some(&i) if same(&out[i], &r) => exact.push(row_of(&r)),
+            Some(&i) => {
+                notes.push(format!(
+                    "{k} appears on rows {} and {} with different values; the later row {} is used",
+                    row_of(&out[i]),
+                    row_of(&r),
+                    row_of(&r)
+                ));
+                out[i] = r;
+            }
+            None => {
+                at.insert(k, out.len());
+                out.push(r);
+            }
+        }
+    }
+    if !exact.is_empty() {
+        let (rows, verb) = if exact.len() == 1 {
+            ("row", "repeats an earlier row exactly and was")
+        } else {
+            ("rows", "repeat earlier rows exactly and were")
+        };
+        notes.push(format!("{rows} {} {verb} counted once", join(&exact)));
+    }
+    out
+}
+
+/// Credit splits (DESIGN.md "Metrics": Credit). Rows of one (Deal ID, event) with
+/// several reps share the deal: with a split column their splits must add up to 100%
+/// (else every row of that deal is rejected); without one, rows that repeat the same
+/// amount are credited 1/n each, and rows with different amounts are taken as each
+/// agent's own credit. Either way no agent is credited the whole deal twice over.
+fn apply_splits(
+    mut deals: Vec<DealRow>,
+    header: &Header,
+    sheet: &str,
+    rejects: &mut Vec<Reject>,
+    notes: &mut Vec<String>,
+) -> Vec<DealRow> {
+    let has_split = header.col.contains_key("split");
+    let mut groups: BTreeMap<(String, &'static str), Vec<usize>> = BTreeMap::new();
+    for (i, d) in deals.iter().enumerate() {
+        groups.entry((d.deal_id.clone(), d.event().as_str())).or_default().push(i);
+    }
+    let mut drop = vec![false; deals.len()];
+    let (mut evened, mut own) = (Vec::new(), Vec::new());
+    for ((id, event), idx) in groups.into_iter().filter(|(_, v)| v.len() > 1) {
+        if has_split {
+            let total: Decimal = idx.iter().map(|&i| deals[i].share).sum();
+            if (total - Decimal::ONE).abs() > Decimal::new(1, 4) {
+                for &i in &idx {
+                    drop[i] = true;
+                    rejects.push(Reject {
+                        sheet: sheet.to_string(),
+                        row: deals[i].origin.row,
+                        column: header.label("split"),
+                        raw: format!("{}%", (deals[i].share * Decimal::ONE_HUNDRED).normalize()),
+                        reason: format!(
+                            "the splits of Deal ID {id} ({event}) add up to {}%; they must add up to 100%",
+                            (total * Decimal::ONE_HUNDRED).normalize()
+                        ),
+                    });
+                }
+            }
+        } else if idx.iter().all(|&i| deals[i].amount == deals[idx[0]].amount) {
+            let share = Decimal::ONE / Decimal::from(idx.len());
+            idx.iter().for_each(|&i| deals[i].share = share);
+            evened.push(id);
+        } else {
+            own.push(id);
+        }
+    }
+    if !evened.is_empty() {
+        notes.push(format!(
+            "{} deal(s) list several agents with the same amount and there is no split column: each agent is credited an equal share (Deal ID {})",
+            evened.len(),
+            evened.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !own.is_empty() {
+        notes.push(format!(
+            "{} deal(s) list several agents with different amounts and there is no split column: each row's amount is taken as that agent's credit (Deal ID {})",
+            own.len(),
+            own.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut keep = drop.iter().map(|d| !d);
+    deals.retain(|_| keep.next().unwrap_or(true));
+    deals
+}
+
+/// Adds up a summary's rows of one rep and period (a summary broken down by product,
+/// say): one total per rep and period, at the first row's place, with a note.
+fn add_up_summary(rows: Vec<DealRow>, notes: &mut Vec<String>) -> Vec<DealRow> {
+    let mut out: Vec<DealRow> = Vec::with_capacity(rows.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut merged = 0;
+    for r in rows {
+        match at.get(&r.deal_id) {
+            Some(&i) => {
+                let o = &mut out[i];
+                o.amount = Some(o.amount.unwrap_or_default() + r.amount.unwrap_or_default());
+                o.units = match (o.units, r.units) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
+                };
+                merged += 1;
+            }
+            None => {
+                at.insert(r.deal_id.clone(), out.len());
+                out.push(r);
+            }
+        }
+    }
+    if merged > 0 {
+        notes.push(format!(
+            "{} summary rows added up into {} totals of one rep and month each",
+            merged + out.len(),
+            out.len()
+        ));
+    }
+    out
+}
