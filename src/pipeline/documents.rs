@@ -1,8 +1,8 @@
 //! The document jobs: the weekly ranking PDF and the monthly 1:1 prep sheets, written
 //! to `paths.reports` and (with `send`) e-mailed through the outbox ledger; sheets are
-//! rendered on every core ([`par_map`]). May import `store`, `metrics`, `report`
+//! rendered on every core (`par_map`). May import `store`, `metrics`, `report`
 //! (views, PDF layout), `deliver` (attachments, safe names), `config`, `domain` and the
-//! outbox ([`Sender`], [`deliver_outbox`]).
+//! outbox (`Sender`, [`deliver_outbox`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};

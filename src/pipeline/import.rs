@@ -4,7 +4,7 @@
 //! (reps matched by name only, not on the roster, absent). May import `ingest`,
 //! `store`, `metrics` (the identity resolver), `report` (the quarantine notice),
 //! `deliver` (its attachment), `config`, `domain`, `schedule` (inbox candidates) and
-//! the outbox [`Sender`].
+//! the outbox `Sender`.
 
 use std::fmt::Write as _;
 use std::fs;

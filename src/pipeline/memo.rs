@@ -2,7 +2,7 @@
 //! to every active rep and a team memo to each manager, queued through the outbox
 //! ledger and delivered; later, a marked correction to whoever's stated figures
 //! changed. May import `store`, `metrics` (through [`standings`]), `report`, `config`,
-//! `domain` and the outbox ([`Sender`], [`deliver_outbox`]).
+//! `domain` and the outbox (`Sender`, [`deliver_outbox`]).
 
 use std::path::PathBuf;
 

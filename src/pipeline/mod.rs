@@ -15,8 +15,10 @@
 //!    (`documents.rs`).
 //! 4. [`deliver_outbox`] sends what is due, exactly once (`outbox.rs`).
 //!
-//! `jobs.rs` runs a scheduled occurrence of a job through the runs ledger for the
-//! daemon (`cmd::serve`); `explain.rs`, `status.rs` and `check.rs` answer the read-only
+//! [`run_jobs`] (`quotad run`) runs them in this order; [`preview`] writes the PDFs
+//! only. `jobs.rs` runs a scheduled occurrence of a job through the runs ledger
+//! ([`run_at`], and [`Calendar`] for the daemon loop in `cmd::serve`);
+//! `explain.rs`, `standings.rs`, `status.rs` and `check.rs` answer the read-only
 //! commands; `state.rs` opens and locks the state database.
 //!
 //! # Imports
