@@ -12,14 +12,22 @@
 //!   `domain` and their own external crates, never each other. calamine and csv live in
 //!   ingest, rusqlite in store, tera and printpdf in report, lettre in deliver.
 //! - [`config`] composes each stage's settings from `quotad.toml`.
-//! - [`pipeline`] is the one place that knows the order of the stages.
+//! - [`pipeline`] (a folder) is the one place that knows the order of the stages; it
+//!   imports the stages, `config`, `domain` and `schedule`. One file per job family:
+//!   `import`, `memo` (quota memo and corrections), `documents` (weekly ranking, 1:1
+//!   sheets), `outbox` (the ledger and delivery), `jobs` (scheduled occurrences, the
+//!   daemon's work, admin notices), and the read-only questions (`explain`,
+//!   `standings`, `status`, `check`); `state` opens and locks the state database. Work
+//!   stops early through a [`pipeline::Stop`] token passed in.
 //! - [`schedule`] is the calendar, pure: occurrences of cron expressions in the org's
 //!   zone, the catch-up planner, the clock, inbox settling. It imports `domain` only;
 //!   `cmd::serve` runs the daemon loop that acts on it and calls `pipeline`; the
 //!   daemon's own crates (tokio, tokio-cron-scheduler as its heartbeat, notify) live
 //!   there, so `schedule` stays testable without a runtime or a clock.
-//! - [`cli`] and `cmd` sit on top; nothing imports them. `main.rs` only parses arguments
-//!   and calls [`run`].
+//! - [`cli`] and `cmd` sit on top; nothing imports them. `cmd` imports `pipeline`,
+//!   `config`, `domain`, `schedule` and `cli` only — never a stage: a command parses
+//!   its arguments, calls a pipeline function and prints the summary it returns.
+//!   `main.rs` only parses arguments and calls [`run`].
 //!
 //! The clock is passed in (`now`), never read inside a stage.
 

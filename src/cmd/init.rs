@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::report;
+use crate::pipeline;
 
 /// The shipped example config, every key commented.
 const CONFIG: &str = include_str!("../../config/quotad.toml");
@@ -96,7 +96,7 @@ pub fn init(dir: &Path, sample: bool) -> Result<i32> {
         std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))
     };
     write("quotad.toml", config_text().as_bytes())?;
-    for (name, text) in report::builtin_templates() {
+    for (name, text) in pipeline::builtin_templates() {
         write(&format!("templates/{name}"), text.as_bytes())?;
     }
     for d in ["inbox", "archive", "quarantine", "outbox", "reports"] {

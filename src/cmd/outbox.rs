@@ -3,18 +3,15 @@
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use super::{open_store, shown};
+use super::shown;
 use crate::cli::{OutboxAction, StateArg};
 use crate::config::Config;
-use crate::deliver::TransportKind;
-use crate::pipeline;
-use crate::report::Templates;
-use crate::store::{OutboxRow, OutboxState};
+use crate::pipeline::{self, OutboxLine, OutboxState, OutboxStatus, Stop};
 
 fn transport_label(cfg: &Config) -> String {
-    match &cfg.mail.transport {
-        TransportKind::File => format!(".eml files in {}", shown(&cfg.paths.outbox)),
-        TransportKind::Smtp(s) => format!("SMTP {} (tls = \"{}\")", s.server(), s.tls.as_str()),
+    match pipeline::smtp_route(cfg) {
+        None => format!(".eml files in {}", shown(&cfg.paths.outbox)),
+        Some(s) => format!("SMTP {} (tls = \"{}\")", s.server, s.tls),
     }
 }
 
@@ -33,39 +30,34 @@ fn ago(d: chrono::Duration) -> String {
     }
 }
 
-/// `quotad status`: counts per state, the oldest message not yet sent, dead letters.
-/// Exit status 0 (it only reports).
-pub fn status(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
-    let store = open_store(cfg)?;
+/// The outbox part of `quotad status`: counts per state, the oldest message not yet
+/// sent, dead letters. Exit status 0 (it only reports).
+pub fn status(cfg: &Config, s: &OutboxStatus, now: DateTime<Utc>) -> i32 {
     say!("Outbox in {}; delivery through {}", shown(&cfg.paths.state), transport_label(cfg));
-    let counts = store.outbox_counts()?;
-    let count = |s: OutboxState| counts.iter().find(|(x, _)| *x == s).map(|(_, n)| *n).unwrap_or(0);
-    let line: Vec<String> = OutboxState::ALL.iter().map(|s| format!("{} {}", count(*s), s.as_str())).collect();
+    let line: Vec<String> = s.counts.iter().map(|(state, n)| format!("{n} {state}")).collect();
     say!("  {}", line.join(", "));
-    let waiting = store.outbox_list(&[OutboxState::Pending, OutboxState::Sending, OutboxState::Failed], 1)?;
-    match waiting.first() {
+    match &s.oldest_waiting {
         Some(r) => say!(
             "  oldest not yet sent: {} ({}), queued {} ({} ago)",
-            r.entry.idempotency_key,
-            r.state.as_str(),
-            when(r.created_at),
-            ago(now - r.created_at)
+            r.key,
+            r.state,
+            when(r.queued),
+            ago(now - r.queued)
         ),
         None => say!("  nothing waiting to be sent"),
     }
-    let dead = store.outbox_list(&[OutboxState::Dead], 1000)?;
-    if !dead.is_empty() {
-        say!("  dead letters ({}; `quotad outbox retry` sends them again):", dead.len());
-        for r in &dead {
+    if !s.dead.is_empty() {
+        say!("  dead letters ({}; `quotad outbox retry` sends them again):", s.dead.len());
+        for r in &s.dead {
             say!(
                 "    {} after {} attempt(s): {}",
-                r.entry.idempotency_key,
+                r.key,
                 r.attempts,
                 r.last_error.as_deref().unwrap_or("(no error recorded)")
             );
         }
     }
-    Ok(0)
+    0
 }
 
 /// `quotad outbox list|retry`.
@@ -77,7 +69,6 @@ pub fn outbox(cfg: &Config, action: OutboxAction, now: DateTime<Utc>) -> Result<
 }
 
 fn list(cfg: &Config, states: &[StateArg], limit: usize) -> Result<i32> {
-    let store = open_store(cfg)?;
     let states: Vec<OutboxState> = states
         .iter()
         .map(|s| match s {
@@ -88,32 +79,25 @@ fn list(cfg: &Config, states: &[StateArg], limit: usize) -> Result<i32> {
             StateArg::Dead => OutboxState::Dead,
         })
         .collect();
-    let rows = store.outbox_list(&states, limit)?;
+    let rows = pipeline::outbox_list(cfg, &states, limit)?;
     if rows.is_empty() {
         say!("(no messages)");
         return Ok(0);
     }
     say!("{:<8} {:>8}  {:<20} {:<52} SUBJECT / LAST ERROR", "STATE", "ATTEMPTS", "QUEUED", "KEY");
     for r in &rows {
-        say!(
-            "{:<8} {:>8}  {:<20} {:<52} {}",
-            r.state.as_str(),
-            r.attempts,
-            when(r.created_at),
-            r.entry.idempotency_key,
-            detail(r)
-        );
+        say!("{:<8} {:>8}  {:<20} {:<52} {}", r.state, r.attempts, when(r.queued), r.key, detail(r));
     }
     Ok(0)
 }
 
-fn detail(r: &OutboxRow) -> String {
-    let mut s = r.entry.subject.clone();
+fn detail(r: &OutboxLine) -> String {
+    let mut s = r.subject.clone();
     if let Some(e) = &r.last_error {
         s.push_str(" | ");
         s.push_str(e);
     }
-    if let Some(t) = r.next_attempt_at.filter(|_| r.state == OutboxState::Failed) {
+    if let Some(t) = r.next_attempt {
         s.push_str(&format!(" | next attempt {}", when(t)));
     }
     if r.resends > 0 {
@@ -126,20 +110,16 @@ fn detail(r: &OutboxRow) -> String {
 }
 
 fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>) -> Result<i32> {
-    let templates = Templates::load(cfg.paths.templates.as_deref())?;
-    let mut store = open_store(cfg)?;
-    let requeued = store.outbox_requeue(keys)?;
+    let templates = pipeline::load_templates(cfg)?;
+    let mut store = pipeline::open_store(cfg)?;
+    let r = pipeline::requeue(&mut store, keys)?;
     let mut status = 0;
-    for k in keys.iter().filter(|k| !requeued.contains(k)) {
-        let why = match store.outbox_get(k)? {
-            Some(r) => format!("it is {}, not failed or dead", r.state.as_str()),
-            None => "no such key in the outbox".to_string(),
-        };
+    for (k, why) in &r.not_requeued {
         say!("  not requeued: {k}: {why}");
         status = 1;
     }
-    say!("Retry: {} message(s) requeued", requeued.len());
-    let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now)?;
+    say!("Retry: {} message(s) requeued", r.requeued.len());
+    let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, &Stop::new())?;
     say!("  {} message(s) delivered through {}", d.sent.len(), d.transport);
     super::run::print_delivery(&d, d.sent.len());
     if !d.dead.is_empty() {

@@ -1,26 +1,27 @@
-//! `quotad import` and `quotad run JOB`.
+//! `quotad import`, `quotad imports`, `quotad run JOB` and `quotad preview JOB`: each
+//! calls its pipeline function and prints the summaries.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use super::{lock_state, open_store, shown};
+use super::shown;
 use crate::cli::Job;
 use crate::config::Config;
-use crate::deliver::TransportKind;
 use crate::domain::{IsoWeek, Period};
-use crate::pipeline::{self, Delivery, DocsSummary, FileStatus, ImportSummary, MemoSummary};
-use crate::report::{Fonts, Templates};
+use crate::pipeline::{
+    self, Delivery, DocsSummary, FileStatus, ImportReport, ImportSummary, MemoSummary, RunRequest, Step, Stop,
+};
 
 /// `quotad import`.
 pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
-    let _lock = lock_state(cfg)?;
-    let mut store = open_store(cfg)?;
+    let _lock = pipeline::lock_state(cfg)?;
+    let mut store = pipeline::open_store(cfg)?;
     let summary = pipeline::import(cfg, &mut store, now)?;
     print_import(cfg, &summary);
     if notified(&summary) {
         // The admin's quarantine notices go out now, not with the next job.
-        let templates = Templates::load(cfg.paths.templates.as_deref())?;
-        let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now)?;
+        let templates = pipeline::load_templates(cfg)?;
+        let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, &Stop::new())?;
         say!("  delivery: {} message(s) sent through {}, {} dead", d.sent.len(), d.transport, d.dead.len());
     }
     Ok(if summary.quarantined() > 0 { 1 } else { 0 })
@@ -28,29 +29,36 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
 
 /// `quotad imports [--limit N]`: the latest import reports, newest first.
 pub fn imports(cfg: &Config, limit: usize) -> Result<i32> {
-    let store = open_store(cfg)?;
-    print_import_reports(cfg, &store, limit, "")?;
+    let store = pipeline::open_store(cfg)?;
+    print_import_reports(cfg, &pipeline::import_reports(&store, limit)?, "");
     Ok(0)
 }
 
-/// Prints the newest `limit` import reports (newest first), each line prefixed by
-/// `indent`: `quotad imports` and `quotad status` share it.
-pub fn print_import_reports(cfg: &Config, store: &crate::store::Store, limit: usize, indent: &str) -> Result<()> {
-    let reports = pipeline::import_reports(store, limit)?;
+/// Prints import reports (newest first), each line prefixed by `indent`: `quotad
+/// imports` and `quotad status` share it.
+pub fn print_import_reports(cfg: &Config, reports: &[ImportReport], indent: &str) {
     if reports.is_empty() {
         say!("{indent}No import reports yet: put files in {} and run `quotad import`", shown(&cfg.paths.inbox));
     }
-    for r in &reports {
+    for r in reports {
         say!("{indent}#{} {} {}", r.id, r.at.format("%Y-%m-%d %H:%M UTC"), pipeline::report_line(r));
         for w in &r.warnings {
             say!("{indent}    warning: {w}");
         }
     }
-    Ok(())
 }
 
 fn notified(s: &ImportSummary) -> bool {
     s.files.iter().any(|f| matches!(&f.status, FileStatus::Quarantined { notified: Some(_), .. }))
+}
+
+fn job(job: Job) -> pipeline::Job {
+    match job {
+        Job::QuotaMemo => pipeline::Job::QuotaMemo,
+        Job::WeeklyRanking => pipeline::Job::WeeklyRanking,
+        Job::OneOnOne => pipeline::Job::OneOnOne,
+        Job::All => pipeline::Job::All,
+    }
 }
 
 /// `quotad run JOB [--period] [--week]`.
@@ -63,49 +71,25 @@ pub fn run(
     week: Option<IsoWeek>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
-    let templates = Templates::load(cfg.paths.templates.as_deref())?;
-    let _lock = lock_state(cfg)?;
-    let mut store = open_store(cfg)?;
+    let req = RunRequest { job: self::job(job), period, week, corrections, resend };
+    // Nothing signals `quotad run`: the token is there for the pipeline's sake.
+    let stop = Stop::new();
     let mut status = 0;
-    if job == Job::All {
-        let summary = pipeline::import(cfg, &mut store, now)?;
-        print_import(cfg, &summary);
-        if summary.quarantined() > 0 {
-            status = 1;
+    pipeline::run_jobs(cfg, &req, now, &stop, &mut |step| match step {
+        Step::Import(summary) => {
+            print_import(cfg, summary);
+            if summary.quarantined() > 0 {
+                status = 1;
+            }
         }
-    }
-    if matches!(job, Job::QuotaMemo | Job::All) {
-        let period = match period {
-            Some(p) => p,
-            None => pipeline::default_memo_period(&store)?,
-        };
-        let memo = pipeline::quota_memo(cfg, &mut store, &templates, period, corrections, resend, now)?;
-        print_memo(cfg, &memo);
-        if !memo.failed.is_empty() || !memo.delivery.dead.is_empty() {
-            status = 1;
+        Step::Memo(memo) => {
+            print_memo(cfg, memo);
+            if !memo.failed.is_empty() || !memo.delivery.dead.is_empty() {
+                status = 1;
+            }
         }
-    }
-    if matches!(job, Job::WeeklyRanking | Job::OneOnOne | Job::All) {
-        let fonts = Fonts::load(&cfg.pdf)?;
-        if matches!(job, Job::WeeklyRanking | Job::All) {
-            let week = match week {
-                Some(w) => w,
-                None => pipeline::default_ranking_week(&store)?,
-            };
-            let s = pipeline::weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now)?;
-            status = status.max(print_docs(&s));
-        }
-        if matches!(job, Job::OneOnOne | Job::All) {
-            // `run all --period` names the memo month; the 1:1 sheets review the month before.
-            let period = match (period, job) {
-                (Some(p), Job::OneOnOne) => p,
-                (Some(p), _) => p.prev(),
-                (None, _) => pipeline::default_memo_period(&store)?.prev(),
-            };
-            let s = pipeline::one_on_one(cfg, &mut store, &templates, &fonts, period, None, true, now)?;
-            status = status.max(print_docs(&s));
-        }
-    }
+        Step::Docs(s) => status = status.max(print_docs(s)),
+    })?;
     Ok(status)
 }
 
@@ -119,34 +103,7 @@ pub fn preview(
     week: Option<IsoWeek>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
-    let templates = Templates::load(cfg.paths.templates.as_deref())?;
-    let fonts = Fonts::load(&cfg.pdf)?;
-    let mut store = open_store(cfg)?;
-    let mut cfg = cfg.clone();
-    cfg.paths.reports = out.to_path_buf();
-    let s = match job {
-        Job::WeeklyRanking => {
-            let week = match week {
-                Some(w) => w,
-                None => pipeline::default_ranking_week(&store)?,
-            };
-            pipeline::weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, now)?
-        }
-        Job::OneOnOne => {
-            let period = match period {
-                Some(p) => p,
-                None => pipeline::default_memo_period(&store)?.prev(),
-            };
-            let s = pipeline::one_on_one(&cfg, &mut store, &templates, &fonts, period, rep, false, now)?;
-            if let (Some(r), true) = (rep, s.files.is_empty()) {
-                anyhow::bail!("no active rep '{r}' in {}: give a rep id, e-mail address or name", period.label());
-            }
-            s
-        }
-        Job::QuotaMemo | Job::All => {
-            anyhow::bail!("preview renders PDFs: use `weekly-ranking` or `one-on-one`")
-        }
-    };
+    let s = pipeline::preview(cfg, self::job(job), out, rep, period, week, now)?;
     Ok(print_docs(&s))
 }
 
@@ -266,9 +223,9 @@ fn print_memo(cfg: &Config, m: &MemoSummary) {
     if let Some(p) = &m.preliminary {
         say!("  note: {p}");
     }
-    let place = match cfg.mail.transport {
-        TransportKind::File => format!("written to {}", shown(&m.outbox)),
-        TransportKind::Smtp(_) => format!("sent through {}", m.delivery.transport),
+    let place = match pipeline::smtp_route(cfg) {
+        None => format!("written to {}", shown(&m.outbox)),
+        Some(_) => format!("sent through {}", m.delivery.transport),
     };
     say!(
         "  {} rep memo(s) and {} manager memo(s) {place}, {} correction(s), {} already sent earlier (not sent again)",

@@ -1,0 +1,698 @@
+//! Import (stage 1): every new inbox file is read (ingest) on reader threads ahead of
+//! the store, then stored in one transaction or quarantined whole with an error report
+//! and a notice to the admin; each file gets an import report, with identity warnings
+//! (reps matched by name only, not on the roster, absent). May import `ingest`,
+//! `store`, `metrics` (the identity resolver), `report` (the quarantine notice),
+//! `deliver` (its attachment), `config`, `domain`, `schedule` (inbox candidates) and
+//! the outbox `Sender`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::outbox::{Sender, Sent};
+use crate::config::{AfterImport, Config};
+use crate::deliver;
+use crate::domain::Period;
+use crate::ingest::{self, Records, SourceKind};
+use crate::metrics;
+use crate::report::{self, Templates};
+use crate::store::{ImportReport, NewImport, Store, StoreStats};
+
+/// What happened to one inbox file.
+#[derive(Debug, Clone)]
+pub enum FileStatus {
+    /// Stored; rows rejected under the tolerance are listed in `rejects`.
+    Imported {
+        /// Rows stored, superseded, unchanged.
+        stats: StoreStats,
+        /// Rows rejected (not stored).
+        rejects: Vec<ingest::Reject>,
+        /// Sheet read ("" for CSV) and header row.
+        sheet: String,
+        /// Notes (totals rows skipped, duplicates, encoding).
+        notes: Vec<String>,
+        /// The rejected-rows report written beside the archived file, if any.
+        report: Option<PathBuf>,
+    },
+    /// The same bytes were imported before; nothing changed.
+    AlreadyImported {
+        /// The earlier import's number.
+        import_id: i64,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Rejected whole; the file and an error report are in quarantine.
+    Quarantined {
+        /// Why, in one line.
+        reason: String,
+        /// The report file.
+        report: PathBuf,
+        /// The admin address a notice with the report was queued to (`mail.admin`), if
+        /// any; `None` also when this file's notice was queued before.
+        notified: Option<String>,
+    },
+    /// The file matches no source's `files` patterns; left in the inbox.
+    Unmatched,
+}
+
+/// One inbox file's outcome.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    /// File name (no folder).
+    pub file: String,
+    /// Source name ("" when unmatched).
+    pub source: String,
+    /// What happened.
+    pub status: FileStatus,
+    /// The import report recorded for it (imported or quarantined files).
+    pub report: Option<ImportReport>,
+}
+
+/// The result of an import pass.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    /// One entry per inbox file seen, in import order.
+    pub files: Vec<FileOutcome>,
+}
+
+impl ImportSummary {
+    /// Files stored by this pass.
+    pub fn imported(&self) -> usize {
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Imported { .. })).count()
+    }
+    /// Files rejected whole.
+    pub fn quarantined(&self) -> usize {
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Quarantined { .. })).count()
+    }
+    /// Rows stored (new + superseding) by this pass.
+    pub fn rows_stored(&self) -> usize {
+        self.files
+            .iter()
+            .map(|f| match &f.status {
+                FileStatus::Imported { stats, .. } => stats.inserted + stats.superseded,
+                _ => 0,
+            })
+            .sum()
+    }
+    /// Rows rejected in files that were imported, plus rows of quarantined files are not counted.
+    pub fn rows_rejected(&self) -> usize {
+        self.files
+            .iter()
+            .map(|f| match &f.status {
+                FileStatus::Imported { rejects, .. } => rejected_rows(rejects),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+fn rejected_rows(rejects: &[ingest::Reject]) -> usize {
+    let mut rows: Vec<(&str, u32)> = rejects.iter().map(|r| (r.sheet.as_str(), r.row)).collect();
+    rows.dedup();
+    rows.len()
+}
+
+fn kind_order(k: SourceKind) -> u8 {
+    match k {
+        SourceKind::Roster => 0,
+        SourceKind::Quotas => 1,
+        SourceKind::Deals | SourceKind::Summary => 2,
+    }
+}
+
+/// Imports every new file in the inbox: rosters first, then quotas, then deals, each in
+/// file-name order. Each file is stored in one transaction or not at all; a file is
+/// rejected whole (quarantined with a report) when it cannot be read or more than
+/// `ingest.max_rejected_fraction` of its rows are bad. A bad file never stops the pass.
+pub fn import(cfg: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<ImportSummary> {
+    import_where(cfg, store, now, &|_| true)
+}
+
+/// [`import`], for the inbox files whose name `wanted` accepts only (the daemon passes
+/// the files that have settled; the others are left alone, not even listed).
+pub fn import_where(
+    cfg: &Config,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<ImportSummary> {
+    let inbox = &cfg.paths.inbox;
+    let entries = fs::read_dir(inbox).with_context(|| format!("cannot read the inbox folder {}", inbox.display()))?;
+    let mut files: Vec<(u8, String, Option<&ingest::Source>)> = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("reading {}", inbox.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !e.file_type().map(|t| t.is_file()).unwrap_or(false)
+            || !crate::schedule::is_inbox_candidate(&name)
+            || !wanted(&name)
+        {
+            continue;
+        }
+        let source = cfg.sources.iter().find(|s| s.matches(&name));
+        files.push((source.map(|s| kind_order(s.kind)).unwrap_or(9), name, source));
+    }
+    files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut summary = ImportSummary::default();
+    let settings =
+        ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
+    let known = store.import_fingerprints()?;
+    let jobs: Vec<Option<(&ingest::Source, PathBuf)>> =
+        files.iter().map(|(_, name, source)| source.map(|s| (s, inbox.join(name)))).collect();
+    // One core stores (this thread), the others read. Each file in flight holds its whole
+    // sheet (~200 MB at 85k rows), so memory grows with the readers: at most one file is
+    // read ahead per reader.
+    let readers = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1);
+    read_ahead(
+        jobs.len(),
+        readers,
+        |i| read_one(jobs[i].as_ref(), &settings, &known),
+        |i, read| {
+            let (_, name, source) = &files[i];
+            let Some(source) = source else {
+                summary.files.push(FileOutcome {
+                    file: name.clone(),
+                    source: String::new(),
+                    status: FileStatus::Unmatched,
+                    report: None,
+                });
+                return Ok(());
+            };
+            let (status, report) = import_one(cfg, store, source, &inbox.join(name), name, now, read)?;
+            summary.files.push(FileOutcome { file: name.clone(), source: source.name.clone(), status, report });
+            Ok(())
+        },
+    )?;
+    Ok(summary)
+}
+
+/// One inbox file as read off the store's thread: its bytes' fingerprint and
+/// modification time, and the parse (`None` when the same bytes were imported before
+/// for this source, so there is nothing to parse).
+struct ReadFile {
+    sha: String,
+    exported_at: Option<DateTime<Utc>>,
+    parsed: Option<std::result::Result<ingest::Parsed, ingest::IngestError>>,
+}
+
+/// Reads and parses one file (pure: no store access). `known` holds the (source,
+/// sha256) pairs imported before this pass began. `None` for an unmatched file.
+fn read_one(
+    job: Option<&(&ingest::Source, PathBuf)>,
+    settings: &ingest::Settings,
+    known: &std::collections::HashSet<(String, String)>,
+) -> Option<Result<ReadFile>> {
+    let (source, path) = job?;
+    Some((|| {
+        let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        // The CRM's export time is the file's modification time (DESIGN.md "As of").
+        let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).ok();
+        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        drop(bytes);
+        let parsed =
+            (!known.contains(&(source.name.clone(), sha.clone()))).then(|| ingest::read_file(path, source, settings));
+        Ok(ReadFile { sha, exported_at, parsed })
+    })())
+}
+
+/// Runs `read(i)` for every `i` in `0..n` on `workers` threads (none: all on the calling
+/// thread, in turn), reading ahead of `store`, which gets each result on the calling
+/// thread in index order. At most `workers` results are read (or being read) ahead of
+/// the one being stored, which bounds memory to `workers + 1` parsed files; a `store`
+/// error stops the readers and is returned, a panic in `read` is resumed on the
+/// calling thread.
+fn read_ahead<R: std::marker::Send>(
+    n: usize,
+    workers: usize,
+    read: impl Fn(usize) -> R + Sync,
+    mut store: impl FnMut(usize, R) -> Result<()>,
+) -> Result<()> {
+    use std::sync::{Condvar, Mutex};
+    let workers = workers.min(n);
+    if workers == 0 || n <= 1 {
+        return (0..n).try_for_each(|i| store(i, read(i)));
+    }
+    struct State<R> {
+        next: usize,
+        taken: usize,
+        stop: bool,
+        done: Vec<Option<R>>,
+    }
+    let state = Mutex::new(State { next: 0, taken: 0, stop: false, done: (0..n).map(|_| None).collect() });
+    let changed = Condvar::new();
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = {
+                        let mut s = lock();
+                        while !s.stop && s.next < n && s.next >= s.taken + workers {
+                            s = changed.wait(s).unwrap_or_else(|e| e.into_inner());
+                        }
+                        if s.stop || s.next >= n {
+                            return;
+                        }
+                        s.next += 1;
+                        s.next - 1
+                    };
+                    // A panic is handed to the storing thread, which would otherwise wait for ever.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(i)));
+                    lock().done[i] = Some(r);
+                    changed.notify_all();
+                }
+            });
+        }
+        let mut result = Ok(());
+        for i in 0..n {
+            let r = {
+                let mut s = lock();
+                loop {
+                    if let Some(r) = s.done[i].take() {
+                        s.taken = i + 1;
+                        break r;
+                    }
+                    s = changed.wait(s).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let r = r.unwrap_or_else(|panic| {
+                lock().stop = true;
+                changed.notify_all();
+                std::panic::resume_unwind(panic)
+            });
+            changed.notify_all();
+            result = store(i, r);
+            if result.is_err() {
+                lock().stop = true;
+                changed.notify_all();
+                break;
+            }
+        }
+        result
+    })
+}
+
+fn import_one(
+    cfg: &Config,
+    store: &mut Store,
+    source: &ingest::Source,
+    path: &Path,
+    name: &str,
+    now: DateTime<Utc>,
+    read: Option<Result<ReadFile>>,
+) -> Result<(FileStatus, Option<ImportReport>)> {
+    let ReadFile { sha, exported_at, parsed } = read.context("an inbox file with a source was not read")??;
+    let exported_at = exported_at.unwrap_or(now);
+    if let Some(prev) = store.find_import(&source.name, &sha)? {
+        if cfg.paths.after_import == AfterImport::Move {
+            // Best effort: the content is stored either way.
+            let _ = move_to(path, &cfg.paths.archive, name);
+        }
+        return Ok((FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at }, None));
+    }
+    let mut report = ImportReport {
+        at: now,
+        file_name: name.to_string(),
+        source: source.name.clone(),
+        kind: source.kind.as_str().to_string(),
+        ..Default::default()
+    };
+    // Not parsed ahead when the bytes were imported before this pass began; they were
+    // not, so parse them now (cannot happen, as imports are never deleted; kept for safety).
+    let parsed = parsed.unwrap_or_else(|| {
+        let settings =
+            ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
+        ingest::read_file(path, source, &settings)
+    });
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            report.reason = Some(e.to_string());
+            return quarantine(cfg, store, path, name, &sha, source, report, &[], now);
+        }
+    };
+    let bad = rejected_rows(&parsed.rejects);
+    report.sheet = parsed.sheet.clone();
+    report.header_row = parsed.header_row;
+    report.rows_read = parsed.data_rows;
+    report.rows_rejected = bad;
+    report.periods = periods_of(&parsed.records);
+    report.warnings = parsed.notes.clone();
+    let total = parsed.data_rows.max(1);
+    let fraction = rust_decimal::Decimal::from(bad) / rust_decimal::Decimal::from(total);
+    if bad > 0 && fraction > cfg.max_rejected_fraction {
+        let reason = format!(
+            "{bad} of {} data rows rejected, more than ingest.max_rejected_fraction = {} allows",
+            parsed.data_rows, cfg.max_rejected_fraction
+        );
+        report.reason = Some(reason);
+        return quarantine(cfg, store, path, name, &sha, source, report, &parsed.rejects, now);
+    }
+    report.warnings.extend(identity_warnings(store, &parsed.records)?);
+    let meta = NewImport {
+        source: &source.name,
+        kind: source.kind.as_str(),
+        file_name: name,
+        sha256: &sha,
+        sheet: &parsed.sheet,
+        rows_rejected: bad,
+        now,
+        exported_at,
+    };
+    let stats = match &parsed.records {
+        Records::Deals(rows) => store.import_deals(&meta, rows)?,
+        Records::Quotas(rows) => store.import_quotas(&meta, rows)?,
+        Records::Roster(rows) => store.import_roster(&meta, rows)?,
+    };
+    let written = if parsed.rejects.is_empty() {
+        None
+    } else {
+        let dir = match cfg.paths.after_import {
+            AfterImport::Move => &cfg.paths.archive,
+            AfterImport::Keep => &cfg.paths.quarantine,
+        };
+        let mut text = format!(
+            "quotad imported {name} (source \"{}\", import #{}) at {} but rejected {bad} row(s); they were not stored:\n\n",
+            source.name,
+            stats.import_id,
+            now.to_rfc3339()
+        );
+        for r in &parsed.rejects {
+            let _ = writeln!(text, "  {r}");
+        }
+        text.push_str("\nCorrect these rows in the CRM and export again: a later export of the same Deal ID replaces the earlier one.\n");
+        Some(write_report(dir, name, ".rejected-rows.txt", &text)?)
+    };
+    let mut notes = parsed.notes;
+    notes.extend(report.warnings[notes.len()..].iter().cloned());
+    report.import_id = Some(stats.import_id);
+    report.new = stats.inserted;
+    report.updated = stats.superseded;
+    report.unchanged = stats.unchanged;
+    report.superseded = stats.older;
+    report.rows_stored = stats.inserted + stats.superseded;
+    if cfg.paths.after_import == AfterImport::Move
+        && let Err(e) = move_to(path, &cfg.paths.archive, name)
+    {
+        notes.push(format!("stored, but not moved to the archive ({e:#}); it stays in the inbox, and importing it again changes nothing"));
+    }
+    report.warnings = notes.clone();
+    report.id = store.add_import_report(&report)?;
+    tracing::info!("{}", report_line(&report));
+    let status = FileStatus::Imported { stats, rejects: parsed.rejects, sheet: parsed.sheet, notes, report: written };
+    Ok((status, Some(report)))
+}
+
+/// The months a file's rows fall in: deal close dates, quota months; none for a roster.
+fn periods_of(records: &Records) -> Vec<Period> {
+    let set: std::collections::BTreeSet<Period> = match records {
+        Records::Deals(v) => v.iter().filter_map(|d| d.close_date).map(Period::of).collect(),
+        Records::Quotas(v) => v.iter().map(|q| q.month).collect(),
+        Records::Roster(_) => Default::default(),
+    };
+    set.into_iter().collect()
+}
+
+/// "name, name, name and 4 more" (at most `n` named).
+fn some_of(names: &[String], n: usize) -> String {
+    let shown: Vec<&str> = names.iter().take(n).map(String::as_str).collect();
+    if names.len() > n { format!("{} and {} more", shown.join(", "), names.len() - n) } else { shown.join(", ") }
+}
+
+/// Identity (issue 7 point 5): how a deals, summary or quotas file's reps match the
+/// stored roster — by rep id, else e-mail, else normalised name (trimmed, case-folded,
+/// whitespace collapsed; see `metrics::Resolver`). Warns about reps matched by name
+/// only, reps not on the roster, and (deals files) active roster reps with no row.
+fn identity_warnings(store: &Store, records: &Records) -> Result<Vec<String>> {
+    let reps: Vec<&crate::domain::RepRef> = match records {
+        Records::Deals(v) => v.iter().map(|d| &d.rep).collect(),
+        Records::Quotas(v) => v.iter().map(|q| &q.rep).collect(),
+        Records::Roster(_) => return Ok(Vec::new()),
+    };
+    let roster = store.roster()?;
+    let mut seen = std::collections::BTreeMap::new();
+    for r in reps {
+        seen.entry(r.key()).or_insert(r);
+    }
+    let what = if matches!(records, Records::Quotas(_)) { "quotas file" } else { "export" };
+    if roster.is_empty() {
+        return Ok(vec![format!(
+            "no roster is stored yet: the {} rep(s) in this {what} cannot be matched to anyone (import the roster first)",
+            seen.len()
+        )]);
+    }
+    let resolver = metrics::Resolver::new(&roster);
+    let (mut by_name, mut missing) = (Vec::new(), Vec::new());
+    let mut matched = std::collections::BTreeSet::new();
+    for r in seen.values() {
+        match resolver.resolve(r) {
+            Some(m) => {
+                matched.insert(m.key());
+                let by_id = r.id.is_some() && r.id == m.id;
+                let by_email = r.email.is_some() && r.email == m.email;
+                if !by_id && !by_email {
+                    by_name.push(format!("'{}'", r.name.clone().unwrap_or_default()));
+                }
+            }
+            None => missing.push(r.describe()),
+        }
+    }
+    let mut out = Vec::new();
+    if !by_name.is_empty() {
+        out.push(format!(
+            "{} rep(s) matched to the roster by name only (a rep id or e-mail column makes it certain): {}",
+            by_name.len(),
+            some_of(&by_name, 5)
+        ));
+    }
+    if !missing.is_empty() {
+        out.push(format!(
+            "{} rep(s) in this {what} are not on the roster (their rows are stored, but in no memo or ranking): {}",
+            missing.len(),
+            some_of(&missing, 5)
+        ));
+    }
+    if matches!(records, Records::Deals(_)) {
+        let absent: Vec<String> =
+            roster.iter().filter(|r| r.active && !matched.contains(&r.key())).map(|r| r.name.clone()).collect();
+        if !absent.is_empty() {
+            out.push(format!(
+                "{} active roster rep(s) have no row in this export: {}",
+                absent.len(),
+                some_of(&absent, 5)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// One line for the log: file, outcome, rows read / stored / rejected, new / updated /
+/// unchanged / superseded, periods.
+pub fn report_line(r: &ImportReport) -> String {
+    let periods = match (r.periods.first(), r.periods.last()) {
+        (Some(a), Some(b)) if a == b => format!("; period {a}"),
+        (Some(a), Some(b)) => format!("; {} period(s) {a} .. {b}", r.periods.len()),
+        _ => String::new(),
+    };
+    match &r.reason {
+        Some(why) => format!(
+            "{} [{}]: quarantined: {why}; {} row(s) read, {} rejected",
+            r.file_name, r.source, r.rows_read, r.rows_rejected
+        ),
+        None => format!(
+            "{} [{}]: {} row(s) read, {} stored, {} rejected; {} new, {} updated, {} unchanged, {} superseded{periods}; {} warning(s)",
+            r.file_name,
+            r.source,
+            r.rows_read,
+            r.rows_stored,
+            r.rows_rejected,
+            r.new,
+            r.updated,
+            r.unchanged,
+            r.superseded,
+            r.warnings.len()
+        ),
+    }
+}
+
+/// The newest `limit` import reports, newest first (issue 7: for `quotad imports` and
+/// `quotad status`).
+pub fn import_reports(store: &Store, limit: usize) -> Result<Vec<ImportReport>> {
+    Ok(store.import_reports(limit)?)
+}
+
+fn write_report(dir: &Path, name: &str, suffix: &str, text: &str) -> Result<PathBuf> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{name}{suffix}"));
+    fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Moves a file into `dir`, adding `.1`, `.2`, … before the extension if the name is taken.
+fn move_to(path: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut target = dir.join(name);
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) => (s.to_string(), format!(".{e}")),
+        None => (name.to_string(), String::new()),
+    };
+    let mut n = 1;
+    while target.exists() {
+        target = dir.join(format!("{stem}.{n}{ext}"));
+        n += 1;
+    }
+    if fs::rename(path, &target).is_err() {
+        fs::copy(path, &target).with_context(|| format!("cannot copy {} to {}", path.display(), target.display()))?;
+        fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    Ok(target)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn quarantine(
+    cfg: &Config,
+    store: &mut Store,
+    path: &Path,
+    name: &str,
+    sha: &str,
+    source: &ingest::Source,
+    mut import_report: ImportReport,
+    rejects: &[ingest::Reject],
+    now: DateTime<Utc>,
+) -> Result<(FileStatus, Option<ImportReport>)> {
+    let reason = import_report.reason.clone().unwrap_or_default();
+    let q = &cfg.paths.quarantine;
+    let mut text = format!(
+        "quotad rejected {name} (source \"{}\", kind {}) at {}.\n\nReason: {reason}\n",
+        source.name,
+        source.kind.as_str(),
+        now.to_rfc3339()
+    );
+    if !rejects.is_empty() {
+        let _ = writeln!(text, "\nRejected rows:");
+        for r in rejects {
+            let _ = writeln!(text, "  {r}");
+        }
+    }
+    text.push_str("\nNothing from this file was stored. Fix the file (or the column mapping in the config) and put it in the inbox again.\n");
+    let report = write_report(q, name, ".errors.txt", &text)?;
+    match cfg.paths.after_import {
+        AfterImport::Move => {
+            move_to(path, q, name)?;
+        }
+        AfterImport::Keep => {
+            fs::copy(path, q.join(name))
+                .with_context(|| format!("cannot copy {} to {}", path.display(), q.display()))?;
+        }
+    }
+    import_report.id = store.add_import_report(&import_report)?;
+    tracing::warn!("{}", report_line(&import_report));
+    let notified = match &cfg.mail.admin {
+        Some(admin) => {
+            let view = report::QuarantineView {
+                org: report::OrgView { name: cfg.org.name.clone() },
+                file: name.to_string(),
+                source: source.name.clone(),
+                kind: source.kind.as_str().to_string(),
+                reason: reason.clone(),
+                rejects: rejects.iter().take(NOTICE_REJECTS).map(ToString::to_string).collect(),
+                more: rejects.len().saturating_sub(NOTICE_REJECTS),
+                report_name: format!("{name}.errors.txt"),
+            };
+            queue_quarantine_notice(cfg, store, admin, &view, sha, &text, now)?
+        }
+        None => None,
+    };
+    Ok((FileStatus::Quarantined { reason: reason.to_string(), report, notified }, Some(import_report)))
+}
+
+/// How many rejected rows the admin's quarantine notice lists inline (all of them are in
+/// the attached report).
+const NOTICE_REJECTS: usize = 20;
+
+/// Queues one message to `admin` saying a file was quarantined (templates
+/// `email/quarantine*`), with its first rejected rows inline and the whole error report
+/// `text` attached, keyed `quarantine/SHA256-PREFIX/ADMIN/quarantine-notice` so that the
+/// same bad content dropped again is not reported twice. Returns the address when queued.
+fn queue_quarantine_notice(
+    cfg: &Config,
+    store: &Store,
+    admin: &deliver::Mailbox,
+    view: &report::QuarantineView,
+    sha: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let name = &view.file;
+    let to = admin.email.to_string();
+    let to_name = admin.name.clone().unwrap_or_default();
+    // Once per file name and content: the same bytes dropped again are not reported
+    // twice, but another file (even one with the same bytes, e.g. empty) is.
+    let period = format!("{name}-{}", &sha[..12.min(sha.len())]);
+    let key = format!("quarantine/{period}/{to}/quarantine-notice");
+    let sender = Sender::new(cfg, store, false, now);
+    let mut failed = Vec::new();
+    let make = || {
+        let templates = Templates::load(cfg.paths.templates.as_deref())?;
+        let mail = report::render_quarantine(&templates, view)?;
+        let attachment = deliver::MailAttachment {
+            file_name: view.report_name.clone(),
+            content_type: "text/plain; charset=utf-8".into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        Ok((mail, vec![attachment]))
+    };
+    let sent = sender.queue(&key, "quarantine", &period, "quarantine-notice", (&to_name, &to), make, &mut failed)?;
+    if let Some(f) = failed.first() {
+        tracing::warn!("the quarantine notice for {name} could not be built: {f}");
+    }
+    Ok(matches!(sent, Sent::Queued).then_some(to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_ahead;
+
+    #[test]
+    fn read_ahead_stores_in_order_on_any_number_of_threads() {
+        for workers in [0, 1, 2, 3, 8] {
+            let mut seen = Vec::new();
+            read_ahead(
+                20,
+                workers,
+                |i| {
+                    // Later files finish first, so results arrive out of order.
+                    std::thread::sleep(std::time::Duration::from_millis((20 - i as u64) % 3));
+                    i * 10
+                },
+                |i, r| {
+                    seen.push((i, r));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, (0..20).map(|i| (i, i * 10)).collect::<Vec<_>>(), "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn read_ahead_stops_at_a_store_error_and_reads_at_most_workers_ahead() {
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let err = read_ahead(
+            50,
+            2,
+            |i| {
+                reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                i
+            },
+            |i, _| if i == 3 { anyhow::bail!("disk full") } else { Ok(()) },
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert!(reads.load(std::sync::atomic::Ordering::SeqCst) <= 4 + 2, "read too far ahead");
+    }
+}

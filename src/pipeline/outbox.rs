@@ -1,0 +1,506 @@
+//! The outbox: [`Sender`] records each message in the ledger with its idempotency key
+//! before anything is sent; [`deliver_outbox`] sends what is due through the configured
+//! transport, one delivery at a time per state database (the delivery lock), with
+//! retries and dead letters reported to the admin. Also the outbox as people see it
+//! (`quotad status`, `quotad outbox list|retry`). May import `store` (the ledger),
+//! `deliver` (transports), `report` (the dead-letter notice), `config` and `domain`.
+
+use std::fs;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+
+use super::Stop;
+use crate::config::Config;
+use crate::deliver::{self, FailureClass, Outgoing, Queued};
+use crate::domain::Period;
+use crate::report::{self, Templates};
+use crate::store::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, Store};
+
+/// The key a resend uses to derive its own Message-ID: the key itself for the first
+/// send, `KEY#resend-N` for the Nth resend (so a mail store that drops repeated
+/// Message-IDs still shows a deliberate resend).
+fn message_id_seed(key: &str, resends: u32) -> String {
+    if resends == 0 { key.to_string() } else { format!("{key}#resend-{resends}") }
+}
+
+/// What queueing one message did.
+pub(super) enum Sent {
+    /// Recorded in the outbox (a new key): delivered below.
+    Queued,
+    /// A key already sent, queued again on request (`--resend`).
+    Resent,
+    /// Its key was sent before: not sent again.
+    Before,
+    /// Recorded by an earlier run that did not finish: delivered as recorded.
+    Unfinished,
+    /// A dead letter from an earlier run, left alone (`quotad outbox retry`).
+    Dead,
+    /// The message could not be built (reported in `failed`).
+    Failed,
+}
+
+/// Records messages in the outbox ledger, each with its idempotency key and a
+/// Message-ID derived from it, before anything is sent; [`deliver_outbox`] then sends
+/// what is due. A key already sent is never queued again unless `resend` is set
+/// (DESIGN.md "Delivery").
+pub(super) struct Sender<'a> {
+    cfg: &'a Config,
+    store: &'a Store,
+    resend: bool,
+    now: DateTime<Utc>,
+}
+
+impl Sender<'_> {
+    pub(super) fn new<'a>(cfg: &'a Config, store: &'a Store, resend: bool, now: DateTime<Utc>) -> Sender<'a> {
+        Sender { cfg, store, resend, now }
+    }
+
+    /// Queues the message with idempotency key `key` (job/period/recipient/kind),
+    /// rendering it with `make` only if it is to be (re)queued; `facts` (rep key, JSON)
+    /// are recorded with a new message for later corrections.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send(
+        &self,
+        key: &str,
+        job: &str,
+        period: Period,
+        kind: &str,
+        to: (&str, &str),
+        facts: Option<(&str, &str)>,
+        make: impl FnOnce() -> Result<report::RenderedMail>,
+        failed: &mut Vec<String>,
+    ) -> Result<Sent> {
+        let sent = self.queue(key, job, &period.to_string(), kind, to, || Ok((make()?, Vec::new())), failed)?;
+        if let (Sent::Queued | Sent::Resent, Some((rep_key, json))) = (&sent, facts) {
+            self.store.facts_add(key, job, period, rep_key, json, self.now)?;
+        }
+        Ok(sent)
+    }
+
+    /// Records one message (with attachments) in the outbox: the one place messages are
+    /// built and queued. `period` is the period or occurrence ("2026-11", "2026-W43").
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn queue(
+        &self,
+        key: &str,
+        job: &str,
+        period: &str,
+        kind: &str,
+        to: (&str, &str),
+        make: impl FnOnce() -> Result<(report::RenderedMail, Vec<deliver::MailAttachment>)>,
+        failed: &mut Vec<String>,
+    ) -> Result<Sent> {
+        let (to_name, to_email) = to;
+        let existing = self.store.outbox_get(key)?;
+        let resends = match &existing {
+            Some(row) if row.state == OutboxState::Sent && self.resend => row.resends + 1,
+            Some(row) if row.state == OutboxState::Sent => return Ok(Sent::Before),
+            Some(row) if row.state == OutboxState::Dead => return Ok(Sent::Dead),
+            Some(_) => return Ok(Sent::Unfinished),
+            None => 0,
+        };
+        let (mail, attachments) = make()?;
+        let message_id = deliver::message_id(&message_id_seed(key, resends), &self.cfg.mail.from);
+        let out = Outgoing {
+            to_name: to_name.to_string(),
+            to_email: to_email.to_string(),
+            subject: mail.subject.clone(),
+            text: mail.text,
+            html: mail.html,
+            message_id: message_id.clone(),
+            date: self.now,
+            attachments,
+        };
+        let message = match deliver::build(&self.cfg.mail, &out) {
+            Ok(m) => m,
+            Err(e) => {
+                failed.push(format!("{to_name}: {e}"));
+                return Ok(Sent::Failed);
+            }
+        };
+        let entry = OutboxEntry {
+            idempotency_key: key.to_string(),
+            job: job.into(),
+            period: period.to_string(),
+            recipient: to_email.to_string(),
+            kind: kind.into(),
+            message_id: message_id.trim_matches(['<', '>']).to_string(),
+            subject: mail.subject,
+            message,
+        };
+        if existing.is_some() {
+            self.store.outbox_resend(&entry)?;
+            return Ok(Sent::Resent);
+        }
+        self.store.outbox_add(&entry, self.now)?;
+        Ok(Sent::Queued)
+    }
+}
+
+/// What one delivery of the outbox did.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    /// Where messages went, e.g. "var/outbox" or "SMTP smtp.example.com:587 (STARTTLS)".
+    pub transport: String,
+    /// Keys accepted by the transport in this delivery, in order.
+    pub sent: Vec<String>,
+    /// Keys that became dead letters in this delivery, with their last error.
+    pub dead: Vec<(String, String)>,
+    /// Keys found in `sending` when the delivery started: a crash interrupted them
+    /// between "sending" and "sent", so they were sent again with the same Message-ID
+    /// (the server may have received them twice: README "Delivery").
+    pub interrupted: Vec<String>,
+    /// Failed attempts that were retried later in this delivery.
+    pub retried: usize,
+    /// The admin address told about dead letters in this delivery, if any.
+    pub notified: Option<String>,
+}
+
+/// How many outbox rows delivery loads at once.
+const DELIVERY_BATCH: usize = 32;
+
+/// Delivers every message due in the outbox, oldest first, through the configured
+/// transport (one SMTP connection for the batch), until each is `sent` or `dead`.
+///
+/// - Rows left `sending` by a crash are sent again first, with the same Message-ID.
+/// - Each row is marked `sending` (committed) before its transaction and `sent` after
+///   the server's 250 (or the file's rename).
+/// - A failed attempt is retried after the backoff of `mail.retry_*`; when no session
+///   can be opened (server down, silent, TLS or AUTH failing) every waiting row counts
+///   one attempt and they wait together. After `mail.max_attempts` attempts, or at once
+///   on a permanent (5xx) refusal, a row is `dead`; `mail.admin` then gets one message
+///   listing the new dead letters.
+///
+/// This call sleeps through backoffs; when `stop` is requested it finishes the message
+/// in flight, leaves the rest pending (sent at the next start) and does not wait for
+/// retries. Times recorded are `now` plus the time elapsed in
+/// this call (monotonic), so they stay derived from the `now` passed in.
+pub fn deliver_outbox(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    now: DateTime<Utc>,
+    stop: &Stop,
+) -> Result<Delivery> {
+    let started = Instant::now();
+    let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
+    let _lock = delivery_lock(cfg)?;
+    let mut transport = deliver::open(&cfg.mail, &cfg.paths.outbox).context("cannot deliver the outbox")?;
+    let mut d = Delivery { transport: transport.describe(), ..Default::default() };
+    d.interrupted = store.outbox_recover_interrupted()?;
+    for key in &d.interrupted {
+        tracing::warn!(
+            "{key}: a crash interrupted its delivery after it was handed to {}; sending it again with the same Message-ID",
+            d.transport
+        );
+    }
+    let policy = cfg.mail.retry;
+    loop {
+        // A batch at a time: the messages carry their attachments.
+        let due = store.outbox_due_first(clock(), DELIVERY_BATCH)?;
+        if due.is_empty() {
+            if let Some(admin) = &cfg.mail.admin
+                && queue_dead_letter_notice(cfg, store, templates, admin, &d.transport, clock())?
+            {
+                d.notified = Some(admin.email.to_string());
+                continue;
+            }
+            match store.outbox_next_retry()? {
+                Some(at) => {
+                    transport.close();
+                    let wait = (at - clock()).to_std().unwrap_or_default();
+                    tracing::info!("waiting {:.1} s for the next retry", wait.as_secs_f64());
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until && !stop.requested() {
+                        std::thread::sleep((until - Instant::now()).min(std::time::Duration::from_millis(100)));
+                    }
+                    if stop.requested() {
+                        break;
+                    }
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if stop.requested() {
+            break;
+        }
+        for (i, row) in due.iter().enumerate() {
+            if stop.requested() {
+                // Shutting down: the message in flight is finished; the rest stay
+                // pending and go at the next start.
+                tracing::info!("shutting down: {} message(s) left pending in the outbox", due.len() - i);
+                break;
+            }
+            let e = &row.entry;
+            // Wait for the rate limit and open the session before the row is marked
+            // `sending`, so that `sending` covers only the transaction itself.
+            let result = match transport.prepare() {
+                Ok(()) => {
+                    store.outbox_mark_sending(&e.idempotency_key, clock())?;
+                    let name = file_name(row);
+                    transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message })
+                }
+                Err(err) => Err(err),
+            };
+            match result {
+                Ok(()) => {
+                    store.outbox_mark_sent(&e.idempotency_key, clock())?;
+                    d.sent.push(e.idempotency_key.clone());
+                }
+                Err(err) => match err.class() {
+                    FailureClass::Connection => {
+                        // No session: nothing in this batch can go now. Every row left
+                        // counts one attempt and waits for its backoff.
+                        let left = &due[i..];
+                        tracing::warn!(
+                            "{err}; {} message(s) wait (attempt {} of {})",
+                            left.len(),
+                            row.attempts + 1,
+                            policy.max_attempts
+                        );
+                        for r in left {
+                            record_failure(store, &mut d, r, &err.to_string(), false, policy, clock())?;
+                        }
+                        break;
+                    }
+                    FailureClass::Transient => {
+                        tracing::warn!(
+                            "{}: {err} (attempt {} of {})",
+                            e.idempotency_key,
+                            row.attempts + 1,
+                            policy.max_attempts
+                        );
+                        record_failure(store, &mut d, row, &err.to_string(), false, policy, clock())?;
+                    }
+                    FailureClass::Permanent => {
+                        tracing::warn!("{}: {err}: permanent, not retried", e.idempotency_key);
+                        record_failure(store, &mut d, row, &err.to_string(), true, policy, clock())?;
+                    }
+                },
+            }
+        }
+    }
+    transport.close();
+    Ok(d)
+}
+
+/// One delivery at a time per state database: another process delivering would take
+/// this one's in-flight message (`sending`) for a crash leftover and send it again. An
+/// exclusive lock on `<state>.deliver-lock`, released when the process ends, however
+/// it ends.
+fn delivery_lock(cfg: &Config) -> Result<fs::File> {
+    let path = cfg.paths.state.with_extension("deliver-lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the delivery lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => bail!(
+            "another quotad is delivering from {} (it holds {}); run this again when it has finished",
+            cfg.paths.state.display(),
+            path.display()
+        ),
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
+/// The file transport's name for a row: `JOB_PERIOD_KIND_RECIPIENT`, made
+/// filesystem-safe and unique, with `_resend-N` for the Nth resend.
+fn file_name(row: &OutboxRow) -> String {
+    let e = &row.entry;
+    let base = format!("{}_{}_{}_{}", e.job, e.period, e.kind, e.recipient);
+    let base = if row.resends == 0 { base } else { format!("{base}_resend-{}", row.resends) };
+    deliver::safe_name(&base, &e.idempotency_key)
+}
+
+fn record_failure(
+    store: &Store,
+    d: &mut Delivery,
+    row: &OutboxRow,
+    error: &str,
+    permanent: bool,
+    policy: deliver::RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let made = row.attempts + 1;
+    let outcome = match policy.backoff(made) {
+        Some(wait) if !permanent => FailureOutcome::RetryAt(now + chrono::Duration::from_std(wait)?),
+        _ => FailureOutcome::Dead,
+    };
+    let key = &row.entry.idempotency_key;
+    store.outbox_mark_failed(key, error, outcome, now)?;
+    match outcome {
+        FailureOutcome::RetryAt(_) => d.retried += 1,
+        FailureOutcome::Dead => {
+            tracing::warn!("{key}: dead letter after {made} attempt(s): {error}");
+            d.dead.push((key.clone(), error.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Queues one message to `admin` listing the dead letters not yet notified (the
+/// notices themselves excluded); returns false when there are none.
+fn queue_dead_letter_notice(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    admin: &deliver::Mailbox,
+    transport: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let dead = store.outbox_dead_unnotified()?;
+    if dead.is_empty() {
+        return Ok(false);
+    }
+    let letters = dead
+        .iter()
+        .map(|r| report::DeadLetterView {
+            recipient: r.entry.recipient.clone(),
+            subject: r.entry.subject.clone(),
+            key: r.entry.idempotency_key.clone(),
+            attempts: r.attempts,
+            created_at: r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            last_error: r.last_error.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mail =
+        report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?;
+    let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let to = admin.email.to_string();
+    let key = format!("dead-letters/{stamp}/{to}/admin-notice");
+    let message_id = deliver::message_id(&key, &cfg.mail.from);
+    let out = Outgoing {
+        to_name: admin.name.clone().unwrap_or_default(),
+        to_email: to.clone(),
+        subject: mail.subject.clone(),
+        text: mail.text,
+        html: mail.html,
+        message_id: message_id.clone(),
+        date: now,
+        attachments: Vec::new(),
+    };
+    let message =
+        deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))?;
+    let entry = OutboxEntry {
+        idempotency_key: key,
+        job: "dead-letters".into(),
+        period: stamp,
+        recipient: to,
+        kind: "admin-notice".into(),
+        message_id: message_id.trim_matches(['<', '>']).to_string(),
+        subject: mail.subject,
+        message,
+    };
+    let listed: Vec<String> = dead.iter().map(|r| r.entry.idempotency_key.clone()).collect();
+    store.outbox_add_notice(&entry, &listed, now)?;
+    Ok(true)
+}
+
+/// One outbox row as people see it (`quotad status`, `quotad outbox list`).
+#[derive(Debug, Clone)]
+pub struct OutboxLine {
+    /// The idempotency key, `JOB/PERIOD/RECIPIENT/KIND`.
+    pub key: String,
+    /// pending, sending, sent, failed or dead.
+    pub state: &'static str,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// When it was queued, UTC.
+    pub queued: DateTime<Utc>,
+    /// The message's subject.
+    pub subject: String,
+    /// The last attempt's error, if any.
+    pub last_error: Option<String>,
+    /// When it is tried again, UTC (failed rows only).
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// How many times `--resend` queued it again.
+    pub resends: u32,
+    /// How many times a crash interrupted its delivery.
+    pub interrupted: u32,
+}
+
+impl From<&OutboxRow> for OutboxLine {
+    fn from(r: &OutboxRow) -> OutboxLine {
+        OutboxLine {
+            key: r.entry.idempotency_key.clone(),
+            state: r.state.as_str(),
+            attempts: r.attempts,
+            queued: r.created_at,
+            subject: r.entry.subject.clone(),
+            last_error: r.last_error.clone(),
+            next_attempt: r.next_attempt_at.filter(|_| r.state == OutboxState::Failed),
+            resends: r.resends,
+            interrupted: r.interrupted,
+        }
+    }
+}
+
+/// The outbox ledger in numbers, for `quotad status`.
+#[derive(Debug, Clone)]
+pub struct OutboxStatus {
+    /// Rows per state, every state in ledger order (pending, sending, sent, failed,
+    /// dead), zeros included.
+    pub counts: Vec<(&'static str, u64)>,
+    /// The oldest row not yet sent (pending, sending or failed), if any.
+    pub oldest_waiting: Option<OutboxLine>,
+    /// Every dead letter (at most 1000), oldest first.
+    pub dead: Vec<OutboxLine>,
+}
+
+/// Counts per state, the oldest message not yet sent, and the dead letters.
+///
+/// Errors: the state database cannot be read.
+pub fn outbox_status(store: &Store) -> Result<OutboxStatus> {
+    let counts = store.outbox_counts()?;
+    let count = |s: OutboxState| counts.iter().find(|(x, _)| *x == s).map(|(_, n)| *n).unwrap_or(0);
+    let counts = OutboxState::ALL.iter().map(|s| (s.as_str(), count(*s))).collect();
+    let waiting = store.outbox_list(&[OutboxState::Pending, OutboxState::Sending, OutboxState::Failed], 1)?;
+    let dead = store.outbox_list(&[OutboxState::Dead], 1000)?;
+    Ok(OutboxStatus {
+        counts,
+        oldest_waiting: waiting.first().map(OutboxLine::from),
+        dead: dead.iter().map(OutboxLine::from).collect(),
+    })
+}
+
+/// The outbox rows in `states` (all states when empty), oldest first, at most `limit`.
+///
+/// Errors: the state database cannot be opened or read.
+pub fn outbox_list(cfg: &Config, states: &[OutboxState], limit: usize) -> Result<Vec<OutboxLine>> {
+    let store = super::open_store(cfg)?;
+    Ok(store.outbox_list(states, limit)?.iter().map(OutboxLine::from).collect())
+}
+
+/// What `quotad outbox retry` requeued.
+#[derive(Debug, Clone, Default)]
+pub struct Requeued {
+    /// Keys set back to pending, due now.
+    pub requeued: Vec<String>,
+    /// Keys not requeued, each with why: "no such key in the outbox", or its state
+    /// when it is not failed or dead.
+    pub not_requeued: Vec<(String, String)>,
+}
+
+/// Sets the failed or dead messages `keys` (all failed and dead ones when empty) back
+/// to pending, due now, with their attempts reset; [`deliver_outbox`] then sends them.
+///
+/// Errors: the state database cannot be written.
+pub fn requeue(store: &mut Store, keys: &[String]) -> Result<Requeued> {
+    let requeued = store.outbox_requeue(keys)?;
+    let mut not_requeued = Vec::new();
+    for k in keys.iter().filter(|k| !requeued.contains(k)) {
+        let why = match store.outbox_get(k)? {
+            Some(r) => format!("it is {}, not failed or dead", r.state.as_str()),
+            None => "no such key in the outbox".to_string(),
+        };
+        not_requeued.push((k.clone(), why));
+    }
+    Ok(Requeued { requeued, not_requeued })
+}
