@@ -351,6 +351,9 @@ fn import_one(
         return quarantine(cfg, store, path, name, &sha, source, report, &parsed.rejects, now);
     }
     report.warnings.extend(identity_warnings(store, &parsed.records)?);
+    if let Records::Roster(rows) = &parsed.records {
+        report.warnings.extend(metrics::team_variants(rows));
+    }
     let meta = NewImport {
         source: &source.name,
         kind: source.kind.as_str(),
@@ -1750,7 +1753,7 @@ pub fn one_on_one(
                 report::PaperworkIssue { deal_id: d.deal_id.clone(), close_date: d.close_date, issue: issue.join(", ") }
             })
             .collect();
-        let points = report::talking_points(templates, &cfg.org.format, period, s, cfg.metrics.below_target)?;
+        let points = report::talking_points(templates, &cfg.org.format, period, s, &cfg.metrics.standards())?;
         sheets.push((s, paperwork, points));
     }
     // Each sheet is independent work: render them on every core.
