@@ -786,8 +786,9 @@ fn team_standings(reps: &[Standing], has_results: bool) -> Vec<TeamStanding> {
 /// most common spelling, then the first row's (DESIGN.md "Metrics": teams are matched
 /// like names).
 fn team_spellings(roster: &[RosterVersion]) -> HashMap<String, String> {
-    // Per team key: (effective, spelling) -> (rows, first row).
-    let mut seen: HashMap<String, BTreeMap<(DateTime<Utc>, String), (usize, u32)>> = HashMap::new();
+    /// (roster effective, spelling) -> (rows, first row).
+    type Spellings = BTreeMap<(DateTime<Utc>, String), (usize, u32)>;
+    let mut seen: HashMap<String, Spellings> = HashMap::new();
     for v in roster {
         let Some(team) = v.rep.team.as_deref() else { continue };
         let spelled = team.split_whitespace().collect::<Vec<_>>().join(" ");
