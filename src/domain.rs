@@ -472,11 +472,69 @@ mod tests {
     }
 }
 
-/// A fraction as a percent rounded half away from zero to one decimal (0.87549 -> 87.5):
-/// how attainment and rates are displayed, and therefore ranked (DESIGN.md "Metrics":
-/// ties are compared on the value as displayed).
+/// The one rounding of every figure quotad displays or ranks (DESIGN.md "Metrics":
+/// Attainment): `value` rounded half away from zero to exactly `dp` decimals (the scale
+/// is kept, so 0 at one decimal is `0.0`), except that a value below any of
+/// `thresholds` (same units as `value`) is never shown at or above it: it is then
+/// rounded down to `dp` decimals instead (99.95 against 100 -> 99.9; 108.555 -> 108.6).
+/// A result of zero carries no minus sign. The sign of what is shown is the sign of
+/// this result, so a sign and its digits always come from the same rounding.
+pub fn shown(value: Decimal, dp: u32, thresholds: &[Decimal]) -> Decimal {
+    let half_away = value.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let crosses = thresholds.iter().any(|t| value < *t && half_away >= *t);
+    let mut r = if crosses {
+        value.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::ToNegativeInfinity)
+    } else {
+        half_away
+    };
+    if r.is_zero() {
+        r.set_sign_positive(true);
+    }
+    r.rescale(dp);
+    r
+}
+
+/// A fraction as a percent to one decimal, as displayed and ranked: [`shown`] of
+/// `fraction` × 100 against 100% (a percent below 100% never shows as 100.0%) and
+/// against each of `thresholds`, given as fractions (0.9 = 90%).
+pub fn percent_shown(fraction: Decimal, thresholds: &[Decimal]) -> Decimal {
+    let mut limits = vec![Decimal::ONE_HUNDRED];
+    limits.extend(thresholds.iter().map(|t| *t * Decimal::ONE_HUNDRED));
+    shown(fraction * Decimal::ONE_HUNDRED, 1, &limits)
+}
+
+/// A fraction as a percent to one decimal (0.87549 -> 87.5; 0.9995 -> 99.9, below
+/// 100%): [`percent_shown`] against 100% only. How team attainment is displayed and
+/// ranked, and the `attainment_pct` of `quotad standings` (DESIGN.md "Metrics": ties
+/// are compared on the value as displayed).
 pub fn percent_1dp(fraction: Decimal) -> Decimal {
-    (fraction * Decimal::ONE_HUNDRED).round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    percent_shown(fraction, &[])
+}
+
+/// Folds a team name for matching, exactly as [`fold_name`] folds a rep's name
+/// (trimmed, spaces collapsed, case- and accent-folded): "North Division",
+/// "north division " and "NORTH  DIVISION" are one team (DESIGN.md "Metrics": teams are
+/// matched like names).
+pub fn team_key(team: &str) -> String {
+    fold_name(team)
+}
+
+/// Whether two team names name the same team (see [`team_key`]).
+pub fn same_team(a: &str, b: &str) -> bool {
+    a == b || team_key(a) == team_key(b)
+}
+
+/// A figure judged against a threshold, for [`Standards::shown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// A rep's attainment, a fraction: against 100% (quota) and `below_target`.
+    Attainment,
+    /// Month-to-date pace, a fraction: against 100% and `off_pace`.
+    Pace,
+    /// Clean paperwork rate, a fraction: against 100% and the paperwork standard.
+    CleanPaperwork,
+    /// Mean customer rating on the rating scale: against the rating standard.
+    Rating,
 }
 
 /// Which way is better for a metric (DESIGN.md "Metrics": each metric knows whether
@@ -782,6 +840,10 @@ pub struct MonthStandings {
     pub celebrations: Celebrations,
     /// Teams ranked on team attainment (summed revenue ÷ summed quota).
     pub teams: Vec<TeamStanding>,
+    /// Whether anyone active has a result this period (a won or cancelled deal, or
+    /// non-zero revenue or units). Without one nobody is ranked or celebrated and
+    /// documents say there are no results yet (DESIGN.md "Metrics": Celebrations).
+    pub has_results: bool,
     /// Selling days in the month (config `[calendar]`).
     pub selling_days: u32,
     /// The standards reps are held to (config `[metrics]`).
@@ -799,25 +861,53 @@ pub struct Standards {
     pub paperwork: Option<Decimal>,
     /// Ratings needed in a month to be ranked on ratings.
     pub min_ratings: u32,
+    /// Attainment below this fraction is "below target" (config `metrics.below_target`).
+    pub below_target: Decimal,
+    /// Pace below this fraction is "off pace" (config `metrics.off_pace`).
+    pub off_pace: Decimal,
+}
+
+impl Standards {
+    /// The value `figure` is displayed and ranked as: a percent to one decimal for the
+    /// fractions (attainment, pace, clean paperwork), the rating to one decimal, rounded
+    /// by [`shown`] so that a value below a threshold it is judged against (100%, the
+    /// target, the standard) is never displayed at or above it.
+    pub fn shown(&self, figure: Judged, value: Decimal) -> Decimal {
+        match figure {
+            Judged::Attainment => percent_shown(value, &[self.below_target]),
+            Judged::Pace => percent_shown(value, &[self.off_pace]),
+            Judged::CleanPaperwork => percent_shown(value, self.paperwork.as_slice()),
+            Judged::Rating => shown(value, 1, self.rating.as_slice()),
+        }
+    }
 }
 
 /// A team's month: the sum over its active reps (DESIGN.md "Metrics": boards per team).
+/// Team attainment never mixes reps with and without a quota: it is the revenue of the
+/// reps with a quota ÷ the sum of their quotas; reps without one are listed apart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TeamStanding {
-    /// Team name.
+    /// Team name (the newest roster's spelling).
     pub team: String,
-    /// Summed revenue of the team's active reps, currency units.
+    /// Summed revenue of all the team's active reps, currency units.
     pub revenue: Money,
-    /// Summed revenue quota of those with a quota, currency units.
-    pub revenue_quota: Money,
-    /// Summed units quota.
-    pub units_quota: Decimal,
-    /// Team revenue ÷ team quota, exact fraction; `None` without any quota.
+    /// Summed revenue of the active reps with a quota (the attainment's numerator),
+    /// currency units.
+    pub quota_revenue: Money,
+    /// Summed revenue quota of the reps with one, currency units; `None` = no rep in the
+    /// team has a quota ("no quota", never $0).
+    pub revenue_quota: Option<Money>,
+    /// Summed units quota of the reps with one; `None` = none has a units quota.
+    pub units_quota: Option<Decimal>,
+    /// `quota_revenue` ÷ `revenue_quota`, an exact fraction; `None` without any quota.
     pub attainment: Option<Decimal>,
-    /// Standard competition rank among teams on attainment as displayed.
+    /// Standard competition rank among teams on attainment as displayed
+    /// ([`percent_1dp`]); `None` = not ranked (no quota, or no results yet).
     pub rank: Option<u32>,
     /// Active reps in the team.
     pub reps: u32,
+    /// Active reps without a quota, by name: (name, revenue in currency units).
+    pub without_quota: Vec<(String, Money)>,
 }
 
 impl MonthStandings {
@@ -826,8 +916,22 @@ impl MonthStandings {
         self.reps.iter().find(|s| s.rep_key == key)
     }
 
-    /// A board: `team` `None` for company-wide.
+    /// A board: `team` `None` for company-wide; a team is matched however it is typed
+    /// ([`same_team`]).
     pub fn board(&self, kind: BoardKind, team: Option<&str>) -> Option<&Board> {
-        self.boards.iter().find(|b| b.kind == kind && b.team.as_deref() == team)
+        self.boards.iter().find(|b| {
+            b.kind == kind
+                && match (b.team.as_deref(), team) {
+                    (None, None) => true,
+                    (Some(a), Some(t)) => same_team(a, t),
+                    _ => false,
+                }
+        })
+    }
+
+    /// The team's name as displayed (the newest roster's spelling) for `team` typed any
+    /// way ([`same_team`]); `None` when no rep of the period is in such a team.
+    pub fn team_named(&self, team: &str) -> Option<&str> {
+        self.reps.iter().map(|s| s.team.as_str()).find(|t| same_team(t, team))
     }
 }

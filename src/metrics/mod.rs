@@ -11,13 +11,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 pub use calendar::{OFF_PACE_AFTER, SellingCalendar, pacing};
 
 use crate::domain::{
-    Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, MonthStandings,
+    Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, Judged, MonthStandings,
     PersonalBest, QuotaRow, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing, TeamStanding, fold_name,
+    team_key,
 };
 use crate::domain::{Period, local_midnight_utc};
 
@@ -40,6 +41,20 @@ pub struct Settings {
     pub calendar: SellingCalendar,
     /// The org's zone: months are calendar months in it.
     pub time_zone: Tz,
+}
+
+impl Settings {
+    /// The standards figures are judged against, as [`MonthStandings`] carries them
+    /// (and [`crate::domain::Standards::shown`] displays figures against them).
+    pub fn standards(&self) -> Standards {
+        Standards {
+            rating: self.rating_standard,
+            paperwork: self.paperwork_standard,
+            min_ratings: self.min_ratings,
+            below_target: self.below_target,
+            off_pace: self.off_pace,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -366,22 +381,30 @@ pub fn rank(mut items: Vec<(String, String, Decimal)>) -> Vec<(String, String, D
     items.into_iter().zip(competition_ranks(&values)).map(|((k, n, v), r)| (k, n, v, r)).collect()
 }
 
-/// The value a board ranks for a standing, as displayed; `None` = not on that board.
+/// The value a board ranks for a standing, exactly as displayed
+/// ([`crate::domain::shown`]: revenue in whole units; attainment and clean paperwork as
+/// percents to one decimal, a rating to one decimal, never shown at or above a
+/// threshold they are judged against and did not reach); `None` = not on that board.
 /// Inactive reps and a new hire's partial first month are on no board (DESIGN.md
 /// "Metrics": a new hire's partial first month counts for neither PB nor ranking).
-pub fn board_value(kind: BoardKind, s: &Standing, min_ratings: u32) -> Option<Decimal> {
+pub fn board_value(kind: BoardKind, s: &Standing, standards: &Standards) -> Option<Decimal> {
     if !s.active || s.partial_month {
         return None;
     }
     match kind {
-        BoardKind::Results => Some(s.revenue.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)),
-        BoardKind::Attainment => s.attainment.map(attainment_percent),
-        BoardKind::Ratings => s
-            .rating
-            .filter(|_| s.rating_count >= min_ratings)
-            .map(|r| r.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)),
-        BoardKind::Paperwork => s.clean_paperwork.map(attainment_percent),
+        BoardKind::Results => Some(crate::domain::shown(s.revenue, 0, &[])),
+        BoardKind::Attainment => s.attainment.map(|a| standards.shown(Judged::Attainment, a)),
+        BoardKind::Ratings => {
+            s.rating.filter(|_| s.rating_count >= standards.min_ratings).map(|r| standards.shown(Judged::Rating, r))
+        }
+        BoardKind::Paperwork => s.clean_paperwork.map(|c| standards.shown(Judged::CleanPaperwork, c)),
     }
+}
+
+/// Whether a standing has a result this period: a won or cancelled deal, or non-zero
+/// revenue or units (DESIGN.md "Metrics": a period without results yet says so).
+pub fn has_result(s: &Standing) -> bool {
+    s.won_deals > 0 || s.cancellations > 0 || !s.revenue.is_zero() || !s.units.is_zero()
 }
 
 /// Whether a month is final at `now`: closed in the org's zone, and an export made after
@@ -410,6 +433,7 @@ fn basics<'t>(
         .filter(|r| r.hire_date.is_none_or(|h| h <= period.last_day()))
         .collect();
     let resolver = Resolver::new(&roster);
+    let team_names = team_spellings(input.roster);
     let mut tallies: HashMap<String, Tally> = HashMap::new();
     let mut unmatched: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut data_through = None;
@@ -441,7 +465,7 @@ fn basics<'t>(
                 rep_id: r.id.clone(),
                 name: r.name.clone(),
                 email: r.email.clone(),
-                team: r.team.clone().or(t.export_team.clone()).unwrap_or_else(|| "(no team)".into()),
+                team: display_team(&team_names, r.team.as_deref().or(t.export_team.as_deref())),
                 manager: r.manager.clone(),
                 manager_email: r.manager_email.clone(),
                 hire_date: r.hire_date,
@@ -487,8 +511,12 @@ fn basics<'t>(
 }
 
 /// Builds the boards (each kind company-wide, then per team) and writes each rep's ranks.
+/// Nobody is ranked in a period without results (never "everyone 1st at 0.0%"): the
+/// company boards are then empty and there are no team boards.
 fn boards(reps: &mut [Standing], settings: &Settings) -> Vec<Board> {
     let mut out = Vec::new();
+    let standards = settings.standards();
+    let any_result = reps.iter().any(|s| s.active && has_result(s));
     let teams: std::collections::BTreeSet<String> = reps.iter().filter(|s| s.active).map(|s| s.team.clone()).collect();
     let at: HashMap<String, usize> = reps.iter().enumerate().map(|(i, s)| (s.rep_key.clone(), i)).collect();
     let mut of_team: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -497,18 +525,18 @@ fn boards(reps: &mut [Standing], settings: &Settings) -> Vec<Board> {
     }
     let of_team: BTreeMap<String, Vec<usize>> = of_team.into_iter().map(|(t, v)| (t.to_string(), v)).collect();
     let everyone: Vec<usize> = (0..reps.len()).collect();
+    let nobody: Vec<usize> = Vec::new();
     for kind in BoardKind::ALL {
         for team in std::iter::once(None).chain(teams.iter().map(Some)) {
             let members = match team {
+                _ if !any_result => &nobody,
                 None => &everyone,
                 Some(t) => &of_team[t],
             };
             let items = members
                 .iter()
                 .map(|&i| &reps[i])
-                .filter_map(|s| {
-                    board_value(kind, s, settings.min_ratings).map(|v| (s.rep_key.clone(), s.name.clone(), v))
-                })
+                .filter_map(|s| board_value(kind, s, &standards).map(|v| (s.rep_key.clone(), s.name.clone(), v)))
                 .collect();
             let entries: Vec<BoardEntry> = rank(items)
                 .into_iter()
@@ -677,16 +705,14 @@ fn standings_through(
     for s in reps.iter().filter(|s| s.team_rank.is_some()) {
         *ranked_in_team.entry(s.team.clone()).or_insert(0) += 1;
     }
+    let has_results = reps.iter().any(|s| s.active && has_result(s));
     let celebrations = celebrations(&reps, &boards);
-    let teams = team_standings(&reps);
+    let teams = team_standings(&reps, has_results);
     MonthStandings {
         teams,
+        has_results,
         selling_days: settings.calendar.selling_days(period),
-        standards: Standards {
-            rating: settings.rating_standard,
-            paperwork: settings.paperwork_standard,
-            min_ratings: settings.min_ratings,
-        },
+        standards: settings.standards(),
         period,
         as_of,
         data_through,
@@ -701,34 +727,51 @@ fn standings_through(
 }
 
 /// Teams summed over their active reps and ranked on team attainment as displayed
-/// (summed revenue ÷ summed quota; a team without quotas is listed, not ranked).
-fn team_standings(reps: &[Standing]) -> Vec<TeamStanding> {
+/// ([`crate::domain::percent_1dp`]). Team attainment = revenue of the reps with a quota
+/// ÷ the sum of their quotas; reps without a quota are listed apart; a team without any
+/// quota has no attainment and is listed, not ranked; without results nobody is ranked.
+fn team_standings(reps: &[Standing], has_results: bool) -> Vec<TeamStanding> {
     let mut by_team: BTreeMap<&str, TeamStanding> = BTreeMap::new();
     for s in reps.iter().filter(|s| s.active) {
         let t = by_team.entry(&s.team).or_insert_with(|| TeamStanding {
             team: s.team.clone(),
             revenue: Decimal::ZERO,
-            revenue_quota: Decimal::ZERO,
-            units_quota: Decimal::ZERO,
+            quota_revenue: Decimal::ZERO,
+            revenue_quota: None,
+            units_quota: None,
             attainment: None,
             rank: None,
             reps: 0,
+            without_quota: Vec::new(),
         });
         t.revenue += s.revenue;
-        t.revenue_quota += s.revenue_quota.unwrap_or_default();
-        t.units_quota += s.units_quota.unwrap_or_default();
         t.reps += 1;
+        match s.revenue_quota {
+            Some(q) => {
+                t.quota_revenue += s.revenue;
+                t.revenue_quota = Some(t.revenue_quota.unwrap_or_default() + q);
+                if let Some(u) = s.units_quota {
+                    t.units_quota = Some(t.units_quota.unwrap_or_default() + u);
+                }
+            }
+            None => t.without_quota.push((s.name.clone(), s.revenue)),
+        }
     }
     let mut teams: Vec<TeamStanding> = by_team.into_values().collect();
     for t in &mut teams {
-        t.attainment = attainment(t.revenue, Some(t.revenue_quota));
+        t.attainment = attainment(t.quota_revenue, t.revenue_quota);
+        t.without_quota.sort_by_key(|(n, _)| fold_name(n));
     }
-    let ranked = rank(
-        teams
-            .iter()
-            .filter_map(|t| t.attainment.map(|a| (t.team.clone(), t.team.clone(), attainment_percent(a))))
-            .collect(),
-    );
+    let ranked = if has_results {
+        rank(
+            teams
+                .iter()
+                .filter_map(|t| t.attainment.map(|a| (t.team.clone(), t.team.clone(), attainment_percent(a))))
+                .collect(),
+        )
+    } else {
+        Vec::new()
+    };
     for (team, _, _, r) in ranked {
         if let Some(t) = teams.iter_mut().find(|t| t.team == team) {
             t.rank = Some(r);
@@ -736,6 +779,76 @@ fn team_standings(reps: &[Standing]) -> Vec<TeamStanding> {
     }
     teams.sort_by_key(|t| (t.rank.unwrap_or(u32::MAX), t.team.clone()));
     teams
+}
+
+/// Each team's display spelling, by [`team_key`]: the spelling (trimmed, spaces
+/// collapsed) on the newest roster version that names the team; within one roster, its
+/// most common spelling, then the first row's (DESIGN.md "Metrics": teams are matched
+/// like names).
+fn team_spellings(roster: &[RosterVersion]) -> HashMap<String, String> {
+    /// (roster effective, spelling) -> (rows, first row).
+    type Spellings = BTreeMap<(DateTime<Utc>, String), (usize, u32)>;
+    let mut seen: HashMap<String, Spellings> = HashMap::new();
+    for v in roster {
+        let Some(team) = v.rep.team.as_deref() else { continue };
+        let spelled = team.split_whitespace().collect::<Vec<_>>().join(" ");
+        if spelled.is_empty() {
+            continue;
+        }
+        let e = seen.entry(team_key(team)).or_default().entry((v.effective, spelled)).or_insert((0, u32::MAX));
+        e.0 += 1;
+        e.1 = e.1.min(v.rep.origin.row);
+    }
+    seen.into_iter()
+        .filter_map(|(key, spellings)| {
+            let newest = spellings.keys().map(|(at, _)| *at).max()?;
+            let best = spellings
+                .into_iter()
+                .filter(|((at, _), _)| *at == newest)
+                .max_by(|((_, a), (na, ra)), ((_, b), (nb, rb))| na.cmp(nb).then(rb.cmp(ra)).then(b.cmp(a)))?;
+            Some((key, best.0.1))
+        })
+        .collect()
+}
+
+/// The display name of a rep's team (the roster's, else the export's), as
+/// [`team_spellings`] spells it; "(no team)" without one.
+fn display_team(spellings: &HashMap<String, String>, team: Option<&str>) -> String {
+    let Some(team) = team.filter(|t| !t.trim().is_empty()) else { return "(no team)".into() };
+    match spellings.get(&team_key(team)) {
+        Some(s) => s.clone(),
+        None => team.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// The team spellings one roster file merges, one note each for the import report:
+/// "team 'North Division' is also written 'north division ', 'NORTH DIVISION': counted
+/// as one team". Teams are matched like names ([`team_key`]); each is named by its most
+/// common spelling in `rows` (ties: the first row's), the others are quoted as typed.
+/// Teams spelled one way give no note. Ordered by team key.
+pub fn team_variants(rows: &[RosterRep]) -> Vec<String> {
+    // Per key: spelling as typed -> (rows, first row).
+    let mut by_key: BTreeMap<String, Vec<(String, usize, u32)>> = BTreeMap::new();
+    for r in rows {
+        let Some(team) = r.team.as_deref().filter(|t| !t.trim().is_empty()) else { continue };
+        let list = by_key.entry(team_key(team)).or_default();
+        match list.iter_mut().find(|(t, _, _)| t == team) {
+            Some(e) => {
+                e.1 += 1;
+                e.2 = e.2.min(r.origin.row);
+            }
+            None => list.push((team.to_string(), 1, r.origin.row)),
+        }
+    }
+    by_key
+        .into_values()
+        .filter(|list| list.len() > 1)
+        .map(|mut list| {
+            list.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+            let others: Vec<String> = list[1..].iter().map(|(t, _, _)| format!("'{t}'")).collect();
+            format!("team '{}' is also written {}: counted as one team", list[0].0, others.join(", "))
+        })
+        .collect()
 }
 
 /// Reads one personal-best metric from a standing (given `min_ratings`); `None` = the
@@ -765,7 +878,8 @@ fn history_figures(
         ("rating", |s, min_ratings| s.rating.filter(|_| s.rating_count >= min_ratings)),
     ];
     for (name, value) in metrics {
-        let Some(cur) = value(s, settings.min_ratings) else { continue };
+        // Nobody is celebrated for nothing: a best must be a positive value.
+        let Some(cur) = value(s, settings.min_ratings).filter(|v| *v > Decimal::ZERO) else { continue };
         let prior: Vec<Decimal> = earlier.iter().filter_map(|e| value(e, settings.min_ratings)).collect();
         if prior.len() < min {
             continue;
@@ -816,7 +930,7 @@ fn history_figures(
         }
         s.clean_streak = n;
     }
-    if let Some(cur) = s.attainment {
+    if let Some(cur) = s.attainment.filter(|a| *a > Decimal::ZERO) {
         let last3: Vec<Decimal> = earlier.iter().rev().filter_map(|e| e.attainment).take(3).collect();
         if last3.len() == 3 {
             s.improvement = Some(cur - last3.iter().sum::<Decimal>() / Decimal::from(3));
@@ -868,7 +982,8 @@ fn celebrations(reps: &[Standing], boards: &[Board]) -> Celebrations {
         .map(|b| Board {
             kind: b.kind,
             team: None,
-            entries: b.entries.iter().filter(|e| e.rank <= 3).cloned().collect(),
+            // Only a positive value is celebrated: a rep tied 3rd at $0 is not "top".
+            entries: b.entries.iter().filter(|e| e.rank <= 3 && e.value > Decimal::ZERO).cloned().collect(),
         })
         .collect();
     let best_improvement = active.iter().filter_map(|s| s.improvement).max().filter(|m| *m > Decimal::ZERO);

@@ -443,3 +443,208 @@ proptest! {
         }
     }
 }
+
+// ---- Issue 15: figures people can trust -------------------------------------------
+
+fn rated(id: &str, rep_id: &str, rating: u32, clean: bool) -> DealRow {
+    let mut d = won(id, rep_id, "2026-03-10", "1000");
+    d.rating = Some(Decimal::from(rating));
+    d.paperwork_complete = Some(clean);
+    d.paperwork_errors = Some(0);
+    d
+}
+
+#[test]
+fn no_displayed_figure_crosses_a_threshold_the_exact_value_did_not_reach() {
+    // A 100,000 / 100,000 = 100% (at quota); B 99,950 / 100,000 = 99.95%, which rounds
+    // half away from zero to 100.0% but is below quota: shown and ranked 99.9%, rank 2,
+    // not tied with A; C 79,960 / 100,000 = 79.96% is below the 80% target: 79.9%.
+    // D 108,555 / 100,000 = 108.555% -> 108.6% (no threshold near it).
+    let roster = vec![rep("A", "Ann", "N"), rep("B", "Bo", "N"), rep("C", "Cy", "N"), rep("D", "Di", "N")];
+    let deals = vec![
+        won("1", "A", "2026-03-05", "100000"),
+        won("2", "B", "2026-03-05", "99950"),
+        won("3", "C", "2026-03-05", "79960"),
+        won("4", "D", "2026-03-05", "108555"),
+    ];
+    let quotas: Vec<QuotaRow> = ["A", "B", "C", "D"].iter().map(|r| quota(r, "2026-03", "100000")).collect();
+    let m = standings("2026-03", &roster, &deals, &quotas);
+    let board = m.board(BoardKind::Attainment, None).unwrap();
+    let got: Vec<(&str, u32, String)> =
+        board.entries.iter().map(|e| (e.name.as_str(), e.rank, e.value.to_string())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("Di", 1, "108.6".to_string()),
+            ("Ann", 2, "100.0".to_string()),
+            ("Bo", 3, "99.9".to_string()),
+            ("Cy", 4, "79.9".to_string())
+        ]
+    );
+    assert!(get(&m, "B").flags.missed && !get(&m, "B").flags.below_target);
+    assert!(get(&m, "C").flags.below_target);
+    assert_eq!(m.celebrations.at_quota, vec!["Ann".to_string(), "Di".to_string()]);
+    assert_eq!(m.standards.below_target, dec("0.8"));
+}
+
+#[test]
+fn ratings_and_clean_paperwork_are_shown_and_ranked_below_their_standards() {
+    // A: 25 ratings, 24 fours and one three: 99 / 25 = 3.96, below the 4.0 standard:
+    // shown and ranked 3.9 (not 4.0), tied with nobody. B: three fours = 4.0.
+    // Paperwork: A has 24 clean of 25 = 96.0%; B 3 of 3 = 100.0%. C: 9 of 10 clean = 90.0%
+    // exactly (at the standard, shown 90.0%).
+    let roster = vec![rep("A", "Ann", "N"), rep("B", "Bo", "N"), rep("C", "Cy", "N")];
+    let mut deals: Vec<DealRow> =
+        (0..25).map(|i| rated(&format!("A{i}"), "A", if i == 0 { 3 } else { 4 }, i != 0)).collect();
+    deals.extend((0..3).map(|i| rated(&format!("B{i}"), "B", 4, true)));
+    deals.extend((0..10).map(|i| rated(&format!("C{i}"), "C", 5, i != 0)));
+    let m = standings("2026-03", &roster, &deals, &[]);
+    let ratings = m.board(BoardKind::Ratings, None).unwrap();
+    let got: Vec<(&str, u32, String)> =
+        ratings.entries.iter().map(|e| (e.name.as_str(), e.rank, e.value.to_string())).collect();
+    assert_eq!(got, vec![("Cy", 1, "5.0".into()), ("Bo", 2, "4.0".into()), ("Ann", 3, "3.9".into())]);
+    let pw = m.board(BoardKind::Paperwork, None).unwrap();
+    let got: Vec<(&str, String)> = pw.entries.iter().map(|e| (e.name.as_str(), e.value.to_string())).collect();
+    assert_eq!(got, vec![("Bo", "100.0".into()), ("Ann", "96.0".into()), ("Cy", "90.0".into())]);
+    assert_eq!(m.standards.shown(crate::domain::Judged::Rating, dec("3.96")), dec("3.9"));
+    assert_eq!(m.standards.shown(crate::domain::Judged::CleanPaperwork, dec("0.8996")), dec("89.9"));
+    assert_eq!(m.standards.shown(crate::domain::Judged::CleanPaperwork, dec("0.7996")), dec("80.0"));
+    assert_eq!(m.standards.shown(crate::domain::Judged::Attainment, dec("0.7996")), dec("79.9"));
+    assert_eq!(m.standards.shown(crate::domain::Judged::Pace, dec("0.7996")), dec("79.9"));
+}
+
+#[test]
+fn nobody_is_celebrated_for_nothing() {
+    // Week 2026-W10 (month to date through Sunday 8 March): Ann sold 5,000 against a
+    // 100,000 quota (5.0%); Bo and Cy sold nothing (0.0%). Only Ann is on the top
+    // boards; Bo and Cy are ranked (tied 2nd) but celebrated nowhere.
+    let roster = vec![rep("A", "Ann", "N"), rep("B", "Bo", "N"), rep("C", "Cy", "S")];
+    let deals = vec![won("1", "A", "2026-03-03", "5000")];
+    let quotas: Vec<QuotaRow> = ["A", "B", "C"].iter().map(|r| quota(r, "2026-03", "100000")).collect();
+    let ex = vec![(p("2026-03"), at("2026-03-09T06:00:00Z"))];
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
+    let w = week_standings("2026-W10".parse().unwrap(), &input, &Settings::default(), at("2026-03-09T12:00:00Z"));
+    assert!(w.has_results);
+    for b in &w.celebrations.top {
+        let names: Vec<&str> = b.entries.iter().map(|e| e.name.as_str()).collect();
+        match b.kind {
+            BoardKind::Results | BoardKind::Attainment => assert_eq!(names, vec!["Ann"], "{:?}", b.kind),
+            _ => assert!(names.is_empty(), "{:?}", b.kind),
+        }
+    }
+    assert_eq!(get(&w, "B").company_rank, Some(2), "still ranked, just not celebrated");
+
+    // A week with no results at all (2026-W09 ends Sunday 1 March: nothing closed yet):
+    // nobody is ranked (never "everyone 1st at 0.0%"), nothing is celebrated.
+    let w = week_standings("2026-W09".parse().unwrap(), &input, &Settings::default(), at("2026-03-09T12:00:00Z"));
+    assert!(!w.has_results);
+    assert_eq!(w.ranked, 0);
+    assert!(w.reps.iter().all(|s| s.company_rank.is_none() && s.results_rank.is_none()));
+    assert!(w.celebrations.top.iter().all(|b| b.entries.is_empty()));
+    assert!(w.teams.iter().all(|t| t.rank.is_none()));
+}
+
+#[test]
+fn a_personal_best_needs_a_positive_value() {
+    // R has three final months of -10,000 (cancellations), then a month of 0: not a new
+    // personal best in revenue (0 is nothing), nor most improved.
+    let roster = vec![rep("R", "Ria", "N")];
+    let mut deals = Vec::new();
+    for (i, m) in ["2025-11-10", "2025-12-10", "2026-01-10"].iter().enumerate() {
+        deals.push(deal(&format!("X{i}"), "R", StageClass::Cancelled, m, "10000"));
+    }
+    let m = standings("2026-02", &roster, &deals, &[]);
+    assert!(get(&m, "R").personal_bests.iter().all(|b| b.metric != "revenue"), "{:?}", get(&m, "R").personal_bests);
+    assert!(m.celebrations.personal_bests.is_empty());
+}
+
+#[test]
+fn a_team_is_one_team_however_it_is_typed() {
+    // Six spellings of two teams on the roster; the newer roster (2026-01-01) spells
+    // them "North Division" and "Lakeside Sales", which is what every page shows.
+    let roster = vec![
+        version("A", "Ann", "north division ", "2020-01-06", "2025-01-01T00:00:00Z"),
+        version("A", "Ann", "North Division", "2020-01-06", "2026-01-01T00:00:00Z"),
+        version("B", "Bo", "NORTH  DIVISION", "2020-01-06", "2025-01-01T00:00:00Z"),
+        version("C", "Cy", "lakeside sales", "2020-01-06", "2025-01-01T00:00:00Z"),
+        version("D", "Di", " LAKESIDE SALES", "2020-01-06", "2025-01-01T00:00:00Z"),
+        version("E", "Ed", "Lakeside Sales", "2020-01-06", "2026-01-01T00:00:00Z"),
+        version("F", "Fe", "Nörth Division", "2020-01-06", "2025-01-01T00:00:00Z"),
+    ];
+    let deals: Vec<DealRow> = ["A", "B", "C", "D", "E", "F"]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| won(&format!("{i}"), r, "2026-03-05", &format!("{}", (i + 1) * 10000)))
+        .collect();
+    let quotas: Vec<QuotaRow> = ["A", "B", "C", "D", "E", "F"].iter().map(|r| quota(r, "2026-03", "100000")).collect();
+    let m = standings("2026-03", &roster, &deals, &quotas);
+    let teams: Vec<(&str, u32, Option<u32>)> = m.teams.iter().map(|t| (t.team.as_str(), t.reps, t.rank)).collect();
+    // Lakeside: (30 + 40 + 50)k / 300k = 40.0%; North: (10 + 20 + 60)k / 300k = 30.0%.
+    assert_eq!(teams, vec![("Lakeside Sales", 3, Some(1)), ("North Division", 3, Some(2))]);
+    assert!(m.reps.iter().all(|s| s.team == "North Division" || s.team == "Lakeside Sales"));
+    assert_eq!(m.ranked_in_team.len(), 2);
+    let boards: Vec<&str> =
+        m.boards.iter().filter(|b| b.kind == BoardKind::Attainment).filter_map(|b| b.team.as_deref()).collect();
+    assert_eq!(boards, vec!["Lakeside Sales", "North Division"]);
+    assert_eq!(m.board(BoardKind::Attainment, Some("north   DIVISION")).map(|b| b.entries.len()), Some(3));
+    assert_eq!(get(&m, "F").team_rank, Some(1), "F leads North with 60k");
+
+    // The import report's note, for one roster file's rows: each team by its most
+    // common spelling (ties: the first row's), then the other spellings as typed.
+    let file = |teams: &[&str]| -> Vec<RosterRep> {
+        teams
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut r = rep(&format!("R{i}"), &format!("Rep {i}"), t).rep;
+                r.origin.row = i as u32 + 2;
+                r
+            })
+            .collect()
+    };
+    let rows = file(&[
+        "North Division",
+        "north division ",
+        "North Division",
+        "NORTH DIVISION",
+        "Lakeside Sales",
+        "lakeside  sales",
+        "LAKESIDE SALES",
+        "South",
+    ]);
+    assert_eq!(
+        team_variants(&rows),
+        vec![
+            "team 'Lakeside Sales' is also written 'lakeside  sales', 'LAKESIDE SALES': counted as one team"
+                .to_string(),
+            "team 'North Division' is also written 'north division ', 'NORTH DIVISION': counted as one team"
+                .to_string(),
+        ]
+    );
+    assert!(team_variants(&file(&["North", "South", "North"])).is_empty());
+}
+
+#[test]
+fn team_attainment_counts_only_reps_with_a_quota() {
+    // West: W1 80,000 on a 100,000 quota, W2 300,000 with no quota. Team attainment is
+    // 80,000 / 100,000 = 80.0% (not 380,000 / 100,000 = 380.0%); W2 is listed apart.
+    // East: nobody has a quota: "no quota", no attainment, not ranked.
+    let roster = vec![rep("W1", "Wes", "West"), rep("W2", "Wyn", "West"), rep("E1", "Eve", "East")];
+    let deals = vec![
+        won("1", "W1", "2026-03-05", "80000"),
+        won("2", "W2", "2026-03-05", "300000"),
+        won("3", "E1", "2026-03-05", "5000"),
+    ];
+    let quotas = vec![quota("W1", "2026-03", "100000"), quota("W2", "2026-03", "0")];
+    let m = standings("2026-03", &roster, &deals, &quotas);
+    let west = m.teams.iter().find(|t| t.team == "West").unwrap();
+    assert_eq!(west.attainment, Some(dec("0.8")));
+    assert_eq!(west.revenue_quota, Some(dec("100000")));
+    assert_eq!(west.quota_revenue, dec("80000"));
+    assert_eq!(west.revenue, dec("380000"));
+    assert_eq!(west.without_quota, vec![("Wyn".to_string(), dec("300000"))]);
+    assert_eq!(west.rank, Some(1));
+    let east = m.teams.iter().find(|t| t.team == "East").unwrap();
+    assert_eq!((east.attainment, east.revenue_quota, east.rank), (None, None, None));
+    assert_eq!(east.without_quota, vec![("Eve".to_string(), dec("5000"))]);
+}

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::{Loaded, open_store, require_data};
 use crate::config::Config;
-use crate::domain::{Attention, BestKind, MonthStandings, Period, StageClass, Standing, fold_name};
+use crate::domain::{Attention, BestKind, Judged, MonthStandings, Period, StageClass, Standing, fold_name};
 use crate::metrics;
 use crate::report::Format;
 
@@ -151,7 +151,7 @@ pub fn explain(
                     f.money(s.revenue),
                     f.money(q),
                     a.round_dp(6).normalize(),
-                    f.percent(a)
+                    f.judged(&m.standards, Judged::Attainment, a)
                 );
             }
             _ => {
@@ -163,7 +163,7 @@ pub fn explain(
         }
         let _ = writeln!(out, "  {}", rank_reason(&m, s));
         if let Some(p) = &s.pacing {
-            let pace = p.pace.map(|x| f.percent(x)).unwrap_or_else(|| "—".into());
+            let pace = p.pace.map(|x| f.judged(&m.standards, Judged::Pace, x)).unwrap_or_else(|| "—".into());
             let _ = writeln!(
                 out,
                 "  pacing through {}: {} of {} selling days; expected {} by now; pace {pace}",
@@ -185,7 +185,8 @@ pub fn explain(
         match s.rating {
             Some(r) => {
                 let _ = writeln!(out, "  ratings: {}", rated.join(", "));
-                let _ = writeln!(out, "  mean {} over n = {}", f.fixed(r, 1), s.rating_count);
+                let _ =
+                    writeln!(out, "  mean {} over n = {}", f.judged(&m.standards, Judged::Rating, r), s.rating_count);
             }
             None => {
                 let _ = writeln!(out, "  no ratings this month");
@@ -231,7 +232,7 @@ pub fn explain(
                 let _ = writeln!(
                     out,
                     "  = {} clean; {} error(s) per deal",
-                    f.percent(c),
+                    f.judged(&m.standards, Judged::CleanPaperwork, c),
                     s.errors_per_deal.map(|e| f.fixed(e, 2)).unwrap_or_default()
                 );
             }
@@ -270,22 +271,22 @@ pub fn explain(
             Attention::MissedTwice { previous, current } => {
                 format!(
                     "needs attention: missed two months running ({} then {})",
-                    f.percent(*previous),
-                    f.percent(*current)
+                    f.judged(&m.standards, Judged::Attainment, *previous),
+                    f.judged(&m.standards, Judged::Attainment, *current)
                 )
             }
             Attention::RatingBelowStandard { rating, count, standard } => {
                 format!(
                     "needs attention: rating {} (n = {count}) below the {} standard",
-                    f.fixed(*rating, 1),
+                    f.fixed_vs(*rating, 1, &[*standard]),
                     f.fixed(*standard, 1)
                 )
             }
             Attention::PaperworkBelowStandard { rate, standard } => {
                 format!(
                     "needs attention: clean paperwork {} below the {} standard",
-                    f.percent(*rate),
-                    f.percent(*standard)
+                    f.percent_vs(*rate, &[*standard]),
+                    f.percent_vs(*standard, &[*standard])
                 )
             }
         });

@@ -353,6 +353,9 @@ fn import_one(
         return quarantine(cfg, store, path, name, &sha, source, report, &parsed.rejects, now);
     }
     report.warnings.extend(identity_warnings(store, &parsed.records)?);
+    if let Records::Roster(rows) = &parsed.records {
+        report.warnings.extend(metrics::team_variants(rows));
+    }
     let meta = NewImport {
         source: &source.name,
         kind: source.kind.as_str(),

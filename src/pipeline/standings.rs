@@ -63,7 +63,7 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
         None => metrics::month_standings(period, &input, &cfg.metrics, now),
     };
     if let Some(t) = team
-        && !m.reps.iter().any(|s| s.team == t)
+        && m.team_named(t).is_none()
     {
         let mut teams: Vec<&str> = m.reps.iter().map(|s| s.team.as_str()).collect();
         teams.sort();

@@ -12,7 +12,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::Format;
 use super::pdf::{Align, Canvas, Fonts, Paper, Rgb3, colors};
-use crate::domain::{BestKind, BoardKind, MonthStandings, Standing};
+use crate::domain::{BestKind, BoardKind, Judged, MonthStandings, Standards, Standing};
 
 /// A rendered PDF.
 #[derive(Debug, Clone)]
@@ -197,7 +197,13 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
         .map(|s| {
             let entry = board.and_then(|b| b.entries.iter().find(|e| e.rep_key == s.rep_key));
             let rank = if team.is_some() { s.team_rank } else { s.company_rank };
-            let pace = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.percent(p)).unwrap_or_else(|| "–".into());
+            let st = &m.standards;
+            let pace = s
+                .pacing
+                .as_ref()
+                .and_then(|p| p.pace)
+                .map(|p| fmt.judged(st, Judged::Pace, p))
+                .unwrap_or_else(|| "–".into());
             vec![
                 Cell::Rank(rank, entry.and_then(|e| e.movement)),
                 Cell::Name(s.name.clone(), marks(s)),
@@ -205,7 +211,10 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
                 Cell::Text(fmt.money(s.revenue)),
                 Cell::Text(fmt.number(s.units, 1)),
                 Cell::Text(s.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
-                Cell::Bar(s.attainment.map(|a| fmt.percent(a)).unwrap_or_else(|| "–".into()), frac(s.attainment)),
+                Cell::Bar(
+                    s.attainment.map(|a| fmt.judged(st, Judged::Attainment, a)).unwrap_or_else(|| "–".into()),
+                    frac(s.attainment),
+                ),
                 Cell::Text(pace),
             ]
         })
@@ -241,7 +250,7 @@ pub(crate) fn celebration_lines(m: &MonthStandings, fmt: &Format) -> Vec<(String
             .map(|e| {
                 let v = match b.kind {
                     BoardKind::Results => fmt.money(e.value),
-                    BoardKind::Attainment | BoardKind::Paperwork => format!("{}%", fmt.fixed(e.value, 1)),
+                    BoardKind::Attainment | BoardKind::Paperwork => fmt.percent_shown(e.value),
                     BoardKind::Ratings => fmt.fixed(e.value, 1),
                 };
                 format!("{}. {} ({v})", e.rank, e.name)
@@ -325,6 +334,20 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         c.y += 10.0;
     }
     c.y += 6.0;
+    if !m.has_results {
+        // Never "everyone 1st at 0.0%": a period without results says so.
+        let text = format!(
+            "No results yet for {} (no deal closed by {}): nobody is ranked and nothing is celebrated yet.",
+            m.period.label(),
+            inp.days.1.min(m.period.last_day()).format("%-d %B %Y")
+        );
+        for line in fonts.wrap(&text, c.content_width(), 9.5, true) {
+            let (x, y) = (c.margin, c.y);
+            c.text(x, y + 4.0, 9.5, true, colors::BAD, &line);
+            c.y += 13.0;
+        }
+        c.y += 6.0;
+    }
     let cols = ranking_cols();
     table(&mut c, "Company", &cols, &ranking_rows(inp, None));
 
@@ -363,6 +386,9 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         let mut line = format!("{reps} active reps, {ranked} ranked on attainment within the team");
         if !managers.is_empty() {
             line = format!("Manager: {} · {line}", managers.into_iter().collect::<Vec<_>>().join(", "));
+        }
+        if !m.has_results {
+            line.push_str(" · no results yet");
         }
         let title = format!("Team: {team}");
         heading(&mut c, &title);
@@ -448,6 +474,8 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let month = inp.history.last()?;
     let s = month.rep(inp.rep_key)?;
     let fmt = inp.fmt;
+    // Figures are shown against the month's standards (the same ones that flag them).
+    let st = &month.standards;
     let mut c = Canvas::new(fonts, inp.paper, &format!("1:1 prep — {} — {}", s.name, month.period.label()));
     let sub = format!(
         "{}{} · manager {} · tenure {} · {} · as of {}",
@@ -464,13 +492,13 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let (m, w) = (c.margin, c.content_width());
     let tw = (w - 16.0) / 3.0;
     let sales_detail = match (s.revenue_quota, s.attainment) {
-        (Some(q), Some(a)) => format!("{} of {} quota", fmt.percent(a), fmt.money(q)),
+        (Some(q), Some(a)) => format!("{} of {} quota", fmt.judged(st, Judged::Attainment, a), fmt.money(q)),
         _ => "no quota this month".into(),
     };
     tile(&mut c, m, tw, "SALES", &fmt.money(s.revenue), &sales_detail, s.attainment.map(|a| a >= Decimal::ONE));
     let (rating, rating_detail) = match s.rating {
         Some(r) => (
-            fmt.fixed(r, 1),
+            fmt.fixed_vs(r, 1, inp.rating_standard.as_slice()),
             format!(
                 "n = {} · standard {}",
                 s.rating_count,
@@ -483,10 +511,10 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     tile(&mut c, m + tw + 8.0, tw, "CUSTOMER RATING", &rating, &rating_detail, rating_ok);
     let (clean, clean_detail) = match s.clean_paperwork {
         Some(p) => (
-            fmt.percent(p),
+            fmt.percent_vs(p, inp.paperwork_standard.as_slice()),
             format!(
                 "standard {} · {} error{}",
-                inp.paperwork_standard.map(|x| fmt.percent(x)).unwrap_or_else(|| "none".into()),
+                inp.paperwork_standard.map(|x| fmt.percent_vs(x, &[x])).unwrap_or_else(|| "none".into()),
                 s.paperwork_errors,
                 if s.paperwork_errors == 1 { "" } else { "s" }
             ),
@@ -521,7 +549,9 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
                     Cell::Bold(label),
                     Cell::Text(fmt.money(r.revenue)),
                     Cell::Text(r.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
-                    Cell::Text(r.attainment.map(|a| fmt.percent(a)).unwrap_or_else(dash)),
+                    Cell::Text(
+                        r.attainment.map(|a| fmt.judged(&h.standards, Judged::Attainment, a)).unwrap_or_else(dash),
+                    ),
                     Cell::Text(r.company_rank.map(|k| format!("{k} of {}", h.ranked)).unwrap_or_else(dash)),
                     Cell::Text(
                         r.team_rank
@@ -529,9 +559,15 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
                             .unwrap_or_else(dash),
                     ),
                     Cell::Text(
-                        r.rating.map(|x| format!("{} ({})", fmt.fixed(x, 1), r.rating_count)).unwrap_or_else(dash),
+                        r.rating
+                            .map(|x| format!("{} ({})", fmt.judged(&h.standards, Judged::Rating, x), r.rating_count))
+                            .unwrap_or_else(dash),
                     ),
-                    Cell::Text(r.clean_paperwork.map(|p| fmt.percent(p)).unwrap_or_else(dash)),
+                    Cell::Text(
+                        r.clean_paperwork
+                            .map(|p| fmt.judged(&h.standards, Judged::CleanPaperwork, p))
+                            .unwrap_or_else(dash),
+                    ),
                 ],
             }
         })
@@ -561,7 +597,8 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
             let f = frac(Some(a)).unwrap_or(0.0).clamp(0.0, max);
             let bh = chart_h * f / max;
             c.fill(bx, base - bh, bw, bh, if f >= 1.0 { colors::GOOD } else { colors::ACCENT });
-            c.text_in(x, slot, base - bh - 3.0, 7.0, true, colors::TEXT, Align::Center, &fmt.percent(a));
+            let label = fmt.judged(&h.standards, Judged::Attainment, a);
+            c.text_in(x, slot, base - bh - 3.0, 7.0, true, colors::TEXT, Align::Center, &label);
         } else {
             c.text_in(x, slot, base - 3.0, 7.0, false, colors::MUTED, Align::Center, "no quota");
         }
@@ -579,10 +616,10 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     heading(&mut c, "Personal bests");
     let mut lines: Vec<(String, Rgb3)> = Vec::new();
     for b in &s.personal_bests {
-        let v = metric_value(fmt, b.metric, b.value);
+        let v = metric_value(fmt, st, b.metric, b.value);
         let what = if b.kind == BestKind::New { "New personal best" } else { "Matched personal best" };
         lines.push((
-            format!("★ {what} in {}: {v} (before: {})", b.metric, metric_value(fmt, b.metric, b.previous_best)),
+            format!("★ {what} in {}: {v} (before: {})", b.metric, metric_value(fmt, st, b.metric, b.previous_best)),
             colors::GOOD,
         ));
     }
@@ -597,17 +634,17 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
             .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         let (Some((bv, bp)), Some(cur)) = (best, get(s)) else { continue };
         let text = if bp == month.period {
-            format!("Best {metric} of the months shown: this month ({})", metric_value(fmt, metric, bv))
+            format!("Best {metric} of the months shown: this month ({})", metric_value(fmt, st, metric, bv))
         } else {
             let gap = bv - cur;
             let gap = if metric == "attainment" {
                 format!("{} points", fmt.fixed(gap * Decimal::ONE_HUNDRED, 1))
             } else {
-                metric_value(fmt, metric, gap)
+                metric_value(fmt, st, metric, gap)
             };
             format!(
                 "Best {metric} shown: {} in {} — {gap} to go",
-                metric_value(fmt, metric, bv),
+                metric_value(fmt, st, metric, bv),
                 bp.first_day().format("%b %Y")
             )
         };
@@ -692,11 +729,11 @@ fn bullet_lines(c: &mut Canvas, x: f32, w: f32, lines: &[(String, Rgb3)]) -> f32
     c.y
 }
 
-fn metric_value(fmt: &Format, metric: &str, v: Decimal) -> String {
+fn metric_value(fmt: &Format, st: &Standards, metric: &str, v: Decimal) -> String {
     match metric {
         "revenue" => fmt.money(v),
-        "attainment" => fmt.percent(v),
-        "rating" => fmt.fixed(v, 1),
+        "attainment" => fmt.judged(st, Judged::Attainment, v),
+        "rating" => fmt.judged(st, Judged::Rating, v),
         _ => fmt.number(v, 1),
     }
 }

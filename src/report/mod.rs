@@ -21,7 +21,7 @@ pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput};
 pub use format::{Format, LOCALES};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
-use crate::domain::{BoardKind, MonthStandings, Period, Standing};
+use crate::domain::{BoardKind, Judged, MonthStandings, Period, Standards, Standing};
 
 /// Report errors name the template.
 #[derive(Debug, thiserror::Error)]
@@ -308,7 +308,7 @@ fn first_name(name: &str) -> String {
 fn standards_view(fmt: &Format, m: &MonthStandings) -> StandardsView {
     StandardsView {
         rating: m.standards.rating.map(|r| fmt.fixed(r, 1)),
-        paperwork: m.standards.paperwork.map(|p| fmt.percent(p)),
+        paperwork: m.standards.paperwork.map(|p| fmt.percent_vs(p, &[p])),
         min_ratings: m.standards.min_ratings,
     }
 }
@@ -325,7 +325,7 @@ fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
         won_deals: s.won_deals,
         cancellations: s.cancellations,
         revenue_quota: s.revenue_quota.map(|q| fmt.money(q)),
-        attainment: s.attainment.map(|a| fmt.percent(a)),
+        attainment: s.attainment.map(|a| fmt.judged(&m.standards, Judged::Attainment, a)),
         company_rank: s.company_rank,
         ranked: m.ranked,
         team_rank: s.team_rank,
@@ -334,11 +334,11 @@ fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
         results_ranked: board_len(m, BoardKind::Results, None),
         results_team_rank: s.results_team_rank,
         results_team_ranked: board_len(m, BoardKind::Results, Some(&s.team)),
-        rating: s.rating.map(|r| fmt.fixed(r, 1)),
+        rating: s.rating.map(|r| fmt.judged(&m.standards, Judged::Rating, r)),
         rating_count: s.rating_count,
-        clean_paperwork: s.clean_paperwork.map(|c| fmt.percent(c)),
+        clean_paperwork: s.clean_paperwork.map(|c| fmt.judged(&m.standards, Judged::CleanPaperwork, c)),
         status: if m.preliminary { "preliminary" } else { "final" },
-        earned: earned(fmt, s),
+        earned: earned(fmt, &m.standards, s),
     }
 }
 
@@ -347,14 +347,14 @@ fn board_len(m: &MonthStandings, kind: BoardKind, team: Option<&str>) -> u32 {
 }
 
 /// The celebration phrases for one rep's month, from the computed standing.
-fn earned(fmt: &Format, s: &Standing) -> Vec<String> {
+fn earned(fmt: &Format, standards: &Standards, s: &Standing) -> Vec<String> {
     use crate::domain::BestKind;
     let mut out = Vec::new();
     for b in &s.personal_bests {
         let value = match b.metric {
             "revenue" => fmt.money(b.value),
-            "attainment" => fmt.percent(b.value),
-            "rating" => fmt.fixed(b.value, 1),
+            "attainment" => fmt.judged(standards, Judged::Attainment, b.value),
+            "rating" => fmt.judged(standards, Judged::Rating, b.value),
             _ => fmt.number(b.value, 1),
         };
         let what = match b.kind {
@@ -412,19 +412,26 @@ pub struct TeamRowView {
     pub trend: String,
 }
 
-/// A team's totals in a manager's memo.
+/// A team's totals in a manager's memo. Team attainment never mixes reps with and
+/// without a quota: it is the revenue of the reps with a quota against their summed
+/// quota; the others are listed apart with their revenue.
 #[derive(Debug, Clone, Serialize)]
 pub struct TeamTotalView {
     /// Team name.
     pub team: String,
-    /// This month's summed revenue quota.
-    pub quota: String,
-    /// Last month's team revenue.
+    /// This month's summed revenue quota; `None` = no rep in the team has one ("no
+    /// quota", never $0).
+    pub quota: Option<String>,
+    /// Last month's revenue of all the team's active reps.
     pub last_revenue: String,
-    /// Last month's summed quota.
-    pub last_quota: String,
-    /// Last month's team attainment.
+    /// Last month's revenue of the reps with a quota (compared with `last_quota`).
+    pub last_quota_revenue: String,
+    /// Last month's summed quota; `None` = no quota.
+    pub last_quota: Option<String>,
+    /// Last month's team attainment; `None` = no quota.
     pub last_attainment: Option<String>,
+    /// Last month's reps without a quota, each "name (revenue)", e.g. "Wyn Wu ($300,000)".
+    pub last_without_quota: Vec<String>,
     /// Last month's rank among teams.
     pub last_rank: Option<u32>,
     /// Teams ranked last month.
@@ -477,35 +484,44 @@ pub struct TeamMemoView {
 }
 
 /// Sub-par flags as sentences for a manager.
-pub fn flag_sentences(fmt: &Format, s: &Standing, below_target: Option<rust_decimal::Decimal>) -> Vec<String> {
+/// Sub-par flags as sentences for a manager, each figure shown against the standards
+/// it is judged by (a rep who missed quota never reads "missed quota at 100.0%").
+/// With `show_target`, a rep below target is told the target too.
+pub fn flag_sentences(fmt: &Format, st: &Standards, s: &Standing, show_target: bool) -> Vec<String> {
     use crate::domain::Attention;
     let mut out = Vec::new();
     let f = &s.flags;
+    let att = |a| fmt.judged(st, Judged::Attainment, a);
     if let (true, Some(a)) = (f.missed, s.attainment) {
-        let below = match (f.below_target, below_target) {
-            (true, Some(t)) => format!(", below the {} target", fmt.percent(t)),
-            _ => String::new(),
+        let below = if f.below_target && show_target {
+            format!(", below the {} target", fmt.percent(st.below_target))
+        } else {
+            String::new()
         };
-        out.push(format!("missed quota at {}{below}", fmt.percent(a)));
+        out.push(format!("missed quota at {}{below}", att(a)));
     }
     if f.off_pace {
-        let pace = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.percent(p)).unwrap_or_default();
+        let pace = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.judged(st, Judged::Pace, p)).unwrap_or_default();
         out.push(format!("off pace ({pace} of the expected revenue to date)"));
     }
     for a in &f.needs_attention {
         out.push(match a {
             Attention::MissedTwice { previous, current } => {
-                format!("missed quota two months running ({} then {})", fmt.percent(*previous), fmt.percent(*current))
+                format!("missed quota two months running ({} then {})", att(*previous), att(*current))
             }
             Attention::RatingBelowStandard { rating, count, standard } => {
                 format!(
                     "customer rating {} (n = {count}) below the {} standard",
-                    fmt.fixed(*rating, 1),
+                    fmt.fixed_vs(*rating, 1, &[*standard]),
                     fmt.fixed(*standard, 1)
                 )
             }
             Attention::PaperworkBelowStandard { rate, standard } => {
-                format!("clean paperwork {} below the {} standard", fmt.percent(*rate), fmt.percent(*standard))
+                format!(
+                    "clean paperwork {} below the {} standard",
+                    fmt.percent_vs(*rate, &[*standard]),
+                    fmt.percent_vs(*standard, &[*standard])
+                )
             }
         });
     }
@@ -532,9 +548,12 @@ pub fn team_memo_view(
         let Some(now) = this_month.rep(key) else { continue };
         let last = last_month.rep(key);
         let prev = before.rep(key);
-        let trend = match (last.and_then(|s| s.attainment), prev.and_then(|s| s.attainment)) {
-            (Some(a), Some(b)) if crate::domain::percent_1dp(a) > crate::domain::percent_1dp(b) => "▲",
-            (Some(a), Some(b)) if crate::domain::percent_1dp(a) < crate::domain::percent_1dp(b) => "▼",
+        // Compared as displayed, so the arrow agrees with the two figures shown.
+        let shown_last = last.and_then(|s| s.attainment).map(|a| last_month.standards.shown(Judged::Attainment, a));
+        let shown_prev = prev.and_then(|s| s.attainment).map(|a| before.standards.shown(Judged::Attainment, a));
+        let trend = match (shown_last, shown_prev) {
+            (Some(a), Some(b)) if a > b => "▲",
+            (Some(a), Some(b)) if a < b => "▼",
             (Some(_), Some(_)) => "=",
             _ => "",
         };
@@ -543,22 +562,27 @@ pub fn team_memo_view(
             team: now.team.clone(),
             revenue_quota: now.revenue_quota.map(|q| fmt.money(q)),
             units_quota: now.units_quota.map(|u| fmt.number(u, 1)),
-            last_attainment: last.and_then(|s| s.attainment).map(|a| fmt.percent(a)),
+            last_attainment: last
+                .and_then(|s| s.attainment)
+                .map(|a| fmt.judged(&last_month.standards, Judged::Attainment, a)),
             trend: trend.into(),
         });
         if !teams.contains(&now.team) {
             teams.push(now.team.clone());
         }
         if let Some(l) = last {
-            let reasons = flag_sentences(fmt, l, None);
+            let st = &last_month.standards;
+            let reasons = flag_sentences(fmt, st, l, false);
             if !reasons.is_empty() {
                 attention.push(AttentionView { name: l.name.clone(), reasons });
             }
-            let mut what = earned(fmt, l);
+            let mut what = earned(fmt, st, l);
             if l.attainment.is_some_and(|a| a >= rust_decimal::Decimal::ONE) {
-                what.insert(0, format!("at quota ({})", l.attainment.map(|a| fmt.percent(a)).unwrap_or_default()));
+                let shown = l.attainment.map(|a| fmt.judged(st, Judged::Attainment, a)).unwrap_or_default();
+                what.insert(0, format!("at quota ({shown})"));
             }
-            if l.company_rank.is_some_and(|r| r <= 3) {
+            // A top-3 rank is celebrated only for a positive attainment.
+            if l.company_rank.is_some_and(|r| r <= 3) && l.attainment.is_some_and(|a| a > rust_decimal::Decimal::ZERO) {
                 what.insert(0, format!("rank {} company-wide", l.company_rank.unwrap_or_default()));
             }
             if !what.is_empty() {
@@ -574,10 +598,14 @@ pub fn team_memo_view(
             let last = last_month.teams.iter().find(|x| &x.team == t);
             TeamTotalView {
                 team: t.clone(),
-                quota: fmt.money(now.map(|x| x.revenue_quota).unwrap_or_default()),
+                quota: now.and_then(|x| x.revenue_quota).map(|q| fmt.money(q)),
                 last_revenue: fmt.money(last.map(|x| x.revenue).unwrap_or_default()),
-                last_quota: fmt.money(last.map(|x| x.revenue_quota).unwrap_or_default()),
+                last_quota_revenue: fmt.money(last.map(|x| x.quota_revenue).unwrap_or_default()),
+                last_quota: last.and_then(|x| x.revenue_quota).map(|q| fmt.money(q)),
                 last_attainment: last.and_then(|x| x.attainment).map(|a| fmt.percent(a)),
+                last_without_quota: last
+                    .map(|x| x.without_quota.iter().map(|(n, r)| format!("{n} ({})", fmt.money(*r))).collect())
+                    .unwrap_or_default(),
                 last_rank: last.and_then(|x| x.rank),
                 teams_ranked,
             }
@@ -781,8 +809,11 @@ pub struct RankingMailView {
     pub as_of: String,
     /// "final" or "preliminary".
     pub status: &'static str,
-    /// The company attainment board's ranks 1 to 3 (ties included).
+    /// The company attainment board's ranks 1 to 3 (ties included), only reps with a
+    /// positive attainment (so possibly fewer than three, or none).
     pub top: Vec<TopView>,
+    /// Nobody has a result yet this period: nobody is ranked, and the e-mail says so.
+    pub no_results: bool,
     /// Celebrations, as on the PDF.
     pub celebrations: Vec<CelebrationView>,
     /// The attached PDF's file name.
@@ -799,15 +830,18 @@ pub fn ranking_mail_view(
     recipient: &str,
     attachment: &str,
 ) -> RankingMailView {
+    // The celebrated top of the attainment board: ranks 1 to 3 with a positive value.
     let top = m
-        .reps
+        .celebrations
+        .top
         .iter()
-        .filter(|s| s.company_rank.is_some_and(|r| r <= 3))
-        .map(|s| TopView {
-            rank: s.company_rank.unwrap_or(0),
-            name: s.name.clone(),
-            team: s.team.clone(),
-            attainment: s.attainment.map(|a| fmt.percent(a)).unwrap_or_default(),
+        .filter(|b| b.kind == BoardKind::Attainment)
+        .flat_map(|b| &b.entries)
+        .map(|e| TopView {
+            rank: e.rank,
+            name: e.name.clone(),
+            team: e.team.clone(),
+            attainment: fmt.percent_shown(e.value),
         })
         .collect();
     RankingMailView {
@@ -819,6 +853,7 @@ pub fn ranking_mail_view(
         as_of: m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
         status: if m.preliminary { "preliminary" } else { "final" },
         top,
+        no_results: !m.has_results,
         celebrations: documents::celebration_lines(m, fmt)
             .into_iter()
             .map(|(label, text)| CelebrationView { label, text })
@@ -882,17 +917,19 @@ pub fn flag_count(s: &Standing) -> usize {
 }
 
 /// Renders the manager's talking points for a rep's flags from `pdf/talking_points.txt`:
-/// one entry per non-empty line. `below_target` is config `metrics.below_target`.
+/// one entry per non-empty line. `standards` are the org's (metrics `Settings::standards`):
+/// each figure is shown against the threshold it is judged by.
 pub fn talking_points(
     t: &Templates,
     fmt: &Format,
     period: Period,
     s: &Standing,
-    below_target: rust_decimal::Decimal,
+    standards: &Standards,
 ) -> Result<Vec<String>, ReportError> {
     use crate::domain::Attention;
     use serde_json::{Value, json};
-    let pct = |d: rust_decimal::Decimal| fmt.percent(d);
+    let below_target = standards.below_target;
+    let pct = |d: rust_decimal::Decimal| fmt.judged(standards, Judged::Attainment, d);
     let mut flags: Vec<Value> = Vec::new();
     let att = s.attainment.map(pct).unwrap_or_default();
     let missed_twice = s.flags.needs_attention.iter().any(|a| matches!(a, Attention::MissedTwice { .. }));
@@ -902,21 +939,20 @@ pub fn talking_points(
                 json!({"reason": "missed_twice", "previous": pct(*previous), "current": pct(*current)})
             }
             Attention::RatingBelowStandard { rating, count, standard } => json!({"reason": "rating",
-                "rating": fmt.fixed(*rating, 1), "count": count, "standard": fmt.fixed(*standard, 1)}),
-            Attention::PaperworkBelowStandard { rate, standard } => {
-                json!({"reason": "paperwork", "rate": pct(*rate), "standard": pct(*standard)})
-            }
+                "rating": fmt.fixed_vs(*rating, 1, &[*standard]), "count": count, "standard": fmt.fixed(*standard, 1)}),
+            Attention::PaperworkBelowStandard { rate, standard } => json!({"reason": "paperwork",
+                "rate": fmt.percent_vs(*rate, &[*standard]), "standard": fmt.percent_vs(*standard, &[*standard])}),
         });
     }
     if s.flags.below_target && !missed_twice {
-        flags.push(json!({"reason": "below_target", "attainment": att, "threshold": pct(below_target)}));
+        flags.push(json!({"reason": "below_target", "attainment": att, "threshold": fmt.percent(below_target)}));
     } else if s.flags.missed && !missed_twice {
         flags.push(json!({"reason": "missed", "attainment": att}));
     }
     if s.flags.off_pace {
         let p = s.pacing.as_ref();
         flags.push(json!({"reason": "off_pace",
-            "pace": p.and_then(|p| p.pace).map(pct).unwrap_or_default(),
+            "pace": p.and_then(|p| p.pace).map(|x| fmt.judged(standards, Judged::Pace, x)).unwrap_or_default(),
             "needed_per_day": p.and_then(|p| p.needed_per_day).map(|n| fmt.money(n))}));
     }
     let mut ctx = Context::new();
@@ -940,6 +976,7 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
         as_of: "25 October 2026".into(),
         status: "preliminary",
         top: vec![TopView { rank: 1, name: "Ann Archer".into(), team: "North".into(), attainment: "112.5%".into() }],
+        no_results: false,
         celebrations: vec![CelebrationView { label: "At or above quota".into(), text: "Ann Archer".into() }],
         attachment: "ranking_2026-W43.pdf".into(),
     };

@@ -7,7 +7,7 @@ use serde::Serialize;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::Format;
-use crate::domain::{BestKind, BoardKind, MonthStandings, Standing};
+use crate::domain::{BestKind, BoardKind, Judged, MonthStandings, Standards, Standing, same_team};
 
 /// One rep's line of `quotad standings` (CSV columns and JSON fields, in this order).
 /// Decimals are exact and unrounded unless the name says `_pct`; money is in currency
@@ -47,7 +47,8 @@ pub struct StandingRow {
     pub revenue_quota: Option<Decimal>,
     /// Attainment as an exact fraction; empty = no quota.
     pub attainment: Option<Decimal>,
-    /// Attainment as displayed and ranked: percent, one decimal.
+    /// Attainment as displayed and ranked: percent, always one decimal ("99.9" for
+    /// 99.95%: a value below 100% or below target never shows at or above it).
     pub attainment_pct: Option<Decimal>,
     /// Month-to-date pace as a fraction (months in progress only).
     pub pace: Option<Decimal>,
@@ -70,12 +71,17 @@ pub struct StandingRow {
     pub preliminary: bool,
     /// The date the figures are as of (newest export), YYYY-MM-DD.
     pub as_of: Option<String>,
+    /// The standards the table shows judged figures against (not a CSV/JSON field).
+    #[serde(skip)]
+    standards: Standards,
 }
 
 /// The rows of one board: the ranked reps in board order, then everyone else in scope
-/// (unranked) by name. `team` limits the scope to one team (its team board's ranks).
+/// (unranked) by name. `team` limits the scope to one team (its team board's ranks),
+/// matched however it is typed ([`same_team`]); the scope is named as displayed.
 pub fn rows(m: &MonthStandings, board: BoardKind, team: Option<&str>) -> Vec<StandingRow> {
-    let in_scope = |s: &&Standing| team.is_none_or(|t| s.team == t);
+    let team = team.map(|t| m.team_named(t).unwrap_or(t));
+    let in_scope = |s: &&Standing| team.is_none_or(|t| same_team(&s.team, t));
     let b = m.board(board, team);
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -116,7 +122,7 @@ fn row(
         cancellations: s.cancellations,
         revenue_quota: s.revenue_quota,
         attainment: s.attainment,
-        attainment_pct: s.attainment.map(crate::domain::percent_1dp),
+        attainment_pct: s.attainment.map(|a| m.standards.shown(Judged::Attainment, a)),
         pace: s.pacing.as_ref().and_then(|p| p.pace),
         rating: s.rating,
         rating_count: s.rating_count,
@@ -132,6 +138,7 @@ fn row(
         first_at_quota: s.first_at_quota,
         preliminary: m.preliminary,
         as_of: m.as_of.map(|d| d.to_string()),
+        standards: m.standards.clone(),
     }
 }
 
@@ -304,11 +311,28 @@ pub fn to_table(rows: &[StandingRow], board: BoardKind, fmt: &Format, title: &st
             cols.push(("Revenue", 12, true, Box::new(move |r: &StandingRow| fmt.money(r.revenue))));
             cols.push(("Units", 5, true, Box::new(move |r: &StandingRow| fmt.number(r.units, 1))));
             cols.push(("Quota", 12, true, Box::new(move |r: &StandingRow| opt(r.revenue_quota.map(|q| fmt.money(q))))));
-            cols.push(("Attain", 7, true, Box::new(move |r: &StandingRow| opt(r.attainment.map(|a| fmt.percent(a))))));
-            cols.push(("Pace", 6, true, Box::new(move |r: &StandingRow| opt(r.pace.map(|p| format_pace(fmt, p))))));
+            cols.push((
+                "Attain",
+                7,
+                true,
+                Box::new(move |r: &StandingRow| {
+                    opt(r.attainment.map(|a| fmt.judged(&r.standards, Judged::Attainment, a)))
+                }),
+            ));
+            cols.push((
+                "Pace",
+                6,
+                true,
+                Box::new(move |r: &StandingRow| opt(r.pace.map(|p| format_pace(fmt, &r.standards, p)))),
+            ));
         }
         BoardKind::Ratings => {
-            cols.push(("Rating", 6, true, Box::new(move |r: &StandingRow| opt(r.rating.map(|x| fmt.fixed(x, 1))))));
+            cols.push((
+                "Rating",
+                6,
+                true,
+                Box::new(move |r: &StandingRow| opt(r.rating.map(|x| fmt.judged(&r.standards, Judged::Rating, x)))),
+            ));
             cols.push(("n", 4, true, Box::new(|r: &StandingRow| r.rating_count.to_string())));
             cols.push(("Revenue", 12, true, Box::new(move |r: &StandingRow| fmt.money(r.revenue))));
         }
@@ -317,7 +341,9 @@ pub fn to_table(rows: &[StandingRow], board: BoardKind, fmt: &Format, title: &st
                 "Clean",
                 7,
                 true,
-                Box::new(move |r: &StandingRow| opt(r.clean_paperwork.map(|x| fmt.percent(x)))),
+                Box::new(move |r: &StandingRow| {
+                    opt(r.clean_paperwork.map(|x| fmt.judged(&r.standards, Judged::CleanPaperwork, x)))
+                }),
             ));
             cols.push((
                 "Err/deal",
@@ -342,7 +368,7 @@ pub fn to_table(rows: &[StandingRow], board: BoardKind, fmt: &Format, title: &st
     out
 }
 
-fn format_pace(fmt: &Format, p: Decimal) -> String {
-    let s = fmt.percent(p);
+fn format_pace(fmt: &Format, st: &Standards, p: Decimal) -> String {
+    let s = fmt.judged(st, Judged::Pace, p);
     s.replace(".0%", "%")
 }
