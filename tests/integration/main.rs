@@ -19,3 +19,4 @@ mod sample_memos;
 mod serve;
 mod smtp_server;
 mod trust;
+mod weekly;
