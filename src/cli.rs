@@ -48,7 +48,9 @@ pub enum Command {
         /// sent twice.
         #[arg(long)]
         resend: bool,
-        /// weekly-ranking: the ISO week, YYYY-Www (default: the newest full week with deals).
+        /// weekly-ranking: the ISO week, YYYY-Www; it ranks the month of its Monday to date,
+        /// through its Sunday or that month's end (default: the newest week with deals
+        /// that the exports cover).
         #[arg(long, value_parser = parse_week)]
         week: Option<IsoWeek>,
         /// Run the calendar's occurrence at this instant (RFC 3339, e.g.
@@ -79,7 +81,9 @@ pub enum Command {
         /// one-on-one: the month, YYYY-MM (default: the newest month with deals).
         #[arg(long, value_parser = parse_period)]
         period: Option<Period>,
-        /// weekly-ranking: the ISO week, YYYY-Www (default: the newest full week with deals).
+        /// weekly-ranking: the ISO week, YYYY-Www; it ranks the month of its Monday to date,
+        /// through its Sunday or that month's end (default: the newest week with deals
+        /// that the exports cover).
         #[arg(long, value_parser = parse_week)]
         week: Option<IsoWeek>,
     },
@@ -102,7 +106,8 @@ pub enum Command {
         /// The month, YYYY-MM (default: the newest month with deals).
         #[arg(long, value_parser = parse_period, conflicts_with = "week")]
         period: Option<Period>,
-        /// An ISO week, YYYY-Www: month to date through its Sunday, with movement since the week before.
+        /// An ISO week, YYYY-Www: the month of its Monday to date, through its Sunday or that
+        /// month's end, with movement since last week's ranking of the same month.
         #[arg(long, value_parser = parse_week)]
         week: Option<IsoWeek>,
         /// Only this team (its team board's ranks).

@@ -140,6 +140,34 @@ impl IsoWeek {
     pub fn prev(self) -> IsoWeek {
         IsoWeek::of(self.monday() - chrono::Duration::days(7))
     }
+
+    /// The week after.
+    pub fn next(self) -> IsoWeek {
+        IsoWeek::of(self.monday() + chrono::Duration::days(7))
+    }
+}
+
+/// The days a week's ranking covers (DESIGN.md "Metrics": weekly ranking): the month to
+/// date of `month`, from its first day through `through` (org-local, inclusive). Made by
+/// `metrics::ranked_period`, which holds the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct RankedPeriod {
+    /// The month ranked.
+    pub month: Period,
+    /// The last day counted, within `month`.
+    pub through: NaiveDate,
+}
+
+impl RankedPeriod {
+    /// The first day counted: the month's first day.
+    pub fn first_day(self) -> NaiveDate {
+        self.month.first_day()
+    }
+
+    /// Whether the ranking shows the month in full (`through` is its last day).
+    pub fn is_full_month(self) -> bool {
+        self.through >= self.month.last_day()
+    }
 }
 
 impl fmt::Display for IsoWeek {
@@ -350,6 +378,24 @@ impl DealRow {
     pub fn event(&self) -> DealEvent {
         self.class.event()
     }
+
+    /// Whether the row is a summary export's monthly total (DESIGN.md "Inputs": Summary
+    /// export) rather than a deal dated by day: Stage [`SUMMARY_STAGE`] and a Deal ID made
+    /// by [`summary_deal_id`].
+    pub fn is_month_total(&self) -> bool {
+        self.stage == SUMMARY_STAGE && self.deal_id.starts_with(SUMMARY_ID_PREFIX)
+    }
+}
+
+/// The Stage of a summary export's row, stored as one won deal per rep and month.
+pub const SUMMARY_STAGE: &str = "Summary";
+
+const SUMMARY_ID_PREFIX: &str = "summary ";
+
+/// The Deal ID of a summary export's total for `period` and the rep whose reference key
+/// is `rep_key`: "summary 2026-03 id:R1".
+pub fn summary_deal_id(period: Period, rep_key: &str) -> String {
+    format!("{SUMMARY_ID_PREFIX}{period} {rep_key}")
 }
 
 /// A rep's quota for one month (DESIGN.md "Inputs": Quotas).
@@ -820,6 +866,13 @@ pub struct Celebrations {
 pub struct MonthStandings {
     /// The month.
     pub period: Period,
+    /// Month to date: deals closed after this day (org-local) are not counted; `None` =
+    /// the whole month.
+    pub through: Option<NaiveDate>,
+    /// Whether the month's figures come from deals dated by day. `false` when any of
+    /// them is a summary export's monthly total (dated the month's first day): then no
+    /// month-to-date pace is computed, for anyone.
+    pub dated_by_day: bool,
     /// Newest export date (org-local) of the files that fed this month: every figure is
     /// "as of" this date (DESIGN.md "Metrics": As of).
     pub as_of: Option<NaiveDate>,

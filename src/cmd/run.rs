@@ -109,6 +109,11 @@ pub fn preview(
 
 fn print_docs(s: &DocsSummary) -> i32 {
     say!("{}", s.title);
+    if let Some(none) = &s.no_data {
+        // Nothing to rank: no all-zero PDF, nobody e-mailed.
+        say!("  {none}");
+        return 1;
+    }
     let total: usize = s.files.iter().map(|f| f.2).sum();
     say!("  {} PDF(s) written ({} KB in all)", s.files.len(), total.div_ceil(1024));
     for (path, pages, bytes) in s.files.iter().take(3) {

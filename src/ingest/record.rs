@@ -381,8 +381,8 @@ pub(super) fn parse_summary(ctx: &mut RowCtx, settings: &Settings, origin: RowOr
     }
     let period = period?;
     Some(DealRow {
-        deal_id: format!("summary {period} {}", rep.key()),
-        stage: "Summary".into(),
+        deal_id: crate::domain::summary_deal_id(period, &rep.key()),
+        stage: crate::domain::SUMMARY_STAGE.into(),
         class: StageClass::Won,
         rep,
         team,

@@ -17,8 +17,8 @@ pub use calendar::{OFF_PACE_AFTER, SellingCalendar, pacing};
 
 use crate::domain::{
     Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, Judged, MonthStandings,
-    PersonalBest, QuotaRow, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing, TeamStanding, fold_name,
-    team_key,
+    PersonalBest, QuotaRow, RankedPeriod, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing,
+    TeamStanding, fold_name, team_key,
 };
 use crate::domain::{Period, local_midnight_utc};
 
@@ -242,6 +242,8 @@ struct Tally {
     team_at: Option<(NaiveDate, String, &'static str)>,
     /// The latest close date summed.
     through: Option<NaiveDate>,
+    /// Rows that are a summary export's monthly totals (not dated by day).
+    month_totals: u32,
 }
 
 impl Tally {
@@ -262,6 +264,7 @@ impl Tally {
             self.team_at.clone_from(&o.team_at);
         }
         self.through = self.through.max(o.through);
+        self.month_totals += o.month_totals;
     }
 
     /// Adds one deal event, credited by the row's share: won adds its amount and units
@@ -293,6 +296,9 @@ impl Tally {
                 self.cancelled += 1;
             }
             StageClass::Ignored => return,
+        }
+        if d.is_month_total() {
+            self.month_totals += 1;
         }
         if d.team.is_some() {
             self.export_team.clone_from(&d.team);
@@ -419,6 +425,8 @@ struct Basics {
     reps: Vec<Standing>,
     unmatched: Vec<String>,
     data_through: Option<NaiveDate>,
+    /// No row summed is a summary export's monthly total.
+    dated_by_day: bool,
 }
 
 /// `sums`: the month's deal rows summed per rep as exported ([`Rollup`]).
@@ -437,8 +445,10 @@ fn basics<'t>(
     let mut tallies: HashMap<String, Tally> = HashMap::new();
     let mut unmatched: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut data_through = None;
+    let mut dated_by_day = true;
     for (rep, t) in sums {
         data_through = data_through.max(t.through);
+        dated_by_day &= t.month_totals == 0;
         match resolver.resolve(rep) {
             Some(r) => tallies.entry(r.key()).or_default().merge(t),
             None => *unmatched.entry(rep.describe()).or_default() += t.revenue,
@@ -507,7 +517,7 @@ fn basics<'t>(
         .collect();
     let mut unmatched: Vec<String> = unmatched.into_iter().map(|(who, rev)| format!("{who} (revenue {rev})")).collect();
     unmatched.extend(unmatched_quotas);
-    Basics { reps, unmatched, data_through }
+    Basics { reps, unmatched, data_through, dated_by_day }
 }
 
 /// Builds the boards (each kind company-wide, then per team) and writes each rep's ranks.
@@ -594,15 +604,29 @@ pub fn month_to_date(through: NaiveDate, input: &Input, settings: &Settings, now
     standings_through(Period::of(through), Some(through), input, settings, now)
 }
 
-/// The week's standings: month to date through the week's Sunday (or the month's last
-/// day, if the month ends mid-week), with each board's rank movement against the same
-/// board a week earlier when that falls in the same month.
+/// The days a week's ranking covers (DESIGN.md "Metrics": weekly ranking): the month
+/// to date of the month its Monday falls in, through its Sunday or that month's last
+/// day, whichever is first. So every day of every month is in some weekly ranking, and
+/// the first ranking after a month closes (the week holding its last day) shows that
+/// month in full: 2026-W44 (26 Oct – 1 Nov) ranks 1–31 October, 2026-W45 ranks 1–8
+/// November.
+pub fn ranked_period(week: IsoWeek) -> RankedPeriod {
+    let month = Period::of(week.monday());
+    RankedPeriod { month, through: week.sunday().min(month.last_day()) }
+}
+
+/// The week's standings: the month to date of its [`ranked_period`], with each board's
+/// rank movement against last week's ranking (the same rule, a week earlier) when that
+/// ranked the same month; the first ranking of a month has no movement.
+///
+/// `input.deals` must hold the rows of the ranked month (the pipeline loads
+/// `ranked_period(week).month`).
 pub fn week_standings(week: IsoWeek, input: &Input, settings: &Settings, now: DateTime<Utc>) -> MonthStandings {
-    let end = week.sunday();
-    let mut cur = month_to_date(end, input, settings, now);
-    let prev_end = week.prev().sunday();
-    if Period::of(prev_end) == Period::of(end) {
-        let prev = month_to_date(prev_end, input, settings, now);
+    let span = ranked_period(week);
+    let mut cur = month_to_date(span.through, input, settings, now);
+    let prev = ranked_period(week.prev());
+    if prev.month == span.month {
+        let prev = month_to_date(prev.through, input, settings, now);
         apply_movement(&mut cur, &prev);
     }
     cur
@@ -665,7 +689,7 @@ fn standings_through(
         }
     }
 
-    let Basics { mut reps, unmatched, data_through } = match through {
+    let Basics { mut reps, unmatched, data_through, dated_by_day } = match through {
         // Month to date: this month's rows up to `through`, summed afresh.
         Some(t) => {
             let mtd = Rollup::of(
@@ -678,10 +702,16 @@ fn standings_through(
     let mut boards = boards(&mut reps, settings);
     boards.sort_by(|a, b| (a.kind, a.team.is_some(), &a.team).cmp(&(b.kind, b.team.is_some(), &b.team)));
 
-    // Pacing for a month in progress: through the data's as-of date (or `through`),
-    // never past today.
+    // Pacing for a month in progress whose deals are dated by day (a summary export's
+    // monthly total says nothing of the days): through `through` or the data's as-of
+    // date, whichever is first, never past today.
     let today = now.with_timezone(&tz).date_naive();
-    let pace_through = if final_ { None } else { through.or(as_of).map(|d| d.min(today)) };
+    let pace_through = match (through, as_of) {
+        _ if final_ || !dated_by_day => None,
+        (Some(t), Some(a)) => Some(t.min(a)),
+        (t, a) => t.or(a),
+    }
+    .map(|d| d.min(today));
     for s in &mut reps {
         if let Some(t) = pace_through {
             s.pacing = pacing(&settings.calendar, period, t, s.revenue, s.revenue_quota);
@@ -714,6 +744,8 @@ fn standings_through(
         selling_days: settings.calendar.selling_days(period),
         standards: settings.standards(),
         period,
+        through,
+        dated_by_day,
         as_of,
         data_through,
         preliminary: !final_,
@@ -976,6 +1008,7 @@ fn celebrations(reps: &[Standing], boards: &[Board]) -> Celebrations {
     let active: Vec<&Standing> = reps.iter().filter(|s| s.active).collect();
     let mut by_name = active.clone();
     by_name.sort_by_key(|s| (fold_name(&s.name), s.rep_key.clone()));
+    // Nobody is celebrated for nothing: a top place needs a positive value.
     let top = boards
         .iter()
         .filter(|b| b.team.is_none())

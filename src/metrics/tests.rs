@@ -648,3 +648,174 @@ fn team_attainment_counts_only_reps_with_a_quota() {
     assert_eq!((east.attainment, east.revenue_quota, east.rank), (None, None, None));
     assert_eq!(east.without_quota, vec![("Eve".to_string(), dec("5000"))]);
 }
+
+fn week(s: &str) -> IsoWeek {
+    s.parse().unwrap()
+}
+
+#[test]
+fn a_week_ranks_the_month_of_its_monday_through_its_sunday_or_the_month_end() {
+    let rp = |m: &str, through: &str| RankedPeriod { month: p(m), through: day(through) };
+    // 2026-W44 is Monday 26 October to Sunday 1 November: October in full.
+    assert_eq!(ranked_period(week("2026-W44")), rp("2026-10", "2026-10-31"));
+    assert!(ranked_period(week("2026-W44")).is_full_month());
+    // 2026-W45, 2–8 November: November 1–8 (Sunday 1 November is in it).
+    assert_eq!(ranked_period(week("2026-W45")), rp("2026-11", "2026-11-08"));
+    assert_eq!(ranked_period(week("2026-W45")).first_day(), day("2026-11-01"));
+    assert!(!ranked_period(week("2026-W45")).is_full_month());
+    // 2026-W43, 19–25 October: October 1–25.
+    assert_eq!(ranked_period(week("2026-W43")), rp("2026-10", "2026-10-25"));
+    // 2026-W01 is Monday 29 December 2025 to Sunday 4 January: December 2025 in full.
+    assert_eq!(ranked_period(week("2026-W01")), rp("2025-12", "2025-12-31"));
+    // June 2026 starts on a Monday: W23 ranks 1–7 June; May ends on Sunday 31 May: W22
+    // (25–31 May) ranks May in full.
+    assert_eq!(ranked_period(week("2026-W23")), rp("2026-06", "2026-06-07"));
+    assert_eq!(ranked_period(week("2026-W22")), rp("2026-05", "2026-05-31"));
+}
+
+#[test]
+fn every_day_of_every_month_is_in_some_weekly_ranking_and_a_closed_month_is_ranked_in_full() {
+    // 2020 (leap year, 53 ISO weeks) to 2030, 2026 (53 weeks) included.
+    for year in 2020..=2030 {
+        let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(year, 12, 31).unwrap();
+        let mut weeks = Vec::new();
+        let mut w = IsoWeek::of(first);
+        while w.monday() <= last {
+            weeks.push((w, ranked_period(w)));
+            w = w.next();
+        }
+        for (w, r) in &weeks {
+            assert_eq!(r.month, Period::of(w.monday()), "{w}: the month of its Monday");
+            assert!(r.through >= w.monday() && r.through <= w.sunday(), "{w}: through {}", r.through);
+            assert_eq!(r.through.month(), r.month.first_day().month(), "{w}: within its month");
+        }
+        // The union of the ranked periods covers every day of the year.
+        let mut d = first;
+        while d <= last {
+            assert!(weeks.iter().any(|(_, r)| r.first_day() <= d && d <= r.through), "{d} is in no weekly ranking");
+            d = d.succ_opt().unwrap();
+        }
+        // The first ranking run after a month closes (the first week whose Sunday is on or
+        // after its last day) shows that month in full.
+        let mut m = Period::of(first);
+        while m <= Period::of(last) {
+            let (w, r) = weeks.iter().find(|(w, _)| w.sunday() >= m.last_day()).unwrap();
+            assert_eq!(*r, RankedPeriod { month: m, through: m.last_day() }, "{m}: the ranking of {w}");
+            m = m.next();
+        }
+    }
+}
+
+/// Ann and Bo in October and November 2026; October exported on 31 October (before it
+/// closed), November on 9 November.
+type Fixture = (Vec<RosterVersion>, Vec<DealRow>, Vec<QuotaRow>, Vec<(Period, DateTime<Utc>)>);
+
+fn october_november(october_exported: &str) -> Fixture {
+    let roster = vec![rep("A", "Ann", "N"), rep("B", "Bo", "N")];
+    let deals = vec![
+        won("1", "B", "2026-10-20", "200000"),
+        won("2", "A", "2026-10-30", "300000"),
+        won("3", "B", "2026-11-01", "100000"),
+    ];
+    let quotas = vec![
+        quota("A", "2026-10", "400000"),
+        quota("B", "2026-10", "250000"),
+        quota("A", "2026-11", "400000"),
+        quota("B", "2026-11", "300000"),
+    ];
+    let ex = vec![(p("2026-10"), at(october_exported)), (p("2026-11"), at("2026-11-09T06:00:00Z"))];
+    (roster, deals, quotas, ex)
+}
+
+#[test]
+fn the_week_of_26_october_ranks_october_in_full_and_the_next_week_november_1_to_8() {
+    let (roster, deals, quotas, ex) = october_november("2026-10-31T18:00:00Z");
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
+    let now = at("2026-11-09T12:00:00Z");
+    let w44 = week_standings(week("2026-W44"), &input, &Settings::default(), now);
+    assert_eq!((w44.period, w44.through), (p("2026-10"), Some(day("2026-10-31"))));
+    // Ann's deal of Friday 30 October counts; Bo's of Sunday 1 November does not.
+    assert_eq!((get(&w44, "A").revenue, get(&w44, "B").revenue), (dec("300000"), dec("200000")));
+    assert!(w44.preliminary && w44.dated_by_day);
+    // Pace through 31 October, every day gone: Ann 300,000 / (400,000 × 31/31) = 0.75.
+    let pace = get(&w44, "A").pacing.clone().unwrap();
+    assert_eq!((pace.through, pace.elapsed, pace.pace), (day("2026-10-31"), 31, Some(dec("0.75"))));
+    // Movement against W43 (1–25 October: Bo 200,000, Ann 0): Ann up one on results.
+    let moves = |m: &MonthStandings, k: BoardKind| -> Vec<(String, u32, Option<i32>)> {
+        m.board(k, None).unwrap().entries.iter().map(|e| (e.name.clone(), e.rank, e.movement)).collect()
+    };
+    assert_eq!(moves(&w44, BoardKind::Results), vec![("Ann".into(), 1, Some(1)), ("Bo".into(), 2, Some(-1))]);
+    // Attainment: Bo 80.0% stays 1st, Ann 75.0% stays 2nd (0.0% on 1–25 October).
+    assert_eq!(moves(&w44, BoardKind::Attainment), vec![("Bo".into(), 1, Some(0)), ("Ann".into(), 2, Some(0))]);
+
+    let w45 = week_standings(week("2026-W45"), &input, &Settings::default(), now);
+    assert_eq!((w45.period, w45.through), (p("2026-11"), Some(day("2026-11-08"))));
+    assert_eq!((get(&w45, "A").revenue, get(&w45, "B").revenue), (dec("0"), dec("100000")));
+    // Pace over 8 of November's 30 days: Bo 100,000 / (300,000 × 8/30 = 80,000) = 1.25.
+    let pace = get(&w45, "B").pacing.clone().unwrap();
+    assert_eq!((pace.elapsed, pace.pace), (8, Some(dec("1.25"))));
+    // The first ranking of November moves nobody: last week ranked October.
+    assert_eq!(moves(&w45, BoardKind::Results), vec![("Bo".into(), 1, None), ("Ann".into(), 2, None)]);
+}
+
+#[test]
+fn a_full_month_ranking_is_final_once_the_final_export_is_loaded() {
+    // October exported on 2 November: final; the ranking has no pace, and personal-best
+    // logic may run (it needs a final month).
+    let (roster, deals, quotas, ex) = october_november("2026-11-02T12:00:00Z");
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
+    let w44 = week_standings(week("2026-W44"), &input, &Settings::default(), at("2026-11-09T12:00:00Z"));
+    assert!(!w44.preliminary);
+    assert!(w44.reps.iter().all(|s| s.pacing.is_none()));
+    // W43 (1–25 October) is month to date: preliminary whatever the exports.
+    let w43 = week_standings(week("2026-W43"), &input, &Settings::default(), at("2026-11-09T12:00:00Z"));
+    assert!(w43.preliminary);
+}
+
+#[test]
+fn a_summary_total_gives_no_month_to_date_pace_and_no_off_pace_flag() {
+    // November 2026, exported on 12 November: 12 of 30 days gone (40%, past the 30% after
+    // which "off pace" may be flagged). Bo's 20,000 against 300,000 dated by day would
+    // pace at 20,000 / 120,000 = 16.7%: off pace.
+    let roster = vec![rep("A", "Ann", "N"), rep("B", "Bo", "N")];
+    let quotas = vec![quota("A", "2026-11", "400000"), quota("B", "2026-11", "300000")];
+    let ex = vec![(p("2026-11"), at("2026-11-12T18:00:00Z"))];
+    let now = at("2026-11-13T12:00:00Z");
+    let by_day = vec![won("1", "A", "2026-11-03", "350000"), won("2", "B", "2026-11-04", "20000")];
+    let input = Input { roster: &roster, deals: &by_day, quotas: &quotas, exports: &ex, rollup: None };
+    let m = month_standings(p("2026-11"), &input, &Settings::default(), now);
+    assert!(m.dated_by_day);
+    let bo = get(&m, "B");
+    assert_eq!(bo.pacing.as_ref().and_then(|x| x.pace).map(|x| x.round_dp(3)), Some(dec("0.167")));
+    assert!(bo.flags.off_pace);
+    // The same figures as a summary export's monthly totals (dated 1 November).
+    let total = |rep: &str, amount: &str| {
+        let mut d = won(&crate::domain::summary_deal_id(p("2026-11"), &format!("id:{rep}")), rep, "2026-11-01", amount);
+        d.stage = crate::domain::SUMMARY_STAGE.into();
+        assert!(d.is_month_total());
+        d
+    };
+    let totals = vec![total("A", "350000"), total("B", "20000")];
+    let input = Input { roster: &roster, deals: &totals, quotas: &quotas, exports: &ex, rollup: None };
+    let m = month_standings(p("2026-11"), &input, &Settings::default(), now);
+    assert!(!m.dated_by_day);
+    assert_eq!(get(&m, "B").revenue, dec("20000"));
+    assert!(m.reps.iter().all(|s| s.pacing.is_none() && !s.flags.off_pace), "{:?}", m.reps);
+    // Month to date (a weekly ranking) the same.
+    let w = week_standings(week("2026-W46"), &input, &Settings::default(), now);
+    assert!(!w.dated_by_day && w.reps.iter().all(|s| s.pacing.is_none()));
+}
+
+#[test]
+fn nobody_is_celebrated_on_a_board_for_nothing() {
+    // March: Ann 50,000, Bo and Cy nothing. Results top: Ann only, not Bo and Cy at $0.
+    let roster = vec![rep("A", "Ann", "N"), rep("B", "Bo", "N"), rep("C", "Cy", "S")];
+    let m = standings("2026-03", &roster, &[won("1", "A", "2026-03-02", "50000")], &[]);
+    let top = m.celebrations.top.iter().find(|b| b.kind == BoardKind::Results).unwrap();
+    let names: Vec<&str> = top.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["Ann"]);
+    // Bo and Cy are still on the results board itself, 2nd.
+    let board = m.board(BoardKind::Results, None).unwrap();
+    assert_eq!(board.entries.iter().map(|e| e.rank).collect::<Vec<_>>(), [1, 2, 2]);
+}

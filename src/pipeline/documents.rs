@@ -14,7 +14,7 @@ use super::outbox::{Sender, Sent, deliver_outbox};
 use super::{Loaded, Stop};
 use crate::config::Config;
 use crate::deliver;
-use crate::domain::Period;
+use crate::domain::{IsoWeek, Period, RankedPeriod};
 use crate::metrics;
 use crate::report::{self, Templates};
 use crate::store::Store;
@@ -66,6 +66,9 @@ pub struct DocsSummary {
     pub failed: Vec<String>,
     /// Where the file transport wrote.
     pub outbox: PathBuf,
+    /// Nothing to draw: why ("no deals in November 2026 to date, 1–8 Nov: nothing
+    /// drawn, nothing sent"). Then nothing was written or sent.
+    pub no_data: Option<String>,
 }
 
 fn note_missing(summary: &mut DocsSummary, file: &Path, pdf: &report::Pdf) {
@@ -139,28 +142,60 @@ fn deliver_docs(
     Ok(())
 }
 
-/// The default week of the weekly ranking: the newest full ISO week with deals — the
-/// week whose Sunday is the newest won/cancelled close date, else the week before it.
-pub fn default_ranking_week(store: &Store) -> Result<crate::domain::IsoWeek> {
-    use crate::domain::IsoWeek;
-    let Some(month) = store.latest_deal_month()? else {
+/// The default week of the weekly ranking: the newest week with deals in its ranked
+/// period ([`metrics::ranked_period`]) whose days the data covers — its last day ranked
+/// is on or before the newest won/cancelled close date, or an export of that month was
+/// written (a date in `cfg.org.time_zone`) after it. Without such a week, the newest
+/// week with deals in its ranked period.
+///
+/// Errors: no deals stored; the state database cannot be read.
+pub fn default_ranking_week(cfg: &Config, store: &Store) -> Result<IsoWeek> {
+    let Some(newest) = store.newest_deal_date()? else {
         bail!(
             "no deals are stored yet: put a CRM export in the inbox and run `quotad import` (or pass --week YYYY-Www)"
         )
     };
-    let newest = store
-        .deals_between(month, month)?
-        .iter()
-        .filter(|d| d.class != crate::domain::StageClass::Ignored)
-        .filter_map(|d| d.close_date)
-        .max()
-        .unwrap_or_else(|| month.last_day());
-    let w = IsoWeek::of(newest);
-    Ok(if w.sunday() == newest { w } else { w.prev() })
+    let first = store.months_with_deals()?.first().map_or(newest, |m| m.first_day());
+    let exports = store.month_exports()?;
+    let tz = cfg.org.time_zone;
+    let covered = |r: RankedPeriod| {
+        r.through <= newest
+            || exports.iter().any(|(p, at)| *p == r.month && at.with_timezone(&tz).date_naive() > r.through)
+    };
+    let mut uncovered = None;
+    // From the week after the newest deal's (whose ranked period may be the one that
+    // holds it: a Sunday the 1st) back to the first month with deals.
+    let mut w = IsoWeek::of(newest).next();
+    while metrics::ranked_period(w).through >= first {
+        let r = metrics::ranked_period(w);
+        if store.has_deals_between(r.first_day(), r.through)? {
+            if covered(r) {
+                return Ok(w);
+            }
+            uncovered.get_or_insert(w);
+        }
+        w = w.prev();
+    }
+    uncovered.context("no week has deals in its ranked period")
 }
 
-/// Writes the weekly ranking PDF (`paths.reports/ranking_YYYY-Www.pdf`) for `week`:
-/// month to date through its Sunday, with movement since the week before. With `send`,
+/// "no deals in November 2026 to date, 1–8 Nov" when `r` has no won or cancelled deal;
+/// `None` when it has.
+pub fn no_deals_in(store: &Store, r: RankedPeriod) -> Result<Option<String>> {
+    Ok((!store.has_deals_between(r.first_day(), r.through)?).then(|| {
+        format!(
+            "no deals in {}, {}",
+            report::ranked_label(r.month, Some(r.through)),
+            report::ranked_days(r.month, Some(r.through))
+        )
+    }))
+}
+
+/// Writes the weekly ranking PDF (`paths.reports/ranking_YYYY-Www.pdf`) for `week`: the
+/// month to date of its ranked period ([`metrics::ranked_period`]: the month of its
+/// Monday, through its Sunday or that month's last day), with movement since last
+/// week's ranking of the same month. A ranked period without deals is neither drawn nor
+/// sent: the summary's `no_data` says so. With `send`,
 /// e-mails it (HTML summary, text twin, PDF attached) to every active rep of each team
 /// and to each team's manager, once per address (idempotency key
 /// `weekly-ranking/WEEK/EMAIL/ranking`).
@@ -170,18 +205,28 @@ pub fn weekly_ranking(
     store: &mut Store,
     templates: &Templates,
     fonts: &report::Fonts,
-    week: crate::domain::IsoWeek,
+    week: IsoWeek,
     send: bool,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
-    let loaded = Loaded::new(store, Period::of(week.sunday()))?;
-    let m = metrics::week_standings(week, &loaded.input(), &cfg.metrics, now);
+    let span = metrics::ranked_period(week);
     let mut summary = DocsSummary {
-        title: format!("Weekly ranking {week} ({} month to date)", m.period.label()),
+        title: format!(
+            "Weekly ranking {week} ({}, {})",
+            report::ranked_label(span.month, Some(span.through)),
+            report::ranked_days(span.month, Some(span.through))
+        ),
         outbox: cfg.paths.outbox.clone(),
         ..Default::default()
     };
+    if let Some(none) = no_deals_in(store, span)? {
+        let sent = if send { ", nothing sent" } else { "" };
+        summary.no_data = Some(format!("{none}: nothing drawn{sent}"));
+        return Ok(summary);
+    }
+    let loaded = Loaded::new(store, span.month)?;
+    let m = metrics::week_standings(week, &loaded.input(), &cfg.metrics, now);
     let week_s = week.to_string();
     let pdf = report::documents::ranking(
         fonts,

@@ -162,6 +162,12 @@ pub fn explain(
             }
         }
         let _ = writeln!(out, "  {}", rank_reason(&m, s));
+        if s.pacing.is_none() && m.preliminary && !m.dated_by_day {
+            let _ = writeln!(
+                out,
+                "  no month-to-date pace: the month's figures are a summary export's monthly totals, not deals dated by day"
+            );
+        }
         if let Some(p) = &s.pacing {
             let pace = p.pace.map(|x| f.judged(&m.standards, Judged::Pace, x)).unwrap_or_else(|| "—".into());
             let _ = writeln!(

@@ -38,8 +38,9 @@ pub enum Occurrence {
 
 /// Runs the occurrence of `job` scheduled at `occurrence` (UTC), at time `now`, on the
 /// period it targets ([`schedule::JobKind::target`]: the memo's month, the week before,
-/// the month before). A period without deals (or an empty roster) is not sent as an
-/// empty report: it returns [`Occurrence::NoData`]. Every message goes through the
+/// the month before). A period without deals (for the weekly ranking: its ranked period,
+/// [`crate::metrics::ranked_period`]), or an empty roster, is not sent as an empty
+/// report: it returns [`Occurrence::NoData`]. Every message goes through the
 /// outbox ledger, so running an occurrence again sends nothing twice.
 ///
 /// With `stop` requested, a delivery cut short leaves the rest of its messages in the
@@ -66,7 +67,16 @@ pub fn scheduled_job(
     let needed = match target {
         Target::Month(p) if job == JobKind::QuotaMemo => p.prev(),
         Target::Month(p) => p,
-        Target::Week(w) => Period::of(w.sunday()),
+        Target::Week(w) => {
+            // The week's ranked period: the month of its Monday, up to its Sunday.
+            let r = crate::metrics::ranked_period(w);
+            if !store.has_deals_between(r.first_day(), r.through)? {
+                let days =
+                    if r.is_full_month() { r.month.to_string() } else { format!("{} through {}", r.month, r.through) };
+                return Ok(Occurrence::NoData(format!("no data: no deals stored for {days} ({range})")));
+            }
+            r.month
+        }
     };
     if !have(needed) {
         return Ok(Occurrence::NoData(format!("no data: no deals stored for {needed} ({range})")));
@@ -99,7 +109,11 @@ pub fn scheduled_job(
         }
         (JobKind::WeeklyRanking, Target::Week(w)) => {
             let fonts = report::Fonts::load(&cfg.pdf)?;
-            docs_outcome(&weekly_ranking(cfg, store, templates, &fonts, w, true, now, stop)?)
+            let s = weekly_ranking(cfg, store, templates, &fonts, w, true, now, stop)?;
+            if let Some(none) = s.no_data {
+                return Ok(Occurrence::NoData(format!("no data: {none} ({range})")));
+            }
+            docs_outcome(&s)
         }
         (JobKind::OneOnOne, Target::Month(p)) => {
             let fonts = report::Fonts::load(&cfg.pdf)?;

@@ -185,7 +185,7 @@ pub fn run_jobs(
         if matches!(job, Job::WeeklyRanking | Job::All) {
             let week = match week {
                 Some(w) => w,
-                None => default_ranking_week(&store)?,
+                None => default_ranking_week(cfg, &store)?,
             };
             let s = weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now, stop)?;
             on_step(Step::Docs(&s));
@@ -232,7 +232,7 @@ pub fn preview(
         Job::WeeklyRanking => {
             let week = match week {
                 Some(w) => w,
-                None => default_ranking_week(&store)?,
+                None => default_ranking_week(&cfg, &store)?,
             };
             weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, now, &stop)?
         }

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::domain::{BoardKind, IsoWeek, Period};
 use crate::metrics;
 use crate::report::standings as view;
+use crate::report::{ranked_days, ranked_label};
 
 /// How `quotad standings` writes its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +28,9 @@ pub enum StandingsFormat {
 pub struct StandingsQuery<'a> {
     /// The month; `None` with no `week`: the newest month with deals.
     pub period: Option<Period>,
-    /// An ISO week: month to date through its Sunday, with movement since the week
-    /// before (ignored for the month when `period` is given).
+    /// An ISO week: the month to date of its ranked period (the month of its Monday,
+    /// through its Sunday or that month's last day), with movement since last week's
+    /// ranking of the same month (ignored for the month when `period` is given).
     pub week: Option<IsoWeek>,
     /// One team only (its exact name).
     pub team: Option<&'a str>,
@@ -48,15 +50,20 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
     let store = open_store(cfg)?;
     let period = match (period, week) {
         (Some(p), _) => p,
-        (None, Some(w)) => Period::of(w.sunday()),
+        (None, Some(w)) => metrics::ranked_period(w).month,
         (None, None) => match store.months_with_deals()?.last() {
             Some(p) => *p,
             None => bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import`"),
         },
     };
     require_data(&store, period)?;
+    if let Some(w) = week
+        && let Some(none) = super::documents::no_deals_in(&store, metrics::ranked_period(w))?
+    {
+        bail!("{none} (the days week {w} ranks): nothing to rank");
+    }
     // A week's standings are month to date: its month's rows must be the loaded ones.
-    let loaded = Loaded::new(&store, week.map_or(period, |w| Period::of(w.sunday())))?;
+    let loaded = Loaded::new(&store, week.map_or(period, |w| metrics::ranked_period(w).month))?;
     let input = loaded.input();
     let m = match week {
         Some(w) => metrics::week_standings(w, &input, &cfg.metrics, now),
@@ -76,7 +83,11 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
         StandingsFormat::Json => format!("{}\n", serde_json::to_string_pretty(&rows)?),
         StandingsFormat::Table => {
             let when = match week {
-                Some(w) => format!("{w} (month to date through {})", w.sunday().min(period.last_day())),
+                Some(w) => {
+                    let r = metrics::ranked_period(w);
+                    let (label, days) = (ranked_label(r.month, Some(r.through)), ranked_days(r.month, Some(r.through)));
+                    format!("{w} ({label}, {days})")
+                }
                 None => period.label(),
             };
             let status = if m.preliminary { "preliminary" } else { "final" };

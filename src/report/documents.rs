@@ -4,7 +4,7 @@
 //! recomputed here except the distance to the best month shown (a subtraction of two
 //! displayed values, labelled as such).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
@@ -12,7 +12,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::Format;
 use super::pdf::{Align, Canvas, Fonts, Paper, Rgb3, colors};
-use crate::domain::{BestKind, BoardKind, Judged, MonthStandings, Standards, Standing};
+use crate::domain::{BestKind, BoardKind, Judged, MonthStandings, Period, Standards, Standing};
 
 /// A rendered PDF.
 #[derive(Debug, Clone)]
@@ -80,10 +80,16 @@ fn heading(c: &mut Canvas, text: &str) {
 /// Draws a table: its heading, header row, then rows of fixed height; a row that does
 /// not fit goes to a new page, where the heading ("continued") and header repeat.
 fn table(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
+    titled_table(c, title, title, cols, rows);
+}
+
+/// [`table`] whose heading differs from the title repeated on further pages (a team
+/// page's "Results (revenue)" continues as "Team: North — results (revenue)").
+fn titled_table(c: &mut Canvas, heading_text: &str, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
     if !c.fits(22.0 + ROW_H * 3.0) {
         c.new_page();
     }
-    heading(c, title);
+    heading(c, heading_text);
     table_rows(c, title, cols, rows);
 }
 
@@ -169,6 +175,21 @@ fn as_of(m: &MonthStandings) -> String {
     m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export loaded yet".into())
 }
 
+/// The ranked period in words: "October 2026 in full", or "November 2026 to date" when
+/// `through` (the last day counted) is before the month's last day.
+pub fn ranked_label(month: Period, through: Option<NaiveDate>) -> String {
+    match through {
+        Some(t) if t < month.last_day() => format!("{} to date", month.label()),
+        _ => format!("{} in full", month.label()),
+    }
+}
+
+/// The ranked days: "1–8 Nov" (the month's first day through `through`, else its last).
+pub fn ranked_days(month: Period, through: Option<NaiveDate>) -> String {
+    let t = through.map_or(month.last_day(), |t| t.min(month.last_day()));
+    format!("1–{}", t.format("%-d %b"))
+}
+
 /// Everything the weekly ranking needs besides the standings.
 pub struct RankingInput<'a> {
     /// Org name for the title.
@@ -177,7 +198,8 @@ pub struct RankingInput<'a> {
     pub week: &'a str,
     /// The week's Monday and Sunday.
     pub days: (NaiveDate, NaiveDate),
-    /// Month to date through the week's Sunday, with movement (metrics `week_standings`).
+    /// The month to date of the week's ranked period, with movement (metrics
+    /// `week_standings`): its `period` and `through` say which days.
     pub standings: &'a MonthStandings,
     /// Number formats.
     pub fmt: &'a Format,
@@ -187,7 +209,9 @@ pub struct RankingInput<'a> {
     pub created: i64,
 }
 
-fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
+/// The attainment board's rows: ranked reps first, then the active reps without a quota,
+/// unranked; `pace` adds the pace column.
+fn ranking_rows(inp: &RankingInput, team: Option<&str>, pace: bool) -> Vec<Vec<Cell>> {
     let m = inp.standings;
     let fmt = inp.fmt;
     let board = m.board(BoardKind::Attainment, team);
@@ -198,13 +222,7 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
             let entry = board.and_then(|b| b.entries.iter().find(|e| e.rep_key == s.rep_key));
             let rank = if team.is_some() { s.team_rank } else { s.company_rank };
             let st = &m.standards;
-            let pace = s
-                .pacing
-                .as_ref()
-                .and_then(|p| p.pace)
-                .map(|p| fmt.judged(st, Judged::Pace, p))
-                .unwrap_or_else(|| "–".into());
-            vec![
+            let mut row = vec![
                 Cell::Rank(rank, entry.and_then(|e| e.movement)),
                 Cell::Name(s.name.clone(), marks(s)),
                 Cell::Text(s.team.clone()),
@@ -215,23 +233,126 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
                     s.attainment.map(|a| fmt.judged(st, Judged::Attainment, a)).unwrap_or_else(|| "–".into()),
                     frac(s.attainment),
                 ),
-                Cell::Text(pace),
-            ]
+            ];
+            if pace {
+                let p = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.judged(st, Judged::Pace, p));
+                row.push(Cell::Text(p.unwrap_or_else(|| "–".into())));
+            }
+            row
         })
         .collect()
 }
 
-fn ranking_cols() -> Vec<Col> {
-    vec![
+fn ranking_cols(pace: bool) -> Vec<Col> {
+    let mut cols = vec![
         Col { title: "Rank", w: 0.085, align: Align::Right },
-        Col { title: "Rep", w: 0.21, align: Align::Left },
+        Col { title: "Rep", w: if pace { 0.21 } else { 0.29 }, align: Align::Left },
         Col { title: "Team", w: 0.155, align: Align::Left },
         Col { title: "Revenue", w: 0.125, align: Align::Right },
         Col { title: "Units", w: 0.06, align: Align::Right },
         Col { title: "Quota", w: 0.12, align: Align::Right },
         Col { title: "Attainment", w: 0.165, align: Align::Right },
-        Col { title: "Pace", w: 0.08, align: Align::Right },
+    ];
+    if pace {
+        cols.push(Col { title: "Pace", w: 0.08, align: Align::Right });
+    }
+    cols
+}
+
+/// The results board's rows (DESIGN.md "Metrics": two boards): ranked on revenue, then
+/// the active reps on no board (a new hire's partial first month), unranked, by name.
+fn results_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
+    let m = inp.standings;
+    let fmt = inp.fmt;
+    let by_key: HashMap<&str, &Standing> = m.reps.iter().map(|s| (s.rep_key.as_str(), s)).collect();
+    let row = |rank: Option<u32>, movement: Option<i32>, s: &Standing| {
+        vec![
+            Cell::Rank(rank, movement),
+            Cell::Name(s.name.clone(), marks(s)),
+            Cell::Text(s.team.clone()),
+            Cell::Text(fmt.money(s.revenue)),
+            Cell::Text(fmt.number(s.units, 1)),
+        ]
+    };
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for e in m.board(BoardKind::Results, team).map(|b| b.entries.as_slice()).unwrap_or_default() {
+        if let Some(s) = by_key.get(e.rep_key.as_str()) {
+            seen.insert(e.rep_key.as_str());
+            rows.push(row(Some(e.rank), e.movement, s));
+        }
+    }
+    for s in m.reps.iter().filter(|s| s.active && team.is_none_or(|t| s.team == t)) {
+        if !seen.contains(s.rep_key.as_str()) {
+            rows.push(row(None, None, s));
+        }
+    }
+    rows
+}
+
+fn results_cols() -> Vec<Col> {
+    vec![
+        Col { title: "Rank", w: 0.085, align: Align::Right },
+        Col { title: "Rep", w: 0.33, align: Align::Left },
+        Col { title: "Team", w: 0.25, align: Align::Left },
+        Col { title: "Revenue", w: 0.20, align: Align::Right },
+        Col { title: "Units", w: 0.135, align: Align::Right },
     ]
+}
+
+/// Whether anyone in the scope (`team`, or `None` for the company) is on the attainment
+/// board: someone active has a quota.
+fn has_quotas(m: &MonthStandings, team: Option<&str>) -> bool {
+    m.board(BoardKind::Attainment, team).is_some_and(|b| !b.entries.is_empty())
+}
+
+/// One scope's boards, each under its own heading: attainment % (when someone in it has
+/// a quota), then results. Without quotas the scope is ranked on results alone, never
+/// listed unranked. `scope` is "Company" or "Team: NAME"; on a team page (whose own
+/// heading is drawn) the boards' headings leave the scope out, and keep it on further
+/// pages.
+fn board_tables(c: &mut Canvas, inp: &RankingInput, team: Option<&str>, pace: bool) {
+    let scope = team.map_or_else(|| "Company".to_string(), |t| format!("Team: {t}"));
+    let titled = |board: &str| {
+        let title = format!("{scope} — {board}");
+        let shown = if team.is_some() { capitalized(board) } else { title.clone() };
+        (shown, title)
+    };
+    if has_quotas(inp.standings, team) {
+        let (shown, title) = titled("attainment (% of quota)");
+        titled_table(c, &shown, &title, &ranking_cols(pace), &ranking_rows(inp, team, pace));
+    }
+    let (shown, title) = titled("results (revenue)");
+    titled_table(c, &shown, &title, &results_cols(), &results_rows(inp, team));
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|f| f.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The line under the title: which boards, and what the marks mean.
+fn legend(m: &MonthStandings, pace: bool) -> String {
+    let quotas = has_quotas(m, None);
+    let mut l = if quotas {
+        "Two boards: attainment (% of quota) and results (revenue).".to_string()
+    } else {
+        format!("Nobody has a quota for {}: ranked on results (revenue).", m.period.label())
+    };
+    // Movement only against last week's ranking of the same month.
+    if m.boards.iter().any(|b| b.entries.iter().any(|e| e.movement.is_some())) {
+        l.push_str(" ▲▼ places since last week ·");
+    } else {
+        l.push_str(" The month's first ranking: no movement yet ·");
+    }
+    l.push_str(" ★ new personal best");
+    if quotas {
+        l.push_str(" · ✓ at or above quota");
+    }
+    if pace {
+        l.push_str(" · pace = revenue against the quota share of the selling days gone");
+    }
+    l
 }
 
 pub(crate) fn celebration_lines(m: &MonthStandings, fmt: &Format) -> Vec<(String, String)> {
@@ -319,16 +440,18 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
     let doc_title = format!("{} — weekly ranking {}", inp.org, inp.week);
     let mut c = Canvas::new(fonts, inp.paper, &doc_title);
     let sub = format!(
-        "Week {} ({} – {}) · {} month to date · as of {}",
+        "Week {} ({} – {}) · {}, {} · as of {}",
         inp.week,
         inp.days.0.format("%-d %b"),
         inp.days.1.format("%-d %b %Y"),
-        m.period.label(),
+        ranked_label(m.period, m.through),
+        ranked_days(m.period, m.through),
         as_of(m)
     );
     title_block(&mut c, inp.org, "Weekly ranking", &sub, status(m));
-    let legend = "Ranked on attainment (% of quota). ▲▼ places since last week · ★ new personal best · ✓ at or above quota · pace = revenue against the quota share of the selling days gone";
-    for line in fonts.wrap(legend, c.content_width(), 7.5, false) {
+    // Pace only where it was computed: a month in progress whose deals are dated by day.
+    let pace = m.reps.iter().any(|s| s.active && s.pacing.as_ref().is_some_and(|p| p.pace.is_some()));
+    for line in fonts.wrap(&legend(m, pace), c.content_width(), 7.5, false) {
         let (x, y) = (c.margin, c.y);
         c.text(x, y, 7.5, false, colors::MUTED, &line);
         c.y += 10.0;
@@ -348,8 +471,7 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         }
         c.y += 6.0;
     }
-    let cols = ranking_cols();
-    table(&mut c, "Company", &cols, &ranking_rows(inp, None));
+    board_tables(&mut c, inp, None, pace);
 
     let lines = celebration_lines(m, inp.fmt);
     if !lines.is_empty() {
@@ -378,24 +500,26 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
     teams.dedup();
     for team in teams {
         c.new_page();
-        let cols = ranking_cols();
         let managers: BTreeSet<&str> =
             m.reps.iter().filter(|s| s.active && s.team == team).filter_map(|s| s.manager.as_deref()).collect();
         let reps = m.reps.iter().filter(|s| s.active && s.team == team).count();
         let ranked = m.ranked_in_team.get(team).copied().unwrap_or(0);
-        let mut line = format!("{reps} active reps, {ranked} ranked on attainment within the team");
+        let mut line = if has_quotas(m, Some(team)) {
+            format!("{reps} active reps, {ranked} ranked on attainment within the team")
+        } else {
+            format!("{reps} active reps; nobody in the team has a quota: ranked on results (revenue)")
+        };
         if !managers.is_empty() {
             line = format!("Manager: {} · {line}", managers.into_iter().collect::<Vec<_>>().join(", "));
         }
         if !m.has_results {
             line.push_str(" · no results yet");
         }
-        let title = format!("Team: {team}");
-        heading(&mut c, &title);
+        heading(&mut c, &format!("Team: {team}"));
         let (x, y, w) = (c.margin, c.y, c.content_width());
         c.text_in(x, w, y, 8.5, false, colors::MUTED, Align::Left, &line);
         c.y += 10.0;
-        table_rows(&mut c, &title, &cols, &ranking_rows(inp, Some(team)));
+        board_tables(&mut c, inp, Some(team), pace);
     }
     let footer =
         format!("{} · weekly ranking {} · as of {} · {}", inp.org, inp.week, as_of(m), status(m).to_lowercase());

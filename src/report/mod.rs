@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput};
+pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput, ranked_days, ranked_label};
 pub use format::{Format, LOCALES};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
@@ -783,6 +783,31 @@ pub struct TopView {
     pub attainment: String,
 }
 
+/// One line of a board's top 3 in the ranking e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopEntryView {
+    /// Rank on the board (standard competition ranking).
+    pub rank: u32,
+    /// Name.
+    pub name: String,
+    /// Team.
+    pub team: String,
+    /// The value ranked, as displayed: "$300,000" or "112.5%".
+    pub value: String,
+}
+
+/// A company board's top 3 (ties included; only positive values: nobody is
+/// celebrated for nothing) in the ranking e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopBoardView {
+    /// "attainment" or "results".
+    pub board: &'static str,
+    /// "Top 3 on attainment", "Top 3 on results (revenue)".
+    pub label: String,
+    /// Its lines, best first.
+    pub entries: Vec<TopEntryView>,
+}
+
 /// One celebration line: a label ("At or above quota") and its names.
 #[derive(Debug, Clone, Serialize)]
 pub struct CelebrationView {
@@ -803,8 +828,12 @@ pub struct RankingMailView {
     pub week: String,
     /// The week's days, e.g. "19 Oct – 25 Oct 2026".
     pub days: String,
-    /// The month the figures are month to date of.
+    /// The month the figures are month to date of: the month of the week's Monday.
     pub period: PeriodView,
+    /// The ranked period in words: "October 2026 in full", "November 2026 to date".
+    pub ranked: String,
+    /// The ranked days, e.g. "1–8 Nov".
+    pub ranked_days: String,
     /// "as of" date, e.g. "25 October 2026".
     pub as_of: String,
     /// "final" or "preliminary".
@@ -814,6 +843,10 @@ pub struct RankingMailView {
     pub top: Vec<TopView>,
     /// Nobody has a result yet this period: nobody is ranked, and the e-mail says so.
     pub no_results: bool,
+    /// The company boards' top 3: attainment (when anyone has a quota), then results.
+    pub boards: Vec<TopBoardView>,
+    /// Nobody has a quota this month: the ranking is on results (revenue) alone.
+    pub no_quotas: bool,
     /// Celebrations, as on the PDF.
     pub celebrations: Vec<CelebrationView>,
     /// The attached PDF's file name.
@@ -844,12 +877,42 @@ pub fn ranking_mail_view(
             attainment: fmt.percent_shown(e.value),
         })
         .collect();
+    let no_quotas = m.board(BoardKind::Attainment, None).is_none_or(|b| b.entries.is_empty());
+    let boards = [BoardKind::Attainment, BoardKind::Results]
+        .into_iter()
+        .filter_map(|kind| {
+            let entries: Vec<TopEntryView> = m
+                .board(kind, None)?
+                .entries
+                .iter()
+                .filter(|e| e.rank <= 3 && e.value > rust_decimal::Decimal::ZERO)
+                .map(|e| TopEntryView {
+                    rank: e.rank,
+                    name: e.name.clone(),
+                    team: e.team.clone(),
+                    value: match kind {
+                        BoardKind::Results => fmt.money(e.value),
+                        _ => fmt.percent_shown(e.value),
+                    },
+                })
+                .collect();
+            let (board, label) = match kind {
+                BoardKind::Results => ("results", "Top 3 on results (revenue)"),
+                _ => ("attainment", "Top 3 on attainment"),
+            };
+            (!entries.is_empty()).then(|| TopBoardView { board, label: label.into(), entries })
+        })
+        .collect();
     RankingMailView {
         org: OrgView { name: org.to_string() },
         recipient: PersonView::new(recipient),
         week: week.to_string(),
         days: format!("{} – {}", days.0.format("%-d %b"), days.1.format("%-d %b %Y")),
         period: m.period.into(),
+        ranked: ranked_label(m.period, m.through),
+        ranked_days: ranked_days(m.period, m.through),
+        boards,
+        no_quotas,
         as_of: m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
         status: if m.preliminary { "preliminary" } else { "final" },
         top,
@@ -973,10 +1036,23 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
         week: "2026-W43".into(),
         days: "19 Oct – 25 Oct 2026".into(),
         period: period.clone(),
+        ranked: "October 2026 to date".into(),
+        ranked_days: "1–25 Oct".into(),
         as_of: "25 October 2026".into(),
         status: "preliminary",
         top: vec![TopView { rank: 1, name: "Ann Archer".into(), team: "North".into(), attainment: "112.5%".into() }],
         no_results: false,
+        boards: vec![TopBoardView {
+            board: "results",
+            label: "Top 3 on results (revenue)".into(),
+            entries: vec![TopEntryView {
+                rank: 1,
+                name: "Ann Archer".into(),
+                team: "North".into(),
+                value: "$300,000".into(),
+            }],
+        }],
+        no_quotas: false,
         celebrations: vec![CelebrationView { label: "At or above quota".into(), text: "Ann Archer".into() }],
         attachment: "ranking_2026-W43.pdf".into(),
     };

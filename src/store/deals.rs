@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Row, params};
 use rust_decimal::Decimal;
 
@@ -251,11 +251,28 @@ impl Store {
 
     /// The month of the newest won or cancelled deal, if any deal is stored.
     pub fn latest_deal_month(&self) -> Result<Option<Period>> {
+        Ok(self.newest_deal_date()?.map(Period::of))
+    }
+
+    /// The newest close date (org-local) of a won or cancelled deal, if any is stored.
+    pub fn newest_deal_date(&self) -> Result<Option<NaiveDate>> {
         let d: Option<String> = self
             .conn
             .query_row("SELECT MAX(close_date) FROM deals WHERE class IN ('won', 'cancelled')", [], |r| r.get(0))
             .map_err(self.err())?;
-        Ok(text_date(&self.path, "deals.close_date", d)?.map(Period::of))
+        text_date(&self.path, "deals.close_date", d)
+    }
+
+    /// Whether a won or cancelled deal closes from `first` to `last` (org-local dates,
+    /// inclusive): one seek along the close-date index.
+    pub fn has_deals_between(&self, first: NaiveDate, last: NaiveDate) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM deals WHERE close_date >= ?1 AND close_date <= ?2 AND class IN ('won', 'cancelled'))",
+                params![first.to_string(), last.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(self.err())
     }
 
     /// Months that have won or cancelled deals, oldest first.

@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::harness::{Env, config};
 
 /// The text of each page.
-fn pages(path: &Path) -> Vec<String> {
+pub(crate) fn pages(path: &Path) -> Vec<String> {
     let doc = lopdf::Document::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let n = doc.get_pages().len() as u32;
     (1..=n).map(|p| doc.extract_text(&[p]).unwrap_or_else(|e| panic!("page {p} of {}: {e}", path.display()))).collect()
@@ -26,7 +26,7 @@ fn tool(name: &str, args: &[&str]) -> String {
 
 /// `qpdf --check` is clean, every font is embedded and subset (`pdffonts`), and the
 /// file is under 100 KB.
-fn check_pdf(path: &Path) {
+pub(crate) fn check_pdf(path: &Path) {
     let s = path.to_str().unwrap();
     let q = tool("qpdf", &["--check", s]);
     assert!(q.contains("No syntax or stream encoding errors found"), "{s}: {q}");
@@ -63,12 +63,18 @@ fn the_sample_ranking_and_prep_sheets_carry_the_standings_and_are_mailed() {
     let env = Env::sample();
     let run = env.quotad(&["run", "all"]);
     assert_eq!(run.code, 0, "{run:?}");
-    // The newest deal in the sample closes on Sunday 25 October? Whatever it is, the
-    // default week is the newest full week with deals; read it from the summary.
+    // The sample's newest deal closes on Saturday 31 October: the default week is the one
+    // holding it, 2026-W44 (26 Oct – 1 Nov), which ranks October in full (the month of its
+    // Monday), so the deals of 26–31 October are in a ranking.
     let week = run.stdout.split("Weekly ranking ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    assert_eq!(week, "2026-W44", "{}", run.stdout);
+    assert!(run.stdout.contains("Weekly ranking 2026-W44 (October 2026 in full, 1–31 Oct)"), "{}", run.stdout);
     let ranking = env.path(&format!("var/reports/ranking_{week}.pdf"));
     let text = pages(&ranking);
     let all = text.join("\n");
+    // José's October in full, as on his 1:1 sheet below: $4,888,000, 83.4%.
+    assert!(text[0].contains("October 2026 in full") && text[0].contains("$4,888,000"), "{}", text[0]);
+    assert!(text[0].contains("83.4%"), "{}", text[0]);
     assert!(text[0].contains("Example Homes") && text[0].contains("Weekly ranking"), "{}", text[0]);
     assert!(text[0].contains("Preliminary") || text[0].contains("Final"), "{}", text[0]);
     for name in ["José Núñez", "Zoë Ødegaard", "Łukasz Żółć", "Ngozi Okonkwo"] {
@@ -202,17 +208,27 @@ fn a_140_rep_ranking_continues_with_the_header_on_each_page_and_no_row_split() {
     let pdf = env.path("previews/ranking_2026-W10.pdf");
     check_pdf(&pdf);
     let text = pages(&pdf);
-    let company: Vec<&String> = text.iter().take_while(|p| !p.contains("Team: ")).collect();
+    // The company's attainment board: its pages, up to the results board's heading.
+    let mut company: Vec<&str> = Vec::new();
+    for p in &text {
+        match p.split_once("Company — results (revenue)") {
+            Some((before, _)) => {
+                if before.contains("Agent") {
+                    company.push(before);
+                }
+                break;
+            }
+            None => company.push(p),
+        }
+    }
     assert!(company.len() >= 3, "{} company pages", company.len());
     for (i, p) in company.iter().enumerate() {
         assert!(p.contains("Rank") && p.contains("Attainment") && p.contains("Revenue"), "no header on page {}", i + 1);
         if i > 0 {
-            assert!(p.contains("Company (continued)"), "page {}: {p}", i + 1);
+            assert!(p.contains("Company — attainment (% of quota) (continued)"), "page {}: {p}", i + 1);
         }
     }
-    let company_text: String = company.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("\n");
-    // The table ends where the celebrations begin.
-    let company_text = company_text.split("Celebrations").next().unwrap().to_string();
+    let company_text: String = company.join("\n");
     let mut last_at = 0;
     for i in (1..=140).rev().filter(|i| *i != 7) {
         let name = format!("Agent {i:03}");

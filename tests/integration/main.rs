@@ -20,3 +20,4 @@ mod serve;
 mod smtp_server;
 mod trust;
 mod trust_figures;
+mod weekly;

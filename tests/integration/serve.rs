@@ -275,18 +275,18 @@ fn downtime(catch_up: &str) -> Env {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(d.term().0, 0);
     let d = Daemon::start(&env, "after", &["--now", "2026-11-02T15:10:00Z", "serve"], &[]);
-    d.wait_out("weekly-ranking 2026-11-02 08:00 CST (14:00 UTC): skipped", Duration::from_secs(30));
+    d.wait_out("weekly-ranking 2026-11-02 08:00 CST (14:00 UTC): succeeded", Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(d.term().0, 0);
-    // The Monday ranking ran once: its week (26 Oct – 1 Nov) is November month to date,
-    // and the sample has no November deals, so nothing empty was sent.
-    assert_eq!(
-        runs(&env, "weekly-ranking"),
-        vec![(
-            at("2026-11-02T14:00:00Z"),
-            RunState::Skipped,
-            "no data: no deals stored for 2026-11 (data for 2026-05 to 2026-10) (told admin@example-homes.com)".into()
-        )]
+    // The Monday ranking ran once: its week (26 Oct – 1 Nov) ranks October in full, the
+    // month of its Monday (the sample's deals of 26–31 October included).
+    let r = runs(&env, "weekly-ranking");
+    assert_eq!((r.len(), r[0].0, r[0].1), (1, at("2026-11-02T14:00:00Z"), RunState::Succeeded));
+    assert!(
+        r[0].2
+            .starts_with("Weekly ranking 2026-W44 (October 2026 in full, 1–31 Oct): 1 PDF(s), 22 message(s) delivered"),
+        "{}",
+        r[0].2
     );
     assert_eq!(runs(&env, "one-on-one"), vec![]);
     env
@@ -312,10 +312,7 @@ fn after_weekend_downtime_the_monday_ranking_runs_once_and_the_sunday_memo_is_re
         )]
     );
     assert_eq!(env.emails().len(), 0);
-    assert_eq!(
-        admin_subjects(&env),
-        vec!["quotad: 1 quota-memo occurrence(s) missed", "quotad: weekly-ranking for 2026-W44 skipped: no data"]
-    );
+    assert_eq!(admin_subjects(&env), vec!["quotad: 1 quota-memo occurrence(s) missed"]);
     let notice = env.all_emails().into_iter().find(|e| e.subject.contains("missed")).unwrap();
     assert!(
         notice.text.contains("To run one by hand: quotad run quota-memo --at 2026-11-01T13:00:00Z"),
@@ -342,7 +339,7 @@ fn after_weekend_downtime_with_catch_up_48h_the_sunday_memo_runs_once() {
     assert_eq!(memo.len(), 1);
     assert_eq!((memo[0].0, memo[0].1), (at("2026-11-01T13:00:00Z"), RunState::Succeeded));
     assert_eq!(env.emails().len(), 19);
-    assert_eq!(admin_subjects(&env), vec!["quotad: weekly-ranking for 2026-W44 skipped: no data"]);
+    assert_eq!(admin_subjects(&env), Vec::<String>::new());
 }
 
 /// `quotad serve` on an empty inbox in zone `tz` with only the quota-memo job, on `cron`,
@@ -502,8 +499,8 @@ fn excel_lock_files_partial_and_hidden_files_are_never_imported_and_a_bad_file_i
     assert_eq!(env.files_in("quarantine"), vec!["deals-bad.csv", "deals-bad.csv.errors.txt"]);
 }
 
-/// Ann, Bob and Cy with March 2026 deals; the weekly ranking of Monday 6 April 08:00 CDT
-/// (13:00 UTC) covers 2026-W14 (30 March – 5 April), April month to date: no data yet.
+/// Ann, Bob and Cy with March 2026 deals; the weekly ranking of Monday 13 April 08:00 CDT
+/// (13:00 UTC) covers 2026-W15 (6–12 April), April 1–12: no data yet.
 fn waiting_env() -> Env {
     let env = Env::new(&config(
         "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 1\nsettle_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n[schedule.weekly_ranking]\nwait_for_data = \"2h\"\n",
@@ -520,9 +517,9 @@ fn waiting_env() -> Env {
 #[test]
 fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives() {
     let env = waiting_env();
-    let d = Daemon::start(&env, "serve", &["--now", "2026-04-06T12:59:50Z", "serve", "--speed", "60"], &[]);
+    let d = Daemon::start(&env, "serve", &["--now", "2026-04-13T12:59:50Z", "serve", "--speed", "60"], &[]);
     d.wait_out(
-        "weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): waiting: no data: no deals stored for 2026-04 (data for 2026-03 only); waiting for it until 2026-04-06 10:00 CDT (15:00 UTC)",
+        "weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): waiting: no data: no deals stored for 2026-04 through 2026-04-12 (data for 2026-03 only); waiting for it until 2026-04-13 10:00 CDT (15:00 UTC)",
         Duration::from_secs(20),
     );
     env.put(
@@ -530,12 +527,12 @@ fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives()
         "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD2,bob@example.com,Closed Won,2026-04-02,280000\n",
     );
     d.wait_out(
-        "weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): succeeded: Weekly ranking 2026-W14",
+        "weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): succeeded: Weekly ranking 2026-W15",
         Duration::from_secs(30),
     );
     assert_eq!(d.term().0, 0);
     let r = runs(&env, "weekly-ranking");
-    assert_eq!((r.len(), r[0].0, r[0].1), (1, at("2026-04-06T13:00:00Z"), RunState::Succeeded));
+    assert_eq!((r.len(), r[0].0, r[0].1), (1, at("2026-04-13T13:00:00Z"), RunState::Succeeded));
     let mail = env.all_emails();
     let mut to: Vec<&str> = mail.iter().map(|e| e.to.as_str()).collect();
     to.sort();
@@ -547,23 +544,24 @@ fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives()
 fn a_job_without_data_past_its_deadline_is_skipped_and_the_admin_told() {
     let env = waiting_env();
     // An hour a second: heartbeats at about 13:59, 14:59 and 15:59 UTC.
-    let d = Daemon::start(&env, "serve", &["--now", "2026-04-06T12:59:00Z", "serve", "--speed", "3600"], &[]);
-    d.wait_out("weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): skipped: no data", Duration::from_secs(30));
-    assert!(d.out().contains("weekly-ranking 2026-04-06 08:00 CDT (13:00 UTC): waiting: no data"), "{}", d.out());
+    let d = Daemon::start(&env, "serve", &["--now", "2026-04-13T12:59:00Z", "serve", "--speed", "3600"], &[]);
+    d.wait_out("weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): skipped: no data", Duration::from_secs(30));
+    assert!(d.out().contains("weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): waiting: no data"), "{}", d.out());
     assert_eq!(d.term().0, 0);
     assert_eq!(
         runs(&env, "weekly-ranking"),
         vec![(
-            at("2026-04-06T13:00:00Z"),
+            at("2026-04-13T13:00:00Z"),
             RunState::Skipped,
-            "no data: no deals stored for 2026-04 (data for 2026-03 only) (told admin@test-homes.com)".into()
+            "no data: no deals stored for 2026-04 through 2026-04-12 (data for 2026-03 only) (told admin@test-homes.com)"
+                .into()
         )]
     );
     let mail = env.all_emails();
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].to, "admin@test-homes.com");
-    assert_eq!(mail[0].subject, "quotad: weekly-ranking for 2026-W14 skipped: no data");
-    assert!(mail[0].text.contains("quotad run weekly-ranking --at 2026-04-06T13:00:00Z"), "{}", mail[0].text);
+    assert_eq!(mail[0].subject, "quotad: weekly-ranking for 2026-W15 skipped: no data");
+    assert!(mail[0].text.contains("quotad run weekly-ranking --at 2026-04-13T13:00:00Z"), "{}", mail[0].text);
 }
 
 #[test]

@@ -184,21 +184,17 @@ fn nobody_is_celebrated_for_nothing_and_a_week_without_results_says_so() {
     let bob = rows.as_array().unwrap().iter().find(|r| r["name"] == "Bob Baker").unwrap();
     assert_eq!((bob["rank"].clone(), bob["attainment_pct"].clone()), (2.into(), "0.0".into()));
 
-    // Week 2026-W09 ends Sunday 1 March: March to date has no results. Nobody is
-    // ranked ("everyone 1st at 0.0%" before) and the e-mail and PDF say so.
+    // Week 2026-W09 (23 February – 1 March) ranks February in full (the month of its
+    // Monday), which has no deals: the week is not drawn or sent at all (never
+    // "everyone 1st at 0.0%"), and the run says why.
     let run = env.quotad(&["run", "weekly-ranking", "--week", "2026-W09", "--now", "2026-03-09T15:00:00Z"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let mail = env
-        .all_emails()
-        .into_iter()
-        .find(|e| e.file.starts_with("weekly-ranking_2026-W09") && e.to == "ann@example.com")
-        .unwrap_or_else(|| panic!("no W09 mail: {:?}", env.all_emails().iter().map(|e| &e.file).collect::<Vec<_>>()));
-    assert!(mail.text.contains("No results yet for March 2026"), "{}", mail.text);
-    assert!(!mail.text.contains("1. ") && !mail.text.contains("0.0%"), "{}", mail.text);
-    assert!(mail.html.contains("No results yet for March 2026"), "{}", mail.html);
-    let pdf = pdf_text(&env.path("reports/ranking_2026-W09.pdf"));
-    assert!(pdf.contains("No results yet for March 2026"), "{pdf}");
-    assert!(!pdf.contains("Celebrations"), "{pdf}");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("no deals in February 2026") || run.stderr.contains("no deals in February 2026"),
+        "{run:?}"
+    );
+    assert!(!env.all_emails().iter().any(|e| e.file.starts_with("weekly-ranking_2026-W09")));
+    assert!(!env.path("reports/ranking_2026-W09.pdf").exists());
 }
 
 #[test]
