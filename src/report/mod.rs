@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput};
+pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput, TeamEditionInput, TeamEditions};
 pub use format::{Format, LOCALES};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
@@ -66,6 +66,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/weekly_ranking_subject.txt", include_str!("../../templates/email/weekly_ranking_subject.txt")),
     ("email/weekly_ranking.txt", include_str!("../../templates/email/weekly_ranking.txt")),
     ("email/weekly_ranking.html", include_str!("../../templates/email/weekly_ranking.html")),
+    ("email/weekly_ranking_team_subject.txt", include_str!("../../templates/email/weekly_ranking_team_subject.txt")),
+    ("email/weekly_ranking_team.txt", include_str!("../../templates/email/weekly_ranking_team.txt")),
+    ("email/weekly_ranking_team.html", include_str!("../../templates/email/weekly_ranking_team.html")),
     ("email/one_on_one_subject.txt", include_str!("../../templates/email/one_on_one_subject.txt")),
     ("email/one_on_one.txt", include_str!("../../templates/email/one_on_one.txt")),
     ("email/one_on_one.html", include_str!("../../templates/email/one_on_one.html")),
@@ -832,6 +835,139 @@ pub fn render_ranking_mail(t: &Templates, view: &RankingMailView) -> Result<Rend
     render_mail(t, "weekly_ranking", view)
 }
 
+/// A team's place among the teams, for the team edition's e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamPlaceView {
+    /// The team's name.
+    pub name: String,
+    /// Rank among the teams on team attainment; `None` = not ranked (no quota).
+    pub rank: Option<u32>,
+    /// How many teams are ranked.
+    pub ranked: usize,
+    /// Team attainment, e.g. "110.0%"; `None` without a quota.
+    pub attainment: Option<String>,
+    /// Summed revenue, formatted.
+    pub revenue: String,
+    /// Summed quota, formatted ("no quota" without one).
+    pub quota: String,
+}
+
+/// One rep's line in the team edition's e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRepView {
+    /// Rank within the team on attainment; `None` = not ranked.
+    pub rank: Option<u32>,
+    /// Company rank on attainment; `None` = not ranked.
+    pub company_rank: Option<u32>,
+    /// Name.
+    pub name: String,
+    /// Revenue, formatted.
+    pub revenue: String,
+    /// Attainment, e.g. "112.5%"; `None` = no quota.
+    pub attainment: Option<String>,
+}
+
+/// Everything the team edition's e-mail templates (`email/weekly_ranking_team*`) receive.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRankingMailView {
+    /// The org.
+    pub org: OrgView,
+    /// The team and its place among the teams.
+    pub team: TeamPlaceView,
+    /// ISO week, e.g. "2026-W43".
+    pub week: String,
+    /// The week's days, e.g. "19 Oct – 25 Oct 2026".
+    pub days: String,
+    /// The month the figures are month to date of.
+    pub period: PeriodView,
+    /// "as of" date, e.g. "25 October 2026".
+    pub as_of: String,
+    /// "final" or "preliminary".
+    pub status: &'static str,
+    /// The company attainment board's ranks 1 to 3 (ties included).
+    pub top: Vec<TopView>,
+    /// The team's active reps in team rank order.
+    pub reps: Vec<TeamRepView>,
+    /// The team's own celebrations.
+    pub celebrations: Vec<CelebrationView>,
+    /// How many of the company's top ranks the edition lists (`weekly_ranking.top`).
+    pub company_top: u32,
+    /// The attached PDF's file name.
+    pub attachment: String,
+}
+
+/// Builds the team edition's e-mail view for `team` from the week's standings and the
+/// team's own celebrations (metrics `team_celebrations`).
+#[allow(clippy::too_many_arguments)]
+pub fn team_ranking_mail_view(
+    org: &str,
+    fmt: &Format,
+    week: &str,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+    m: &MonthStandings,
+    team: &str,
+    celebrations: &crate::domain::Celebrations,
+    company_top: u32,
+    attachment: &str,
+) -> TeamRankingMailView {
+    let top = m
+        .reps
+        .iter()
+        .filter(|s| s.company_rank.is_some_and(|r| r <= 3))
+        .map(|s| TopView {
+            rank: s.company_rank.unwrap_or(0),
+            name: s.name.clone(),
+            team: s.team.clone(),
+            attainment: s.attainment.map(|a| fmt.percent(a)).unwrap_or_default(),
+        })
+        .collect();
+    let own = m.teams.iter().find(|t| t.team == team);
+    let place = TeamPlaceView {
+        name: team.to_string(),
+        rank: own.and_then(|t| t.rank),
+        ranked: m.teams.iter().filter(|t| t.rank.is_some()).count(),
+        attainment: own.and_then(|t| t.attainment).map(|a| fmt.percent(a)),
+        revenue: own.map(|t| fmt.money(t.revenue)).unwrap_or_else(|| fmt.money(rust_decimal::Decimal::ZERO)),
+        quota: own
+            .filter(|t| !t.revenue_quota.is_zero())
+            .map(|t| fmt.money(t.revenue_quota))
+            .unwrap_or_else(|| "no quota".into()),
+    };
+    let mut reps: Vec<&crate::domain::Standing> = m.reps.iter().filter(|s| s.active && s.team == team).collect();
+    reps.sort_by_key(|s| s.team_rank.unwrap_or(u32::MAX));
+    TeamRankingMailView {
+        org: OrgView { name: org.to_string() },
+        team: place,
+        week: week.to_string(),
+        days: format!("{} – {}", days.0.format("%-d %b"), days.1.format("%-d %b %Y")),
+        period: m.period.into(),
+        as_of: m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
+        status: if m.preliminary { "preliminary" } else { "final" },
+        top,
+        reps: reps
+            .into_iter()
+            .map(|s| TeamRepView {
+                rank: s.team_rank,
+                company_rank: s.company_rank,
+                name: s.name.clone(),
+                revenue: fmt.money(s.revenue),
+                attainment: s.attainment.map(|a| fmt.percent(a)),
+            })
+            .collect(),
+        celebrations: documents::celebrations_lines(celebrations, fmt)
+            .into_iter()
+            .map(|(label, text)| CelebrationView { label, text })
+            .collect(),
+        company_top,
+        attachment: attachment.to_string(),
+    }
+}
+
+/// Renders the team edition's e-mail: subject, text and HTML.
+pub fn render_team_ranking_mail(t: &Templates, view: &TeamRankingMailView) -> Result<RenderedMail, ReportError> {
+    render_mail(t, "weekly_ranking_team", view)
+}
+
 /// One rep's line in the 1:1 pack e-mail.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackRepView {
@@ -944,6 +1080,34 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
         attachment: "ranking_2026-W43.pdf".into(),
     };
     render_ranking_mail(t, &ranking)?;
+    let team = TeamRankingMailView {
+        org: OrgView { name: "Example".into() },
+        team: TeamPlaceView {
+            name: "North".into(),
+            rank: Some(2),
+            ranked: 3,
+            attainment: Some("104.0%".into()),
+            revenue: "$1,040,000".into(),
+            quota: "$1,000,000".into(),
+        },
+        week: "2026-W43".into(),
+        days: "19 Oct – 25 Oct 2026".into(),
+        period: period.clone(),
+        as_of: "25 October 2026".into(),
+        status: "preliminary",
+        top: ranking.top.clone(),
+        reps: vec![TeamRepView {
+            rank: Some(1),
+            company_rank: Some(1),
+            name: "Ann Archer".into(),
+            revenue: "$450,000".into(),
+            attainment: Some("112.5%".into()),
+        }],
+        celebrations: ranking.celebrations.clone(),
+        company_top: 20,
+        attachment: "ranking 2026-W43 North.pdf".into(),
+    };
+    render_team_ranking_mail(t, &team)?;
     let pack = PackMailView {
         org: OrgView { name: "Example".into() },
         manager: PersonView::new("Mia Boss"),
