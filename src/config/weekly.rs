@@ -99,10 +99,10 @@ mod tests {
     #[test]
     fn a_bad_entry_or_top_names_the_key_and_the_line() {
         let e = parse(&format!("{MINIMAL}\n[weekly_ranking]\nfull_to = [\"managers\", \"the VP\"]\n")).unwrap_err();
-        assert_eq!(e.line, Some(19), "{e}");
+        assert_eq!(e.line, Some(18), "{e}");
         assert!(e.message.starts_with("weekly_ranking.full_to: 'the VP' is not an e-mail address"), "{e}");
         assert!(e.message.contains("\"managers\""), "{e}");
         let e = parse(&format!("{MINIMAL}\n[weekly_ranking]\ntop = 0\n")).unwrap_err();
-        assert_eq!((e.line, e.message.as_str()), (Some(19), "weekly_ranking.top: 0 should be from 1 to 1000 (default 20)"));
+        assert_eq!((e.line, e.message.as_str()), (Some(18), "weekly_ranking.top: 0 should be from 1 to 1000 (default 20)"));
     }
 }

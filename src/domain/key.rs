@@ -390,7 +390,7 @@ mod tests {
             (IdempotencyKey::to(KeyJob::QuotaMemo, m, a, KeyKind::RepMemo), "quota-memo/2026-11/ann@example.com/rep-memo"),
             (IdempotencyKey::to(KeyJob::QuotaMemo, m, "mia@example.com", KeyKind::TeamMemo), "quota-memo/2026-11/mia@example.com/team-memo"),
             (IdempotencyKey::to(KeyJob::QuotaMemo, m, "admin@example.com", KeyKind::AdminPreliminary), "quota-memo/2026-11/admin@example.com/admin-preliminary"),
-            (IdempotencyKey::to(KeyJob::QuotaMemo, m, a, KeyKind::Correction(correction_digest(d("410000"), d("2")))), "quota-memo/2026-11/ann@example.com/correction-PINNED"),
+            (IdempotencyKey::to(KeyJob::QuotaMemo, m, a, KeyKind::Correction(correction_digest(d("410000"), d("2")))), "quota-memo/2026-11/ann@example.com/correction-25fde0d1445d"),
             (IdempotencyKey::to(KeyJob::WeeklyRanking, w, a, KeyKind::Ranking), "weekly-ranking/2026-W43/ann@example.com/ranking"),
             (IdempotencyKey::to(KeyJob::OneOnOne, "2026-10", "mgr@example.com", KeyKind::Pack), "one-on-one/2026-10/mgr@example.com/pack"),
             (IdempotencyKey::to(KeyJob::OneOnOne, "2026-10", "mgr@example.com", KeyKind::RepSheet(a.into())), "one-on-one/2026-10/mgr@example.com/rep:ann@example.com"),

@@ -402,3 +402,80 @@ fn send_corrections(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// The digests correction keys had before keys were typed, computed here with that
+    /// code's very expressions: `memo_facts(..).to_string()` for a rep's correction and
+    /// `format!("{reps:?}")` over the notice's formatted changes for a manager's. The
+    /// typed key must keep the first, and recognise the second.
+    #[test]
+    fn todays_correction_digests_are_pinned() {
+        let old_digest = |s: &str| -> String { Sha256::digest(s.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect() };
+        let facts = serde_json::json!({
+            "revenue_quota": Some("410000"),
+            "units_quota": Some("2"),
+        });
+        assert_eq!(old_digest(&facts.to_string()), "25fde0d1445d");
+        let q = |s: &str| Some(s.parse::<Decimal>().unwrap());
+        // 410000.00 normalizes to 410000, as memo_facts wrote it.
+        assert_eq!(correction_digest(q("410000.00"), q("2")).as_str(), "25fde0d1445d");
+        let none = serde_json::json!({"revenue_quota": None::<String>, "units_quota": None::<String>});
+        assert_eq!(old_digest(&none.to_string()), "6fe979937d47");
+        assert_eq!(correction_digest(None, None).as_str(), "6fe979937d47");
+
+        let change = |what: &str, old: &str, new: &str| report::ChangeView { what: what.into(), old: old.into(), new: new.into() };
+        let reps = vec![
+            ("Ann Archer".to_string(), vec![change("Revenue quota", "$400,000", "$410,000"), change("Units quota", "2", "3")]),
+            ("Bob Baker".to_string(), vec![change("Revenue quota", "$250,000", "no quota")]),
+        ];
+        assert_eq!(old_digest(&format!("{reps:?}")), "13f62f49dd0e");
+        let legacy: Vec<(&str, Vec<(&str, &str, &str)>)> = reps
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.iter().map(|c| (c.what.as_str(), c.old.as_str(), c.new.as_str())).collect()))
+            .collect();
+        assert_eq!(legacy_team_correction_digest(&legacy).as_str(), "13f62f49dd0e");
+        // The new digest reads exact values only: the same figures, whatever their
+        // display or order, give the same key; another figure another.
+        let f = |rep_key, field, old: Option<Decimal>, new: Option<Decimal>| CorrectedFigure { rep_key, field, old, new };
+        let a = [f("id:R1", "revenue_quota", q("400000"), q("410000")), f("id:R2", "revenue_quota", q("250000"), None)];
+        let b = [f("id:R2", "revenue_quota", q("250000.0"), None), f("id:R1", "revenue_quota", q("4e5"), q("410000"))];
+        assert_eq!(team_correction_digest(&a), team_correction_digest(&b));
+        let c = [f("id:R1", "revenue_quota", q("400000"), q("410001")), f("id:R2", "revenue_quota", q("250000"), None)];
+        assert_ne!(team_correction_digest(&a), team_correction_digest(&c));
+    }
+
+    #[test]
+    fn a_manager_correction_recorded_under_the_older_key_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("q.sqlite")).unwrap();
+        let period: Period = "2026-11".parse().unwrap();
+        let reps = vec![(
+            "Ann Archer".to_string(),
+            vec![report::ChangeView { what: "Revenue quota".into(), old: "$400,000".into(), new: "$410,000".into() }],
+        )];
+        let figures = vec![("id:R1".to_string(), "revenue_quota", Some(Decimal::from(400_000)), Some(Decimal::from(410_000)))];
+        let new = team_correction_key(&store, period, "mia@example.com", &reps, &figures).unwrap();
+        let legacy = "quota-memo/2026-11/mia@example.com/team-correction-".to_string()
+            + legacy_team_correction_digest(&[("Ann Archer", vec![("Revenue quota", "$400,000", "$410,000")])]).as_str();
+        assert_ne!(new.to_string(), legacy);
+        // The older version sent it: its key is the one used, so it is not sent again.
+        let entry = crate::store::OutboxEntry {
+            idempotency_key: legacy.clone(),
+            job: "quota-memo".into(),
+            period: "2026-11".into(),
+            recipient: "mia@example.com".into(),
+            recipients: Vec::new(),
+            kind: "team-correction".into(),
+            message_id: "x.quotad@example.com".into(),
+            subject: "CORRECTION".into(),
+            message: b"x".to_vec(),
+        };
+        store.outbox_add(&entry, "2026-11-02T13:00:00Z".parse().unwrap()).unwrap();
+        let key = team_correction_key(&store, period, "mia@example.com", &reps, &figures).unwrap();
+        assert_eq!(key.to_string(), legacy);
+    }
+}

@@ -150,7 +150,7 @@ impl Store {
             .query_row(&format!("{OUTBOX_SELECT} WHERE idempotency_key = ?1"), params![key], RawOutbox::from_row)
             .optional()
             .map_err(self.err())?;
-        raw.map(|r| r.finish(&self.path)).transpose()
+        raw.map(|r| self.with_recipients(r.finish(&self.path)?)).transpose()
     }
 
     fn outbox_query(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<OutboxRow>> {

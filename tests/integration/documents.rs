@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::harness::{Env, config};
 
 /// The text of each page.
-fn pages(path: &Path) -> Vec<String> {
+pub(crate) fn pages(path: &Path) -> Vec<String> {
     let doc = lopdf::Document::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let n = doc.get_pages().len() as u32;
     (1..=n).map(|p| doc.extract_text(&[p]).unwrap_or_else(|e| panic!("page {p} of {}: {e}", path.display()))).collect()
@@ -26,7 +26,7 @@ fn tool(name: &str, args: &[&str]) -> String {
 
 /// `qpdf --check` is clean, every font is embedded and subset (`pdffonts`), and the
 /// file is under 100 KB.
-fn check_pdf(path: &Path) {
+pub(crate) fn check_pdf(path: &Path) {
     let s = path.to_str().unwrap();
     let q = tool("qpdf", &["--check", s]);
     assert!(q.contains("No syntax or stream encoding errors found"), "{s}: {q}");
