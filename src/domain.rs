@@ -15,7 +15,7 @@ use unicode_normalization::char::is_combining_mark;
 
 mod key;
 pub use key::{
-    CorrectedFigure, IdempotencyKey, KeyDigest, KeyJob, KeyKind, KeyRecipient, correction_digest,
+    CorrectedFigure, IdempotencyKey, KeyDigest, KeyJob, KeyKind, KeyRecipient, LegacyRepChanges, correction_digest,
     legacy_team_correction_digest, team_correction_digest,
 };
 

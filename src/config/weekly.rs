@@ -69,7 +69,12 @@ pub(super) fn settings(
             "managers" => FullTo::Managers,
             "admin" => FullTo::Admin,
             _ => FullTo::Address(deliver::parse_mailbox(v).map_err(|e| {
-                err(entry.span(), format!("weekly_ranking.full_to: {e}; or \"managers\" (every team's manager) or \"admin\" (mail.admin)"))
+                err(
+                    entry.span(),
+                    format!(
+                        "weekly_ranking.full_to: {e}; or \"managers\" (every team's manager) or \"admin\" (mail.admin)"
+                    ),
+                )
             })?),
         });
     }
@@ -103,6 +108,9 @@ mod tests {
         assert!(e.message.starts_with("weekly_ranking.full_to: 'the VP' is not an e-mail address"), "{e}");
         assert!(e.message.contains("\"managers\""), "{e}");
         let e = parse(&format!("{MINIMAL}\n[weekly_ranking]\ntop = 0\n")).unwrap_err();
-        assert_eq!((e.line, e.message.as_str()), (Some(18), "weekly_ranking.top: 0 should be from 1 to 1000 (default 20)"));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (Some(18), "weekly_ranking.top: 0 should be from 1 to 1000 (default 20)")
+        );
     }
 }

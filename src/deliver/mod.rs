@@ -373,7 +373,12 @@ impl Outgoing {
     /// The envelope recipients: To then Cc, each address once.
     pub fn envelope(&self) -> Vec<String> {
         let mut seen = std::collections::HashSet::new();
-        self.to.iter().chain(&self.cc).map(|a| a.email.clone()).filter(|e| seen.insert(e.to_ascii_lowercase())).collect()
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .map(|a| a.email.clone())
+            .filter(|e| seen.insert(e.to_ascii_lowercase()))
+            .collect()
     }
 }
 
@@ -674,7 +679,9 @@ mod tests {
     fn a_team_message_has_every_rep_in_to_and_the_manager_in_cc_folded_under_998_octets() {
         // 300 recipients: a To header of about 15,000 octets before folding.
         let mut m = outgoing("x", "Weekly ranking", "<p>hi</p>".into());
-        m.to = (0..300).map(|i| Addressee::new(&format!("Agent Müller {i:03}, Sales"), &format!("agent{i}@example.com"))).collect();
+        m.to = (0..300)
+            .map(|i| Addressee::new(&format!("Agent Müller {i:03}, Sales"), &format!("agent{i}@example.com")))
+            .collect();
         m.cc = vec![Addressee::new("Mia Boss", "mia@example.com"), Addressee::new("", "AGENT7@example.com")];
         let bytes = build(&settings(), &m).unwrap();
         let longest = bytes.split(|&b| b == b'\n').map(|l| l.len()).max().unwrap();

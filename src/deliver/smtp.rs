@@ -183,10 +183,7 @@ impl Transport for SmtpTransport {
             self.conn = Some(conn);
             return Err(DeliverError::Build {
                 to: label,
-                detail: format!(
-                    "the message is not 7-bit and {} does not offer 8BITMIME",
-                    self.settings.server()
-                ),
+                detail: format!("the message is not 7-bit and {} does not offer 8BITMIME", self.settings.server()),
             });
         }
         let result = transaction(&mut conn, &self.from, &to, m.message, data);
@@ -212,7 +209,10 @@ impl Transport for SmtpTransport {
                 self.conn = Some(conn);
                 Ok(refusals
                     .into_iter()
-                    .map(|(i, e)| Refusal { recipient: m.recipients[i].to_string(), error: refused(m.recipients[i], &e) })
+                    .map(|(i, e)| Refusal {
+                        recipient: m.recipients[i].to_string(),
+                        error: refused(m.recipients[i], &e),
+                    })
                     .collect())
             }
             // The session is aborted (QUIT and shutdown): the next message reconnects.

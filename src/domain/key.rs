@@ -233,7 +233,9 @@ impl FromStr for KeyKind {
         if let Some(ident) = s.strip_prefix("rep:").filter(|i| !i.is_empty()) {
             return Ok(KeyKind::RepSheet(ident.to_string()));
         }
-        Err(format!("'{s}' is not a message kind quotad makes (rep-memo, team-memo, correction-…, team-edition, pack, rep:…, …)"))
+        Err(format!(
+            "'{s}' is not a message kind quotad makes (rep-memo, team-memo, correction-…, team-edition, pack, rep:…, …)"
+        ))
     }
 }
 
@@ -279,7 +281,11 @@ impl FromStr for IdempotencyKey {
     /// `rep:IDENT` kind starts at the first `/rep:`, so an id holding `/` reads back);
     /// the recipient is what lies between, and may itself hold `/`.
     fn from_str(s: &str) -> Result<IdempotencyKey, String> {
-        let bad = |why: &str| format!("'{s}' is not an idempotency key ({why}): expected JOB/PERIOD/RECIPIENT/KIND, e.g. quota-memo/2026-11/ann@example.com/rep-memo");
+        let bad = |why: &str| {
+            format!(
+                "'{s}' is not an idempotency key ({why}): expected JOB/PERIOD/RECIPIENT/KIND, e.g. quota-memo/2026-11/ann@example.com/rep-memo"
+            )
+        };
         let (job, rest) = s.split_once('/').ok_or_else(|| bad("no '/'"))?;
         let job = KeyJob::ALL.into_iter().find(|j| j.as_str() == job).ok_or_else(|| bad("unknown job"))?;
         let mut rest = rest;
@@ -327,6 +333,10 @@ pub fn correction_digest(revenue_quota: Option<Decimal>, units_quota: Option<Dec
     ))
 }
 
+/// A rep's name and their changes as a correction notice showed them: (what, old, new),
+/// formatted, e.g. ("Revenue quota", "$400,000", "$410,000").
+pub type LegacyRepChanges<'a> = (&'a str, Vec<(&'a str, &'a str, &'a str)>);
+
 /// One corrected figure of one rep, as the manager's correction digest reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorrectedFigure<'a> {
@@ -358,7 +368,7 @@ pub fn team_correction_digest(figures: &[CorrectedFigure]) -> KeyDigest {
 /// Written out here (not derived), so that a correction sent by an earlier version is
 /// still recognised, and not sent again, whatever becomes of the view's `Debug`.
 /// `reps`: (name, [(what, old, new)]) in the order the notice lists them.
-pub fn legacy_team_correction_digest(reps: &[(&str, Vec<(&str, &str, &str)>)]) -> KeyDigest {
+pub fn legacy_team_correction_digest(reps: &[LegacyRepChanges]) -> KeyDigest {
     let reps: Vec<String> = reps
         .iter()
         .map(|(name, changes)| {
@@ -387,16 +397,66 @@ mod tests {
         let (m, w) = ("2026-11", "2026-W43");
         let a = "ann@example.com";
         let cases: Vec<(IdempotencyKey, &str)> = vec![
-            (IdempotencyKey::to(KeyJob::QuotaMemo, m, a, KeyKind::RepMemo), "quota-memo/2026-11/ann@example.com/rep-memo"),
-            (IdempotencyKey::to(KeyJob::QuotaMemo, m, "mia@example.com", KeyKind::TeamMemo), "quota-memo/2026-11/mia@example.com/team-memo"),
-            (IdempotencyKey::to(KeyJob::QuotaMemo, m, "admin@example.com", KeyKind::AdminPreliminary), "quota-memo/2026-11/admin@example.com/admin-preliminary"),
-            (IdempotencyKey::to(KeyJob::QuotaMemo, m, a, KeyKind::Correction(correction_digest(d("410000"), d("2")))), "quota-memo/2026-11/ann@example.com/correction-25fde0d1445d"),
-            (IdempotencyKey::to(KeyJob::WeeklyRanking, w, a, KeyKind::Ranking), "weekly-ranking/2026-W43/ann@example.com/ranking"),
-            (IdempotencyKey::to(KeyJob::OneOnOne, "2026-10", "mgr@example.com", KeyKind::Pack), "one-on-one/2026-10/mgr@example.com/pack"),
-            (IdempotencyKey::to(KeyJob::OneOnOne, "2026-10", "mgr@example.com", KeyKind::RepSheet(a.into())), "one-on-one/2026-10/mgr@example.com/rep:ann@example.com"),
-            (IdempotencyKey::to(KeyJob::Quarantine, "deals.csv-0123456789ab", "admin@example.com", KeyKind::QuarantineNotice), "quarantine/deals.csv-0123456789ab/admin@example.com/quarantine-notice"),
-            (IdempotencyKey::to(KeyJob::DeadLetters, "2026-11-02T14:00:00.000Z", "admin@example.com", KeyKind::AdminNotice), "dead-letters/2026-11-02T14:00:00.000Z/admin@example.com/admin-notice"),
-            (IdempotencyKey::to(KeyJob::Schedule, "weekly-ranking/2026-11-02T14:00:00Z", "admin@example.com", KeyKind::AdminSkipped), "schedule/weekly-ranking/2026-11-02T14:00:00Z/admin@example.com/admin-skipped"),
+            (
+                IdempotencyKey::to(KeyJob::QuotaMemo, m, a, KeyKind::RepMemo),
+                "quota-memo/2026-11/ann@example.com/rep-memo",
+            ),
+            (
+                IdempotencyKey::to(KeyJob::QuotaMemo, m, "mia@example.com", KeyKind::TeamMemo),
+                "quota-memo/2026-11/mia@example.com/team-memo",
+            ),
+            (
+                IdempotencyKey::to(KeyJob::QuotaMemo, m, "admin@example.com", KeyKind::AdminPreliminary),
+                "quota-memo/2026-11/admin@example.com/admin-preliminary",
+            ),
+            (
+                IdempotencyKey::to(
+                    KeyJob::QuotaMemo,
+                    m,
+                    a,
+                    KeyKind::Correction(correction_digest(d("410000"), d("2"))),
+                ),
+                "quota-memo/2026-11/ann@example.com/correction-25fde0d1445d",
+            ),
+            (
+                IdempotencyKey::to(KeyJob::WeeklyRanking, w, a, KeyKind::Ranking),
+                "weekly-ranking/2026-W43/ann@example.com/ranking",
+            ),
+            (
+                IdempotencyKey::to(KeyJob::OneOnOne, "2026-10", "mgr@example.com", KeyKind::Pack),
+                "one-on-one/2026-10/mgr@example.com/pack",
+            ),
+            (
+                IdempotencyKey::to(KeyJob::OneOnOne, "2026-10", "mgr@example.com", KeyKind::RepSheet(a.into())),
+                "one-on-one/2026-10/mgr@example.com/rep:ann@example.com",
+            ),
+            (
+                IdempotencyKey::to(
+                    KeyJob::Quarantine,
+                    "deals.csv-0123456789ab",
+                    "admin@example.com",
+                    KeyKind::QuarantineNotice,
+                ),
+                "quarantine/deals.csv-0123456789ab/admin@example.com/quarantine-notice",
+            ),
+            (
+                IdempotencyKey::to(
+                    KeyJob::DeadLetters,
+                    "2026-11-02T14:00:00.000Z",
+                    "admin@example.com",
+                    KeyKind::AdminNotice,
+                ),
+                "dead-letters/2026-11-02T14:00:00.000Z/admin@example.com/admin-notice",
+            ),
+            (
+                IdempotencyKey::to(
+                    KeyJob::Schedule,
+                    "weekly-ranking/2026-11-02T14:00:00Z",
+                    "admin@example.com",
+                    KeyKind::AdminSkipped,
+                ),
+                "schedule/weekly-ranking/2026-11-02T14:00:00Z/admin@example.com/admin-skipped",
+            ),
         ];
         for (key, text) in cases {
             assert_eq!(key.to_string(), text);

@@ -96,6 +96,7 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf) -> Resul
 
 /// Queues one message of a document job with idempotency key `key` to `to` (and `cc`);
 /// a key already sent counts in `already_sent`.
+#[allow(clippy::too_many_arguments)]
 fn send_once(
     cfg: &Config,
     store: &Store,
@@ -217,7 +218,12 @@ fn distribution(
     for who in &cfg.weekly_ranking.full_to {
         let list: Vec<Addressee> = match who {
             FullTo::Managers => managers.iter().map(|(e, n)| Addressee::new(n, e)).collect(),
-            FullTo::Admin => cfg.mail.admin.iter().map(|a| Addressee::new(&a.name.clone().unwrap_or_default(), a.email.as_ref())).collect(),
+            FullTo::Admin => cfg
+                .mail
+                .admin
+                .iter()
+                .map(|a| Addressee::new(&a.name.clone().unwrap_or_default(), a.email.as_ref()))
+                .collect(),
             FullTo::Address(a) => vec![Addressee::new(&a.name.clone().unwrap_or_default(), a.email.as_ref())],
         };
         for a in list {
@@ -277,10 +283,9 @@ pub fn weekly_ranking(
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();
     let mut pdfs = par_map(&jobs, |j| match j {
         None => report::documents::ranking(fonts, &input),
-        Some(i) => editions.render(
-            fonts,
-            &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] },
-        ),
+        Some(i) => {
+            editions.render(fonts, &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] })
+        }
     })
     .into_iter();
     let full_pdf = pdfs.next().context("the full ranking")?;
@@ -298,7 +303,9 @@ pub fn weekly_ranking(
     }
     let earlier = store.outbox_recipients_of(KeyJob::WeeklyRanking.as_str(), &week_s, &KeyKind::Ranking.column())?;
     let dist = distribution(cfg, &m, &teams, &earlier, &mut summary.skipped);
-    for ((team, (to, cc)), (pdf, celebrations)) in teams.iter().zip(&dist.teams).zip(team_pdfs.iter().zip(&celebrations)) {
+    for ((team, (to, cc)), (pdf, celebrations)) in
+        teams.iter().zip(&dist.teams).zip(team_pdfs.iter().zip(&celebrations))
+    {
         if to.is_empty() {
             if earlier.is_empty() {
                 summary.skipped.push(format!("team {team}: no e-mail address for its reps or manager on the roster"));
@@ -310,18 +317,41 @@ pub fn weekly_ranking(
         let key = IdempotencyKey::new(KeyJob::WeeklyRanking, &week_s, KeyRecipient::team(team), KeyKind::TeamEdition);
         let name = deliver::attachment_name(&format!("ranking {week} {team}.pdf"));
         send_once(cfg, store, &mut summary, &key, to, cc, now, || {
-            let view = report::team_ranking_mail_view(&cfg.org.name, &cfg.org.format, &week_s, days, &m, team, celebrations, cfg.weekly_ranking.top, &name);
+            let view = report::team_ranking_mail_view(
+                &cfg.org.name,
+                &cfg.org.format,
+                &week_s,
+                days,
+                &m,
+                team,
+                celebrations,
+                cfg.weekly_ranking.top,
+                &name,
+            );
             let mail = report::render_team_ranking_mail(templates, &view)?;
-            let att = deliver::MailAttachment { file_name: name.clone(), content_type: "application/pdf".into(), bytes: pdf.bytes.clone() };
+            let att = deliver::MailAttachment {
+                file_name: name.clone(),
+                content_type: "application/pdf".into(),
+                bytes: pdf.bytes.clone(),
+            };
             Ok((mail, vec![att]))
         })?;
     }
     if !dist.full.is_empty() {
-        let key = IdempotencyKey::new(KeyJob::WeeklyRanking, &week_s, KeyRecipient::List("full".into()), KeyKind::FullRanking);
+        let key = IdempotencyKey::new(
+            KeyJob::WeeklyRanking,
+            &week_s,
+            KeyRecipient::List("full".into()),
+            KeyKind::FullRanking,
+        );
         send_once(cfg, store, &mut summary, &key, &dist.full, &[], now, || {
             let view = report::ranking_mail_view(&cfg.org.name, &cfg.org.format, &week_s, days, &m, "all", &file);
             let mail = report::render_ranking_mail(templates, &view)?;
-            let att = deliver::MailAttachment { file_name: file.clone(), content_type: "application/pdf".into(), bytes: full_pdf.bytes.clone() };
+            let att = deliver::MailAttachment {
+                file_name: file.clone(),
+                content_type: "application/pdf".into(),
+                bytes: full_pdf.bytes.clone(),
+            };
             Ok((mail, vec![att]))
         })?;
     } else if !earlier.is_empty() {

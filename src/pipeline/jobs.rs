@@ -212,12 +212,21 @@ fn run_occurrence(
                 );
                 let subject = format!("quotad: {job} for {target} skipped: no data");
                 let period = format!("{job}/{}", occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                let told =
-                    match admin_notice(cfg, store, templates, &period, KeyKind::AdminSkipped, &subject, &text, now, stop) {
-                        Ok(Some(to)) => format!(" (told {to})"),
-                        Ok(None) => " (no mail.admin to tell)".to_string(),
-                        Err(e) => format!(" (could not tell the admin: {e:#})"),
-                    };
+                let told = match admin_notice(
+                    cfg,
+                    store,
+                    templates,
+                    &period,
+                    KeyKind::AdminSkipped,
+                    &subject,
+                    &text,
+                    now,
+                    stop,
+                ) {
+                    Ok(Some(to)) => format!(" (told {to})"),
+                    Ok(None) => " (no mail.admin to tell)".to_string(),
+                    Err(e) => format!(" (could not tell the admin: {e:#})"),
+                };
                 (RunState::Skipped, format!("{msg}{told}"))
             }
         },

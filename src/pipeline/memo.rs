@@ -14,8 +14,8 @@ use super::outbox::{Delivery, Sender, Sent, deliver_outbox};
 use super::{Stop, standings};
 use crate::config::Config;
 use crate::domain::{
-    CorrectedFigure, IdempotencyKey, KeyJob, KeyKind, Period, correction_digest, legacy_team_correction_digest,
-    team_correction_digest,
+    CorrectedFigure, IdempotencyKey, KeyJob, KeyKind, LegacyRepChanges, Period, correction_digest,
+    legacy_team_correction_digest, team_correction_digest,
 };
 use crate::report::{self, Templates};
 use crate::store::Store;
@@ -149,8 +149,7 @@ pub fn quota_memo(
             last.label()
         );
         if let Some(admin) = &cfg.mail.admin {
-            let key =
-                IdempotencyKey::to(KeyJob::QuotaMemo, period, admin.email.as_ref(), KeyKind::AdminPreliminary);
+            let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, admin.email.as_ref(), KeyKind::AdminPreliminary);
             let name = admin.name.clone().unwrap_or_default();
             let text = format!(
                 "{why}.\n\nLoad the final export; then `quotad standings --period {last}` shows the final figures.\n"
@@ -275,12 +274,16 @@ fn team_correction_key(
         .collect();
     let key =
         IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::TeamCorrection(team_correction_digest(&figures)));
-    let legacy: Vec<(&str, Vec<(&str, &str, &str)>)> = reps
+    let legacy: Vec<LegacyRepChanges> = reps
         .iter()
         .map(|(n, c)| (n.as_str(), c.iter().map(|c| (c.what.as_str(), c.old.as_str(), c.new.as_str())).collect()))
         .collect();
-    let legacy =
-        IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::TeamCorrection(legacy_team_correction_digest(&legacy)));
+    let legacy = IdempotencyKey::to(
+        KeyJob::QuotaMemo,
+        period,
+        email,
+        KeyKind::TeamCorrection(legacy_team_correction_digest(&legacy)),
+    );
     if store.outbox_get(&key.to_string())?.is_none() && store.outbox_get(&legacy.to_string())?.is_some() {
         return Ok(legacy);
     }
@@ -414,7 +417,8 @@ mod tests {
     /// typed key must keep the first, and recognise the second.
     #[test]
     fn todays_correction_digests_are_pinned() {
-        let old_digest = |s: &str| -> String { Sha256::digest(s.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect() };
+        let old_digest =
+            |s: &str| -> String { Sha256::digest(s.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect() };
         let facts = serde_json::json!({
             "revenue_quota": Some("410000"),
             "units_quota": Some("2"),
@@ -427,20 +431,28 @@ mod tests {
         assert_eq!(old_digest(&none.to_string()), "6fe979937d47");
         assert_eq!(correction_digest(None, None).as_str(), "6fe979937d47");
 
-        let change = |what: &str, old: &str, new: &str| report::ChangeView { what: what.into(), old: old.into(), new: new.into() };
+        let change = |what: &str, old: &str, new: &str| report::ChangeView {
+            what: what.into(),
+            old: old.into(),
+            new: new.into(),
+        };
         let reps = vec![
-            ("Ann Archer".to_string(), vec![change("Revenue quota", "$400,000", "$410,000"), change("Units quota", "2", "3")]),
+            (
+                "Ann Archer".to_string(),
+                vec![change("Revenue quota", "$400,000", "$410,000"), change("Units quota", "2", "3")],
+            ),
             ("Bob Baker".to_string(), vec![change("Revenue quota", "$250,000", "no quota")]),
         ];
         assert_eq!(old_digest(&format!("{reps:?}")), "13f62f49dd0e");
-        let legacy: Vec<(&str, Vec<(&str, &str, &str)>)> = reps
+        let legacy: Vec<LegacyRepChanges> = reps
             .iter()
             .map(|(n, c)| (n.as_str(), c.iter().map(|c| (c.what.as_str(), c.old.as_str(), c.new.as_str())).collect()))
             .collect();
         assert_eq!(legacy_team_correction_digest(&legacy).as_str(), "13f62f49dd0e");
         // The new digest reads exact values only: the same figures, whatever their
         // display or order, give the same key; another figure another.
-        let f = |rep_key, field, old: Option<Decimal>, new: Option<Decimal>| CorrectedFigure { rep_key, field, old, new };
+        let f =
+            |rep_key, field, old: Option<Decimal>, new: Option<Decimal>| CorrectedFigure { rep_key, field, old, new };
         let a = [f("id:R1", "revenue_quota", q("400000"), q("410000")), f("id:R2", "revenue_quota", q("250000"), None)];
         let b = [f("id:R2", "revenue_quota", q("250000.0"), None), f("id:R1", "revenue_quota", q("4e5"), q("410000"))];
         assert_eq!(team_correction_digest(&a), team_correction_digest(&b));
@@ -457,10 +469,12 @@ mod tests {
             "Ann Archer".to_string(),
             vec![report::ChangeView { what: "Revenue quota".into(), old: "$400,000".into(), new: "$410,000".into() }],
         )];
-        let figures = vec![("id:R1".to_string(), "revenue_quota", Some(Decimal::from(400_000)), Some(Decimal::from(410_000)))];
+        let figures =
+            vec![("id:R1".to_string(), "revenue_quota", Some(Decimal::from(400_000)), Some(Decimal::from(410_000)))];
         let new = team_correction_key(&store, period, "mia@example.com", &reps, &figures).unwrap();
         let legacy = "quota-memo/2026-11/mia@example.com/team-correction-".to_string()
-            + legacy_team_correction_digest(&[("Ann Archer", vec![("Revenue quota", "$400,000", "$410,000")])]).as_str();
+            + legacy_team_correction_digest(&[("Ann Archer", vec![("Revenue quota", "$400,000", "$410,000")])])
+                .as_str();
         assert_ne!(new.to_string(), legacy);
         // The older version sent it: its key is the one used, so it is not sent again.
         let entry = crate::store::OutboxEntry {

@@ -530,7 +530,7 @@ fn team_stands(c: &mut Canvas, inp: &RankingInput, team: &str, top: u32) {
     };
     let mut rows: Vec<Vec<Cell>> =
         m.teams.iter().filter(|t| t.rank.is_some_and(|r| r <= 3)).map(|t| row(t, t.team == team)).collect();
-    if let Some(t) = own.filter(|t| !t.rank.is_some_and(|r| r <= 3)) {
+    if let Some(t) = own.filter(|t| t.rank.is_none_or(|r| r > 3)) {
         rows.push(row(t, true));
     }
     if !c.fits(22.0 + 12.0 + ROW_H * (rows.len() as f32 + 1.0)) {

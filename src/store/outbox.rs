@@ -186,7 +186,10 @@ impl Store {
     /// `next_attempt_at` is at or before `now`.
     pub fn outbox_due_recipients(&self, key: &str, now: DateTime<Utc>) -> Result<Vec<RecipientRow>> {
         let all = self.recipients_where(key, "AND (state = 'pending' OR state = 'failed')")?;
-        Ok(all.into_iter().filter(|r| r.state == OutboxState::Pending || r.next_attempt_at.is_some_and(|t| t <= now)).collect())
+        Ok(all
+            .into_iter()
+            .filter(|r| r.state == OutboxState::Pending || r.next_attempt_at.is_some_and(|t| t <= now))
+            .collect())
     }
 
     fn recipients_where(&self, key: &str, filter: &str) -> Result<Vec<RecipientRow>> {
@@ -199,7 +202,13 @@ impl Store {
             .map_err(self.err())?;
         let raw = st
             .query_map(params![key], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get(3)?, r.get::<_, Option<String>>(4)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
             })
             .map_err(self.err())?
             .collect::<rusqlite::Result<Vec<_>>>()
@@ -215,7 +224,9 @@ impl Store {
                     address,
                     attempts,
                     last_error,
-                    next_attempt_at: next.map(|t| instant(&self.path, "outbox_recipients.next_attempt_at", t)).transpose()?,
+                    next_attempt_at: next
+                        .map(|t| instant(&self.path, "outbox_recipients.next_attempt_at", t))
+                        .transpose()?,
                 })
             })
             .collect()
@@ -406,7 +417,9 @@ impl Store {
                 RecipientOutcome::Failed { error, outcome: FailureOutcome::RetryAt(t) } => {
                     ("failed", Some(error.as_str()), Some(ts(*t)), None)
                 }
-                RecipientOutcome::Failed { error, outcome: FailureOutcome::Dead } => ("dead", Some(error.as_str()), None, None),
+                RecipientOutcome::Failed { error, outcome: FailureOutcome::Dead } => {
+                    ("dead", Some(error.as_str()), None, None)
+                }
             };
             tx.execute(
                 "UPDATE outbox_recipients SET state = ?3, attempts = attempts + 1, last_error = ?4, next_attempt_at = ?5,
@@ -433,7 +446,10 @@ impl Store {
             (n, w) => Some(format!(
                 "{} of {n} recipient(s) not delivered: {}",
                 w.len(),
-                w.iter().map(|r| format!("{}: {}", r.address, r.last_error.as_deref().unwrap_or(r.state.as_str()))).collect::<Vec<_>>().join("; ")
+                w.iter()
+                    .map(|r| format!("{}: {}", r.address, r.last_error.as_deref().unwrap_or(r.state.as_str())))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )),
         };
         tx.execute(
@@ -744,7 +760,10 @@ mod tests {
         assert_eq!(s.outbox_record_attempt(key, &outcomes, t0).unwrap(), OutboxState::Failed);
         let row = s.outbox_get(key).unwrap().unwrap();
         assert_eq!((row.state, row.attempts, row.next_attempt_at), (OutboxState::Failed, 1, Some(retry)));
-        assert_eq!(row.last_error.as_deref(), Some("1 of 3 recipient(s) not delivered: bob@example.com: 450 mailbox busy"));
+        assert_eq!(
+            row.last_error.as_deref(),
+            Some("1 of 3 recipient(s) not delivered: bob@example.com: 450 mailbox busy")
+        );
         assert!(s.outbox_due_recipients(key, at("2026-03-09T14:00:29Z")).unwrap().is_empty());
         let due: Vec<String> = s.outbox_due_recipients(key, retry).unwrap().into_iter().map(|r| r.address).collect();
         assert_eq!(due, ["bob@example.com"], "only Bob is tried again");

@@ -98,7 +98,10 @@ fn each_team_gets_its_edition_and_the_managers_and_admin_the_full_ranking_once()
     }
     assert!(top.contains("225.0%") && top.contains("130.0%") && !top.contains("125.0%"), "{top}");
     let (stands, team) = rest.split_once("Team: South").unwrap();
-    assert!(stands.contains("South ranks 3 of 3 teams on team attainment; 6 of its reps are in the company's top 20."), "{stands}");
+    assert!(
+        stands.contains("South ranks 3 of 3 teams on team attainment; 6 of its reps are in the company's top 20."),
+        "{stands}"
+    );
     for want in ["North", "120.0%", "West", "115.0%", "$1,650,000", "$1,500,000", "110.0%"] {
         assert!(stands.contains(want), "'{want}' not in:\n{stands}");
     }
@@ -169,7 +172,11 @@ fn a_recipient_deferred_with_450_is_retried_alone_and_nobody_gets_a_message_twic
     assert!(run.stdout.contains("3 message(s) written to outbox, 0 already sent earlier"), "{}", run.stdout);
     // North's message went to Ann and Mia, then to Bob alone, with the same Message-ID.
     let got = sink.received();
-    let north: Vec<_> = got.iter().filter(|r| r.email.raw.contains("bob@example.com")).filter(|r| r.email.subject.contains("North")).collect();
+    let north: Vec<_> = got
+        .iter()
+        .filter(|r| r.email.raw.contains("bob@example.com"))
+        .filter(|r| r.email.subject.contains("North"))
+        .collect();
     assert_eq!(north.len(), 2, "{:?}", got.iter().map(|r| &r.rcpt_tos).collect::<Vec<_>>());
     assert_eq!(north[0].rcpt_tos, ["ann@example.com", "mia@example.com"]);
     assert_eq!(north[1].rcpt_tos, ["bob@example.com"]);
@@ -182,10 +189,15 @@ fn a_recipient_deferred_with_450_is_retried_alone_and_nobody_gets_a_message_twic
     let row = env.store().outbox_get(key).unwrap().unwrap();
     assert_eq!((row.state, row.attempts), (OutboxState::Sent, 2));
     let rcpts = env.store().outbox_recipients(key).unwrap();
-    let states: Vec<(&str, OutboxState, u32)> = rcpts.iter().map(|r| (r.address.as_str(), r.state, r.attempts)).collect();
+    let states: Vec<(&str, OutboxState, u32)> =
+        rcpts.iter().map(|r| (r.address.as_str(), r.state, r.attempts)).collect();
     assert_eq!(
         states,
-        [("ann@example.com", OutboxState::Sent, 1), ("bob@example.com", OutboxState::Sent, 2), ("mia@example.com", OutboxState::Sent, 1)]
+        [
+            ("ann@example.com", OutboxState::Sent, 1),
+            ("bob@example.com", OutboxState::Sent, 2),
+            ("mia@example.com", OutboxState::Sent, 1)
+        ]
     );
 }
 
@@ -215,9 +227,17 @@ fn a_recipient_refused_with_550_is_dead_alone_and_a_retry_sends_to_it_only() {
     assert!(first.values().all(|n| *n == 1), "{first:?}");
     let north_id = env.store().outbox_get(key).unwrap().unwrap().entry.message_id;
     let north_id = format!("<{north_id}>");
-    let to_north: Vec<&str> = first.keys().filter(|(id, _)| id.trim_matches(['<', '>']) == north_id.trim_matches(['<', '>'])).map(|(_, a)| a.as_str()).collect();
+    let to_north: Vec<&str> = first
+        .keys()
+        .filter(|(id, _)| id.trim_matches(['<', '>']) == north_id.trim_matches(['<', '>']))
+        .map(|(_, a)| a.as_str())
+        .collect();
     assert_eq!(to_north, ["ann@example.com", "mia@example.com"]);
-    let notice = sink.received().into_iter().find(|r| r.rcpt_tos == ["admin@test-homes.com"] && r.email.subject.contains("could not be delivered")).expect("the admin is told");
+    let notice = sink
+        .received()
+        .into_iter()
+        .find(|r| r.rcpt_tos == ["admin@test-homes.com"] && r.email.subject.contains("could not be delivered"))
+        .expect("the admin is told");
     assert!(notice.email.text.contains("bob@example.com"), "{}", notice.email.text);
     drop(sink);
 
@@ -229,4 +249,47 @@ fn a_recipient_refused_with_550_is_dead_alone_and_a_retry_sends_to_it_only() {
     assert_eq!(again.len(), 1, "{:?}", again.iter().map(|r| &r.rcpt_tos).collect::<Vec<_>>());
     assert_eq!(again[0].rcpt_tos, ["bob@example.com"]);
     assert_eq!(env.store().outbox_get(key).unwrap().unwrap().state, OutboxState::Sent);
+}
+
+#[test]
+fn a_week_an_earlier_version_already_sent_per_address_reaches_nobody_twice() {
+    let env = small("");
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    // The version before team editions sent 2026-W10's ranking to Ann and Mia, one
+    // message each (key weekly-ranking/WEEK/ADDRESS/ranking), then was upgraded.
+    let store = env.store();
+    for who in ["ann@example.com", "mia@example.com"] {
+        let key = format!("weekly-ranking/2026-W10/{who}/ranking");
+        let entry = quotad::store::OutboxEntry {
+            idempotency_key: key.clone(),
+            job: "weekly-ranking".into(),
+            period: "2026-W10".into(),
+            recipient: who.into(),
+            recipients: Vec::new(),
+            kind: "ranking".into(),
+            message_id: "x.quotad@test-homes.com".into(),
+            subject: "ranking".into(),
+            message: b"Subject: ranking\r\n\r\nx\r\n".to_vec(),
+        };
+        let t = "2026-03-09T14:00:00Z".parse().unwrap();
+        assert!(store.outbox_add(&entry, t).unwrap());
+        store.outbox_mark_sent(&key, t).unwrap();
+    }
+    drop(store);
+    let run = env.quotad(&["run", "weekly-ranking", "--week", "2026-W10"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mails: Vec<_> = env.all_emails().into_iter().filter(|e| e.file.starts_with("weekly-ranking_")).collect();
+    // North's edition to Bob only (Ann and Mia had the week), South's to Cy and Max, and
+    // the full ranking to Max only (Mia had it).
+    let mut got: Vec<(Vec<String>, Vec<String>)> = mails.iter().map(|m| to_cc(m.raw.as_bytes())).collect();
+    got.sort();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        [
+            (s(&["bob@example.com"]), s(&[])),
+            (s(&["cy@example.com"]), s(&["max@example.com"])),
+            (s(&["max@example.com"]), s(&[]))
+        ]
+    );
 }
