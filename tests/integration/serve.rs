@@ -539,8 +539,20 @@ fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives()
     let mail = env.all_emails();
     let mut to: Vec<&str> = mail.iter().map(|e| e.to.as_str()).collect();
     to.sort();
-    // Three active reps and their two managers; nothing to the admin.
-    assert_eq!(to, ["ann@example.com", "bob@example.com", "cy@example.com", "max@example.com", "mia@example.com"]);
+    // North's edition (Ann, Bob; Mia in Cc), South's (Cy; Max in Cc) and the full
+    // ranking to the managers and the admin (Max first); no notice to the admin.
+    assert_eq!(to, ["ann@example.com", "cy@example.com", "max@example.com"]);
+    assert!(
+        mail.iter().all(|e| !e.subject.starts_with("quotad:")),
+        "{:?}",
+        mail.iter().map(|e| &e.subject).collect::<Vec<_>>()
+    );
+    let north = mail.iter().find(|e| e.to == "ann@example.com").unwrap();
+    assert!(
+        north.raw.contains("bob@example.com") && north.raw.contains("Cc: \"Mia Boss\" <mia@example.com>"),
+        "{}",
+        north.raw
+    );
 }
 
 #[test]
