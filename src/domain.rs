@@ -13,6 +13,12 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+mod key;
+pub use key::{
+    CorrectedFigure, IdempotencyKey, KeyDigest, KeyJob, KeyKind, KeyRecipient, LegacyRepChanges, correction_digest,
+    legacy_team_correction_digest, team_correction_digest,
+};
+
 /// An amount of money in the org's currency, as an exact decimal of currency units
 /// (dollars, euros — not cents). Negative amounts are valid (cancellations).
 pub type Money = Decimal;

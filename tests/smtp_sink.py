@@ -3,7 +3,9 @@
 Listens on 127.0.0.1:PORT with STARTTLS (or implicit TLS, or plain), requires AUTH
 after TLS for the one login given, and writes each message atomically as
 DIR/new/<time>-<uuid>.eml plus a .json envelope (mail_from, rcpt_tos, tls, auth,
-login). Recipients starting with --reject-prefix get a permanent 550. For crash
+login). Recipients starting with --reject-prefix get a permanent 550; --reject-rcpt ADDR
+(repeatable) refuses that address with a 550 every time, --defer-rcpt ADDR (repeatable)
+with a 450 the first time it is offered and accepts it afterwards. For crash
 tests, --hold-rcpt ADDR delays the reply to RCPT TO:<ADDR>, and --hold-reply ADDR
 stores the message to ADDR and then delays its 250, the first time only, each after
 writing DIR/holding-rcpt or DIR/holding-reply so the test knows when. The password
@@ -28,6 +30,8 @@ p.add_argument("--key", required=True)
 p.add_argument("--user", required=True)
 p.add_argument("--tls", choices=["starttls", "implicit", "none"], default="starttls")
 p.add_argument("--reject-prefix", default="reject-")
+p.add_argument("--reject-rcpt", action="append", default=[])
+p.add_argument("--defer-rcpt", action="append", default=[])
 p.add_argument("--hold-rcpt", default="")
 p.add_argument("--hold-reply", default="")
 a = p.parse_args()
@@ -37,6 +41,7 @@ for sub in ("new", "tmp"):
 
 
 held = set()
+deferred = set()
 
 
 async def hold(kind, address):
@@ -49,8 +54,11 @@ async def hold(kind, address):
 class Sink:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         await hold("rcpt", address)
-        if address.startswith(a.reject_prefix):
+        if address.startswith(a.reject_prefix) or address in a.reject_rcpt:
             return "550 5.1.1 <%s>: mailbox unavailable" % address
+        if address in a.defer_rcpt and address not in deferred:
+            deferred.add(address)
+            return "450 4.2.1 <%s>: mailbox busy, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -9,8 +9,8 @@
 //! ([`Config::from_file`] -> [`Config::parse`], which composes the parts); each part's
 //! `Raw*` types and validation live beside it: `org` (`[org]`, `[paths]`),
 //! `sources` (`[ingest]`, `[stages]`, `[sources.NAME]`), `mail` (`[mail]`,
-//! `[mail.smtp]`), `metrics` (`[metrics]`, `[calendar]`), `pdf` (`[pdf]`) and `schedule`
-//! (`[schedule]`, `[quota_memo]`).
+//! `[mail.smtp]`), `metrics` (`[metrics]`, `[calendar]`), `pdf` (`[pdf]`), `schedule`
+//! (`[schedule]`, `[quota_memo]`) and `weekly` (`[weekly_ranking]`).
 //!
 //! May import `domain` and the settings types of the stages it composes (`ingest`,
 //! `deliver`, `metrics`, `report`, `schedule`), plus serde/toml; never `pipeline`,
@@ -22,6 +22,7 @@ mod org;
 mod pdf;
 mod schedule;
 mod sources;
+mod weekly;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use toml::Spanned;
 
 pub use org::{AfterImport, Org, Paths};
 pub use schedule::QuotaMemoSettings;
+pub use weekly::{FullTo, WeeklyRankingSettings};
 
 /// A config error: where, and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,8 @@ pub struct Config {
     pub pdf: crate::report::PdfSettings,
     /// The calendar `quotad serve` runs (config `[schedule]`).
     pub schedule: crate::schedule::Calendar,
+    /// How the weekly ranking is distributed (config `[weekly_ranking]`).
+    pub weekly_ranking: WeeklyRankingSettings,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +98,8 @@ struct RawConfig {
     pdf: pdf::RawPdf,
     #[serde(default)]
     schedule: schedule::RawSchedule,
+    #[serde(default)]
+    weekly_ranking: weekly::RawWeeklyRanking,
 }
 
 /// 1-based line of byte offset `at` in `text`; `None` for the synthetic 0..0 span of a default.
@@ -144,7 +150,9 @@ impl Config {
         let retry = mail::retry_policy(&raw.mail, &err)?;
         let pdf = pdf::settings(&raw.pdf, &err, &abs)?;
         let schedule = schedule::settings(&raw.schedule, org.time_zone, &err)?;
+        let weekly_ranking = weekly::settings(&raw.weekly_ranking, &err)?;
         Ok(Config {
+            weekly_ranking,
             schedule,
             quota_memo,
             metrics,

@@ -276,13 +276,30 @@ pub fn parse_mailbox(s: &str) -> Result<Mailbox, String> {
         .map_err(|e| format!("'{s}' is not an e-mail address such as \"Sales Ops <salesops@example.com>\" ({e})"))
 }
 
+/// One recipient of a message: a display name (from a spreadsheet: control characters
+/// are removed; may be empty) and an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addressee {
+    /// Display name.
+    pub name: String,
+    /// Address.
+    pub email: String,
+}
+
+impl Addressee {
+    /// `name <email>`.
+    pub fn new(name: &str, email: &str) -> Addressee {
+        Addressee { name: name.to_string(), email: email.to_string() }
+    }
+}
+
 /// One message to send.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
-    /// Recipient's display name (from a spreadsheet: control characters are removed).
-    pub to_name: String,
-    /// Recipient's address.
-    pub to_email: String,
+    /// The To recipients (at least one).
+    pub to: Vec<Addressee>,
+    /// The Cc recipients (a team's manager on the team's ranking), often none.
+    pub cc: Vec<Addressee>,
     /// Subject (one line).
     pub subject: String,
     /// text/plain body.
@@ -343,14 +360,48 @@ fn one_line(s: &str) -> String {
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+impl Outgoing {
+    /// "ann@example.com", or "ann@example.com and 3 more", for errors.
+    pub fn describe_to(&self) -> String {
+        let first = self.to.first().or(self.cc.first()).map(|a| a.email.as_str()).unwrap_or("nobody");
+        match self.to.len() + self.cc.len() {
+            0 | 1 => first.to_string(),
+            n => format!("{first} and {} more", n - 1),
+        }
+    }
+
+    /// The envelope recipients: To then Cc, each address once.
+    pub fn envelope(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .map(|a| a.email.clone())
+            .filter(|e| seen.insert(e.to_ascii_lowercase()))
+            .collect()
+    }
+}
+
+fn mailbox(a: &Addressee) -> Result<Mailbox, DeliverError> {
+    let addr = a.email.parse().map_err(|_| DeliverError::Address { address: a.email.clone() })?;
+    Ok(Mailbox::new(Some(one_line(&a.name)).filter(|n| !n.is_empty()), addr))
+}
+
 /// Builds the multipart/alternative (text + HTML) message and returns its bytes.
-/// Non-ASCII display names and subjects are RFC 2047-encoded by lettre.
+/// Non-ASCII display names and subjects are RFC 2047-encoded by lettre; a long To or Cc
+/// list is folded onto several lines.
 pub fn build(settings: &Settings, m: &Outgoing) -> Result<Vec<u8>, DeliverError> {
-    let to_addr = m.to_email.parse().map_err(|_| DeliverError::Address { address: m.to_email.clone() })?;
-    let to = Mailbox::new(Some(one_line(&m.to_name)).filter(|n| !n.is_empty()), to_addr);
-    let mut b = Message::builder()
-        .from(settings.from.clone())
-        .to(to)
+    if m.to.is_empty() {
+        return Err(DeliverError::Build { to: m.describe_to(), detail: "no To recipient".into() });
+    }
+    let mut b = Message::builder().from(settings.from.clone());
+    for a in &m.to {
+        b = b.to(mailbox(a)?);
+    }
+    for a in &m.cc {
+        b = b.cc(mailbox(a)?);
+    }
+    let mut b = b
         .subject(one_line(&m.subject))
         .message_id(Some(m.message_id.clone()))
         .date(SystemTime::from(m.date))
@@ -365,14 +416,14 @@ pub fn build(settings: &Settings, m: &Outgoing) -> Result<Vec<u8>, DeliverError>
         let mut mixed = MultiPart::mixed().multipart(body);
         for a in &m.attachments {
             let ct = ContentType::parse(&a.content_type).map_err(|e| DeliverError::Build {
-                to: m.to_email.clone(),
+                to: m.describe_to(),
                 detail: format!("content type {}: {e}", a.content_type),
             })?;
             mixed = mixed.singlepart(Attachment::new(attachment_name(&a.file_name)).body(a.bytes.clone(), ct));
         }
         mixed
     };
-    let msg = b.multipart(body).map_err(|e| DeliverError::Build { to: m.to_email.clone(), detail: e.to_string() })?;
+    let msg = b.multipart(body).map_err(|e| DeliverError::Build { to: m.describe_to(), detail: e.to_string() })?;
     Ok(msg.formatted())
 }
 
@@ -381,10 +432,20 @@ pub fn build(settings: &Settings, m: &Outgoing) -> Result<Vec<u8>, DeliverError>
 pub struct Queued<'a> {
     /// A stable, filesystem-safe label (the file transport's file name, without `.eml`).
     pub name: &'a str,
-    /// The envelope recipient.
-    pub recipient: &'a str,
+    /// The envelope recipients to deliver to this time (SMTP RCPT TO): all of the
+    /// message's, or those a server refused before.
+    pub recipients: &'a [&'a str],
     /// The formatted message.
     pub message: &'a [u8],
+}
+
+/// A recipient the server refused at RCPT TO while it took the message for the others.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The address.
+    pub recipient: String,
+    /// The reply ([`DeliverError::Refused`]: 4xx transient, 5xx permanent).
+    pub error: DeliverError,
 }
 
 /// A way to hand a formatted message to the world.
@@ -395,9 +456,12 @@ pub trait Transport {
     fn prepare(&mut self) -> Result<(), DeliverError> {
         Ok(())
     }
-    /// Delivers one message; `Ok` means the far side accepted it (SMTP 250, or the
-    /// file is in place). Errors say what failed; [`DeliverError::class`] says what to do.
-    fn send(&mut self, m: &Queued) -> Result<(), DeliverError>;
+    /// Delivers one message to `m.recipients`. `Ok(refusals)`: the far side accepted it
+    /// (SMTP 250, or the file is in place) for every recipient but those refused at RCPT
+    /// TO, listed with their replies (all of them refused: nothing was delivered).
+    /// `Err`: the whole transaction failed for every recipient; [`DeliverError::class`]
+    /// says what to do.
+    fn send(&mut self, m: &Queued) -> Result<Vec<Refusal>, DeliverError>;
     /// Where messages go, for people: "var/outbox" or "SMTP smtp.example.com:587 (STARTTLS)".
     fn describe(&self) -> String;
     /// Ends the session politely (SMTP QUIT); sending again reconnects.
@@ -415,7 +479,8 @@ pub fn open(settings: &Settings, outbox: &Path) -> Result<Box<dyn Transport>, De
 }
 
 /// Writes each message as `<outbox>/<name>.eml`, atomically (a temporary file, then a
-/// rename), so a crash never leaves half a message.
+/// rename), so a crash never leaves half a message: one file per message, whatever its
+/// number of recipients (they are in its To and Cc headers).
 pub struct FileTransport {
     dir: PathBuf,
 }
@@ -428,7 +493,7 @@ impl FileTransport {
 }
 
 impl Transport for FileTransport {
-    fn send(&mut self, m: &Queued) -> Result<(), DeliverError> {
+    fn send(&mut self, m: &Queued) -> Result<Vec<Refusal>, DeliverError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DeliverError::Io { path, source }
@@ -438,7 +503,7 @@ impl Transport for FileTransport {
         let tmp = self.dir.join(format!(".{}.eml.tmp", m.name));
         std::fs::write(&tmp, m.message).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(())
+        Ok(Vec::new())
     }
 
     fn describe(&self) -> String {
@@ -471,8 +536,8 @@ mod tests {
     fn outgoing(to_name: &str, subject: &str, html: String) -> Outgoing {
         let from = parse_mailbox("Sales Ops <ops@example.com>").unwrap();
         Outgoing {
-            to_name: to_name.into(),
-            to_email: "soren@example.com".into(),
+            to: vec![Addressee::new(to_name, "soren@example.com")],
+            cc: Vec::new(),
             subject: subject.into(),
             text: "hi".into(),
             html,
@@ -490,8 +555,8 @@ mod tests {
     fn headers_are_encoded_and_injection_proof() {
         let settings = settings();
         let m = Outgoing {
-            to_name: "Núñez, José\r\nBcc: evil@example.com".into(),
-            to_email: "jose@example.com".into(),
+            to: vec![Addressee::new("Núñez, José\r\nBcc: evil@example.com", "jose@example.com")],
+            cc: Vec::new(),
             subject: "Your März quota\nBcc: evil@example.com".into(),
             text: "hi".into(),
             html: "<p>hi</p>".into(),
@@ -608,5 +673,30 @@ mod tests {
         let e = DeliverError::Connect { server: "smtp.example.com:587".into(), detail: "connection refused".into() };
         assert_eq!(e.class(), FailureClass::Connection);
         assert_eq!(e.to_string(), "SMTP server smtp.example.com:587: connection refused");
+    }
+
+    #[test]
+    fn a_team_message_has_every_rep_in_to_and_the_manager_in_cc_folded_under_998_octets() {
+        // 300 recipients: a To header of about 15,000 octets before folding.
+        let mut m = outgoing("x", "Weekly ranking", "<p>hi</p>".into());
+        m.to = (0..300)
+            .map(|i| Addressee::new(&format!("Agent Müller {i:03}, Sales"), &format!("agent{i}@example.com")))
+            .collect();
+        m.cc = vec![Addressee::new("Mia Boss", "mia@example.com"), Addressee::new("", "AGENT7@example.com")];
+        let bytes = build(&settings(), &m).unwrap();
+        let longest = bytes.split(|&b| b == b'\n').map(|l| l.len()).max().unwrap();
+        assert!(longest <= 998, "longest line {longest} octets");
+        let parsed = MessageParser::default().parse(&bytes).unwrap();
+        let to: Vec<&str> = parsed.to().unwrap().iter().filter_map(|a| a.address()).collect();
+        assert_eq!(to.len(), 300);
+        assert_eq!(to[7], "agent7@example.com");
+        assert_eq!(parsed.to().unwrap().iter().nth(7).unwrap().name(), Some("Agent Müller 007, Sales"));
+        let cc: Vec<&str> = parsed.cc().unwrap().iter().filter_map(|a| a.address()).collect();
+        assert_eq!(cc, ["mia@example.com", "AGENT7@example.com"]);
+        // The envelope has each address once (case-insensitively), To first.
+        let env = m.envelope();
+        assert_eq!(env.len(), 301);
+        assert_eq!((env[0].as_str(), env[300].as_str()), ("agent0@example.com", "mia@example.com"));
+        assert_eq!(m.describe_to(), "agent0@example.com and 301 more");
     }
 }

@@ -11,14 +11,13 @@
 use std::time::{Duration, Instant};
 
 use lettre::Address;
-use lettre::address::Envelope;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
-use super::{DeliverError, Queued, SmtpSettings, TlsMode, Transport};
+use super::{DeliverError, Queued, Refusal, SmtpSettings, TlsMode, Transport};
 
 /// A connection is checked with NOOP before reuse when it has been idle this long.
 const IDLE_CHECK: Duration = Duration::from_secs(20);
@@ -170,39 +169,57 @@ impl Transport for SmtpTransport {
         self.ensure_session()
     }
 
-    fn send(&mut self, m: &Queued) -> Result<(), DeliverError> {
-        let to: Address = m.recipient.parse().map_err(|_| DeliverError::Address { address: m.recipient.into() })?;
-        let envelope = Envelope::new(Some(self.from.clone()), vec![to])
-            .map_err(|e| DeliverError::Build { to: m.recipient.into(), detail: e.to_string() })?;
+    fn send(&mut self, m: &Queued) -> Result<Vec<Refusal>, DeliverError> {
+        let label = m.recipients.join(", ");
+        let to = m
+            .recipients
+            .iter()
+            .map(|r| r.parse::<Address>().map_err(|_| DeliverError::Address { address: r.to_string() }))
+            .collect::<Result<Vec<_>, _>>()?;
         self.ensure_session()?;
         let mut conn = self.conn.take().expect("ensure_session opened a session");
-        let result = transaction(&mut conn, &envelope, m.message);
+        let data = dot_stuffed(m.message);
+        if data.is_none() && !conn.server_info().supports_feature(Extension::EightBitMime) {
+            self.conn = Some(conn);
+            return Err(DeliverError::Build {
+                to: label,
+                detail: format!("the message is not 7-bit and {} does not offer 8BITMIME", self.settings.server()),
+            });
+        }
+        let result = transaction(&mut conn, &self.from, &to, m.message, data);
         self.last_used = Some(Instant::now());
         if result.is_err() {
             conn.abort();
         }
+        let refused = |to: &str, e: &lettre::transport::smtp::Error| DeliverError::Refused {
+            server: self.settings.server(),
+            to: to.into(),
+            detail: e.to_string(),
+            permanent: e.is_permanent(),
+        };
         match result {
-            Ok(reply) => {
+            Ok(refusals) => {
                 tracing::debug!(
                     server = %self.settings.server(),
-                    to = m.recipient,
-                    reply = %reply.code(),
+                    to = %label,
+                    refused = refusals.len(),
                     "SMTP accepted {}",
                     m.name
                 );
                 self.conn = Some(conn);
-                Ok(())
+                Ok(refusals
+                    .into_iter()
+                    .map(|(i, e)| Refusal {
+                        recipient: m.recipients[i].to_string(),
+                        error: refused(m.recipients[i], &e),
+                    })
+                    .collect())
             }
             // The session is aborted (QUIT and shutdown): the next message reconnects.
-            Err(e) if e.is_permanent() || e.is_transient() => Err(DeliverError::Refused {
-                server: self.settings.server(),
-                to: m.recipient.into(),
-                detail: e.to_string(),
-                permanent: e.is_permanent(),
-            }),
+            Err(e) if e.is_permanent() || e.is_transient() => Err(refused(&label, &e)),
             Err(e) => Err(DeliverError::Network {
                 server: self.settings.server(),
-                to: m.recipient.into(),
+                to: label,
                 detail: describe(
                     "the transaction",
                     &e,
@@ -235,26 +252,45 @@ impl Drop for SmtpTransport {
     }
 }
 
-/// One message's SMTP transaction: MAIL, RCPT, DATA, then the dot-stuffed message and
-/// its terminating `CRLF . CRLF` in a single write. (lettre's `SmtpConnection::send`
-/// writes the terminator separately; with Nagle's algorithm and the server's delayed
-/// ACK that stalls every message about 40 ms, and widens the crash window by as much.)
-/// Messages quotad builds are 7-bit; anything else goes through lettre's own path,
-/// which negotiates 8BITMIME/SMTPUTF8.
+/// One message's SMTP transaction: MAIL, one RCPT per recipient, DATA, then the
+/// dot-stuffed message and its terminating `CRLF . CRLF` in a single write. (lettre's
+/// `SmtpConnection::send` writes the terminator separately; with Nagle's algorithm and
+/// the server's delayed ACK that stalls every message about 40 ms, and widens the crash
+/// window by as much; it also gives up at the first refused recipient.) A recipient
+/// refused at RCPT (4xx or 5xx) is returned with its index and the others still get the
+/// message; when every one is refused, RSET ends the transaction and nothing is sent.
+/// `data` is the dot-stuffed 7-bit message ([`dot_stuffed`]); `None` sends `message`
+/// as 8BITMIME, which the caller has checked the server offers.
 fn transaction(
     conn: &mut SmtpConnection,
-    envelope: &Envelope,
+    from: &Address,
+    recipients: &[Address],
     message: &[u8],
-) -> Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error> {
-    let Some(data) = dot_stuffed(message) else {
-        return conn.send(envelope, message);
+    data: Option<String>,
+) -> Result<Vec<(usize, lettre::transport::smtp::Error)>, lettre::transport::smtp::Error> {
+    let options = match data {
+        Some(_) => vec![],
+        None => vec![MailParameter::Body(MailBodyParameter::EightBitMime)],
     };
-    conn.command(Mail::new(envelope.from().cloned(), vec![]))?;
-    for to in envelope.to() {
-        conn.command(Rcpt::new(to.clone(), vec![]))?;
+    conn.command(Mail::new(Some(from.clone()), options))?;
+    let mut refused = Vec::new();
+    for (i, to) in recipients.iter().enumerate() {
+        match conn.command(Rcpt::new(to.clone(), vec![])) {
+            Ok(_) => {}
+            Err(e) if e.is_permanent() || e.is_transient() => refused.push((i, e)),
+            Err(e) => return Err(e),
+        }
+    }
+    if refused.len() == recipients.len() {
+        conn.command(Rset)?;
+        return Ok(refused);
     }
     conn.command(Data)?;
-    conn.command(data)
+    match data {
+        Some(d) => conn.command(d)?,
+        None => conn.message(message)?,
+    };
+    Ok(refused)
 }
 
 /// The DATA payload of a 7-bit message: a line that starts with "." gets another

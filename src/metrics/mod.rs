@@ -1004,6 +1004,25 @@ fn flags(s: &Standing, hist: &[HistMonth], period: Period, final_: bool, setting
     f
 }
 
+/// One team's celebrations, for its edition of the weekly ranking (issue 18.4): the
+/// same rules as the company's ([`MonthStandings::celebrations`]) over the team's
+/// active reps only, with the tops of the team's own boards (ranks within the team)
+/// and the team's most improved.
+pub fn team_celebrations(m: &MonthStandings, team: &str) -> Celebrations {
+    let reps: Vec<Standing> = m.reps.iter().filter(|s| s.team == team).cloned().collect();
+    let boards: Vec<Board> = m
+        .boards
+        .iter()
+        .filter(|b| b.team.as_deref() == Some(team))
+        .map(|b| Board { kind: b.kind, team: None, entries: b.entries.clone() })
+        .collect();
+    let mut c = celebrations(&reps, &boards);
+    for b in &mut c.top {
+        b.team = Some(team.to_string());
+    }
+    c
+}
+
 fn celebrations(reps: &[Standing], boards: &[Board]) -> Celebrations {
     let active: Vec<&Standing> = reps.iter().filter(|s| s.active).collect();
     let mut by_name = active.clone();

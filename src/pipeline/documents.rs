@@ -10,11 +10,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 
+use std::collections::{BTreeMap, HashSet};
+
 use super::outbox::{Sender, Sent, deliver_outbox};
 use super::{Loaded, Stop};
-use crate::config::Config;
-use crate::deliver;
-use crate::domain::{IsoWeek, Period, RankedPeriod};
+use crate::config::{Config, FullTo};
+use crate::deliver::{self, Addressee};
+use crate::domain::{
+    Celebrations, IdempotencyKey, IsoWeek, KeyJob, KeyKind, KeyRecipient, MonthStandings, Period, RankedPeriod,
+    Standing, fold_name,
+};
 use crate::metrics;
 use crate::report::{self, Templates};
 use crate::store::Store;
@@ -93,28 +98,21 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf) -> Resul
     Ok(())
 }
 
-/// One message of a document job: recorded in the outbox ledger as pending, then sent.
-struct Send<'a> {
-    job: &'a str,
-    period: String,
-    kind: String,
-    to_name: String,
-    to_email: String,
-}
-
+/// Queues one message of a document job with idempotency key `key` to `to` (and `cc`);
+/// a key already sent counts in `already_sent`.
+#[allow(clippy::too_many_arguments)]
 fn send_once(
     cfg: &Config,
     store: &Store,
     summary: &mut DocsSummary,
-    s: Send,
+    key: &IdempotencyKey,
+    to: &[Addressee],
+    cc: &[Addressee],
     now: DateTime<Utc>,
     make: impl FnOnce() -> Result<(report::RenderedMail, Vec<deliver::MailAttachment>)>,
 ) -> Result<()> {
-    let key = format!("{}/{}/{}/{}", s.job, s.period, s.to_email, s.kind);
     let sender = Sender::new(cfg, store, false, now);
-    if let Sent::Before =
-        sender.queue(&key, s.job, &s.period, &s.kind, (&s.to_name, &s.to_email), make, &mut summary.failed)?
-    {
+    if let Sent::Before = sender.queue(key, to, cc, make, &mut summary.failed)? {
         summary.already_sent += 1;
     }
     Ok(())
@@ -128,14 +126,18 @@ fn deliver_docs(
     store: &mut Store,
     templates: &Templates,
     summary: &mut DocsSummary,
-    job: &str,
+    job: KeyJob,
     period: &str,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<()> {
     let d = deliver_outbox(cfg, store, templates, now, stop)?;
-    let prefix = format!("{job}/{period}/");
-    summary.sent = d.sent.iter().filter(|k| k.starts_with(&prefix)).count();
+    summary.sent = d
+        .sent
+        .iter()
+        .filter_map(|k| k.parse::<IdempotencyKey>().ok())
+        .filter(|k| k.job == job && k.period == period)
+        .count();
     for (key, err) in &d.dead {
         summary.failed.push(format!("{key}: dead letter: {err}"));
     }
@@ -191,14 +193,93 @@ pub fn no_deals_in(store: &Store, r: RankedPeriod) -> Result<Option<String>> {
     }))
 }
 
-/// Writes the weekly ranking PDF (`paths.reports/ranking_YYYY-Www.pdf`) for `week`: the
-/// month to date of its ranked period ([`metrics::ranked_period`]: the month of its
-/// Monday, through its Sunday or that month's last day), with movement since last
-/// week's ranking of the same month. A ranked period without deals is neither drawn nor
-/// sent: the summary's `no_data` says so. With `send`,
-/// e-mails it (HTML summary, text twin, PDF attached) to every active rep of each team
-/// and to each team's manager, once per address (idempotency key
-/// `weekly-ranking/WEEK/EMAIL/ranking`).
+/// Who receives the weekly ranking (DESIGN.md "PUBLISH"; issue 18.4): each team one
+/// message with its edition, to its active reps (To) and its manager(s) (Cc); the whole
+/// company's PDF one message to `weekly_ranking.full_to` (the managers and `mail.admin`
+/// by default).
+struct Distribution {
+    /// Per team (in `teams` order): To, Cc.
+    teams: Vec<(Vec<Addressee>, Vec<Addressee>)>,
+    /// The full ranking's recipients.
+    full: Vec<Addressee>,
+}
+
+/// Works out [`Distribution`]: inactive reps get nothing; a rep without an e-mail
+/// address is reported in `skipped`; every address once per message (a manager who is
+/// also one of the team's reps is in To only); addresses that already had this week's
+/// ranking from an earlier version (per-address key `weekly-ranking/WEEK/EMAIL/ranking`)
+/// are left out, so an upgrade mid-week sends nobody the week twice.
+fn distribution(
+    cfg: &Config,
+    m: &MonthStandings,
+    teams: &[&str],
+    earlier: &HashSet<String>,
+    skipped: &mut Vec<String>,
+) -> Distribution {
+    let fresh = |e: &str| !earlier.contains(e);
+    let mut out = Distribution { teams: Vec::new(), full: Vec::new() };
+    let mut managers: BTreeMap<String, String> = BTreeMap::new();
+    for team in teams {
+        let mut to: Vec<Addressee> = Vec::new();
+        let mut cc: Vec<Addressee> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut reps: Vec<&Standing> = m.reps.iter().filter(|s| s.active && s.team == *team).collect();
+        reps.sort_by(|a, b| (fold_name(&a.name), &a.email).cmp(&(fold_name(&b.name), &b.email)));
+        for s in &reps {
+            match &s.email {
+                Some(e) if seen.insert(e.to_ascii_lowercase()) && fresh(e) => to.push(Addressee::new(&s.name, e)),
+                Some(_) => {}
+                None => skipped.push(format!("{}: no e-mail address on the roster", s.name)),
+            }
+        }
+        for s in &reps {
+            if let Some(e) = &s.manager_email {
+                let name = s.manager.clone().unwrap_or_default();
+                managers.entry(e.clone()).or_insert_with(|| name.clone());
+                if seen.insert(e.to_ascii_lowercase()) && fresh(e) {
+                    cc.push(Addressee::new(&name, e));
+                }
+            }
+        }
+        if to.is_empty() {
+            // A team with only its manager left to tell: the manager is the addressee.
+            to = std::mem::take(&mut cc);
+        }
+        out.teams.push((to, cc));
+    }
+    let mut seen = HashSet::new();
+    for who in &cfg.weekly_ranking.full_to {
+        let list: Vec<Addressee> = match who {
+            FullTo::Managers => managers.iter().map(|(e, n)| Addressee::new(n, e)).collect(),
+            FullTo::Admin => cfg
+                .mail
+                .admin
+                .iter()
+                .map(|a| Addressee::new(&a.name.clone().unwrap_or_default(), a.email.as_ref()))
+                .collect(),
+            FullTo::Address(a) => vec![Addressee::new(&a.name.clone().unwrap_or_default(), a.email.as_ref())],
+        };
+        for a in list {
+            if seen.insert(a.email.to_ascii_lowercase()) && fresh(&a.email) {
+                out.full.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// Writes the weekly ranking for `week` — the month to date of its ranked period
+/// ([`metrics::ranked_period`]: the month of its Monday, through its Sunday or that
+/// month's last day), with movement since last week's ranking of the same month — as the
+/// whole company's PDF (`paths.reports/ranking_YYYY-Www.pdf`) and one team edition per team
+/// (`paths.reports/ranking_YYYY-Www/ranking_YYYY-Www_TEAM.pdf`: the company's top
+/// `weekly_ranking.top`, where the team stands, the team's table and celebrations),
+/// rendered on every core. With `send`, e-mails each team its edition in one message to
+/// its active reps with its manager in Cc (key `weekly-ranking/WEEK/team:TEAM/team-edition`),
+/// and the full PDF in one message to `weekly_ranking.full_to`
+/// (`weekly-ranking/WEEK/list:full/full-ranking`): a team count plus one messages,
+/// whatever the company's size. A ranked period without deals is neither drawn nor
+/// sent: the summary's `no_data` says so.
 #[allow(clippy::too_many_arguments)]
 pub fn weekly_ranking(
     cfg: &Config,
@@ -228,64 +309,100 @@ pub fn weekly_ranking(
     let loaded = Loaded::new(store, span.month)?;
     let m = metrics::week_standings(week, &loaded.input(), &cfg.metrics, now);
     let week_s = week.to_string();
-    let pdf = report::documents::ranking(
-        fonts,
-        &report::RankingInput {
-            org: &cfg.org.name,
-            week: &week_s,
-            days: (week.monday(), week.sunday()),
-            standings: &m,
-            fmt: &cfg.org.format,
-            paper: cfg.pdf.paper,
-            created: now.timestamp(),
-        },
-    );
+    let days = (week.monday(), week.sunday());
+    let input = report::RankingInput {
+        org: &cfg.org.name,
+        week: &week_s,
+        days,
+        standings: &m,
+        fmt: &cfg.org.format,
+        paper: cfg.pdf.paper,
+        created: now.timestamp(),
+    };
+    let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    let celebrations: Vec<Celebrations> = teams.iter().map(|t| metrics::team_celebrations(&m, t)).collect();
+    let editions = report::documents::TeamEditions::new(&input, cfg.weekly_ranking.top);
+    // The full PDF (None) and each team's edition, on every core.
+    let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();
+    let mut pdfs = par_map(&jobs, |j| match j {
+        None => report::documents::ranking(fonts, &input),
+        Some(i) => {
+            editions.render(fonts, &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] })
+        }
+    })
+    .into_iter();
+    let full_pdf = pdfs.next().context("the full ranking")?;
     let file = format!("ranking_{week}.pdf");
-    write_pdf(&mut summary, &cfg.paths.reports.join(&file), &pdf)?;
+    write_pdf(&mut summary, &cfg.paths.reports.join(&file), &full_pdf)?;
+    let dir = cfg.paths.reports.join(format!("ranking_{week}"));
+    let mut team_pdfs = Vec::new();
+    for (team, pdf) in teams.iter().zip(pdfs) {
+        let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("ranking_{week}_{team}"), team)));
+        write_pdf(&mut summary, &path, &pdf)?;
+        team_pdfs.push(pdf);
+    }
     if !send {
         return Ok(summary);
     }
-    // Each team's distribution: its active reps and its manager, one message per address.
-    let mut recipients: Vec<(String, String)> = Vec::new();
-    for s in m.reps.iter().filter(|s| s.active) {
-        match &s.email {
-            Some(e) => recipients.push((e.clone(), s.name.clone())),
-            None => summary.skipped.push(format!("{}: no e-mail address on the roster", s.name)),
+    let earlier = store.outbox_recipients_of(KeyJob::WeeklyRanking.as_str(), &week_s, &KeyKind::Ranking.column())?;
+    let dist = distribution(cfg, &m, &teams, &earlier, &mut summary.skipped);
+    for ((team, (to, cc)), (pdf, celebrations)) in
+        teams.iter().zip(&dist.teams).zip(team_pdfs.iter().zip(&celebrations))
+    {
+        if to.is_empty() {
+            if earlier.is_empty() {
+                summary.skipped.push(format!("team {team}: no e-mail address for its reps or manager on the roster"));
+            } else {
+                summary.already_sent += 1;
+            }
+            continue;
         }
-        if let (Some(e), Some(n)) = (&s.manager_email, &s.manager) {
-            recipients.push((e.clone(), n.clone()));
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    recipients.retain(|(e, _)| seen.insert(e.clone()));
-    for (email, name) in recipients {
-        let send = Send {
-            job: "weekly-ranking",
-            period: week_s.clone(),
-            kind: "ranking".into(),
-            to_name: name.clone(),
-            to_email: email,
-        };
-        send_once(cfg, store, &mut summary, send, now, || {
-            let view = report::ranking_mail_view(
+        let key = IdempotencyKey::new(KeyJob::WeeklyRanking, &week_s, KeyRecipient::team(team), KeyKind::TeamEdition);
+        let name = deliver::attachment_name(&format!("ranking {week} {team}.pdf"));
+        send_once(cfg, store, &mut summary, &key, to, cc, now, || {
+            let view = report::team_ranking_mail_view(
                 &cfg.org.name,
                 &cfg.org.format,
                 &week_s,
-                (week.monday(), week.sunday()),
+                days,
                 &m,
+                team,
+                celebrations,
+                cfg.weekly_ranking.top,
                 &name,
-                &file,
             );
-            let mail = report::render_ranking_mail(templates, &view)?;
+            let mail = report::render_team_ranking_mail(templates, &view)?;
             let att = deliver::MailAttachment {
-                file_name: file.clone(),
+                file_name: name.clone(),
                 content_type: "application/pdf".into(),
                 bytes: pdf.bytes.clone(),
             };
             Ok((mail, vec![att]))
         })?;
     }
-    deliver_docs(cfg, store, templates, &mut summary, "weekly-ranking", &week_s, now, stop)?;
+    if !dist.full.is_empty() {
+        let key = IdempotencyKey::new(
+            KeyJob::WeeklyRanking,
+            &week_s,
+            KeyRecipient::List("full".into()),
+            KeyKind::FullRanking,
+        );
+        send_once(cfg, store, &mut summary, &key, &dist.full, &[], now, || {
+            let view = report::ranking_mail_view(&cfg.org.name, &cfg.org.format, &week_s, days, &m, "all", &file);
+            let mail = report::render_ranking_mail(templates, &view)?;
+            let att = deliver::MailAttachment {
+                file_name: file.clone(),
+                content_type: "application/pdf".into(),
+                bytes: full_pdf.bytes.clone(),
+            };
+            Ok((mail, vec![att]))
+        })?;
+    } else if !earlier.is_empty() {
+        summary.already_sent += 1;
+    }
+    deliver_docs(cfg, store, templates, &mut summary, KeyJob::WeeklyRanking, &week_s, now, stop)?;
     Ok(summary)
 }
 
@@ -414,18 +531,19 @@ pub fn one_on_one(
     let mut messages = Vec::new();
     for ((email, name), items) in packs {
         match cfg.pdf.one_on_one_mail {
-            report::OneOnOneMail::Pack => messages.push((email, name, "pack".to_string(), items)),
+            report::OneOnOneMail::Pack => messages.push((email, name, KeyKind::Pack, items)),
             report::OneOnOneMail::PerRep => {
                 for (line, att) in items {
-                    let kind = format!("rep:{}", line.ident);
+                    let kind = KeyKind::RepSheet(line.ident.clone());
                     messages.push((email.clone(), name.clone(), kind, vec![(line, att)]));
                 }
             }
         }
     }
     for (email, name, kind, items) in messages {
-        let send = Send { job: "one-on-one", period: period.to_string(), kind, to_name: name.clone(), to_email: email };
-        send_once(cfg, store, &mut summary, send, now, || {
+        let key = IdempotencyKey::to(KeyJob::OneOnOne, period, &email, kind);
+        let to = [Addressee::new(&name, &email)];
+        send_once(cfg, store, &mut summary, &key, &to, &[], now, || {
             let (reps, atts): (Vec<_>, Vec<_>) = items.into_iter().unzip();
             let view = report::PackMailView {
                 org: report::OrgView { name: cfg.org.name.clone() },
@@ -438,6 +556,6 @@ pub fn one_on_one(
             Ok((report::render_pack_mail(templates, &view)?, atts))
         })?;
     }
-    deliver_docs(cfg, store, templates, &mut summary, "one-on-one", &period.to_string(), now, stop)?;
+    deliver_docs(cfg, store, templates, &mut summary, KeyJob::OneOnOne, &period.to_string(), now, stop)?;
     Ok(summary)
 }

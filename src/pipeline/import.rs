@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::outbox::{Sender, Sent};
 use crate::config::{AfterImport, Config};
 use crate::deliver;
-use crate::domain::Period;
+use crate::domain::{IdempotencyKey, KeyJob, KeyKind, Period};
 use crate::ingest::{self, Records, SourceKind};
 use crate::metrics;
 use crate::report::{self, Templates};
@@ -636,7 +636,7 @@ fn queue_quarantine_notice(
     // Once per file name and content: the same bytes dropped again are not reported
     // twice, but another file (even one with the same bytes, e.g. empty) is.
     let period = format!("{name}-{}", &sha[..12.min(sha.len())]);
-    let key = format!("quarantine/{period}/{to}/quarantine-notice");
+    let key = IdempotencyKey::to(KeyJob::Quarantine, &period, &to, KeyKind::QuarantineNotice);
     let sender = Sender::new(cfg, store, false, now);
     let mut failed = Vec::new();
     let make = || {
@@ -649,7 +649,7 @@ fn queue_quarantine_notice(
         };
         Ok((mail, vec![attachment]))
     };
-    let sent = sender.queue(&key, "quarantine", &period, "quarantine-notice", (&to_name, &to), make, &mut failed)?;
+    let sent = sender.queue(&key, &[deliver::Addressee::new(&to_name, &to)], &[], make, &mut failed)?;
     if let Some(f) = failed.first() {
         tracing::warn!("the quarantine notice for {name} could not be built: {f}");
     }

@@ -17,7 +17,7 @@ use super::memo::quota_memo;
 use super::outbox::{Sender, deliver_outbox};
 use super::{Stop, lock_state_as, open_store};
 use crate::config::Config;
-use crate::domain::Period;
+use crate::domain::{IdempotencyKey, KeyJob, KeyKind, Period};
 use crate::report::{self, Templates};
 use crate::schedule::{self, Action, Clock, JobKind, Target, local_and_utc};
 use crate::store::{RunState, Store};
@@ -162,7 +162,7 @@ pub fn admin_notice(
     store: &mut Store,
     templates: &Templates,
     period: &str,
-    kind: &str,
+    kind: KeyKind,
     subject: &str,
     text: &str,
     now: DateTime<Utc>,
@@ -170,7 +170,7 @@ pub fn admin_notice(
 ) -> Result<Option<String>> {
     let Some(admin) = &cfg.mail.admin else { return Ok(None) };
     let to = admin.email.to_string();
-    let key = format!("schedule/{period}/{to}/{kind}");
+    let key = IdempotencyKey::to(KeyJob::Schedule, period, &to, kind);
     let name = admin.name.clone().unwrap_or_default();
     let mut failed = Vec::new();
     {
@@ -178,10 +178,8 @@ pub fn admin_notice(
         let html = format!("<p>{}</p>", tera::escape_html(text).replace('\n', "<br>"));
         sender.queue(
             &key,
-            "schedule",
-            period,
-            kind,
-            (&name, &to),
+            &[crate::deliver::Addressee::new(&name, &to)],
+            &[],
             || Ok((report::RenderedMail { subject: subject.to_string(), text: format!("{text}\n"), html }, Vec::new())),
             &mut failed,
         )?;
@@ -228,12 +226,21 @@ fn run_occurrence(
                 );
                 let subject = format!("quotad: {job} for {target} skipped: no data");
                 let period = format!("{job}/{}", occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                let told =
-                    match admin_notice(cfg, store, templates, &period, "admin-skipped", &subject, &text, now, stop) {
-                        Ok(Some(to)) => format!(" (told {to})"),
-                        Ok(None) => " (no mail.admin to tell)".to_string(),
-                        Err(e) => format!(" (could not tell the admin: {e:#})"),
-                    };
+                let told = match admin_notice(
+                    cfg,
+                    store,
+                    templates,
+                    &period,
+                    KeyKind::AdminSkipped,
+                    &subject,
+                    &text,
+                    now,
+                    stop,
+                ) {
+                    Ok(Some(to)) => format!(" (told {to})"),
+                    Ok(None) => " (no mail.admin to tell)".to_string(),
+                    Err(e) => format!(" (could not tell the admin: {e:#})"),
+                };
                 (RunState::Skipped, format!("{msg}{told}"))
             }
         },
@@ -495,7 +502,7 @@ impl Calendar {
             &mut self.store,
             &self.templates,
             &period,
-            "admin-missed",
+            KeyKind::AdminMissed,
             &subject,
             &text,
             now,

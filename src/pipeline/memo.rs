@@ -8,12 +8,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Timelike, Utc};
-use sha2::{Digest, Sha256};
+use rust_decimal::Decimal;
 
 use super::outbox::{Delivery, Sender, Sent, deliver_outbox};
 use super::{Stop, standings};
 use crate::config::Config;
-use crate::domain::Period;
+use crate::domain::{
+    CorrectedFigure, IdempotencyKey, KeyJob, KeyKind, LegacyRepChanges, Period, correction_digest,
+    legacy_team_correction_digest, team_correction_digest,
+};
 use crate::report::{self, Templates};
 use crate::store::Store;
 
@@ -146,7 +149,7 @@ pub fn quota_memo(
             last.label()
         );
         if let Some(admin) = &cfg.mail.admin {
-            let key = format!("quota-memo/{period}/{}/admin-preliminary", admin.email);
+            let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, admin.email.as_ref(), KeyKind::AdminPreliminary);
             let name = admin.name.clone().unwrap_or_default();
             let text = format!(
                 "{why}.\n\nLoad the final export; then `quotad standings --period {last}` shows the final figures.\n"
@@ -158,9 +161,6 @@ pub fn quota_memo(
             let subject = format!("quotad: {} quota memos sent with {} preliminary", period.label(), last.label());
             sender.send(
                 &key,
-                "quota-memo",
-                period,
-                "admin-preliminary",
                 (&name, admin.email.as_ref()),
                 None,
                 || Ok(report::RenderedMail { subject, text, html }),
@@ -203,13 +203,10 @@ pub fn quota_memo(
             e.1.push(rep.key());
         }
         let facts = this_month.rep(&rep.key()).map(|s| memo_facts(s).to_string()).unwrap_or_default();
-        let key = format!("quota-memo/{period}/{email}/rep-memo");
+        let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::RepMemo);
         let rep_key = rep.key();
         let sent = sender.send(
             &key,
-            "quota-memo",
-            period,
-            "rep-memo",
             (&rep.name, email),
             Some((&rep_key, &facts)),
             || Ok(report::render_quota_memo(templates, &view)?),
@@ -219,12 +216,9 @@ pub fn quota_memo(
     }
     for (email, (name, keys)) in &managers {
         let view = report::team_memo_view(&cfg.org.name, fmt, name, keys, &this_month, &last_month, &before);
-        let key = format!("quota-memo/{period}/{email}/team-memo");
+        let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::TeamMemo);
         let sent = sender.send(
             &key,
-            "quota-memo",
-            period,
-            "team-memo",
             (name, email),
             None,
             || Ok(report::render_team_memo(templates, &view)?),
@@ -248,13 +242,52 @@ fn finish(
     stop: &Stop,
 ) -> Result<()> {
     let delivery = deliver_outbox(cfg, store, templates, now, stop)?;
-    let prefix = format!("quota-memo/{period}/");
-    let ours = || delivery.sent.iter().filter(|k| k.starts_with(&prefix));
-    summary.sent = ours().filter(|k| k.ends_with("/rep-memo")).count();
-    summary.managers = ours().filter(|k| k.ends_with("/team-memo")).count();
-    summary.corrections = ours().filter(|k| k.contains("/correction-") || k.contains("/team-correction-")).count();
+    let period = period.to_string();
+    let ours: Vec<IdempotencyKey> = delivery
+        .sent
+        .iter()
+        .filter_map(|k| k.parse::<IdempotencyKey>().ok())
+        .filter(|k| k.job == KeyJob::QuotaMemo && k.period == period)
+        .collect();
+    summary.sent = ours.iter().filter(|k| k.kind == KeyKind::RepMemo).count();
+    summary.managers = ours.iter().filter(|k| k.kind == KeyKind::TeamMemo).count();
+    summary.corrections =
+        ours.iter().filter(|k| matches!(k.kind, KeyKind::Correction(_) | KeyKind::TeamCorrection(_))).count();
     summary.delivery = delivery;
     Ok(())
+}
+
+/// The key of a manager's correction notice: its digest is over the exact changed
+/// figures ([`team_correction_digest`]). Before keys were typed the digest was over the
+/// notice's formatted text; a notice recorded under that older key is the same notice,
+/// so when the outbox has it, its key is used (and it is not sent again).
+fn team_correction_key(
+    store: &Store,
+    period: Period,
+    email: &str,
+    reps: &[(String, Vec<report::ChangeView>)],
+    figures: &[(String, &'static str, Option<Decimal>, Option<Decimal>)],
+) -> Result<IdempotencyKey> {
+    let figures: Vec<CorrectedFigure> = figures
+        .iter()
+        .map(|(rep_key, field, old, new)| CorrectedFigure { rep_key, field, old: *old, new: *new })
+        .collect();
+    let key =
+        IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::TeamCorrection(team_correction_digest(&figures)));
+    let legacy: Vec<LegacyRepChanges> = reps
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.iter().map(|c| (c.what.as_str(), c.old.as_str(), c.new.as_str())).collect()))
+        .collect();
+    let legacy = IdempotencyKey::to(
+        KeyJob::QuotaMemo,
+        period,
+        email,
+        KeyKind::TeamCorrection(legacy_team_correction_digest(&legacy)),
+    );
+    if store.outbox_get(&key.to_string())?.is_none() && store.outbox_get(&legacy.to_string())?.is_some() {
+        return Ok(legacy);
+    }
+    Ok(key)
 }
 
 /// Corrections: for each rep whose memo went out, compare the figures it stated with
@@ -273,9 +306,11 @@ fn send_corrections(
     let fmt = &cfg.org.format;
     let sent = store.facts_sent("quota-memo", period)?;
     let roster = store.roster()?;
-    // Manager e-mail -> (manager name, each changed rep with their changes, original send date).
+    // Manager e-mail -> (manager name, each changed rep with their changes, original
+    // send date, the changed figures as exact values: (rep key, field, old, new)).
     type RepChanges = Vec<(String, Vec<report::ChangeView>)>;
-    let mut by_manager: std::collections::BTreeMap<String, (String, RepChanges, String)> =
+    type Figures = Vec<(String, &'static str, Option<Decimal>, Option<Decimal>)>;
+    let mut by_manager: std::collections::BTreeMap<String, (String, RepChanges, String, Figures)> =
         std::collections::BTreeMap::new();
     for rep in roster.iter().filter(|r| r.active) {
         let Some((old, sent_at)) = sent.get(&rep.key()) else { continue };
@@ -291,6 +326,13 @@ fn send_corrections(
         let num = |v: &serde_json::Value| {
             v.as_str().and_then(|x| x.parse().ok()).map(|d| fmt.number(d, 1)).unwrap_or_else(|| "none".into())
         };
+        let exact = |v: &serde_json::Value| v.as_str().and_then(|x| x.parse::<Decimal>().ok());
+        let mut figures: Figures = Vec::new();
+        for field in ["revenue_quota", "units_quota"] {
+            if old[field] != new[field] {
+                figures.push((rep.key(), field, exact(&old[field]), exact(&new[field])));
+            }
+        }
         let mut changes = Vec::new();
         if old["revenue_quota"] != new["revenue_quota"] {
             changes.push(report::ChangeView {
@@ -308,9 +350,8 @@ fn send_corrections(
         }
         let Some(email) = rep.email.as_deref() else { continue };
         let sent_on = sent_at.get(..10).unwrap_or(sent_at).to_string();
-        let digest: String =
-            Sha256::digest(new.to_string().as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
-        let key = format!("quota-memo/{period}/{email}/correction-{digest}");
+        let digest = correction_digest(now_s.revenue_quota, now_s.units_quota);
+        let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::Correction(digest));
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
             first_name: rep.name.split_whitespace().next().unwrap_or(&rep.name).to_string(),
@@ -324,9 +365,6 @@ fn send_corrections(
         let rep_key = rep.key();
         let sent = sender.send(
             &key,
-            "quota-memo",
-            period,
-            "correction",
             (&rep.name, email),
             Some((&rep_key, &facts)),
             || Ok(report::render_correction(templates, &view)?),
@@ -340,14 +378,13 @@ fn send_corrections(
         if let Some(m) = rep.manager_email.as_deref() {
             let e = by_manager
                 .entry(m.to_string())
-                .or_insert_with(|| (rep.manager.clone().unwrap_or_default(), Vec::new(), sent_on));
+                .or_insert_with(|| (rep.manager.clone().unwrap_or_default(), Vec::new(), sent_on, Vec::new()));
             e.1.push((rep.name.clone(), changes));
+            e.3.extend(figures);
         }
     }
-    for (email, (name, reps, sent_on)) in by_manager {
-        let digest: String =
-            Sha256::digest(format!("{reps:?}").as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
-        let key = format!("quota-memo/{period}/{email}/team-correction-{digest}");
+    for (email, (name, reps, sent_on, figures)) in by_manager {
+        let key = team_correction_key(store, period, &email, &reps, &figures)?;
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
             first_name: name.split_whitespace().next().unwrap_or(&name).to_string(),
@@ -359,9 +396,6 @@ fn send_corrections(
         };
         let sent = sender.send(
             &key,
-            "quota-memo",
-            period,
-            "team-correction",
             (&name, &email),
             None,
             || Ok(report::render_correction(templates, &view)?),
@@ -370,4 +404,92 @@ fn send_corrections(
         summary.count(sent);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// The digests correction keys had before keys were typed, computed here with that
+    /// code's very expressions: `memo_facts(..).to_string()` for a rep's correction and
+    /// `format!("{reps:?}")` over the notice's formatted changes for a manager's. The
+    /// typed key must keep the first, and recognise the second.
+    #[test]
+    fn todays_correction_digests_are_pinned() {
+        let old_digest =
+            |s: &str| -> String { Sha256::digest(s.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect() };
+        let facts = serde_json::json!({
+            "revenue_quota": Some("410000"),
+            "units_quota": Some("2"),
+        });
+        assert_eq!(old_digest(&facts.to_string()), "25fde0d1445d");
+        let q = |s: &str| Some(s.parse::<Decimal>().unwrap());
+        // 410000.00 normalizes to 410000, as memo_facts wrote it.
+        assert_eq!(correction_digest(q("410000.00"), q("2")).as_str(), "25fde0d1445d");
+        let none = serde_json::json!({"revenue_quota": None::<String>, "units_quota": None::<String>});
+        assert_eq!(old_digest(&none.to_string()), "6fe979937d47");
+        assert_eq!(correction_digest(None, None).as_str(), "6fe979937d47");
+
+        let change = |what: &str, old: &str, new: &str| report::ChangeView {
+            what: what.into(),
+            old: old.into(),
+            new: new.into(),
+        };
+        let reps = vec![
+            (
+                "Ann Archer".to_string(),
+                vec![change("Revenue quota", "$400,000", "$410,000"), change("Units quota", "2", "3")],
+            ),
+            ("Bob Baker".to_string(), vec![change("Revenue quota", "$250,000", "no quota")]),
+        ];
+        assert_eq!(old_digest(&format!("{reps:?}")), "13f62f49dd0e");
+        let legacy: Vec<LegacyRepChanges> = reps
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.iter().map(|c| (c.what.as_str(), c.old.as_str(), c.new.as_str())).collect()))
+            .collect();
+        assert_eq!(legacy_team_correction_digest(&legacy).as_str(), "13f62f49dd0e");
+        // The new digest reads exact values only: the same figures, whatever their
+        // display or order, give the same key; another figure another.
+        let f =
+            |rep_key, field, old: Option<Decimal>, new: Option<Decimal>| CorrectedFigure { rep_key, field, old, new };
+        let a = [f("id:R1", "revenue_quota", q("400000"), q("410000")), f("id:R2", "revenue_quota", q("250000"), None)];
+        let b = [f("id:R2", "revenue_quota", q("250000.0"), None), f("id:R1", "revenue_quota", q("4e5"), q("410000"))];
+        assert_eq!(team_correction_digest(&a), team_correction_digest(&b));
+        let c = [f("id:R1", "revenue_quota", q("400000"), q("410001")), f("id:R2", "revenue_quota", q("250000"), None)];
+        assert_ne!(team_correction_digest(&a), team_correction_digest(&c));
+    }
+
+    #[test]
+    fn a_manager_correction_recorded_under_the_older_key_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("q.sqlite")).unwrap();
+        let period: Period = "2026-11".parse().unwrap();
+        let reps = vec![(
+            "Ann Archer".to_string(),
+            vec![report::ChangeView { what: "Revenue quota".into(), old: "$400,000".into(), new: "$410,000".into() }],
+        )];
+        let figures =
+            vec![("id:R1".to_string(), "revenue_quota", Some(Decimal::from(400_000)), Some(Decimal::from(410_000)))];
+        let new = team_correction_key(&store, period, "mia@example.com", &reps, &figures).unwrap();
+        let legacy = "quota-memo/2026-11/mia@example.com/team-correction-".to_string()
+            + legacy_team_correction_digest(&[("Ann Archer", vec![("Revenue quota", "$400,000", "$410,000")])])
+                .as_str();
+        assert_ne!(new.to_string(), legacy);
+        // The older version sent it: its key is the one used, so it is not sent again.
+        let entry = crate::store::OutboxEntry {
+            idempotency_key: legacy.clone(),
+            job: "quota-memo".into(),
+            period: "2026-11".into(),
+            recipient: "mia@example.com".into(),
+            recipients: Vec::new(),
+            kind: "team-correction".into(),
+            message_id: "x.quotad@example.com".into(),
+            subject: "CORRECTION".into(),
+            message: b"x".to_vec(),
+        };
+        store.outbox_add(&entry, "2026-11-02T13:00:00Z".parse().unwrap()).unwrap();
+        let key = team_correction_key(&store, period, "mia@example.com", &reps, &figures).unwrap();
+        assert_eq!(key.to_string(), legacy);
+    }
 }

@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 
 use super::Stop;
 use crate::config::Config;
-use crate::deliver::{self, FailureClass, Outgoing, Queued};
-use crate::domain::Period;
+use crate::deliver::{self, Addressee, DeliverError, FailureClass, Outgoing, Queued};
+use crate::domain::{IdempotencyKey, KeyJob, KeyKind, Period};
 use crate::report::{self, Templates};
-use crate::store::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, Store};
+use crate::store::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, RecipientOutcome, Store};
 
 /// The key a resend uses to derive its own Message-ID: the key itself for the first
 /// send, `KEY#resend-N` for the Nth resend (so a mail store that drops repeated
@@ -57,43 +57,40 @@ impl Sender<'_> {
         Sender { cfg, store, resend, now }
     }
 
-    /// Queues the message with idempotency key `key` (job/period/recipient/kind),
-    /// rendering it with `make` only if it is to be (re)queued; `facts` (rep key, JSON)
-    /// are recorded with a new message for later corrections.
-    #[allow(clippy::too_many_arguments)]
+    /// Queues the message with idempotency key `key` to one address `to` (name,
+    /// address), rendering it with `make` only if it is to be (re)queued; `facts` (rep
+    /// key, JSON) are recorded with a new message for later corrections.
     pub(super) fn send(
         &self,
-        key: &str,
-        job: &str,
-        period: Period,
-        kind: &str,
+        key: &IdempotencyKey,
         to: (&str, &str),
         facts: Option<(&str, &str)>,
         make: impl FnOnce() -> Result<report::RenderedMail>,
         failed: &mut Vec<String>,
     ) -> Result<Sent> {
-        let sent = self.queue(key, job, &period.to_string(), kind, to, || Ok((make()?, Vec::new())), failed)?;
+        let to = [Addressee::new(to.0, to.1)];
+        let sent = self.queue(key, &to, &[], || Ok((make()?, Vec::new())), failed)?;
         if let (Sent::Queued | Sent::Resent, Some((rep_key, json))) = (&sent, facts) {
-            self.store.facts_add(key, job, period, rep_key, json, self.now)?;
+            let period: Period = key.period.parse().map_err(anyhow::Error::msg)?;
+            self.store.facts_add(&key.to_string(), key.job.as_str(), period, rep_key, json, self.now)?;
         }
         Ok(sent)
     }
 
     /// Records one message (with attachments) in the outbox: the one place messages are
-    /// built and queued. `period` is the period or occurrence ("2026-11", "2026-W43").
-    #[allow(clippy::too_many_arguments)]
+    /// built and queued. `to` and `cc` are its recipients (To at least one; each
+    /// address is an envelope recipient once); the outbox columns job, period,
+    /// recipient and kind come from `key`.
     pub(super) fn queue(
         &self,
-        key: &str,
-        job: &str,
-        period: &str,
-        kind: &str,
-        to: (&str, &str),
+        key: &IdempotencyKey,
+        to: &[Addressee],
+        cc: &[Addressee],
         make: impl FnOnce() -> Result<(report::RenderedMail, Vec<deliver::MailAttachment>)>,
         failed: &mut Vec<String>,
     ) -> Result<Sent> {
-        let (to_name, to_email) = to;
-        let existing = self.store.outbox_get(key)?;
+        let text = key.to_string();
+        let existing = self.store.outbox_get(&text)?;
         let resends = match &existing {
             Some(row) if row.state == OutboxState::Sent && self.resend => row.resends + 1,
             Some(row) if row.state == OutboxState::Sent => return Ok(Sent::Before),
@@ -102,10 +99,10 @@ impl Sender<'_> {
             None => 0,
         };
         let (mail, attachments) = make()?;
-        let message_id = deliver::message_id(&message_id_seed(key, resends), &self.cfg.mail.from);
+        let message_id = deliver::message_id(&message_id_seed(&text, resends), &self.cfg.mail.from);
         let out = Outgoing {
-            to_name: to_name.to_string(),
-            to_email: to_email.to_string(),
+            to: to.to_vec(),
+            cc: cc.to_vec(),
             subject: mail.subject.clone(),
             text: mail.text,
             html: mail.html,
@@ -116,16 +113,21 @@ impl Sender<'_> {
         let message = match deliver::build(&self.cfg.mail, &out) {
             Ok(m) => m,
             Err(e) => {
-                failed.push(format!("{to_name}: {e}"));
+                let who = match to {
+                    [one] if cc.is_empty() => one.name.clone(),
+                    _ => key.recipient.to_string(),
+                };
+                failed.push(format!("{who}: {e}"));
                 return Ok(Sent::Failed);
             }
         };
         let entry = OutboxEntry {
-            idempotency_key: key.to_string(),
-            job: job.into(),
-            period: period.to_string(),
-            recipient: to_email.to_string(),
-            kind: kind.into(),
+            idempotency_key: text,
+            job: key.job.as_str().into(),
+            period: key.period.clone(),
+            recipient: key.recipient.to_string(),
+            recipients: out.envelope(),
+            kind: key.kind.column(),
             message_id: message_id.trim_matches(['<', '>']).to_string(),
             subject: mail.subject,
             message,
@@ -144,7 +146,8 @@ impl Sender<'_> {
 pub struct Delivery {
     /// Where messages went, e.g. "var/outbox" or "SMTP smtp.example.com:587 (STARTTLS)".
     pub transport: String,
-    /// Keys accepted by the transport in this delivery, in order.
+    /// Keys accepted by the transport in this delivery, for every recipient (a message
+    /// with several recipients counts when the last of them has it), in order.
     pub sent: Vec<String>,
     /// Keys that became dead letters in this delivery, with their last error.
     pub dead: Vec<(String, String)>,
@@ -167,6 +170,9 @@ const DELIVERY_BATCH: usize = 32;
 /// - Rows left `sending` by a crash are sent again first, with the same Message-ID.
 /// - Each row is marked `sending` (committed) before its transaction and `sent` after
 ///   the server's 250 (or the file's rename).
+/// - A message with several recipients goes to those still due: the server's answer to
+///   each RCPT TO is recorded, and one it refused is retried (4xx) or dead (5xx) alone,
+///   never by sending the message again to those who accepted it.
 /// - A failed attempt is retried after the backoff of `mail.retry_*`; when no session
 ///   can be opened (server down, silent, TLS or AUTH failing) every waiting row counts
 ///   one attempt and they wait together. After `mail.max_attempts` attempts, or at once
@@ -235,20 +241,38 @@ pub fn deliver_outbox(
                 break;
             }
             let e = &row.entry;
+            let due_to = store.outbox_due_recipients(&e.idempotency_key, clock())?;
+            if due_to.is_empty() {
+                // Nobody left to try now (a crash between recording recipients and the
+                // row): settle the row's state from its recipients.
+                store.outbox_record_attempt(&e.idempotency_key, &[], clock())?;
+                continue;
+            }
+            let addresses: Vec<&str> = due_to.iter().map(|r| r.address.as_str()).collect();
             // Wait for the rate limit and open the session before the row is marked
             // `sending`, so that `sending` covers only the transaction itself.
             let result = match transport.prepare() {
                 Ok(()) => {
                     store.outbox_mark_sending(&e.idempotency_key, clock())?;
                     let name = file_name(row);
-                    transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message })
+                    transport.send(&Queued { name: &name, recipients: &addresses, message: &e.message })
                 }
                 Err(err) => Err(err),
             };
             match result {
-                Ok(()) => {
-                    store.outbox_mark_sent(&e.idempotency_key, clock())?;
-                    d.sent.push(e.idempotency_key.clone());
+                Ok(refusals) => {
+                    let mut outcomes = Vec::new();
+                    for r in &due_to {
+                        match refusals.iter().find(|x| x.recipient == r.address) {
+                            None => outcomes.push((r.address.clone(), RecipientOutcome::Accepted)),
+                            Some(x) => {
+                                let failure = failure(&x.error, r.attempts, policy, clock())?;
+                                tracing::warn!("{}: {}", e.idempotency_key, x.error);
+                                outcomes.push((r.address.clone(), failure));
+                            }
+                        }
+                    }
+                    record(store, &mut d, row, &outcomes, clock())?;
                 }
                 Err(err) => match err.class() {
                     FailureClass::Connection => {
@@ -262,22 +286,27 @@ pub fn deliver_outbox(
                             policy.max_attempts
                         );
                         for r in left {
-                            record_failure(store, &mut d, r, &err.to_string(), false, policy, clock())?;
+                            let rcpts = store.outbox_due_recipients(&r.entry.idempotency_key, clock())?;
+                            let mut outcomes = Vec::new();
+                            for x in rcpts {
+                                outcomes.push((x.address, failure(&err, x.attempts, policy, clock())?));
+                            }
+                            record(store, &mut d, r, &outcomes, clock())?;
                         }
                         break;
                     }
-                    FailureClass::Transient => {
+                    FailureClass::Transient | FailureClass::Permanent => {
                         tracing::warn!(
                             "{}: {err} (attempt {} of {})",
                             e.idempotency_key,
                             row.attempts + 1,
                             policy.max_attempts
                         );
-                        record_failure(store, &mut d, row, &err.to_string(), false, policy, clock())?;
-                    }
-                    FailureClass::Permanent => {
-                        tracing::warn!("{}: {err}: permanent, not retried", e.idempotency_key);
-                        record_failure(store, &mut d, row, &err.to_string(), true, policy, clock())?;
+                        let mut outcomes = Vec::new();
+                        for x in due_to {
+                            outcomes.push((x.address, failure(&err, x.attempts, policy, clock())?));
+                        }
+                        record(store, &mut d, row, &outcomes, clock())?;
                     }
                 },
             }
@@ -319,28 +348,43 @@ fn file_name(row: &OutboxRow) -> String {
     deliver::safe_name(&base, &e.idempotency_key)
 }
 
-fn record_failure(
-    store: &Store,
-    d: &mut Delivery,
-    row: &OutboxRow,
-    error: &str,
-    permanent: bool,
+/// What `err` means for a recipient that had `attempts` before this one: retried
+/// after the backoff, or dead (a permanent refusal, or the last attempt allowed).
+fn failure(
+    err: &DeliverError,
+    attempts: u32,
     policy: deliver::RetryPolicy,
     now: DateTime<Utc>,
-) -> Result<()> {
-    let made = row.attempts + 1;
-    let outcome = match policy.backoff(made) {
+) -> Result<RecipientOutcome> {
+    let permanent = err.class() == FailureClass::Permanent;
+    let outcome = match policy.backoff(attempts + 1) {
         Some(wait) if !permanent => FailureOutcome::RetryAt(now + chrono::Duration::from_std(wait)?),
         _ => FailureOutcome::Dead,
     };
+    Ok(RecipientOutcome::Failed { error: err.to_string(), outcome })
+}
+
+/// Records one attempt of `row` and counts what it led to: sent (every recipient has
+/// it), waiting for a retry, or dead.
+fn record(
+    store: &Store,
+    d: &mut Delivery,
+    row: &OutboxRow,
+    outcomes: &[(String, RecipientOutcome)],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let key = &row.entry.idempotency_key;
-    store.outbox_mark_failed(key, error, outcome, now)?;
-    match outcome {
-        FailureOutcome::RetryAt(_) => d.retried += 1,
-        FailureOutcome::Dead => {
-            tracing::warn!("{key}: dead letter after {made} attempt(s): {error}");
-            d.dead.push((key.clone(), error.to_string()));
+    match store.outbox_record_attempt(key, outcomes, now)? {
+        OutboxState::Sent => d.sent.push(key.clone()),
+        OutboxState::Dead => {
+            let error = store.outbox_get(key)?.and_then(|r| r.last_error).unwrap_or_default();
+            tracing::warn!("{key}: dead letter after {} attempt(s): {error}", row.attempts + 1);
+            d.dead.push((key.clone(), error));
         }
+        _ => {}
+    }
+    if outcomes.iter().any(|(_, o)| matches!(o, RecipientOutcome::Failed { outcome: FailureOutcome::RetryAt(_), .. })) {
+        d.retried += 1;
     }
     Ok(())
 }
@@ -359,26 +403,38 @@ fn queue_dead_letter_notice(
     if dead.is_empty() {
         return Ok(false);
     }
-    let letters = dead
-        .iter()
-        .map(|r| report::DeadLetterView {
-            recipient: r.entry.recipient.clone(),
+    let mut letters = Vec::new();
+    for r in &dead {
+        // A message with several recipients names the ones it did not reach.
+        let undelivered: Vec<String> = store
+            .outbox_recipients(&r.entry.idempotency_key)?
+            .into_iter()
+            .filter(|x| x.state != OutboxState::Sent)
+            .map(|x| x.address)
+            .collect();
+        let recipient = if r.entry.recipients.len() > 1 && !undelivered.is_empty() {
+            format!("{} ({})", undelivered.join(", "), r.entry.recipient)
+        } else {
+            r.entry.recipient.clone()
+        };
+        letters.push(report::DeadLetterView {
+            recipient,
             subject: r.entry.subject.clone(),
             key: r.entry.idempotency_key.clone(),
             attempts: r.attempts,
             created_at: r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             last_error: r.last_error.clone().unwrap_or_default(),
-        })
-        .collect();
+        });
+    }
     let mail =
         report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?;
     let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let to = admin.email.to_string();
-    let key = format!("dead-letters/{stamp}/{to}/admin-notice");
-    let message_id = deliver::message_id(&key, &cfg.mail.from);
+    let key = IdempotencyKey::to(KeyJob::DeadLetters, &stamp, &to, KeyKind::AdminNotice);
+    let message_id = deliver::message_id(&key.to_string(), &cfg.mail.from);
     let out = Outgoing {
-        to_name: admin.name.clone().unwrap_or_default(),
-        to_email: to.clone(),
+        to: vec![Addressee::new(&admin.name.clone().unwrap_or_default(), &to)],
+        cc: Vec::new(),
         subject: mail.subject.clone(),
         text: mail.text,
         html: mail.html,
@@ -389,11 +445,12 @@ fn queue_dead_letter_notice(
     let message =
         deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))?;
     let entry = OutboxEntry {
-        idempotency_key: key,
-        job: "dead-letters".into(),
+        idempotency_key: key.to_string(),
+        job: key.job.as_str().into(),
         period: stamp,
+        recipients: vec![to.clone()],
         recipient: to,
-        kind: "admin-notice".into(),
+        kind: key.kind.column(),
         message_id: message_id.trim_matches(['<', '>']).to_string(),
         subject: mail.subject,
         message,

@@ -12,7 +12,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::Format;
 use super::pdf::{Align, Canvas, Fonts, Paper, Rgb3, colors};
-use crate::domain::{BestKind, BoardKind, Judged, MonthStandings, Period, Standards, Standing};
+use crate::domain::{BestKind, BoardKind, Celebrations, Judged, MonthStandings, Period, Standards, Standing};
 
 /// A rendered PDF.
 #[derive(Debug, Clone)]
@@ -302,6 +302,11 @@ fn results_cols() -> Vec<Col> {
 
 /// Whether anyone in the scope (`team`, or `None` for the company) is on the attainment
 /// board: someone active has a quota.
+/// Pace only where it was computed: a month in progress whose deals are dated by day.
+fn shows_pace(m: &MonthStandings) -> bool {
+    m.reps.iter().any(|s| s.active && s.pacing.as_ref().is_some_and(|p| p.pace.is_some()))
+}
+
 fn has_quotas(m: &MonthStandings, team: Option<&str>) -> bool {
     m.board(BoardKind::Attainment, team).is_some_and(|b| !b.entries.is_empty())
 }
@@ -356,7 +361,12 @@ fn legend(m: &MonthStandings, pace: bool) -> String {
 }
 
 pub(crate) fn celebration_lines(m: &MonthStandings, fmt: &Format) -> Vec<(String, String)> {
-    let c = &m.celebrations;
+    celebrations_lines(&m.celebrations, fmt)
+}
+
+/// The celebration lines of `c` (the company's, or a team's): (label, text), e.g.
+/// ("Top attainment", "1. Ann Archer (112.5%),  2. …").
+pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for b in &c.top {
         let label = match b.kind {
@@ -449,8 +459,7 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         as_of(m)
     );
     title_block(&mut c, inp.org, "Weekly ranking", &sub, status(m));
-    // Pace only where it was computed: a month in progress whose deals are dated by day.
-    let pace = m.reps.iter().any(|s| s.active && s.pacing.as_ref().is_some_and(|p| p.pace.is_some()));
+    let pace = shows_pace(m);
     for line in fonts.wrap(&legend(m, pace), c.content_width(), 7.5, false) {
         let (x, y) = (c.margin, c.y);
         c.text(x, y, 7.5, false, colors::MUTED, &line);
@@ -525,6 +534,204 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         format!("{} · weekly ranking {} · as of {} · {}", inp.org, inp.week, as_of(m), status(m).to_lowercase());
     let (bytes, pages, missing) = c.finish(&footer, inp.created);
     Pdf { bytes, pages, missing }
+}
+
+// ---- The team edition of the weekly ranking (issue 18.4) ----
+
+/// The parts of the weekly ranking that every team edition shares, laid out once: the
+/// company's top rows. Make it once per week, then [`TeamEditions::render`] each team
+/// (from any number of threads).
+pub struct TeamEditions<'a> {
+    inp: &'a RankingInput<'a>,
+    top: u32,
+    top_rows: Vec<Vec<Cell>>,
+    /// Anyone in the company has a quota: the top rows are the attainment board's, else
+    /// the results board's (DESIGN.md's two boards; issue 18.3).
+    quotas: bool,
+    /// The pace column is shown (a month in progress whose deals are dated by day).
+    pace: bool,
+}
+
+/// One team's figures for its edition.
+pub struct TeamEditionInput<'a> {
+    /// The team, as the standings name it.
+    pub team: &'a str,
+    /// The team's own celebrations (metrics `team_celebrations`).
+    pub celebrations: &'a Celebrations,
+}
+
+impl<'a> TeamEditions<'a> {
+    /// Lays out the company's top `top` rows (standard competition ranks up to `top`,
+    /// so ties at the last place are all in).
+    pub fn new(inp: &'a RankingInput<'a>, top: u32) -> TeamEditions<'a> {
+        let m = inp.standings;
+        let pace = shows_pace(m);
+        let quotas = has_quotas(m, None);
+        let rows = if quotas { ranking_rows(inp, None, pace) } else { results_rows(inp, None) };
+        // Ranked rows come first, in rank order: keep those ranked `top` or better.
+        let top_rows = rows
+            .into_iter()
+            .take_while(|row| matches!(row.first(), Some(Cell::Rank(Some(r), _)) if *r <= top))
+            .collect();
+        TeamEditions { inp, top, top_rows, quotas, pace }
+    }
+
+    /// The team edition: title, the company's top rows, where the team stands among the
+    /// teams, then the team's own table and celebrations. A few pages whatever the
+    /// company's size (the top rows, a team's reps and its celebrations).
+    pub fn render(&self, fonts: &Fonts, t: &TeamEditionInput) -> Pdf {
+        let inp = self.inp;
+        let m = inp.standings;
+        let doc_title = format!("{} — weekly ranking {} — {}", inp.org, inp.week, t.team);
+        let mut c = Canvas::new(fonts, inp.paper, &doc_title);
+        let sub = format!(
+            "Week {} ({} – {}) · {}, {} · as of {} · team edition",
+            inp.week,
+            inp.days.0.format("%-d %b"),
+            inp.days.1.format("%-d %b %Y"),
+            ranked_label(m.period, m.through),
+            ranked_days(m.period, m.through),
+            as_of(m)
+        );
+        title_block(&mut c, inp.org, &format!("Weekly ranking: {}", t.team), &sub, status(m));
+        for line in fonts.wrap(&legend(m, self.pace), c.content_width(), 7.5, false) {
+            let (x, y) = (c.margin, c.y);
+            c.text(x, y, 7.5, false, colors::MUTED, &line);
+            c.y += 10.0;
+        }
+        c.y += 6.0;
+        let (cols, board) = if self.quotas {
+            (ranking_cols(self.pace), "attainment (% of quota)")
+        } else {
+            (results_cols(), "results (revenue)")
+        };
+        let top_title = format!("Company top {} — {board}", self.top);
+        if self.top_rows.is_empty() {
+            heading(&mut c, &top_title);
+            note(&mut c, "Nobody is ranked yet this month.");
+        } else {
+            table(&mut c, &top_title, &cols, &self.top_rows);
+        }
+        team_stands(&mut c, inp, t.team, self.top, self.quotas);
+        let team_title = format!("Team: {}", t.team);
+        if !c.fits(22.0 + ROW_H * 3.0 + 10.0) {
+            c.new_page();
+        }
+        heading(&mut c, &team_title);
+        let line = team_line(m, t.team);
+        note(&mut c, &line);
+        board_tables(&mut c, inp, Some(t.team), self.pace);
+        let lines = celebrations_lines(t.celebrations, inp.fmt);
+        celebrations_block(&mut c, fonts, &format!("Celebrations in {}", t.team), &lines);
+        let footer = format!(
+            "{} · weekly ranking {} · {} · as of {} · {}",
+            inp.org,
+            inp.week,
+            t.team,
+            as_of(m),
+            status(m).to_lowercase()
+        );
+        let (bytes, pages, missing) = c.finish(&footer, inp.created);
+        Pdf { bytes, pages, missing }
+    }
+}
+
+/// One muted line of text at the current position.
+fn note(c: &mut Canvas, text: &str) {
+    let (x, y, w) = (c.margin, c.y, c.content_width());
+    c.text_in(x, w, y, 8.5, false, colors::MUTED, Align::Left, text);
+    c.y += 12.0;
+}
+
+/// "Manager: … · 8 active reps, 7 ranked on attainment within the team".
+fn team_line(m: &MonthStandings, team: &str) -> String {
+    let managers: BTreeSet<&str> =
+        m.reps.iter().filter(|s| s.active && s.team == team).filter_map(|s| s.manager.as_deref()).collect();
+    let reps = m.reps.iter().filter(|s| s.active && s.team == team).count();
+    let ranked = m.ranked_in_team.get(team).copied().unwrap_or(0);
+    let line = if has_quotas(m, Some(team)) {
+        format!("{reps} active reps, {ranked} ranked on attainment within the team")
+    } else {
+        format!("{reps} active reps; nobody in the team has a quota: ranked on results (revenue)")
+    };
+    if managers.is_empty() {
+        line
+    } else {
+        format!("Manager: {} · {line}", managers.into_iter().collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// Where the team stands: its rank among the teams on team attainment (summed revenue
+/// ÷ summed quota) with the top three teams for comparison, and how many of its reps
+/// are in the company's top rows.
+fn team_stands(c: &mut Canvas, inp: &RankingInput, team: &str, top: u32, quotas: bool) {
+    let m = inp.standings;
+    let fmt = inp.fmt;
+    let ranked = m.teams.iter().filter(|t| t.rank.is_some()).count();
+    let own = m.teams.iter().find(|t| t.team == team);
+    let rank = |s: &Standing| if quotas { s.company_rank } else { s.results_rank };
+    let in_top = m.reps.iter().filter(|s| s.active && s.team == team && rank(s).is_some_and(|r| r <= top)).count();
+    let place = match own.and_then(|t| t.rank) {
+        Some(r) => format!("{team} ranks {r} of {ranked} teams on team attainment"),
+        None => format!("{team} is not ranked among the teams (no quota)"),
+    };
+    let summary = format!("{place}; {in_top} of its reps are in the company's top {top}.");
+    let cols = vec![
+        Col { title: "Rank", w: 0.085, align: Align::Right },
+        Col { title: "Team", w: 0.365, align: Align::Left },
+        Col { title: "Revenue", w: 0.145, align: Align::Right },
+        Col { title: "Quota", w: 0.145, align: Align::Right },
+        Col { title: "Attainment", w: 0.165, align: Align::Right },
+        Col { title: "Reps", w: 0.095, align: Align::Right },
+    ];
+    let row = |t: &crate::domain::TeamStanding, own: bool| {
+        let name = if own { Cell::Bold(t.team.clone()) } else { Cell::Text(t.team.clone()) };
+        vec![
+            Cell::Rank(t.rank, None),
+            name,
+            Cell::Text(fmt.money(t.revenue)),
+            Cell::Text(t.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
+            Cell::Bar(t.attainment.map(|a| fmt.percent(a)).unwrap_or_else(|| "–".into()), frac(t.attainment)),
+            Cell::Text(t.reps.to_string()),
+        ]
+    };
+    let mut rows: Vec<Vec<Cell>> =
+        m.teams.iter().filter(|t| t.rank.is_some_and(|r| r <= 3)).map(|t| row(t, t.team == team)).collect();
+    if let Some(t) = own.filter(|t| t.rank.is_none_or(|r| r > 3)) {
+        rows.push(row(t, true));
+    }
+    if !c.fits(22.0 + 12.0 + ROW_H * (rows.len() as f32 + 1.0)) {
+        c.new_page();
+    }
+    heading(c, "Where the team stands");
+    note(c, &summary);
+    table_rows(c, "Where the team stands", &cols, &rows);
+}
+
+/// A celebrations section: `label  text` lines, wrapped, continued on a new page with
+/// its heading repeated. Nothing when there is nothing to celebrate.
+fn celebrations_block(c: &mut Canvas, fonts: &Fonts, title: &str, lines: &[(String, String)]) {
+    if lines.is_empty() {
+        return;
+    }
+    if !c.fits(60.0) {
+        c.new_page();
+    }
+    heading(c, title);
+    let (x, w) = (c.margin, c.content_width());
+    for (label, text) in lines {
+        let wrapped = fonts.wrap(text, w - 130.0, BODY, false);
+        if !c.fits(12.0 * wrapped.len() as f32 + 4.0) {
+            c.new_page();
+            heading(c, &format!("{title} (continued)"));
+        }
+        let y = c.y + 9.0;
+        c.text_in(x, 125.0, y, BODY, true, colors::ACCENT, Align::Left, label);
+        for (i, l) in wrapped.iter().enumerate() {
+            c.text(x + 130.0, y + 12.0 * i as f32, BODY, false, colors::TEXT, l);
+        }
+        c.y += 12.0 * wrapped.len().max(1) as f32 + 4.0;
+    }
 }
 
 /// A deal whose paperwork needs fixing, for the 1:1 sheet.

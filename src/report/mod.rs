@@ -17,7 +17,9 @@ use std::path::Path;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-pub use documents::{OneOnOneInput, PaperworkIssue, Pdf, RankingInput, ranked_days, ranked_label};
+pub use documents::{
+    OneOnOneInput, PaperworkIssue, Pdf, RankingInput, TeamEditionInput, TeamEditions, ranked_days, ranked_label,
+};
 pub use format::{Format, LOCALES};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
@@ -66,6 +68,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/weekly_ranking_subject.txt", include_str!("../../templates/email/weekly_ranking_subject.txt")),
     ("email/weekly_ranking.txt", include_str!("../../templates/email/weekly_ranking.txt")),
     ("email/weekly_ranking.html", include_str!("../../templates/email/weekly_ranking.html")),
+    ("email/weekly_ranking_team_subject.txt", include_str!("../../templates/email/weekly_ranking_team_subject.txt")),
+    ("email/weekly_ranking_team.txt", include_str!("../../templates/email/weekly_ranking_team.txt")),
+    ("email/weekly_ranking_team.html", include_str!("../../templates/email/weekly_ranking_team.html")),
     ("email/one_on_one_subject.txt", include_str!("../../templates/email/one_on_one_subject.txt")),
     ("email/one_on_one.txt", include_str!("../../templates/email/one_on_one.txt")),
     ("email/one_on_one.html", include_str!("../../templates/email/one_on_one.html")),
@@ -853,32 +858,12 @@ pub struct RankingMailView {
     pub attachment: String,
 }
 
-/// Builds the weekly ranking e-mail's view for `recipient` from the week's standings.
-pub fn ranking_mail_view(
-    org: &str,
-    fmt: &Format,
-    week: &str,
-    days: (chrono::NaiveDate, chrono::NaiveDate),
-    m: &MonthStandings,
-    recipient: &str,
-    attachment: &str,
-) -> RankingMailView {
-    // The celebrated top of the attainment board: ranks 1 to 3 with a positive value.
-    let top = m
-        .celebrations
-        .top
-        .iter()
-        .filter(|b| b.kind == BoardKind::Attainment)
-        .flat_map(|b| &b.entries)
-        .map(|e| TopView {
-            rank: e.rank,
-            name: e.name.clone(),
-            team: e.team.clone(),
-            attainment: fmt.percent_shown(e.value),
-        })
-        .collect();
+/// The company boards' top 3 for the ranking e-mails (attainment when anyone has a quota,
+/// then results), naming only positive values (nobody is celebrated for nothing), and
+/// whether nobody has a quota this period.
+fn top_boards(m: &MonthStandings, fmt: &Format) -> (Vec<TopBoardView>, bool) {
     let no_quotas = m.board(BoardKind::Attainment, None).is_none_or(|b| b.entries.is_empty());
-    let boards = [BoardKind::Attainment, BoardKind::Results]
+    let boards: Vec<TopBoardView> = [BoardKind::Attainment, BoardKind::Results]
         .into_iter()
         .filter_map(|kind| {
             let entries: Vec<TopEntryView> = m
@@ -903,6 +888,34 @@ pub fn ranking_mail_view(
             (!entries.is_empty()).then(|| TopBoardView { board, label: label.into(), entries })
         })
         .collect();
+    (boards, no_quotas)
+}
+
+/// Builds the weekly ranking e-mail's view for `recipient` from the week's standings.
+pub fn ranking_mail_view(
+    org: &str,
+    fmt: &Format,
+    week: &str,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+    m: &MonthStandings,
+    recipient: &str,
+    attachment: &str,
+) -> RankingMailView {
+    // The celebrated top of the attainment board: ranks 1 to 3 with a positive value.
+    let top = m
+        .celebrations
+        .top
+        .iter()
+        .filter(|b| b.kind == BoardKind::Attainment)
+        .flat_map(|b| &b.entries)
+        .map(|e| TopView {
+            rank: e.rank,
+            name: e.name.clone(),
+            team: e.team.clone(),
+            attainment: fmt.percent_shown(e.value),
+        })
+        .collect();
+    let (boards, no_quotas) = top_boards(m, fmt);
     RankingMailView {
         org: OrgView { name: org.to_string() },
         recipient: PersonView::new(recipient),
@@ -928,6 +941,144 @@ pub fn ranking_mail_view(
 /// Renders the weekly ranking e-mail: subject, text and HTML.
 pub fn render_ranking_mail(t: &Templates, view: &RankingMailView) -> Result<RenderedMail, ReportError> {
     render_mail(t, "weekly_ranking", view)
+}
+
+/// A team's place among the teams, for the team edition's e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamPlaceView {
+    /// The team's name.
+    pub name: String,
+    /// Rank among the teams on team attainment; `None` = not ranked (no quota).
+    pub rank: Option<u32>,
+    /// How many teams are ranked.
+    pub ranked: usize,
+    /// Team attainment, e.g. "110.0%"; `None` without a quota.
+    pub attainment: Option<String>,
+    /// Summed revenue, formatted.
+    pub revenue: String,
+    /// Summed quota, formatted ("no quota" without one).
+    pub quota: String,
+}
+
+/// One rep's line in the team edition's e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRepView {
+    /// Rank within the team on attainment; `None` = not ranked.
+    pub rank: Option<u32>,
+    /// Company rank on attainment; `None` = not ranked.
+    pub company_rank: Option<u32>,
+    /// Name.
+    pub name: String,
+    /// Revenue, formatted.
+    pub revenue: String,
+    /// Attainment, e.g. "112.5%"; `None` = no quota.
+    pub attainment: Option<String>,
+}
+
+/// Everything the team edition's e-mail templates (`email/weekly_ranking_team*`) receive.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRankingMailView {
+    /// The org.
+    pub org: OrgView,
+    /// The team and its place among the teams.
+    pub team: TeamPlaceView,
+    /// ISO week, e.g. "2026-W43".
+    pub week: String,
+    /// The week's days, e.g. "19 Oct – 25 Oct 2026".
+    pub days: String,
+    /// The month the figures are month to date of.
+    pub period: PeriodView,
+    /// The ranked period in words: "October 2026 in full", "November 2026 to date".
+    pub ranked: String,
+    /// The ranked days, e.g. "1–8 Nov".
+    pub ranked_days: String,
+    /// "as of" date, e.g. "25 October 2026".
+    pub as_of: String,
+    /// "final" or "preliminary".
+    pub status: &'static str,
+    /// The company boards' top 3 (attainment when anyone has a quota, then results),
+    /// positive values only.
+    pub boards: Vec<TopBoardView>,
+    /// Nobody in the company has a quota: ranked on results (revenue) alone.
+    pub no_quotas: bool,
+    /// The team's active reps in team rank order.
+    pub reps: Vec<TeamRepView>,
+    /// The team's own celebrations.
+    pub celebrations: Vec<CelebrationView>,
+    /// How many of the company's top ranks the edition lists (`weekly_ranking.top`).
+    pub company_top: u32,
+    /// The attached PDF's file name.
+    pub attachment: String,
+}
+
+/// Builds the team edition's e-mail view for `team` from the week's standings and the
+/// team's own celebrations (metrics `team_celebrations`).
+#[allow(clippy::too_many_arguments)]
+pub fn team_ranking_mail_view(
+    org: &str,
+    fmt: &Format,
+    week: &str,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+    m: &MonthStandings,
+    team: &str,
+    celebrations: &crate::domain::Celebrations,
+    company_top: u32,
+    attachment: &str,
+) -> TeamRankingMailView {
+    let (boards, no_quotas) = top_boards(m, fmt);
+    let own = m.teams.iter().find(|t| t.team == team);
+    let place = TeamPlaceView {
+        name: team.to_string(),
+        rank: own.and_then(|t| t.rank),
+        ranked: m.teams.iter().filter(|t| t.rank.is_some()).count(),
+        attainment: own.and_then(|t| t.attainment).map(|a| fmt.percent(a)),
+        revenue: own.map(|t| fmt.money(t.revenue)).unwrap_or_else(|| fmt.money(rust_decimal::Decimal::ZERO)),
+        quota: own.and_then(|t| t.revenue_quota).map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into()),
+    };
+    // A team where nobody has a quota is ranked on results (its results board).
+    let results = m.board(BoardKind::Attainment, Some(team)).is_none_or(|b| b.entries.is_empty());
+    let results_rank = |s: &crate::domain::Standing| {
+        m.board(BoardKind::Results, Some(team))
+            .and_then(|b| b.entries.iter().find(|e| e.rep_key == s.rep_key))
+            .map(|e| e.rank)
+    };
+    let team_rank = |s: &crate::domain::Standing| if results { results_rank(s) } else { s.team_rank };
+    let mut reps: Vec<&crate::domain::Standing> = m.reps.iter().filter(|s| s.active && s.team == team).collect();
+    reps.sort_by_key(|s| team_rank(s).unwrap_or(u32::MAX));
+    TeamRankingMailView {
+        org: OrgView { name: org.to_string() },
+        team: place,
+        week: week.to_string(),
+        days: format!("{} – {}", days.0.format("%-d %b"), days.1.format("%-d %b %Y")),
+        period: m.period.into(),
+        ranked: ranked_label(m.period, m.through),
+        ranked_days: ranked_days(m.period, m.through),
+        as_of: m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
+        status: if m.preliminary { "preliminary" } else { "final" },
+        boards,
+        no_quotas,
+        reps: reps
+            .into_iter()
+            .map(|s| TeamRepView {
+                rank: team_rank(s),
+                company_rank: if no_quotas { s.results_rank } else { s.company_rank },
+                name: s.name.clone(),
+                revenue: fmt.money(s.revenue),
+                attainment: s.attainment.map(|a| fmt.judged(&m.standards, Judged::Attainment, a)),
+            })
+            .collect(),
+        celebrations: documents::celebrations_lines(celebrations, fmt)
+            .into_iter()
+            .map(|(label, text)| CelebrationView { label, text })
+            .collect(),
+        company_top,
+        attachment: attachment.to_string(),
+    }
+}
+
+/// Renders the team edition's e-mail: subject, text and HTML.
+pub fn render_team_ranking_mail(t: &Templates, view: &TeamRankingMailView) -> Result<RenderedMail, ReportError> {
+    render_mail(t, "weekly_ranking_team", view)
 }
 
 /// One rep's line in the 1:1 pack e-mail.
@@ -1057,6 +1208,37 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
         attachment: "ranking_2026-W43.pdf".into(),
     };
     render_ranking_mail(t, &ranking)?;
+    let team = TeamRankingMailView {
+        org: OrgView { name: "Example".into() },
+        team: TeamPlaceView {
+            name: "North".into(),
+            rank: Some(2),
+            ranked: 3,
+            attainment: Some("104.0%".into()),
+            revenue: "$1,040,000".into(),
+            quota: "$1,000,000".into(),
+        },
+        week: "2026-W43".into(),
+        days: "19 Oct – 25 Oct 2026".into(),
+        period: period.clone(),
+        ranked: ranking.ranked.clone(),
+        ranked_days: ranking.ranked_days.clone(),
+        as_of: "25 October 2026".into(),
+        status: "preliminary",
+        boards: ranking.boards.clone(),
+        no_quotas: false,
+        reps: vec![TeamRepView {
+            rank: Some(1),
+            company_rank: Some(1),
+            name: "Ann Archer".into(),
+            revenue: "$450,000".into(),
+            attainment: Some("112.5%".into()),
+        }],
+        celebrations: ranking.celebrations.clone(),
+        company_top: 20,
+        attachment: "ranking 2026-W43 North.pdf".into(),
+    };
+    render_team_ranking_mail(t, &team)?;
     let pack = PackMailView {
         org: OrgView { name: "Example".into() },
         manager: PersonView::new("Mia Boss"),

@@ -166,6 +166,27 @@ CREATE TABLE daemon (                         -- key/value: last_seen = the cale
 -- every version (quadratic in the roster's size; each import reads the roster).
 CREATE INDEX roster_versions_by_rep ON roster_versions(rep_key, import_id);
 "#,
+    // week-distribution: messages with several recipients (issue 18.4).
+    r#"
+-- Each envelope recipient of an outbox message, with its own acceptance: a recipient the
+-- server refused is retried (or dead) alone, never by sending the message again to those
+-- who accepted it. The outbox row's state is the summary of its recipients'.
+CREATE TABLE outbox_recipients (
+    idempotency_key TEXT NOT NULL,              -- the outbox message
+    position        INTEGER NOT NULL,           -- order in the envelope: To, then Cc
+    address         TEXT NOT NULL,
+    state           TEXT NOT NULL,              -- pending | sent | failed | dead
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    next_attempt_at TEXT,                       -- RFC 3339 UTC; a failed recipient waits until then
+    sent_at         TEXT,                       -- when the server took the message for it
+    PRIMARY KEY (idempotency_key, address)
+) WITHOUT ROWID;
+-- Every message recorded before had one recipient: the row's state is its recipient's.
+INSERT INTO outbox_recipients (idempotency_key, position, address, state, attempts, last_error, next_attempt_at, sent_at)
+    SELECT idempotency_key, 0, recipient, CASE state WHEN 'sending' THEN 'pending' ELSE state END,
+           attempts, last_error, next_attempt_at, sent_at FROM outbox;
+"#,
 ];
 
 /// Applies the migrations `conn`'s database has not had yet, in one transaction.
@@ -234,5 +255,9 @@ mod tests {
         let k = s.outbox_get("k").unwrap().unwrap();
         assert_eq!((k.state, k.attempts, k.resends, k.interrupted), (OutboxState::Sent, 1, 0, 0));
         assert_eq!(k.sent_at, Some(at("2026-11-01T13:00:01Z")));
+        // The one recipient of a message recorded before outbox_recipients existed.
+        assert_eq!(k.entry.recipients, ["ann@example.com"]);
+        let r = s.outbox_recipients("k").unwrap();
+        assert_eq!((r.len(), r[0].state, r[0].attempts), (1, OutboxState::Sent, 1));
     }
 }

@@ -31,7 +31,7 @@ mod runs;
 
 pub use deals::{DealKey, SupersededVersion};
 pub use imports::{ImportRecord, ImportReport, NewImport, StoreStats};
-pub use outbox::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState};
+pub use outbox::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, RecipientOutcome, RecipientRow};
 pub use runs::{RunRow, RunState};
 
 /// Store errors name the database file.

@@ -1,7 +1,10 @@
 //! The outbox ledger: the `outbox` table (every rendered message, keyed by its
-//! idempotency key, with its delivery state and history; DESIGN.md "Delivery").
-//! Imports rusqlite only.
+//! idempotency key, with its delivery state and history; DESIGN.md "Delivery") and
+//! `outbox_recipients` (each envelope recipient of a message with its own acceptance, so
+//! that a recipient the server refused is retried or dead alone, never by sending the
+//! message again to those who accepted it). Imports rusqlite only.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -19,8 +22,12 @@ pub struct OutboxEntry {
     pub job: String,
     /// Period or occurrence, e.g. "2026-11".
     pub period: String,
-    /// Recipient address (the SMTP envelope recipient).
+    /// The key's recipient: the address of a one-recipient message, else the group
+    /// (`team:NAME`, `list:NAME`).
     pub recipient: String,
+    /// The envelope recipients (SMTP RCPT TO), To then Cc, each once. Empty when
+    /// recording means `[recipient]`.
+    pub recipients: Vec<String>,
     /// Message kind, e.g. "rep-memo".
     pub kind: String,
     /// Message-ID derived from the key, without angle brackets.
@@ -105,6 +112,36 @@ pub enum FailureOutcome {
     Dead,
 }
 
+/// One envelope recipient of an outbox message and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRow {
+    /// The address (SMTP RCPT TO).
+    pub address: String,
+    /// `Pending`, `Sent`, `Failed` (retried at `next_attempt_at`) or `Dead`; never `Sending`
+    /// (the message's row says when a transaction is under way).
+    pub state: OutboxState,
+    /// Attempts made for this recipient since the message was (re)queued.
+    pub attempts: u32,
+    /// Its last failure, naming the server and the address.
+    pub last_error: Option<String>,
+    /// A failed recipient is retried at or after this instant (UTC).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// What one attempt did for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecipientOutcome {
+    /// The server accepted the message for it (or the .eml file is in place).
+    Accepted,
+    /// Refused, or not reached: the error, and whether it is retried or dead.
+    Failed {
+        /// What failed, naming the server and the recipient.
+        error: String,
+        /// Retry at an instant, or dead.
+        outcome: FailureOutcome,
+    },
+}
+
 impl Store {
     /// The outbox row with this idempotency key, if any.
     pub fn outbox_get(&self, key: &str) -> Result<Option<OutboxRow>> {
@@ -113,7 +150,7 @@ impl Store {
             .query_row(&format!("{OUTBOX_SELECT} WHERE idempotency_key = ?1"), params![key], RawOutbox::from_row)
             .optional()
             .map_err(self.err())?;
-        raw.map(|r| r.finish(&self.path)).transpose()
+        raw.map(|r| self.with_recipients(r.finish(&self.path)?)).transpose()
     }
 
     fn outbox_query(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<OutboxRow>> {
@@ -123,20 +160,111 @@ impl Store {
             .map_err(self.err())?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.err())?;
-        raw.into_iter().map(|r| r.finish(&self.path)).collect()
+        raw.into_iter().map(|r| self.with_recipients(r.finish(&self.path)?)).collect()
     }
 
-    /// Records a rendered message as `pending`, before it is handed to a transport. A
-    /// key already present is left unchanged (returns false).
-    pub fn outbox_add(&self, e: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
-        let n = self
+    /// Fills `entry.recipients` from `outbox_recipients`.
+    fn with_recipients(&self, mut row: OutboxRow) -> Result<OutboxRow> {
+        let mut st = self
             .conn
+            .prepare_cached("SELECT address FROM outbox_recipients WHERE idempotency_key = ?1 ORDER BY position")
+            .map_err(self.err())?;
+        row.entry.recipients = st
+            .query_map(params![row.entry.idempotency_key], |r| r.get(0))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(self.err())?;
+        Ok(row)
+    }
+
+    /// The envelope recipients of a message, in envelope order, with their states.
+    pub fn outbox_recipients(&self, key: &str) -> Result<Vec<RecipientRow>> {
+        self.recipients_where(key, "")
+    }
+
+    /// The recipients of a message to attempt now: `pending`, and `failed` ones whose
+    /// `next_attempt_at` is at or before `now`.
+    pub fn outbox_due_recipients(&self, key: &str, now: DateTime<Utc>) -> Result<Vec<RecipientRow>> {
+        let all = self.recipients_where(key, "AND (state = 'pending' OR state = 'failed')")?;
+        Ok(all
+            .into_iter()
+            .filter(|r| r.state == OutboxState::Pending || r.next_attempt_at.is_some_and(|t| t <= now))
+            .collect())
+    }
+
+    fn recipients_where(&self, key: &str, filter: &str) -> Result<Vec<RecipientRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT address, state, attempts, last_error, next_attempt_at FROM outbox_recipients
+                 WHERE idempotency_key = ?1 {filter} ORDER BY position"
+            ))
+            .map_err(self.err())?;
+        let raw = st
+            .query_map(params![key], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        raw.into_iter()
+            .map(|(address, state, attempts, last_error, next)| {
+                Ok(RecipientRow {
+                    state: OutboxState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        what: "outbox_recipients.state".into(),
+                        value: state.clone(),
+                    })?,
+                    address,
+                    attempts,
+                    last_error,
+                    next_attempt_at: next
+                        .map(|t| instant(&self.path, "outbox_recipients.next_attempt_at", t))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Addresses that have a message of this job, period and kind (outbox columns), in
+    /// any state: e.g. who already got a week's ranking under the per-address keys of
+    /// earlier versions.
+    pub fn outbox_recipients_of(&self, job: &str, period: &str, kind: &str) -> Result<HashSet<String>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT r.address FROM outbox o JOIN outbox_recipients r ON r.idempotency_key = o.idempotency_key
+                 WHERE o.job = ?1 AND o.period = ?2 AND o.kind = ?3",
+            )
+            .map_err(self.err())?;
+        st.query_map(params![job, period, kind], |r| r.get(0))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<HashSet<String>>>()
+            .map_err(self.err())
+    }
+
+    /// Records a rendered message as `pending`, with each of its envelope recipients
+    /// `pending`, before it is handed to a transport. A key already present is left
+    /// unchanged (returns false).
+    pub fn outbox_add(&self, e: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let n = tx
             .execute(
                 "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9) ON CONFLICT (idempotency_key) DO NOTHING",
                 params![e.idempotency_key, e.job, e.period, e.recipient, e.kind, e.message_id, e.subject, e.message, ts(now)],
             )
             .map_err(self.err())?;
+        if n == 1 {
+            add_recipients(&tx, e).map_err(self.err())?;
+        }
+        tx.commit().map_err(self.err())?;
         Ok(n == 1)
     }
 
@@ -144,8 +272,8 @@ impl Store {
     /// Message-ID) replaces the recorded message, the state goes back to `pending`,
     /// attempts restart at 0 and `resends` grows by one. Returns false if the key is absent.
     pub fn outbox_resend(&self, e: &OutboxEntry) -> Result<bool> {
-        let n = self
-            .conn
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let n = tx
             .execute(
                 "UPDATE outbox SET message_id = ?2, subject = ?3, message = ?4, state = 'pending', attempts = 0,
                     last_error = NULL, next_attempt_at = NULL, dead_at = NULL, notified_at = NULL, sent_at = NULL,
@@ -154,6 +282,13 @@ impl Store {
                 params![e.idempotency_key, e.message_id, e.subject, e.message],
             )
             .map_err(self.err())?;
+        if n == 1 {
+            // A resend goes to every recipient again: that is what was asked for.
+            tx.execute("DELETE FROM outbox_recipients WHERE idempotency_key = ?1", params![e.idempotency_key])
+                .map_err(self.err())?;
+            add_recipients(&tx, e).map_err(self.err())?;
+        }
+        tx.commit().map_err(self.err())?;
         Ok(n == 1)
     }
 
@@ -231,20 +366,21 @@ impl Store {
         Ok(())
     }
 
-    /// Marks a row `sent` (after the SMTP server's 250, or the .eml file's rename).
+    /// Marks a row `sent` (after the SMTP server's 250, or the .eml file's rename): every
+    /// recipient not yet sent or dead is accepted.
     pub fn outbox_mark_sent(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL,
-                    next_attempt_at = NULL WHERE idempotency_key = ?1",
-                params![key, ts(now)],
-            )
-            .map_err(self.err())?;
-        Ok(())
+        let all = self.outbox_recipients(key)?;
+        let open: Vec<(String, RecipientOutcome)> = all
+            .into_iter()
+            .filter(|r| !matches!(r.state, OutboxState::Sent | OutboxState::Dead))
+            .map(|r| (r.address, RecipientOutcome::Accepted))
+            .collect();
+        self.outbox_record_attempt(key, &open, now).map(|_| ())
     }
 
-    /// Records a failed attempt: attempts grow by one, `error` is kept, and the row
-    /// becomes `failed` (retried at the given instant) or `dead`.
+    /// Records a failed attempt for every recipient not yet sent or dead: attempts grow
+    /// by one, `error` is kept, and the row becomes `failed` (retried at the given
+    /// instant) or `dead`.
     pub fn outbox_mark_failed(
         &self,
         key: &str,
@@ -252,22 +388,86 @@ impl Store {
         outcome: FailureOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let (state, next, dead) = match outcome {
-            FailureOutcome::RetryAt(t) => ("failed", Some(ts(t)), None),
-            FailureOutcome::Dead => ("dead", None, Some(ts(now))),
-        };
-        self.conn
-            .execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, state = ?3, next_attempt_at = ?4, dead_at = ?5
-                 WHERE idempotency_key = ?1",
-                params![key, error, state, next, dead],
+        let all = self.outbox_recipients(key)?;
+        let open: Vec<(String, RecipientOutcome)> = all
+            .into_iter()
+            .filter(|r| !matches!(r.state, OutboxState::Sent | OutboxState::Dead))
+            .map(|r| (r.address, RecipientOutcome::Failed { error: error.to_string(), outcome }))
+            .collect();
+        self.outbox_record_attempt(key, &open, now).map(|_| ())
+    }
+
+    /// Records one attempt of a message: each attempted recipient's outcome, then the
+    /// row's state from all its recipients, in one transaction: `sent` when every
+    /// recipient is; else `failed` while any recipient waits for a retry (the row's
+    /// `next_attempt_at` is the earliest); else `dead`. The row's `attempts` grows by one
+    /// (unless `outcomes` is empty: then the row's state is only settled) and
+    /// `last_error` names what failed (for a message with several recipients,
+    /// "K of N recipient(s) not delivered: ADDRESS: ERROR; …"). Returns the row's new state.
+    pub fn outbox_record_attempt(
+        &self,
+        key: &str,
+        outcomes: &[(String, RecipientOutcome)],
+        now: DateTime<Utc>,
+    ) -> Result<OutboxState> {
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        for (address, outcome) in outcomes {
+            let (state, error, next, sent) = match outcome {
+                RecipientOutcome::Accepted => ("sent", None, None, Some(ts(now))),
+                RecipientOutcome::Failed { error, outcome: FailureOutcome::RetryAt(t) } => {
+                    ("failed", Some(error.as_str()), Some(ts(*t)), None)
+                }
+                RecipientOutcome::Failed { error, outcome: FailureOutcome::Dead } => {
+                    ("dead", Some(error.as_str()), None, None)
+                }
+            };
+            tx.execute(
+                "UPDATE outbox_recipients SET state = ?3, attempts = attempts + 1, last_error = ?4, next_attempt_at = ?5,
+                    sent_at = COALESCE(?6, sent_at) WHERE idempotency_key = ?1 AND address = ?2",
+                params![key, address, state, error, next, sent],
             )
             .map_err(self.err())?;
-        Ok(())
+        }
+        let all = self.outbox_recipients(key)?;
+        let waiting: Vec<&RecipientRow> = all.iter().filter(|r| r.state != OutboxState::Sent).collect();
+        let state = if waiting.is_empty() {
+            OutboxState::Sent
+        } else if waiting.iter().any(|r| r.state == OutboxState::Failed) {
+            OutboxState::Failed
+        } else if waiting.iter().any(|r| r.state == OutboxState::Pending) {
+            OutboxState::Pending
+        } else {
+            OutboxState::Dead
+        };
+        let next = waiting.iter().filter(|r| r.state == OutboxState::Failed).filter_map(|r| r.next_attempt_at).min();
+        let error = match (all.len(), waiting.as_slice()) {
+            (_, []) => None,
+            (1, [r]) => r.last_error.clone(),
+            (n, w) => Some(format!(
+                "{} of {n} recipient(s) not delivered: {}",
+                w.len(),
+                w.iter()
+                    .map(|r| format!("{}: {}", r.address, r.last_error.as_deref().unwrap_or(r.state.as_str())))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        };
+        tx.execute(
+            "UPDATE outbox SET state = ?2, attempts = attempts + ?6, last_error = ?3, next_attempt_at = ?4,
+                sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END,
+                dead_at = CASE WHEN ?2 = 'dead' THEN ?5 ELSE NULL END
+             WHERE idempotency_key = ?1",
+            params![key, state.as_str(), error, next.map(ts), ts(now), i64::from(!outcomes.is_empty())],
+        )
+        .map_err(self.err())?;
+        tx.commit().map_err(self.err())?;
+        Ok(state)
     }
 
     /// Puts `failed` and `dead` rows back to `pending` with attempts at 0, so they are
-    /// sent at the next delivery; `keys` empty means every such row. Returns the keys requeued.
+    /// sent at the next delivery — to their failed and dead recipients only: a recipient
+    /// that accepted the message does not get it again. `keys` empty means every such
+    /// row. Returns the keys requeued.
     pub fn outbox_requeue(&mut self, keys: &[String]) -> Result<Vec<String>> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
@@ -286,8 +486,15 @@ impl Store {
                         notified_at = NULL WHERE idempotency_key = ?1",
                 )
                 .map_err(err)?;
+            let mut rcpt = tx
+                .prepare(
+                    "UPDATE outbox_recipients SET state = 'pending', attempts = 0, next_attempt_at = NULL
+                     WHERE idempotency_key = ?1 AND state IN ('failed', 'dead')",
+                )
+                .map_err(err)?;
             for k in candidates.into_iter().filter(|k| keys.is_empty() || keys.contains(k)) {
                 up.execute(params![k]).map_err(err)?;
+                rcpt.execute(params![k]).map_err(err)?;
                 requeued.push(k);
             }
         }
@@ -325,6 +532,7 @@ impl Store {
             ],
         )
         .map_err(err)?;
+        add_recipients(&tx, notice).map_err(err)?;
         for k in listed {
             tx.execute("UPDATE outbox SET notified_at = ?2 WHERE idempotency_key = ?1", params![k, ts(now)])
                 .map_err(err)?;
@@ -368,6 +576,20 @@ impl Store {
     }
 }
 
+/// Records `e`'s envelope recipients as `pending` (`[recipient]` when none are given).
+fn add_recipients(tx: &rusqlite::Connection, e: &OutboxEntry) -> rusqlite::Result<()> {
+    let one = [e.recipient.clone()];
+    let list = if e.recipients.is_empty() { &one[..] } else { &e.recipients[..] };
+    let mut st = tx.prepare_cached(
+        "INSERT INTO outbox_recipients (idempotency_key, position, address, state) VALUES (?1, ?2, ?3, 'pending')
+         ON CONFLICT (idempotency_key, address) DO NOTHING",
+    )?;
+    for (i, a) in list.iter().enumerate() {
+        st.execute(params![e.idempotency_key, i as i64, a])?;
+    }
+    Ok(())
+}
+
 const OUTBOX_SELECT: &str = "SELECT idempotency_key, job, period, recipient, kind, message_id, subject, message, state,
     attempts, last_error, created_at, sent_at, next_attempt_at, resends, interrupted FROM outbox";
 
@@ -392,6 +614,7 @@ impl RawOutbox {
                 job: r.get(1)?,
                 period: r.get(2)?,
                 recipient: r.get(3)?,
+                recipients: Vec::new(),
                 kind: r.get(4)?,
                 message_id: r.get(5)?,
                 subject: r.get(6)?,
@@ -437,6 +660,7 @@ mod tests {
             job: "quota-memo".into(),
             period: "2026-11".into(),
             recipient: "ann@example.com".into(),
+            recipients: Vec::new(),
             kind: "rep-memo".into(),
             message_id: "abc.quotad@example.com".into(),
             subject: "Quota".into(),
@@ -510,5 +734,67 @@ mod tests {
             (a.state, a.resends, a.attempts, a.entry.message_id.as_str()),
             (OutboxState::Pending, 1, 0, "def.quotad@example.com")
         );
+    }
+
+    #[test]
+    fn a_refused_recipient_is_retried_or_dead_alone_and_requeued_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
+        let t0 = at("2026-03-09T14:00:00Z");
+        let key = "weekly-ranking/2026-W10/team:north/team-edition";
+        let mut e = entry(key);
+        e.recipient = "team:north".into();
+        e.recipients = vec!["ann@example.com".into(), "bob@example.com".into(), "mia@example.com".into()];
+        assert!(s.outbox_add(&e, t0).unwrap());
+        assert_eq!(s.outbox_get(key).unwrap().unwrap().entry.recipients, e.recipients);
+        assert_eq!(s.outbox_due_recipients(key, t0).unwrap().len(), 3);
+
+        // Ann and Mia accepted, Bob deferred (450) until 14:00:30.
+        let retry = at("2026-03-09T14:00:30Z");
+        let bob = |outcome| RecipientOutcome::Failed { error: "450 mailbox busy".into(), outcome };
+        let outcomes = vec![
+            ("ann@example.com".to_string(), RecipientOutcome::Accepted),
+            ("bob@example.com".to_string(), bob(FailureOutcome::RetryAt(retry))),
+            ("mia@example.com".to_string(), RecipientOutcome::Accepted),
+        ];
+        assert_eq!(s.outbox_record_attempt(key, &outcomes, t0).unwrap(), OutboxState::Failed);
+        let row = s.outbox_get(key).unwrap().unwrap();
+        assert_eq!((row.state, row.attempts, row.next_attempt_at), (OutboxState::Failed, 1, Some(retry)));
+        assert_eq!(
+            row.last_error.as_deref(),
+            Some("1 of 3 recipient(s) not delivered: bob@example.com: 450 mailbox busy")
+        );
+        assert!(s.outbox_due_recipients(key, at("2026-03-09T14:00:29Z")).unwrap().is_empty());
+        let due: Vec<String> = s.outbox_due_recipients(key, retry).unwrap().into_iter().map(|r| r.address).collect();
+        assert_eq!(due, ["bob@example.com"], "only Bob is tried again");
+
+        // Bob refused for good (550): the message is dead, for Bob only.
+        let outcomes = vec![("bob@example.com".to_string(), bob(FailureOutcome::Dead))];
+        assert_eq!(s.outbox_record_attempt(key, &outcomes, retry).unwrap(), OutboxState::Dead);
+        assert_eq!(s.outbox_dead_unnotified().unwrap().len(), 1);
+        let states: Vec<(String, OutboxState, u32)> =
+            s.outbox_recipients(key).unwrap().into_iter().map(|r| (r.address, r.state, r.attempts)).collect();
+        assert_eq!(
+            states,
+            [
+                ("ann@example.com".into(), OutboxState::Sent, 1),
+                ("bob@example.com".into(), OutboxState::Dead, 2),
+                ("mia@example.com".into(), OutboxState::Sent, 1)
+            ]
+        );
+
+        // `outbox retry`: pending again, for Bob alone; then accepted: sent.
+        assert_eq!(s.outbox_requeue(&[key.to_string()]).unwrap(), [key]);
+        let due: Vec<String> = s.outbox_due_recipients(key, retry).unwrap().into_iter().map(|r| r.address).collect();
+        assert_eq!(due, ["bob@example.com"]);
+        let outcomes = vec![("bob@example.com".to_string(), RecipientOutcome::Accepted)];
+        assert_eq!(s.outbox_record_attempt(key, &outcomes, retry).unwrap(), OutboxState::Sent);
+        let row = s.outbox_get(key).unwrap().unwrap();
+        assert_eq!((row.state, row.last_error, row.sent_at), (OutboxState::Sent, None, Some(retry)));
+        // Who has this week's message, by columns (job, period, kind).
+        let mut who: Vec<String> =
+            s.outbox_recipients_of("quota-memo", "2026-11", "rep-memo").unwrap().into_iter().collect();
+        who.sort();
+        assert_eq!(who, ["ann@example.com", "bob@example.com", "mia@example.com"]);
     }
 }

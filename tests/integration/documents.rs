@@ -107,17 +107,29 @@ fn the_sample_ranking_and_prep_sheets_carry_the_standings_and_are_mailed() {
     assert!(text[0].contains(&money), "{money} not on page 1:\n{}", text[0]);
     check_pdf(&ranking);
 
-    // The ranking e-mail: top 3 and celebrations, the PDF attached.
-    let mail = env
-        .all_emails()
-        .into_iter()
-        .find(|e| e.file.starts_with("weekly-ranking_") && e.to == "jose.nunez@example-homes.com")
+    // José's team's message: North Division's edition attached, the company's top 3
+    // and the team in the e-mail; the managers' message carries the full PDF.
+    let rankings: Vec<_> = env.all_emails().into_iter().filter(|e| e.file.starts_with("weekly-ranking_")).collect();
+    assert_eq!(rankings.len(), 4, "3 teams and the full ranking");
+    let mail = rankings
+        .iter()
+        .find(|e| e.file.contains("team-edition") && e.raw.contains("jose.nunez@example-homes.com"))
         .unwrap();
-    assert!(mail.subject.contains(&week), "{}", mail.subject);
-    assert!(mail.html.contains("Top 3 on attainment") && mail.text.contains("Top 3 on attainment"), "{}", mail.text);
+    assert!(mail.subject.contains(&week) && mail.subject.contains("North Division"), "{}", mail.subject);
+    assert!(mail.text.starts_with("Hi North Division team,"), "{}", mail.text);
+    assert!(mail.html.contains("Top 3 on attainment in the company"), "{}", mail.html);
+    assert!(mail.text.contains("José Núñez: $"), "{}", mail.text);
     assert_eq!(mail.attachments.len(), 1);
-    assert_eq!(mail.attachments[0].0, format!("ranking_{week}.pdf"));
-    assert_eq!(mail.attachments[0].1, std::fs::read(&ranking).unwrap());
+    assert_eq!(mail.attachments[0].0, format!("ranking {week} North Division.pdf"));
+    let edition = files_under(&env.path(&format!("var/reports/ranking_{week}")))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("North_Division"))
+        .unwrap();
+    assert_eq!(mail.attachments[0].1, std::fs::read(&edition).unwrap());
+    check_pdf(&edition);
+    let full = rankings.iter().find(|e| e.file.contains("full-ranking")).unwrap();
+    assert_eq!(full.attachments[0].0, format!("ranking_{week}.pdf"));
+    assert_eq!(full.attachments[0].1, std::fs::read(&ranking).unwrap());
 
     // 1:1 sheets: one per active rep, each one page, each checked.
     let sheets = files_under(&env.path("var/reports/one-on-one_2026-10"));
@@ -252,10 +264,12 @@ fn a_140_rep_ranking_continues_with_the_header_on_each_page_and_no_row_split() {
     // Sent for real, the HTML summary escapes names from the spreadsheet.
     let sent = env.quotad(&["run", "weekly-ranking", "--week", "2026-W10"]);
     assert_eq!(sent.code, 0, "{sent:?}");
-    let mail = env.all_emails().into_iter().find(|e| e.to == "agent140@example.com").unwrap();
+    // Two teams (Team 0, Team 1) and the full ranking to the two managers.
+    assert_eq!(env.all_emails().len(), 3);
+    let mail = env.all_emails().into_iter().find(|e| e.raw.contains("agent140@example.com")).unwrap();
     assert!(mail.html.contains("Agent 140"), "{}", mail.html);
-    let to_obrien = env.all_emails().into_iter().find(|e| e.to == long_email).unwrap();
-    assert!(to_obrien.html.contains("Hi &lt;b&gt;O&#x27;Brien"), "{}", to_obrien.html);
+    let to_obrien = env.all_emails().into_iter().find(|e| e.raw.contains(&long_email)).unwrap();
+    assert!(to_obrien.html.contains("<td>&lt;b&gt;O&#x27;Brien &amp; Co&lt;&#x2F;b&gt;"), "{}", to_obrien.html);
     assert!(!to_obrien.html.contains("<b>O'Brien"), "{}", to_obrien.html);
 }
 

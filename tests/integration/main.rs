@@ -5,6 +5,7 @@
 
 mod cli;
 mod delivery;
+mod distribution;
 mod documents;
 mod fuzz;
 mod harness;

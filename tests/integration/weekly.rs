@@ -150,7 +150,7 @@ fn the_week_of_26_october_ranks_october_in_full_and_the_next_november_1_to_8() {
     assert!(text[0].contains("$30,000") && text[0].contains("10.0%"), "{}", text[0]);
     assert!(!company(&text).contains("Pace"), "{}", text[0]);
     let mail = env.all_emails().into_iter().find(|e| e.to == "cy@example.com").unwrap();
-    assert_eq!(mail.subject, "Test Homes weekly ranking 2026-W44: October 2026 in full");
+    assert_eq!(mail.subject, "Test Homes weekly ranking 2026-W44: South, October 2026 in full");
     assert!(mail.text.contains("October 2026 in full (1–31 Oct)"), "{}", mail.text);
     assert!(
         mail.text.contains("Top 3 on attainment") && mail.text.contains("Top 3 on results (revenue)"),
