@@ -175,7 +175,7 @@ pub fn weekly_ranking(
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
-    let loaded = Loaded::new(store, Period::of(week.sunday()))?;
+    let loaded = Loaded::new(store, Period::of(week.sunday()), &cfg.metrics)?;
     let m = metrics::week_standings(week, &loaded.input(), &cfg.metrics, now);
     let mut summary = DocsSummary {
         title: format!("Weekly ranking {week} ({} month to date)", m.period.label()),
@@ -263,7 +263,7 @@ pub fn one_on_one(
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
-    let loaded = Loaded::new(store, period)?;
+    let loaded = Loaded::new(store, period, &cfg.metrics)?;
     let input = loaded.input();
     let mut periods = vec![period];
     for _ in 1..cfg.pdf.trend_months {

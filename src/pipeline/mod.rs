@@ -286,9 +286,15 @@ pub fn standings(
     now: DateTime<Utc>,
 ) -> Result<Vec<crate::domain::MonthStandings>> {
     let Some(&latest) = periods.iter().max() else { return Ok(Vec::new()) };
-    let loaded = Loaded::new(store, latest)?;
+    let loaded = Loaded::new(store, latest, settings)?;
     let input = loaded.input();
     Ok(periods.iter().map(|p| metrics::month_standings(*p, &input, settings, now)).collect())
+}
+
+/// What the store holds that decides whether a cancellation counts (issue 15.4): the
+/// cancelled Deal IDs whose sale is on record, and the first month of the history.
+pub(crate) fn sale_record(store: &Store) -> Result<metrics::SaleRecord> {
+    Ok(metrics::SaleRecord { won: store.cancelled_ids_with_sale()?, first_month: store.first_deal_month()? })
 }
 
 /// Everything stored that [`metrics`] reads, loaded once for several computations: the
@@ -299,6 +305,7 @@ pub struct Loaded {
     roster: Vec<crate::domain::RosterVersion>,
     rows: Vec<crate::domain::DealRow>,
     rollup: metrics::Rollup,
+    record: metrics::SaleRecord,
     quotas: Vec<crate::domain::QuotaRow>,
     exports: Vec<(Period, DateTime<Utc>)>,
 }
@@ -306,14 +313,17 @@ pub struct Loaded {
 impl Loaded {
     /// Loads every month up to `latest` (inclusive); `latest`'s deal rows are kept row by
     /// row.
-    pub fn new(store: &Store, latest: Period) -> Result<Loaded> {
+    pub fn new(store: &Store, latest: Period, settings: &metrics::Settings) -> Result<Loaded> {
         let earliest = Period::new(1900, 1).expect("a valid month");
         let mut rollup = metrics::Rollup::default();
         let mut rows = Vec::new();
+        // Whether each cancellation counts is decided against the whole history on record
+        // (its sale may be in any month, even after `latest`).
+        let record = sale_record(store)?;
         // Table order: the rollup does not depend on it; the latest month's rows are
         // put in stored order after.
         store.for_each_deal(earliest, latest, false, |d| {
-            rollup.add(&d);
+            rollup.add(&d, &record, settings);
             if d.close_date.is_some_and(|c| Period::of(c) == latest) {
                 rows.push(d);
             }
@@ -323,6 +333,7 @@ impl Loaded {
             roster: store.roster_versions()?,
             rows,
             rollup,
+            record,
             quotas: store.quotas_between(earliest, latest)?,
             exports: store.month_exports()?,
         })
@@ -337,7 +348,13 @@ impl Loaded {
             quotas: &self.quotas,
             exports: &self.exports,
             rollup: Some(&self.rollup),
+            record: Some(&self.record),
         }
+    }
+
+    /// What decides whether each cancellation counts ([`metrics::cancellation_rule`]).
+    pub fn record(&self) -> &metrics::SaleRecord {
+        &self.record
     }
 
     /// The month of the earliest stored deal row, any stage.

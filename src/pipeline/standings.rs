@@ -56,7 +56,7 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
     };
     require_data(&store, period)?;
     // A week's standings are month to date: its month's rows must be the loaded ones.
-    let loaded = Loaded::new(&store, week.map_or(period, |w| Period::of(w.sunday())))?;
+    let loaded = Loaded::new(&store, week.map_or(period, |w| Period::of(w.sunday())), &cfg.metrics)?;
     let input = loaded.input();
     let m = match week {
         Some(w) => metrics::week_standings(w, &input, &cfg.metrics, now),
