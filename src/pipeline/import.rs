@@ -392,6 +392,15 @@ fn import_one(
     if let Records::Deals(rows) = &parsed.records {
         notes.extend(cancellation_warnings(store, rows, &cfg.metrics)?);
     }
+    notes.extend(super::holds::resolve_by_import(
+        cfg,
+        store,
+        &source.name,
+        name,
+        &report.periods,
+        stats.import_id,
+        now,
+    )?);
     report.import_id = Some(stats.import_id);
     report.new = stats.inserted;
     report.updated = stats.superseded;

@@ -9,6 +9,7 @@ mod delivery;
 mod documents;
 mod fuzz;
 mod harness;
+mod holds;
 mod ingest_cases;
 mod mappings;
 mod memos;
