@@ -128,11 +128,11 @@ pub(super) fn resolve_by_import(
                 now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
             ),
         );
-        notes.push(format!(
-            "resolves the quarantine of {} (quarantined {}): jobs no longer wait for it",
-            q.file_name,
-            q.at.format("%Y-%m-%d %H:%M UTC")
-        ));
+        // One note per file name (the same bad file dropped twice is quarantined twice).
+        let note = format!("resolves the quarantine of {}: jobs no longer wait for it", q.file_name);
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
     }
     Ok(notes)
 }

@@ -288,7 +288,7 @@ pub fn hold_deadline(cfg: &Config, job: JobKind, occurrence: DateTime<Utc>) -> O
 /// What `quotad run JOB --at TIMESTAMP` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RanAt {
-    /// The occurrence was recorded before (run, waiting, started): not run again. One
+    /// The occurrence was recorded before (run, started): not run again. One
     /// line saying so, e.g. "already succeeded (serve): …; not run again".
     NotAgain(String),
     /// Ran now, and recorded in the runs ledger.
@@ -306,7 +306,8 @@ pub enum RanAt {
 /// `quotad run JOB --at TIMESTAMP`: runs that occurrence by hand at `now`, through the
 /// runs ledger (holding the state lock) — an occurrence already recorded (run,
 /// skipped, missed…) is not run again, except a `missed`, `skipped` or `failed` one,
-/// which is what running it by hand is for. Notes for the user (`at` is not an
+/// which is what running it by hand is for, and a `waiting` one, which is looked at
+/// again now (as the daemon does every heartbeat). Notes for the user (`at` is not an
 /// occurrence of the job's pattern; a missed one is run now) go to `say` as they
 /// happen.
 ///
