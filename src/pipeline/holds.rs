@@ -137,6 +137,24 @@ pub(super) fn resolve_by_import(
     Ok(notes)
 }
 
+/// A file just quarantined (report `q`) that is the same bad file seen before (same
+/// source, name and reason — with `after_import = "keep"` it stays in the inbox and is
+/// read again on every pass) keeps that earlier quarantine's resolution: a dismissed or
+/// superseded file does not hold the jobs again. Returns whether it was resolved so.
+pub(super) fn inherit_resolution(cfg: &Config, store: &Store, q: &ImportReport, now: DateTime<Utc>) -> Result<bool> {
+    let Some(reason) = q.reason.as_deref() else { return Ok(false) };
+    let Some(prev) = store.previous_quarantine(q.id, &q.source, &q.file_name, reason)? else { return Ok(false) };
+    let (Some(_), Some(how)) = (prev.resolved_at, prev.resolution.as_deref()) else { return Ok(false) };
+    let how = format!("the same file was quarantined before and {how}");
+    store.resolve_quarantine(q.id, now, &how)?;
+    mark_report(
+        cfg,
+        &q.file_name,
+        &format!("RESOLVED {}: {how}.", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
+    );
+    Ok(true)
+}
+
 /// `quotad quarantine dismiss FILE`: the admin decides the quarantined file `file`
 /// should not count; its unresolved quarantines are resolved (dismissed) at `now` and
 /// its error report says so. Returns the lines dismissed (one per quarantine).

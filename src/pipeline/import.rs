@@ -654,6 +654,9 @@ fn quarantine(
         }
     }
     import_report.id = store.add_import_report(&import_report)?;
+    if super::holds::inherit_resolution(cfg, store, &import_report, now)? {
+        import_report.resolved_at = Some(now);
+    }
     tracing::warn!("{}", report_line(&import_report));
     let notified = match &cfg.mail.admin {
         Some(admin) => {

@@ -187,10 +187,14 @@ pub fn run_jobs(
     if job == Job::All {
         let summary = import(cfg, &mut store, now)?;
         on_step(Step::Import(&summary));
+        // Files this pass quarantined that are still unresolved (a later file of the pass
+        // may have stood in for one; the same bad file seen again keeps its dismissal).
+        let open: std::collections::HashSet<i64> = store.unresolved_quarantines()?.iter().map(|q| q.id).collect();
         let quarantined: Vec<String> = summary
             .files
             .iter()
             .filter(|f| matches!(f.status, FileStatus::Quarantined { .. }))
+            .filter(|f| f.report.as_ref().is_some_and(|r| open.contains(&r.id)))
             .map(|f| f.file.clone())
             .collect();
         if !quarantined.is_empty() && !ignore_quarantine {

@@ -169,6 +169,25 @@ impl Store {
         Ok(())
     }
 
+    /// The newest earlier quarantine of the same file (`source`, `file_name`) rejected
+    /// for the same `reason`, other than report `id`: the same bad file seen again (with
+    /// `after_import = "keep"` it stays in the inbox and is read on every pass).
+    pub fn previous_quarantine(
+        &self,
+        id: i64,
+        source: &str,
+        file_name: &str,
+        reason: &str,
+    ) -> Result<Option<ImportReport>> {
+        Ok(self
+            .reports_where(
+                "WHERE outcome = 'quarantined' AND id < ?1 AND source = ?2 AND file_name = ?3 AND reason = ?4
+                 ORDER BY id DESC LIMIT 1",
+                params![id, source, file_name, reason],
+            )?
+            .pop())
+    }
+
     /// Import reports selected and ordered by `where_order` (SQL after `FROM import_reports`).
     fn reports_where(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<ImportReport>> {
         let mut st = self

@@ -203,3 +203,85 @@ fn dismissing_a_quarantine_releases_the_held_job_and_an_unrelated_month_holds_no
     assert!(run.stdout.contains("Quota memo for November 2026"), "{}", run.stdout);
     assert_eq!(env.emails().len(), 3);
 }
+
+/// The bundled sample with its October export as a CSV (calamine reads the xlsx, the
+/// csv crate writes it) in which one "Closed Won" reads "Closed Wn".
+fn sample_with_october_typo() -> Env {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let env = Env::sample();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-inbox");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = cfg.replace(&format!("inbox = {:?}", root.display().to_string()), "inbox = \"inbox\"");
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    for e in std::fs::read_dir(&root).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name != "crm-export-2026-10.xlsx" {
+            std::fs::copy(root.join(&name), env.path("inbox").join(&name)).unwrap();
+        }
+    }
+    let mut wb = open_workbook_auto(root.join("crm-export-2026-10.xlsx")).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut typo = false;
+    for row in range.rows() {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| match c {
+                Data::DateTime(d) => d.as_datetime().unwrap().date().to_string(),
+                Data::String(s) if s == "Closed Won" && !typo => {
+                    typo = true;
+                    "Closed Wn".to_string()
+                }
+                Data::Empty => String::new(),
+                other => other.to_string(),
+            })
+            .collect();
+        out.write_record(&cells).unwrap();
+    }
+    assert!(typo);
+    env.put("crm-export-2026-10.csv", out.into_inner().unwrap());
+    env
+}
+
+#[test]
+fn the_sample_with_a_typo_in_october_sends_nothing_then_the_november_memo_once() {
+    // The example: before, this sent the October memo to 19 reps and 3
+    // managers, a ranking for an old week and the September 1:1 packs, and the fixed
+    // file then brought everyone a second memo, for November.
+    let env = sample_with_october_typo();
+    let run = env.quotad(&["--now", NOV_1, "run", "all"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("QUARANTINED  crm-export-2026-10.csv [deals]"), "{}", run.stdout);
+    let report = std::fs::read_to_string(env.path("var/quarantine/crm-export-2026-10.csv.errors.txt")).unwrap();
+    assert!(report.contains("'Closed Wn': stage 'Closed Wn' is in none of"), "{report}");
+    assert!(run.stdout.contains("Nothing was sent: 1 file(s) were quarantined by this import"), "{}", run.stdout);
+    assert_eq!(env.emails().len(), 0);
+    assert!(
+        env.files_in("var/outbox")
+            .iter()
+            .all(|f| !f.contains("team-memo") && !f.contains("weekly-ranking") && !f.contains("one-on-one"))
+    );
+
+    // The corrected export (the original workbook) resolves it: the November memo, once.
+    // The sample keeps imported files in the inbox (after_import = "keep"), so the bad
+    // CSV is read again and quarantined again (exit 1), but the workbook stands in for it.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-inbox");
+    std::fs::copy(root.join("crm-export-2026-10.xlsx"), env.path("inbox/crm-export-2026-10.xlsx")).unwrap();
+    let run = env.quotad(&["--now", "2026-11-01T15:00:00Z", "run", "all"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("resolves the quarantine of crm-export-2026-10.csv"), "{}", run.stdout);
+    assert!(run.stdout.contains("Quota memo for November 2026 (2026-11)"), "{}", run.stdout);
+    assert!(run.stdout.contains("19 rep memo(s) and 3 manager memo(s)"), "{}", run.stdout);
+    let memos = env.emails();
+    assert_eq!(memos.len(), 19);
+    assert!(memos.iter().all(|m| m.subject.contains("November 2026")), "{memos:?}");
+    assert!(env.files_in("var/outbox").iter().all(|f| !f.contains("2026-10_rep-memo")));
+    // Seen again, the same bad CSV keeps its resolution: nothing is held or sent twice.
+    let run = env.quotad(&["--now", "2026-11-01T16:00:00Z", "run", "all"]);
+    assert!(!run.stdout.contains("Nothing was sent") && !run.stdout.contains("not run: held"), "{}", run.stdout);
+    assert!(run.stdout.contains("0 rep memo(s) and 0 manager memo(s)"), "{}", run.stdout);
+    assert_eq!(env.emails().len(), 19);
+    let status = env.quotad(&["--now", "2026-11-01T16:00:00Z", "status"]);
+    assert!(status.stdout.contains("Unresolved quarantines: none"), "{}", status.stdout);
+}
