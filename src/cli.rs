@@ -57,8 +57,13 @@ pub enum Command {
         /// 2026-11-01T13:00:00Z) by hand, through the runs ledger: an occurrence that
         /// already ran is not run again (a missed or skipped one is). The periods come
         /// from the occurrence, as `serve` would choose them.
-        #[arg(long, value_parser = parse_instant, conflicts_with_all = ["period", "week", "corrections", "resend"])]
+        #[arg(long, value_parser = parse_instant, conflicts_with_all = ["period", "week", "corrections", "resend", "ignore_quarantine"])]
         at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Go on although a file was quarantined: `run all` does not stop after an import
+        /// that quarantined a file, and jobs are not held by unresolved quarantines (their
+        /// figures are then those stored without the rejected file).
+        #[arg(long)]
+        ignore_quarantine: bool,
     },
     /// Run the calendar: the jobs of `[schedule]` in the org's time zone, unattended,
     /// until SIGTERM or SIGINT; watch the inbox and import each file once it has settled.
@@ -143,8 +148,16 @@ pub enum Command {
         sample: bool,
     },
     /// Show the calendar (each job's last run, its result, the next occurrence in local
-    /// time and UTC) and the outbox (messages per state, the oldest not yet sent, dead letters).
+    /// time and UTC), the unresolved quarantines, and the outbox (messages per state, the
+    /// oldest not yet sent, dead letters).
     Status,
+    /// Act on quarantined files: while one is unresolved, the jobs whose figures it could
+    /// change are held.
+    Quarantine {
+        /// What to do.
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
     /// Look at or act on the outbox ledger.
     Outbox {
         /// What to do.
@@ -199,6 +212,20 @@ pub enum MetricArg {
     Rating,
     /// Clean paperwork.
     Paperwork,
+}
+
+/// `quotad quarantine` actions.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineAction {
+    /// List the unresolved quarantines and the months each could change.
+    List,
+    /// Decide that a quarantined file should not count: it no longer holds any job
+    /// (nothing from it is stored). FILE is its name as quarantined, e.g.
+    /// crm-export-2026-10.xlsx.
+    Dismiss {
+        /// The quarantined file's name.
+        file: String,
+    },
 }
 
 /// `quotad outbox` actions.

@@ -50,8 +50,8 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
             Some(kind) => serve::run_at(&cfg, kind, at, now),
             None => anyhow::bail!("--at runs one occurrence of one job: quota-memo, weekly-ranking or one-on-one"),
         },
-        Command::Run { job, period, corrections, resend, week, at: None } => {
-            run::run(&cfg, job, period, corrections, resend, week, now)
+        Command::Run { job, period, corrections, resend, week, at: None, ignore_quarantine } => {
+            run::run(&cfg, job, period, corrections, resend, week, ignore_quarantine, now)
         }
         Command::Serve { speed } => serve::serve(&cfg, cli.now, speed),
         Command::Preview { job, out, rep, period, week } => {
@@ -67,12 +67,14 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         Command::Status => {
             let store = crate::pipeline::open_store(&cfg)?;
             serve::print_calendar(&cfg, &crate::pipeline::calendar_status(&cfg, &store)?, now);
+            run::print_quarantines(&crate::pipeline::unresolved_quarantines(&store)?);
             let code = outbox::status(&cfg, &crate::pipeline::outbox_status(&store)?, now);
             say!("Latest imports (`quotad imports --limit N` for more):");
             run::print_import_reports(&cfg, &crate::pipeline::import_reports(&store, 5)?, "  ");
             Ok(code)
         }
         Command::Outbox { action } => outbox::outbox(&cfg, action, now),
+        Command::Quarantine { action } => run::quarantine(&cfg, action, now),
     }
 }
 

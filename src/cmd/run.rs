@@ -61,7 +61,8 @@ fn job(job: Job) -> pipeline::Job {
     }
 }
 
-/// `quotad run JOB [--period] [--week]`.
+/// `quotad run JOB [--period] [--week] [--ignore-quarantine]`.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     cfg: &Config,
     job: Job,
@@ -69,9 +70,10 @@ pub fn run(
     corrections: bool,
     resend: bool,
     week: Option<IsoWeek>,
+    ignore_quarantine: bool,
     now: DateTime<Utc>,
 ) -> Result<i32> {
-    let req = RunRequest { job: self::job(job), period, week, corrections, resend };
+    let req = RunRequest { job: self::job(job), period, week, corrections, resend, ignore_quarantine };
     // Nothing signals `quotad run`: the token is there for the pipeline's sake.
     let stop = Stop::new();
     let mut status = 0;
@@ -89,8 +91,60 @@ pub fn run(
             }
         }
         Step::Docs(s) => status = status.max(print_docs(s)),
+        Step::Stopped(files) => {
+            say!(
+                "Nothing was sent: {} file(s) were quarantined by this import ({}), and the memos, ranking and 1:1 sheets would be built on the figures stored without them.",
+                files.len(),
+                files.join(", ")
+            );
+            say!(
+                "  Fix each file (its error report is in {}) and put it in the inbox again, then run `quotad run all` again; or, to send on the figures stored now, `quotad run all --ignore-quarantine`.",
+                shown(&cfg.paths.quarantine)
+            );
+            status = 1;
+        }
+        Step::Held(title, why) => {
+            say!("{title}");
+            say!("  not run: {why}; or run it with --ignore-quarantine");
+            status = 1;
+        }
     })?;
     Ok(status)
+}
+
+/// Prints the unresolved quarantines for `quotad status` and `quotad quarantine list`.
+pub fn print_quarantines(lines: &[String]) {
+    if lines.is_empty() {
+        say!("Unresolved quarantines: none");
+        return;
+    }
+    say!("Unresolved quarantines (jobs whose figures they could change are held):");
+    for l in lines {
+        say!("  {l}");
+    }
+    say!(
+        "  Fix and re-export each (a later file of the same source resolves it), or `quotad quarantine dismiss FILE`."
+    );
+}
+
+/// `quotad quarantine list|dismiss FILE`.
+pub fn quarantine(cfg: &Config, action: crate::cli::QuarantineAction, now: DateTime<Utc>) -> Result<i32> {
+    use crate::cli::QuarantineAction;
+    match action {
+        QuarantineAction::List => {
+            let store = pipeline::open_store(cfg)?;
+            print_quarantines(&pipeline::unresolved_quarantines(&store)?);
+        }
+        QuarantineAction::Dismiss { file } => {
+            let _lock = pipeline::lock_state(cfg)?;
+            let store = pipeline::open_store(cfg)?;
+            for l in pipeline::dismiss_quarantine(cfg, &store, &file, now)? {
+                say!("dismissed: {l}");
+            }
+            say!("  jobs no longer wait for it; nothing from it was stored");
+        }
+    }
+    Ok(0)
 }
 
 /// `quotad preview JOB --out DIR [--rep] [--period] [--week]`: PDFs only, nothing sent.

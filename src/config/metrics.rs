@@ -99,5 +99,7 @@ pub(super) fn settings(
             .transpose()?,
         calendar: SellingCalendar { days, holidays: calendar.holidays.iter().copied().collect() },
         time_zone: tz,
+        // Set from `ingest.cancellation_lookback_months` by the caller.
+        cancellation_lookback_months: metrics::Settings::default().cancellation_lookback_months,
     })
 }

@@ -144,7 +144,8 @@ impl Config {
         let sources = sources::sources(raw.sources, &ingest, &err)?;
         let (from, reply_to, admin) = mail::addresses(&raw.mail, &err)?;
         let transport = mail::transport(&raw.mail, &err, &abs)?;
-        let metrics = metrics::settings(&raw.metrics, &raw.calendar, org.time_zone, &err)?;
+        let mut metrics = metrics::settings(&raw.metrics, &raw.calendar, org.time_zone, &err)?;
+        metrics.cancellation_lookback_months = sources::cancellation_lookback(&raw.ingest, &err)?;
         let quota_memo = schedule::quota_memo(&raw.quota_memo, &err)?;
         mail::spare_smtp(&raw.mail, &transport, &err, &abs)?;
         let retry = mail::retry_policy(&raw.mail, &err)?;
@@ -228,6 +229,11 @@ from = "Sales Ops <ops@example.com>"
             parse(&MINIMAL.replace("from = \"Sales Ops <ops@example.com>\"", "from = \"not an address\"")).unwrap_err();
         assert!(e.message.starts_with("mail.from:"), "{e}");
         assert_eq!(e.line, Some(15));
+        let c = parse(&format!("{MINIMAL}\n[ingest]\ncancellation_lookback_months = 3\n")).unwrap();
+        assert_eq!(c.metrics.cancellation_lookback_months, 3);
+        assert_eq!(parse(MINIMAL).unwrap().metrics.cancellation_lookback_months, 9);
+        let e = parse(&format!("{MINIMAL}\n[ingest]\ncancellation_lookback_months = 121\n")).unwrap_err();
+        assert!(e.message.contains("ingest.cancellation_lookback_months: 121 must be from 0 to 120"), "{e}");
         let e = parse(&format!("{MINIMAL}\n[ingest]\nmax_rejected_fraction = 5.0\n")).unwrap_err();
         assert!(e.message.contains("ingest.max_rejected_fraction"), "{e}");
         assert_eq!(e.line, Some(18));

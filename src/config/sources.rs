@@ -35,6 +35,9 @@ pub(super) struct RawIngest {
     header_search_rows: Spanned<usize>,
     max_rejected_fraction: Spanned<f64>,
     rating_scale: Spanned<u32>,
+    /// Months before a cancellation its sale may have been made (metrics'
+    /// `cancellation_lookback_months`).
+    cancellation_lookback_months: Spanned<u32>,
     // Limits (ingest::Limits): file size, zip bombs, sheet size.
     max_file_mb: Spanned<u64>,
     max_unzipped_mb: Spanned<u64>,
@@ -53,6 +56,7 @@ impl Default for RawIngest {
             header_search_rows: Spanned::new(0..0, 30),
             max_rejected_fraction: Spanned::new(0..0, 0.0),
             rating_scale: Spanned::new(0..0, 5),
+            cancellation_lookback_months: Spanned::new(0..0, 9),
             max_file_mb: Spanned::new(0..0, 100),
             max_unzipped_mb: Spanned::new(0..0, 1000),
             max_zip_ratio: Spanned::new(0..0, 1000),
@@ -177,6 +181,26 @@ pub(super) fn ingest_settings(
         limits,
     };
     Ok((ingest, Decimal::from_str(&fraction.to_string()).unwrap_or_default()))
+}
+
+/// Validates `ingest.cancellation_lookback_months`: how many months before a cancellation
+/// its sale may have been made, 0 to 120 (default 9: contract to close for a new home is
+/// commonly 3 to 9 months). See [`crate::metrics::cancellation_rule`].
+pub(super) fn cancellation_lookback(
+    raw: &RawIngest,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<u32, ConfigError> {
+    let months = &raw.cancellation_lookback_months;
+    if *months.get_ref() > 120 {
+        return Err(err(
+            months.span(),
+            format!(
+                "ingest.cancellation_lookback_months: {} must be from 0 to 120 (months before a cancellation its sale may have been made)",
+                months.get_ref()
+            ),
+        ));
+    }
+    Ok(*months.get_ref())
 }
 
 /// Validates `[sources.NAME]` (in name order) against the ingest settings (a

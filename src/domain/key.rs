@@ -167,8 +167,11 @@ pub enum KeyKind {
     AdminNotice,
     /// `admin-missed`: occurrences missed while quotad was down.
     AdminMissed,
-    /// `admin-skipped`: an occurrence skipped for want of data.
+    /// `admin-skipped`: an occurrence skipped for want of data (or still held by a
+    /// quarantine at its deadline).
     AdminSkipped,
+    /// `admin-held`: an occurrence held by an unresolved quarantine (issue 15.1).
+    AdminHeld,
 }
 
 impl KeyKind {
@@ -200,6 +203,7 @@ impl fmt::Display for KeyKind {
             KeyKind::AdminNotice => "admin-notice",
             KeyKind::AdminMissed => "admin-missed",
             KeyKind::AdminSkipped => "admin-skipped",
+            KeyKind::AdminHeld => "admin-held",
         };
         f.write_str(s)
     }
@@ -220,6 +224,7 @@ impl FromStr for KeyKind {
             KeyKind::AdminNotice,
             KeyKind::AdminMissed,
             KeyKind::AdminSkipped,
+            KeyKind::AdminHeld,
         ];
         if let Some(k) = plain.into_iter().find(|k| k.to_string() == s) {
             return Ok(k);

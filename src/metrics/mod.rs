@@ -7,7 +7,7 @@
 
 mod calendar;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -41,6 +41,11 @@ pub struct Settings {
     pub calendar: SellingCalendar,
     /// The org's zone: months are calendar months in it.
     pub time_zone: Tz,
+    /// How many months before a cancellation its sale may have been made (config
+    /// `ingest.cancellation_lookback_months`, default 9: contract to close for a new home
+    /// is commonly 3 to 9 months). A cancellation whose sale is not on record subtracts
+    /// only while the history does not yet reach that far back; see [`cancellation_rule`].
+    pub cancellation_lookback_months: u32,
 }
 
 impl Settings {
@@ -68,6 +73,7 @@ impl Default for Settings {
             paperwork_standard: Some(Decimal::new(9, 1)),
             calendar: SellingCalendar::default(),
             time_zone: chrono_tz::UTC,
+            cancellation_lookback_months: 9,
         }
     }
 }
@@ -90,12 +96,108 @@ pub struct Input<'a> {
     /// pipeline streams the history into it so 1M stored rows never sit in memory at
     /// once. `None`: summed from `deals` on each call.
     pub rollup: Option<&'a Rollup>,
+    /// What the store holds that decides whether a cancellation counts (every month, not
+    /// only those in `deals`). `None`: taken from `deals`, which must then hold the whole
+    /// history.
+    pub record: Option<&'a SaleRecord>,
+}
+
+/// The facts about the stored history that decide whether a cancellation counts
+/// (DESIGN.md "Inputs": a cancellation subtracts the sale it cancels; one whose sale is
+/// not on record counts only where the sale may predate the history). The store tells
+/// them; [`cancellation_rule`] decides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SaleRecord {
+    /// Deal IDs with a won row on record, in any export and any month (the store may
+    /// leave out IDs that have no cancellation: only cancelled IDs are looked up).
+    pub won: HashSet<String>,
+    /// The month of the earliest stored deal row, any stage: where the history starts.
+    pub first_month: Option<Period>,
+}
+
+impl SaleRecord {
+    /// The record `deals` make on their own (the whole history, e.g. in tests).
+    pub fn of<'d>(deals: impl IntoIterator<Item = &'d DealRow>) -> SaleRecord {
+        let mut r = SaleRecord::default();
+        for d in deals {
+            if d.class == StageClass::Won {
+                r.won.insert(d.deal_id.clone());
+            }
+            if let Some(c) = d.close_date {
+                let m = Period::of(c);
+                r.first_month = Some(r.first_month.map_or(m, |f| f.min(m)));
+            }
+        }
+        r
+    }
+}
+
+/// Which rule a cancelled row falls under (issue 15.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancellationRule {
+    /// Its Deal ID has a won row on record: it subtracts, in the month of its own date.
+    SaleOnRecord,
+    /// No sale on record, but the cancellation falls within
+    /// `cancellation_lookback_months` of the history's first month (`first`): the sale
+    /// may predate the history, so it subtracts as the export says, with a warning.
+    MayPredateHistory {
+        /// The first month of the stored history.
+        first: Period,
+    },
+    /// No sale on record although the history (from `first`) reaches back the whole
+    /// lookback before it: the sale was never counted, so neither is the cancellation.
+    NotOnRecord {
+        /// The first month of the stored history.
+        first: Period,
+    },
+}
+
+impl CancellationRule {
+    /// Whether the cancellation subtracts from its rep's month.
+    pub fn counts(self) -> bool {
+        !matches!(self, CancellationRule::NotOnRecord { .. })
+    }
+}
+
+/// The rule for a cancelled row `d` given what is on record; `None` for a won or
+/// ignored row. A cancellation dated in month C whose sale is not on record subtracts
+/// only when C minus `settings.cancellation_lookback_months` falls before the history's
+/// first month (the sale may predate what was imported); otherwise it counts nowhere.
+/// A cancellation without a date (never stored) is treated as in the first month.
+pub fn cancellation_rule(d: &DealRow, record: &SaleRecord, settings: &Settings) -> Option<CancellationRule> {
+    if d.class != StageClass::Cancelled {
+        return None;
+    }
+    if record.won.contains(&d.deal_id) {
+        return Some(CancellationRule::SaleOnRecord);
+    }
+    let Some(month) = d.close_date.map(Period::of) else {
+        let first = record.first_month.or(Period::new(1900, 1)).expect("a valid month");
+        return Some(CancellationRule::MayPredateHistory { first });
+    };
+    let first = record.first_month.map_or(month, |f| f.min(month));
+    let mut earliest_sale = month;
+    for _ in 0..settings.cancellation_lookback_months {
+        earliest_sale = earliest_sale.prev();
+    }
+    Some(if earliest_sale < first {
+        CancellationRule::MayPredateHistory { first }
+    } else {
+        CancellationRule::NotOnRecord { first }
+    })
+}
+
+/// Whether row `d` adds to (or subtracts from) its rep's figures: won and cancelled rows
+/// do, except a cancellation whose sale is not on record ([`cancellation_rule`]).
+pub fn counts(d: &DealRow, record: &SaleRecord, settings: &Settings) -> bool {
+    d.class != StageClass::Ignored && cancellation_rule(d, record, settings).is_none_or(CancellationRule::counts)
 }
 
 /// Deal rows summed per month (by close date) and per rep *as the export named them*
 /// (before roster matching, which depends on the month's roster): the history metrics
-/// reads, in O(reps × months) memory instead of O(rows). Won and cancelled rows only;
-/// ignored stages add nothing but still count for [`Rollup::first_month`].
+/// reads, in O(reps × months) memory instead of O(rows). Won and cancelled rows only
+/// (a cancellation whose sale is not on record only where [`cancellation_rule`] says it
+/// counts); ignored stages add nothing but still count for [`Rollup::first_month`].
 #[derive(Debug, Default, Clone)]
 pub struct Rollup {
     months: HashMap<Period, HashMap<RepRef, Tally>>,
@@ -103,22 +205,23 @@ pub struct Rollup {
 }
 
 impl Rollup {
-    /// Sums `deals` (in stored order).
-    pub fn of<'d>(deals: impl IntoIterator<Item = &'d DealRow>) -> Rollup {
+    /// Sums `deals` (in stored order), deciding each cancellation against `record`.
+    pub fn of<'d>(deals: impl IntoIterator<Item = &'d DealRow>, record: &SaleRecord, settings: &Settings) -> Rollup {
         let mut r = Rollup::default();
         for d in deals {
-            r.add(d);
+            r.add(d, record, settings);
         }
         r
     }
 
     /// Adds one deal row, in any order: a rep's team as exported is the one on their
     /// last row in stored order (close date, deal id, event), whatever order rows come in.
-    pub fn add(&mut self, d: &DealRow) {
+    /// A cancellation adds only when [`counts`] says so, given `record`.
+    pub fn add(&mut self, d: &DealRow, record: &SaleRecord, settings: &Settings) {
         let Some(date) = d.close_date else { return };
         let m = Period::of(date);
         self.first = Some(self.first.map_or(m, |f| f.min(m)));
-        if d.class == StageClass::Ignored {
+        if !counts(d, record, settings) {
             return;
         }
         let month = self.months.entry(m).or_default();
@@ -321,8 +424,10 @@ pub fn credit(d: &DealRow) -> Option<(Decimal, Decimal)> {
     }
 }
 
-/// The deal rows of `period` credited to the rep with identity `rep_key`, resolved
-/// exactly as [`month_standings`] resolves them (roster as at the period's end).
+/// The won and cancelled rows of `period` credited to the rep with identity `rep_key`,
+/// resolved exactly as [`month_standings`] resolves them (roster as at the period's end).
+/// A cancellation whose sale is not on record is listed too: [`cancellation_rule`] says
+/// whether it counts.
 pub fn rep_rows<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: &Settings) -> Vec<&'a DealRow> {
     rows_by_rep(period, input, settings).remove(rep_key).unwrap_or_default()
 }
@@ -665,12 +770,21 @@ fn standings_through(
     let newest_export = input.exports.iter().filter(|(p, _)| *p == period).map(|(_, at)| *at).max();
     let as_of = newest_export.map(|at| at.with_timezone(&tz).date_naive());
 
-    // The history summed per month and rep: given, or summed here in one pass.
+    // What is on record, and the history summed per month and rep: given, or made here
+    // in one pass each.
+    let own_record;
+    let record = match input.record {
+        Some(r) => r,
+        None => {
+            own_record = SaleRecord::of(input.deals);
+            &own_record
+        }
+    };
     let own;
     let rollup = match input.rollup {
         Some(r) => r,
         None => {
-            own = Rollup::of(input.deals);
+            own = Rollup::of(input.deals, record, settings);
             &own
         }
     };
@@ -694,6 +808,8 @@ fn standings_through(
         Some(t) => {
             let mtd = Rollup::of(
                 input.deals.iter().filter(|d| d.close_date.is_some_and(|c| c <= t && Period::of(c) == period)),
+                record,
+                settings,
             );
             basics(period, mtd.month(period), input, settings)
         }

@@ -88,7 +88,7 @@ const NOW: &str = "2026-04-10T12:00:00Z";
 
 fn standings(period: &str, roster: &[RosterVersion], deals: &[DealRow], quotas: &[QuotaRow]) -> MonthStandings {
     let ex = exports();
-    let input = Input { roster, deals, quotas, exports: &ex, rollup: None };
+    let input = Input { roster, deals, quotas, exports: &ex, rollup: None, record: None };
     month_standings(p(period), &input, &Settings::default(), at(NOW))
 }
 
@@ -308,7 +308,7 @@ fn month_in_progress_pacing_and_off_pace_flag() {
     let deals = vec![won("1", "P", "2026-03-04", "40000"), won("2", "Q", "2026-03-18", "70000")];
     let quotas = vec![quota("P", "2026-03", "100000"), quota("Q", "2026-03", "100000")];
     let ex = vec![(p("2026-03"), at("2026-03-19T07:00:00Z"))];
-    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None, record: None };
     let m = month_standings(p("2026-03"), &input, &Settings::default(), at("2026-03-19T15:00:00Z"));
     assert!(m.preliminary);
     assert_eq!(m.as_of, Some(day("2026-03-19")));
@@ -321,7 +321,8 @@ fn month_in_progress_pacing_and_off_pace_flag() {
     assert!(!get(&m, "Q").flags.off_pace);
     // On 5 March (5/31 = 16% of the month) nobody is flagged, however slow.
     let ex = vec![(p("2026-03"), at("2026-03-05T07:00:00Z"))];
-    let input = Input { roster: &roster, deals: &deals[..1], quotas: &quotas, exports: &ex, rollup: None };
+    let input =
+        Input { roster: &roster, deals: &deals[..1], quotas: &quotas, exports: &ex, rollup: None, record: None };
     let early = month_standings(p("2026-03"), &input, &Settings::default(), at("2026-03-05T15:00:00Z"));
     assert!(!get(&early, "Q").flags.off_pace);
     assert!(!get(&early, "Q").pacing.as_ref().unwrap().can_flag);
@@ -393,7 +394,7 @@ fn weekly_movement_against_the_previous_week() {
         won("3", "B", "2026-03-12", "70000"),
     ];
     let ex = vec![(p("2026-03"), at("2026-03-16T06:00:00Z"))];
-    let input = Input { roster: &roster, deals: &deals, quotas: &[], exports: &ex, rollup: None };
+    let input = Input { roster: &roster, deals: &deals, quotas: &[], exports: &ex, rollup: None, record: None };
     let w = week_standings("2026-W11".parse().unwrap(), &input, &Settings::default(), at("2026-03-16T12:00:00Z"));
     let results = w.board(BoardKind::Results, None).unwrap();
     let moves: Vec<(&str, u32, Option<i32>)> =
@@ -522,7 +523,7 @@ fn nobody_is_celebrated_for_nothing() {
     let deals = vec![won("1", "A", "2026-03-03", "5000")];
     let quotas: Vec<QuotaRow> = ["A", "B", "C"].iter().map(|r| quota(r, "2026-03", "100000")).collect();
     let ex = vec![(p("2026-03"), at("2026-03-09T06:00:00Z"))];
-    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None, record: None };
     let w = week_standings("2026-W10".parse().unwrap(), &input, &Settings::default(), at("2026-03-09T12:00:00Z"));
     assert!(w.has_results);
     for b in &w.celebrations.top {
@@ -731,7 +732,7 @@ fn october_november(october_exported: &str) -> Fixture {
 #[test]
 fn the_week_of_26_october_ranks_october_in_full_and_the_next_week_november_1_to_8() {
     let (roster, deals, quotas, ex) = october_november("2026-10-31T18:00:00Z");
-    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None, record: None };
     let now = at("2026-11-09T12:00:00Z");
     let w44 = week_standings(week("2026-W44"), &input, &Settings::default(), now);
     assert_eq!((w44.period, w44.through), (p("2026-10"), Some(day("2026-10-31"))));
@@ -764,7 +765,7 @@ fn a_full_month_ranking_is_final_once_the_final_export_is_loaded() {
     // October exported on 2 November: final; the ranking has no pace, and personal-best
     // logic may run (it needs a final month).
     let (roster, deals, quotas, ex) = october_november("2026-11-02T12:00:00Z");
-    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None };
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None, record: None };
     let w44 = week_standings(week("2026-W44"), &input, &Settings::default(), at("2026-11-09T12:00:00Z"));
     assert!(!w44.preliminary);
     assert!(w44.reps.iter().all(|s| s.pacing.is_none()));
@@ -783,7 +784,7 @@ fn a_summary_total_gives_no_month_to_date_pace_and_no_off_pace_flag() {
     let ex = vec![(p("2026-11"), at("2026-11-12T18:00:00Z"))];
     let now = at("2026-11-13T12:00:00Z");
     let by_day = vec![won("1", "A", "2026-11-03", "350000"), won("2", "B", "2026-11-04", "20000")];
-    let input = Input { roster: &roster, deals: &by_day, quotas: &quotas, exports: &ex, rollup: None };
+    let input = Input { roster: &roster, deals: &by_day, quotas: &quotas, exports: &ex, rollup: None, record: None };
     let m = month_standings(p("2026-11"), &input, &Settings::default(), now);
     assert!(m.dated_by_day);
     let bo = get(&m, "B");
@@ -797,7 +798,7 @@ fn a_summary_total_gives_no_month_to_date_pace_and_no_off_pace_flag() {
         d
     };
     let totals = vec![total("A", "350000"), total("B", "20000")];
-    let input = Input { roster: &roster, deals: &totals, quotas: &quotas, exports: &ex, rollup: None };
+    let input = Input { roster: &roster, deals: &totals, quotas: &quotas, exports: &ex, rollup: None, record: None };
     let m = month_standings(p("2026-11"), &input, &Settings::default(), now);
     assert!(!m.dated_by_day);
     assert_eq!(get(&m, "B").revenue, dec("20000"));
@@ -818,4 +819,60 @@ fn nobody_is_celebrated_on_a_board_for_nothing() {
     // Bo and Cy are still on the results board itself, 2nd.
     let board = m.board(BoardKind::Results, None).unwrap();
     assert_eq!(board.entries.iter().map(|e| e.rank).collect::<Vec<_>>(), [1, 2, 2]);
+}
+
+#[test]
+fn a_cancellation_counts_by_what_is_on_record_and_how_far_the_history_reaches() {
+    // Settings' default lookback: 9 months.
+    let s = Settings::default();
+    let c = |id: &str, date: &str| deal(id, "A", StageClass::Cancelled, date, "5000");
+    let record = |won: &[&str], first: &str| SaleRecord {
+        won: won.iter().map(|w| w.to_string()).collect(),
+        first_month: Some(p(first)),
+    };
+    // X2's sale is on record: it subtracts, whatever the history.
+    assert_eq!(
+        cancellation_rule(&c("X2", "2026-10-05"), &record(&["X2"], "2026-10"), &s),
+        Some(CancellationRule::SaleOnRecord)
+    );
+    // Not on record, history from January: October − 9 months = January, not before it:
+    // the sale would be on record, so it counts nowhere.
+    let r = cancellation_rule(&c("X2", "2026-10-05"), &record(&["X1"], "2026-01"), &s);
+    assert_eq!(r, Some(CancellationRule::NotOnRecord { first: p("2026-01") }));
+    assert!(!r.unwrap().counts());
+    // History from February: the sale may be from January, before it: subtracts.
+    let r = cancellation_rule(&c("X2", "2026-10-05"), &record(&[], "2026-02"), &s);
+    assert_eq!(r, Some(CancellationRule::MayPredateHistory { first: p("2026-02") }));
+    assert!(r.unwrap().counts());
+    // The first month imported (March) cancelling a February sale: subtracts.
+    assert!(cancellation_rule(&c("C1", "2026-03-05"), &record(&[], "2026-03"), &s).unwrap().counts());
+    // A lookback of 0 trusts the history from its first month on.
+    let zero = Settings { cancellation_lookback_months: 0, ..Settings::default() };
+    assert!(!cancellation_rule(&c("C1", "2026-03-05"), &record(&[], "2026-03"), &zero).unwrap().counts());
+    // Won and ignored rows have no rule.
+    assert_eq!(cancellation_rule(&won("X1", "A", "2026-10-02", "1000"), &record(&[], "2026-01"), &s), None);
+}
+
+#[test]
+fn ann_keeps_her_sale_when_a_cancellation_has_no_sale_on_record() {
+    // Ann: a sale every month January to September 2026 (1,000 each), X1 won 1,000 on
+    // 2 October, X2 "cancelled" 5,000 on 5 October with no sale of X2 anywhere. With
+    // nine months of history before October, X2 counts nowhere: October = 1,000, 1 unit.
+    let roster = vec![rep("A", "Ann Archer", "North")];
+    let mut deals: Vec<DealRow> =
+        (1..=9).map(|m| won(&format!("H{m}"), "A", &format!("2026-{m:02}-15"), "1000")).collect();
+    deals.push(won("X1", "A", "2026-10-02", "1000"));
+    deals.push(deal("X2", "A", StageClass::Cancelled, "2026-10-05", "5000"));
+    let oct = standings("2026-10", &roster, &deals, &[]);
+    let a = get(&oct, "A");
+    assert_eq!((a.revenue, a.units, a.won_deals, a.cancellations), (dec("1000"), dec("1"), 1, 0));
+    // The same cancellation when October is the first month: it subtracts, −4,000.
+    let only_oct: Vec<DealRow> = deals[9..].to_vec();
+    let a = standings("2026-10", &roster, &only_oct, &[]);
+    let a = get(&a, "A");
+    assert_eq!((a.revenue, a.units, a.cancellations), (dec("-4000"), dec("0"), 1));
+    // Its sale arriving (in September) makes it count: September 6,000, October −4,000.
+    deals.push(won("X2", "A", "2026-09-20", "5000"));
+    assert_eq!(get(&standings("2026-10", &roster, &deals, &[]), "A").revenue, dec("-4000"));
+    assert_eq!(get(&standings("2026-09", &roster, &deals, &[]), "A").revenue, dec("6000"));
 }

@@ -232,8 +232,14 @@ fn sample_view(cfg: &Config) -> Option<report::QuotaMemoView> {
         })
         .collect();
     let exports = vec![(oct, now)];
-    let input =
-        crate::metrics::Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &exports, rollup: None };
+    let input = crate::metrics::Input {
+        roster: &roster,
+        deals: &deals,
+        quotas: &quotas,
+        exports: &exports,
+        rollup: None,
+        record: None,
+    };
     let this = crate::metrics::month_standings(nov, &input, &cfg.metrics, now);
     let last = crate::metrics::month_standings(oct, &input, &cfg.metrics, now);
     report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this, &last, "id:SAMPLE")

@@ -306,7 +306,7 @@ pub fn weekly_ranking(
         summary.no_data = Some(format!("{none}: nothing drawn{sent}"));
         return Ok(summary);
     }
-    let loaded = Loaded::new(store, span.month)?;
+    let loaded = Loaded::new(store, span.month, &cfg.metrics)?;
     let m = metrics::week_standings(week, &loaded.input(), &cfg.metrics, now);
     let week_s = week.to_string();
     let days = (week.monday(), week.sunday());
@@ -425,7 +425,7 @@ pub fn one_on_one(
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
-    let loaded = Loaded::new(store, period)?;
+    let loaded = Loaded::new(store, period, &cfg.metrics)?;
     let input = loaded.input();
     let mut periods = vec![period];
     for _ in 1..cfg.pdf.trend_months {

@@ -45,7 +45,7 @@ pub fn explain(
 ) -> Result<String> {
     let store = open_store(cfg)?;
     require_data(&store, period)?;
-    let loaded = Loaded::new(&store, period)?;
+    let loaded = Loaded::new(&store, period, &cfg.metrics)?;
     let input = loaded.input();
     let settings = &cfg.metrics;
     let m = metrics::month_standings(period, &input, settings, now);
@@ -71,30 +71,51 @@ pub fn explain(
         let (mut rev, mut units) = (Decimal::ZERO, Decimal::ZERO);
         for d in &rows {
             let Some((amount, u)) = metrics::credit(d) else { continue };
-            rev += amount;
-            units += u;
+            let rule = metrics::cancellation_rule(d, loaded.record(), settings);
             let src = sources
                 .get(&(d.deal_id.clone(), d.event().as_str().to_string(), d.rep.key()))
                 .map(|(id, file)| format!("{file}, {}row {} (import #{id})", sheet(&d.origin.sheet), d.origin.row))
                 .unwrap_or_else(|| format!("{}row {}", sheet(&d.origin.sheet), d.origin.row));
             let share =
                 if d.share == Decimal::ONE { String::new() } else { format!(" × {} split", f.percent(d.share)) };
-            let sign = if amount < Decimal::ZERO { "−" } else { "+" };
-            let _ = writeln!(
-                out,
-                "  {:<10} {:<11} {}  {}{share} = {sign}{} revenue, {sign}{} units  [{src}]",
+            let head = format!(
+                "  {:<10} {:<11} {}  {}{share}",
                 d.deal_id,
                 d.stage,
                 d.close_date.map(|c| c.to_string()).unwrap_or_default(),
                 f.money(d.amount.unwrap_or_default()),
+            );
+            if let Some(metrics::CancellationRule::NotOnRecord { first }) = rule {
+                let _ = writeln!(
+                    out,
+                    "{head} = counts nowhere: no sale of {} is on record, and the history (from {first}) covers the {} months before it (ingest.cancellation_lookback_months), so the sale it cancels was never counted  [{src}]",
+                    d.deal_id, settings.cancellation_lookback_months
+                );
+                continue;
+            }
+            rev += amount;
+            units += u;
+            let sign = if amount < Decimal::ZERO { "−" } else { "+" };
+            let _ = writeln!(
+                out,
+                "{head} = {sign}{} revenue, {sign}{} units  [{src}]",
                 f.money(amount.abs()),
                 f.number(u.abs(), 2)
             );
-            if d.class == StageClass::Cancelled {
-                let _ = writeln!(
-                    out,
-                    "             a cancellation: it counts in the month it was cancelled, whatever month the sale was in"
-                );
+            match rule {
+                Some(metrics::CancellationRule::MayPredateHistory { first }) => {
+                    let _ = writeln!(
+                        out,
+                        "             a cancellation: its sale is not on record but may predate the history (from {first}), so it subtracts in the month it was cancelled"
+                    );
+                }
+                Some(_) => {
+                    let _ = writeln!(
+                        out,
+                        "             a cancellation: it counts in the month it was cancelled, whatever month the sale was in"
+                    );
+                }
+                None => {}
             }
             for v in store.superseded_versions(&d.deal_id, d.event().as_str())? {
                 if v.rep_ref == d.rep.key() {

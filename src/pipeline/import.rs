@@ -392,6 +392,18 @@ fn import_one(
     };
     let mut notes = parsed.notes;
     notes.extend(report.warnings[notes.len()..].iter().cloned());
+    if let Records::Deals(rows) = &parsed.records {
+        notes.extend(cancellation_warnings(store, rows, &cfg.metrics)?);
+    }
+    notes.extend(super::holds::resolve_by_import(
+        cfg,
+        store,
+        &source.name,
+        name,
+        &report.periods,
+        stats.import_id,
+        now,
+    )?);
     report.import_id = Some(stats.import_id);
     report.new = stats.inserted;
     report.updated = stats.superseded;
@@ -408,6 +420,58 @@ fn import_one(
     tracing::info!("{}", report_line(&report));
     let status = FileStatus::Imported { stats, rejects: parsed.rejects, sheet: parsed.sheet, notes, report: written };
     Ok((status, Some(report)))
+}
+
+/// The import report's warnings about the file's cancellations whose sale is not on
+/// record (issue 15.4), decided by [`metrics::cancellation_rule`] against the store as
+/// it is after this file: which count nowhere (the history reaches far enough back that
+/// the sale would be on record), which subtract anyway (the sale may predate the
+/// history), each naming the Deal IDs.
+fn cancellation_warnings(
+    store: &Store,
+    rows: &[crate::domain::DealRow],
+    settings: &metrics::Settings,
+) -> Result<Vec<String>> {
+    use std::collections::BTreeSet;
+    if !rows.iter().any(|d| d.class == crate::domain::StageClass::Cancelled) {
+        return Ok(Vec::new());
+    }
+    let record = super::sale_record(store)?;
+    let (mut nowhere, mut anyway) = (BTreeSet::new(), BTreeSet::new());
+    let mut first = None;
+    for d in rows {
+        match metrics::cancellation_rule(d, &record, settings) {
+            Some(metrics::CancellationRule::NotOnRecord { first: f }) => {
+                nowhere.insert(d.deal_id.clone());
+                first = Some(f);
+            }
+            Some(metrics::CancellationRule::MayPredateHistory { first: f }) => {
+                anyway.insert(d.deal_id.clone());
+                first = Some(f);
+            }
+            _ => {}
+        }
+    }
+    let first = first.map(|f| f.to_string()).unwrap_or_default();
+    let mut out = Vec::new();
+    if !nowhere.is_empty() {
+        let ids: Vec<String> = nowhere.into_iter().collect();
+        out.push(format!(
+            "{} cancellation(s) whose sale is not on record count nowhere (the history from {first} covers the {} months before each, ingest.cancellation_lookback_months): {}",
+            ids.len(),
+            settings.cancellation_lookback_months,
+            some_of(&ids, 20)
+        ));
+    }
+    if !anyway.is_empty() {
+        let ids: Vec<String> = anyway.into_iter().collect();
+        out.push(format!(
+            "{} cancellation(s) whose sale is not on record subtract anyway (their sale may predate the history, which starts {first}): {}",
+            ids.len(),
+            some_of(&ids, 20)
+        ));
+    }
+    Ok(out)
 }
 
 /// The months a file's rows fall in: deal close dates, quota months; none for a roster.
@@ -593,6 +657,9 @@ fn quarantine(
         }
     }
     import_report.id = store.add_import_report(&import_report)?;
+    if super::holds::inherit_resolution(cfg, store, &import_report, now)? {
+        import_report.resolved_at = Some(now);
+    }
     tracing::warn!("{}", report_line(&import_report));
     let notified = match &cfg.mail.admin {
         Some(admin) => {

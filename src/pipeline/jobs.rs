@@ -34,6 +34,9 @@ pub enum Occurrence {
     /// The quota memo is waiting for last month's final export
     /// (`quota_memo.wait_for_final_until`).
     Waiting(String),
+    /// Not run: an unresolved quarantine could change its period's figures (issue 15.1;
+    /// [`super::quarantine_hold`]'s text, starting "held: ").
+    Held(String),
 }
 
 /// Runs the occurrence of `job` scheduled at `occurrence` (UTC), at time `now`, on the
@@ -57,6 +60,11 @@ pub fn scheduled_job(
     stop: &Stop,
 ) -> Result<Occurrence> {
     let target = job.target(occurrence, cfg.org.time_zone);
+    // No job runs on inputs that failed to import: checked before the data, since a
+    // quarantined export is often why its month has none.
+    if let Some(why) = super::quarantine_hold(store, &super::job_periods(job, target))? {
+        return Ok(Occurrence::Held(why));
+    }
     let months = store.months_with_deals()?;
     let have = |p: Period| months.contains(&p);
     let range = match (months.first(), months.last()) {
@@ -193,8 +201,9 @@ pub fn admin_notice(
 
 /// Runs a claimed occurrence (ledger state `started` or `waiting`) at `clock.now()` and
 /// records the result in the runs ledger: succeeded, failed, waiting (for data, until
-/// the job's `wait_for_data` after the occurrence; or the memo's final export), or
-/// skipped (no data; the admin is told). A run cut short by `stop` stays `started`, and
+/// the job's `wait_for_data` after the occurrence; or the memo's final export; or, held
+/// by an unresolved quarantine, until [`hold_deadline`], the admin told once), or
+/// skipped (no data, or still held at the deadline; the admin is told). A run cut short by `stop` stays `started`, and
 /// is resumed at the next start. Returns the state and result recorded.
 #[allow(clippy::too_many_arguments)]
 fn run_occurrence(
@@ -213,6 +222,58 @@ fn run_occurrence(
         Ok(Occurrence::Failed(l)) if stop.requested() => (RunState::Started, format!("interrupted: {l}")),
         Ok(Occurrence::Failed(l)) => (RunState::Failed, l),
         Ok(Occurrence::Waiting(w)) => (RunState::Waiting, w),
+        Ok(Occurrence::Held(why)) => {
+            let target = job.target(occurrence, tz);
+            let at = occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let period = format!("{job}/{at}");
+            let deadline = hold_deadline(cfg, job, occurrence);
+            if deadline.is_some_and(|d| now < d) {
+                let until = local_and_utc(deadline.expect("just seen"), tz);
+                let text = format!(
+                    "The {job} of {} for {target} is waiting: {why}.\n\nIt runs as soon as that is resolved, and is skipped if it still is not by {until}; nothing is sent on the figures stored without the file.",
+                    local_and_utc(occurrence, tz)
+                );
+                let subject = format!("quotad: {job} for {target} held by a quarantined file");
+                // Keyed by the occurrence: the admin is told once, however often it is looked at.
+                let told = match admin_notice(
+                    cfg,
+                    store,
+                    templates,
+                    &period,
+                    KeyKind::AdminHeld,
+                    &subject,
+                    &text,
+                    now,
+                    stop,
+                ) {
+                    Ok(_) => String::new(),
+                    Err(e) => format!(" (could not tell the admin: {e:#})"),
+                };
+                (RunState::Waiting, format!("{why}; waiting until {until}{told}"))
+            } else {
+                let text = format!(
+                    "The {job} of {} for {target} was not sent: {why}.\n\nNothing was sent on the figures stored without the file. Once it is resolved, run: quotad run {job} --at {at}",
+                    local_and_utc(occurrence, tz)
+                );
+                let subject = format!("quotad: {job} for {target} skipped: held by a quarantined file");
+                let told = match admin_notice(
+                    cfg,
+                    store,
+                    templates,
+                    &period,
+                    KeyKind::AdminSkipped,
+                    &subject,
+                    &text,
+                    now,
+                    stop,
+                ) {
+                    Ok(Some(to)) => format!(" (told {to})"),
+                    Ok(None) => " (no mail.admin to tell)".to_string(),
+                    Err(e) => format!(" (could not tell the admin: {e:#})"),
+                };
+                (RunState::Skipped, format!("{why}{told}"))
+            }
+        }
         Ok(Occurrence::NoData(msg)) => match cfg.schedule.job(job).wait_for_data {
             Some(wait) if now < occurrence + wait => {
                 (RunState::Waiting, format!("{msg}; waiting for it until {}", local_and_utc(occurrence + wait, tz)))
@@ -250,10 +311,23 @@ fn run_occurrence(
     Ok((state, result))
 }
 
+/// How long an occurrence held by a quarantine waits for it to be resolved: the job's
+/// `wait_for_data` after the occurrence and, for the quota memo, its
+/// `quota_memo.wait_for_final_until` — the later of the two; `None` (skipped at once)
+/// when the job has neither.
+pub fn hold_deadline(cfg: &Config, job: JobKind, occurrence: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let data = cfg.schedule.job(job).wait_for_data.map(|w| occurrence + w);
+    let memo = match job.target(occurrence, cfg.org.time_zone) {
+        Target::Month(p) if job == JobKind::QuotaMemo => Some(super::memo::final_deadline(cfg, p)),
+        _ => None,
+    };
+    data.max(memo)
+}
+
 /// What `quotad run JOB --at TIMESTAMP` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RanAt {
-    /// The occurrence was recorded before (run, waiting, started): not run again. One
+    /// The occurrence was recorded before (run, started): not run again. One
     /// line saying so, e.g. "already succeeded (serve): …; not run again".
     NotAgain(String),
     /// Ran now, and recorded in the runs ledger.
@@ -271,7 +345,8 @@ pub enum RanAt {
 /// `quotad run JOB --at TIMESTAMP`: runs that occurrence by hand at `now`, through the
 /// runs ledger (holding the state lock) — an occurrence already recorded (run,
 /// skipped, missed…) is not run again, except a `missed`, `skipped` or `failed` one,
-/// which is what running it by hand is for. Notes for the user (`at` is not an
+/// which is what running it by hand is for, and a `waiting` one, which is looked at
+/// again now (as the daemon does every heartbeat). Notes for the user (`at` is not an
 /// occurrence of the job's pattern; a missed one is run now) go to `say` as they
 /// happen.
 ///
@@ -310,7 +385,8 @@ pub fn run_at(
     if !claimed {
         let row = store.run_get(job.as_str(), at)?.context("the ledger row just seen")?;
         match row.state {
-            RunState::Missed | RunState::Skipped | RunState::Failed => {
+            // A waiting one is looked at again now, as the daemon does every heartbeat.
+            RunState::Missed | RunState::Skipped | RunState::Failed | RunState::Waiting => {
                 say(&format!("{job} {}: was {}; running it now", local_and_utc(at, tz), row.state.as_str()));
                 store.run_set(job.as_str(), at, RunState::Started, "run by hand", now)?;
             }

@@ -131,9 +131,7 @@ pub fn quota_memo(
     // Data readiness: wait for last month's final export until the deadline.
     if last_month.preliminary {
         let tz = cfg.org.time_zone;
-        let day = period.first_day() + chrono::Duration::days(i64::from(cfg.quota_memo.wait_day) - 1);
-        let deadline = crate::domain::local_midnight_utc(day, tz)
-            + chrono::Duration::seconds(i64::from(cfg.quota_memo.wait_time.num_seconds_from_midnight()));
+        let deadline = final_deadline(cfg, period);
         let deadline_local = deadline.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z");
         if now < deadline {
             summary.waiting = Some(format!(
@@ -404,6 +402,14 @@ fn send_corrections(
         summary.count(sent);
     }
     Ok(())
+}
+
+/// When the `period` quota memo stops waiting for last month's final export
+/// (`quota_memo.wait_for_final_until`: a day of the memo month and a local time), UTC.
+pub(super) fn final_deadline(cfg: &Config, period: Period) -> DateTime<Utc> {
+    let day = period.first_day() + chrono::Duration::days(i64::from(cfg.quota_memo.wait_day) - 1);
+    crate::domain::local_midnight_utc(day, cfg.org.time_zone)
+        + chrono::Duration::seconds(i64::from(cfg.quota_memo.wait_time.num_seconds_from_midnight()))
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@
 mod check;
 mod documents;
 mod explain;
+mod holds;
 mod import;
 mod jobs;
 mod memo;
@@ -55,6 +56,7 @@ pub use check::{
 };
 pub use documents::{DocsSummary, default_ranking_week, one_on_one, weekly_ranking};
 pub use explain::{ExplainMetric, explain};
+pub use holds::{dismiss_quarantine, job_periods, quarantine_hold, unresolved_quarantines};
 pub use import::{FileOutcome, FileStatus, ImportSummary, import, import_reports, import_where, report_line};
 pub use jobs::{Calendar, Occurrence, RanAt, admin_notice, run_at, scheduled_job};
 pub use memo::{MemoSummary, quota_memo};
@@ -135,6 +137,10 @@ pub struct RunRequest {
     pub corrections: bool,
     /// Send memos already sent again (`--resend`).
     pub resend: bool,
+    /// Go on although a file was quarantined (`--ignore-quarantine`): `run all` does not
+    /// stop after an import that quarantined a file, and no job is held by an
+    /// unresolved quarantine ([`quarantine_hold`]).
+    pub ignore_quarantine: bool,
 }
 
 /// One stage's summary, handed over as soon as that stage is done.
@@ -146,6 +152,11 @@ pub enum Step<'a> {
     Memo(&'a MemoSummary),
     /// A document job (weekly ranking, 1:1 sheets).
     Docs(&'a DocsSummary),
+    /// `run all` stopped after its import quarantined these files: nothing was sent.
+    Stopped(&'a [String]),
+    /// A job not run because an unresolved quarantine could change its figures: the
+    /// job's title and why ([`quarantine_hold`]'s text).
+    Held(&'a str, &'a str),
 }
 
 /// `quotad run JOB`, in the order of the stages: with [`Job::All`], import the inbox,
@@ -153,6 +164,11 @@ pub enum Step<'a> {
 /// before the memo month); otherwise that one job. Holds the state lock throughout;
 /// each stage's summary goes to `on_step` as soon as it is done. `stop` cuts a
 /// delivery short.
+///
+/// No job runs on inputs that failed to import (issue 15.1): `run all` stops after an
+/// import that quarantined any file ([`Step::Stopped`]), and a job whose figures an
+/// unresolved quarantine could change is not run ([`Step::Held`]) — unless
+/// `req.ignore_quarantine`.
 ///
 /// Errors: templates or fonts that do not load, the lock, the state database, no data
 /// for a default period, and whatever a stage returns; stages already done have been
@@ -164,21 +180,53 @@ pub fn run_jobs(
     stop: &Stop,
     on_step: &mut dyn FnMut(Step<'_>),
 ) -> Result<()> {
-    let RunRequest { job, period, week, corrections, resend } = *req;
+    let RunRequest { job, period, week, corrections, resend, ignore_quarantine } = *req;
     let templates = load_templates(cfg)?;
     let _lock = lock_state(cfg)?;
     let mut store = open_store(cfg)?;
     if job == Job::All {
         let summary = import(cfg, &mut store, now)?;
         on_step(Step::Import(&summary));
+        // Files this pass quarantined that are still unresolved (a later file of the pass
+        // may have stood in for one; the same bad file seen again keeps its dismissal).
+        let open: std::collections::HashSet<i64> = store.unresolved_quarantines()?.iter().map(|q| q.id).collect();
+        let quarantined: Vec<String> = summary
+            .files
+            .iter()
+            .filter(|f| matches!(f.status, FileStatus::Quarantined { .. }))
+            .filter(|f| f.report.as_ref().is_some_and(|r| open.contains(&r.id)))
+            .map(|f| f.file.clone())
+            .collect();
+        if !quarantined.is_empty() && !ignore_quarantine {
+            // The admin's quarantine notices go out now; nothing else was queued.
+            deliver_outbox(cfg, &mut store, &templates, now, stop)?;
+            on_step(Step::Stopped(&quarantined));
+            return Ok(());
+        }
     }
+    // A job whose months an unresolved quarantine could change is held.
+    let held = |store: &Store, title: &str, periods: &[Period], on_step: &mut dyn FnMut(Step<'_>)| -> Result<bool> {
+        if ignore_quarantine {
+            return Ok(false);
+        }
+        Ok(match quarantine_hold(store, periods)? {
+            Some(why) => {
+                on_step(Step::Held(title, &why));
+                true
+            }
+            None => false,
+        })
+    };
     if matches!(job, Job::QuotaMemo | Job::All) {
         let period = match period {
             Some(p) => p,
             None => default_memo_period(&store)?,
         };
-        let memo = quota_memo(cfg, &mut store, &templates, period, corrections, resend, now, stop)?;
-        on_step(Step::Memo(&memo));
+        let title = format!("Quota memo for {} ({period})", period.label());
+        if !held(&store, &title, &[period.prev(), period], on_step)? {
+            let memo = quota_memo(cfg, &mut store, &templates, period, corrections, resend, now, stop)?;
+            on_step(Step::Memo(&memo));
+        }
     }
     if matches!(job, Job::WeeklyRanking | Job::OneOnOne | Job::All) {
         let fonts = Fonts::load(&cfg.pdf)?;
@@ -187,8 +235,11 @@ pub fn run_jobs(
                 Some(w) => w,
                 None => default_ranking_week(cfg, &store)?,
             };
-            let s = weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now, stop)?;
-            on_step(Step::Docs(&s));
+            let title = format!("Weekly ranking {week}");
+            if !held(&store, &title, &[Period::of(week.sunday())], on_step)? {
+                let s = weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now, stop)?;
+                on_step(Step::Docs(&s));
+            }
         }
         if matches!(job, Job::OneOnOne | Job::All) {
             // `run all --period` names the memo month; the 1:1 sheets review the month before.
@@ -197,8 +248,11 @@ pub fn run_jobs(
                 (Some(p), _) => p.prev(),
                 (None, _) => default_memo_period(&store)?.prev(),
             };
-            let s = one_on_one(cfg, &mut store, &templates, &fonts, period, None, true, now, stop)?;
-            on_step(Step::Docs(&s));
+            let title = format!("1:1 prep sheets for {}", period.label());
+            if !held(&store, &title, &[period], on_step)? {
+                let s = one_on_one(cfg, &mut store, &templates, &fonts, period, None, true, now, stop)?;
+                on_step(Step::Docs(&s));
+            }
         }
     }
     Ok(())
@@ -267,9 +321,19 @@ pub fn require_data(store: &Store, period: Period) -> Result<()> {
     }
 }
 
-/// The default memo month: the month after the newest month with won or cancelled deals.
+/// The default memo month: the month after the newest month the CRM's exports have
+/// covered — the newest month with won or cancelled deals stored, or held by a deals
+/// export that was quarantined and not yet resolved (issue 15.1). So a rejected
+/// October export on 1 November still means the November memo (which then waits for
+/// October's figures), never a second October memo.
 pub fn default_memo_period(store: &Store) -> Result<Period> {
-    match store.latest_deal_month()? {
+    let quarantined = store
+        .unresolved_quarantines()?
+        .into_iter()
+        .filter(|q| q.kind == "deals" || q.kind == "summary")
+        .filter_map(|q| q.periods.last().copied())
+        .max();
+    match store.latest_deal_month()?.max(quarantined) {
         Some(p) => Ok(p.next()),
         None => bail!(
             "no deals are stored yet: put a CRM export in the inbox and run `quotad import` (or pass --period YYYY-MM)"
@@ -286,9 +350,15 @@ pub fn standings(
     now: DateTime<Utc>,
 ) -> Result<Vec<crate::domain::MonthStandings>> {
     let Some(&latest) = periods.iter().max() else { return Ok(Vec::new()) };
-    let loaded = Loaded::new(store, latest)?;
+    let loaded = Loaded::new(store, latest, settings)?;
     let input = loaded.input();
     Ok(periods.iter().map(|p| metrics::month_standings(*p, &input, settings, now)).collect())
+}
+
+/// What the store holds that decides whether a cancellation counts (issue 15.4): the
+/// cancelled Deal IDs whose sale is on record, and the first month of the history.
+pub(crate) fn sale_record(store: &Store) -> Result<metrics::SaleRecord> {
+    Ok(metrics::SaleRecord { won: store.cancelled_ids_with_sale()?, first_month: store.first_deal_month()? })
 }
 
 /// Everything stored that [`metrics`] reads, loaded once for several computations: the
@@ -299,6 +369,7 @@ pub struct Loaded {
     roster: Vec<crate::domain::RosterVersion>,
     rows: Vec<crate::domain::DealRow>,
     rollup: metrics::Rollup,
+    record: metrics::SaleRecord,
     quotas: Vec<crate::domain::QuotaRow>,
     exports: Vec<(Period, DateTime<Utc>)>,
 }
@@ -306,14 +377,17 @@ pub struct Loaded {
 impl Loaded {
     /// Loads every month up to `latest` (inclusive); `latest`'s deal rows are kept row by
     /// row.
-    pub fn new(store: &Store, latest: Period) -> Result<Loaded> {
+    pub fn new(store: &Store, latest: Period, settings: &metrics::Settings) -> Result<Loaded> {
         let earliest = Period::new(1900, 1).expect("a valid month");
         let mut rollup = metrics::Rollup::default();
         let mut rows = Vec::new();
+        // Whether each cancellation counts is decided against the whole history on record
+        // (its sale may be in any month, even after `latest`).
+        let record = sale_record(store)?;
         // Table order: the rollup does not depend on it; the latest month's rows are
         // put in stored order after.
         store.for_each_deal(earliest, latest, false, |d| {
-            rollup.add(&d);
+            rollup.add(&d, &record, settings);
             if d.close_date.is_some_and(|c| Period::of(c) == latest) {
                 rows.push(d);
             }
@@ -323,6 +397,7 @@ impl Loaded {
             roster: store.roster_versions()?,
             rows,
             rollup,
+            record,
             quotas: store.quotas_between(earliest, latest)?,
             exports: store.month_exports()?,
         })
@@ -337,7 +412,13 @@ impl Loaded {
             quotas: &self.quotas,
             exports: &self.exports,
             rollup: Some(&self.rollup),
+            record: Some(&self.record),
         }
+    }
+
+    /// What decides whether each cancellation counts ([`metrics::cancellation_rule`]).
+    pub fn record(&self) -> &metrics::SaleRecord {
+        &self.record
     }
 
     /// The month of the earliest stored deal row, any stage.

@@ -63,7 +63,7 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
         bail!("{none} (the days week {w} ranks): nothing to rank");
     }
     // A week's standings are month to date: its month's rows must be the loaded ones.
-    let loaded = Loaded::new(&store, week.map_or(period, |w| metrics::ranked_period(w).month))?;
+    let loaded = Loaded::new(&store, week.map_or(period, |w| metrics::ranked_period(w).month), &cfg.metrics)?;
     let input = loaded.input();
     let m = match week {
         Some(w) => metrics::week_standings(w, &input, &cfg.metrics, now),

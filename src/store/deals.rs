@@ -275,6 +275,28 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// The Deal IDs that have a cancellation and a won row on record (in any month, from
+    /// any export): the sales those cancellations subtract (issue 15.4). Only cancelled
+    /// IDs are looked up, so the set stays as small as the cancellations.
+    pub fn cancelled_ids_with_sale(&self) -> Result<std::collections::HashSet<String>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT c.deal_id FROM deals c WHERE c.event = 'cancellation'
+                 AND EXISTS (SELECT 1 FROM deals w WHERE w.deal_id = c.deal_id AND w.class = 'won')",
+            )
+            .map_err(self.err())?;
+        let ids = st.query_map([], |r| r.get::<_, String>(0)).map_err(self.err())?;
+        ids.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
+    /// The month of the earliest stored deal row, any stage: where the history starts.
+    pub fn first_deal_month(&self) -> Result<Option<Period>> {
+        let d: Option<String> =
+            self.conn.query_row("SELECT MIN(close_date) FROM deals", [], |r| r.get(0)).map_err(self.err())?;
+        Ok(text_date(&self.path, "deals.close_date", d)?.map(Period::of))
+    }
+
     /// Months that have won or cancelled deals, oldest first.
     pub fn months_with_deals(&self) -> Result<Vec<Period>> {
         // Month by month along the close-date index (a seek per month, not a scan of

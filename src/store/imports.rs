@@ -48,6 +48,12 @@ pub struct ImportReport {
     pub warnings: Vec<String>,
     /// Why the file was quarantined; `None` when it was stored.
     pub reason: Option<String>,
+    /// A quarantine only: when it was resolved (UTC); `None` while it is unresolved and
+    /// holds the jobs whose figures it could change (issue 15.1).
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// A quarantine only: how it was resolved, in one line (the later import of the same
+    /// source, or the admin's dismissal).
+    pub resolution: Option<String>,
 }
 
 impl ImportReport {
@@ -141,17 +147,60 @@ impl Store {
 
     /// The newest `limit` import reports, newest first.
     pub fn import_reports(&self, limit: usize) -> Result<Vec<ImportReport>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT id, at, file_name, source, kind, import_id, sheet, header_row, rows_read, rows_stored, rows_rejected,
-                        new, updated, unchanged, superseded, periods, warnings, reason
-                 FROM import_reports ORDER BY id DESC LIMIT ?1",
+        self.reports_where("ORDER BY id DESC LIMIT ?1", params![limit as i64])
+    }
+
+    /// The quarantined files not yet resolved (issue 15.1), oldest first.
+    pub fn unresolved_quarantines(&self) -> Result<Vec<ImportReport>> {
+        self.reports_where("WHERE outcome = 'quarantined' AND resolved_at IS NULL ORDER BY id", [])
+    }
+
+    /// Resolves the quarantine whose report number is `id` at `at`, saying `resolution`
+    /// (the later import that resolved it, or the admin's dismissal). A report already
+    /// resolved keeps its first resolution.
+    pub fn resolve_quarantine(&self, id: i64, at: DateTime<Utc>, resolution: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE import_reports SET resolved_at = ?1, resolution = ?2
+                 WHERE id = ?3 AND outcome = 'quarantined' AND resolved_at IS NULL",
+                params![at.to_rfc3339(), resolution, id],
             )
             .map_err(self.err())?;
-        type Raw = (ImportReport, String, String, String);
+        Ok(())
+    }
+
+    /// The newest earlier quarantine of the same file (`source`, `file_name`) rejected
+    /// for the same `reason`, other than report `id`: the same bad file seen again (with
+    /// `after_import = "keep"` it stays in the inbox and is read on every pass).
+    pub fn previous_quarantine(
+        &self,
+        id: i64,
+        source: &str,
+        file_name: &str,
+        reason: &str,
+    ) -> Result<Option<ImportReport>> {
+        Ok(self
+            .reports_where(
+                "WHERE outcome = 'quarantined' AND id < ?1 AND source = ?2 AND file_name = ?3 AND reason = ?4
+                 ORDER BY id DESC LIMIT 1",
+                params![id, source, file_name, reason],
+            )?
+            .pop())
+    }
+
+    /// Import reports selected and ordered by `where_order` (SQL after `FROM import_reports`).
+    fn reports_where(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<ImportReport>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT id, at, file_name, source, kind, import_id, sheet, header_row, rows_read, rows_stored, rows_rejected,
+                        new, updated, unchanged, superseded, periods, warnings, reason, resolved_at, resolution
+                 FROM import_reports {where_order}"
+            ))
+            .map_err(self.err())?;
+        type Raw = (ImportReport, String, String, String, Option<String>);
         let rows: Vec<Raw> = st
-            .query_map(params![limit as i64], |r| {
+            .query_map(p, |r| {
                 let n = |i: usize| r.get::<_, i64>(i).map(|v| v as usize);
                 Ok((
                     ImportReport {
@@ -170,19 +219,23 @@ impl Store {
                         unchanged: n(13)?,
                         superseded: n(14)?,
                         reason: r.get(17)?,
+                        resolution: r.get(19)?,
                         ..Default::default()
                     },
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(15)?,
                     r.get::<_, String>(16)?,
+                    r.get::<_, Option<String>>(18)?,
                 ))
             })
             .map_err(self.err())?
             .collect::<rusqlite::Result<_>>()
             .map_err(self.err())?;
         rows.into_iter()
-            .map(|(mut rep, at, periods, warnings)| {
+            .map(|(mut rep, at, periods, warnings, resolved_at)| {
                 rep.at = instant(&self.path, "import_reports.at", at)?;
+                rep.resolved_at =
+                    resolved_at.map(|t| instant(&self.path, "import_reports.resolved_at", t)).transpose()?;
                 rep.periods = periods
                     .split(',')
                     .filter(|p| !p.is_empty())

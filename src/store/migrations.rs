@@ -187,6 +187,23 @@ INSERT INTO outbox_recipients (idempotency_key, position, address, state, attemp
     SELECT idempotency_key, 0, recipient, CASE state WHEN 'sending' THEN 'pending' ELSE state END,
            attempts, last_error, next_attempt_at, sent_at FROM outbox;
 "#,
+    // hold-data: quarantines hold the jobs whose figures they could change until resolved (issue 15.1).
+    r#"
+-- A quarantined file holds every job whose figures it could change until it is resolved:
+-- a later file of the same source imported, or dismissed by the admin
+-- (`quotad quarantine dismiss FILE`).
+ALTER TABLE import_reports ADD COLUMN resolved_at TEXT;   -- RFC 3339 UTC; NULL = unresolved (quarantined rows only)
+ALTER TABLE import_reports ADD COLUMN resolution  TEXT;   -- how: the import that resolved it, or the dismissal
+-- Quarantines from before this migration that a later file of their source already
+-- followed are resolved by it.
+UPDATE import_reports
+   SET resolved_at = (SELECT MIN(l.at) FROM import_reports l
+                       WHERE l.source = import_reports.source AND l.outcome = 'imported' AND l.id > import_reports.id),
+       resolution = 'a later file of the same source was imported'
+ WHERE outcome = 'quarantined'
+   AND EXISTS (SELECT 1 FROM import_reports l
+                WHERE l.source = import_reports.source AND l.outcome = 'imported' AND l.id > import_reports.id);
+"#,
 ];
 
 /// Applies the migrations `conn`'s database has not had yet, in one transaction.

@@ -3,12 +3,14 @@
 //! ../shared/samples/real), a real SQLite file, the .eml files it writes, and a real
 //! SMTP server on 127.0.0.1 (tests/smtp_sink.py, started by `smtp_server`).
 
+mod cancellations;
 mod cli;
 mod delivery;
 mod distribution;
 mod documents;
 mod fuzz;
 mod harness;
+mod holds;
 mod ingest_cases;
 mod mappings;
 mod memos;

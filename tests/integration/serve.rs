@@ -625,3 +625,49 @@ fn the_issue_weekend_saturday_28_february_2000_to_monday_0910_runs_the_ranking_o
     assert_eq!(admin, ["quotad: 1 quota-memo occurrence(s) missed"]);
     assert_eq!(mail.len(), 4);
 }
+
+#[test]
+fn a_memo_held_by_a_quarantined_export_waits_and_runs_once_the_fixed_export_arrives() {
+    // Issue 15.1 through the daemon: October's export has a typo'd stage and is
+    // quarantined; the November memo waits (the admin is told once) and goes out on
+    // October's figures as soon as the fixed export is imported.
+    let env = Env::new(&config(
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 1\nsettle_seconds = 1\n[schedule.one_on_one]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n",
+    ));
+    env.put("roster.csv", crate::harness::ROSTER);
+    env.put("quotas.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-10,400000\nbob@example.com,2026-10,250000\ncy@example.com,2026-10,300000\nann@example.com,2026-11,410000\nbob@example.com,2026-11,260000\ncy@example.com,2026-11,310000\n");
+    let october = |stage: &str| {
+        format!(
+            "Deal ID,Rep Email,Stage,Close Date,Sale Price\nO1,ann@example.com,Closed Won,2026-10-05,350000\nO2,bob@example.com,{stage},2026-10-08,150000\n"
+        )
+    };
+    env.put("deals-2026-10.csv", october("Closed Wn"));
+    assert_eq!(env.quotad(&["--now", "2026-11-01T12:00:00Z", "import"]).code, 1);
+    let d = Daemon::start(&env, "serve", &["--now", "2026-11-01T12:59:50Z", "serve", "--speed", "60"], &[]);
+    d.wait_out(
+        "quota-memo 2026-11-01 07:00 CST (13:00 UTC): waiting: held: deals-2026-10.csv [deals] was quarantined",
+        Duration::from_secs(20),
+    );
+    assert!(env.emails().is_empty());
+    env.put("deals-2026-10.csv", october("Closed Won"));
+    d.wait_out(
+        "quota-memo 2026-11-01 07:00 CST (13:00 UTC): succeeded: quota memo 2026-11: 3 rep memo(s)",
+        Duration::from_secs(30),
+    );
+    assert_eq!(d.term().0, 0);
+    let r = runs(&env, "quota-memo");
+    assert_eq!((r.len(), r[0].1), (1, RunState::Succeeded));
+    let mail = env.all_emails();
+    let admin: Vec<&str> = mail.iter().filter(|e| e.to == "admin@test-homes.com").map(|e| e.subject.as_str()).collect();
+    assert_eq!(
+        admin,
+        ["quotad quarantined deals-2026-10.csv", "quotad: quota-memo for 2026-11 held by a quarantined file"],
+        "{:?}",
+        env.files_in("outbox")
+    );
+    assert_eq!(env.emails().len(), 3);
+    assert_eq!(
+        crate::harness::line_value(&env.email_to("bob@example.com").text, "Revenue"),
+        "$150,000 against a quota of $250,000"
+    );
+}
