@@ -5,7 +5,7 @@
 //!
 //! Plain data: imports serde only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -107,7 +107,7 @@ const QUOTAS: &[FieldSpec] = &[
     f("rep_email", false, &["Rep Email", "Email", "Agent Email"]),
     f("rep_name", false, &["Rep Name", "Sales Rep", "Rep", "Name", "Sales Agent", "Agent"]),
     f("month", true, &["Month", "Period", "Quota Month"]),
-    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount", "Annual Quota"]),
+    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount", "Annual Quota", "Target"]),
     f("units_quota", false, &["Units Quota", "Unit Quota"]),
     f("year", false, &["Year", "Fiscal Year"]),
 ];
@@ -130,7 +130,7 @@ const SUMMARY: &[FieldSpec] = &[
     f("team", false, &["Team", "Sales Team", "Division"]),
     f("period", true, &["Month", "Period", "Date"]),
     f("year", false, &["Year"]),
-    f("revenue", true, &["Revenue", "Sales", "Total Sales", "Amount", "Total Amount"]),
+    f("revenue", true, &["Revenue", "Sales", "Total Sales", "Amount", "Total Amount", "Actual"]),
     f("units", false, &["Units", "Units Sold", "Quantity", "Qty"]),
 ];
 
@@ -214,6 +214,10 @@ pub fn norm_header(s: &str) -> String {
 pub struct ColumnMap {
     /// Field name -> header names, in priority order.
     pub fields: BTreeMap<&'static str, Vec<String>>,
+    /// The fields whose header names the config sets (`columns.FIELD`); the others use
+    /// the defaults or the preset's. A configured field's column is never claimed by
+    /// another field's default name.
+    pub configured: BTreeSet<&'static str>,
 }
 
 impl ColumnMap {
@@ -241,6 +245,7 @@ impl ColumnMap {
                 (f.name, names.iter().map(|a| a.to_string()).collect())
             })
             .collect();
+        let mut configured = BTreeSet::new();
         for (name, headers) in overrides {
             let Some(spec) = kind.field(name) else {
                 let known: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
@@ -254,8 +259,9 @@ impl ColumnMap {
                 return Err(format!("field '{name}' lists no header names"));
             }
             fields.insert(spec.name, headers.clone());
+            configured.insert(spec.name);
         }
-        Ok(ColumnMap { fields })
+        Ok(ColumnMap { fields, configured })
     }
 }
 

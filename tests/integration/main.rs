@@ -11,6 +11,7 @@ mod harness;
 mod ingest_cases;
 mod mappings;
 mod memos;
+mod operator_truth;
 mod quirks;
 mod real_calamine;
 mod real_samples;
