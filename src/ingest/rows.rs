@@ -105,7 +105,7 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
             SourceKind::Quotas => Got::Quotas(parse_quota(&mut ctx, source, settings, origin)),
             SourceKind::Roster => Got::Roster(parse_roster(&mut ctx, source, settings, origin)),
         };
-        let note = !ctx.rejects.is_empty() && is_note_row(row, header, source);
+        let note = !ctx.rejects.is_empty() && is_note_row(row, header, source, settings);
         read.push((row, got, ctx.rejects, note));
     }
     // With no good row at all, nothing is a footnote: every row is the table's.
@@ -216,13 +216,15 @@ enum Got {
     Roster(Option<RosterRep>),
 }
 
-/// Whether a row holds a note rather than data: every non-blank cell is text and the
-/// source's required fields are empty but for one at most ("Source: CRM, figures before
-/// returns", "Confidential Information - Do Not Distribute", a copyright line; a CSV
-/// may have split such a line at a comma). Only a *bad* row of this shape *after* the
-/// last good row is skipped as a footnote; inside the table it is rejected.
-fn is_note_row(row: &GridRow, header: &Header, source: &Source) -> bool {
+/// Whether a row holds a note rather than data: every non-blank cell is text that is not
+/// a number, and the source's required fields are empty but for one at most ("Source:
+/// CRM, figures before returns", "Confidential Information - Do Not Distribute", a
+/// copyright line; a CSV may have split such a line at a comma). Only a *bad* row of
+/// this shape *after* the last good row is skipped as a footnote; inside the table it
+/// is rejected.
+fn is_note_row(row: &GridRow, header: &Header, source: &Source, settings: &Settings) -> bool {
     let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
+    let words = |c: &&Cell| matches!(c, Cell::Text(_)) && super::values::number(c, settings.number_style).is_err();
     let required = source
         .kind
         .fields()
@@ -231,7 +233,7 @@ fn is_note_row(row: &GridRow, header: &Header, source: &Source) -> bool {
         .filter_map(|f| header.col.get(f.name))
         .filter(|&&c| !row.get(c).is_blank())
         .count();
-    !filled.is_empty() && filled.iter().all(|c| matches!(c, Cell::Text(_))) && required <= 1
+    !filled.is_empty() && filled.iter().all(words) && required <= 1
 }
 
 /// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
