@@ -251,11 +251,16 @@ pub fn preview(
     })
 }
 
-/// Checks that `period` has deals; the error lists the months that do.
-pub fn require_data(store: &Store, period: Period) -> Result<()> {
+/// Checks that `period` has deals or quotas: `true` when it has deals, `false` when it
+/// has quotas only (a month whose first export has not come yet: its quotas are shown,
+/// "no deals yet"). The error lists the months with deals.
+pub fn require_data(store: &Store, period: Period) -> Result<bool> {
     let months = store.months_with_deals()?;
     if months.contains(&period) {
-        return Ok(());
+        return Ok(true);
+    }
+    if !store.quotas_between(period, period)?.is_empty() {
+        return Ok(false);
     }
     match (months.first(), months.last()) {
         (Some(a), Some(b)) => bail!(
@@ -265,6 +270,13 @@ pub fn require_data(store: &Store, period: Period) -> Result<()> {
         ),
         _ => bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import`"),
     }
+}
+
+/// The newest month up to `now`'s month (in the org's zone) that has quotas, for a
+/// `standings` with no deals stored yet; `None` when there is none.
+pub(crate) fn latest_quota_month(store: &Store, until: Period) -> Result<Option<Period>> {
+    let first = Period::new(1900, 1).unwrap_or(until);
+    Ok(store.quotas_between(first, until)?.iter().map(|q| q.month).max())
 }
 
 /// The default memo month: the month after the newest month with won or cancelled deals.

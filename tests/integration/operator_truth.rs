@@ -474,3 +474,41 @@ fn a_changed_row_is_updated_not_superseded() {
     let imports = env.quotad(&["imports"]);
     assert!(imports.stdout.contains("0 new, 1 updated, 2 unchanged, 0 superseded"), "{}", imports.stdout);
 }
+
+// ---------------------------------------------------------------- 12. quotas before deals
+
+#[test]
+fn standings_and_explain_show_quotas_before_any_deal() {
+    let env = env_with("");
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    // No period given and no deals at all: the newest month with quotas.
+    let run = env.quotad(&["standings", "--board", "attainment"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("company-wide: March 2026 (quotas only: no deals yet)"), "{}", run.stdout);
+    let ann = run.stdout.lines().find(|l| l.contains("Ann Archer")).unwrap();
+    assert!(ann.contains("$400,000"), "{ann}");
+    let run = env.quotad(&["explain", "--rep", "ann@example.com", "--period", "2026-03"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("  no deals yet: no export with March 2026 deals is stored"), "{}", run.stdout);
+    assert!(run.stdout.contains("  quota $400,000 for 2026-03  [quotas.csv, row 2 (import #2)]"), "{}", run.stdout);
+}
+
+#[test]
+fn next_months_quotas_are_visible_while_its_deals_are_not_in() {
+    // Deals for March, quotas for April too: April shows its quotas, "no deals yet".
+    let env = env_with("");
+    env.put("quotas-april.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-04,410000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,1000\n",
+    );
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["standings", "--period", "2026-04"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("April 2026 (quotas only: no deals yet)"), "{}", run.stdout);
+    assert!(run.stdout.lines().any(|l| l.contains("Ann Archer") && l.contains("$410,000")), "{}", run.stdout);
+    // A month with neither is still refused, naming the months with data.
+    let run = env.quotad(&["standings", "--period", "2026-06"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("no deals are stored for 2026-06; months with data: 2026-03"), "{}", run.stderr);
+}
