@@ -115,6 +115,9 @@ const QUOTAS: &[FieldSpec] = &[
 const ROSTER: &[FieldSpec] = &[
     REP_ID,
     f("rep_name", true, &["Name", "Rep Name", "Sales Rep", "Rep", "Sales Agent", "Agent"]),
+    // Without a name column, a rep is named "First Last" from these two (issue 16).
+    f("first_name", false, &["First Name", "Given Name", "Firstname"]),
+    f("last_name", false, &["Last Name", "Surname", "Family Name", "Lastname"]),
     f("rep_email", false, &["Email", "Rep Email", "E-mail", "Agent Email"]),
     f("team", false, &["Team", "Sales Team", "Division"]),
     f("manager", false, &["Manager", "Manager Name", "Sales Manager"]),

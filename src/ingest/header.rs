@@ -188,7 +188,11 @@ pub(super) fn find_header(
         .iter()
         .filter(|f| f.required && !col.contains_key(f.name))
         .filter(|f| !(f.name == "stage" && source.fixed_stage.is_some()))
-        .filter(|f| !(f.name == "rep_name" && kind == SourceKind::Roster && col.contains_key("rep_id")))
+        .filter(|f| {
+            !(f.name == "rep_name"
+                && kind == SourceKind::Roster
+                && (col.contains_key("rep_id") || col.contains_key("first_name")))
+        })
         .filter(|f| !(source.quota_wide && matches!(f.name, "month" | "revenue_quota")))
         .map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / ")))
         .collect();
@@ -202,7 +206,7 @@ pub(super) fn find_header(
             source.columns.fields.get("year").map(|v| v.join(" / ")).unwrap_or_default()
         ));
     }
-    if !["rep_id", "rep_email", "rep_name"].iter().any(|f| col.contains_key(f)) {
+    if !["rep_id", "rep_email", "rep_name", "first_name"].iter().any(|f| col.contains_key(f)) {
         missing.push("one of rep_id / rep_email / rep_name".into());
     }
     if !missing.is_empty() {

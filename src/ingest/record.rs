@@ -416,8 +416,17 @@ pub(super) fn parse_roster(
 ) -> Option<RosterRep> {
     let id = ctx.text("rep_id");
     let name = ctx.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "));
-    // A roster with rep ids and no name column names each rep by the id.
-    let name = if ctx.header.col.contains_key("rep_name") { name } else { id.clone() };
+    // Without a name column: First Name and Last Name columns make "First Last"; else a
+    // roster with rep ids names each rep by the id.
+    let name = if ctx.header.col.contains_key("rep_name") {
+        name
+    } else if ctx.header.col.contains_key("first_name") {
+        let parts = [ctx.text("first_name"), ctx.text("last_name")];
+        let joined = parts.iter().flatten().flat_map(|p| p.split_whitespace()).collect::<Vec<_>>().join(" ");
+        (!joined.is_empty()).then_some(joined)
+    } else {
+        id.clone()
+    };
     let name = ctx.required("rep_name", "the rep's name", name);
     let email = ctx.email("rep_email").or_else(|| {
         let (pattern, name) = (source.email_pattern.as_deref()?, name.as_deref()?);

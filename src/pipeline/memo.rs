@@ -313,7 +313,7 @@ fn send_corrections(
         let key = format!("quota-memo/{period}/{email}/correction-{digest}");
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
-            first_name: rep.name.split_whitespace().next().unwrap_or(&rep.name).to_string(),
+            first_name: crate::domain::first_name(&rep.name),
             period: period.into(),
             sent_on: sent_on.clone(),
             reps: vec![(rep.name.clone(), changes.clone())],
@@ -350,7 +350,7 @@ fn send_corrections(
         let key = format!("quota-memo/{period}/{email}/team-correction-{digest}");
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
-            first_name: name.split_whitespace().next().unwrap_or(&name).to_string(),
+            first_name: crate::domain::first_name(&name),
             period: period.into(),
             sent_on,
             reps,

@@ -314,9 +314,7 @@ pub fn quota_memo_view(
     })
 }
 
-fn first_name(name: &str) -> String {
-    name.split_whitespace().next().unwrap_or(name).to_string()
-}
+use crate::domain::first_name;
 
 fn standards_view(fmt: &Format, m: &MonthStandings) -> StandardsView {
     StandardsView {

@@ -512,3 +512,42 @@ fn next_months_quotas_are_visible_while_its_deals_are_not_in() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("no deals are stored for 2026-06; months with data: 2026-03"), "{}", run.stderr);
 }
+
+// ---------------------------------------------------------------- 8. names
+
+const MARCH_DEALS: &str =
+    "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,1000\n";
+
+#[test]
+fn a_last_comma_first_name_is_greeted_by_the_first_name() {
+    let env = Env::new(&config(""));
+    env.put("roster.csv", ROSTER.replace("R1,Ann Archer,", "R1,\"Dvořák, Jiří\","));
+    env.put("quotas.csv", QUOTAS);
+    env.put("deals.csv", MARCH_DEALS);
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "quota-memo", "--period", "2026-03"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let memo = env.email_to("ann@example.com");
+    assert!(memo.text.starts_with("Hi Jiří,\n"), "{}", memo.text);
+    assert!(!memo.text.contains("Dvořák,,"), "{}", memo.text);
+    // The manager's team memo greets the manager by first name too.
+    let team = env.all_emails().into_iter().find(|e| e.to == "mia@example.com").unwrap();
+    assert!(team.text.starts_with("Hi Mia,"), "{}", team.text);
+}
+
+#[test]
+fn first_name_and_last_name_columns_make_the_name() {
+    let env = Env::new(&config(""));
+    env.put(
+        "roster.csv",
+        "Rep ID,First Name,Last Name,Email,Team\nR1,Ann,Archer,ann@example.com,North\nR2,Bob,Baker,bob@example.com,North\nR3,Cy,Cole,cy@example.com,South\n",
+    );
+    env.put("quotas.csv", QUOTAS);
+    env.put("deals.csv", MARCH_DEALS);
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "quota-memo", "--period", "2026-03"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let names: Vec<String> = env.store().roster().unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["Ann Archer", "Bob Baker", "Cy Cole"]);
+    assert!(env.email_to("bob@example.com").text.starts_with("Hi Bob,\n"));
+}
