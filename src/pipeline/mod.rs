@@ -172,7 +172,20 @@ pub fn run_jobs(
         let summary = import(cfg, &mut store, now)?;
         on_step(Step::Import(&summary));
     }
-    if matches!(job, Job::QuotaMemo | Job::All) {
+    if matches!(job, Job::QuotaMemo | Job::All) && corrections && period.is_none() {
+        // A correction is of a memo that was sent: without --period, every month whose
+        // memo went out is checked (a month whose figures have not changed gets none).
+        let months = store.facts_periods_sent("quota-memo")?;
+        if months.is_empty() {
+            bail!(
+                "no quota memo has been sent yet, so there is nothing to correct: send the memo first (`quotad run quota-memo --period YYYY-MM`)"
+            );
+        }
+        for p in months {
+            let memo = quota_memo(cfg, &mut store, &templates, p, true, resend, now, stop)?;
+            on_step(Step::Memo(&memo));
+        }
+    } else if matches!(job, Job::QuotaMemo | Job::All) {
         let period = match period {
             Some(p) => p,
             None => default_memo_period(&store)?,

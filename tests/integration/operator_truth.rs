@@ -551,3 +551,31 @@ fn first_name_and_last_name_columns_make_the_name() {
     assert_eq!(names, ["Ann Archer", "Bob Baker", "Cy Cole"]);
     assert!(env.email_to("bob@example.com").text.starts_with("Hi Bob,\n"));
 }
+
+// ---------------------------------------------------------------- 9. corrections
+
+#[test]
+fn corrections_without_a_period_correct_the_months_whose_memo_was_sent() {
+    let env = env_with("");
+    env.put("deals.csv", MARCH_DEALS);
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    // Before any memo: nothing to correct, and it says what to do.
+    let run = env.quotad(&["run", "quota-memo", "--corrections"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("no quota memo has been sent yet, so there is nothing to correct"), "{}", run.stderr);
+    assert_eq!(env.quotad(&["run", "quota-memo", "--period", "2026-03"]).code, 0);
+    // Ann's March quota is corrected after her memo went out.
+    env.put("quotas-fix.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-03,420000\n");
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "quota-memo", "--corrections"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // March (the month whose memo was sent), not April (the month after the deals).
+    assert!(run.stdout.contains("Quota memo for March 2026 (2026-03)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("April 2026"), "{}", run.stdout);
+    // Ann and her manager Mia.
+    assert!(run.stdout.contains("2 correction(s)"), "{}", run.stdout);
+    let fixes: Vec<String> =
+        env.all_emails().into_iter().filter(|e| e.file.contains("correction")).map(|e| e.to).collect();
+    assert_eq!(fixes.len(), 2, "{fixes:?}");
+    assert!(fixes.contains(&"ann@example.com".to_string()) && fixes.contains(&"mia@example.com".to_string()));
+}
