@@ -68,17 +68,22 @@ pub struct DocsSummary {
     pub outbox: PathBuf,
 }
 
-fn note_missing(summary: &mut DocsSummary, file: &Path, pdf: &report::Pdf) {
+/// Says which characters of a PDF no font could draw: the file, the document (`doc`,
+/// e.g. "the weekly ranking 2026-W12") and the reps among `names` whose name holds one,
+/// so that the operator knows whose name came out as U+FFFD, and where.
+fn note_missing(summary: &mut DocsSummary, file: &Path, pdf: &report::Pdf, doc: &str, names: &[&str]) {
     if pdf.missing.is_empty() {
         return;
     }
     let list: Vec<String> = pdf.missing.iter().map(|c| format!("{c} (U+{:04X})", *c as u32)).collect();
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    tracing::warn!(file = %name, characters = %list.join(", "), "no font has these characters; drawn as U+FFFD");
-    summary.missing_glyphs.push(format!("{name}: {}", list.join(", ")));
+    let whose: Vec<&str> = names.iter().copied().filter(|n| n.chars().any(|c| pdf.missing.contains(&c))).collect();
+    let reps = if whose.is_empty() { String::new() } else { format!(" in the name of {}", whose.join(", ")) };
+    tracing::warn!(file = %name, document = %doc, characters = %list.join(", "), "no font has these characters; drawn as U+FFFD{reps}");
+    summary.missing_glyphs.push(format!("{name} ({doc}): {}{reps}", list.join(", ")));
 }
 
-fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf) -> Result<()> {
+fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf, doc: &str, names: &[&str]) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -86,7 +91,7 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf) -> Resul
     fs::write(&tmp, &pdf.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     summary.files.push((path.to_path_buf(), pdf.pages, pdf.bytes.len()));
-    note_missing(summary, path, pdf);
+    note_missing(summary, path, pdf, doc, names);
     Ok(())
 }
 
@@ -196,7 +201,8 @@ pub fn weekly_ranking(
         },
     );
     let file = format!("ranking_{week}.pdf");
-    write_pdf(&mut summary, &cfg.paths.reports.join(&file), &pdf)?;
+    let names: Vec<&str> = m.reps.iter().map(|s| s.name.as_str()).collect();
+    write_pdf(&mut summary, &cfg.paths.reports.join(&file), &pdf, &format!("the weekly ranking {week}"), &names)?;
     if !send {
         return Ok(summary);
     }
@@ -341,7 +347,7 @@ pub fn one_on_one(
         let Some(pdf) = pdf else { continue };
         let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
         let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
-        write_pdf(&mut summary, &path, &pdf)?;
+        write_pdf(&mut summary, &path, &pdf, &format!("the 1:1 prep sheet of {}", s.name), &[&s.name])?;
         let file_name = deliver::attachment_name(&format!("1-1 prep {period} {}.pdf", s.name));
         let line = report::PackRepView {
             name: s.name.clone(),
