@@ -135,11 +135,55 @@ fn deliver_docs(
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<()> {
+    tell_admin_missing_glyphs(cfg, store, summary, job, period, now)?;
     let d = deliver_outbox(cfg, store, templates, now, stop)?;
     let prefix = format!("{job}/{period}/");
     summary.sent = d.sent.iter().filter(|k| k.starts_with(&prefix)).count();
     for (key, err) in &d.dead {
         summary.failed.push(format!("{key}: dead letter: {err}"));
+    }
+    Ok(())
+}
+
+/// Queues one notice to `mail.admin` listing the characters no font could draw in this
+/// run's documents (document and rep named, see [`note_missing`]), keyed
+/// `glyphs/JOB-PERIOD/ADMIN/missing-glyphs`: once per run of a job and period, however
+/// many documents lack them, and not again when the same period is run again.
+fn tell_admin_missing_glyphs(
+    cfg: &Config,
+    store: &Store,
+    summary: &DocsSummary,
+    job: &str,
+    period: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(admin) = &cfg.mail.admin else { return Ok(()) };
+    if summary.missing_glyphs.is_empty() {
+        return Ok(());
+    }
+    let to = admin.email.to_string();
+    let name = admin.name.clone().unwrap_or_default();
+    let lines: Vec<String> = summary.missing_glyphs.iter().map(|m| format!("  {m}")).collect();
+    let text = format!(
+        "quotad drew characters that no configured font has as \u{FFFD} in {job} {period}:\n\n{}\n\nAdd a font that has them to pdf.fallback_fonts (e.g. Debian's fonts-droid-fallback for Chinese names) and run the job again with --resend.\n",
+        lines.join("\n")
+    );
+    let subject = format!("{}: names drawn as \u{FFFD} in {job} {period}", cfg.org.name);
+    let html = format!("<pre>{}</pre>", tera::escape_html(&text));
+    let key = format!("glyphs/{job}-{period}/{to}/missing-glyphs");
+    let sender = Sender::new(cfg, store, false, now);
+    let mut failed = Vec::new();
+    sender.queue(
+        &key,
+        "glyphs",
+        &format!("{job}-{period}"),
+        "missing-glyphs",
+        (&name, &to),
+        || Ok((report::RenderedMail { subject, text, html }, Vec::new())),
+        &mut failed,
+    )?;
+    if let Some(f) = failed.first() {
+        tracing::warn!("the missing-glyph notice to {to} could not be built: {f}");
     }
     Ok(())
 }

@@ -579,3 +579,30 @@ fn corrections_without_a_period_correct_the_months_whose_memo_was_sent() {
     assert_eq!(fixes.len(), 2, "{fixes:?}");
     assert!(fixes.contains(&"ann@example.com".to_string()) && fixes.contains(&"mia@example.com".to_string()));
 }
+
+// ---------------------------------------------------------------- 11. missing glyphs
+
+#[test]
+fn the_admin_is_told_once_about_names_no_font_can_draw() {
+    let env = Env::sample();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = cfg.replace("# admin = \"Sales Ops Admin", "admin = \"Sales Ops Admin");
+    assert!(cfg.contains("\nadmin = \"Sales Ops Admin"));
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "weekly-ranking"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let notices = |env: &Env| -> Vec<crate::harness::Email> {
+        env.all_emails()
+            .into_iter()
+            .filter(|e| e.to == "salesops-admin@example-homes.com" && e.subject.contains("drawn as"))
+            .collect()
+    };
+    let first = notices(&env);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].text.contains("in the name of 李伟"), "{}", first[0].text);
+    assert!(first[0].text.contains("(the weekly ranking 20"), "{}", first[0].text);
+    // The same run again: not told twice.
+    assert_eq!(env.quotad(&["run", "weekly-ranking"]).code, 0);
+    assert_eq!(notices(&env).len(), 1);
+}
