@@ -344,7 +344,8 @@ pub struct Parsed {
     pub sheet: String,
     /// Excel row of the header.
     pub header_row: u32,
-    /// Data rows seen below the header (blank, totals and exact-duplicate rows excluded).
+    /// Data rows seen below the header (blank, totals and exact-duplicate rows excluded, and
+    /// footnotes after the table: see the notes).
     pub data_rows: usize,
     /// Accepted rows.
     pub records: Records,
