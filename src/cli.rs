@@ -40,7 +40,8 @@ pub enum Command {
         #[arg(long, value_parser = parse_period)]
         period: Option<Period>,
         /// Send corrections instead: only to reps whose memo figures have changed since it
-        /// went out (and their managers), showing old and new values.
+        /// went out (and their managers), showing old and new values. Without --period,
+        /// every month whose memo was sent is checked.
         #[arg(long)]
         corrections: bool,
         /// Send again to recipients who were already sent this job's message for the

@@ -327,6 +327,33 @@ impl RepRef {
     }
 }
 
+/// The first name to greet a person by, from their name as the roster writes it: the
+/// first word ("José Núñez" -> "José"), or, for the "Last, First" form, the first word
+/// after the comma ("Dvořák, Jiří" -> "Jiří", "van der Berg, Anna" -> "Anna"). A comma
+/// is read so only when the part before it is one word (hyphens allowed) or a surname
+/// with particles (van, de, von, …) and the part after it is not a suffix: "Søren
+/// Müller, Sales West" greets Søren and "King, Jr." greets King. The one rule every
+/// template view uses.
+pub fn first_name(name: &str) -> String {
+    const PARTICLES: [&str; 14] =
+        ["van", "von", "de", "der", "den", "da", "di", "du", "del", "della", "le", "la", "ten", "ter"];
+    const SUFFIXES: [&str; 8] = ["jr", "sr", "ii", "iii", "iv", "phd", "md", "esq"];
+    let first_word = |s: &str| s.split_whitespace().next().map(|w| w.trim_end_matches(',').to_string());
+    if let Some((last, rest)) = name.split_once(',') {
+        let last_words: Vec<&str> = last.split_whitespace().collect();
+        let surname = match last_words.split_last() {
+            Some((_, [])) => true,
+            Some((_, before)) => before.iter().all(|w| PARTICLES.contains(&w.to_lowercase().as_str())),
+            None => false,
+        };
+        let given = first_word(rest).filter(|w| !SUFFIXES.contains(&w.trim_end_matches('.').to_lowercase().as_str()));
+        if surname && let Some(g) = given {
+            return g;
+        }
+    }
+    first_word(name).unwrap_or_else(|| name.to_string())
+}
+
 /// Folds a person's name for matching: Unicode-compatibility decomposed, combining marks
 /// dropped, case-folded, whitespace collapsed. "  José  NÚÑEZ " -> "jose nunez".
 pub fn fold_name(name: &str) -> String {
@@ -472,6 +499,23 @@ pub struct RosterVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_names_from_first_last_and_last_comma_first() {
+        for (name, first) in [
+            ("José Núñez", "José"),
+            ("Dvořák, Jiří", "Jiří"),
+            ("Dvořák,Jiří", "Jiří"),
+            ("García-Lorca, Ana María", "Ana"),
+            ("van der Berg, Anna", "Anna"),
+            ("Søren Müller, Sales West", "Søren"),
+            ("Martin Luther King, Jr.", "Martin"),
+            ("King, Jr.", "King"),
+            ("Cher", "Cher"),
+        ] {
+            assert_eq!(first_name(name), first, "{name}");
+        }
+    }
 
     #[test]
     fn period_parses_and_steps_across_years() {

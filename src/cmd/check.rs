@@ -41,6 +41,16 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
             matched.len()
         );
     }
+    // A file several sources read is read by each (a roster, quotas and a summary in one
+    // sheet): say which, so that it is never a surprise.
+    let mut names: Vec<&String> = inbox.iter().collect();
+    names.sort();
+    for name in names {
+        let readers: Vec<&str> = cfg.sources.iter().filter(|s| s.matches(name)).map(|s| s.name.as_str()).collect();
+        if readers.len() > 1 {
+            say!("  {name} is read by {} sources: {}", readers.len(), readers.join(", "));
+        }
+    }
     let mut status = 0;
     match pipeline::smtp_route(cfg) {
         None => say!("  mail: .eml files in {}", shown(&cfg.paths.outbox)),

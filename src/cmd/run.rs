@@ -204,22 +204,9 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
     }
     for f in &s.files {
         match &f.status {
-            FileStatus::Imported { stats, rejects, sheet, notes, report } => {
+            FileStatus::Imported { rejects, sheet, notes, report, .. } => {
                 let sheet = if sheet.is_empty() { String::new() } else { format!(", sheet '{sheet}'") };
-                let older = if stats.older > 0 {
-                    format!(", {} older than stored (a later export already loaded; ignored)", stats.older)
-                } else {
-                    String::new()
-                };
-                say!(
-                    "  imported     {} [{}{sheet}]: {} new, {} superseded, {} unchanged, {} rejected{older}",
-                    f.file,
-                    f.source,
-                    stats.inserted,
-                    stats.superseded,
-                    stats.unchanged,
-                    rejects.len()
-                );
+                say!("  imported     {} [{}{sheet}]: {}", f.file, f.source, f.status.counts().unwrap_or_default());
                 if let Some(r) = &f.report {
                     let periods = match (r.periods.first(), r.periods.last()) {
                         (Some(a), Some(b)) if a == b => format!(", period {a}"),

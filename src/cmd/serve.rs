@@ -272,14 +272,9 @@ impl Worker {
             Ok(summary) => {
                 for f in &summary.files {
                     let what = match &f.status {
-                        FileStatus::Imported { stats, rejects, .. } => format!(
-                            "imported [{}]: {} new, {} superseded, {} unchanged, {} rejected",
-                            f.source,
-                            stats.inserted,
-                            stats.superseded,
-                            stats.unchanged,
-                            rejects.len()
-                        ),
+                        FileStatus::Imported { .. } => {
+                            format!("imported [{}]: {}", f.source, f.status.counts().unwrap_or_default())
+                        }
                         FileStatus::AlreadyImported { import_id, .. } => {
                             format!("unchanged: same content as import #{import_id}")
                         }

@@ -28,17 +28,20 @@ pub enum KeyJob {
     DeadLetters,
     /// `schedule`: the admin's notices about skipped or missed occurrences.
     Schedule,
+    /// `glyphs`: the admin's notice about names no font could draw; period `JOB-PERIOD`.
+    Glyphs,
 }
 
 impl KeyJob {
     /// Every job, for parsing.
-    pub const ALL: [KeyJob; 6] = [
+    pub const ALL: [KeyJob; 7] = [
         KeyJob::QuotaMemo,
         KeyJob::WeeklyRanking,
         KeyJob::OneOnOne,
         KeyJob::Quarantine,
         KeyJob::DeadLetters,
         KeyJob::Schedule,
+        KeyJob::Glyphs,
     ];
 
     /// The key's (and the outbox `job` column's) spelling.
@@ -50,6 +53,7 @@ impl KeyJob {
             KeyJob::Quarantine => "quarantine",
             KeyJob::DeadLetters => "dead-letters",
             KeyJob::Schedule => "schedule",
+            KeyJob::Glyphs => "glyphs",
         }
     }
 
@@ -172,6 +176,8 @@ pub enum KeyKind {
     AdminSkipped,
     /// `admin-held`: an occurrence held by an unresolved quarantine (issue 15.1).
     AdminHeld,
+    /// `missing-glyphs`: the characters no font could draw in a run's documents.
+    MissingGlyphs,
 }
 
 impl KeyKind {
@@ -204,6 +210,7 @@ impl fmt::Display for KeyKind {
             KeyKind::AdminMissed => "admin-missed",
             KeyKind::AdminSkipped => "admin-skipped",
             KeyKind::AdminHeld => "admin-held",
+            KeyKind::MissingGlyphs => "missing-glyphs",
         };
         f.write_str(s)
     }
@@ -225,6 +232,7 @@ impl FromStr for KeyKind {
             KeyKind::AdminMissed,
             KeyKind::AdminSkipped,
             KeyKind::AdminHeld,
+            KeyKind::MissingGlyphs,
         ];
         if let Some(k) = plain.into_iter().find(|k| k.to_string() == s) {
             return Ok(k);

@@ -5,7 +5,7 @@
 //!
 //! Plain data: imports serde only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -107,7 +107,7 @@ const QUOTAS: &[FieldSpec] = &[
     f("rep_email", false, &["Rep Email", "Email", "Agent Email"]),
     f("rep_name", false, &["Rep Name", "Sales Rep", "Rep", "Name", "Sales Agent", "Agent"]),
     f("month", true, &["Month", "Period", "Quota Month"]),
-    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount", "Annual Quota"]),
+    f("revenue_quota", true, &["Revenue Quota", "Quota", "Sales Quota", "Quota Amount", "Annual Quota", "Target"]),
     f("units_quota", false, &["Units Quota", "Unit Quota"]),
     f("year", false, &["Year", "Fiscal Year"]),
 ];
@@ -115,6 +115,9 @@ const QUOTAS: &[FieldSpec] = &[
 const ROSTER: &[FieldSpec] = &[
     REP_ID,
     f("rep_name", true, &["Name", "Rep Name", "Sales Rep", "Rep", "Sales Agent", "Agent"]),
+    // Without a name column, a rep is named "First Last" from these two (issue 16).
+    f("first_name", false, &["First Name", "Given Name", "Firstname"]),
+    f("last_name", false, &["Last Name", "Surname", "Family Name", "Lastname"]),
     f("rep_email", false, &["Email", "Rep Email", "E-mail", "Agent Email"]),
     f("team", false, &["Team", "Sales Team", "Division"]),
     f("manager", false, &["Manager", "Manager Name", "Sales Manager"]),
@@ -130,7 +133,7 @@ const SUMMARY: &[FieldSpec] = &[
     f("team", false, &["Team", "Sales Team", "Division"]),
     f("period", true, &["Month", "Period", "Date"]),
     f("year", false, &["Year"]),
-    f("revenue", true, &["Revenue", "Sales", "Total Sales", "Amount", "Total Amount"]),
+    f("revenue", true, &["Revenue", "Sales", "Total Sales", "Amount", "Total Amount", "Actual"]),
     f("units", false, &["Units", "Units Sold", "Quantity", "Qty"]),
 ];
 
@@ -214,6 +217,10 @@ pub fn norm_header(s: &str) -> String {
 pub struct ColumnMap {
     /// Field name -> header names, in priority order.
     pub fields: BTreeMap<&'static str, Vec<String>>,
+    /// The fields whose header names the config sets (`columns.FIELD`); the others use
+    /// the defaults or the preset's. A configured field's column is never claimed by
+    /// another field's default name.
+    pub configured: BTreeSet<&'static str>,
 }
 
 impl ColumnMap {
@@ -241,6 +248,7 @@ impl ColumnMap {
                 (f.name, names.iter().map(|a| a.to_string()).collect())
             })
             .collect();
+        let mut configured = BTreeSet::new();
         for (name, headers) in overrides {
             let Some(spec) = kind.field(name) else {
                 let known: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
@@ -254,8 +262,9 @@ impl ColumnMap {
                 return Err(format!("field '{name}' lists no header names"));
             }
             fields.insert(spec.name, headers.clone());
+            configured.insert(spec.name);
         }
-        Ok(ColumnMap { fields })
+        Ok(ColumnMap { fields, configured })
     }
 }
 

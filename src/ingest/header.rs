@@ -50,6 +50,7 @@ pub(super) struct Miss {
 }
 
 /// The header: its row and the column of each mapped field.
+#[derive(Clone)]
 pub(super) struct Header {
     /// Index in the grid's rows of the first data row.
     pub(super) first_data: usize,
@@ -114,10 +115,16 @@ pub(super) fn find_header(
         return Ok(Err(Miss { sheet: grid.sheet.clone(), row: 0, matched: vec![], missing: vec![] }));
     };
     let row = &grid.rows[idx];
-    let mut col = BTreeMap::new();
+    let mut col: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut names = BTreeMap::new();
     let mut notes = Vec::new();
-    for (field, aliases) in &wanted {
+    // A column feeds one field: the configured fields (`columns.FIELD`) claim theirs
+    // first; a default name never takes a column a configured field holds, and two
+    // fields of the same rank naming one column are a clash the config must settle.
+    let configured = &source.columns.configured;
+    let mut order: Vec<&(&'static str, Vec<String>)> = wanted.iter().collect();
+    order.sort_by_key(|(f, _)| !configured.contains(f));
+    for (field, aliases) in order {
         // The first alias (in priority order) that some column carries wins.
         for alias in aliases {
             let hits: Vec<usize> = row
@@ -152,6 +159,23 @@ pub(super) fn find_header(
                         row.get(taken).raw(),
                         source.name
                     ));
+                } else if let Some((&other, _)) = col.iter().find(|(_, at)| **at == c) {
+                    let label = format!("{} '{}'", column_letter(c), row.get(c).raw());
+                    if configured.contains(other) && !configured.contains(field) {
+                        notes.push(format!(
+                            "column {label} is sources.{}.columns.{other}; {field} does not read it",
+                            source.name
+                        ));
+                        continue;
+                    }
+                    return Err(IngestError::ColumnClash {
+                        sheet_label: sheet_label(&grid.sheet),
+                        row: row.excel_row,
+                        column: label,
+                        first: other.to_string(),
+                        second: field.to_string(),
+                        source_name: source.name.clone(),
+                    });
                 } else {
                     col.insert(*field, c);
                     names.insert(*field, row.get(c).raw());
@@ -164,7 +188,11 @@ pub(super) fn find_header(
         .iter()
         .filter(|f| f.required && !col.contains_key(f.name))
         .filter(|f| !(f.name == "stage" && source.fixed_stage.is_some()))
-        .filter(|f| !(f.name == "rep_name" && kind == SourceKind::Roster && col.contains_key("rep_id")))
+        .filter(|f| {
+            !(f.name == "rep_name"
+                && kind == SourceKind::Roster
+                && (col.contains_key("rep_id") || col.contains_key("first_name")))
+        })
         .filter(|f| !(source.quota_wide && matches!(f.name, "month" | "revenue_quota")))
         .map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / ")))
         .collect();
@@ -178,7 +206,7 @@ pub(super) fn find_header(
             source.columns.fields.get("year").map(|v| v.join(" / ")).unwrap_or_default()
         ));
     }
-    if !["rep_id", "rep_email", "rep_name"].iter().any(|f| col.contains_key(f)) {
+    if !["rep_id", "rep_email", "rep_name", "first_name"].iter().any(|f| col.contains_key(f)) {
         missing.push("one of rep_id / rep_email / rep_name".into());
     }
     if !missing.is_empty() {

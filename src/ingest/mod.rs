@@ -104,6 +104,24 @@ pub enum IngestError {
         /// The source's config name.
         source_name: String,
     },
+    /// One header cell names two fields (a column feeds one field only).
+    #[error(
+        "{sheet_label}row {row}: column {column} matches both {first} and {second}: set sources.{source_name}.columns.{first} or .{second} to another header"
+    )]
+    ColumnClash {
+        /// "sheet 'X', " or "" for CSV.
+        sheet_label: String,
+        /// Excel row of the header.
+        row: u32,
+        /// The column, e.g. "C 'Fiscal Year'".
+        column: String,
+        /// The field that claimed it first (a configured field before a default one).
+        first: String,
+        /// The other field.
+        second: String,
+        /// The source's config name.
+        source_name: String,
+    },
     /// The file breaks one of the size limits (config `[ingest]`, see [`Limits`]).
     #[error("{what}; the limit is {limit} (ingest.{key})")]
     OverLimit {
@@ -183,7 +201,8 @@ pub struct Source {
 /// The text encoding of a source's CSV/TSV/TXT files (config `sources.NAME.encoding`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 pub enum TextEncoding {
-    /// UTF-8 with or without a BOM, else Windows-1252 (said in a note).
+    /// UTF-16 when the file starts with a UTF-16 byte-order mark, else UTF-8 with or
+    /// without a BOM, else Windows-1252 (UTF-16 and Windows-1252 said in a note).
     #[default]
     #[serde(rename = "auto")]
     Auto,
@@ -193,6 +212,11 @@ pub enum TextEncoding {
     /// Windows-1252, always.
     #[serde(rename = "windows-1252")]
     Windows1252,
+    /// UTF-16 (Excel's "Unicode Text" export): little- or big-endian as the byte-order
+    /// mark says, little-endian without one. `auto` reads a file that starts with a
+    /// UTF-16 mark as UTF-16 too, and says so in a note.
+    #[serde(rename = "utf-16")]
+    Utf16,
 }
 
 /// What one row of a quotas file covers (config `quota_period` and `distribution`).
@@ -320,7 +344,8 @@ pub struct Parsed {
     pub sheet: String,
     /// Excel row of the header.
     pub header_row: u32,
-    /// Data rows seen below the header (blank, totals and exact-duplicate rows excluded).
+    /// Data rows seen below the header (blank, totals and exact-duplicate rows excluded, and
+    /// footnotes after the table: see the notes).
     pub data_rows: usize,
     /// Accepted rows.
     pub records: Records,
@@ -341,6 +366,7 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
         TextEncoding::Auto => None,
         TextEncoding::Utf8 => Some(encoding_rs::UTF_8),
         TextEncoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
+        TextEncoding::Utf16 => Some(encoding_rs::UTF_16LE),
     };
     let wb = table::read(path, source.sheet.as_deref(), encoding, &settings.limits)?;
     if let Some(list) = &source.header {
@@ -364,7 +390,7 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
     for grid in &wb.sheets {
         match find_header(grid, source, settings)? {
             Ok(header) => {
-                let mut parsed = parse_rows(grid, &header, source, settings);
+                let mut parsed = rows::parse_unless_guessed_wrong(grid, header, source, settings);
                 parsed.notes.splice(0..0, wb.notes.iter().cloned());
                 return Ok(parsed);
             }

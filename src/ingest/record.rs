@@ -91,11 +91,12 @@ impl<'a> RowCtx<'a> {
 
     fn email(&mut self, field: &str) -> Option<String> {
         let e = self.text(field)?.to_lowercase();
-        if valid_email(&e) {
-            Some(e)
-        } else {
-            self.reject(field, "expected an e-mail address such as jose.nunez@example.com");
-            None
+        match check_email(&e) {
+            Ok(()) => Some(e),
+            Err(why) => {
+                self.reject(field, format!("expected an e-mail address such as jose.nunez@example.com: {why}"));
+                None
+            }
         }
     }
 
@@ -124,15 +125,24 @@ fn error_cell_reason(e: &str) -> String {
     format!("the cell holds the spreadsheet error {e} (a formula that failed): fix it in the source and export again")
 }
 
-/// A light e-mail check: one `@`, something on each side, a dot in the domain, no spaces.
-fn valid_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else { return false };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'))
+/// Checks an e-mail address by the rules the mail stage applies when it sends (lettre's
+/// `Address` uses the `email_address` crate's local-part and domain grammar, RFC
+/// 5321/5322), plus a dot in the domain (no mail goes to a bare host name), so that a
+/// roster address that could never be sent to is rejected at import, naming its cell.
+/// The error says which part is wrong.
+pub fn check_email(e: &str) -> Result<(), String> {
+    use email_address::EmailAddress;
+    if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it holds a space or a control character".into());
+    }
+    let Some((local, domain)) = e.rsplit_once('@') else { return Err("it has no @".into()) };
+    if !EmailAddress::is_valid_local_part(local) {
+        return Err(format!("'{local}' before the @ is not a mailbox name"));
+    }
+    if !EmailAddress::is_valid_domain(domain) || !domain.contains('.') {
+        return Err(format!("'{domain}' after the @ is not a domain name"));
+    }
+    Ok(())
 }
 
 pub(super) fn parse_deal(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Option<DealRow> {
@@ -406,8 +416,17 @@ pub(super) fn parse_roster(
 ) -> Option<RosterRep> {
     let id = ctx.text("rep_id");
     let name = ctx.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "));
-    // A roster with rep ids and no name column names each rep by the id.
-    let name = if ctx.header.col.contains_key("rep_name") { name } else { id.clone() };
+    // Without a name column: First Name and Last Name columns make "First Last"; else a
+    // roster with rep ids names each rep by the id.
+    let name = if ctx.header.col.contains_key("rep_name") {
+        name
+    } else if ctx.header.col.contains_key("first_name") {
+        let parts = [ctx.text("first_name"), ctx.text("last_name")];
+        let joined = parts.iter().flatten().flat_map(|p| p.split_whitespace()).collect::<Vec<_>>().join(" ");
+        (!joined.is_empty()).then_some(joined)
+    } else {
+        id.clone()
+    };
     let name = ctx.required("rep_name", "the rep's name", name);
     let email = ctx.email("rep_email").or_else(|| {
         let (pattern, name) = (source.email_pattern.as_deref()?, name.as_deref()?);

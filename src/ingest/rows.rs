@@ -15,6 +15,53 @@ use super::table::{Cell, Grid, GridRow};
 use super::{Parsed, Records, Reject, Settings, Source, SourceKind, norm_header};
 use crate::domain::{DealRow, QuotaRow, RosterRep, RowOrigin, fold_name};
 
+/// Optional fields whose column a default header name may guess wrong without changing
+/// any figure when it is left unread: a roster's "Status" may be an order status, not
+/// the active flag.
+const GUESSABLE: [&str; 5] = ["active", "hire_date", "rating", "paperwork_complete", "paperwork_errors"];
+
+/// [`parse_rows`], after which a [`GUESSABLE`] field mapped by a default header name
+/// (not `columns.FIELD`) whose every value (two or more) is rejected is taken for a wrong
+/// guess: the column is left unread, with a note naming it, and the rows are read again
+/// without it, instead of rejecting every row.
+pub(super) fn parse_unless_guessed_wrong(
+    grid: &Grid,
+    mut header: Header,
+    source: &Source,
+    settings: &Settings,
+) -> Parsed {
+    let parsed = parse_rows(grid, &header, source, settings);
+    let mut wrong = Vec::new();
+    for field in GUESSABLE {
+        let Some(&c) = header.col.get(field) else { continue };
+        if source.columns.configured.contains(field) {
+            continue;
+        }
+        let label = header.label(field);
+        let bad: Vec<&Reject> = parsed.rejects.iter().filter(|r| r.column == label).collect();
+        let mut rows: Vec<u32> = bad.iter().map(|r| r.row).collect();
+        rows.dedup();
+        let filled = grid.rows[header.first_data.min(grid.rows.len())..]
+            .iter()
+            .filter(|r| !r.get(c).is_blank() && !is_totals_row(r, &header))
+            .count();
+        if rows.len() >= 2 && rows.len() == filled {
+            wrong.push(format!(
+                "column {label} matches {field} by its default name, but none of its {filled} values reads as one (e.g. '{}'): not used; set sources.{}.columns.{field} to read it",
+                bad[0].raw, source.name
+            ));
+            header.col.remove(field);
+            header.names.remove(field);
+        }
+    }
+    if wrong.is_empty() {
+        return parsed;
+    }
+    let mut parsed = parse_rows(grid, &header, source, settings);
+    parsed.notes.splice(0..0, wrong);
+    parsed
+}
+
 /// Reads the data rows under `header` into records, rejects and notes.
 pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings) -> Parsed {
     let mut rejects = Vec::new();
@@ -34,6 +81,9 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
         ));
     }
     let mut outside = Vec::new();
+    // Each row is parsed first and counted after: a bad row that holds a note (see
+    // [`is_note_row`]) below the last good data row is a footnote, skipped, not rejected.
+    let mut read: Vec<(&GridRow, Got, Vec<Reject>, bool)> = Vec::new();
     for row in &grid.rows[first_data..end] {
         if row.cells.iter().all(Cell::is_blank) {
             continue;
@@ -49,15 +99,36 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
         }
         let mut ctx = RowCtx { row, header, sheet: &grid.sheet, epoch_1904: grid.epoch_1904, rejects: Vec::new() };
         let origin = RowOrigin { sheet: grid.sheet.clone(), row: row.excel_row };
-        match source.kind {
-            SourceKind::Deals => deals.extend(parse_deal(&mut ctx, source, settings, origin)),
-            SourceKind::Summary => deals.extend(parse_summary(&mut ctx, settings, origin)),
-            SourceKind::Quotas => quotas.extend(parse_quota(&mut ctx, source, settings, origin)),
-            SourceKind::Roster => roster.extend(parse_roster(&mut ctx, source, settings, origin)),
+        let got = match source.kind {
+            SourceKind::Deals => Got::Deal(parse_deal(&mut ctx, source, settings, origin)),
+            SourceKind::Summary => Got::Deal(parse_summary(&mut ctx, settings, origin)),
+            SourceKind::Quotas => Got::Quotas(parse_quota(&mut ctx, source, settings, origin)),
+            SourceKind::Roster => Got::Roster(parse_roster(&mut ctx, source, settings, origin)),
+        };
+        let note = !ctx.rejects.is_empty() && is_note_row(row, header, source, settings);
+        read.push((row, got, ctx.rejects, note));
+    }
+    // With no good row at all, nothing is a footnote: every row is the table's.
+    let last_data = read.iter().rposition(|(_, _, _, note)| !note).unwrap_or(read.len());
+    for (i, (row, got, row_rejects, note)) in read.into_iter().enumerate() {
+        if note && i > last_data {
+            let text: Vec<String> =
+                row.cells.iter().filter(|c| !c.is_blank()).map(|c| c.raw().trim().to_string()).collect();
+            notes.push(format!(
+                "skipped row {} after the table (a note, not data): '{}'",
+                row.excel_row,
+                text.join(", ")
+            ));
+            continue;
+        }
+        match got {
+            Got::Deal(d) => deals.extend(d),
+            Got::Quotas(q) => quotas.extend(q),
+            Got::Roster(r) => roster.extend(r),
         }
         data_rows += 1;
         // A row with several bad cells is one rejected row with several reasons.
-        rejects.extend(ctx.rejects);
+        rejects.extend(row_rejects);
     }
     if !outside.is_empty() {
         notes.push(format!(
@@ -138,15 +209,42 @@ fn table_end(grid: &Grid, first_data: usize, header_row: Option<&GridRow>, sourc
     grid.rows.len()
 }
 
+/// What one data row yielded, before it is counted (a trailing note is not).
+enum Got {
+    Deal(Option<DealRow>),
+    Quotas(Vec<QuotaRow>),
+    Roster(Option<RosterRep>),
+}
+
+/// Whether a row holds a note rather than data: every non-blank cell is text that is not
+/// a number, and the source's required fields are empty but for one at most ("Source:
+/// CRM, figures before returns", "Confidential Information - Do Not Distribute", a
+/// copyright line; a CSV may have split such a line at a comma). Only a *bad* row of
+/// this shape *after* the last good row is skipped as a footnote; inside the table it
+/// is rejected.
+fn is_note_row(row: &GridRow, header: &Header, source: &Source, settings: &Settings) -> bool {
+    let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
+    let words = |c: &&Cell| matches!(c, Cell::Text(_)) && super::values::number(c, settings.number_style).is_err();
+    let required = source
+        .kind
+        .fields()
+        .iter()
+        .filter(|f| f.required && !(f.name == "stage" && source.fixed_stage.is_some()))
+        .filter_map(|f| header.col.get(f.name))
+        .filter(|&&c| !row.get(c).is_blank())
+        .count();
+    !filled.is_empty() && filled.iter().all(words) && required <= 1
+}
+
 /// Whether a row is a totals row: its first non-blank cell, or its deal id / rep cell,
-/// reads "Total", "Totals", "Grand Total", "Subtotal" or "Sum" (optionally followed by
-/// more words, e.g. "Total March").
+/// reads "Total", "Totals", "Grand Total(s)", "Subtotal(s)" or "Sum" (optionally followed
+/// by more words, e.g. "Total March", "Grand Totals (12 records)").
 fn is_totals_row(row: &GridRow, header: &Header) -> bool {
     let is_total = |c: &Cell| {
         let Cell::Text(s) = c else { return false };
         let first = fold_name(s);
         let first = first.trim_end_matches(':');
-        ["total", "totals", "grand total", "subtotal", "sum"]
+        ["total", "totals", "grand total", "grand totals", "subtotal", "subtotals", "sum"]
             .iter()
             .any(|t| first == *t || first.starts_with(&format!("{t} ")))
     };

@@ -409,38 +409,25 @@ fn read_csv(
     let bytes = std::fs::read(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?;
     let mut notes = Vec::new();
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let text = match std::str::from_utf8(body) {
-        _ if encoding.is_some_and(|e| e != encoding_rs::UTF_8) => {
-            encoding.unwrap_or(encoding_rs::WINDOWS_1252).decode_without_bom_handling(body).0.into_owned()
-        }
-        Ok(s) => s.to_string(),
-        Err(e) if encoding.is_some() => {
+    let utf16 = encoding.is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
+    let text = match utf16_mark(&bytes) {
+        Some((enc, _)) if encoding.is_some() && !utf16 => {
             return Err(IngestError::Unreadable {
                 reason: format!(
-                    "not valid UTF-8 (first bad byte at offset {}), and the encoding is set to UTF-8",
-                    e.valid_up_to()
+                    "the file starts with a {} byte-order mark, but the source's encoding is set to {}: set encoding = \"utf-16\" (or \"auto\")",
+                    enc.name(),
+                    encoding.map_or("auto", |e| e.name())
                 ),
             });
         }
-        Err(e) => {
-            // UTF-8 in some places and not in others (a file pasted together from two
-            // exports): decoding it all as Windows-1252 would garble the UTF-8 names
-            // ("JosÃ©") and lose their rows to the roster match. Refuse, naming the line.
-            let lossy = String::from_utf8_lossy(body);
-            if let Some(ch) = lossy.chars().find(|c| !c.is_ascii() && *c != char::REPLACEMENT_CHARACTER) {
-                let at = e.valid_up_to();
-                let line = body[..at].iter().filter(|b| **b == b'\n').count() + 1;
-                return Err(IngestError::Unreadable {
-                    reason: format!(
-                        "mixed text encodings: line {line} holds byte 0x{:02X}, which is not UTF-8, while other text is UTF-8 (e.g. '{ch}'); re-export the file as UTF-8 (or, if it is all Windows-1252, set the source's encoding = \"windows-1252\")",
-                        body[at]
-                    ),
-                });
+        Some((enc, rest)) => {
+            if !utf16 {
+                notes.push(format!("read as {} (the file starts with its byte-order mark)", enc.name()));
             }
-            let (s, _, _) = encoding_rs::WINDOWS_1252.decode(body);
-            notes.push(format!("not valid UTF-8 (first bad byte at offset {}); read as Windows-1252", e.valid_up_to()));
-            s.into_owned()
+            decode_utf16(enc, rest)?
         }
+        None if utf16 => decode_utf16(encoding_rs::UTF_16LE, &bytes)?,
+        None => decode_8bit(body, encoding, &mut notes)?,
     };
     let delimiter = sniff_delimiter(&text);
     let mut reader =
@@ -498,6 +485,68 @@ fn read_csv(
         rows.push(GridRow { excel_row: line, cells });
     }
     Ok(Workbook { sheets: vec![Grid { sheet: String::new(), rows, epoch_1904: false, merges: Vec::new() }], notes })
+}
+
+/// The UTF-16 encoding a byte-order mark at the start names, and the bytes after it.
+fn utf16_mark(bytes: &[u8]) -> Option<(&'static encoding_rs::Encoding, &[u8])> {
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => Some((encoding_rs::UTF_16LE, rest)),
+        [0xFE, 0xFF, rest @ ..] => Some((encoding_rs::UTF_16BE, rest)),
+        _ => None,
+    }
+}
+
+/// Decodes UTF-16 text (no mark); a broken surrogate pair or an odd byte makes the file
+/// unreadable.
+fn decode_utf16(enc: &'static encoding_rs::Encoding, bytes: &[u8]) -> Result<String, IngestError> {
+    let (text, bad) = enc.decode_without_bom_handling(bytes);
+    if bad {
+        return Err(IngestError::Unreadable {
+            reason: format!("not valid {} text (an odd number of bytes or a broken character)", enc.name()),
+        });
+    }
+    Ok(text.into_owned())
+}
+
+/// Decodes UTF-8 (BOM already stripped) or, configured or detected, Windows-1252.
+fn decode_8bit(
+    body: &[u8],
+    encoding: Option<&'static encoding_rs::Encoding>,
+    notes: &mut Vec<String>,
+) -> Result<String, IngestError> {
+    Ok(match std::str::from_utf8(body) {
+        _ if encoding.is_some_and(|e| e != encoding_rs::UTF_8) => {
+            encoding.unwrap_or(encoding_rs::WINDOWS_1252).decode_without_bom_handling(body).0.into_owned()
+        }
+        Ok(s) => s.to_string(),
+        Err(e) if encoding.is_some() => {
+            return Err(IngestError::Unreadable {
+                reason: format!(
+                    "not valid UTF-8 (first bad byte at offset {}), and the encoding is set to UTF-8",
+                    e.valid_up_to()
+                ),
+            });
+        }
+        Err(e) => {
+            // UTF-8 in some places and not in others (a file pasted together from two
+            // exports): decoding it all as Windows-1252 would garble the UTF-8 names
+            // ("JosÃ©") and lose their rows to the roster match. Refuse, naming the line.
+            let lossy = String::from_utf8_lossy(body);
+            if let Some(ch) = lossy.chars().find(|c| !c.is_ascii() && *c != char::REPLACEMENT_CHARACTER) {
+                let at = e.valid_up_to();
+                let line = body[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                return Err(IngestError::Unreadable {
+                    reason: format!(
+                        "mixed text encodings: line {line} holds byte 0x{:02X}, which is not UTF-8, while other text is UTF-8 (e.g. '{ch}'); re-export the file as UTF-8 (or, if it is all Windows-1252, set the source's encoding = \"windows-1252\")",
+                        body[at]
+                    ),
+                });
+            }
+            let (s, _, _) = encoding_rs::WINDOWS_1252.decode(body);
+            notes.push(format!("not valid UTF-8 (first bad byte at offset {}); read as Windows-1252", e.valid_up_to()));
+            s.into_owned()
+        }
+    })
 }
 
 /// Picks `,`, `;` or tab: the one that splits the most of the first lines into the

@@ -99,7 +99,8 @@ pub fn smtp_route(cfg: &Config) -> Option<SmtpRoute> {
 /// How many problems `check --inbox` keeps per file.
 const FIRST_PROBLEMS: usize = 5;
 
-/// One inbox file as `check --inbox` read it.
+/// One inbox file as `check --inbox` read it for one source (a file that several
+/// sources' `files` match has an entry per source, in config order).
 #[derive(Debug, Clone)]
 pub struct DryRunFile {
     /// File name (no folder).
@@ -150,8 +151,14 @@ pub fn dry_run_inbox(cfg: &Config, inbox: &[String], now: chrono::DateTime<chron
         ..cfg.ingest.clone()
     };
     let mut out = Vec::new();
-    for name in files {
-        let Some(source) = cfg.sources.iter().find(|s| s.matches(name)) else {
+    // One entry per (file, source): every source whose `files` match a file reads it.
+    let pairs = files.into_iter().flat_map(|name| {
+        let sources: Vec<&crate::ingest::Source> = cfg.sources.iter().filter(|s| s.matches(name)).collect();
+        let none = sources.is_empty().then_some((name, None));
+        none.into_iter().chain(sources.into_iter().map(move |s| (name, Some(s))))
+    });
+    for (name, source) in pairs {
+        let Some(source) = source else {
             out.push(DryRunFile { name: name.clone(), source: None, read: Ok(None) });
             continue;
         };

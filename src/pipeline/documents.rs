@@ -76,17 +76,22 @@ pub struct DocsSummary {
     pub no_data: Option<String>,
 }
 
-fn note_missing(summary: &mut DocsSummary, file: &Path, pdf: &report::Pdf) {
+/// Says which characters of a PDF no font could draw: the file, the document (`doc`,
+/// e.g. "the weekly ranking 2026-W12") and the reps among `names` whose name holds one,
+/// so that the operator knows whose name came out as U+FFFD, and where.
+fn note_missing(summary: &mut DocsSummary, file: &Path, pdf: &report::Pdf, doc: &str, names: &[&str]) {
     if pdf.missing.is_empty() {
         return;
     }
     let list: Vec<String> = pdf.missing.iter().map(|c| format!("{c} (U+{:04X})", *c as u32)).collect();
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    tracing::warn!(file = %name, characters = %list.join(", "), "no font has these characters; drawn as U+FFFD");
-    summary.missing_glyphs.push(format!("{name}: {}", list.join(", ")));
+    let whose: Vec<&str> = names.iter().copied().filter(|n| n.chars().any(|c| pdf.missing.contains(&c))).collect();
+    let reps = if whose.is_empty() { String::new() } else { format!(" in the name of {}", whose.join(", ")) };
+    tracing::warn!(file = %name, document = %doc, characters = %list.join(", "), "no font has these characters; drawn as U+FFFD{reps}");
+    summary.missing_glyphs.push(format!("{name} ({doc}): {}{reps}", list.join(", ")));
 }
 
-fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf) -> Result<()> {
+fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf, doc: &str, names: &[&str]) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -94,7 +99,7 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf) -> Resul
     fs::write(&tmp, &pdf.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     summary.files.push((path.to_path_buf(), pdf.pages, pdf.bytes.len()));
-    note_missing(summary, path, pdf);
+    note_missing(summary, path, pdf, doc, names);
     Ok(())
 }
 
@@ -131,6 +136,7 @@ fn deliver_docs(
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<()> {
+    tell_admin_missing_glyphs(cfg, store, summary, job, period, now)?;
     let d = deliver_outbox(cfg, store, templates, now, stop)?;
     summary.sent = d
         .sent
@@ -140,6 +146,52 @@ fn deliver_docs(
         .count();
     for (key, err) in &d.dead {
         summary.failed.push(format!("{key}: dead letter: {err}"));
+    }
+    Ok(())
+}
+
+/// Queues one notice to `mail.admin` listing the characters no font could draw in this
+/// run's documents (document and rep named, see [`note_missing`]), keyed
+/// `glyphs/JOB-PERIOD/ADMIN/missing-glyphs`: once per run of a job and period, however
+/// many documents lack them, and not again when the same period is run again.
+fn tell_admin_missing_glyphs(
+    cfg: &Config,
+    store: &Store,
+    summary: &DocsSummary,
+    job: KeyJob,
+    period: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(admin) = &cfg.mail.admin else { return Ok(()) };
+    if summary.missing_glyphs.is_empty() {
+        return Ok(());
+    }
+    let to = admin.email.to_string();
+    let name = admin.name.clone().unwrap_or_default();
+    let lines: Vec<String> = summary.missing_glyphs.iter().map(|m| format!("  {m}")).collect();
+    let text = format!(
+        "quotad drew characters that no configured font has as \u{FFFD} in {job} {period}:\n\n{}\n\nAdd a font that has them to pdf.fallback_fonts (e.g. Debian's fonts-droid-fallback for Chinese names) and run the job again with --resend.\n",
+        lines.join("\n")
+    );
+    let subject = format!("{}: names drawn as \u{FFFD} in {job} {period}", cfg.org.name);
+    let html = format!("<pre>{}</pre>", tera::escape_html(&text));
+    let key = IdempotencyKey::new(
+        KeyJob::Glyphs,
+        format!("{job}-{period}"),
+        KeyRecipient::Address(to.clone()),
+        KeyKind::MissingGlyphs,
+    );
+    let sender = Sender::new(cfg, store, false, now);
+    let mut failed = Vec::new();
+    sender.queue(
+        &key,
+        &[Addressee::new(&name, &to)],
+        &[],
+        || Ok((report::RenderedMail { subject, text, html }, Vec::new())),
+        &mut failed,
+    )?;
+    if let Some(f) = failed.first() {
+        tracing::warn!("the missing-glyph notice to {to} could not be built: {f}");
     }
     Ok(())
 }
@@ -335,12 +387,13 @@ pub fn weekly_ranking(
     .into_iter();
     let full_pdf = pdfs.next().context("the full ranking")?;
     let file = format!("ranking_{week}.pdf");
-    write_pdf(&mut summary, &cfg.paths.reports.join(&file), &full_pdf)?;
+    let names: Vec<&str> = m.reps.iter().map(|s| s.name.as_str()).collect();
+    write_pdf(&mut summary, &cfg.paths.reports.join(&file), &full_pdf, &format!("the weekly ranking {week}"), &names)?;
     let dir = cfg.paths.reports.join(format!("ranking_{week}"));
     let mut team_pdfs = Vec::new();
     for (team, pdf) in teams.iter().zip(pdfs) {
         let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("ranking_{week}_{team}"), team)));
-        write_pdf(&mut summary, &path, &pdf)?;
+        write_pdf(&mut summary, &path, &pdf, &format!("the weekly ranking {week}, {team}'s edition"), &names)?;
         team_pdfs.push(pdf);
     }
     if !send {
@@ -503,7 +556,7 @@ pub fn one_on_one(
         let Some(pdf) = pdf else { continue };
         let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
         let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
-        write_pdf(&mut summary, &path, &pdf)?;
+        write_pdf(&mut summary, &path, &pdf, &format!("the 1:1 prep sheet of {}", s.name), &[&s.name])?;
         let file_name = deliver::attachment_name(&format!("1-1 prep {period} {}.pdf", s.name));
         let line = report::PackRepView {
             name: s.name.clone(),

@@ -44,7 +44,7 @@ pub fn explain(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let store = open_store(cfg)?;
-    require_data(&store, period)?;
+    let has_deals = require_data(&store, period)?;
     let loaded = Loaded::new(&store, period, &cfg.metrics)?;
     let input = loaded.input();
     let settings = &cfg.metrics;
@@ -57,6 +57,13 @@ pub fn explain(
         if m.preliminary { "preliminary: the month has not closed or its final export is not loaded" } else { "final" };
     let ids: Vec<&str> = [s.rep_id.as_deref(), s.email.as_deref()].into_iter().flatten().collect();
     let _ = writeln!(out, "{} ({}), team {} — {} ({status})", s.name, ids.join(", "), s.team, period.label());
+    if !has_deals {
+        let _ = writeln!(
+            out,
+            "  no deals yet: no export with {} deals is stored; the quota below is what the month is measured against",
+            period.label()
+        );
+    }
     if let Some(d) = m.as_of {
         let _ = writeln!(out, "Figures as of {d} (the newest export that fed {period}).");
     }

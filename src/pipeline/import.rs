@@ -6,6 +6,7 @@
 //! `deliver` (its attachment), `config`, `domain`, `schedule` (inbox candidates) and
 //! the outbox `Sender`.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,29 @@ pub struct FileOutcome {
     pub status: FileStatus,
     /// The import report recorded for it (imported or quarantined files).
     pub report: Option<ImportReport>,
+}
+
+impl FileStatus {
+    /// For an imported file, its counts in the words of `quotad imports`: "3 new,
+    /// 1 updated, 8 unchanged, 2 rejected" (a changed row is *updated*; rejected counts
+    /// rows, however many bad cells each has), then ", 1 superseded (older than what is
+    /// stored: a later export is already loaded)" when some rows were older. `None` for
+    /// any other outcome.
+    pub fn counts(&self) -> Option<String> {
+        let FileStatus::Imported { stats, rejects, .. } = self else { return None };
+        let older = if stats.older > 0 {
+            format!(", {} superseded (older than what is stored: a later export is already loaded)", stats.older)
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{} new, {} updated, {} unchanged, {} rejected{older}",
+            stats.inserted,
+            stats.superseded,
+            stats.unchanged,
+            rejected_rows(rejects)
+        ))
+    }
 }
 
 /// The result of an import pass.
@@ -143,6 +167,7 @@ pub fn import_where(
 ) -> Result<ImportSummary> {
     let inbox = &cfg.paths.inbox;
     let entries = fs::read_dir(inbox).with_context(|| format!("cannot read the inbox folder {}", inbox.display()))?;
+    // One entry per (file, source): every source whose `files` match a file reads it.
     let mut files: Vec<(u8, String, Option<&ingest::Source>)> = Vec::new();
     for e in entries {
         let e = e.with_context(|| format!("reading {}", inbox.display()))?;
@@ -153,10 +178,25 @@ pub fn import_where(
         {
             continue;
         }
-        let source = cfg.sources.iter().find(|s| s.matches(&name));
-        files.push((source.map(|s| kind_order(s.kind)).unwrap_or(9), name, source));
+        let sources: Vec<&ingest::Source> = cfg.sources.iter().filter(|s| s.matches(&name)).collect();
+        if sources.is_empty() {
+            files.push((9, name.clone(), None));
+        }
+        for s in sources {
+            files.push((kind_order(s.kind), name.clone(), Some(s)));
+        }
     }
+    // Stable: the sources of one kind reading one file keep their config order.
     files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    // How many sources read each file: it is moved only once the last is done with it.
+    let mut readers_of: HashMap<&str, usize> = HashMap::new();
+    for (_, name, source) in &files {
+        if source.is_some() {
+            *readers_of.entry(name.as_str()).or_default() += 1;
+        }
+    }
+    let mut left = readers_of.clone();
+    let mut quarantined: HashSet<String> = HashSet::new();
     let mut summary = ImportSummary::default();
     let settings =
         ingest::Settings { today: Some(now.with_timezone(&cfg.org.time_zone).date_naive()), ..cfg.ingest.clone() };
@@ -182,7 +222,19 @@ pub fn import_where(
                 });
                 return Ok(());
             };
-            let (status, report) = import_one(cfg, store, source, &inbox.join(name), name, now, read)?;
+            let left = left.get_mut(name.as_str()).map_or(0, |n| {
+                *n -= 1;
+                *n
+            });
+            let place = Place {
+                last: left == 0,
+                quarantined: quarantined.contains(name),
+                shared: readers_of.get(name.as_str()).is_some_and(|n| *n > 1),
+            };
+            let (status, report) = import_one(cfg, store, source, &inbox.join(name), name, now, read, place)?;
+            if matches!(status, FileStatus::Quarantined { .. }) {
+                quarantined.insert(name.clone());
+            }
             summary.files.push(FileOutcome { file: name.clone(), source: source.name.clone(), status, report });
             Ok(())
         },
@@ -201,22 +253,94 @@ struct ReadFile {
 
 /// Reads and parses one file (pure: no store access). `known` holds the (source,
 /// sha256) pairs imported before this pass began. `None` for an unmatched file.
+///
+/// The size limit (`ingest.max_file_mb`) is checked from the file's metadata before a
+/// byte is read: an oversized file is neither hashed nor read, and neither is one that
+/// cannot be read; both come back as a parse error (to quarantine) with a stand-in
+/// fingerprint of name, size and time, so that one bad file never stops the others.
 fn read_one(
     job: Option<&(&ingest::Source, PathBuf)>,
     settings: &ingest::Settings,
-    known: &std::collections::HashSet<(String, String)>,
+    known: &HashSet<(String, String)>,
 ) -> Option<Result<ReadFile>> {
     let (source, path) = job?;
-    Some((|| {
-        let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        // The CRM's export time is the file's modification time (DESIGN.md "As of").
-        let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).ok();
-        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        drop(bytes);
-        let parsed =
-            (!known.contains(&(source.name.clone(), sha.clone()))).then(|| ingest::read_file(path, source, settings));
-        Ok(ReadFile { sha, exported_at, parsed })
-    })())
+    let meta = fs::metadata(path);
+    // The CRM's export time is the file's modification time (DESIGN.md "As of").
+    let exported_at = meta.as_ref().ok().and_then(|m| m.modified().ok()).map(DateTime::<Utc>::from);
+    let size = meta.as_ref().map_or(0, |m| m.len());
+    let stand_in = || {
+        let id = format!("{}\n{size}\n{exported_at:?}", path.display());
+        format!("unread-{}", hex(&Sha256::digest(id.as_bytes())))
+    };
+    if size > settings.limits.max_file_bytes {
+        // ingest checks the size from the metadata first and reads nothing.
+        return Some(Ok(ReadFile {
+            sha: stand_in(),
+            exported_at,
+            parsed: Some(ingest::read_file(path, source, settings)),
+        }));
+    }
+    let sha = match sha256_of(path) {
+        Ok(sha) => sha,
+        Err(e) => {
+            let parsed = Err(ingest::IngestError::Unreadable { reason: e.to_string() });
+            return Some(Ok(ReadFile { sha: stand_in(), exported_at, parsed: Some(parsed) }));
+        }
+    };
+    let parsed =
+        (!known.contains(&(source.name.clone(), sha.clone()))).then(|| ingest::read_file(path, source, settings));
+    Some(Ok(ReadFile { sha, exported_at, parsed }))
+}
+
+/// The SHA-256 of a file's bytes, in lower-case hex, read in 64 KiB blocks (never the
+/// whole file in memory).
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where an inbox file stands among the sources that read it (see [`put_away`]).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// This source is the last (or only) one to read the file in this pass.
+    last: bool,
+    /// An earlier source of this pass quarantined the file.
+    quarantined: bool,
+    /// More than one source reads the file: its reports name the source.
+    shared: bool,
+}
+
+impl Place {
+    /// "deals.xlsx" + suffix, or "deals.xlsx.SOURCE" + suffix for a file several sources read.
+    fn report_name(&self, name: &str, source: &str, suffix: &str) -> String {
+        if self.shared { format!("{name}.{source}{suffix}") } else { format!("{name}{suffix}") }
+    }
+}
+
+/// With `paths.after_import = "move"`, moves the file once the last source that reads it
+/// is done: to the quarantine folder when this or an earlier source quarantined it, else
+/// to the archive. Nothing moves before the last source, and nothing ever with "keep"
+/// (a quarantined file is then named in its report, never copied).
+fn put_away(cfg: &Config, path: &Path, name: &str, place: Place, quarantined: bool) -> Result<Option<PathBuf>> {
+    if !place.last || cfg.paths.after_import != AfterImport::Move {
+        return Ok(None);
+    }
+    let dir = if quarantined || place.quarantined { &cfg.paths.quarantine } else { &cfg.paths.archive };
+    move_to(path, dir, name).map(Some)
 }
 
 /// Runs `read(i)` for every `i` in `0..n` on `workers` threads (none: all on the calling
@@ -296,6 +420,7 @@ fn read_ahead<R: std::marker::Send>(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn import_one(
     cfg: &Config,
     store: &mut Store,
@@ -304,14 +429,13 @@ fn import_one(
     name: &str,
     now: DateTime<Utc>,
     read: Option<Result<ReadFile>>,
+    place: Place,
 ) -> Result<(FileStatus, Option<ImportReport>)> {
     let ReadFile { sha, exported_at, parsed } = read.context("an inbox file with a source was not read")??;
     let exported_at = exported_at.unwrap_or(now);
     if let Some(prev) = store.find_import(&source.name, &sha)? {
-        if cfg.paths.after_import == AfterImport::Move {
-            // Best effort: the content is stored either way.
-            let _ = move_to(path, &cfg.paths.archive, name);
-        }
+        // Best effort: the content is stored either way.
+        let _ = put_away(cfg, path, name, place, false);
         return Ok((FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at }, None));
     }
     let mut report = ImportReport {
@@ -332,7 +456,7 @@ fn import_one(
         Ok(p) => p,
         Err(e) => {
             report.reason = Some(e.to_string());
-            return quarantine(cfg, store, path, name, &sha, source, report, &[], now);
+            return quarantine(cfg, store, path, name, &sha, source, report, &[], now, place);
         }
     };
     let bad = rejected_rows(&parsed.rejects);
@@ -350,7 +474,7 @@ fn import_one(
             parsed.data_rows, cfg.max_rejected_fraction
         );
         report.reason = Some(reason);
-        return quarantine(cfg, store, path, name, &sha, source, report, &parsed.rejects, now);
+        return quarantine(cfg, store, path, name, &sha, source, report, &parsed.rejects, now, place);
     }
     report.warnings.extend(identity_warnings(store, &parsed.records)?);
     if let Records::Roster(rows) = &parsed.records {
@@ -388,7 +512,7 @@ fn import_one(
             let _ = writeln!(text, "  {r}");
         }
         text.push_str("\nCorrect these rows in the CRM and export again: a later export of the same Deal ID replaces the earlier one.\n");
-        Some(write_report(dir, name, ".rejected-rows.txt", &text)?)
+        Some(write_report(dir, &place.report_name(name, &source.name, ""), ".rejected-rows.txt", &text)?)
     };
     let mut notes = parsed.notes;
     notes.extend(report.warnings[notes.len()..].iter().cloned());
@@ -410,10 +534,10 @@ fn import_one(
     report.unchanged = stats.unchanged;
     report.superseded = stats.older;
     report.rows_stored = stats.inserted + stats.superseded;
-    if cfg.paths.after_import == AfterImport::Move
-        && let Err(e) = move_to(path, &cfg.paths.archive, name)
-    {
-        notes.push(format!("stored, but not moved to the archive ({e:#}); it stays in the inbox, and importing it again changes nothing"));
+    if let Err(e) = put_away(cfg, path, name, place, false) {
+        notes.push(format!(
+            "stored, but not moved out of the inbox ({e:#}); it stays there, and importing it again changes nothing"
+        ));
     }
     report.warnings = notes.clone();
     report.id = store.add_import_report(&report)?;
@@ -630,6 +754,7 @@ fn quarantine(
     mut import_report: ImportReport,
     rejects: &[ingest::Reject],
     now: DateTime<Utc>,
+    place: Place,
 ) -> Result<(FileStatus, Option<ImportReport>)> {
     let reason = import_report.reason.clone().unwrap_or_default();
     let q = &cfg.paths.quarantine;
@@ -646,15 +771,18 @@ fn quarantine(
         }
     }
     text.push_str("\nNothing from this file was stored. Fix the file (or the column mapping in the config) and put it in the inbox again.\n");
-    let report = write_report(q, name, ".errors.txt", &text)?;
-    match cfg.paths.after_import {
-        AfterImport::Move => {
-            move_to(path, q, name)?;
-        }
-        AfterImport::Keep => {
-            fs::copy(path, q.join(name))
-                .with_context(|| format!("cannot copy {} to {}", path.display(), q.display()))?;
-        }
+    match (cfg.paths.after_import, place.last) {
+        (AfterImport::Keep, _) => text.push_str("The file stays in the inbox (paths.after_import = \"keep\").\n"),
+        (AfterImport::Move, false) => text
+            .push_str("The file stays in the inbox until the other sources that read it are done, then moves here.\n"),
+        (AfterImport::Move, true) => {}
+    }
+    let report_name = place.report_name(name, &source.name, ".errors.txt");
+    let report = write_report(q, &report_name, "", &text)?;
+    // Moved, never copied (a 3 GB file stays where it is): a file that cannot be moved
+    // stays in the inbox, said in the log, and the pass goes on.
+    if let Err(e) = put_away(cfg, path, name, place, true) {
+        tracing::warn!("{name} is quarantined but stays in the inbox: {e:#}");
     }
     import_report.id = store.add_import_report(&import_report)?;
     if super::holds::inherit_resolution(cfg, store, &import_report, now)? {
@@ -671,7 +799,7 @@ fn quarantine(
                 reason: reason.clone(),
                 rejects: rejects.iter().take(NOTICE_REJECTS).map(ToString::to_string).collect(),
                 more: rejects.len().saturating_sub(NOTICE_REJECTS),
-                report_name: format!("{name}.errors.txt"),
+                report_name: report_name.clone(),
             };
             queue_quarantine_notice(cfg, store, admin, &view, sha, &text, now)?
         }

@@ -352,7 +352,7 @@ fn send_corrections(
         let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::Correction(digest));
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
-            first_name: rep.name.split_whitespace().next().unwrap_or(&rep.name).to_string(),
+            first_name: crate::domain::first_name(&rep.name),
             period: period.into(),
             sent_on: sent_on.clone(),
             reps: vec![(rep.name.clone(), changes.clone())],
@@ -385,7 +385,7 @@ fn send_corrections(
         let key = team_correction_key(store, period, &email, &reps, &figures)?;
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
-            first_name: name.split_whitespace().next().unwrap_or(&name).to_string(),
+            first_name: crate::domain::first_name(&name),
             period: period.into(),
             sent_on,
             reps,

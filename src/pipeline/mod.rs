@@ -217,7 +217,20 @@ pub fn run_jobs(
             None => false,
         })
     };
-    if matches!(job, Job::QuotaMemo | Job::All) {
+    if matches!(job, Job::QuotaMemo | Job::All) && corrections && period.is_none() {
+        // A correction is of a memo that was sent: without --period, every month whose
+        // memo went out is checked (a month whose figures have not changed gets none).
+        let months = store.facts_periods_sent("quota-memo")?;
+        if months.is_empty() {
+            bail!(
+                "no quota memo has been sent yet, so there is nothing to correct: send the memo first (`quotad run quota-memo --period YYYY-MM`)"
+            );
+        }
+        for p in months {
+            let memo = quota_memo(cfg, &mut store, &templates, p, true, resend, now, stop)?;
+            on_step(Step::Memo(&memo));
+        }
+    } else if matches!(job, Job::QuotaMemo | Job::All) {
         let period = match period {
             Some(p) => p,
             None => default_memo_period(&store)?,
@@ -305,11 +318,16 @@ pub fn preview(
     })
 }
 
-/// Checks that `period` has deals; the error lists the months that do.
-pub fn require_data(store: &Store, period: Period) -> Result<()> {
+/// Checks that `period` has deals or quotas: `true` when it has deals, `false` when it
+/// has quotas only (a month whose first export has not come yet: its quotas are shown,
+/// "no deals yet"). The error lists the months with deals.
+pub fn require_data(store: &Store, period: Period) -> Result<bool> {
     let months = store.months_with_deals()?;
     if months.contains(&period) {
-        return Ok(());
+        return Ok(true);
+    }
+    if !store.quotas_between(period, period)?.is_empty() {
+        return Ok(false);
     }
     match (months.first(), months.last()) {
         (Some(a), Some(b)) => bail!(
@@ -319,6 +337,13 @@ pub fn require_data(store: &Store, period: Period) -> Result<()> {
         ),
         _ => bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import`"),
     }
+}
+
+/// The newest month up to `now`'s month (in the org's zone) that has quotas, for a
+/// `standings` with no deals stored yet; `None` when there is none.
+pub(crate) fn latest_quota_month(store: &Store, until: Period) -> Result<Option<Period>> {
+    let first = Period::new(1900, 1).unwrap_or(until);
+    Ok(store.quotas_between(first, until)?.iter().map(|q| q.month).max())
 }
 
 /// The default memo month: the month after the newest month the CRM's exports have

@@ -5,7 +5,7 @@
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
-use super::{Loaded, open_store, require_data};
+use super::{Loaded, latest_quota_month, open_store, require_data};
 use crate::config::Config;
 use crate::domain::{BoardKind, IsoWeek, Period};
 use crate::metrics;
@@ -53,10 +53,13 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
         (None, Some(w)) => metrics::ranked_period(w).month,
         (None, None) => match store.months_with_deals()?.last() {
             Some(p) => *p,
-            None => bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import`"),
+            None => match latest_quota_month(&store, Period::of(now.with_timezone(&cfg.org.time_zone).date_naive()))? {
+                Some(p) => p,
+                None => bail!("no deals are stored yet: put a CRM export in the inbox and run `quotad import`"),
+            },
         },
     };
-    require_data(&store, period)?;
+    let has_deals = require_data(&store, period)?;
     if let Some(w) = week
         && let Some(none) = super::documents::no_deals_in(&store, metrics::ranked_period(w))?
     {
@@ -90,7 +93,11 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
                 }
                 None => period.label(),
             };
-            let status = if m.preliminary { "preliminary" } else { "final" };
+            let status = match (has_deals, m.preliminary) {
+                (false, _) => "quotas only: no deals yet",
+                (true, true) => "preliminary",
+                (true, false) => "final",
+            };
             let as_of = m.as_of.map(|d| format!(", as of {d}")).unwrap_or_default();
             let scope = team.map(|t| format!("team {t}")).unwrap_or_else(|| "company-wide".into());
             let title = format!("{} board, {scope}: {when} ({status}{as_of})", board_title(board));

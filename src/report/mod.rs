@@ -36,6 +36,14 @@ pub enum ReportError {
         /// Tera's error chain.
         detail: String,
     },
+    /// `paths.templates` names a folder that does not exist (or is not a folder).
+    #[error(
+        "the templates folder {path} (paths.templates) does not exist: create it (`quotad init` writes the built-in templates into a new setup) or remove paths.templates to use the built-in templates"
+    )]
+    NoTemplatesFolder {
+        /// The folder, as configured (resolved against the config file's folder).
+        path: String,
+    },
     /// An override file could not be read.
     #[error("template override {path}: {source}")]
     Io {
@@ -108,6 +116,11 @@ fn tera_detail(e: &tera::Error) -> String {
 impl Templates {
     /// The built-in templates, each replaced by `<dir>/<name>` when that file exists.
     pub fn load(dir: Option<&Path>) -> Result<Templates, ReportError> {
+        if let Some(d) = dir
+            && !d.is_dir()
+        {
+            return Err(ReportError::NoTemplatesFolder { path: d.display().to_string() });
+        }
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html"]);
         let mut overridden = Vec::new();
@@ -306,9 +319,7 @@ pub fn quota_memo_view(
     })
 }
 
-fn first_name(name: &str) -> String {
-    name.split_whitespace().next().unwrap_or(name).to_string()
-}
+use crate::domain::first_name;
 
 fn standards_view(fmt: &Format, m: &MonthStandings) -> StandardsView {
     StandardsView {

@@ -49,4 +49,22 @@ impl Store {
             .map_err(self.err())?;
         Ok(rows.into_iter().collect())
     }
+
+    /// The months for which some message of `job` that states figures was sent, oldest
+    /// first (`run quota-memo --corrections` without `--period` corrects each of them).
+    pub fn facts_periods_sent(&self, job: &str) -> Result<Vec<Period>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT f.period FROM memo_facts f JOIN outbox o ON o.idempotency_key = f.idempotency_key
+                 WHERE f.job = ?1 AND o.state = 'sent' ORDER BY f.period",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![job], |r| r.get::<_, String>(0))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(self.err())?;
+        Ok(rows.iter().filter_map(|p| p.parse().ok()).collect())
+    }
 }

@@ -37,6 +37,14 @@ fn config_errors_name_the_key_and_line_and_exit_1() {
 fn check_validates_templates_and_lists_the_inbox() {
     let env = Env::new(&config("[paths]\ntemplates = \"my-templates\"\n"));
     env.put("roster.csv", ROSTER);
+    // A templates folder that does not exist is an error, in `check` and in every run,
+    // naming the folder (issue 16: it was silently ignored).
+    for args in [&["check"][..], &["run", "quota-memo", "--period", "2026-03"]] {
+        let run = env.quotad(args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("my-templates (paths.templates) does not exist"), "{args:?}: {}", run.stderr);
+    }
+    std::fs::create_dir_all(env.path("my-templates")).unwrap();
     let run = env.quotad(&["check"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("source roster (roster, roster*): 1 file(s) in the inbox"), "{}", run.stdout);

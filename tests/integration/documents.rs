@@ -82,6 +82,14 @@ fn the_sample_ranking_and_prep_sheets_carry_the_standings_and_are_mailed() {
     }
     // 李伟 is in no shipped font: reported, and drawn as U+FFFD, never dropped.
     assert!(run.stdout.contains("李 (U+674E)") && run.stdout.contains("伟 (U+4F1F)"), "{}", run.stdout);
+    // … naming the document and the rep (issue 16), not only the file.
+    let want = format!("ranking_{week}.pdf (the weekly ranking {week}): 伟 (U+4F1F), 李 (U+674E) in the name of 李伟");
+    assert!(run.stdout.contains(&want), "{want}\n{}", run.stdout);
+    assert!(
+        run.stdout.contains("(the 1:1 prep sheet of 李伟): 伟 (U+4F1F), 李 (U+674E) in the name of 李伟"),
+        "{}",
+        run.stdout
+    );
     assert!(all.contains("\u{FFFD}\u{FFFD}"), "{all}");
     // The 76-character name stays in its table cell: cut with an ellipsis (the
     // celebrations, running text, wrap it whole instead).

@@ -115,7 +115,7 @@ fn text_dates_follow_the_configured_order_and_text_money_parses() {
     assert_ne!(run.code, 0, "no deals imported yet: {run:?}");
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("3 new, 0 superseded, 0 unchanged, 2 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("3 new, 0 updated, 0 unchanged, 2 rejected"), "{}", run.stdout);
     assert!(
         run.stdout.contains("rejected row 4, column D 'Close Date': '03/15/2026': expected a date such as 2026-03-15 or 15/03/2026 (ingest.date_order)"),
         "{}",
@@ -163,7 +163,7 @@ fn duplicated_deal_ids_within_a_file_and_re_exports_across_files() {
     );
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("deals-a.csv [deals]: 2 new, 0 superseded, 0 unchanged, 0 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("deals-a.csv [deals]: 2 new, 0 updated, 0 unchanged, 0 rejected"), "{}", run.stdout);
     assert!(run.stdout.contains("note: row 4 repeats an earlier row exactly and was counted once"), "{}", run.stdout);
     assert!(
         run.stdout.contains("Deal ID D2 (sale) for ann@example.com appears on rows 3 and 5 with different values; the later row 5 is used"),
@@ -180,7 +180,7 @@ fn duplicated_deal_ids_within_a_file_and_re_exports_across_files() {
          D2,ann@example.com,Cancelled,2026-03-30,-210000\n",
     );
     let run = env.quotad(&["import"]);
-    assert!(run.stdout.contains("deals-b.csv [deals]: 1 new, 1 superseded, 1 unchanged, 0 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("deals-b.csv [deals]: 1 new, 1 updated, 1 unchanged, 0 rejected"), "{}", run.stdout);
     // The same bytes again under another name change nothing.
     env.put("deals-c.csv", std::fs::read(env.path("archive/deals-b.csv")).unwrap());
     let run = env.quotad(&["import"]);

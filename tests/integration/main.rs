@@ -14,6 +14,7 @@ mod holds;
 mod ingest_cases;
 mod mappings;
 mod memos;
+mod operator_truth;
 mod quirks;
 mod real_calamine;
 mod real_samples;

@@ -89,9 +89,9 @@ Ann Archer,Lot 13,Closed Lost,$1.00,1,3/11/2026,006B
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
     for line in [
-        "hubspot-deals.xlsx [hubspot, sheet 'Closed Sales']: 3 new, 0 superseded, 0 unchanged, 0 rejected",
-        "pipedrive-deals.csv [pipedrive]: 3 new, 0 superseded, 0 unchanged, 0 rejected",
-        "salesforce-opps.csv [salesforce]: 2 new, 0 superseded, 0 unchanged, 0 rejected",
+        "hubspot-deals.xlsx [hubspot, sheet 'Closed Sales']: 3 new, 0 updated, 0 unchanged, 0 rejected",
+        "pipedrive-deals.csv [pipedrive]: 3 new, 0 updated, 0 unchanged, 0 rejected",
+        "salesforce-opps.csv [salesforce]: 2 new, 0 updated, 0 unchanged, 0 rejected",
     ] {
         assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
     }
@@ -127,7 +127,7 @@ Cy Cole,cy@example.com,Marchember,2026,5,1
     let run = env.quotad(&["run", "all"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("summary-2026-03.csv [summary]: 2 new, 0 superseded, 0 unchanged, 1 rejected"),
+        run.stdout.contains("summary-2026-03.csv [summary]: 2 new, 0 updated, 0 unchanged, 1 rejected"),
         "{}",
         run.stdout
     );
@@ -181,7 +181,7 @@ E4;Ola Nordmann;Closed Won;21.03.2026;10
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("roster.tsv [roster]: 3 new"), "{}", run.stdout);
     for line in [
-        "deals-2026-03.csv [deals]: 4 new, 0 superseded, 0 unchanged, 0 rejected",
+        "deals-2026-03.csv [deals]: 4 new, 0 updated, 0 unchanged, 0 rejected",
         "4 row(s) read, 4 stored, 0 rejected, period 2026-03",
         "note: not valid UTF-8 (first bad byte at offset 52); read as Windows-1252",
         "note: 2 rep(s) matched to the roster by name only (a rep id or e-mail column makes it certain): 'José Núñez', 'Zoë Ødegaard'",
@@ -215,7 +215,7 @@ fn a_headerless_tab_file_with_a_configured_column_list() {
     );
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("deals.txt [deals]: 1 new, 0 superseded, 0 unchanged, 1 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("deals.txt [deals]: 1 new, 0 updated, 0 unchanged, 1 rejected"), "{}", run.stdout);
     assert!(
         run.stdout.contains(
             "rejected row 2, column F (amount): 'abc': expected an amount such as 412500, $412,500.00 or (1,250.00)"
@@ -286,7 +286,7 @@ fn check_inbox_dry_runs_the_mappings_and_stores_nothing() {
       2 data row(s), 1 rejected, 1 record(s) to store; would be QUARANTINED: more than ingest.max_rejected_fraction = 0 of the rows are bad
       problem: sheet 'Closed Sales', row 4, column D 'Close Date': 'someday': expected a date such as 2026-03-15 or 03/15/2026 (ingest.date_order)
   notes.txt: no source's `files` pattern matches it (it would stay in the inbox)
-  quotas.csv [quotas]: would be QUARANTINED: no header row found in the first 30 rows: a quotas header needs month, revenue_quota and one of rep_id / rep_email / rep_name (header names per field: sources.quotas.columns; a header further down needs a larger ingest.header_search_rows); no row names any of them (accepted: rep_id = Rep ID / Agent ID / Owner ID / Salesperson ID / Employee ID; rep_email = Rep Email / Email / Agent Email; rep_name = Rep Name / Sales Rep / Rep / Name / Sales Agent / Agent; month = Month / Period / Quota Month; revenue_quota = Revenue Quota / Quota / Sales Quota / Quota Amount / Annual Quota)
+  quotas.csv [quotas]: would be QUARANTINED: no header row found in the first 30 rows: a quotas header needs month, revenue_quota and one of rep_id / rep_email / rep_name (header names per field: sources.quotas.columns; a header further down needs a larger ingest.header_search_rows); no row names any of them (accepted: rep_id = Rep ID / Agent ID / Owner ID / Salesperson ID / Employee ID; rep_email = Rep Email / Email / Agent Email; rep_name = Rep Name / Sales Rep / Rep / Name / Sales Agent / Agent; month = Month / Period / Quota Month; revenue_quota = Revenue Quota / Quota / Sales Quota / Quota Amount / Annual Quota / Target)
   roster.csv [roster]: header row 1
       active             <- H 'Status'
       hire_date          <- G 'Hire Date'
@@ -416,12 +416,12 @@ cy@example.com,2027,600000,8,8,8,8,8,8,8,8,8,8,8,8
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("quotas-wide.csv [quotas]: 5 new, 0 superseded, 0 unchanged, 0 rejected"),
+        run.stdout.contains("quotas-wide.csv [quotas]: 5 new, 0 updated, 0 unchanged, 0 rejected"),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("quotas-annual.csv [annual]: 12 new, 0 superseded, 0 unchanged, 1 rejected"),
+        run.stdout.contains("quotas-annual.csv [annual]: 12 new, 0 updated, 0 unchanged, 1 rejected"),
         "{}",
         run.stdout
     );
@@ -508,7 +508,7 @@ fn summary_periods_as_dates_iso_months_and_month_names_re_exported() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .contains("summary-1.xlsx [summary, sheet 'Closed Sales']: 4 new, 0 superseded, 0 unchanged, 0 rejected"),
+            .contains("summary-1.xlsx [summary, sheet 'Closed Sales']: 4 new, 0 updated, 0 unchanged, 0 rejected"),
         "{}",
         run.stdout
     );
@@ -544,7 +544,7 @@ fn summary_periods_as_dates_iso_months_and_month_names_re_exported() {
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("summary-2.csv [summary]: 0 new, 1 superseded, 1 unchanged, 0 rejected"),
+        run.stdout.contains("summary-2.csv [summary]: 0 new, 1 updated, 1 unchanged, 0 rejected"),
         "{}",
         run.stdout
     );
@@ -561,7 +561,7 @@ fn quota_rows_with_a_month_name_and_a_year_column() {
     );
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("quotas.csv [quotas]: 2 new, 0 superseded, 0 unchanged, 1 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("quotas.csv [quotas]: 2 new, 0 updated, 0 unchanged, 1 rejected"), "{}", run.stdout);
     assert!(
         run.stdout.contains("rejected row 4, column B 'Year': '20x6': expected a year such as 2026"),
         "{}",

@@ -113,7 +113,7 @@ fn changed_quotas_send_exactly_their_corrections() {
     std::fs::write(env.path("quotad.toml"), cfg).unwrap();
     let run = env.quotad(&["run", "all", "--corrections", "--period", "2026-11"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("quotas-fix.csv [quotas]: 0 new, 3 superseded"), "{}", run.stdout);
+    assert!(run.stdout.contains("quotas-fix.csv [quotas]: 0 new, 3 updated"), "{}", run.stdout);
     assert!(run.stdout.contains("5 correction(s)"), "{}", run.stdout);
     let new: Vec<Email> = env.all_emails().into_iter().filter(|e| e.file.contains("correction")).collect();
     assert_eq!(env.all_emails().len(), before + 5, "3 reps and 2 managers; nobody else");

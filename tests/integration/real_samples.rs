@@ -199,7 +199,7 @@ fn superstore_xls_order_lines_as_a_deals_export_with_region_as_team() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.contains(
-            "superstore_sales_canada.xls [orders, sheet 'Orders']: 8399 new, 0 superseded, 0 unchanged, 0 rejected"
+            "superstore_sales_canada.xls [orders, sheet 'Orders']: 8399 new, 0 updated, 0 unchanged, 0 rejected"
         ),
         "{}",
         run.stdout
@@ -254,7 +254,7 @@ fn financial_sample_as_a_summary_sheet_by_country_and_month() {
     // 700 rows, 5 countries x 16 months (2013-09 .. 2014-12) = 80 totals.
     assert!(
         run.stdout
-            .contains("financial_sample.xlsx [summary, sheet 'Sheet1']: 80 new, 0 superseded, 0 unchanged, 0 rejected"),
+            .contains("financial_sample.xlsx [summary, sheet 'Sheet1']: 80 new, 0 updated, 0 unchanged, 0 rejected"),
         "{}",
         run.stdout
     );

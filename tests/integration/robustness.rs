@@ -32,7 +32,7 @@ fn an_older_export_imported_after_a_newer_one_changes_nothing() {
     set_mtime(&env, "deals-old.csv", 10);
     let run = env.quotad(&["import"]);
     assert!(
-        run.stdout.contains("deals-old.csv [deals]: 0 new, 0 superseded, 0 unchanged, 0 rejected, 1 older than stored"),
+        run.stdout.contains("deals-old.csv [deals]: 0 new, 0 updated, 0 unchanged, 0 rejected, 1 superseded (older than what is stored: a later export is already loaded)"),
         "{}",
         run.stdout
     );

@@ -461,7 +461,7 @@ fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_s
     let out = d.out();
     assert_eq!(out.matches("deals-big.csv").count(), 1, "{out}");
     assert!(
-        out.contains("inbox: deals-big.csv imported [deals]: 2000 new, 0 superseded, 0 unchanged, 0 rejected"),
+        out.contains("inbox: deals-big.csv imported [deals]: 2000 new, 0 updated, 0 unchanged, 0 rejected"),
         "{out}"
     );
     assert_eq!(d.term().0, 0);
