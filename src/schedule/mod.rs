@@ -457,6 +457,13 @@ impl Settler {
         !self.watching.is_empty()
     }
 
+    /// The monotonic instant at which the earliest file being watched will have been
+    /// unchanged for `settle`, if it stays so: when the daemon should look again.
+    /// `None` when nothing is settling.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.watching.values().map(|&(_, _, since)| since + self.settle).min()
+    }
+
     /// Takes a listing of the inbox at monotonic instant `at` (wall-clock time
     /// `wall`, to judge files older than the daemon) and returns the names that are
     /// ready now, sorted. Non-candidates ([`is_inbox_candidate`]) are ignored.

@@ -269,6 +269,29 @@ fn a_file_copied_in_chunks_is_ready_once_after_it_settles() {
 }
 
 #[test]
+fn the_daemon_looks_again_exactly_when_the_earliest_file_will_have_settled() {
+    let mut s = Settler::new(StdDuration::from_secs(5));
+    let t0 = Instant::now();
+    let wall = SystemTime::now();
+    assert_eq!(s.next_due(), None, "nothing settling: sleep until the rescan");
+    let listed = |name: &str, size: u64| Listed { name: name.into(), size, modified: wall };
+    // b.csv seen at t0 + 1 s, a.csv at t0 + 3 s: b is due at 6 s, a at 8 s.
+    assert!(s.observe(&[listed("b.csv", 10)], t0 + StdDuration::from_secs(1), wall).is_empty());
+    assert!(s.observe(&[listed("b.csv", 10), listed("a.csv", 7)], t0 + StdDuration::from_secs(3), wall).is_empty());
+    assert_eq!(s.next_due(), Some(t0 + StdDuration::from_secs(6)));
+    // b grows at 4 s: it starts settling again (due at 9 s); a is now the earliest.
+    let both = [listed("b.csv", 20), listed("a.csv", 7)];
+    assert!(s.observe(&both, t0 + StdDuration::from_secs(4), wall).is_empty());
+    assert_eq!(s.next_due(), Some(t0 + StdDuration::from_secs(8)));
+    assert_eq!(s.observe(&both, t0 + StdDuration::from_secs(8), wall), vec!["a.csv".to_string()]);
+    assert_eq!(s.next_due(), Some(t0 + StdDuration::from_secs(9)));
+    assert_eq!(s.observe(&both, t0 + StdDuration::from_secs(9), wall), vec!["b.csv".to_string()]);
+    assert_eq!(s.next_due(), None);
+    // Unchanged files are not handed out again, however often the inbox is listed.
+    assert!(s.observe(&both, t0 + StdDuration::from_secs(99), wall).is_empty());
+}
+
+#[test]
 fn occurrences_are_whole_seconds_whatever_the_start() {
     let tz: Tz = "America/Chicago".parse().unwrap();
     let j = JobSchedule::default_for(JobKind::QuotaMemo);

@@ -6,6 +6,7 @@
 mod cli;
 mod delivery;
 mod documents;
+mod durable;
 mod fuzz;
 mod harness;
 mod ingest_cases;
