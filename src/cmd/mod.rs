@@ -28,6 +28,7 @@ mod init;
 mod outbox;
 mod run;
 mod serve;
+mod signals;
 mod standings;
 
 use std::path::Path;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::shown;
 use crate::cli::{OutboxAction, StateArg};
 use crate::config::Config;
-use crate::pipeline::{self, OutboxLine, OutboxState, OutboxStatus, Stop};
+use crate::pipeline::{self, OutboxLine, OutboxState, OutboxStatus};
 
 fn transport_label(cfg: &Config) -> String {
     match pipeline::smtp_route(cfg) {
@@ -110,6 +110,7 @@ fn detail(r: &OutboxLine) -> String {
 }
 
 fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>) -> Result<i32> {
+    let signals = super::signals::Signals::listen()?;
     let templates = pipeline::load_templates(cfg)?;
     let mut store = pipeline::open_store(cfg)?;
     let r = pipeline::requeue(&mut store, keys)?;
@@ -119,11 +120,12 @@ fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>) -> Result<i32> {
         status = 1;
     }
     say!("Retry: {} message(s) requeued", r.requeued.len());
-    let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, &Stop::new())?;
+    let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
     say!("  {} message(s) delivered through {}", d.sent.len(), d.transport);
     super::run::print_delivery(&d, d.sent.len());
     if !d.dead.is_empty() {
         status = 1;
     }
-    Ok(status)
+    super::run::print_stopped(&signals, || pipeline::outbox_status(&store))?;
+    Ok(signals.exit_status(status))
 }

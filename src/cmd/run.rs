@@ -5,26 +5,43 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::shown;
+use super::signals::Signals;
 use crate::cli::Job;
 use crate::config::Config;
 use crate::domain::{IsoWeek, Period};
 use crate::pipeline::{
-    self, Delivery, DocsSummary, FileStatus, ImportReport, ImportSummary, MemoSummary, RunRequest, Step, Stop,
+    self, Delivery, DocsSummary, FileStatus, ImportReport, ImportSummary, MemoSummary, OutboxStatus, RunRequest, Step,
 };
 
-/// `quotad import`.
+/// `quotad import`. SIGTERM/SIGINT finish the file in hand, record it, and exit
+/// 128 + the signal's number, the other files left in the inbox.
 pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
+    let signals = Signals::listen()?;
     let _lock = pipeline::lock_state(cfg)?;
     let mut store = pipeline::open_store(cfg)?;
-    let summary = pipeline::import(cfg, &mut store, now)?;
+    let summary = pipeline::import(cfg, &mut store, now, signals.stop())?;
     print_import(cfg, &summary);
-    if notified(&summary) {
+    if notified(&summary) && !signals.stop().requested() {
         // The admin's quarantine notices go out now, not with the next job.
         let templates = pipeline::load_templates(cfg)?;
-        let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, &Stop::new())?;
+        let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
         say!("  delivery: {} message(s) sent through {}, {} dead", d.sent.len(), d.transport, d.dead.len());
     }
-    Ok(if summary.quarantined() > 0 { 1 } else { 0 })
+    print_stopped(&signals, || pipeline::outbox_status(&store))?;
+    Ok(signals.exit_status(if summary.quarantined() > 0 { 1 } else { 0 }))
+}
+
+/// After a stop by signal: says what was left for the next run (nothing when no
+/// signal came).
+pub(super) fn print_stopped(signals: &Signals, outbox: impl FnOnce() -> Result<OutboxStatus>) -> Result<()> {
+    let Some((name, _)) = signals.received() else { return Ok(()) };
+    let status = outbox()?;
+    let left: u64 =
+        status.counts.iter().filter(|(s, _)| matches!(*s, "pending" | "sending" | "failed")).map(|(_, n)| n).sum();
+    say!(
+        "stopped by {name}: {left} message(s) left in the outbox; the next `quotad run` or `quotad outbox retry` sends them (never twice)"
+    );
+    Ok(())
 }
 
 /// `quotad imports [--limit N]`: the latest import reports, newest first.
@@ -72,10 +89,9 @@ pub fn run(
     now: DateTime<Utc>,
 ) -> Result<i32> {
     let req = RunRequest { job: self::job(job), period, week, corrections, resend };
-    // Nothing signals `quotad run`: the token is there for the pipeline's sake.
-    let stop = Stop::new();
+    let signals = Signals::listen()?;
     let mut status = 0;
-    pipeline::run_jobs(cfg, &req, now, &stop, &mut |step| match step {
+    pipeline::run_jobs(cfg, &req, now, signals.stop(), &mut |step| match step {
         Step::Import(summary) => {
             print_import(cfg, summary);
             if summary.quarantined() > 0 {
@@ -90,7 +106,8 @@ pub fn run(
         }
         Step::Docs(s) => status = status.max(print_docs(s)),
     })?;
-    Ok(status)
+    print_stopped(&signals, || pipeline::outbox_status(&pipeline::open_store(cfg)?))?;
+    Ok(signals.exit_status(status))
 }
 
 /// `quotad preview JOB --out DIR [--rep] [--period] [--week]`: PDFs only, nothing sent.
@@ -140,7 +157,7 @@ fn print_docs(s: &DocsSummary) -> i32 {
 
 fn print_import(cfg: &Config, s: &ImportSummary) {
     say!("Import from {}", shown(&cfg.paths.inbox));
-    if s.files.is_empty() {
+    if s.files.is_empty() && s.left.is_empty() {
         say!("  (no files in the inbox)");
     }
     for f in &s.files {
@@ -203,6 +220,9 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                 say!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file)
             }
         }
+    }
+    for name in &s.left {
+        say!("  stopped      {name}: not looked at (stopping); left in the inbox for the next import");
     }
     say!(
         "  {} file(s) imported, {} row(s) stored, {} row(s) rejected, {} file(s) quarantined",

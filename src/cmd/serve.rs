@@ -59,7 +59,7 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         anyhow::bail!("--speed must be a positive number (1 = real time)");
     }
     let lock = pipeline::lock_state_as(cfg, "serve")?;
-    let stop = Stop::new();
+    let stop = Stop::for_daemon();
     let calendar = pipeline::Calendar::open(cfg, stop.clone())?;
     // The clock starts once the state is open, so that `--now T` means T here.
     let clock: Arc<dyn Clock> = match (start, speed) {
@@ -344,16 +344,17 @@ fn list_inbox(dir: &std::path::Path) -> std::io::Result<Vec<Listed>> {
 /// ledger ([`pipeline::run_at`]). Exit status 0 when it ran or had run, 1 when it
 /// failed.
 pub fn run_at(cfg: &Config, job: JobKind, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<i32> {
-    // Nothing signals `quotad run`: the token is there for the pipeline's sake.
-    let stop = Stop::new();
-    match pipeline::run_at(cfg, job, at, now, &stop, &mut |note| say!("{note}"))? {
+    // SIGTERM/SIGINT finish the message in flight; the occurrence stays `started` and
+    // is resumed by the next `serve` (or this command again).
+    let signals = super::signals::Signals::listen()?;
+    match pipeline::run_at(cfg, job, at, now, signals.stop(), &mut |note| say!("{note}"))? {
         RanAt::NotAgain(line) => {
             say!("{line}");
             Ok(0)
         }
         RanAt::Ran { state, result, failed } => {
             say!("{job} {}: {state}: {result}", local_and_utc(at, cfg.schedule.tz));
-            Ok(if failed { 1 } else { 0 })
+            Ok(signals.exit_status(if failed { 1 } else { 0 }))
         }
     }
 }

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::Stop;
 use super::outbox::{Sender, Sent};
 use crate::config::{AfterImport, Config};
 use crate::deliver;
@@ -78,6 +79,10 @@ pub struct FileOutcome {
 pub struct ImportSummary {
     /// One entry per inbox file seen, in import order.
     pub files: Vec<FileOutcome>,
+    /// Files not looked at because a stop was requested (SIGTERM/SIGINT): they stay in
+    /// the inbox, untouched, for the next import. The file in hand when the stop came
+    /// was finished and recorded first.
+    pub left: Vec<String>,
 }
 
 impl ImportSummary {
@@ -129,9 +134,24 @@ fn kind_order(k: SourceKind) -> u8 {
 /// file-name order. Each file is stored in one transaction or not at all; a file is
 /// rejected whole (quarantined with a report) when it cannot be read or more than
 /// `ingest.max_rejected_fraction` of its rows are bad. A bad file never stops the pass.
-pub fn import(cfg: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<ImportSummary> {
-    import_where(cfg, store, now, &|_| true)
+///
+/// With `stop` requested the file in hand is finished (stored and recorded, or
+/// quarantined) and the rest are left in the inbox ([`ImportSummary::left`]).
+pub fn import(cfg: &Config, store: &mut Store, now: DateTime<Utc>, stop: &Stop) -> Result<ImportSummary> {
+    import_where(cfg, store, now, &|_| true, stop)
 }
+
+/// The error that ends [`read_ahead`] early when a stop is requested between files.
+#[derive(Debug)]
+struct StoppedBetweenFiles;
+
+impl std::fmt::Display for StoppedBetweenFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped between two files")
+    }
+}
+
+impl std::error::Error for StoppedBetweenFiles {}
 
 /// [`import`], for the inbox files whose name `wanted` accepts only (the daemon passes
 /// the files that have settled; the others are left alone, not even listed).
@@ -140,6 +160,7 @@ pub fn import_where(
     store: &mut Store,
     now: DateTime<Utc>,
     wanted: &dyn Fn(&str) -> bool,
+    stop: &Stop,
 ) -> Result<ImportSummary> {
     let inbox = &cfg.paths.inbox;
     let entries = fs::read_dir(inbox).with_context(|| format!("cannot read the inbox folder {}", inbox.display()))?;
@@ -167,11 +188,15 @@ pub fn import_where(
     // sheet (~200 MB at 85k rows), so memory grows with the readers: at most one file is
     // read ahead per reader.
     let readers = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1);
-    read_ahead(
+    let outcome = read_ahead(
         jobs.len(),
         readers,
-        |i| read_one(jobs[i].as_ref(), &settings, &known),
+        // Once a stop is requested, nothing more is read (the storing side stops too).
+        |i| if stop.requested() { None } else { read_one(jobs[i].as_ref(), &settings, &known) },
         |i, read| {
+            if stop.requested() {
+                return Err(StoppedBetweenFiles.into());
+            }
             let (_, name, source) = &files[i];
             let Some(source) = source else {
                 summary.files.push(FileOutcome {
@@ -186,7 +211,15 @@ pub fn import_where(
             summary.files.push(FileOutcome { file: name.clone(), source: source.name.clone(), status, report });
             Ok(())
         },
-    )?;
+    );
+    match outcome {
+        Ok(()) => {}
+        Err(e) if e.is::<StoppedBetweenFiles>() => {
+            summary.left = files[summary.files.len()..].iter().map(|(_, name, _)| name.clone()).collect();
+            tracing::info!("stopping: {} inbox file(s) left for the next import", summary.left.len());
+        }
+        Err(e) => return Err(e),
+    }
     Ok(summary)
 }
 

@@ -107,6 +107,21 @@ pub fn scheduled_job(
         }
         (j, t) => bail!("{j} does not work on {t}"),
     };
+    // The daemon's delivery returns at a backoff: the heartbeat retries when due.
+    if !stop.requested() && !stop.waits_for_retries() {
+        let left = store.outbox_waiting_count()?;
+        if left > 0 {
+            return Ok(match outcome {
+                Occurrence::Done(l) => {
+                    Occurrence::Done(format!("{l}; {left} message(s) wait in the outbox for a retry"))
+                }
+                Occurrence::Failed(l) => {
+                    Occurrence::Failed(format!("{l}; {left} message(s) wait in the outbox for a retry"))
+                }
+                other => other,
+            });
+        }
+    }
     // A shutdown cut the delivery short: not done until the rest has gone.
     if stop.requested() {
         let left = store.outbox_due_count(now + chrono::Duration::days(36_500))?;
@@ -365,7 +380,7 @@ impl Calendar {
         ready: &HashSet<String>,
         log: &mut dyn FnMut(&str),
     ) -> Result<ImportSummary> {
-        let summary = import_where(&self.cfg, &mut self.store, now, &|n| ready.contains(n))?;
+        let summary = import_where(&self.cfg, &mut self.store, now, &|n| ready.contains(n), &self.stop)?;
         let notified =
             summary.files.iter().any(|f| matches!(&f.status, FileStatus::Quarantined { notified: Some(_), .. }));
         if notified && let Err(e) = deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
@@ -402,6 +417,18 @@ impl Calendar {
     /// requested.
     pub fn tick(&mut self, clock: &dyn Clock, log: &mut dyn FnMut(&str)) -> Result<()> {
         let now = clock.now();
+        // Messages whose retry is due (delivery returned at their backoff).
+        if self.store.outbox_due_count(now)? > 0 {
+            match deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
+                Ok(d) => log(&format!(
+                    "outbox: {} message(s) delivered, {} dead, {} waiting for a retry",
+                    d.sent.len(),
+                    d.dead.len(),
+                    d.left
+                )),
+                Err(e) => log(&format!("outbox: cannot deliver: {e:#}")),
+            }
+        }
         let cal = self.cfg.schedule.clone();
         let since = self.store.last_seen()?.unwrap_or(now).min(now);
         for row in self.store.runs_in(&[RunState::Waiting])? {

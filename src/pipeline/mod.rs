@@ -75,28 +75,54 @@ use crate::report::{Fonts, Templates};
 use crate::store::Store;
 
 /// A stop token: asks work in progress to stop soon (SIGTERM/SIGINT in `quotad
-/// serve`). Cloning it gives another handle on the same flag, so a signal handler can
-/// hold one and the worker another; a library caller or a test stops one run without
-/// touching process state. [`deliver_outbox`] finishes the message in flight and
-/// leaves the rest pending (sent at the next start), and does not wait for retries;
-/// [`scheduled_job`] then reports the occurrence as cut short.
+/// serve`, `run`, `import`, `outbox retry`). Cloning it gives another handle on the
+/// same flag, so a signal handler can hold one and the worker another; a library caller
+/// or a test stops one run without touching process state. [`deliver_outbox`] finishes
+/// the message whose payload is being written, abandons a wait for the server that
+/// hands nothing over (connecting, the greeting, MAIL, RCPT), leaves the rest pending
+/// (sent at the next start), and does not wait for retries; [`scheduled_job`] then
+/// reports the occurrence as cut short.
+///
+/// The token also says whether delivery may sleep through a retry backoff: a
+/// command's token ([`Stop::new`]) does, so `quotad run` returns when every message is
+/// sent or dead; the daemon's ([`Stop::for_daemon`]) does not — delivery returns at the
+/// first backoff, and the daemon's heartbeat delivers again when a retry is due, so
+/// its calendar and inbox go on meanwhile.
 #[derive(Debug, Clone, Default)]
-pub struct Stop(Arc<AtomicBool>);
+pub struct Stop {
+    flag: Arc<AtomicBool>,
+    daemon: bool,
+}
 
 impl Stop {
-    /// A token nobody has asked to stop yet.
+    /// A command's token nobody has asked to stop yet (delivery waits for retries).
     pub fn new() -> Stop {
         Stop::default()
     }
 
+    /// The daemon's token: delivery never sleeps through a retry backoff.
+    pub fn for_daemon() -> Stop {
+        Stop { flag: Arc::default(), daemon: true }
+    }
+
     /// Asks every holder of this token (and its clones) to stop soon. Idempotent.
     pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
     }
 
     /// Whether [`Stop::request`] was called on this token or a clone of it.
     pub fn requested(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Whether delivery may sleep through a retry backoff (a command, not the daemon).
+    pub fn waits_for_retries(&self) -> bool {
+        !self.daemon
+    }
+
+    /// The flag itself, for a stage that must watch it (the SMTP transport).
+    fn flag(&self) -> Arc<AtomicBool> {
+        self.flag.clone()
     }
 }
 
@@ -151,8 +177,9 @@ pub enum Step<'a> {
 /// `quotad run JOB`, in the order of the stages: with [`Job::All`], import the inbox,
 /// then the quota memo, the weekly ranking and the 1:1 sheets (which review the month
 /// before the memo month); otherwise that one job. Holds the state lock throughout;
-/// each stage's summary goes to `on_step` as soon as it is done. `stop` cuts a
-/// delivery short.
+/// each stage's summary goes to `on_step` as soon as it is done. `stop` (SIGTERM or
+/// SIGINT) finishes the file or message in hand, records it, and starts no further
+/// stage: the rest waits in the inbox or the outbox for the next run, never sent twice.
 ///
 /// Errors: templates or fonts that do not load, the lock, the state database, no data
 /// for a default period, and whatever a stage returns; stages already done have been
@@ -169,8 +196,11 @@ pub fn run_jobs(
     let _lock = lock_state(cfg)?;
     let mut store = open_store(cfg)?;
     if job == Job::All {
-        let summary = import(cfg, &mut store, now)?;
+        let summary = import(cfg, &mut store, now, stop)?;
         on_step(Step::Import(&summary));
+    }
+    if stop.requested() {
+        return Ok(());
     }
     if matches!(job, Job::QuotaMemo | Job::All) {
         let period = match period {
@@ -179,6 +209,9 @@ pub fn run_jobs(
         };
         let memo = quota_memo(cfg, &mut store, &templates, period, corrections, resend, now, stop)?;
         on_step(Step::Memo(&memo));
+    }
+    if stop.requested() {
+        return Ok(());
     }
     if matches!(job, Job::WeeklyRanking | Job::OneOnOne | Job::All) {
         let fonts = Fonts::load(&cfg.pdf)?;
@@ -190,7 +223,7 @@ pub fn run_jobs(
             let s = weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now, stop)?;
             on_step(Step::Docs(&s));
         }
-        if matches!(job, Job::OneOnOne | Job::All) {
+        if matches!(job, Job::OneOnOne | Job::All) && !stop.requested() {
             // `run all --period` names the memo month; the 1:1 sheets review the month before.
             let period = match (period, job) {
                 (Some(p), Job::OneOnOne) => p,

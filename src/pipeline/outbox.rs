@@ -156,6 +156,10 @@ pub struct Delivery {
     pub retried: usize,
     /// The admin address told about dead letters in this delivery, if any.
     pub notified: Option<String>,
+    /// Messages still waiting in the outbox when it returned (pending, or failed and
+    /// waiting for a retry): none unless it was stopped or, for the daemon, a retry is
+    /// backing off.
+    pub left: usize,
 }
 
 /// How many outbox rows delivery loads at once.
@@ -167,16 +171,22 @@ const DELIVERY_BATCH: usize = 32;
 /// - Rows left `sending` by a crash are sent again first, with the same Message-ID.
 /// - Each row is marked `sending` (committed) before its transaction and `sent` after
 ///   the server's 250 (or the file's rename).
-/// - A failed attempt is retried after the backoff of `mail.retry_*`; when no session
-///   can be opened (server down, silent, TLS or AUTH failing) every waiting row counts
-///   one attempt and they wait together. After `mail.max_attempts` attempts, or at once
-///   on a permanent (5xx) refusal, a row is `dead`; `mail.admin` then gets one message
-///   listing the new dead letters.
+/// - A failed attempt is retried after the backoff of `mail.retry_*`. When no session
+///   can be opened (server down, silent, TLS or AUTH failing), that one failed
+///   connection counts one attempt against **every** message waiting for the server,
+///   not just the batch in hand, and they wait together: a dead server costs one
+///   timeout per attempt, whatever the number of messages. After `mail.max_attempts`
+///   attempts, or at once on a permanent (5xx) refusal, a row is `dead`; `mail.admin`
+///   then gets one message listing the new dead letters.
 ///
-/// This call sleeps through backoffs; when `stop` is requested it finishes the message
-/// in flight, leaves the rest pending (sent at the next start) and does not wait for
-/// retries. Times recorded are `now` plus the time elapsed in
-/// this call (monotonic), so they stay derived from the `now` passed in.
+/// With a command's token this call sleeps through backoffs; with the daemon's
+/// ([`Stop::for_daemon`]) it returns at the first one ([`Delivery::left`] says how many
+/// wait) and the daemon delivers again when the retry is due. When `stop` is requested
+/// it finishes the message whose payload is being written, abandons a wait that hands
+/// nothing over (the row goes back as it was, no attempt counted), leaves the rest
+/// pending (sent at the next start) and does not wait for retries. Times recorded are
+/// `now` plus the time elapsed in this call (monotonic), so they stay derived from the
+/// `now` passed in.
 pub fn deliver_outbox(
     cfg: &Config,
     store: &mut Store,
@@ -187,7 +197,8 @@ pub fn deliver_outbox(
     let started = Instant::now();
     let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
     let _lock = delivery_lock(cfg)?;
-    let mut transport = deliver::open(&cfg.mail, &cfg.paths.outbox).context("cannot deliver the outbox")?;
+    let mut transport =
+        deliver::open(&cfg.mail, &cfg.paths.outbox, stop.flag()).context("cannot deliver the outbox")?;
     let mut d = Delivery { transport: transport.describe(), ..Default::default() };
     d.interrupted = store.outbox_recover_interrupted()?;
     for key in &d.interrupted {
@@ -197,7 +208,7 @@ pub fn deliver_outbox(
         );
     }
     let policy = cfg.mail.retry;
-    loop {
+    'delivery: loop {
         // A batch at a time: the messages carry their attachments.
         let due = store.outbox_due_first(clock(), DELIVERY_BATCH)?;
         if due.is_empty() {
@@ -208,7 +219,7 @@ pub fn deliver_outbox(
                 continue;
             }
             match store.outbox_next_retry()? {
-                Some(at) => {
+                Some(at) if stop.waits_for_retries() => {
                     transport.close();
                     let wait = (at - clock()).to_std().unwrap_or_default();
                     tracing::info!("waiting {:.1} s for the next retry", wait.as_secs_f64());
@@ -221,7 +232,7 @@ pub fn deliver_outbox(
                     }
                     continue;
                 }
-                None => break,
+                _ => break,
             }
         }
         if stop.requested() {
@@ -232,18 +243,18 @@ pub fn deliver_outbox(
                 // Shutting down: the message in flight is finished; the rest stay
                 // pending and go at the next start.
                 tracing::info!("shutting down: {} message(s) left pending in the outbox", due.len() - i);
-                break;
+                break 'delivery;
             }
             let e = &row.entry;
             // Wait for the rate limit and open the session before the row is marked
             // `sending`, so that `sending` covers only the transaction itself.
-            let result = match transport.prepare() {
+            let (marked, result) = match transport.prepare() {
                 Ok(()) => {
                     store.outbox_mark_sending(&e.idempotency_key, clock())?;
                     let name = file_name(row);
-                    transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message })
+                    (true, transport.send(&Queued { name: &name, recipient: &e.recipient, message: &e.message }))
                 }
-                Err(err) => Err(err),
+                Err(err) => (false, Err(err)),
             };
             match result {
                 Ok(()) => {
@@ -251,20 +262,32 @@ pub fn deliver_outbox(
                     d.sent.push(e.idempotency_key.clone());
                 }
                 Err(err) => match err.class() {
+                    FailureClass::Abandoned => {
+                        // Stopping before anything was handed over: as it was.
+                        if marked {
+                            store.outbox_unmark_sending(&e.idempotency_key)?;
+                        }
+                        tracing::info!("{err}; {} stays in the outbox, not counted as an attempt", e.idempotency_key);
+                        break 'delivery;
+                    }
                     FailureClass::Connection => {
-                        // No session: nothing in this batch can go now. Every row left
-                        // counts one attempt and waits for its backoff.
-                        let left = &due[i..];
+                        // No session: nothing waiting for this server can go now. Each
+                        // message due counts this one attempt and waits for its backoff.
+                        if marked {
+                            store.outbox_unmark_sending(&e.idempotency_key)?;
+                        }
+                        let waiting = store.outbox_due_attempts(clock())?;
                         tracing::warn!(
                             "{err}; {} message(s) wait (attempt {} of {})",
-                            left.len(),
+                            waiting.len(),
                             row.attempts + 1,
                             policy.max_attempts
                         );
-                        for r in left {
-                            record_failure(store, &mut d, r, &err.to_string(), false, policy, clock())?;
+                        let at = clock();
+                        for (key, attempts) in &waiting {
+                            record_failure(store, &mut d, key, *attempts, &err.to_string(), false, policy, at)?;
                         }
-                        break;
+                        continue 'delivery;
                     }
                     FailureClass::Transient => {
                         tracing::warn!(
@@ -273,17 +296,36 @@ pub fn deliver_outbox(
                             row.attempts + 1,
                             policy.max_attempts
                         );
-                        record_failure(store, &mut d, row, &err.to_string(), false, policy, clock())?;
+                        record_failure(
+                            store,
+                            &mut d,
+                            &e.idempotency_key,
+                            row.attempts,
+                            &err.to_string(),
+                            false,
+                            policy,
+                            clock(),
+                        )?;
                     }
                     FailureClass::Permanent => {
                         tracing::warn!("{}: {err}: permanent, not retried", e.idempotency_key);
-                        record_failure(store, &mut d, row, &err.to_string(), true, policy, clock())?;
+                        record_failure(
+                            store,
+                            &mut d,
+                            &e.idempotency_key,
+                            row.attempts,
+                            &err.to_string(),
+                            true,
+                            policy,
+                            clock(),
+                        )?;
                     }
                 },
             }
         }
     }
     transport.close();
+    d.left = store.outbox_waiting_count()?;
     Ok(d)
 }
 
@@ -319,27 +361,30 @@ fn file_name(row: &OutboxRow) -> String {
     deliver::safe_name(&base, &e.idempotency_key)
 }
 
+/// Records attempt number `attempts + 1` of `key` as failed: retried after its backoff,
+/// or dead (permanent, or the last attempt allowed).
+#[allow(clippy::too_many_arguments)]
 fn record_failure(
     store: &Store,
     d: &mut Delivery,
-    row: &OutboxRow,
+    key: &str,
+    attempts: u32,
     error: &str,
     permanent: bool,
     policy: deliver::RetryPolicy,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let made = row.attempts + 1;
+    let made = attempts + 1;
     let outcome = match policy.backoff(made) {
         Some(wait) if !permanent => FailureOutcome::RetryAt(now + chrono::Duration::from_std(wait)?),
         _ => FailureOutcome::Dead,
     };
-    let key = &row.entry.idempotency_key;
     store.outbox_mark_failed(key, error, outcome, now)?;
     match outcome {
         FailureOutcome::RetryAt(_) => d.retried += 1,
         FailureOutcome::Dead => {
             tracing::warn!("{key}: dead letter after {made} attempt(s): {error}");
-            d.dead.push((key.clone(), error.to_string()));
+            d.dead.push((key.to_string(), error.to_string()));
         }
     }
     Ok(())

@@ -176,6 +176,16 @@ impl Store {
         Ok(n as usize)
     }
 
+    /// Rows not yet sent nor given up (pending, sending, or failed and waiting for a
+    /// retry), whenever they are due.
+    pub fn outbox_waiting_count(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'failed')", [], |r| r.get(0))
+            .map_err(self.err())?;
+        Ok(n as usize)
+    }
+
     /// The first `limit` rows of [`Store::outbox_due`]: delivery takes them a batch at a
     /// time, so a run of thousands of messages with PDFs attached never holds them all
     /// in memory.
@@ -229,6 +239,40 @@ impl Store {
             )
             .map_err(self.err())?;
         Ok(())
+    }
+
+    /// Puts a row marked `sending` back as it was — `failed` (and due) if it had a
+    /// retry time, else `pending` — when its transaction was abandoned before anything
+    /// was handed over (a stop during the greeting, MAIL or RCPT): no attempt counted.
+    pub fn outbox_unmark_sending(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = CASE WHEN next_attempt_at IS NULL THEN 'pending' ELSE 'failed' END
+                 WHERE idempotency_key = ?1 AND state = 'sending'",
+                params![key],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The key and attempts made of every row due at `now` (pending, or failed with its
+    /// retry time passed), oldest first, without the messages: when the server cannot
+    /// be reached, each counts one attempt.
+    pub fn outbox_due_attempts(&self, now: DateTime<Utc>) -> Result<Vec<(String, u32)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT idempotency_key, attempts FROM outbox
+                 WHERE state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)
+                 ORDER BY created_at, idempotency_key",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![ts(now)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32)))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        Ok(rows)
     }
 
     /// Marks a row `sent` (after the SMTP server's 250, or the .eml file's rename).

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{Env, ROSTER, config};
 use crate::smtp_server::{Certs, PASSWORD_ENV, SmtpSink, free_port, password, smtp_config};
+use quotad::store::OutboxState;
 
 /// Polls `cond` every 50 ms for up to `limit`.
 fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
@@ -129,4 +130,283 @@ fn an_idle_serve_uses_under_1_s_of_cpu_in_30_s_and_still_imports_a_file_dropped_
     assert_eq!(code, 0);
     // Each file once.
     assert_eq!(read(&env, "serve.out").matches("crm-export-2026-11.csv").count(), 1);
+}
+
+// ---------------------------------------------------------------------------------
+// Servers that stall, for real.
+
+/// A TCP server on 127.0.0.1 that accepts connections and never says a word (no SMTP
+/// greeting): a mail server that is up but hung. Counts the connections it accepted.
+struct SilentServer {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(s); // kept open, silent
+            }
+        });
+        SilentServer { port, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `[mail]` lines sending to it: a plain local relay without AUTH, the default
+    /// timeouts unless `smtp_extra` sets them.
+    fn config(&self, mail_extra: &str, smtp_extra: &str) -> String {
+        format!(
+            "transport = \"smtp\"\n{mail_extra}\n\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n{smtp_extra}\n",
+            self.port
+        )
+    }
+}
+
+/// 200 reps, one quota and one deal each: 200 rep memos and a team memo (April 2026).
+fn big_inbox(env: &Env) -> Vec<String> {
+    let mut roster = String::from("Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status\n");
+    let mut quotas = String::from("Rep Email,Month,Revenue Quota,Units Quota\n");
+    let mut deals = String::from("Deal ID,Sales Rep,Rep Email,Team,Stage,Close Date,Sale Price,Units\n");
+    let mut emails = Vec::new();
+    for i in 1..=200 {
+        let email = format!("rep{i:03}@example.com");
+        roster.push_str(&format!("R{i:03},Rep {i:03},{email},North,Mia Boss,mia@example.com,2020-01-06,Active\n"));
+        quotas.push_str(&format!("{email},2026-03,100000,1\n{email},2026-04,100000,1\n"));
+        deals.push_str(&format!("D{i:03},Rep {i:03},{email},North,Closed Won,2026-03-10,{},1\n", 50_000 + i * 500));
+        emails.push(email);
+    }
+    env.put("roster.csv", roster);
+    env.put("quotas.csv", quotas);
+    env.put("deals.csv", deals);
+    emails
+}
+
+/// The sample delivering through `sink`, a copy of its inbox in the test folder.
+fn sample_smtp(sink: &SmtpSink, smtp_extra: &str) -> Env {
+    let env = sample_copy(&[]);
+    let shipped = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let transport = shipped.lines().find(|l| l.starts_with("transport = \"file\"")).unwrap();
+    let smtp = smtp_config(sink.port, sink.cert(), "starttls", "", smtp_extra)
+        .replace("connect_timeout_seconds = 10\ncommand_timeout_seconds = 10\n", "");
+    std::fs::write(env.path("quotad.toml"), format!("{}{smtp}", shipped.replace(transport, ""))).unwrap();
+    env
+}
+
+fn outbox_states(env: &Env, state: &str) -> Vec<(String, quotad::store::OutboxState, u32)> {
+    let store = quotad::store::Store::open(&env.path(state)).unwrap();
+    store
+        .outbox_list(&quotad::store::OutboxState::ALL, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.entry.recipient, r.state, r.attempts))
+        .collect()
+}
+
+fn count_state(rows: &[(String, quotad::store::OutboxState, u32)], s: quotad::store::OutboxState) -> usize {
+    rows.iter().filter(|r| r.1 == s).count()
+}
+
+// ---------------------------------------------------------------------------------
+// 2 and 3. `run` stops as `serve` does, within the service unit's stop timeout.
+
+#[test]
+fn sigterm_to_run_while_data_awaits_its_250_finishes_that_message_records_it_and_the_next_run_sends_nothing_twice() {
+    let pw = password();
+    let held = "carlos.williams@example-homes.com";
+    // The sink stores the message to Carlos, then holds its 250 for 8 s; the default
+    // command timeout (60 s) waits for it.
+    let sink = SmtpSink::start_with(
+        free_port(),
+        std::rc::Rc::new(Certs::new()),
+        "starttls",
+        &pw,
+        &["--hold-reply", held, "--hold-seconds", "8"],
+    );
+    let env = sample_smtp(&sink, "");
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let mut child = env.spawn("run", &["run", "quota-memo"], &vars);
+    assert!(wait_for(Duration::from_secs(60), || sink.holding("reply")), "{}", read(&env, "run.err"));
+    let at_term = sink.count();
+    let (code, took) = stop(&mut child, "TERM", Duration::from_secs(30));
+    assert_eq!(code, 143, "{}{}", read(&env, "run.out"), read(&env, "run.err"));
+    assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(12), "stopped {took:?} after SIGTERM");
+    assert_eq!(sink.count(), at_term, "no message started after SIGTERM");
+    let rows = outbox_states(&env, "var/quotad.sqlite");
+    let carlos = rows.iter().find(|r| r.0 == held).unwrap();
+    assert_eq!((carlos.1, carlos.2), (OutboxState::Sent, 1), "the message in flight is recorded as sent");
+    assert_eq!(count_state(&rows, OutboxState::Sending), 0);
+    assert_eq!(count_state(&rows, OutboxState::Sent), at_term);
+    assert!(
+        read(&env, "run.err").contains("SIGTERM: finishing the message or file in flight"),
+        "{}",
+        read(&env, "run.err")
+    );
+    assert!(
+        read(&env, "run.out").contains(&format!("stopped by SIGTERM: {} message(s) left in the outbox", 22 - at_term)),
+        "{}",
+        read(&env, "run.out")
+    );
+
+    // The next run sends the rest, each once; Carlos is not sent twice.
+    let again = env.quotad_env(&["run", "quota-memo"], &vars);
+    assert_eq!(again.code, 0, "{again:?}");
+    let mut to: Vec<String> = sink.received().into_iter().map(|r| r.email.to).collect();
+    assert_eq!(to.len(), 22);
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 22, "nobody got a memo twice");
+}
+
+#[test]
+fn sigterm_while_rcpt_or_the_greeting_is_awaited_abandons_it_at_once_and_the_message_goes_once_later() {
+    let pw = password();
+    let held = "carlos.williams@example-homes.com";
+    let sink = SmtpSink::start_with(
+        free_port(),
+        std::rc::Rc::new(Certs::new()),
+        "starttls",
+        &pw,
+        &["--hold-rcpt", held, "--hold-seconds", "30"],
+    );
+    let env = sample_smtp(&sink, "");
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let mut child = env.spawn("run", &["run", "quota-memo"], &vars);
+    assert!(wait_for(Duration::from_secs(60), || sink.holding("rcpt")), "{}", read(&env, "run.err"));
+    let (code, took) = stop(&mut child, "INT", Duration::from_secs(30));
+    assert_eq!(code, 130, "{}", read(&env, "run.err"));
+    assert!(took < Duration::from_secs(2), "stopped {took:?} after SIGINT: the RCPT reply was not waited for");
+    let rows = outbox_states(&env, "var/quotad.sqlite");
+    let carlos = rows.iter().find(|r| r.0 == held).unwrap();
+    assert_eq!((carlos.1, carlos.2), (OutboxState::Pending, 0), "nothing was handed over: not an attempt");
+    assert_eq!(count_state(&rows, OutboxState::Sending), 0);
+    assert!(!sink.received().iter().any(|r| r.email.to == held));
+
+    // A server that never greets: with the default connect timeout (30 s), SIGTERM
+    // during the wait stops at once.
+    let silent = SilentServer::start();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = cfg.replace(&format!("port = {}", sink.port), &format!("port = {}", silent.port));
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    let mut child = env.spawn("retry", &["outbox", "retry"], &vars);
+    assert!(wait_for(Duration::from_secs(20), || silent.accepted() >= 1));
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took) = stop(&mut child, "TERM", Duration::from_secs(40));
+    assert_eq!(code, 143, "{}", read(&env, "retry.err"));
+    assert!(took < Duration::from_secs(2), "stopped {took:?} after SIGTERM while waiting for a greeting");
+    let rows = outbox_states(&env, "var/quotad.sqlite");
+    assert_eq!(count_state(&rows, OutboxState::Failed) + count_state(&rows, OutboxState::Sending), 0, "{rows:?}");
+
+    // Back to the real server: the rest go, Carlos once.
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    std::fs::write(
+        env.path("quotad.toml"),
+        cfg.replace(&format!("port = {}", silent.port), &format!("port = {}", sink.port)),
+    )
+    .unwrap();
+    let r = env.quotad_env(&["outbox", "retry"], &vars);
+    assert_eq!(r.code, 0, "{r:?}");
+    let to: Vec<String> = sink.received().into_iter().map(|r| r.email.to).collect();
+    assert_eq!(to.len(), 22);
+    assert_eq!(to.iter().filter(|t| *t == held).count(), 1);
+}
+
+#[test]
+fn the_service_units_stop_timeout_exceeds_the_longest_stop_quotad_can_take_with_the_default_timeouts() {
+    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/quotad.service")).unwrap();
+    let stop: u64 = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("TimeoutStopSec="))
+        .expect("TimeoutStopSec in the unit")
+        .trim()
+        .parse()
+        .unwrap();
+    // The defaults of [mail.smtp]: on SIGTERM only a message whose payload is being
+    // written is finished; writing it and waiting for its 250 are each bounded by
+    // command_timeout_seconds (default 60).
+    let cfg = quotad::config::Config::parse(
+        &config("transport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\n"),
+        "quotad.toml",
+        Path::new("."),
+    )
+    .unwrap();
+    let quotad::deliver::TransportKind::Smtp(smtp) = &cfg.mail.transport else { panic!("smtp") };
+    assert_eq!(smtp.command_timeout, Duration::from_secs(60));
+    assert_eq!(smtp.longest_stop(), Duration::from_secs(120));
+    assert!(stop > 120, "TimeoutStopSec={stop} must exceed 120 s, or systemd's SIGKILL can cut a message short");
+}
+
+// ---------------------------------------------------------------------------------
+// 4. A dead server is noticed once per connection.
+
+#[test]
+fn a_server_that_never_greets_costs_one_timeout_per_attempt_for_all_201_messages_not_one_per_batch() {
+    let silent = SilentServer::start();
+    let env =
+        Env::new(&config(&silent.config(
+            "max_attempts = 2\nretry_initial_seconds = 1\nretry_max_seconds = 1",
+            "connect_timeout_seconds = 2",
+        )));
+    big_inbox(&env);
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let start = Instant::now();
+    let run = env.quotad(&["run", "quota-memo"]);
+    let took = start.elapsed();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(silent.accepted(), 2, "one connection per attempt: {run:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}: two 2 s timeouts and a 1 s backoff");
+    let rows = outbox_states(&env, "quotad.sqlite");
+    assert_eq!(rows.len(), 201);
+    assert!(rows.iter().all(|r| r.1 == OutboxState::Dead && r.2 == 2), "{rows:?}");
+}
+
+#[test]
+fn while_delivery_backs_off_the_daemon_keeps_its_calendar_and_imports_a_new_file() {
+    let silent = SilentServer::start();
+    let env = Env::new(&config(&format!(
+        "{}\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 60\nsettle_seconds = 1\n",
+        silent.config("retry_initial_seconds = 600", "connect_timeout_seconds = 1")
+    )));
+    env.put("roster.csv", ROSTER);
+    env.put("quotas.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-04,400000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,300000\n",
+    );
+    // 1 April 07:00 CDT = 12:00 UTC: the memo runs, its delivery fails, 10 minutes' backoff.
+    let mut d = env.spawn("serve", &["--now", "2026-04-01T11:59:50Z", "serve"], &[]);
+    assert!(
+        wait_for(Duration::from_secs(40), || silent.accepted() >= 1
+            && read(&env, "serve.out").contains("quota-memo 2026-04-01")),
+        "{}{}",
+        read(&env, "serve.out"),
+        read(&env, "serve.err")
+    );
+    std::fs::write(
+        env.path("inbox/deals-0401.csv"),
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD2,bob@example.com,Closed Won,2026-04-01,280000\n",
+    )
+    .unwrap();
+    let dropped = Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(20), || read(&env, "serve.out").contains("inbox: deals-0401.csv imported")),
+        "{}",
+        read(&env, "serve.out")
+    );
+    assert!(dropped.elapsed() < Duration::from_secs(3), "{:?}", dropped.elapsed());
+    let (code, took) = stop(&mut d, "TERM", Duration::from_secs(20));
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(silent.accepted(), 1, "one connection: the retry waits for its backoff");
 }

@@ -139,20 +139,24 @@ fn smtp_sample_env(sink: &SmtpSink) -> Env {
 #[test]
 fn sigterm_while_a_message_is_in_flight_finishes_it_and_the_rest_go_once_at_the_next_start() {
     let pw = password();
-    // The sink holds its reply to one RCPT TO for 5 s: that message is in flight.
+    // The sink stores one message, then holds its 250 for 5 s: that message is in
+    // flight, its text written (a stop during RCPT is abandoned instead: durable.rs).
     let held = "carlos.williams@example-homes.com";
     let certs = std::rc::Rc::new(crate::smtp_server::Certs::new());
-    let sink = SmtpSink::start_with(crate::smtp_server::free_port(), certs, "starttls", &pw, &["--hold-rcpt", held]);
+    let sink = SmtpSink::start_with(crate::smtp_server::free_port(), certs, "starttls", &pw, &["--hold-reply", held]);
     let env = smtp_sample_env(&sink);
     let vars = [(PASSWORD_ENV, pw.as_str())];
     let d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
-    assert!(wait_for(Duration::from_secs(30), || sink.holding("rcpt")), "{}", d.out());
+    assert!(wait_for(Duration::from_secs(30), || sink.holding("reply")), "{}", d.out());
     let before = sink.count();
     let (code, took) = d.term();
     assert_eq!(code, 0);
     assert!(took < Duration::from_secs(8), "stopped {took:?} after SIGTERM (the reply was held 5 s)");
     let after = sink.count();
-    assert_eq!(after, before + 1, "the message in flight was finished, and no other started");
+    assert_eq!(after, before, "the message in flight was finished, and no other started");
+    let store = quotad::store::Store::open(&env.path("var/quotad.sqlite")).unwrap();
+    let row = store.outbox_get(&format!("quota-memo/2026-11/{held}/rep-memo")).unwrap().unwrap();
+    assert_eq!(row.state, quotad::store::OutboxState::Sent, "the 250 was awaited and recorded");
     assert!(after < 22, "{after}");
     assert!(sink.received().iter().any(|r| r.email.to == held));
     let memo = runs(&env, "quota-memo");
