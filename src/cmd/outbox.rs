@@ -61,10 +61,10 @@ pub fn status(cfg: &Config, s: &OutboxStatus, now: DateTime<Utc>) -> i32 {
 }
 
 /// `quotad outbox list|retry`.
-pub fn outbox(cfg: &Config, action: OutboxAction, now: DateTime<Utc>) -> Result<i32> {
+pub fn outbox(cfg: &Config, action: OutboxAction, now: DateTime<Utc>, if_locked: pipeline::IfLocked) -> Result<i32> {
     match action {
         OutboxAction::List { state, limit } => list(cfg, &state, limit),
-        OutboxAction::Retry { keys } => retry(cfg, &keys, now),
+        OutboxAction::Retry { keys } => retry(cfg, &keys, now, if_locked),
     }
 }
 
@@ -109,9 +109,10 @@ fn detail(r: &OutboxLine) -> String {
     s
 }
 
-fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>) -> Result<i32> {
+fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>, if_locked: pipeline::IfLocked) -> Result<i32> {
     let signals = super::signals::Signals::listen()?;
     let templates = pipeline::load_templates(cfg)?;
+    let _lock = pipeline::lock_state_as(cfg, "outbox retry", if_locked)?;
     let mut store = pipeline::open_store(cfg)?;
     let r = pipeline::requeue(&mut store, keys)?;
     let mut status = 0;

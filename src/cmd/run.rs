@@ -10,14 +10,15 @@ use crate::cli::Job;
 use crate::config::Config;
 use crate::domain::{IsoWeek, Period};
 use crate::pipeline::{
-    self, Delivery, DocsSummary, FileStatus, ImportReport, ImportSummary, MemoSummary, OutboxStatus, RunRequest, Step,
+    self, Delivery, DocsSummary, FileStatus, IfLocked, ImportReport, ImportSummary, MemoSummary, OutboxStatus,
+    RunRequest, Step,
 };
 
 /// `quotad import`. SIGTERM/SIGINT finish the file in hand, record it, and exit
 /// 128 + the signal's number, the other files left in the inbox.
-pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
+pub fn import_only(cfg: &Config, now: DateTime<Utc>, if_locked: IfLocked) -> Result<i32> {
     let signals = Signals::listen()?;
-    let _lock = pipeline::lock_state(cfg)?;
+    let _lock = pipeline::lock_state_as(cfg, "import", if_locked)?;
     let mut store = pipeline::open_store(cfg)?;
     let summary = pipeline::import(cfg, &mut store, now, signals.stop())?;
     print_import(cfg, &summary);
@@ -46,7 +47,7 @@ pub(super) fn print_stopped(signals: &Signals, outbox: impl FnOnce() -> Result<O
 
 /// `quotad imports [--limit N]`: the latest import reports, newest first.
 pub fn imports(cfg: &Config, limit: usize) -> Result<i32> {
-    let store = pipeline::open_store(cfg)?;
+    let store = pipeline::open_store_read_only(cfg)?;
     print_import_reports(cfg, &pipeline::import_reports(&store, limit)?, "");
     Ok(0)
 }
@@ -87,8 +88,9 @@ pub fn run(
     resend: bool,
     week: Option<IsoWeek>,
     now: DateTime<Utc>,
+    if_locked: IfLocked,
 ) -> Result<i32> {
-    let req = RunRequest { job: self::job(job), period, week, corrections, resend };
+    let req = RunRequest { job: self::job(job), period, week, corrections, resend, if_locked };
     let signals = Signals::listen()?;
     let mut status = 0;
     pipeline::run_jobs(cfg, &req, now, signals.stop(), &mut |step| match step {

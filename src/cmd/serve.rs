@@ -58,7 +58,7 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
     if !(speed > 0.0 && speed.is_finite()) {
         anyhow::bail!("--speed must be a positive number (1 = real time)");
     }
-    let lock = pipeline::lock_state_as(cfg, "serve")?;
+    let lock = pipeline::lock_state_as(cfg, "serve", pipeline::IfLocked::Refuse)?;
     let stop = Stop::for_daemon();
     let calendar = pipeline::Calendar::open(cfg, stop.clone())?;
     // The clock starts once the state is open, so that `--now T` means T here.
@@ -343,11 +343,17 @@ fn list_inbox(dir: &std::path::Path) -> std::io::Result<Vec<Listed>> {
 /// `quotad run JOB --at TIMESTAMP`: runs that occurrence by hand, through the runs
 /// ledger ([`pipeline::run_at`]). Exit status 0 when it ran or had run, 1 when it
 /// failed.
-pub fn run_at(cfg: &Config, job: JobKind, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<i32> {
+pub fn run_at(
+    cfg: &Config,
+    job: JobKind,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    if_locked: pipeline::IfLocked,
+) -> Result<i32> {
     // SIGTERM/SIGINT finish the message in flight; the occurrence stays `started` and
     // is resumed by the next `serve` (or this command again).
     let signals = super::signals::Signals::listen()?;
-    match pipeline::run_at(cfg, job, at, now, signals.stop(), &mut |note| say!("{note}"))? {
+    match pipeline::run_at(cfg, job, at, now, signals.stop(), if_locked, &mut |note| say!("{note}"))? {
         RanAt::NotAgain(line) => {
             say!("{line}");
             Ok(0)

@@ -277,6 +277,7 @@ pub fn run_at(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
     stop: &Stop,
+    if_locked: super::IfLocked,
     say: &mut dyn FnMut(&str),
 ) -> Result<RanAt> {
     let tz = cfg.schedule.tz;
@@ -290,7 +291,7 @@ pub fn run_at(
         );
     }
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
-    let _lock = lock_state_as(cfg, "run")?;
+    let _lock = lock_state_as(cfg, "run", if_locked)?;
     let mut store = open_store(cfg)?;
     let sched = cfg.schedule.job(job);
     if !sched.is_occurrence(tz, at) {

@@ -60,7 +60,7 @@ pub use jobs::{Calendar, Occurrence, RanAt, admin_notice, run_at, scheduled_job}
 pub use memo::{MemoSummary, quota_memo};
 pub use outbox::{Delivery, OutboxLine, OutboxStatus, Requeued, deliver_outbox, outbox_list, outbox_status, requeue};
 pub use standings::{StandingsFormat, StandingsQuery, standings_report};
-pub use state::{StateLock, lock_state, lock_state_as, open_store};
+pub use state::{IfLocked, StateLock, lock_state, lock_state_as, open_store, open_store_read_only};
 pub use status::{CalendarStatus, JobRuns, RunLine, calendar_status};
 
 /// An import's report as recorded in the state database ([`import_reports`],
@@ -161,6 +161,8 @@ pub struct RunRequest {
     pub corrections: bool,
     /// Send memos already sent again (`--resend`).
     pub resend: bool,
+    /// When another quotad holds the state lock: refuse (default) or wait (`--wait`).
+    pub if_locked: IfLocked,
 }
 
 /// One stage's summary, handed over as soon as that stage is done.
@@ -191,9 +193,9 @@ pub fn run_jobs(
     stop: &Stop,
     on_step: &mut dyn FnMut(Step<'_>),
 ) -> Result<()> {
-    let RunRequest { job, period, week, corrections, resend } = *req;
+    let RunRequest { job, period, week, corrections, resend, if_locked } = *req;
     let templates = load_templates(cfg)?;
-    let _lock = lock_state(cfg)?;
+    let _lock = lock_state(cfg, if_locked)?;
     let mut store = open_store(cfg)?;
     if job == Job::All {
         let summary = import(cfg, &mut store, now, stop)?;

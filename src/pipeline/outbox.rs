@@ -519,7 +519,7 @@ pub fn outbox_status(store: &Store) -> Result<OutboxStatus> {
 ///
 /// Errors: the state database cannot be opened or read.
 pub fn outbox_list(cfg: &Config, states: &[OutboxState], limit: usize) -> Result<Vec<OutboxLine>> {
-    let store = super::open_store(cfg)?;
+    let store = super::open_store_read_only(cfg)?;
     Ok(store.outbox_list(states, limit)?.iter().map(OutboxLine::from).collect())
 }
 

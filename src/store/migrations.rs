@@ -168,6 +168,11 @@ CREATE INDEX roster_versions_by_rep ON roster_versions(rep_key, import_id);
 "#,
 ];
 
+/// How many migrations there are: the `user_version` of an up-to-date database.
+pub(super) fn count() -> usize {
+    MIGRATIONS.len()
+}
+
 /// Applies the migrations `conn`'s database has not had yet, in one transaction.
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
     let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));

@@ -495,3 +495,138 @@ R3,-Cy Cole,cy@example.com,South,Max Chief,max@example.com,2019-05-20,Active
     let bob = v.as_array().unwrap().iter().find(|r| r["rep_id"] == "R2").unwrap();
     assert_eq!(bob["team"], "+North");
 }
+
+// ---------------------------------------------------------------------------------
+// 6. Reading needs no write access.
+
+/// Runs the real binary as the unprivileged user `nobody` (setpriv) when the tests run
+/// as root, so that a folder's missing write permission applies; as another user, runs
+/// it as that user.
+fn quotad_as_reader(env: &Env, args: &[&str]) -> crate::harness::Run {
+    let root = effective_uid() == 0;
+    let bin = env!("CARGO_BIN_EXE_quotad");
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups", "--"]).arg(bin);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    let out = cmd
+        .args(["--config", "quotad.toml"])
+        .args(args)
+        .current_dir(env.dir.path())
+        .env_remove("QUOTAD_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    crate::harness::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The effective uid, from /proc (no libc).
+fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn with_a_read_only_state_folder_the_read_commands_work_and_a_writing_one_says_the_folder_is_read_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::new(&config(""));
+    env.put("roster.csv", ROSTER);
+    env.put("quotas.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-03,400000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,300000\n",
+    );
+    assert_eq!(env.quotad(&["run", "all"]).code, 0);
+    // The reader may read everything and write nothing: the folder and its files are
+    // r-x / r-- for everyone (as root the binary runs as `nobody`).
+    let set = |p: &Path, mode: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    for e in walk(env.dir.path()) {
+        set(&e, if e.is_dir() { 0o555 } else { 0o444 });
+    }
+    set(env.dir.path(), 0o555);
+    for args in [
+        &["status"][..],
+        &["standings", "--period", "2026-03"],
+        &["explain", "--rep", "ann@example.com", "--period", "2026-03"],
+        &["imports"],
+        &["outbox", "list"],
+    ] {
+        let r = quotad_as_reader(&env, args);
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+        assert!(!r.stderr.contains("unable to open database file"), "{args:?}: {r:?}");
+    }
+    assert!(quotad_as_reader(&env, &["imports"]).stdout.contains("deals.csv"));
+    let r = quotad_as_reader(&env, &["import"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("is read-only"), "{r:?}");
+    assert!(r.stderr.contains(&env.dir.path().display().to_string()), "names the folder: {r:?}");
+    set(env.dir.path(), 0o755);
+    for e in walk(env.dir.path()) {
+        set(&e, if e.is_dir() { 0o755 } else { 0o644 });
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------
+// 7. A second instance refuses.
+
+#[test]
+fn a_second_import_or_run_refuses_naming_the_pid_and_waits_only_with_wait() {
+    let env = Env::new(&config(""));
+    env.put("roster.csv", ROSTER);
+    // Another quotad `run` holds the state lock: here, this test process holds it, as
+    // quotad does (an exclusive lock on `<state>.lock`, "pid N run" inside).
+    let lock_path = env.path("quotad.sqlite.lock");
+    let mut lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let me = std::process::id();
+    writeln!(lock, "pid {me} run").unwrap();
+    for args in [&["import"][..], &["run", "all"], &["outbox", "retry"]] {
+        let start = Instant::now();
+        let r = env.quotad(args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(start.elapsed() < Duration::from_secs(5), "{args:?} waited");
+        assert!(
+            r.stderr.contains(&format!("another quotad (pid {me}, `quotad run`) is working on")),
+            "{args:?}: {r:?}"
+        );
+        assert!(r.stderr.contains("--wait"), "{args:?}: {r:?}");
+    }
+    // --wait waits for it, says so, and then works.
+    let mut child = env.spawn("waiting", &["import", "--wait"], &[]);
+    assert!(wait_for(Duration::from_secs(10), || read(&env, "waiting.err").contains("waiting for it to finish")));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
+    drop(lock);
+    let code = {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s.code().unwrap_or(-1);
+            }
+            assert!(start.elapsed() < Duration::from_secs(20));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    assert_eq!(code, 0, "{}", read(&env, "waiting.err"));
+    assert!(read(&env, "waiting.out").contains("roster.csv [roster]: 3 new"), "{}", read(&env, "waiting.out"));
+}
