@@ -281,6 +281,20 @@ pub fn run_at(
     say: &mut dyn FnMut(&str),
 ) -> Result<RanAt> {
     let tz = cfg.schedule.tz;
+    let sched = cfg.schedule.job(job);
+    if !sched.is_occurrence(tz, at) {
+        // Recorded, it would be a second ledger row for one night (the second 02:30 of
+        // a fall-back night), or a run the calendar never had.
+        bail!(
+            "{} is not an occurrence of {job} (\"{}\" in {tz}): {}; `quotad run {job}` without --at runs the job now",
+            local_and_utc(at, tz),
+            sched.pattern,
+            match sched.nearest(tz, at) {
+                Some(n) => format!("the nearest is {}", local_and_utc(n, tz)),
+                None => "it has no occurrence".to_string(),
+            }
+        );
+    }
     if at > now {
         // Recorded now, it would stand in the ledger for the real occurrence, which the
         // daemon would then never run.
@@ -293,14 +307,6 @@ pub fn run_at(
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
     let _lock = lock_state_as(cfg, "run", if_locked)?;
     let mut store = open_store(cfg)?;
-    let sched = cfg.schedule.job(job);
-    if !sched.is_occurrence(tz, at) {
-        say(&format!(
-            "note: {} is not an occurrence of {job} (\"{}\" in {tz}); running it anyway, recorded under that instant",
-            local_and_utc(at, tz),
-            sched.pattern
-        ));
-    }
     let claimed = store.run_claim(job.as_str(), at, "run", now)?;
     if !claimed {
         let row = store.run_get(job.as_str(), at)?.context("the ledger row just seen")?;

@@ -292,6 +292,25 @@ fn the_daemon_looks_again_exactly_when_the_earliest_file_will_have_settled() {
 }
 
 #[test]
+fn the_second_0230_of_the_fall_back_night_is_no_occurrence_and_the_nearest_is_the_first() {
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    let j = job(JobKind::QuotaMemo, "0 30 2 * * *");
+    // 25 Oct 2026: 02:30 CEST = 00:30 UTC (the occurrence), 02:30 CET = 01:30 UTC.
+    assert!(j.is_occurrence(tz, utc(2026, 10, 25, 0, 30)));
+    assert!(!j.is_occurrence(tz, utc(2026, 10, 25, 1, 30)));
+    assert_eq!(j.previous_before(tz, utc(2026, 10, 25, 1, 30)), Some(utc(2026, 10, 25, 0, 30)));
+    assert_eq!(j.nearest(tz, utc(2026, 10, 25, 1, 30)), Some(utc(2026, 10, 25, 0, 30)));
+    // 20:00 UTC on the 24th: 4.5 h before the next, 19.5 h after the previous.
+    assert_eq!(j.nearest(tz, utc(2026, 10, 24, 20, 0)), Some(utc(2026, 10, 25, 0, 30)));
+    // 10:00 UTC: 9.5 h after 00:30 UTC that day, 14.5 h before the next.
+    assert_eq!(j.nearest(tz, utc(2026, 10, 24, 10, 0)), Some(utc(2026, 10, 24, 0, 30)));
+    // The day after: 02:30 CET = 01:30 UTC; from 01:30 UTC on the 25th, 24 h ahead.
+    assert_eq!(j.next_after(tz, utc(2026, 10, 25, 1, 30)), Some(utc(2026, 10, 26, 1, 30)));
+    // Spring forward: 02:30 does not exist on 29 March; the occurrence is 03:00 CEST.
+    assert_eq!(j.previous_before(tz, utc(2026, 3, 29, 5, 0)), Some(utc(2026, 3, 29, 1, 0)));
+}
+
+#[test]
 fn occurrences_are_whole_seconds_whatever_the_start() {
     let tz: Tz = "America/Chicago".parse().unwrap();
     let j = JobSchedule::default_for(JobKind::QuotaMemo);

@@ -630,3 +630,39 @@ fn a_second_import_or_run_refuses_naming_the_pid_and_waits_only_with_wait() {
     assert_eq!(code, 0, "{}", read(&env, "waiting.err"));
     assert!(read(&env, "waiting.out").contains("roster.csv [roster]: 3 new"), "{}", read(&env, "waiting.out"));
 }
+
+// ---------------------------------------------------------------------------------
+// 8. `run JOB --at` takes only a real occurrence.
+
+#[test]
+fn run_at_the_second_0230_of_the_fall_back_night_is_refused_naming_the_first() {
+    let env = Env::new(&config(
+        "[schedule.quota_memo]\ncron = \"0 30 2 * * *\"\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+    ));
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap().replace("America/Chicago", "Europe/Berlin");
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    // 25 October 2026: 02:30 CEST = 00:30 UTC runs; 02:30 CET = 01:30 UTC is the same
+    // local time again.
+    let now = ["--now", "2026-10-25T06:00:00Z"];
+    let r = env.quotad(&[&now[..], &["run", "quota-memo", "--at", "2026-10-25T01:30:00Z"]].concat());
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "2026-10-25 02:30 CET (01:30 UTC) is not an occurrence of quota-memo (\"0 30 2 * * *\" in Europe/Berlin): the nearest is 2026-10-25 02:30 CEST (00:30 UTC)"
+        ),
+        "{r:?}"
+    );
+    // Any other instant: the nearest occurrence, before or after.
+    let r = env.quotad(&[&now[..], &["run", "quota-memo", "--at", "2026-10-24T20:00:00Z"]].concat());
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("the nearest is 2026-10-25 02:30 CEST (00:30 UTC)"), "{r:?}");
+    let r = env.quotad(&[&now[..], &["run", "quota-memo", "--at", "2026-10-24T10:00:00Z"]].concat());
+    assert!(r.stderr.contains("the nearest is 2026-10-24 02:30 CEST (00:30 UTC)"), "{r:?}");
+    let store = quotad::store::Store::open(&env.path("quotad.sqlite")).unwrap();
+    assert!(store.runs_of("quota-memo").unwrap().is_empty(), "nothing recorded");
+    // The occurrence itself runs (no data: skipped), once.
+    let r = env.quotad(&[&now[..], &["run", "quota-memo", "--at", "2026-10-25T00:30:00Z"]].concat());
+    assert_eq!(r.code, 0, "{r:?}");
+    let store = quotad::store::Store::open(&env.path("quotad.sqlite")).unwrap();
+    assert_eq!(store.runs_of("quota-memo").unwrap().len(), 1);
+}

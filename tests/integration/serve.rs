@@ -238,6 +238,8 @@ fn serve_sends_the_demo_memos_through_smtp_once_stops_on_sigterm_and_restarts_se
 fn a_second_quotad_on_the_same_state_refuses_naming_the_pid_and_run_at_respects_the_ledger() {
     let env = sample_env("", "24h");
     let d = Daemon::start(&env, "serve", &["--now", "2026-11-01T12:00:00Z", "serve"], &[]);
+    // (A stop now would leave the files not yet imported for the next start.)
+    d.wait_out("inbox: crm-export-2026-10.xlsx imported", Duration::from_secs(30));
     let pid = d.child.id();
     for args in [&["serve"][..], &["run", "quota-memo", "--at", "2026-11-01T13:00:00Z"], &["import"]] {
         let r = env.quotad(args);
