@@ -80,6 +80,7 @@ fn job(job: Job) -> pipeline::Job {
 }
 
 /// `quotad run JOB [--period] [--week]`.
+#[allow(clippy::too_many_arguments)] // the command line's arguments, one each
 pub fn run(
     cfg: &Config,
     job: Job,

@@ -109,6 +109,8 @@ impl Store {
         conn.execute_batch(
             // cache_size: 32 MiB of pages (negative = KiB) rather than 2 MiB, so an import's
             // B-tree pages stay cached; temp_store: sorts and temporary tables in memory.
+            // synchronous=NORMAL: a commit is not fsynced (WAL); the transitions that
+            // must survive a power cut are committed through `durably` instead.
             "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;
              PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
         )
@@ -155,6 +157,24 @@ impl Store {
             return Err(StoreError::Outdated { path: path.into(), found: found as usize, needed });
         }
         Ok(Store { conn, path: path.into() })
+    }
+
+    /// Runs `f` with `synchronous = FULL`: each commit it makes is on disk (the WAL
+    /// fsynced, and with it every earlier commit) before it returns, so it survives a
+    /// power cut. For the transitions that matter: an import's commit (its file is
+    /// archived only afterwards), an outbox row's `sending` and `sent`. Everything else
+    /// commits with `NORMAL` (durable at the next checkpoint or durable commit).
+    fn durably<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.synchronous_full(true)?;
+        let r = f(self);
+        self.synchronous_full(false)?;
+        r
+    }
+
+    /// `PRAGMA synchronous = FULL` (true) or back to `NORMAL` (false); see [`Store::durably`].
+    fn synchronous_full(&self, on: bool) -> Result<()> {
+        let sql = if on { "PRAGMA synchronous=FULL" } else { "PRAGMA synchronous=NORMAL" };
+        self.conn.execute_batch(sql).map_err(self.err())
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {

@@ -229,16 +229,17 @@ impl Store {
         Ok(keys)
     }
 
-    /// Marks a row `sending` just before its transaction starts (committed before any
-    /// byte goes to the server).
+    /// Marks a row `sending` just before its transaction starts (committed, and on
+    /// disk, before any byte goes to the server).
     pub fn outbox_mark_sending(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
+        self.synchronous_full(true)?;
         self.conn
             .execute(
                 "UPDATE outbox SET state = 'sending', sending_at = ?2 WHERE idempotency_key = ?1",
                 params![key, ts(now)],
             )
             .map_err(self.err())?;
-        Ok(())
+        self.synchronous_full(false)
     }
 
     /// Puts a row marked `sending` back as it was — `failed` (and due) if it had a
@@ -275,8 +276,10 @@ impl Store {
         Ok(rows)
     }
 
-    /// Marks a row `sent` (after the SMTP server's 250, or the .eml file's rename).
+    /// Marks a row `sent` (after the SMTP server's 250, or the .eml file's rename):
+    /// committed and on disk when this returns, so a power cut cannot send it again.
     pub fn outbox_mark_sent(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
+        self.synchronous_full(true)?;
         self.conn
             .execute(
                 "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL,
@@ -284,7 +287,7 @@ impl Store {
                 params![key, ts(now)],
             )
             .map_err(self.err())?;
-        Ok(())
+        self.synchronous_full(false)
     }
 
     /// Records a failed attempt: attempts grow by one, `error` is kept, and the row

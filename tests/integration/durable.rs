@@ -666,3 +666,54 @@ fn run_at_the_second_0230_of_the_fall_back_night_is_refused_naming_the_first() {
     let store = quotad::store::Store::open(&env.path("quotad.sqlite")).unwrap();
     assert_eq!(store.runs_of("quota-memo").unwrap().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------
+// 1. Power loss: the steps of an import with after_import = "move", cut between them.
+
+/// The lowercase hex SHA-256 of a file's bytes, as the imports ledger records it.
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn an_import_aborted_at_each_crash_point_leaves_every_export_imported_or_in_the_inbox() {
+    let files = [
+        ("roster.csv", "roster", ROSTER.to_string()),
+        (
+            "deals-1.csv",
+            "deals",
+            "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,300000\n".into(),
+        ),
+        (
+            "deals-2.csv",
+            "deals",
+            "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD2,bob@example.com,Closed Won,2026-03-05,250000\n".into(),
+        ),
+    ];
+    for point in ["after-import-commit", "after-archive-copy", "after-inbox-remove"] {
+        let env = Env::new(&config(""));
+        for (name, _, text) in &files {
+            env.put(name, text);
+        }
+        let r = env.quotad_env(&["import"], &[("QUOTAD_CRASH_AT", point)]);
+        assert_eq!(r.code, -1, "{point}: killed by SIGABRT at the crash point: {r:?}");
+        assert!(r.stderr.contains(&format!("QUOTAD_CRASH_AT={point}: aborting here")), "{r:?}");
+        // Every export is imported (its bytes in the imports ledger) or still in the inbox.
+        let known = env.store().import_fingerprints().unwrap();
+        let mut imported = 0;
+        for (name, source, text) in &files {
+            let in_inbox = env.path("inbox").join(name).exists();
+            let stored = known.contains(&(source.to_string(), sha256(text.as_bytes())));
+            assert!(in_inbox || stored, "{point}: {name} vanished");
+            imported += usize::from(stored);
+        }
+        assert_eq!(imported, 1, "{point}: the first file (the roster) was imported, then the abort");
+        // The next import finishes the job: each file imported once, archived once.
+        let r = env.quotad(&["import"]);
+        assert_eq!(r.code, 0, "{point}: {r:?}");
+        assert_eq!(env.files_in("inbox"), Vec::<String>::new(), "{point}");
+        assert_eq!(env.files_in("archive"), ["deals-1.csv", "deals-2.csv", "roster.csv"], "{point}");
+        assert_eq!(env.store().counts().unwrap(), (2, 0, 3), "{point}");
+    }
+}
