@@ -20,6 +20,12 @@ pub struct Cli {
     #[arg(long, global = true, value_parser = parse_instant)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 
+    /// When another quotad is importing or sending on the same state (`run`, `import`,
+    /// `outbox retry`): wait for it to finish instead of stopping at once with its pid.
+    /// A running `quotad serve` is never waited for.
+    #[arg(long, global = true)]
+    pub wait: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

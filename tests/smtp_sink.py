@@ -8,7 +8,8 @@ login). Recipients starting with --reject-prefix get a permanent 550; --reject-r
 with a 450 the first time it is offered and accepts it afterwards. For crash
 tests, --hold-rcpt ADDR delays the reply to RCPT TO:<ADDR>, and --hold-reply ADDR
 stores the message to ADDR and then delays its 250, the first time only, each after
-writing DIR/holding-rcpt or DIR/holding-reply so the test knows when. The password
+writing DIR/holding-rcpt or DIR/holding-reply so the test knows when, for
+--hold-seconds (default 5). The password
 comes from the environment variable SMTP_SINK_PASSWORD. Prints "READY 127.0.0.1:PORT"
 once it accepts connections; runs until killed.
 """
@@ -34,6 +35,7 @@ p.add_argument("--reject-rcpt", action="append", default=[])
 p.add_argument("--defer-rcpt", action="append", default=[])
 p.add_argument("--hold-rcpt", default="")
 p.add_argument("--hold-reply", default="")
+p.add_argument("--hold-seconds", type=float, default=5.0)
 a = p.parse_args()
 password = os.environ["SMTP_SINK_PASSWORD"].encode()
 for sub in ("new", "tmp"):
@@ -48,7 +50,7 @@ async def hold(kind, address):
     if address == getattr(a, "hold_" + kind) and kind not in held:
         held.add(kind)
         open(os.path.join(a.dir, "holding-" + kind), "w").close()
-        await asyncio.sleep(5)
+        await asyncio.sleep(a.hold_seconds)
 
 
 class Sink:

@@ -28,6 +28,7 @@ mod init;
 mod outbox;
 mod run;
 mod serve;
+mod signals;
 mod standings;
 
 use std::path::Path;
@@ -44,14 +45,15 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         return init::init(dir, *sample);
     }
     let cfg = Config::from_file(&cli.config)?;
+    let if_locked = if cli.wait { crate::pipeline::IfLocked::Wait } else { crate::pipeline::IfLocked::Refuse };
     match cli.command {
-        Command::Import => run::import_only(&cfg, now),
+        Command::Import => run::import_only(&cfg, now, if_locked),
         Command::Run { job, at: Some(at), .. } => match job.scheduled() {
-            Some(kind) => serve::run_at(&cfg, kind, at, now),
+            Some(kind) => serve::run_at(&cfg, kind, at, now, if_locked),
             None => anyhow::bail!("--at runs one occurrence of one job: quota-memo, weekly-ranking or one-on-one"),
         },
         Command::Run { job, period, corrections, resend, week, at: None, ignore_quarantine } => {
-            run::run(&cfg, job, period, corrections, resend, week, ignore_quarantine, now)
+            run::run(&cfg, job, period, corrections, resend, week, ignore_quarantine, now, if_locked)
         }
         Command::Serve { speed } => serve::serve(&cfg, cli.now, speed),
         Command::Preview { job, out, rep, period, week } => {
@@ -65,7 +67,7 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         Command::Explain { rep, period, metric } => explain::explain(&cfg, &rep, period, metric, now),
         Command::Init { .. } => unreachable!("handled above"),
         Command::Status => {
-            let store = crate::pipeline::open_store(&cfg)?;
+            let store = crate::pipeline::open_store_read_only(&cfg)?;
             serve::print_calendar(&cfg, &crate::pipeline::calendar_status(&cfg, &store)?, now);
             run::print_quarantines(&crate::pipeline::unresolved_quarantines(&store)?);
             let code = outbox::status(&cfg, &crate::pipeline::outbox_status(&store)?, now);
@@ -73,8 +75,8 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
             run::print_import_reports(&cfg, &crate::pipeline::import_reports(&store, 5)?, "  ");
             Ok(code)
         }
-        Command::Outbox { action } => outbox::outbox(&cfg, action, now),
-        Command::Quarantine { action } => run::quarantine(&cfg, action, now),
+        Command::Outbox { action } => outbox::outbox(&cfg, action, now, if_locked),
+        Command::Quarantine { action } => run::quarantine(&cfg, action, now, if_locked),
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::shown;
 use crate::cli::{OutboxAction, StateArg};
 use crate::config::Config;
-use crate::pipeline::{self, OutboxLine, OutboxState, OutboxStatus, Stop};
+use crate::pipeline::{self, OutboxLine, OutboxState, OutboxStatus};
 
 fn transport_label(cfg: &Config) -> String {
     match pipeline::smtp_route(cfg) {
@@ -61,10 +61,10 @@ pub fn status(cfg: &Config, s: &OutboxStatus, now: DateTime<Utc>) -> i32 {
 }
 
 /// `quotad outbox list|retry`.
-pub fn outbox(cfg: &Config, action: OutboxAction, now: DateTime<Utc>) -> Result<i32> {
+pub fn outbox(cfg: &Config, action: OutboxAction, now: DateTime<Utc>, if_locked: pipeline::IfLocked) -> Result<i32> {
     match action {
         OutboxAction::List { state, limit } => list(cfg, &state, limit),
-        OutboxAction::Retry { keys } => retry(cfg, &keys, now),
+        OutboxAction::Retry { keys } => retry(cfg, &keys, now, if_locked),
     }
 }
 
@@ -109,8 +109,10 @@ fn detail(r: &OutboxLine) -> String {
     s
 }
 
-fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>) -> Result<i32> {
+fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>, if_locked: pipeline::IfLocked) -> Result<i32> {
+    let signals = super::signals::Signals::listen()?;
     let templates = pipeline::load_templates(cfg)?;
+    let _lock = pipeline::lock_state_as(cfg, "outbox retry", if_locked)?;
     let mut store = pipeline::open_store(cfg)?;
     let r = pipeline::requeue(&mut store, keys)?;
     let mut status = 0;
@@ -119,11 +121,12 @@ fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>) -> Result<i32> {
         status = 1;
     }
     say!("Retry: {} message(s) requeued", r.requeued.len());
-    let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, &Stop::new())?;
+    let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
     say!("  {} message(s) delivered through {}", d.sent.len(), d.transport);
     super::run::print_delivery(&d, d.sent.len());
     if !d.dead.is_empty() {
         status = 1;
     }
-    Ok(status)
+    super::run::print_stopped(&signals, || pipeline::outbox_status(&store))?;
+    Ok(signals.exit_status(status))
 }

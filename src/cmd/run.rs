@@ -5,31 +5,49 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::shown;
+use super::signals::Signals;
 use crate::cli::Job;
 use crate::config::Config;
 use crate::domain::{IsoWeek, Period};
 use crate::pipeline::{
-    self, Delivery, DocsSummary, FileStatus, ImportReport, ImportSummary, MemoSummary, RunRequest, Step, Stop,
+    self, Delivery, DocsSummary, FileStatus, IfLocked, ImportReport, ImportSummary, MemoSummary, OutboxStatus,
+    RunRequest, Step,
 };
 
-/// `quotad import`.
-pub fn import_only(cfg: &Config, now: DateTime<Utc>) -> Result<i32> {
-    let _lock = pipeline::lock_state(cfg)?;
+/// `quotad import`. SIGTERM/SIGINT finish the file in hand, record it, and exit
+/// 128 + the signal's number, the other files left in the inbox.
+pub fn import_only(cfg: &Config, now: DateTime<Utc>, if_locked: IfLocked) -> Result<i32> {
+    let signals = Signals::listen()?;
+    let _lock = pipeline::lock_state_as(cfg, "import", if_locked)?;
     let mut store = pipeline::open_store(cfg)?;
-    let summary = pipeline::import(cfg, &mut store, now)?;
+    let summary = pipeline::import(cfg, &mut store, now, signals.stop())?;
     print_import(cfg, &summary);
-    if notified(&summary) {
+    if notified(&summary) && !signals.stop().requested() {
         // The admin's quarantine notices go out now, not with the next job.
         let templates = pipeline::load_templates(cfg)?;
-        let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, &Stop::new())?;
+        let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
         say!("  delivery: {} message(s) sent through {}, {} dead", d.sent.len(), d.transport, d.dead.len());
     }
-    Ok(if summary.quarantined() > 0 { 1 } else { 0 })
+    print_stopped(&signals, || pipeline::outbox_status(&store))?;
+    Ok(signals.exit_status(if summary.quarantined() > 0 { 1 } else { 0 }))
+}
+
+/// After a stop by signal: says what was left for the next run (nothing when no
+/// signal came).
+pub(super) fn print_stopped(signals: &Signals, outbox: impl FnOnce() -> Result<OutboxStatus>) -> Result<()> {
+    let Some((name, _)) = signals.received() else { return Ok(()) };
+    let status = outbox()?;
+    let left: u64 =
+        status.counts.iter().filter(|(s, _)| matches!(*s, "pending" | "sending" | "failed")).map(|(_, n)| n).sum();
+    say!(
+        "stopped by {name}: {left} message(s) left in the outbox; the next `quotad run` or `quotad outbox retry` sends them (never twice)"
+    );
+    Ok(())
 }
 
 /// `quotad imports [--limit N]`: the latest import reports, newest first.
 pub fn imports(cfg: &Config, limit: usize) -> Result<i32> {
-    let store = pipeline::open_store(cfg)?;
+    let store = pipeline::open_store_read_only(cfg)?;
     print_import_reports(cfg, &pipeline::import_reports(&store, limit)?, "");
     Ok(0)
 }
@@ -62,7 +80,7 @@ fn job(job: Job) -> pipeline::Job {
 }
 
 /// `quotad run JOB [--period] [--week] [--ignore-quarantine]`.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the command line's arguments, one each
 pub fn run(
     cfg: &Config,
     job: Job,
@@ -72,12 +90,12 @@ pub fn run(
     week: Option<IsoWeek>,
     ignore_quarantine: bool,
     now: DateTime<Utc>,
+    if_locked: IfLocked,
 ) -> Result<i32> {
-    let req = RunRequest { job: self::job(job), period, week, corrections, resend, ignore_quarantine };
-    // Nothing signals `quotad run`: the token is there for the pipeline's sake.
-    let stop = Stop::new();
+    let req = RunRequest { job: self::job(job), period, week, corrections, resend, ignore_quarantine, if_locked };
+    let signals = Signals::listen()?;
     let mut status = 0;
-    pipeline::run_jobs(cfg, &req, now, &stop, &mut |step| match step {
+    pipeline::run_jobs(cfg, &req, now, signals.stop(), &mut |step| match step {
         Step::Import(summary) => {
             print_import(cfg, summary);
             if summary.quarantined() > 0 {
@@ -109,7 +127,8 @@ pub fn run(
             status = 1;
         }
     })?;
-    Ok(status)
+    print_stopped(&signals, || pipeline::outbox_status(&pipeline::open_store(cfg)?))?;
+    Ok(signals.exit_status(status))
 }
 
 /// Prints the unresolved quarantines for `quotad status` and `quotad quarantine list`.
@@ -128,15 +147,20 @@ pub fn print_quarantines(lines: &[String]) {
 }
 
 /// `quotad quarantine list|dismiss FILE`.
-pub fn quarantine(cfg: &Config, action: crate::cli::QuarantineAction, now: DateTime<Utc>) -> Result<i32> {
+pub fn quarantine(
+    cfg: &Config,
+    action: crate::cli::QuarantineAction,
+    now: DateTime<Utc>,
+    if_locked: IfLocked,
+) -> Result<i32> {
     use crate::cli::QuarantineAction;
     match action {
         QuarantineAction::List => {
-            let store = pipeline::open_store(cfg)?;
+            let store = pipeline::open_store_read_only(cfg)?;
             print_quarantines(&pipeline::unresolved_quarantines(&store)?);
         }
         QuarantineAction::Dismiss { file } => {
-            let _lock = pipeline::lock_state(cfg)?;
+            let _lock = pipeline::lock_state(cfg, if_locked)?;
             let store = pipeline::open_store(cfg)?;
             for l in pipeline::dismiss_quarantine(cfg, &store, &file, now)? {
                 say!("dismissed: {l}");
@@ -199,7 +223,7 @@ fn print_docs(s: &DocsSummary) -> i32 {
 
 fn print_import(cfg: &Config, s: &ImportSummary) {
     say!("Import from {}", shown(&cfg.paths.inbox));
-    if s.files.is_empty() {
+    if s.files.is_empty() && s.left.is_empty() {
         say!("  (no files in the inbox)");
     }
     for f in &s.files {
@@ -249,6 +273,9 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                 say!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file)
             }
         }
+    }
+    for name in &s.left {
+        say!("  stopped      {name}: not looked at (stopping); left in the inbox for the next import");
     }
     say!(
         "  {} file(s) imported, {} row(s) stored, {} row(s) rejected, {} file(s) quarantined",

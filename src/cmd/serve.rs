@@ -14,9 +14,11 @@
 //!   #107) and it forgets everything on restart. Each heartbeat instead asks
 //!   [`schedule::plan`] which occurrences in (last seen, now] are due, computed in the
 //!   org's zone, and claims each in the runs ledger before running it;
-//! - **inbox**: notify (inotify) events on the inbox folder, plus a rescan every
-//!   `schedule.rescan_seconds` (network shares send no events), plus a quick re-look
-//!   while a file is settling;
+//! - **inbox**: notify (inotify) events that mean a file arrived or changed (created,
+//!   closed after writing, moved in; never the daemon's own reads), plus a rescan every
+//!   `schedule.rescan_seconds` (network shares send no events), plus a look when the
+//!   earliest file settling will have been unchanged for `settle_seconds`. Idle, the
+//!   worker sleeps until the next heartbeat or rescan;
 //! - **SIGTERM / SIGINT**: [`Stop::request`] on the token the worker's
 //!   [`pipeline::Calendar`] holds (delivery finishes the message in flight and leaves
 //!   the rest pending), then the worker records state and returns.
@@ -56,8 +58,8 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
     if !(speed > 0.0 && speed.is_finite()) {
         anyhow::bail!("--speed must be a positive number (1 = real time)");
     }
-    let lock = pipeline::lock_state_as(cfg, "serve")?;
-    let stop = Stop::new();
+    let lock = pipeline::lock_state_as(cfg, "serve", pipeline::IfLocked::Refuse)?;
+    let stop = Stop::for_daemon();
     let calendar = pipeline::Calendar::open(cfg, stop.clone())?;
     // The clock starts once the state is open, so that `--now T` means T here.
     let clock: Arc<dyn Clock> = match (start, speed) {
@@ -96,13 +98,19 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
     }
 
     let (tx, rx) = mpsc::channel::<Msg>();
+    // The worker says when it has returned (instead of being polled for it).
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
     let worker = {
         let cfg = cfg.clone();
         let clock = clock.clone();
         let stop = stop.clone();
         std::thread::Builder::new()
             .name("quotad-worker".into())
-            .spawn(move || Worker::new(cfg, calendar, clock, stop).run(rx))
+            .spawn(move || {
+                let r = Worker::new(cfg, calendar, clock, stop).run(rx);
+                let _ = done_tx.send(());
+                r
+            })
             .context("cannot start the worker thread")?
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start tokio")?;
@@ -124,21 +132,16 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         sched.add(job).await.context("cannot add the heartbeat")?;
         sched.start().await.context("cannot start the scheduler")?;
         let _watcher = watch(&inbox, tx.clone());
-        let worker_done = async {
-            while !worker.is_finished() {
-                tokio::time::sleep(StdDuration::from_millis(50)).await;
-            }
+        let ended = tokio::select! {
+            _ = term.recv() => { say!("SIGTERM: finishing the work in flight, then stopping"); false }
+            _ = int.recv() => { say!("SIGINT: finishing the work in flight, then stopping"); false }
+            _ = &mut done_rx => true,
         };
-        tokio::select! {
-            _ = term.recv() => say!("SIGTERM: finishing the work in flight, then stopping"),
-            _ = int.recv() => say!("SIGINT: finishing the work in flight, then stopping"),
-            _ = worker_done => {}
-        }
         stop.request();
         let _ = tx.send(Msg::Stop);
         let _ = sched.shutdown().await;
-        while !worker.is_finished() {
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        if !ended {
+            let _ = done_rx.await;
         }
         match worker.join() {
             Ok(r) => r,
@@ -151,12 +154,19 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
     Ok(0)
 }
 
-/// Watches the inbox folder (not recursively); every event becomes [`Msg::Inbox`]. A
-/// folder that cannot be watched is logged; the periodic rescan still finds files.
+/// Watches the inbox folder (not recursively). Only the events that mean a file arrived
+/// or changed become [`Msg::Inbox`]: created, closed after writing, moved in (and a
+/// kernel queue overflow, which means "look again"). notify asks inotify for IN_OPEN
+/// too, and the daemon's own listing of the folder opens it: were every event a
+/// wake-up, each listing would cause the next (issue 17: ~2,800 scans a second on an
+/// idle inbox). A folder that cannot be watched is logged; the periodic rescan still
+/// finds files.
 fn watch(inbox: &std::path::Path, tx: mpsc::Sender<Msg>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher as _;
-    let mut w = match notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-        let _ = tx.send(Msg::Inbox);
+    let mut w = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.as_ref().map_or(true, arrived_or_changed) {
+            let _ = tx.send(Msg::Inbox);
+        }
     }) {
         Ok(w) => w,
         Err(e) => {
@@ -169,6 +179,19 @@ fn watch(inbox: &std::path::Path, tx: mpsc::Sender<Msg>) -> Option<notify::Recom
         return None;
     }
     Some(w)
+}
+
+/// Whether an inbox event means a file arrived or changed: created, closed after
+/// writing, or moved in; or the kernel dropped events (rescan). Opening, reading,
+/// closing a file read-only, attribute changes, removals and moves out do not.
+fn arrived_or_changed(e: &notify::Event) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
+    match e.kind {
+        EventKind::Create(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both | RenameMode::Any)) => true,
+        _ => e.need_rescan(),
+    }
 }
 
 /// The daemon's state: owned by the worker thread.
@@ -212,12 +235,14 @@ impl Worker {
             if self.stop.requested() {
                 break;
             }
-            let timeout = if self.settler.pending() {
-                (self.cfg.schedule.settle / 4).clamp(StdDuration::from_millis(100), StdDuration::from_secs(1))
-            } else {
-                let since = self.last_rescan.map(|t| t.elapsed()).unwrap_or_default();
-                self.cfg.schedule.rescan.saturating_sub(since).max(StdDuration::from_millis(100))
-            };
+            // Sleep until the next rescan, or until the earliest file settling will have
+            // been unchanged for settle_seconds, whichever comes first.
+            let since = self.last_rescan.map(|t| t.elapsed()).unwrap_or_default();
+            let mut timeout = self.cfg.schedule.rescan.saturating_sub(since);
+            if let Some(due) = self.settler.next_due() {
+                timeout = timeout.min(due.saturating_duration_since(Instant::now()));
+            }
+            let timeout = timeout.max(StdDuration::from_millis(20));
             match rx.recv_timeout(timeout) {
                 Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Ok(Msg::Tick) => {
@@ -313,17 +338,24 @@ fn list_inbox(dir: &std::path::Path) -> std::io::Result<Vec<Listed>> {
 /// `quotad run JOB --at TIMESTAMP`: runs that occurrence by hand, through the runs
 /// ledger ([`pipeline::run_at`]). Exit status 0 when it ran or had run, 1 when it
 /// failed.
-pub fn run_at(cfg: &Config, job: JobKind, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<i32> {
-    // Nothing signals `quotad run`: the token is there for the pipeline's sake.
-    let stop = Stop::new();
-    match pipeline::run_at(cfg, job, at, now, &stop, &mut |note| say!("{note}"))? {
+pub fn run_at(
+    cfg: &Config,
+    job: JobKind,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    if_locked: pipeline::IfLocked,
+) -> Result<i32> {
+    // SIGTERM/SIGINT finish the message in flight; the occurrence stays `started` and
+    // is resumed by the next `serve` (or this command again).
+    let signals = super::signals::Signals::listen()?;
+    match pipeline::run_at(cfg, job, at, now, signals.stop(), if_locked, &mut |note| say!("{note}"))? {
         RanAt::NotAgain(line) => {
             say!("{line}");
             Ok(0)
         }
         RanAt::Ran { state, result, failed } => {
             say!("{job} {}: {state}: {result}", local_and_utc(at, cfg.schedule.tz));
-            Ok(if failed { 1 } else { 0 })
+            Ok(signals.exit_status(if failed { 1 } else { 0 }))
         }
     }
 }

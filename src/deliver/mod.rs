@@ -94,6 +94,15 @@ pub enum DeliverError {
         /// The SMTP user name.
         username: String,
     },
+    /// A stop (SIGTERM/SIGINT) came while waiting for the server before anything of the
+    /// message was handed over: the wait was given up. Not an attempt.
+    #[error("SMTP server {server}: stopping; gave up waiting during {step} (nothing was handed over)")]
+    Abandoned {
+        /// `host:port`.
+        server: String,
+        /// What was being waited for.
+        step: String,
+    },
     /// The extra CA certificate file cannot be used.
     #[error("mail.smtp.ca_file {path}: {detail}")]
     CaFile {
@@ -113,6 +122,8 @@ pub enum FailureClass {
     Transient,
     /// This message can never succeed as it is (5xx, bad address): dead at once.
     Permanent,
+    /// Stopping: nothing was handed over; the message stays as it was, not an attempt.
+    Abandoned,
 }
 
 impl DeliverError {
@@ -122,6 +133,7 @@ impl DeliverError {
             DeliverError::Connect { .. } | DeliverError::Password { .. } | DeliverError::CaFile { .. } => {
                 FailureClass::Connection
             }
+            DeliverError::Abandoned { .. } => FailureClass::Abandoned,
             DeliverError::Io { .. } | DeliverError::Network { .. } => FailureClass::Transient,
             DeliverError::Refused { permanent: false, .. } => FailureClass::Transient,
             DeliverError::Refused { permanent: true, .. }
@@ -197,6 +209,16 @@ pub struct SmtpSettings {
 }
 
 impl SmtpSettings {
+    /// The longest a stop (SIGTERM) can wait for this server: only a message whose
+    /// payload is being written is finished, and writing it and waiting for its 250
+    /// are each bounded by `command_timeout`, so twice that. Every other wait
+    /// (connecting, the greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, the rate limit) is
+    /// abandoned at once. With the defaults: 120 s, which the shipped systemd unit's
+    /// `TimeoutStopSec` exceeds.
+    pub fn longest_stop(&self) -> Duration {
+        self.command_timeout * 2
+    }
+
     /// `host:port`, as errors and logs show the server.
     pub fn server(&self) -> String {
         if self.host.contains(':') {
@@ -471,10 +493,16 @@ pub trait Transport {
 /// Opens the configured transport. Nothing connects yet; SMTP reads the password from
 /// the environment variable named by `mail.smtp.password_env` and the CA file now, so
 /// a missing variable or a bad file is reported before any message is attempted.
-pub fn open(settings: &Settings, outbox: &Path) -> Result<Box<dyn Transport>, DeliverError> {
+/// `stopping`, once set, abandons waits for the server that hand nothing over
+/// ([`DeliverError::Abandoned`]); a message being written is finished.
+pub fn open(
+    settings: &Settings,
+    outbox: &Path,
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Result<Box<dyn Transport>, DeliverError> {
     Ok(match &settings.transport {
         TransportKind::File => Box::new(FileTransport::new(outbox)),
-        TransportKind::Smtp(smtp) => Box::new(SmtpTransport::new(smtp, &settings.from)?),
+        TransportKind::Smtp(smtp) => Box::new(SmtpTransport::new(smtp, &settings.from, stopping)?),
     })
 }
 

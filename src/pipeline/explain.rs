@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::{Loaded, open_store, require_data};
+use super::{Loaded, require_data};
 use crate::config::Config;
 use crate::domain::{Attention, BestKind, Judged, MonthStandings, Period, StageClass, Standing, fold_name};
 use crate::metrics;
@@ -43,7 +43,7 @@ pub fn explain(
     metric: Option<ExplainMetric>,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let store = open_store(cfg)?;
+    let store = super::open_store_read_only(cfg)?;
     let has_deals = require_data(&store, period)?;
     let loaded = Loaded::new(&store, period, &cfg.metrics)?;
     let input = loaded.input();

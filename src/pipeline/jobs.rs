@@ -129,6 +129,21 @@ pub fn scheduled_job(
         }
         (j, t) => bail!("{j} does not work on {t}"),
     };
+    // The daemon's delivery returns at a backoff: the heartbeat retries when due.
+    if !stop.requested() && !stop.waits_for_retries() {
+        let left = store.outbox_waiting_count()?;
+        if left > 0 {
+            return Ok(match outcome {
+                Occurrence::Done(l) => {
+                    Occurrence::Done(format!("{l}; {left} message(s) wait in the outbox for a retry"))
+                }
+                Occurrence::Failed(l) => {
+                    Occurrence::Failed(format!("{l}; {left} message(s) wait in the outbox for a retry"))
+                }
+                other => other,
+            });
+        }
+    }
     // A shutdown cut the delivery short: not done until the rest has gone.
     if stop.requested() {
         let left = store.outbox_due_count(now + chrono::Duration::days(36_500))?;
@@ -358,9 +373,24 @@ pub fn run_at(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
     stop: &Stop,
+    if_locked: super::IfLocked,
     say: &mut dyn FnMut(&str),
 ) -> Result<RanAt> {
     let tz = cfg.schedule.tz;
+    let sched = cfg.schedule.job(job);
+    if !sched.is_occurrence(tz, at) {
+        // Recorded, it would be a second ledger row for one night (the second 02:30 of
+        // a fall-back night), or a run the calendar never had.
+        bail!(
+            "{} is not an occurrence of {job} (\"{}\" in {tz}): {}; `quotad run {job}` without --at runs the job now",
+            local_and_utc(at, tz),
+            sched.pattern,
+            match sched.nearest(tz, at) {
+                Some(n) => format!("the nearest is {}", local_and_utc(n, tz)),
+                None => "it has no occurrence".to_string(),
+            }
+        );
+    }
     if at > now {
         // Recorded now, it would stand in the ledger for the real occurrence, which the
         // daemon would then never run.
@@ -371,16 +401,8 @@ pub fn run_at(
         );
     }
     let templates = Templates::load(cfg.paths.templates.as_deref())?;
-    let _lock = lock_state_as(cfg, "run")?;
+    let _lock = lock_state_as(cfg, "run", if_locked)?;
     let mut store = open_store(cfg)?;
-    let sched = cfg.schedule.job(job);
-    if !sched.is_occurrence(tz, at) {
-        say(&format!(
-            "note: {} is not an occurrence of {job} (\"{}\" in {tz}); running it anyway, recorded under that instant",
-            local_and_utc(at, tz),
-            sched.pattern
-        ));
-    }
     let claimed = store.run_claim(job.as_str(), at, "run", now)?;
     if !claimed {
         let row = store.run_get(job.as_str(), at)?.context("the ledger row just seen")?;
@@ -462,7 +484,7 @@ impl Calendar {
         ready: &HashSet<String>,
         log: &mut dyn FnMut(&str),
     ) -> Result<ImportSummary> {
-        let summary = import_where(&self.cfg, &mut self.store, now, &|n| ready.contains(n))?;
+        let summary = import_where(&self.cfg, &mut self.store, now, &|n| ready.contains(n), &self.stop)?;
         let notified =
             summary.files.iter().any(|f| matches!(&f.status, FileStatus::Quarantined { notified: Some(_), .. }));
         if notified && let Err(e) = deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
@@ -499,6 +521,18 @@ impl Calendar {
     /// requested.
     pub fn tick(&mut self, clock: &dyn Clock, log: &mut dyn FnMut(&str)) -> Result<()> {
         let now = clock.now();
+        // Messages whose retry is due (delivery returned at their backoff).
+        if self.store.outbox_due_count(now)? > 0 {
+            match deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
+                Ok(d) => log(&format!(
+                    "outbox: {} message(s) delivered, {} dead, {} waiting for a retry",
+                    d.sent.len(),
+                    d.dead.len(),
+                    d.left
+                )),
+                Err(e) => log(&format!("outbox: cannot deliver: {e:#}")),
+            }
+        }
         let cal = self.cfg.schedule.clone();
         let since = self.store.last_seen()?.unwrap_or(now).min(now);
         for row in self.store.runs_in(&[RunState::Waiting])? {

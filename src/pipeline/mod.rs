@@ -62,7 +62,7 @@ pub use jobs::{Calendar, Occurrence, RanAt, admin_notice, run_at, scheduled_job}
 pub use memo::{MemoSummary, quota_memo};
 pub use outbox::{Delivery, OutboxLine, OutboxStatus, Requeued, deliver_outbox, outbox_list, outbox_status, requeue};
 pub use standings::{StandingsFormat, StandingsQuery, standings_report};
-pub use state::{StateLock, lock_state, lock_state_as, open_store};
+pub use state::{IfLocked, StateLock, lock_state, lock_state_as, open_store, open_store_read_only};
 pub use status::{CalendarStatus, JobRuns, RunLine, calendar_status};
 
 /// An import's report as recorded in the state database ([`import_reports`],
@@ -77,28 +77,54 @@ use crate::report::{Fonts, Templates};
 use crate::store::Store;
 
 /// A stop token: asks work in progress to stop soon (SIGTERM/SIGINT in `quotad
-/// serve`). Cloning it gives another handle on the same flag, so a signal handler can
-/// hold one and the worker another; a library caller or a test stops one run without
-/// touching process state. [`deliver_outbox`] finishes the message in flight and
-/// leaves the rest pending (sent at the next start), and does not wait for retries;
-/// [`scheduled_job`] then reports the occurrence as cut short.
+/// serve`, `run`, `import`, `outbox retry`). Cloning it gives another handle on the
+/// same flag, so a signal handler can hold one and the worker another; a library caller
+/// or a test stops one run without touching process state. [`deliver_outbox`] finishes
+/// the message whose payload is being written, abandons a wait for the server that
+/// hands nothing over (connecting, the greeting, MAIL, RCPT), leaves the rest pending
+/// (sent at the next start), and does not wait for retries; [`scheduled_job`] then
+/// reports the occurrence as cut short.
+///
+/// The token also says whether delivery may sleep through a retry backoff: a
+/// command's token ([`Stop::new`]) does, so `quotad run` returns when every message is
+/// sent or dead; the daemon's ([`Stop::for_daemon`]) does not — delivery returns at the
+/// first backoff, and the daemon's heartbeat delivers again when a retry is due, so
+/// its calendar and inbox go on meanwhile.
 #[derive(Debug, Clone, Default)]
-pub struct Stop(Arc<AtomicBool>);
+pub struct Stop {
+    flag: Arc<AtomicBool>,
+    daemon: bool,
+}
 
 impl Stop {
-    /// A token nobody has asked to stop yet.
+    /// A command's token nobody has asked to stop yet (delivery waits for retries).
     pub fn new() -> Stop {
         Stop::default()
     }
 
+    /// The daemon's token: delivery never sleeps through a retry backoff.
+    pub fn for_daemon() -> Stop {
+        Stop { flag: Arc::default(), daemon: true }
+    }
+
     /// Asks every holder of this token (and its clones) to stop soon. Idempotent.
     pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
     }
 
     /// Whether [`Stop::request`] was called on this token or a clone of it.
     pub fn requested(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Whether delivery may sleep through a retry backoff (a command, not the daemon).
+    pub fn waits_for_retries(&self) -> bool {
+        !self.daemon
+    }
+
+    /// The flag itself, for a stage that must watch it (the SMTP transport).
+    fn flag(&self) -> Arc<AtomicBool> {
+        self.flag.clone()
     }
 }
 
@@ -141,6 +167,8 @@ pub struct RunRequest {
     /// stop after an import that quarantined a file, and no job is held by an
     /// unresolved quarantine ([`quarantine_hold`]).
     pub ignore_quarantine: bool,
+    /// When another quotad holds the state lock: refuse (default) or wait (`--wait`).
+    pub if_locked: IfLocked,
 }
 
 /// One stage's summary, handed over as soon as that stage is done.
@@ -162,8 +190,9 @@ pub enum Step<'a> {
 /// `quotad run JOB`, in the order of the stages: with [`Job::All`], import the inbox,
 /// then the quota memo, the weekly ranking and the 1:1 sheets (which review the month
 /// before the memo month); otherwise that one job. Holds the state lock throughout;
-/// each stage's summary goes to `on_step` as soon as it is done. `stop` cuts a
-/// delivery short.
+/// each stage's summary goes to `on_step` as soon as it is done. `stop` (SIGTERM or
+/// SIGINT) finishes the file or message in hand, records it, and starts no further
+/// stage: the rest waits in the inbox or the outbox for the next run, never sent twice.
 ///
 /// No job runs on inputs that failed to import (issue 15.1): `run all` stops after an
 /// import that quarantined any file ([`Step::Stopped`]), and a job whose figures an
@@ -180,12 +209,12 @@ pub fn run_jobs(
     stop: &Stop,
     on_step: &mut dyn FnMut(Step<'_>),
 ) -> Result<()> {
-    let RunRequest { job, period, week, corrections, resend, ignore_quarantine } = *req;
+    let RunRequest { job, period, week, corrections, resend, ignore_quarantine, if_locked } = *req;
     let templates = load_templates(cfg)?;
-    let _lock = lock_state(cfg)?;
+    let _lock = lock_state(cfg, if_locked)?;
     let mut store = open_store(cfg)?;
     if job == Job::All {
-        let summary = import(cfg, &mut store, now)?;
+        let summary = import(cfg, &mut store, now, stop)?;
         on_step(Step::Import(&summary));
         // Files this pass quarantined that are still unresolved (a later file of the pass
         // may have stood in for one; the same bad file seen again keeps its dismissal).
@@ -203,6 +232,9 @@ pub fn run_jobs(
             on_step(Step::Stopped(&quarantined));
             return Ok(());
         }
+    }
+    if stop.requested() {
+        return Ok(());
     }
     // A job whose months an unresolved quarantine could change is held.
     let held = |store: &Store, title: &str, periods: &[Period], on_step: &mut dyn FnMut(Step<'_>)| -> Result<bool> {
@@ -241,6 +273,9 @@ pub fn run_jobs(
             on_step(Step::Memo(&memo));
         }
     }
+    if stop.requested() {
+        return Ok(());
+    }
     if matches!(job, Job::WeeklyRanking | Job::OneOnOne | Job::All) {
         let fonts = Fonts::load(&cfg.pdf)?;
         if matches!(job, Job::WeeklyRanking | Job::All) {
@@ -254,7 +289,7 @@ pub fn run_jobs(
                 on_step(Step::Docs(&s));
             }
         }
-        if matches!(job, Job::OneOnOne | Job::All) {
+        if matches!(job, Job::OneOnOne | Job::All) && !stop.requested() {
             // `run all --period` names the memo month; the 1:1 sheets review the month before.
             let period = match (period, job) {
                 (Some(p), Job::OneOnOne) => p,

@@ -159,6 +159,10 @@ pub struct Delivery {
     pub retried: usize,
     /// The admin address told about dead letters in this delivery, if any.
     pub notified: Option<String>,
+    /// Messages still waiting in the outbox when it returned (pending, or failed and
+    /// waiting for a retry): none unless it was stopped or, for the daemon, a retry is
+    /// backing off.
+    pub left: usize,
 }
 
 /// How many outbox rows delivery loads at once.
@@ -170,19 +174,22 @@ const DELIVERY_BATCH: usize = 32;
 /// - Rows left `sending` by a crash are sent again first, with the same Message-ID.
 /// - Each row is marked `sending` (committed) before its transaction and `sent` after
 ///   the server's 250 (or the file's rename).
-/// - A message with several recipients goes to those still due: the server's answer to
-///   each RCPT TO is recorded, and one it refused is retried (4xx) or dead (5xx) alone,
-///   never by sending the message again to those who accepted it.
-/// - A failed attempt is retried after the backoff of `mail.retry_*`; when no session
-///   can be opened (server down, silent, TLS or AUTH failing) every waiting row counts
-///   one attempt and they wait together. After `mail.max_attempts` attempts, or at once
-///   on a permanent (5xx) refusal, a row is `dead`; `mail.admin` then gets one message
-///   listing the new dead letters.
+/// - A failed attempt is retried after the backoff of `mail.retry_*`. When no session
+///   can be opened (server down, silent, TLS or AUTH failing), that one failed
+///   connection counts one attempt against **every** message waiting for the server,
+///   not just the batch in hand, and they wait together: a dead server costs one
+///   timeout per attempt, whatever the number of messages. After `mail.max_attempts`
+///   attempts, or at once on a permanent (5xx) refusal, a row is `dead`; `mail.admin`
+///   then gets one message listing the new dead letters.
 ///
-/// This call sleeps through backoffs; when `stop` is requested it finishes the message
-/// in flight, leaves the rest pending (sent at the next start) and does not wait for
-/// retries. Times recorded are `now` plus the time elapsed in
-/// this call (monotonic), so they stay derived from the `now` passed in.
+/// With a command's token this call sleeps through backoffs; with the daemon's
+/// ([`Stop::for_daemon`]) it returns at the first one ([`Delivery::left`] says how many
+/// wait) and the daemon delivers again when the retry is due. When `stop` is requested
+/// it finishes the message whose payload is being written, abandons a wait that hands
+/// nothing over (the row goes back as it was, no attempt counted), leaves the rest
+/// pending (sent at the next start) and does not wait for retries. Times recorded are
+/// `now` plus the time elapsed in this call (monotonic), so they stay derived from the
+/// `now` passed in.
 pub fn deliver_outbox(
     cfg: &Config,
     store: &mut Store,
@@ -193,7 +200,8 @@ pub fn deliver_outbox(
     let started = Instant::now();
     let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
     let _lock = delivery_lock(cfg)?;
-    let mut transport = deliver::open(&cfg.mail, &cfg.paths.outbox).context("cannot deliver the outbox")?;
+    let mut transport =
+        deliver::open(&cfg.mail, &cfg.paths.outbox, stop.flag()).context("cannot deliver the outbox")?;
     let mut d = Delivery { transport: transport.describe(), ..Default::default() };
     d.interrupted = store.outbox_recover_interrupted()?;
     for key in &d.interrupted {
@@ -203,7 +211,7 @@ pub fn deliver_outbox(
         );
     }
     let policy = cfg.mail.retry;
-    loop {
+    'delivery: loop {
         // A batch at a time: the messages carry their attachments.
         let due = store.outbox_due_first(clock(), DELIVERY_BATCH)?;
         if due.is_empty() {
@@ -214,7 +222,7 @@ pub fn deliver_outbox(
                 continue;
             }
             match store.outbox_next_retry()? {
-                Some(at) => {
+                Some(at) if stop.waits_for_retries() => {
                     transport.close();
                     let wait = (at - clock()).to_std().unwrap_or_default();
                     tracing::info!("waiting {:.1} s for the next retry", wait.as_secs_f64());
@@ -227,7 +235,7 @@ pub fn deliver_outbox(
                     }
                     continue;
                 }
-                None => break,
+                _ => break,
             }
         }
         if stop.requested() {
@@ -238,7 +246,7 @@ pub fn deliver_outbox(
                 // Shutting down: the message in flight is finished; the rest stay
                 // pending and go at the next start.
                 tracing::info!("shutting down: {} message(s) left pending in the outbox", due.len() - i);
-                break;
+                break 'delivery;
             }
             let e = &row.entry;
             let due_to = store.outbox_due_recipients(&e.idempotency_key, clock())?;
@@ -251,13 +259,13 @@ pub fn deliver_outbox(
             let addresses: Vec<&str> = due_to.iter().map(|r| r.address.as_str()).collect();
             // Wait for the rate limit and open the session before the row is marked
             // `sending`, so that `sending` covers only the transaction itself.
-            let result = match transport.prepare() {
+            let (marked, result) = match transport.prepare() {
                 Ok(()) => {
                     store.outbox_mark_sending(&e.idempotency_key, clock())?;
                     let name = file_name(row);
-                    transport.send(&Queued { name: &name, recipients: &addresses, message: &e.message })
+                    (true, transport.send(&Queued { name: &name, recipients: &addresses, message: &e.message }))
                 }
-                Err(err) => Err(err),
+                Err(err) => (false, Err(err)),
             };
             match result {
                 Ok(refusals) => {
@@ -272,28 +280,40 @@ pub fn deliver_outbox(
                             }
                         }
                     }
-                    record(store, &mut d, row, &outcomes, clock())?;
+                    record(store, &mut d, &row.entry.idempotency_key, &outcomes, clock())?;
                 }
                 Err(err) => match err.class() {
+                    FailureClass::Abandoned => {
+                        // Stopping before anything was handed over: as it was.
+                        if marked {
+                            store.outbox_unmark_sending(&e.idempotency_key)?;
+                        }
+                        tracing::info!("{err}; {} stays in the outbox, not counted as an attempt", e.idempotency_key);
+                        break 'delivery;
+                    }
                     FailureClass::Connection => {
-                        // No session: nothing in this batch can go now. Every row left
-                        // counts one attempt and waits for its backoff.
-                        let left = &due[i..];
+                        // No session: nothing waiting for this server can go now. Each
+                        // message due counts this one attempt and waits for its backoff.
+                        if marked {
+                            store.outbox_unmark_sending(&e.idempotency_key)?;
+                        }
+                        let waiting = store.outbox_due_attempts(clock())?;
                         tracing::warn!(
                             "{err}; {} message(s) wait (attempt {} of {})",
-                            left.len(),
+                            waiting.len(),
                             row.attempts + 1,
                             policy.max_attempts
                         );
-                        for r in left {
-                            let rcpts = store.outbox_due_recipients(&r.entry.idempotency_key, clock())?;
+                        let at = clock();
+                        for (key, _) in &waiting {
+                            let rcpts = store.outbox_due_recipients(key, at)?;
                             let mut outcomes = Vec::new();
                             for x in rcpts {
-                                outcomes.push((x.address, failure(&err, x.attempts, policy, clock())?));
+                                outcomes.push((x.address, failure(&err, x.attempts, policy, at)?));
                             }
-                            record(store, &mut d, r, &outcomes, clock())?;
+                            record(store, &mut d, key, &outcomes, at)?;
                         }
-                        break;
+                        continue 'delivery;
                     }
                     FailureClass::Transient | FailureClass::Permanent => {
                         tracing::warn!(
@@ -306,13 +326,14 @@ pub fn deliver_outbox(
                         for x in due_to {
                             outcomes.push((x.address, failure(&err, x.attempts, policy, clock())?));
                         }
-                        record(store, &mut d, row, &outcomes, clock())?;
+                        record(store, &mut d, &row.entry.idempotency_key, &outcomes, clock())?;
                     }
                 },
             }
         }
     }
     transport.close();
+    d.left = store.outbox_waiting_count()?;
     Ok(d)
 }
 
@@ -369,17 +390,18 @@ fn failure(
 fn record(
     store: &Store,
     d: &mut Delivery,
-    row: &OutboxRow,
+    key: &str,
     outcomes: &[(String, RecipientOutcome)],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let key = &row.entry.idempotency_key;
     match store.outbox_record_attempt(key, outcomes, now)? {
-        OutboxState::Sent => d.sent.push(key.clone()),
+        OutboxState::Sent => d.sent.push(key.to_string()),
         OutboxState::Dead => {
-            let error = store.outbox_get(key)?.and_then(|r| r.last_error).unwrap_or_default();
-            tracing::warn!("{key}: dead letter after {} attempt(s): {error}", row.attempts + 1);
-            d.dead.push((key.clone(), error));
+            let row = store.outbox_get(key)?;
+            let attempts = row.as_ref().map_or(0, |r| r.attempts);
+            let error = row.and_then(|r| r.last_error).unwrap_or_default();
+            tracing::warn!("{key}: dead letter after {attempts} attempt(s): {error}");
+            d.dead.push((key.to_string(), error));
         }
         _ => {}
     }
@@ -531,7 +553,7 @@ pub fn outbox_status(store: &Store) -> Result<OutboxStatus> {
 ///
 /// Errors: the state database cannot be opened or read.
 pub fn outbox_list(cfg: &Config, states: &[OutboxState], limit: usize) -> Result<Vec<OutboxLine>> {
-    let store = super::open_store(cfg)?;
+    let store = super::open_store_read_only(cfg)?;
     Ok(store.outbox_list(states, limit)?.iter().map(OutboxLine::from).collect())
 }
 

@@ -5,7 +5,7 @@
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
-use super::{Loaded, latest_quota_month, open_store, require_data};
+use super::{Loaded, latest_quota_month, require_data};
 use crate::config::Config;
 use crate::domain::{BoardKind, IsoWeek, Period};
 use crate::metrics;
@@ -47,7 +47,7 @@ pub struct StandingsQuery<'a> {
 /// some); no team of that name (it lists the teams).
 pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>) -> Result<String> {
     let StandingsQuery { period, week, team, board, format } = *q;
-    let store = open_store(cfg)?;
+    let store = super::open_store_read_only(cfg)?;
     let period = match (period, week) {
         (Some(p), _) => p,
         (None, Some(w)) => metrics::ranked_period(w).month,

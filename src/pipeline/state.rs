@@ -16,26 +16,77 @@ pub fn open_store(cfg: &Config) -> Result<Store> {
     Store::open(&cfg.paths.state).with_context(|| format!("opening the state database {}", cfg.paths.state.display()))
 }
 
+/// Opens the state database for reading only (`status`, `standings`, `explain`,
+/// `imports`, `outbox list`, `preview`): needs no write access to it or its folder.
+///
+/// Errors: no database yet, one an older quotad wrote (the message says how to
+/// upgrade it), or SQLite's (the message names the file).
+pub fn open_store_read_only(cfg: &Config) -> Result<Store> {
+    Store::open_read_only(&cfg.paths.state)
+        .with_context(|| format!("reading the state database {}", cfg.paths.state.display()))
+}
+
+/// Fails, naming the folder, when the state database's folder cannot be written (a
+/// read-only mount, or a user without write permission): a command that writes says so
+/// before it tries, instead of SQLite's "unable to open database file".
+fn require_writable_state_folder(cfg: &Config, what: &str) -> Result<()> {
+    let dir = match cfg.paths.state.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if std::fs::create_dir_all(&dir).is_err() && !dir.is_dir() {
+        anyhow::bail!("cannot create the state folder {}", dir.display());
+    }
+    let probe = dir.join(format!(".quotad-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem) => {
+            let dir = std::path::absolute(&dir).unwrap_or(dir);
+            anyhow::bail!(
+                "the state folder {} is read-only for this user ({e}): `quotad {what}` writes the state database {} there. Run it as the user that owns the folder (e.g. `sudo -u quotad`); the read-only commands (status, standings, explain, imports, outbox list) work as they are",
+                dir.display(),
+                cfg.paths.state.display()
+            )
+        }
+        Err(_) => Ok(()), // e.g. a stale probe from a crashed process: let SQLite say what is wrong
+    }
+}
+
 /// Holds an exclusive lock on the state database for the life of a job, so two quotad
-/// processes never import or send at the same time (the second waits, and says why).
-/// The OS releases the lock when the process exits, however it exits.
+/// processes never import or send at the same time. The OS releases the lock when the
+/// process exits, however it exits.
 pub struct StateLock {
     _file: std::fs::File,
 }
 
-/// [`lock_state_as`] for `quotad run` and `quotad import`.
-pub fn lock_state(cfg: &Config) -> Result<StateLock> {
-    lock_state_as(cfg, "run")
+/// What to do when another quotad holds the state lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfLocked {
+    /// Refuse at once, naming the holder's pid and command (the default).
+    #[default]
+    Refuse,
+    /// Wait for it to finish, saying so on stderr (`--wait`); never for a `serve`.
+    Wait,
 }
 
-/// Locks `<paths.state>.lock` for a named command: the holder writes `pid N COMMAND`
-/// into the lock file. While a `quotad serve` holds the lock, anyone else (a second
-/// `serve`, a `run`, an `import`) refuses at once, naming its pid and the lock file:
-/// the daemon holds it for months. Otherwise a second process waits, and says why on
-/// stderr.
+/// [`lock_state_as`] for `quotad run`.
+pub fn lock_state(cfg: &Config, if_locked: IfLocked) -> Result<StateLock> {
+    lock_state_as(cfg, "run", if_locked)
+}
+
+/// Locks `<paths.state>.lock` for a named command (`run`, `import`, `serve`, `outbox
+/// retry`): the holder writes `pid N COMMAND` into the lock file. When another quotad
+/// holds it, this one refuses, naming its pid and command and the lock file — or, with
+/// [`IfLocked::Wait`], waits for it (saying so on stderr). A `serve` holds the lock for
+/// months: nobody waits for one.
 ///
-/// Errors: the lock file cannot be opened or locked; a `serve` holds it.
-pub fn lock_state_as(cfg: &Config, what: &str) -> Result<StateLock> {
+/// Errors: the state folder is read-only for this user (the message names it); the
+/// lock file cannot be opened or locked; another quotad holds it.
+pub fn lock_state_as(cfg: &Config, what: &str, if_locked: IfLocked) -> Result<StateLock> {
+    require_writable_state_folder(cfg, what)?;
     let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -60,11 +111,20 @@ pub fn lock_state_as(cfg: &Config, what: &str) -> Result<StateLock> {
                     if what == "serve" { "start another" } else { "do this" }
                 );
             }
-            eprintln!(
-                "another quotad ({}) is importing or sending with {}; waiting for it to finish…",
-                if holder.is_empty() { "holder unknown" } else { holder },
-                cfg.paths.state.display()
-            );
+            // "pid 123 run" -> "pid 123, `quotad run`"
+            let who = match holder.strip_prefix("pid ").and_then(|h| h.split_once(' ')) {
+                Some((pid, cmd)) => format!("pid {pid}, `quotad {cmd}`"),
+                None if holder.is_empty() => "holder unknown".to_string(),
+                None => holder.to_string(),
+            };
+            if if_locked == IfLocked::Refuse {
+                anyhow::bail!(
+                    "another quotad ({who}) is working on {} and holds {}: only one quotad may import or send at a time. Run this again when it has finished, or add --wait to wait for it",
+                    cfg.paths.state.display(),
+                    path.display()
+                );
+            }
+            eprintln!("another quotad ({who}) is working on {}; waiting for it to finish…", cfg.paths.state.display());
             file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
         }
         Err(std::fs::TryLockError::Error(e)) => {

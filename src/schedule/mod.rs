@@ -205,6 +205,25 @@ impl JobSchedule {
     pub fn is_occurrence(&self, tz: Tz, t: DateTime<Utc>) -> bool {
         self.next_after(tz, t - Duration::seconds(1)) == Some(t)
     }
+
+    /// The last occurrence strictly before `t` (as [`JobSchedule::occurrences`] defines
+    /// them: an ambiguous local time counts at its first instant only), if the
+    /// expression has one within a year or so of searching.
+    pub fn previous_before(&self, tz: Tz, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // Searched forwards, over a wider window each time: croner's backward search
+        // takes an ambiguous local time at its second instant.
+        let through = t - Duration::seconds(1);
+        [2, 40, 400].into_iter().find_map(|days| self.occurrences(tz, t - Duration::days(days), through, 1).pop())
+    }
+
+    /// The occurrence nearest to `t` (the earlier of two as near), if any: what `quotad
+    /// run JOB --at T` names when `T` is not an occurrence.
+    pub fn nearest(&self, tz: Tz, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match (self.previous_before(tz, t), self.next_after(tz, t)) {
+            (Some(p), Some(n)) => Some(if t - p <= n - t { p } else { n }),
+            (p, n) => p.or(n),
+        }
+    }
 }
 
 /// Whether `t` is the first instant of its local time in `tz`: false for the second
@@ -455,6 +474,13 @@ impl Settler {
     /// Whether some file is waiting to settle (the daemon then looks again soon).
     pub fn pending(&self) -> bool {
         !self.watching.is_empty()
+    }
+
+    /// The monotonic instant at which the earliest file being watched will have been
+    /// unchanged for `settle`, if it stays so: when the daemon should look again.
+    /// `None` when nothing is settling.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.watching.values().map(|&(_, _, since)| since + self.settle).min()
     }
 
     /// Takes a listing of the inbox at monotonic instant `at` (wall-clock time

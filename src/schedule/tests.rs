@@ -269,6 +269,48 @@ fn a_file_copied_in_chunks_is_ready_once_after_it_settles() {
 }
 
 #[test]
+fn the_daemon_looks_again_exactly_when_the_earliest_file_will_have_settled() {
+    let mut s = Settler::new(StdDuration::from_secs(5));
+    let t0 = Instant::now();
+    let wall = SystemTime::now();
+    assert_eq!(s.next_due(), None, "nothing settling: sleep until the rescan");
+    let listed = |name: &str, size: u64| Listed { name: name.into(), size, modified: wall };
+    // b.csv seen at t0 + 1 s, a.csv at t0 + 3 s: b is due at 6 s, a at 8 s.
+    assert!(s.observe(&[listed("b.csv", 10)], t0 + StdDuration::from_secs(1), wall).is_empty());
+    assert!(s.observe(&[listed("b.csv", 10), listed("a.csv", 7)], t0 + StdDuration::from_secs(3), wall).is_empty());
+    assert_eq!(s.next_due(), Some(t0 + StdDuration::from_secs(6)));
+    // b grows at 4 s: it starts settling again (due at 9 s); a is now the earliest.
+    let both = [listed("b.csv", 20), listed("a.csv", 7)];
+    assert!(s.observe(&both, t0 + StdDuration::from_secs(4), wall).is_empty());
+    assert_eq!(s.next_due(), Some(t0 + StdDuration::from_secs(8)));
+    assert_eq!(s.observe(&both, t0 + StdDuration::from_secs(8), wall), vec!["a.csv".to_string()]);
+    assert_eq!(s.next_due(), Some(t0 + StdDuration::from_secs(9)));
+    assert_eq!(s.observe(&both, t0 + StdDuration::from_secs(9), wall), vec!["b.csv".to_string()]);
+    assert_eq!(s.next_due(), None);
+    // Unchanged files are not handed out again, however often the inbox is listed.
+    assert!(s.observe(&both, t0 + StdDuration::from_secs(99), wall).is_empty());
+}
+
+#[test]
+fn the_second_0230_of_the_fall_back_night_is_no_occurrence_and_the_nearest_is_the_first() {
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    let j = job(JobKind::QuotaMemo, "0 30 2 * * *");
+    // 25 Oct 2026: 02:30 CEST = 00:30 UTC (the occurrence), 02:30 CET = 01:30 UTC.
+    assert!(j.is_occurrence(tz, utc(2026, 10, 25, 0, 30)));
+    assert!(!j.is_occurrence(tz, utc(2026, 10, 25, 1, 30)));
+    assert_eq!(j.previous_before(tz, utc(2026, 10, 25, 1, 30)), Some(utc(2026, 10, 25, 0, 30)));
+    assert_eq!(j.nearest(tz, utc(2026, 10, 25, 1, 30)), Some(utc(2026, 10, 25, 0, 30)));
+    // 20:00 UTC on the 24th: 4.5 h before the next, 19.5 h after the previous.
+    assert_eq!(j.nearest(tz, utc(2026, 10, 24, 20, 0)), Some(utc(2026, 10, 25, 0, 30)));
+    // 10:00 UTC: 9.5 h after 00:30 UTC that day, 14.5 h before the next.
+    assert_eq!(j.nearest(tz, utc(2026, 10, 24, 10, 0)), Some(utc(2026, 10, 24, 0, 30)));
+    // The day after: 02:30 CET = 01:30 UTC; from 01:30 UTC on the 25th, 24 h ahead.
+    assert_eq!(j.next_after(tz, utc(2026, 10, 25, 1, 30)), Some(utc(2026, 10, 26, 1, 30)));
+    // Spring forward: 02:30 does not exist on 29 March; the occurrence is 03:00 CEST.
+    assert_eq!(j.previous_before(tz, utc(2026, 3, 29, 5, 0)), Some(utc(2026, 3, 29, 1, 0)));
+}
+
+#[test]
 fn occurrences_are_whole_seconds_whatever_the_start() {
     let tz: Tz = "America/Chicago".parse().unwrap();
     let j = JobSchedule::default_for(JobKind::QuotaMemo);

@@ -49,6 +49,11 @@ impl Store {
     /// alone when identical — or when the stored rows came from a file exported later
     /// (DESIGN.md "Inputs": a later export of the same deal replaces the earlier one).
     pub fn import_deals(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
+        // Durable: the file is archived (removed from the inbox) only after this.
+        self.durably(|s| s.import_deals_tx(meta, rows))
+    }
+
+    fn import_deals_tx(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;

@@ -206,6 +206,11 @@ UPDATE import_reports
 "#,
 ];
 
+/// How many migrations there are: the `user_version` of an up-to-date database.
+pub(super) fn count() -> usize {
+    MIGRATIONS.len()
+}
+
 /// Applies the migrations `conn`'s database has not had yet, in one transaction.
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
     let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));

@@ -46,6 +46,25 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// A read-only command found no state database.
+    #[error("there is no state database {path} yet: `quotad import` (or `quotad run all`) creates it")]
+    Missing {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// A read-only command found a database an older quotad wrote, which it cannot
+    /// upgrade without writing.
+    #[error(
+        "state database {path} is at version {found}, this quotad needs {needed}: run a command that writes (e.g. `quotad import`) once, as a user who may write its folder, to upgrade it"
+    )]
+    Outdated {
+        /// The database file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: usize,
+        /// The number of migrations this quotad has.
+        needed: usize,
+    },
     /// A stored value could not be read back (the file was edited by hand?).
     #[error("state database {path}: corrupt value in {what}: '{value}'")]
     Corrupt {
@@ -90,12 +109,72 @@ impl Store {
         conn.execute_batch(
             // cache_size: 32 MiB of pages (negative = KiB) rather than 2 MiB, so an import's
             // B-tree pages stay cached; temp_store: sorts and temporary tables in memory.
+            // synchronous=NORMAL: a commit is not fsynced (WAL); the transitions that
+            // must survive a power cut are committed through `durably` instead.
             "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;
              PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
         )
         .map_err(err)?;
         migrations::apply(&mut conn).map_err(err)?;
         Ok(Store { conn, path: path.into() })
+    }
+
+    /// Opens the database at `path` for reading only, for the commands that only read
+    /// (`status`, `standings`, `explain`, `imports`, `outbox list`): it needs no write
+    /// access to the file or its folder, creates nothing and applies no migration.
+    /// SQLite must create `<path>-shm` to read a WAL database; where it cannot (a
+    /// read-only folder) and no writer is active (no `<path>-wal`), the file is read as
+    /// immutable instead. A writer that starts meanwhile is not seen by this reader.
+    ///
+    /// Errors: [`StoreError::Missing`], [`StoreError::Outdated`] (older than this
+    /// quotad), SQLite's.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        if !path.exists() {
+            return Err(StoreError::Missing { path: path.into() });
+        }
+        let err = |source| StoreError::Sqlite { path: path.into(), source };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        let (conn, found) = match version(&conn) {
+            Ok(v) => (conn, v),
+            Err(e) => {
+                let wal = PathBuf::from(format!("{}-wal", path.display()));
+                if wal.exists() {
+                    return Err(err(e));
+                }
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(uri, flags).map_err(err)?;
+                let v = version(&conn).map_err(err)?;
+                (conn, v)
+            }
+        };
+        conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;")
+            .map_err(err)?;
+        let needed = migrations::count();
+        if (found as usize) < needed {
+            return Err(StoreError::Outdated { path: path.into(), found: found as usize, needed });
+        }
+        Ok(Store { conn, path: path.into() })
+    }
+
+    /// Runs `f` with `synchronous = FULL`: each commit it makes is on disk (the WAL
+    /// fsynced, and with it every earlier commit) before it returns, so it survives a
+    /// power cut. For the transitions that matter: an import's commit (its file is
+    /// archived only afterwards), an outbox row's `sending` and `sent`. Everything else
+    /// commits with `NORMAL` (durable at the next checkpoint or durable commit).
+    fn durably<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.synchronous_full(true)?;
+        let r = f(self);
+        self.synchronous_full(false)?;
+        r
+    }
+
+    /// `PRAGMA synchronous = FULL` (true) or back to `NORMAL` (false); see [`Store::durably`].
+    fn synchronous_full(&self, on: bool) -> Result<()> {
+        let sql = if on { "PRAGMA synchronous=FULL" } else { "PRAGMA synchronous=NORMAL" };
+        self.conn.execute_batch(sql).map_err(self.err())
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -112,6 +191,19 @@ impl Store {
             )
             .map_err(self.err())
     }
+}
+
+/// `path` absolute and percent-encoded for an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for b in abs.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// An instant as outbox columns store it: RFC 3339 UTC with milliseconds, e.g.

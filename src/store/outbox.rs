@@ -311,6 +311,16 @@ impl Store {
         Ok(n as usize)
     }
 
+    /// Rows not yet sent nor given up (pending, sending, or failed and waiting for a
+    /// retry), whenever they are due.
+    pub fn outbox_waiting_count(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'failed')", [], |r| r.get(0))
+            .map_err(self.err())?;
+        Ok(n as usize)
+    }
+
     /// The first `limit` rows of [`Store::outbox_due`]: delivery takes them a batch at a
     /// time, so a run of thousands of messages with PDFs attached never holds them all
     /// in memory.
@@ -354,20 +364,56 @@ impl Store {
         Ok(keys)
     }
 
-    /// Marks a row `sending` just before its transaction starts (committed before any
-    /// byte goes to the server).
+    /// Marks a row `sending` just before its transaction starts (committed, and on
+    /// disk, before any byte goes to the server).
     pub fn outbox_mark_sending(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
+        self.synchronous_full(true)?;
         self.conn
             .execute(
                 "UPDATE outbox SET state = 'sending', sending_at = ?2 WHERE idempotency_key = ?1",
                 params![key, ts(now)],
             )
             .map_err(self.err())?;
+        self.synchronous_full(false)
+    }
+
+    /// Puts a row marked `sending` back as it was — `failed` (and due) if it had a
+    /// retry time, else `pending` — when its transaction was abandoned before anything
+    /// was handed over (a stop during the greeting, MAIL or RCPT): no attempt counted.
+    pub fn outbox_unmark_sending(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = CASE WHEN next_attempt_at IS NULL THEN 'pending' ELSE 'failed' END
+                 WHERE idempotency_key = ?1 AND state = 'sending'",
+                params![key],
+            )
+            .map_err(self.err())?;
         Ok(())
     }
 
+    /// The key and attempts made of every row due at `now` (pending, or failed with its
+    /// retry time passed), oldest first, without the messages: when the server cannot
+    /// be reached, each counts one attempt.
+    pub fn outbox_due_attempts(&self, now: DateTime<Utc>) -> Result<Vec<(String, u32)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT idempotency_key, attempts FROM outbox
+                 WHERE state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)
+                 ORDER BY created_at, idempotency_key",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![ts(now)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32)))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
     /// Marks a row `sent` (after the SMTP server's 250, or the .eml file's rename): every
-    /// recipient not yet sent or dead is accepted.
+    /// recipient not yet sent or dead is accepted. Committed and on disk when this
+    /// returns, so a power cut cannot send it again.
     pub fn outbox_mark_sent(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
         let all = self.outbox_recipients(key)?;
         let open: Vec<(String, RecipientOutcome)> = all
@@ -375,7 +421,10 @@ impl Store {
             .filter(|r| !matches!(r.state, OutboxState::Sent | OutboxState::Dead))
             .map(|r| (r.address, RecipientOutcome::Accepted))
             .collect();
-        self.outbox_record_attempt(key, &open, now).map(|_| ())
+        self.synchronous_full(true)?;
+        let recorded = self.outbox_record_attempt(key, &open, now).map(|_| ());
+        self.synchronous_full(false)?;
+        recorded
     }
 
     /// Records a failed attempt for every recipient not yet sent or dead: attempts grow

@@ -10,6 +10,11 @@ impl Store {
     /// Stores a quotas file in one transaction; a later file's quota for the same rep and
     /// month replaces the earlier.
     pub fn import_quotas(&mut self, meta: &NewImport, rows: &[QuotaRow]) -> Result<StoreStats> {
+        // Durable: the file is archived (removed from the inbox) only after this.
+        self.durably(|s| s.import_quotas_tx(meta, rows))
+    }
+
+    fn import_quotas_tx(&mut self, meta: &NewImport, rows: &[QuotaRow]) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;

@@ -13,6 +13,11 @@ impl Store {
     /// a rep who is new or changed gets a new version (effective from the file's export
     /// time); reps absent from this file are left as they were.
     pub fn import_roster(&mut self, meta: &NewImport, rows: &[RosterRep]) -> Result<StoreStats> {
+        // Durable: the file is archived (removed from the inbox) only after this.
+        self.durably(|s| s.import_roster_tx(meta, rows))
+    }
+
+    fn import_roster_tx(&mut self, meta: &NewImport, rows: &[RosterRep]) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;

@@ -275,7 +275,11 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
             // the in-flight message for a crash leftover and send it again).
             let second = env.quotad_env(&["outbox", "retry"], &vars);
             assert_eq!(second.code, 1, "{second:?}");
-            assert!(second.stderr.contains("another quotad is delivering from"), "{}", second.stderr);
+            assert!(
+                second.stderr.contains("another quotad (pid ") && second.stderr.contains("`quotad run`) is working on"),
+                "{}",
+                second.stderr
+            );
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();

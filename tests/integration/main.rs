@@ -8,6 +8,7 @@ mod cli;
 mod delivery;
 mod distribution;
 mod documents;
+mod durable;
 mod fuzz;
 mod harness;
 mod holds;

@@ -54,7 +54,7 @@ fn two_runs_at_once_send_each_memo_once() {
     assert_eq!(env.quotad(&["import"]).code, 0);
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_quotad"))
-            .args(["--config", "quotad.toml", "run", "quota-memo"])
+            .args(["--config", "quotad.toml", "--wait", "run", "quota-memo"])
             .current_dir(env.dir.path())
             .output()
             .unwrap()
@@ -70,7 +70,8 @@ fn two_runs_at_once_send_each_memo_once() {
         let n: usize = out.split(" rep memo(s)").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
         n
     };
-    // One run sends all 300; the other waits for the lock, then finds them sent.
+    // One run sends all 300; the other (--wait) waits for the lock, then finds them
+    // sent. (Without --wait it would stop at once, naming the first: durable.rs.)
     assert_eq!(sent(&a) + sent(&b), 300);
     assert_eq!(env.emails().len(), 300);
 }
