@@ -9,6 +9,7 @@ mod documents;
 mod fuzz;
 mod harness;
 mod ingest_cases;
+mod inputs;
 mod mappings;
 mod memos;
 mod quirks;

@@ -18,10 +18,20 @@ fn standings_in_three_formats_match_hand_figures() {
     let noah = t.stdout.lines().find(|l| l.contains("Noah Nguyen")).unwrap();
     assert!(noah.starts_with("  — Noah Nguyen"), "{noah}");
     assert!(t.stdout.lines().all(|l| unicode_width(l) <= 100), "fits 100 columns:\n{}", t.stdout);
-    // Money right-aligned: every "$" column ends at the same place.
-    let ends: Vec<usize> =
-        t.stdout.lines().skip(2).filter(|l| l.contains("$4,")).map(|l| l.find("$4,").unwrap()).collect();
-    assert!(!ends.is_empty());
+    // Money right-aligned: on every rep's row (17 ranked, Noah, James and the inactive
+    // Mateo Lewis) the Revenue and the Quota figure end in the terminal column where their
+    // header ends, whatever the width of the names before them (李伟 is 4 columns wide).
+    let lines: Vec<&str> = t.stdout.lines().collect();
+    let header = lines[1];
+    assert_eq!(lines.len(), 22, "a title, a header and 20 reps:\n{}", t.stdout);
+    for (label, no_quota) in [("Revenue", None), ("Quota", Some("—"))] {
+        let end = column_after(header, label).unwrap_or_else(|| panic!("no {label} header: {header}"));
+        for l in &lines[2..] {
+            let figure = token_ending_at(l, end).unwrap_or_else(|| panic!("no {label} ending at column {end}: {l}"));
+            let money = figure.strip_prefix('$').is_some_and(|d| d.chars().all(|c| c.is_ascii_digit() || c == ','));
+            assert!(money || Some(figure) == no_quota, "{label} ends at column {end} with '{figure}': {l}");
+        }
+    }
 
     // A tie, on the ratings board (October, n >= 3): Carlos Williams 4, 5, 3, 4; Nadia
     // Okafor 4, 4, 4; Noah Nguyen 4, 4, 4; Siobhán Nakamura 5, 3, 4 — all 4.0, all rank
@@ -88,6 +98,26 @@ fn standings_in_three_formats_match_hand_figures() {
     );
     let bad = env.quotad(&["standings", "--team", "Nowhere"]);
     assert!(bad.stderr.contains("teams: Lakeside Communities, North Division, South Division"), "{}", bad.stderr);
+}
+
+/// The terminal column just after `label` in `line`, if `label` is in it.
+fn column_after(line: &str, label: &str) -> Option<usize> {
+    line.find(label).map(|at| unicode_width(&line[..at + label.len()]))
+}
+
+/// The space-delimited token of `line` whose last character ends in terminal column
+/// `col` (followed by a space or the end of the line); `None` if no token ends there.
+fn token_ending_at(line: &str, col: usize) -> Option<&str> {
+    let mut width = 0;
+    for (at, c) in line.char_indices() {
+        width += unicode_width(c.encode_utf8(&mut [0; 4]));
+        let end = at + c.len_utf8();
+        if width == col && c != ' ' && line[end..].chars().next().is_none_or(|n| n == ' ') {
+            let start = line[..end].rfind(' ').map_or(0, |s| s + 1);
+            return Some(&line[start..end]);
+        }
+    }
+    None
 }
 
 fn unicode_width(s: &str) -> usize {
