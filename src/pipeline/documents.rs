@@ -316,7 +316,9 @@ pub fn one_on_one(
                 report::PaperworkIssue { deal_id: d.deal_id.clone(), close_date: d.close_date, issue: issue.join(", ") }
             })
             .collect();
-        let points = report::talking_points(templates, &cfg.org.format, period, s, cfg.metrics.below_target)?;
+        let thresholds =
+            report::FlagThresholds { below_target: cfg.metrics.below_target, off_pace: cfg.metrics.off_pace };
+        let points = report::talking_points(templates, &cfg.org.format, period, s, thresholds)?;
         sheets.push((s, paperwork, points));
     }
     // Each sheet is independent work: render them on every core.

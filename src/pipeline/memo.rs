@@ -151,10 +151,6 @@ pub fn quota_memo(
             let text = format!(
                 "{why}.\n\nLoad the final export; then `quotad standings --period {last}` shows the final figures.\n"
             );
-            let html = format!(
-                "<p>{}.</p><p>Load the final export; then <code>quotad standings --period {last}</code> shows the final figures.</p>",
-                tera::escape_html(&why)
-            );
             let subject = format!("quotad: {} quota memos sent with {} preliminary", period.label(), last.label());
             sender.send(
                 &key,
@@ -163,7 +159,12 @@ pub fn quota_memo(
                 "admin-preliminary",
                 (&name, admin.email.as_ref()),
                 None,
-                || Ok(report::RenderedMail { subject, text, html }),
+                || {
+                    Ok(report::render_admin_notice(
+                        templates,
+                        &report::AdminNoticeView::new(&cfg.org.name, &subject, &text),
+                    )?)
+                },
                 &mut summary.failed,
             )?;
         }
@@ -218,7 +219,19 @@ pub fn quota_memo(
         summary.count(sent);
     }
     for (email, (name, keys)) in &managers {
-        let view = report::team_memo_view(&cfg.org.name, fmt, name, keys, &this_month, &last_month, &before);
+        let thresholds =
+            report::FlagThresholds { below_target: cfg.metrics.below_target, off_pace: cfg.metrics.off_pace };
+        let view = report::team_memo_view(
+            templates,
+            &cfg.org.name,
+            fmt,
+            thresholds,
+            name,
+            keys,
+            &this_month,
+            &last_month,
+            &before,
+        )?;
         let key = format!("quota-memo/{period}/{email}/team-memo");
         let sent = sender.send(
             &key,
@@ -313,7 +326,7 @@ fn send_corrections(
         let key = format!("quota-memo/{period}/{email}/correction-{digest}");
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
-            first_name: rep.name.split_whitespace().next().unwrap_or(&rep.name).to_string(),
+            first_name: report::first_name(&rep.name),
             period: period.into(),
             sent_on: sent_on.clone(),
             reps: vec![(rep.name.clone(), changes.clone())],
@@ -350,7 +363,7 @@ fn send_corrections(
         let key = format!("quota-memo/{period}/{email}/team-correction-{digest}");
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
-            first_name: name.split_whitespace().next().unwrap_or(&name).to_string(),
+            first_name: report::first_name(&name),
             period: period.into(),
             sent_on,
             reps,

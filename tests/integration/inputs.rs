@@ -39,7 +39,7 @@ pub fn required_or_skip(path: &Path, what: &str, how: &str, allow_skip: bool) ->
 
 /// One public sample file (or the folder, with `""`), [`required`].
 pub fn sample(name: &str) -> Option<PathBuf> {
-    let p = samples_dir().join(name);
+    let p = if name.is_empty() { samples_dir() } else { samples_dir().join(name) };
     required(
         &p,
         if name.is_empty() { "the public samples folder" } else { "a public sample file" },

@@ -673,3 +673,25 @@ fn the_issue_weekend_saturday_28_february_2000_to_monday_0910_runs_the_ranking_o
     assert_eq!(admin, ["quotad: 1 quota-memo occurrence(s) missed"]);
     assert_eq!(mail.len(), 6);
 }
+
+#[test]
+fn a_daemon_frozen_for_several_heartbeats_goes_on_beating_after() {
+    // A suspended host or a starved machine: the daemon gets no CPU for three heartbeats.
+    // tokio-cron-scheduler 0.15.1's repeated job, the heartbeat before, never fired again
+    // after a tick came late by more than an interval: the calendar stopped for good.
+    let env = Env::new(&config(
+        "[schedule]\nheartbeat_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+    ));
+    let mut d = Daemon::start(&env, "serve", &["serve"], &[]);
+    d.wait_heartbeats(2);
+    let pid = d.child.id().to_string();
+    let kill = |sig: &str| {
+        let sent = std::process::Command::new("sh").args(["-c", &format!("kill -{sig} {pid}")]).status().unwrap();
+        assert!(sent.success(), "kill -{sig}");
+    };
+    kill("STOP");
+    std::thread::sleep(Duration::from_millis(3500)); // the freeze itself, not a wait for an event
+    kill("CONT");
+    d.wait_heartbeats(3);
+    assert_eq!(d.term().0, 0);
+}

@@ -225,3 +225,55 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+#[test]
+fn one_flags_template_words_the_team_memo_and_explain_and_admin_notices_are_overridable() {
+    // Issue 26 item 7: the flags of a rep become words through one template
+    // (email/flags.txt) for both the manager's team memo and `quotad explain`, and the
+    // admin's notices are templates too. Overridden here, the overrides show in both.
+    let env = Env::sample();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = cfg.replace("[paths]\n", "[paths]\ntemplates = \"tpl\"\n");
+    let cfg = cfg.replacen("[mail]\n", "[mail]\nadmin = \"Ops Admin <admin@example-homes.com>\"\n", 1);
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    std::fs::create_dir_all(env.path("tpl/email")).unwrap();
+    std::fs::write(env.path("tpl/email/flags.txt"), "{% for f in flags %}FLAG {{ f.reason }}\n{% endfor %}").unwrap();
+    std::fs::write(env.path("tpl/email/admin_notice_subject.txt"), "NOTICE: {{ subject }}").unwrap();
+    std::fs::write(
+        env.path("tpl/email/admin_notice.txt"),
+        "{% for p in paragraphs %}{{ p | join(sep=' / ') }}\n{% endfor %}",
+    )
+    .unwrap();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "quota-memo"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Leila O'Brien finished October at 28.8% (sample_memos.rs): flagged.
+    let team = env
+        .all_emails()
+        .into_iter()
+        .find(|e| e.file.contains("_team-memo_") && e.to == "leila.brown.mgr2@example-homes.com")
+        .unwrap();
+    let in_memo = team
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("  Leila O'Brien: ").filter(|r| r.starts_with("FLAG ")))
+        .unwrap_or_else(|| panic!("no overridden flags for Leila:\n{}", team.text))
+        .to_string();
+    assert!(in_memo.contains("FLAG below_target") || in_memo.contains("FLAG missed_twice"), "{in_memo}");
+    let x = env.quotad(&["explain", "--rep", "Leila O'Brien", "--period", "2026-10"]);
+    assert_eq!(x.code, 0, "{x:?}");
+    let in_explain = x.stdout.lines().find_map(|l| l.strip_prefix("  flags (manager only): ")).unwrap();
+    assert_eq!(in_explain, in_memo, "the same words in both:\n{}", x.stdout);
+
+    // December's memo after its deadline, November still without its final export: the
+    // admin's notice comes from the overridden templates.
+    let dec = env.quotad(&["run", "quota-memo", "--period", "2026-12", "--now", "2026-12-02T18:05:00Z"]);
+    assert_eq!(dec.code, 0, "{dec:?}");
+    let notice = env.all_emails().into_iter().find(|e| e.to == "admin@example-homes.com").expect("the admin's notice");
+    assert_eq!(notice.subject, "NOTICE: quotad: December 2026 quota memos sent with November 2026 preliminary");
+    assert!(
+        notice.text.starts_with("November 2026's final export was not loaded by 2026-12-02 12:00 CST, so the December 2026 quota memos went out with November 2026 marked preliminary.\nLoad the final export;"),
+        "{}",
+        notice.text
+    );
+}
