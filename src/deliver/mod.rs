@@ -21,7 +21,6 @@ use lettre::Message;
 pub use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart};
-use sha2::{Digest, Sha256};
 
 pub use smtp::SmtpTransport;
 
@@ -331,9 +330,7 @@ pub fn attachment_name(name: &str) -> String {
 /// A Message-ID derived from an idempotency key, so every attempt to send the same
 /// message carries the same ID: `<{16 hex of SHA-256(key)}.quotad@{domain of from}>`.
 pub fn message_id(key: &str, from: &Mailbox) -> String {
-    let hash = Sha256::digest(key.as_bytes());
-    let hex: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("<{hex}.quotad@{}>", from.email.domain())
+    format!("<{}.quotad@{}>", &crate::domain::sha256_hex(key.as_bytes())[..16], from.email.domain())
 }
 
 /// Replaces CR, LF and other control characters with spaces, so a value from a
@@ -455,8 +452,7 @@ pub fn safe_name(readable: &str, unique: &str) -> String {
     if readable.chars().all(keep) {
         return name;
     }
-    let hash = Sha256::digest(unique.as_bytes());
-    format!("{name}_{}", hash.iter().take(4).map(|b| format!("{b:02x}")).collect::<String>())
+    format!("{name}_{}", &crate::domain::sha256_hex(unique.as_bytes())[..8])
 }
 
 #[cfg(test)]

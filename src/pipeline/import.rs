@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use super::outbox::{Sender, Sent};
 use crate::config::{AfterImport, Config};
@@ -211,7 +210,7 @@ fn read_one(
         let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         // The CRM's export time is the file's modification time (DESIGN.md "As of").
         let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).ok();
-        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let sha = crate::domain::sha256_hex(&bytes);
         drop(bytes);
         let parsed =
             (!known.contains(&(source.name.clone(), sha.clone()))).then(|| ingest::read_file(path, source, settings));

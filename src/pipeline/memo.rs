@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Timelike, Utc};
-use sha2::{Digest, Sha256};
 
 use super::outbox::{Delivery, Sender, Sent, deliver_outbox};
 use super::{Stop, standings};
@@ -321,8 +320,7 @@ fn send_corrections(
         }
         let Some(email) = rep.email.as_deref() else { continue };
         let sent_on = sent_at.get(..10).unwrap_or(sent_at).to_string();
-        let digest: String =
-            Sha256::digest(new.to_string().as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let digest: String = crate::domain::sha256_hex(new.to_string().as_bytes())[..12].to_string();
         let key = format!("quota-memo/{period}/{email}/correction-{digest}");
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
@@ -358,8 +356,7 @@ fn send_corrections(
         }
     }
     for (email, (name, reps, sent_on)) in by_manager {
-        let digest: String =
-            Sha256::digest(format!("{reps:?}").as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let digest: String = crate::domain::sha256_hex(format!("{reps:?}").as_bytes())[..12].to_string();
         let key = format!("quota-memo/{period}/{email}/team-correction-{digest}");
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
