@@ -1038,3 +1038,23 @@ impl MonthStandings {
         self.reps.iter().map(|s| s.team.as_str()).find(|t| same_team(t, team))
     }
 }
+
+/// The SHA-256 of `bytes` as 64 lowercase hexadecimal digits: file fingerprints, and
+/// (a prefix of it) the Message-IDs, file names and correction keys derived from a key.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod sha_tests {
+    #[test]
+    fn sha256_hex_of_abc() {
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(super::sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -22,7 +22,7 @@
 //! - [`schedule`] is the calendar, pure: occurrences of cron expressions in the org's
 //!   zone, the catch-up planner, the clock, inbox settling. It imports `domain` only;
 //!   `cmd::serve` runs the daemon loop that acts on it and calls `pipeline`; the
-//!   daemon's own crates (tokio, tokio-cron-scheduler as its heartbeat, notify) live
+//!   daemon's own crates (tokio, whose interval is its heartbeat, notify) live
 //!   there, so `schedule` stays testable without a runtime or a clock.
 //! - [`cli`] and `cmd` sit on top; nothing imports them. `cmd` imports `pipeline`,
 //!   `config`, `domain`, `schedule` and `cli` only — never a stage: a command parses

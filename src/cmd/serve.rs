@@ -8,10 +8,11 @@
 //! files that have settled) and the shutdown. A small tokio runtime on the main thread
 //! feeds it messages:
 //!
-//! - **heartbeat**: tokio-cron-scheduler, as a fixed-interval job
-//!   (`schedule.heartbeat_seconds`). It never decides *when* a job runs — its zoned
-//!   jobs keep a creation-time UTC offset and run an hour off after DST (its issue
-//!   #107) and it forgets everything on restart. Each heartbeat instead asks
+//! - **heartbeat**: a tokio interval (`schedule.heartbeat_seconds`). It never decides
+//!   *when* a job runs. (tokio-cron-scheduler 0.15.1 was the heartbeat once: its zoned
+//!   jobs run an hour off after DST, its issue #107, and its repeated job never runs
+//!   again once one tick comes later than an interval — a suspended host or a stalled
+//!   machine stopped the calendar for good.) Each heartbeat instead asks
 //!   [`schedule::plan`] which occurrences in (last seen, now] are due, computed in the
 //!   org's zone, and claims each in the runs ledger before running it;
 //! - **inbox**: notify (inotify) events that mean a file arrived or changed (created,
@@ -120,17 +121,20 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
         let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-        let mut sched = tokio_cron_scheduler::JobScheduler::new().await.context("cannot start the scheduler")?;
         let beat = tx.clone();
-        let job = tokio_cron_scheduler::Job::new_repeated_async(heartbeat, move |_, _| {
-            let beat = beat.clone();
-            Box::pin(async move {
-                let _ = beat.send(Msg::Tick);
-            })
-        })
-        .context("cannot make the heartbeat")?;
-        sched.add(job).await.context("cannot add the heartbeat")?;
-        sched.start().await.context("cannot start the scheduler")?;
+        let heartbeat = tokio::spawn(async move {
+            let mut every = tokio::time::interval(heartbeat);
+            // After a stall (a suspended host, a starved machine) the next beat comes one
+            // interval after the late one; beats missed meanwhile are not made up.
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every.tick().await; // immediate: the worker looks at the calendar as it starts
+            loop {
+                every.tick().await;
+                if beat.send(Msg::Tick).is_err() {
+                    return;
+                }
+            }
+        });
         let _watcher = watch(&inbox, tx.clone());
         let ended = tokio::select! {
             _ = term.recv() => { say!("SIGTERM: finishing the work in flight, then stopping"); false }
@@ -139,7 +143,7 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         };
         stop.request();
         let _ = tx.send(Msg::Stop);
-        let _ = sched.shutdown().await;
+        heartbeat.abort();
         if !ended {
             let _ = done_rx.await;
         }

@@ -67,22 +67,52 @@ pub(super) fn mb(bytes: u64) -> String {
 thread_local! {
     /// Set while [`guarded`] runs a read on this thread: its panics are not printed.
     static IN_GUARDED_READ: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where the last panic caught by [`guarded`] on this thread was raised: (file, line)
+    /// of its `Location`, recorded by the panic hook.
+    static PANIC_AT: std::cell::RefCell<Option<(String, u32)>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs a read, turning a panic inside it (a reader bug on a malformed file) into
-/// [`IngestError::Unreadable`], so that one damaged file never stops the daemon. The
-/// process's panic hook is wrapped once so that such a caught panic is not printed as
-/// if the program had crashed; every other panic is printed as before.
+/// The crates whose panics on a malformed file are the spreadsheet readers' own:
+/// calamine and what it parses with (their source folders are `NAME-VERSION`).
+const READER_CRATES: [&str; 9] =
+    ["calamine", "zip", "quick-xml", "codepage", "encoding_rs", "byteorder", "atoi_simd", "fast-float2", "flate2"];
+
+/// Whether a panic raised at `file` (a panic `Location`'s path) is a spreadsheet reader's
+/// own: a source file of one of [`READER_CRATES`] (an absolute path into cargo's
+/// registry, `…/calamine-0.38.0/src/xlsx/mod.rs`). quotad's own files are relative
+/// (`src/ingest/table.rs`); any other location (the standard library, another crate)
+/// is not a reader's either.
+fn is_reader_source(file: &str) -> bool {
+    Path::new(file).components().any(|c| {
+        let dir = c.as_os_str().to_string_lossy();
+        READER_CRATES.iter().any(|k| {
+            dir.strip_prefix(k)
+                .and_then(|v| v.strip_prefix('-'))
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        })
+    })
+}
+
+/// Runs a read, turning a panic inside it into an error, so that one file never stops the
+/// daemon: a spreadsheet reader's panic (a reader bug on a malformed file) into
+/// [`IngestError::Unreadable`], any other — quotad's own code — into [`IngestError::Bug`],
+/// naming where it happened. The process's panic hook is wrapped once so that such a
+/// caught panic is not printed as if the program had crashed, and records where it was
+/// raised; every other panic is printed as before.
 pub(super) fn guarded<T>(read: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
     static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
     WRAP_HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !IN_GUARDED_READ.with(|q| q.get()) {
+            if IN_GUARDED_READ.with(|q| q.get()) {
+                let at = info.location().map(|l| (l.file().to_string(), l.line()));
+                PANIC_AT.with(|p| *p.borrow_mut() = at);
+            } else {
                 previous(info);
             }
         }));
     });
+    PANIC_AT.with(|p| p.borrow_mut().take());
     IN_GUARDED_READ.with(|q| q.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
     IN_GUARDED_READ.with(|q| q.set(false));
@@ -92,12 +122,19 @@ pub(super) fn guarded<T>(read: impl FnOnce() -> Result<T, IngestError>) -> Resul
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let what = what.lines().next().unwrap_or_default();
-        Err(IngestError::Unreadable {
-            reason: format!(
-                "the spreadsheet reader failed on this file ({what}); it is probably damaged: open it in a spreadsheet program and save it again"
-            ),
-        })
+        let what = what.lines().next().unwrap_or_default().to_string();
+        match PANIC_AT.with(|p| p.borrow_mut().take()) {
+            Some((file, line)) if !is_reader_source(&file) => {
+                Err(IngestError::Bug { message: what, location: format!("{file}:{line}") })
+            }
+            // A reader's panic, or one whose location the hook did not see (another hook
+            // was installed after ours): the reader's message, as before.
+            _ => Err(IngestError::Unreadable {
+                reason: format!(
+                    "the spreadsheet reader failed on this file ({what}); it is probably damaged: open it in a spreadsheet program and save it again"
+                ),
+            }),
+        }
     })
 }
 
@@ -279,4 +316,46 @@ fn scan_ods(reader: impl std::io::BufRead, limits: &Limits) -> Result<Vec<String
         buf.clear();
     }
     Ok(notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_quotads_own_code_is_a_bug_named_by_its_location() {
+        let line = line!() + 1;
+        let r: Result<(), IngestError> = guarded(|| panic!("index 7 out of range"));
+        match r {
+            Err(IngestError::Bug { message, location }) => {
+                assert_eq!(message, "index 7 out of range");
+                assert_eq!(location, format!("src/ingest/limits.rs:{line}"));
+            }
+            other => panic!("expected IngestError::Bug, got {other:?}"),
+        }
+        // The message tells the operator it is not the file's fault.
+        let e = IngestError::Bug { message: "boom".into(), location: "src/ingest/rows.rs:12".into() };
+        assert_eq!(
+            e.to_string(),
+            "quotad failed while reading this file (boom, at src/ingest/rows.rs:12): a bug in quotad, not in the file; nothing from it was stored. Please report it with the file"
+        );
+    }
+
+    #[test]
+    fn reader_crates_are_told_from_quotad_and_the_rest_by_the_location_path() {
+        let registry = "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
+        for reader in ["calamine-0.38.0/src/xlsx/mod.rs", "zip-9.0.1/src/read.rs", "quick-xml-0.38.4/src/reader/mod.rs"]
+        {
+            assert!(is_reader_source(&format!("{registry}/{reader}")), "{reader}");
+        }
+        for other in [
+            "src/ingest/table.rs".to_string(),
+            "/rustc/4eb161250e340c8f48f66e2b929ef4a5bed7c181/library/core/src/option.rs".to_string(),
+            format!("{registry}/rust_decimal-1.39.0/src/decimal.rs"),
+            // A crate whose name only begins like a reader's is not one.
+            format!("{registry}/zipper-1.0.0/src/lib.rs"),
+        ] {
+            assert!(!is_reader_source(&other), "{other}");
+        }
+    }
 }

@@ -132,6 +132,18 @@ pub enum IngestError {
         /// The config key under `[ingest]` that sets it.
         key: &'static str,
     },
+    /// quotad's own code panicked while reading the file: a bug in quotad, not a damaged
+    /// file. Caught like a reader's panic, so the daemon goes on; said differently, so
+    /// nobody re-saves a good file to work around it.
+    #[error(
+        "quotad failed while reading this file ({message}, at {location}): a bug in quotad, not in the file; nothing from it was stored. Please report it with the file"
+    )]
+    Bug {
+        /// The panic's message (its first line).
+        message: String,
+        /// Where quotad panicked: `src/FILE.rs:LINE`.
+        location: String,
+    },
 }
 
 /// Ingest settings shared by all sources (config `[ingest]` and `[stages]`).

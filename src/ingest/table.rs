@@ -609,19 +609,18 @@ mod tests {
     }
 }
 
+/// Inputs outside the repository (the public samples): a test fails when one is
+/// missing, unless `QUOTAD_ALLOW_SKIP=1`. The same file as the integration tests' helper.
+#[cfg(test)]
+#[path = "../../tests/integration/inputs.rs"]
+mod inputs;
+
 #[cfg(test)]
 mod real_sample_tests {
     use super::*;
 
     fn sample(name: &str) -> Option<std::path::PathBuf> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/real").join(name);
-        if !p.exists() {
-            eprintln!(
-                "SKIPPED: {} is absent (the public samples live in ../shared/samples/real beside the clone)",
-                p.display()
-            );
-        }
-        p.exists().then_some(p)
+        super::inputs::sample(name)
     }
 
     fn dt(s: &str) -> Cell {

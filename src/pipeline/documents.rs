@@ -1,6 +1,6 @@
 //! The document jobs: the weekly ranking PDF and the monthly 1:1 prep sheets, written
 //! to `paths.reports` and (with `send`) e-mailed through the outbox ledger; sheets are
-//! rendered on every core (`par_map`). May import `store`, `metrics`, `report`
+//! rendered on every core (rayon). May import `store`, `metrics`, `report`
 //! (views, PDF layout), `deliver` (attachments, safe names), `config`, `domain` and the
 //! outbox (`Sender`, [`deliver_outbox`]).
 
@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::outbox::{Sender, Sent, deliver_outbox};
 use super::{Loaded, Stop};
+use rayon::prelude::*;
+
 use crate::config::{Config, FullTo};
 use crate::deliver::{self, Addressee};
 use crate::domain::{
@@ -23,34 +25,6 @@ use crate::domain::{
 use crate::metrics;
 use crate::report::{self, Templates};
 use crate::store::Store;
-
-/// `f` applied to each item, on as many threads as the machine has cores (at most one
-/// per item), results in the items' order. For independent rendering work.
-fn par_map<T: Sync, R: std::marker::Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        out.push((i, f(item)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("a rendering thread panicked")).collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
-}
 
 /// The result of a document job (`weekly-ranking`, `one-on-one`).
 #[derive(Debug, Clone, Default)]
@@ -378,13 +352,15 @@ pub fn weekly_ranking(
     let editions = report::documents::TeamEditions::new(&input, cfg.weekly_ranking.top);
     // The full PDF (None) and each team's edition, on every core.
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();
-    let mut pdfs = par_map(&jobs, |j| match j {
-        None => report::documents::ranking(fonts, &input),
-        Some(i) => {
-            editions.render(fonts, &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] })
-        }
-    })
-    .into_iter();
+    let pdfs: Vec<report::Pdf> =
+        jobs.par_iter()
+            .map(|j| match j {
+                None => report::documents::ranking(fonts, &input),
+                Some(i) => editions
+                    .render(fonts, &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] }),
+            })
+            .collect();
+    let mut pdfs = pdfs.into_iter();
     let full_pdf = pdfs.next().context("the full ranking")?;
     let file = format!("ranking_{week}.pdf");
     let names: Vec<&str> = m.reps.iter().map(|s| s.name.as_str()).collect();
@@ -535,23 +511,26 @@ pub fn one_on_one(
         sheets.push((s, paperwork, points));
     }
     // Each sheet is independent work: render them on every core.
-    let pdfs = par_map(&sheets, |(s, paperwork, points)| {
-        report::documents::one_on_one(
-            fonts,
-            &report::OneOnOneInput {
-                org: &cfg.org.name,
-                rep_key: &s.rep_key,
-                history: &history,
-                paperwork,
-                talking_points: points,
-                rating_standard: cfg.metrics.rating_standard,
-                paperwork_standard: cfg.metrics.paperwork_standard,
-                fmt: &cfg.org.format,
-                paper: cfg.pdf.paper,
-                created: now.timestamp(),
-            },
-        )
-    });
+    let pdfs: Vec<_> = sheets
+        .par_iter()
+        .map(|(s, paperwork, points)| {
+            report::documents::one_on_one(
+                fonts,
+                &report::OneOnOneInput {
+                    org: &cfg.org.name,
+                    rep_key: &s.rep_key,
+                    history: &history,
+                    paperwork,
+                    talking_points: points,
+                    rating_standard: cfg.metrics.rating_standard,
+                    paperwork_standard: cfg.metrics.paperwork_standard,
+                    fmt: &cfg.org.format,
+                    paper: cfg.pdf.paper,
+                    created: now.timestamp(),
+                },
+            )
+        })
+        .collect();
     for ((s, paperwork, _), pdf) in sheets.iter().zip(pdfs) {
         let Some(pdf) = pdf else { continue };
         let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::{Loaded, require_data};
 use crate::config::Config;
-use crate::domain::{Attention, BestKind, Judged, MonthStandings, Period, StageClass, Standing, fold_name};
+use crate::domain::{BestKind, Judged, MonthStandings, Period, StageClass, Standing, fold_name};
 use crate::metrics;
 use crate::report::Format;
 
@@ -289,42 +289,9 @@ pub fn explain(
     if s.clean_streak > 0 {
         let _ = writeln!(out, "  {} month(s) in a row of clean paperwork", s.clean_streak);
     }
-    let fl = &s.flags;
-    let mut flags = Vec::new();
-    if fl.missed {
-        flags.push("missed quota".to_string());
-    }
-    if fl.below_target {
-        flags.push(format!("below target (under {})", f.percent(settings.below_target)));
-    }
-    if fl.off_pace {
-        flags.push(format!("off pace (under {})", f.percent(settings.off_pace)));
-    }
-    for a in &fl.needs_attention {
-        flags.push(match a {
-            Attention::MissedTwice { previous, current } => {
-                format!(
-                    "needs attention: missed two months running ({} then {})",
-                    f.judged(&m.standards, Judged::Attainment, *previous),
-                    f.judged(&m.standards, Judged::Attainment, *current)
-                )
-            }
-            Attention::RatingBelowStandard { rating, count, standard } => {
-                format!(
-                    "needs attention: rating {} (n = {count}) below the {} standard",
-                    f.fixed_vs(*rating, 1, &[*standard]),
-                    f.fixed(*standard, 1)
-                )
-            }
-            Attention::PaperworkBelowStandard { rate, standard } => {
-                format!(
-                    "needs attention: clean paperwork {} below the {} standard",
-                    f.percent_vs(*rate, &[*standard]),
-                    f.percent_vs(*standard, &[*standard])
-                )
-            }
-        });
-    }
+    // The same words as the manager's team memo (email/flags.txt).
+    let templates = crate::report::Templates::load(cfg.paths.templates.as_deref())?;
+    let flags = crate::report::flag_sentences(&templates, &crate::report::flag_views(f, s, &m.standards))?;
     let _ =
         writeln!(out, "  flags (manager only): {}", if flags.is_empty() { "none".into() } else { flags.join("; ") });
     Ok(out)

@@ -198,12 +198,14 @@ pub fn admin_notice(
     let mut failed = Vec::new();
     {
         let sender = Sender::new(cfg, store, false, now);
-        let html = format!("<p>{}</p>", tera::escape_html(text).replace('\n', "<br>"));
         sender.queue(
             &key,
             &[crate::deliver::Addressee::new(&name, &to)],
             &[],
-            || Ok((report::RenderedMail { subject: subject.to_string(), text: format!("{text}\n"), html }, Vec::new())),
+            || {
+                let view = report::AdminNoticeView::new(&cfg.org.name, subject, text);
+                Ok((report::render_admin_notice(templates, &view)?, Vec::new()))
+            },
             &mut failed,
         )?;
     }

@@ -152,16 +152,17 @@ pub fn quota_memo(
             let text = format!(
                 "{why}.\n\nLoad the final export; then `quotad standings --period {last}` shows the final figures.\n"
             );
-            let html = format!(
-                "<p>{}.</p><p>Load the final export; then <code>quotad standings --period {last}</code> shows the final figures.</p>",
-                tera::escape_html(&why)
-            );
             let subject = format!("quotad: {} quota memos sent with {} preliminary", period.label(), last.label());
             sender.send(
                 &key,
                 (&name, admin.email.as_ref()),
                 None,
-                || Ok(report::RenderedMail { subject, text, html }),
+                || {
+                    Ok(report::render_admin_notice(
+                        templates,
+                        &report::AdminNoticeView::new(&cfg.org.name, &subject, &text),
+                    )?)
+                },
                 &mut summary.failed,
             )?;
         }
@@ -213,7 +214,8 @@ pub fn quota_memo(
         summary.count(sent);
     }
     for (email, (name, keys)) in &managers {
-        let view = report::team_memo_view(&cfg.org.name, fmt, name, keys, &this_month, &last_month, &before);
+        let view =
+            report::team_memo_view(templates, &cfg.org.name, fmt, name, keys, &this_month, &last_month, &before)?;
         let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::TeamMemo);
         let sent = sender.send(
             &key,

@@ -8,6 +8,7 @@
 //! HTML-autoescaped; `.txt` templates (subjects, plain text) are not.
 
 pub mod documents;
+mod flags;
 mod format;
 pub mod pdf;
 pub mod standings;
@@ -20,6 +21,7 @@ use tera::{Context, Tera};
 pub use documents::{
     OneOnOneInput, PaperworkIssue, Pdf, RankingInput, TeamEditionInput, TeamEditions, ranked_days, ranked_label,
 };
+pub use flags::{FlagView, flag_sentences, flag_views, talking_points};
 pub use format::{Format, LOCALES};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
@@ -82,6 +84,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/one_on_one_subject.txt", include_str!("../../templates/email/one_on_one_subject.txt")),
     ("email/one_on_one.txt", include_str!("../../templates/email/one_on_one.txt")),
     ("email/one_on_one.html", include_str!("../../templates/email/one_on_one.html")),
+    ("email/admin_notice_subject.txt", include_str!("../../templates/email/admin_notice_subject.txt")),
+    ("email/admin_notice.txt", include_str!("../../templates/email/admin_notice.txt")),
+    ("email/admin_notice.html", include_str!("../../templates/email/admin_notice.html")),
+    ("email/flags.txt", include_str!("../../templates/email/flags.txt")),
     ("pdf/talking_points.txt", include_str!("../../templates/pdf/talking_points.txt")),
 ];
 
@@ -319,7 +325,7 @@ pub fn quota_memo_view(
     })
 }
 
-use crate::domain::first_name;
+pub use crate::domain::first_name;
 
 fn standards_view(fmt: &Format, m: &MonthStandings) -> StandardsView {
     StandardsView {
@@ -499,55 +505,15 @@ pub struct TeamMemoView {
     pub closing: String,
 }
 
-/// Sub-par flags as sentences for a manager.
-/// Sub-par flags as sentences for a manager, each figure shown against the standards
-/// it is judged by (a rep who missed quota never reads "missed quota at 100.0%").
-/// With `show_target`, a rep below target is told the target too.
-pub fn flag_sentences(fmt: &Format, st: &Standards, s: &Standing, show_target: bool) -> Vec<String> {
-    use crate::domain::Attention;
-    let mut out = Vec::new();
-    let f = &s.flags;
-    let att = |a| fmt.judged(st, Judged::Attainment, a);
-    if let (true, Some(a)) = (f.missed, s.attainment) {
-        let below = if f.below_target && show_target {
-            format!(", below the {} target", fmt.percent(st.below_target))
-        } else {
-            String::new()
-        };
-        out.push(format!("missed quota at {}{below}", att(a)));
-    }
-    if f.off_pace {
-        let pace = s.pacing.as_ref().and_then(|p| p.pace).map(|p| fmt.judged(st, Judged::Pace, p)).unwrap_or_default();
-        out.push(format!("off pace ({pace} of the expected revenue to date)"));
-    }
-    for a in &f.needs_attention {
-        out.push(match a {
-            Attention::MissedTwice { previous, current } => {
-                format!("missed quota two months running ({} then {})", att(*previous), att(*current))
-            }
-            Attention::RatingBelowStandard { rating, count, standard } => {
-                format!(
-                    "customer rating {} (n = {count}) below the {} standard",
-                    fmt.fixed_vs(*rating, 1, &[*standard]),
-                    fmt.fixed(*standard, 1)
-                )
-            }
-            Attention::PaperworkBelowStandard { rate, standard } => {
-                format!(
-                    "clean paperwork {} below the {} standard",
-                    fmt.percent_vs(*rate, &[*standard]),
-                    fmt.percent_vs(*standard, &[*standard])
-                )
-            }
-        });
-    }
-    out
-}
-
 /// Builds a manager's team memo from three months of standings (`this_month` for the
 /// quotas, `last_month` for results, `before` for the trend arrows), for the reps whose
-/// keys are `rep_keys` (the manager's active reps).
+/// keys are `rep_keys` (the manager's active reps). Who needs attention, and why, is put
+/// in words by `email/flags.txt` ([`flag_sentences`]).
+///
+/// Errors: that template fails to render.
+#[allow(clippy::too_many_arguments)]
 pub fn team_memo_view(
+    t: &Templates,
     org: &str,
     fmt: &Format,
     manager: &str,
@@ -555,7 +521,7 @@ pub fn team_memo_view(
     this_month: &MonthStandings,
     last_month: &MonthStandings,
     before: &MonthStandings,
-) -> TeamMemoView {
+) -> Result<TeamMemoView, ReportError> {
     let mut rows = Vec::new();
     let mut attention = Vec::new();
     let mut celebrate = Vec::new();
@@ -588,7 +554,7 @@ pub fn team_memo_view(
         }
         if let Some(l) = last {
             let st = &last_month.standards;
-            let reasons = flag_sentences(fmt, st, l, false);
+            let reasons = flag_sentences(t, &flag_views(fmt, l, st))?;
             if !reasons.is_empty() {
                 attention.push(AttentionView { name: l.name.clone(), reasons });
             }
@@ -627,7 +593,7 @@ pub fn team_memo_view(
             }
         })
         .collect();
-    TeamMemoView {
+    Ok(TeamMemoView {
         org: OrgView { name: org.to_string() },
         manager: manager.to_string(),
         first_name: first_name(manager),
@@ -639,7 +605,7 @@ pub fn team_memo_view(
         attention,
         celebrate,
         closing: String::new(),
-    }
+    })
 }
 
 /// Renders the manager's team memo.
@@ -755,6 +721,43 @@ pub fn render_quarantine(t: &Templates, view: &QuarantineView) -> Result<Rendere
         subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
         text: t.render("email/quarantine.txt", &ctx)?,
         html: t.render("email/quarantine.html", &ctx)?,
+    })
+}
+
+/// A notice to `mail.admin` from the calendar or a job (an occurrence missed or skipped,
+/// memos sent with last month preliminary), for `email/admin_notice*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdminNoticeView {
+    /// The org.
+    pub org: OrgView,
+    /// The subject line.
+    pub subject: String,
+    /// The text: paragraphs, each a list of lines.
+    pub paragraphs: Vec<Vec<String>>,
+}
+
+impl AdminNoticeView {
+    /// A notice whose text is `text`: paragraphs separated by a blank line.
+    pub fn new(org: &str, subject: &str, text: &str) -> AdminNoticeView {
+        let paragraphs = text
+            .trim()
+            .split("\n\n")
+            .map(|p| p.lines().map(str::trim_end).map(String::from).collect())
+            .filter(|p: &Vec<String>| !p.is_empty())
+            .collect();
+        AdminNoticeView { org: OrgView { name: org.to_string() }, subject: subject.to_string(), paragraphs }
+    }
+}
+
+/// Renders an admin notice (`email/admin_notice*`): subject, text and HTML.
+pub fn render_admin_notice(t: &Templates, view: &AdminNoticeView) -> Result<RenderedMail, ReportError> {
+    let ctx = Context::from_serialize(view)
+        .map_err(|e| ReportError::Template { name: "email/admin_notice".into(), detail: tera_detail(&e) })?;
+    let subject = t.render("email/admin_notice_subject.txt", &ctx)?;
+    Ok(RenderedMail {
+        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        text: t.render("email/admin_notice.txt", &ctx)?,
+        html: t.render("email/admin_notice.html", &ctx)?,
     })
 }
 
@@ -1141,53 +1144,6 @@ pub fn flag_count(s: &Standing) -> usize {
         + s.flags.needs_attention.len()
 }
 
-/// Renders the manager's talking points for a rep's flags from `pdf/talking_points.txt`:
-/// one entry per non-empty line. `standards` are the org's (metrics `Settings::standards`):
-/// each figure is shown against the threshold it is judged by.
-pub fn talking_points(
-    t: &Templates,
-    fmt: &Format,
-    period: Period,
-    s: &Standing,
-    standards: &Standards,
-) -> Result<Vec<String>, ReportError> {
-    use crate::domain::Attention;
-    use serde_json::{Value, json};
-    let below_target = standards.below_target;
-    let pct = |d: rust_decimal::Decimal| fmt.judged(standards, Judged::Attainment, d);
-    let mut flags: Vec<Value> = Vec::new();
-    let att = s.attainment.map(pct).unwrap_or_default();
-    let missed_twice = s.flags.needs_attention.iter().any(|a| matches!(a, Attention::MissedTwice { .. }));
-    for a in &s.flags.needs_attention {
-        flags.push(match a {
-            Attention::MissedTwice { previous, current } => {
-                json!({"reason": "missed_twice", "previous": pct(*previous), "current": pct(*current)})
-            }
-            Attention::RatingBelowStandard { rating, count, standard } => json!({"reason": "rating",
-                "rating": fmt.fixed_vs(*rating, 1, &[*standard]), "count": count, "standard": fmt.fixed(*standard, 1)}),
-            Attention::PaperworkBelowStandard { rate, standard } => json!({"reason": "paperwork",
-                "rate": fmt.percent_vs(*rate, &[*standard]), "standard": fmt.percent_vs(*standard, &[*standard])}),
-        });
-    }
-    if s.flags.below_target && !missed_twice {
-        flags.push(json!({"reason": "below_target", "attainment": att, "threshold": fmt.percent(below_target)}));
-    } else if s.flags.missed && !missed_twice {
-        flags.push(json!({"reason": "missed", "attainment": att}));
-    }
-    if s.flags.off_pace {
-        let p = s.pacing.as_ref();
-        flags.push(json!({"reason": "off_pace",
-            "pace": p.and_then(|p| p.pace).map(|x| fmt.judged(standards, Judged::Pace, x)).unwrap_or_default(),
-            "needed_per_day": p.and_then(|p| p.needed_per_day).map(|n| fmt.money(n))}));
-    }
-    let mut ctx = Context::new();
-    ctx.insert("rep", &PersonView::new(&s.name));
-    ctx.insert("period", &PeriodView::from(period));
-    ctx.insert("flags", &flags);
-    let text = t.render("pdf/talking_points.txt", &ctx)?;
-    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
-}
-
 /// Renders the document e-mails and the talking points with made-up figures, so
 /// `quotad check` finds a broken override before a scheduled run does.
 pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
@@ -1270,15 +1226,12 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
     let mut ctx = Context::new();
     ctx.insert("rep", &PersonView::new("Ann Archer"));
     ctx.insert("period", &period);
-    let flags = serde_json::json!([
-        {"reason": "missed_twice", "previous": "80.0%", "current": "70.0%"},
-        {"reason": "below_target", "attainment": "70.0%", "threshold": "80.0%"},
-        {"reason": "missed", "attainment": "90.0%"},
-        {"reason": "off_pace", "pace": "60.0%", "needed_per_day": "$1,000"},
-        {"reason": "rating", "rating": "3.5", "count": 4, "standard": "4.0"},
-        {"reason": "paperwork", "rate": "80.0%", "standard": "90.0%"},
-    ]);
-    ctx.insert("flags", &flags);
+    ctx.insert("flags", &flags::sample_flags());
     t.render("pdf/talking_points.txt", &ctx)?;
+    flag_sentences(t, &flags::sample_flags())?;
+    render_admin_notice(
+        t,
+        &AdminNoticeView::new("Example", "quotad: 1 quota-memo occurrence(s) missed", "One.\nTwo.\n\nThree."),
+    )?;
     Ok(())
 }

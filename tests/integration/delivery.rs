@@ -238,16 +238,18 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
     let import = env.quotad_env(&["import"], &vars);
     assert_eq!(import.code, 0, "{import:?}");
 
+    // Every kill point is an event, never a time: a count of messages the sink has, or
+    // the sink holding a reply.
     #[derive(Clone, Copy)]
     enum Kill {
-        /// Right after message N arrived.
+        /// Right after the sink's Nth message in all arrived.
         Arrived(usize),
-        /// N ms after the start: anywhere, mostly in the 50 ms gap between messages.
-        After(u64),
+        /// Right after N more messages arrived in this run.
+        Sent(usize),
         /// While the sink holds that reply.
         Holding(&'static str),
     }
-    let plan = [Kill::Arrived(1), Kill::After(1500), Kill::Holding("rcpt"), Kill::Holding("reply"), Kill::After(1200)];
+    let plan = [Kill::Arrived(1), Kill::Sent(30), Kill::Holding("rcpt"), Kill::Holding("reply"), Kill::Sent(24)];
     let mut killed_at = Vec::new();
     for (i, kill) in plan.into_iter().enumerate() {
         let before = sink.count();
@@ -255,18 +257,14 @@ fn sigkill_at_several_points_of_a_200_message_batch_loses_nothing_and_duplicates
         let start = Instant::now();
         let until = |done: &dyn Fn() -> bool, child: &mut std::process::Child| {
             while !done() {
-                assert!(start.elapsed() < Duration::from_secs(60), "stuck at {} messages", sink.count());
+                assert!(start.elapsed() < Duration::from_secs(120), "stuck at {} messages", sink.count());
                 assert!(child.try_wait().unwrap().is_none(), "quotad finished before the kill point");
                 std::thread::sleep(Duration::from_millis(1));
             }
         };
         match kill {
             Kill::Arrived(n) => until(&|| sink.count() >= n, &mut child),
-            Kill::After(ms) => {
-                std::thread::sleep(Duration::from_millis(ms));
-                // On a loaded machine quotad may not have sent anything yet by then.
-                until(&|| sink.count() > before, &mut child)
-            }
+            Kill::Sent(n) => until(&|| sink.count() >= before + n, &mut child),
             Kill::Holding(what) => until(&|| sink.holding(what), &mut child),
         }
         assert!(child.try_wait().unwrap().is_none(), "quotad finished before the kill");

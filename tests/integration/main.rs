@@ -13,6 +13,7 @@ mod fuzz;
 mod harness;
 mod holds;
 mod ingest_cases;
+mod inputs;
 mod mappings;
 mod memos;
 mod operator_truth;

@@ -1,6 +1,6 @@
 //! calamine's public sample files in ../shared/samples/real, read in place (never
 //! copied into the repository) with the configs in tests/fixtures/<name>/quotad.toml.
-//! Each test says plainly when the folder is absent. The grid-level values (exact
+//! Each test fails when the folder is absent, unless QUOTAD_ALLOW_SKIP=1 (see inputs.rs). The grid-level values (exact
 //! 1904 dates, filled merged blocks, ODS dates) are checked in src/ingest/table.rs.
 
 use std::path::{Path, PathBuf};
@@ -11,13 +11,9 @@ use quotad::ingest::{self, Parsed, Records};
 
 use crate::harness::{Env, Run};
 
+/// The public samples folder, or a failure naming it (see [`crate::inputs`]).
 fn samples() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/real");
-    if !p.is_dir() {
-        eprintln!("SKIPPED: {} is absent; these tests read the public samples in place", p.display());
-        return None;
-    }
-    Some(p.canonicalize().unwrap())
+    crate::inputs::sample("")
 }
 
 /// tests/fixtures/<fixture>/quotad.toml with its inbox made absolute and its output

@@ -1,5 +1,5 @@
 //! The public samples in ../shared/samples/real, read in place (never copied into the
-//! repository). Each test says plainly when the folder is absent.
+//! repository). Each test fails when the folder is absent, unless QUOTAD_ALLOW_SKIP=1 (see inputs.rs).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,13 +8,9 @@ use rust_decimal::Decimal;
 
 use crate::harness::{Env, config, line_value};
 
+/// The public samples folder, or a failure naming it (see [`crate::inputs`]).
 fn samples() -> Option<PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/real");
-    if !p.is_dir() {
-        eprintln!("SKIPPED: {} is absent; these tests read the public samples in place", p.display());
-        return None;
-    }
-    Some(p.canonicalize().unwrap())
+    crate::inputs::sample("")
 }
 
 /// The committed tests/fixtures/maven/quotad.toml, with its output folders moved into

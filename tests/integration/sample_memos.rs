@@ -67,11 +67,16 @@ fn run_all_on_the_sample_writes_one_memo_per_active_rep_with_hand_checked_figure
     assert_eq!(line_value(&leila.text, "Attainment"), "28.8%");
     assert_eq!(line_value(&leila.text, "Customer rating"), "no ratings");
     assert_eq!(line_value(&leila.text, "Clean paperwork"), "100.0% of deals");
-    assert!(
-        leila.html.contains("Leila O&#x27;Brien") || !leila.html.contains("O'Brien"),
-        "HTML must escape: {}",
-        leila.html
-    );
+    // Her own memo greets her by first name only; her name in full is in her manager's
+    // team memo, whose HTML must escape the apostrophe (and whose text must not).
+    let team = env
+        .all_emails()
+        .into_iter()
+        .find(|e| e.file.contains("_team-memo_") && e.to == "leila.brown.mgr2@example-homes.com")
+        .expect("Leila Brown's team memo");
+    assert!(team.html.contains("<td>Leila O&#x27;Brien</td>"), "HTML must escape: {}", team.html);
+    assert!(!team.html.contains("O'Brien"), "an unescaped apostrophe in HTML: {}", team.html);
+    assert!(team.text.contains("  Leila O'Brien: "), "{}", team.text);
 
     // Rep 9 (Noah Nguyen) has a zero quota for October: "no quota", not ranked, never 0%.
     let noah = env.email_to("noah.nguyen@example-homes.com");

@@ -2,6 +2,13 @@
 //! --speed N`), the bundled sample inbox, the real SMTP sink, SIGTERM, restarts, a
 //! second instance, downtime and catch-up, DST, and a big file arriving in chunks.
 //! Heartbeat, rescan and settle are a second or two (config) so the tests stay fast.
+//!
+//! No test sleeps for a while and then takes silence for absence: each waits, with a
+//! generous deadline, for an event — a line on the daemon's stdout, a row in the runs
+//! ledger, or the daemon's heartbeats, which it records in the state database
+//! ([`Daemon::wait_heartbeats`]). Accelerated clocks keep every window the tests rely on
+//! (catch_up, the gap between two occurrences) many seconds of real time wide, so a
+//! stalled runner is slower, never wrong.
 
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -40,7 +47,7 @@ impl<'a> Daemon<'a> {
         let child = env.spawn(name, args, vars);
         let d = Daemon { env, name: name.into(), child };
         assert!(
-            wait_for(Duration::from_secs(20), || d.out().contains("quotad serve: pid")),
+            wait_for(Duration::from_secs(60), || d.out().contains("quotad serve: pid")),
             "did not start: {}",
             d.err()
         );
@@ -62,6 +69,36 @@ impl<'a> Daemon<'a> {
             self.out(),
             self.err()
         );
+    }
+
+    /// Waits until the daemon has finished `n` more looks at the calendar (heartbeats, or
+    /// the one at start), read from the state database: each ends by recording the
+    /// instant it looked up to (`daemon.last_seen`), so each change is one look done. One
+    /// worker does everything in turn, so the first change means whatever the daemon was
+    /// doing when this was called (an inbox pass, a job) is finished; after two, a whole
+    /// heartbeat began after the call — the proof that nothing more happens.
+    fn wait_heartbeats(&mut self, n: usize) {
+        let state = ["var/quotad.sqlite", "quotad.sqlite"].map(|p| self.env.path(p)).into_iter().find(|p| p.exists());
+        let store = quotad::store::Store::open(&state.expect("the daemon's state database")).unwrap();
+        let mut last = store.last_seen().unwrap();
+        let start = Instant::now();
+        for seen in 0..n {
+            loop {
+                assert!(
+                    start.elapsed() < Duration::from_secs(120),
+                    "{seen} of {n} heartbeat(s) in 120 s:\n{}\n{}",
+                    self.out(),
+                    self.err()
+                );
+                assert!(self.child.try_wait().unwrap().is_none(), "quotad serve exited:\n{}", self.err());
+                std::thread::sleep(Duration::from_millis(20));
+                let now = store.last_seen().unwrap();
+                if now != last {
+                    last = now;
+                    break;
+                }
+            }
+        }
     }
 
     /// Sends SIGTERM; returns the exit status and how long it took to exit.
@@ -147,11 +184,11 @@ fn sigterm_while_a_message_is_in_flight_finishes_it_and_the_rest_go_once_at_the_
     let env = smtp_sample_env(&sink);
     let vars = [(PASSWORD_ENV, pw.as_str())];
     let d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
-    assert!(wait_for(Duration::from_secs(30), || sink.holding("reply")), "{}", d.out());
+    assert!(wait_for(Duration::from_secs(60), || sink.holding("reply")), "{}", d.out());
     let before = sink.count();
     let (code, took) = d.term();
     assert_eq!(code, 0);
-    assert!(took < Duration::from_secs(8), "stopped {took:?} after SIGTERM (the reply was held 5 s)");
+    assert!(took < Duration::from_secs(15), "stopped {took:?} after SIGTERM (the reply was held 5 s)");
     let after = sink.count();
     assert_eq!(after, before, "the message in flight was finished, and no other started");
     let store = quotad::store::Store::open(&env.path("var/quotad.sqlite")).unwrap();
@@ -167,10 +204,10 @@ fn sigterm_while_a_message_is_in_flight_finishes_it_and_the_rest_go_once_at_the_
     );
 
     // The next start delivers the rest once and finishes the run.
-    let d = Daemon::start(&env, "serve2", &["--now", "2026-11-01T13:02:00Z", "serve"], &vars);
-    assert!(wait_for(Duration::from_secs(30), || sink.count() >= 22), "{}", d.out());
-    d.wait_out("quota-memo 2026-11-01 07:00 CST (13:00 UTC): succeeded", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(1000));
+    let mut d = Daemon::start(&env, "serve2", &["--now", "2026-11-01T13:02:00Z", "serve"], &vars);
+    assert!(wait_for(Duration::from_secs(60), || sink.count() >= 22), "{}", d.out());
+    d.wait_out("quota-memo 2026-11-01 07:00 CST (13:00 UTC): succeeded", Duration::from_secs(60));
+    d.wait_heartbeats(2); // a whole heartbeat after the run: nothing more
     assert_eq!(d.term().0, 0);
     let mut to: Vec<String> = sink.received().into_iter().map(|r| r.email.to).collect();
     assert_eq!(to.len(), 22);
@@ -188,18 +225,18 @@ fn serve_sends_the_demo_memos_through_smtp_once_stops_on_sigterm_and_restarts_se
     let vars = [(PASSWORD_ENV, pw.as_str())];
 
     // 1 November 2026 07:00 CST (the US fell back at 07:00 UTC that morning) = 13:00 UTC.
-    let d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
+    let mut d = Daemon::start(&env, "serve1", &["--now", "2026-11-01T12:59:40Z", "serve", "--speed", "20"], &vars);
     assert!(d.out().contains("quota-memo      0 0 7 1 * *      next 2026-11-01 07:00 CST (13:00 UTC)"), "{}", d.out());
-    assert!(wait_for(Duration::from_secs(30), || sink.count() >= 22), "{}", d.out());
+    assert!(wait_for(Duration::from_secs(60), || sink.count() >= 22), "{}", d.out());
     d.wait_out(
         "succeeded: quota memo 2026-11: 19 rep memo(s) and 3 manager memo(s) delivered",
-        Duration::from_secs(10),
+        Duration::from_secs(60),
     );
-    std::thread::sleep(Duration::from_millis(1500)); // more heartbeats: nothing more
+    d.wait_heartbeats(2); // a whole heartbeat after the run: nothing more
     assert_eq!(sink.count(), 22);
     let (code, took) = d.term();
     assert_eq!(code, 0);
-    assert!(took < Duration::from_secs(5), "stopped in {took:?}");
+    assert!(took < Duration::from_secs(10), "stopped in {took:?}");
 
     let got = sink.received();
     let mut to: Vec<String> = got.iter().map(|r| r.email.to.clone()).collect();
@@ -213,10 +250,17 @@ fn serve_sends_the_demo_memos_through_smtp_once_stops_on_sigterm_and_restarts_se
     assert_eq!((memo[0].0, memo[0].1), (occurrence, RunState::Succeeded));
 
     // Two restarts within a minute: one at 13:00:30, one whose clock reads 12:59:58
-    // (the occurrence is due again in its window): the ledger runs nothing twice.
+    // (the occurrence is due again in its window): the ledger runs nothing twice. Each
+    // daemon runs until it has looked at the calendar past 13:00:01 (real time, speed 1:
+    // the heartbeat is a second) and then once more.
     for (name, now) in [("serve2", "2026-11-01T13:00:30Z"), ("serve3", "2026-11-01T12:59:58Z")] {
-        let d = Daemon::start(&env, name, &["--now", now, "serve"], &vars);
-        std::thread::sleep(Duration::from_millis(3500));
+        let mut d = Daemon::start(&env, name, &["--now", now, "serve"], &vars);
+        let store = quotad::store::Store::open(&env.path("var/quotad.sqlite")).unwrap();
+        d.wait_heartbeats(1); // from here on, last_seen is this daemon's
+        while store.last_seen().unwrap().is_none_or(|t| t < at("2026-11-01T13:00:01Z")) {
+            d.wait_heartbeats(1);
+        }
+        d.wait_heartbeats(1);
         assert!(!d.out().contains("quota-memo 2026-11-01"), "{}", d.out());
         assert_eq!(d.term().0, 0);
     }
@@ -249,7 +293,7 @@ fn a_second_quotad_on_the_same_state_refuses_naming_the_pid_and_run_at_respects_
     }
     let (code, took) = d.signal("INT");
     assert_eq!(code, 0);
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
     assert!(std::fs::read_to_string(env.path("serve.out")).unwrap().contains("SIGINT: finishing the work in flight"));
 
     // By hand, an occurrence still to come is refused: recorded now, it would stand in
@@ -276,13 +320,13 @@ fn a_second_quotad_on_the_same_state_refuses_naming_the_pid_and_run_at_respects_
 /// Down from Saturday 2026-10-31 20:00 CDT to Monday 2026-11-02 09:10 CST.
 fn downtime(catch_up: &str) -> Env {
     let env = sample_env("admin = \"Ops Admin <admin@example-homes.com>\"", catch_up);
-    let d = Daemon::start(&env, "before", &["--now", "2026-11-01T01:00:00Z", "serve"], &[]);
-    d.wait_out("inbox: crm-export-2026-10.xlsx imported", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut d = Daemon::start(&env, "before", &["--now", "2026-11-01T01:00:00Z", "serve"], &[]);
+    d.wait_out("inbox: crm-export-2026-10.xlsx imported", Duration::from_secs(60));
+    d.wait_heartbeats(1);
     assert_eq!(d.term().0, 0);
-    let d = Daemon::start(&env, "after", &["--now", "2026-11-02T15:10:00Z", "serve"], &[]);
-    d.wait_out("weekly-ranking 2026-11-02 08:00 CST (14:00 UTC): succeeded", Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(500));
+    let mut d = Daemon::start(&env, "after", &["--now", "2026-11-02T15:10:00Z", "serve"], &[]);
+    d.wait_out("weekly-ranking 2026-11-02 08:00 CST (14:00 UTC): succeeded", Duration::from_secs(60));
+    d.wait_heartbeats(1); // the look at the calendar that ran it (and reported the memo) is over
     assert_eq!(d.term().0, 0);
     // The Monday ranking ran once: its week (26 Oct – 1 Nov) ranks October in full, the
     // month of its Monday (the sample's deals of 26–31 October included).
@@ -360,22 +404,29 @@ fn after_weekend_downtime_with_catch_up_48h_the_sunday_memo_runs_once() {
 /// occurrences are in the runs ledger. With no data each occurrence is recorded as
 /// skipped, which records when it ran. Returns the ledger's (occurrence, state) rows and
 /// the daemon's stdout.
+///
+/// catch_up is scaled with the speed: ten minutes of real time (at 14,400x, 2,400 h), so
+/// a runner stalled for seconds still finds each occurrence inside it (a fixed "48h"
+/// at 36,000x was under 5 s of real time). Two occurrences of the job must be further apart
+/// than a heartbeat plus any stall, or one would be recorded as missed in favour of the
+/// later: the callers' speeds keep them at least 6 s of real time apart.
 fn calendar_run(
     tz: &str,
     cron: &str,
-    catch_up: &str,
     start: &str,
-    speed: &str,
+    speed: u32,
     count: usize,
 ) -> (Vec<(DateTime<Utc>, RunState)>, String) {
+    let catch_up = format!("{}h", speed / 6);
+    let speed = speed.to_string();
     let env = Env::new(&config(""));
     let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap().replace("America/Chicago", tz);
     let cfg = format!(
         "{cfg}\n[schedule]\ncatch_up = \"{catch_up}\"\nheartbeat_seconds = 1\nrescan_seconds = 5\n[schedule.quota_memo]\ncron = \"{cron}\"\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n"
     );
     std::fs::write(env.path("quotad.toml"), cfg).unwrap();
-    let d = Daemon::start(&env, "serve", &["--now", start, "serve", "--speed", speed], &[("TZ", "UTC")]);
-    assert!(wait_for(Duration::from_secs(40), || d.out().matches("quota-memo 20").count() >= count), "{}", d.out());
+    let d = Daemon::start(&env, "serve", &["--now", start, "serve", "--speed", &speed], &[("TZ", "UTC")]);
+    assert!(wait_for(Duration::from_secs(180), || d.out().matches("quota-memo 20").count() >= count), "{}", d.out());
     let out = d.out();
     assert_eq!(d.term().0, 0);
     let store = quotad::store::Store::open(&env.path("quotad.sqlite")).unwrap();
@@ -384,9 +435,9 @@ fn calendar_run(
 
 #[test]
 fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_cest_on_the_29th() {
-    // Ten hours a second (a heartbeat each 10 h, well under catch_up), from Friday
-    // 27 March 14:00 UTC to past Tuesday 31 March.
-    let (got, out) = calendar_run("Europe/Berlin", "0 30 2 * * *", "48h", "2026-03-27T14:00:00Z", "36000", 4);
+    // Four hours a second (a heartbeat each 4 h, a day in 6 s), from Friday 27 March
+    // 14:00 UTC to past Tuesday 31 March.
+    let (got, out) = calendar_run("Europe/Berlin", "0 30 2 * * *", "2026-03-27T14:00:00Z", 14_400, 4);
     assert_eq!(
         got[..4],
         [
@@ -401,7 +452,7 @@ fn a_daily_0230_berlin_job_through_the_spring_forward_runs_once_a_day_at_0300_ce
 
 #[test]
 fn a_daily_0230_berlin_job_through_the_fall_back_runs_once_at_the_first_0230() {
-    let (got, _) = calendar_run("Europe/Berlin", "0 30 2 * * *", "48h", "2026-10-23T14:00:00Z", "36000", 3);
+    let (got, _) = calendar_run("Europe/Berlin", "0 30 2 * * *", "2026-10-23T14:00:00Z", 14_400, 3);
     assert_eq!(
         got[..3],
         [
@@ -414,7 +465,7 @@ fn a_daily_0230_berlin_job_through_the_fall_back_runs_once_at_the_first_0230() {
 
 #[test]
 fn shanghai_0800_on_a_utc_host_runs_three_times_in_three_days_at_midnight_utc() {
-    let (got, _) = calendar_run("Asia/Shanghai", "0 0 8 * * *", "48h", "2026-03-01T12:00:00Z", "36000", 3);
+    let (got, _) = calendar_run("Asia/Shanghai", "0 0 8 * * *", "2026-03-01T12:00:00Z", 14_400, 3);
     assert_eq!(
         got[..3],
         [
@@ -428,8 +479,9 @@ fn shanghai_0800_on_a_utc_host_runs_three_times_in_three_days_at_midnight_utc() 
 #[test]
 fn seven_on_the_first_chicago_started_in_february_runs_at_1200_utc_on_1_april() {
     // One process from 10 February (CST) through the change to CDT on 8 March, a hundred
-    // hours a second: tokio-cron-scheduler alone would run the April one at 13:00 UTC.
-    let (got, out) = calendar_run("America/Chicago", "0 0 7 1 * *", "400h", "2026-02-10T09:00:00Z", "360000", 2);
+    // hours a second (a month in 7 s): tokio-cron-scheduler alone would run the April one
+    // at 13:00 UTC.
+    let (got, out) = calendar_run("America/Chicago", "0 0 7 1 * *", "2026-02-10T09:00:00Z", 360_000, 2);
     assert_eq!(
         got[..2],
         [(at("2026-03-01T13:00:00Z"), RunState::Skipped), (at("2026-04-01T12:00:00Z"), RunState::Skipped)]
@@ -440,11 +492,11 @@ fn seven_on_the_first_chicago_started_in_february_runs_at_1200_utc_on_1_april() 
 #[test]
 fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_settles() {
     let env = Env::new(&config(
-        "[schedule]\nsettle_seconds = 2\nrescan_seconds = 1\nheartbeat_seconds = 5\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+        "[schedule]\nsettle_seconds = 2\nrescan_seconds = 1\nheartbeat_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
     ));
     env.put("roster.csv", crate::harness::ROSTER);
-    let d = Daemon::start(&env, "serve", &["serve"], &[]);
-    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(20));
+    let mut d = Daemon::start(&env, "serve", &["serve"], &[]);
+    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(60));
 
     // A deals export with a long notes column: 2000 deals, 20 MiB in all.
     let reps = ["ann@example.com", "bob@example.com", "cy@example.com"];
@@ -469,8 +521,11 @@ fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_s
             std::thread::sleep(Duration::from_secs(1));
         }
     }
-    d.wait_out("inbox: deals-big.csv imported [deals]", Duration::from_secs(40));
-    std::thread::sleep(Duration::from_secs(3)); // more rescans: nothing more
+    d.wait_out("inbox: deals-big.csv imported [deals]", Duration::from_secs(120));
+    // The import moved the file to the archive: nothing is left for a rescan to take
+    // again, and after two more heartbeats nothing more was logged.
+    assert_eq!(env.files_in("inbox"), Vec::<String>::new());
+    d.wait_heartbeats(2);
     let out = d.out();
     assert_eq!(out.matches("deals-big.csv").count(), 1, "{out}");
     assert!(
@@ -486,21 +541,25 @@ fn a_20_mb_file_copied_in_4_mb_chunks_a_second_apart_is_imported_once_after_it_s
 #[test]
 fn excel_lock_files_partial_and_hidden_files_are_never_imported_and_a_bad_file_is_reported_to_the_admin() {
     let env = Env::new(&config(
-        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nsettle_seconds = 1\nrescan_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+        "admin = \"Ops Admin <admin@test-homes.com>\"\n[schedule]\nsettle_seconds = 1\nrescan_seconds = 1\nheartbeat_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
     ));
     for name in ["~$roster.csv", "roster.csv.part", "roster.tmp", ".roster.csv"] {
         env.put(name, crate::harness::ROSTER);
     }
-    let d = Daemon::start(&env, "serve", &["serve"], &[]);
-    std::thread::sleep(Duration::from_millis(2500));
+    // The junk files are in the inbox before the daemon starts and the real roster after:
+    // had any of them been taken, it would have settled first and been imported no later
+    // than roster.csv, in the same inbox pass at the latest; a heartbeat after roster.csv's
+    // line means that pass has ended.
+    let mut d = Daemon::start(&env, "serve", &["serve"], &[]);
     env.put("roster.csv", crate::harness::ROSTER);
-    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(20));
+    d.wait_out("inbox: roster.csv imported [roster]: 3 new", Duration::from_secs(60));
+    d.wait_heartbeats(1);
     assert_eq!(d.out().matches("inbox:").count(), 1, "{}", d.out());
     env.put(
         "deals-bad.csv",
         "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,$4l2500\n",
     );
-    d.wait_out("inbox: deals-bad.csv QUARANTINED: 1 of 1 data rows rejected", Duration::from_secs(20));
+    d.wait_out("inbox: deals-bad.csv QUARANTINED: 1 of 1 data rows rejected", Duration::from_secs(60));
     assert_eq!(d.term().0, 0);
     let mail = env.all_emails();
     assert_eq!(mail.len(), 1);
@@ -533,7 +592,7 @@ fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives()
     let d = Daemon::start(&env, "serve", &["--now", "2026-04-13T12:59:50Z", "serve", "--speed", "60"], &[]);
     d.wait_out(
         "weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): waiting: no data: no deals stored for 2026-04 through 2026-04-12 (data for 2026-03 only); waiting for it until 2026-04-13 10:00 CDT (15:00 UTC)",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
     );
     env.put(
         "deals-april.csv",
@@ -541,7 +600,7 @@ fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives()
     );
     d.wait_out(
         "weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): succeeded: Weekly ranking 2026-W15",
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
     assert_eq!(d.term().0, 0);
     let r = runs(&env, "weekly-ranking");
@@ -568,9 +627,11 @@ fn a_job_without_data_waits_for_it_until_its_deadline_and_runs_once_it_arrives()
 #[test]
 fn a_job_without_data_past_its_deadline_is_skipped_and_the_admin_told() {
     let env = waiting_env();
-    // An hour a second: heartbeats at about 13:59, 14:59 and 15:59 UTC.
-    let d = Daemon::start(&env, "serve", &["--now", "2026-04-13T12:59:00Z", "serve", "--speed", "3600"], &[]);
-    d.wait_out("weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): skipped: no data", Duration::from_secs(30));
+    // A quarter of an hour a second: the occurrence is 4 s of real time after the start
+    // and its 2 h wait_for_data 8 s wide, so the heartbeat after the occurrence finds it
+    // waiting even on a stalled runner; a later one, past 15:00, skips it.
+    let d = Daemon::start(&env, "serve", &["--now", "2026-04-13T12:59:00Z", "serve", "--speed", "900"], &[]);
+    d.wait_out("weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): skipped: no data", Duration::from_secs(90));
     assert!(d.out().contains("weekly-ranking 2026-04-13 08:00 CDT (13:00 UTC): waiting: no data"), "{}", d.out());
     assert_eq!(d.term().0, 0);
     assert_eq!(
@@ -597,9 +658,9 @@ fn the_issue_weekend_saturday_28_february_2000_to_monday_0910_runs_the_ranking_o
     env.put("roster.csv", crate::harness::ROSTER);
     env.put("deals.csv", "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-02-10,300000\nD2,cy@example.com,Closed Won,2026-02-20,250000\n");
     // Saturday 28 February 20:00 CST = 1 March 02:00 UTC.
-    let d = Daemon::start(&env, "before", &["--now", "2026-03-01T02:00:00Z", "serve"], &[]);
-    d.wait_out("inbox: deals.csv imported [deals]: 2 new", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut d = Daemon::start(&env, "before", &["--now", "2026-03-01T02:00:00Z", "serve"], &[]);
+    d.wait_out("inbox: deals.csv imported [deals]: 2 new", Duration::from_secs(60));
+    d.wait_heartbeats(1);
     assert_eq!(d.term().0, 0);
     // During the downtime Sunday's export arrives (one deal on Sunday 1 March).
     env.put(
@@ -607,12 +668,12 @@ fn the_issue_weekend_saturday_28_february_2000_to_monday_0910_runs_the_ranking_o
         "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD3,bob@example.com,Closed Won,2026-03-01,280000\n",
     );
     // Monday 2 March 09:10 CST = 15:10 UTC.
-    let d = Daemon::start(&env, "after", &["--now", "2026-03-02T15:10:00Z", "serve"], &[]);
+    let mut d = Daemon::start(&env, "after", &["--now", "2026-03-02T15:10:00Z", "serve"], &[]);
     d.wait_out(
         "weekly-ranking 2026-03-02 08:00 CST (14:00 UTC): succeeded: Weekly ranking 2026-W09",
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    d.wait_heartbeats(1); // the look at the calendar that ran it (and reported the memo) is over
     assert_eq!(d.term().0, 0);
     assert_eq!(
         runs(&env, "weekly-ranking").iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
@@ -683,4 +744,26 @@ fn a_memo_held_by_a_quarantined_export_waits_and_runs_once_the_fixed_export_arri
         crate::harness::line_value(&env.email_to("bob@example.com").text, "Revenue"),
         "$150,000 against a quota of $250,000"
     );
+}
+
+#[test]
+fn a_daemon_frozen_for_several_heartbeats_goes_on_beating_after() {
+    // A suspended host or a starved machine: the daemon gets no CPU for three heartbeats.
+    // tokio-cron-scheduler 0.15.1's repeated job, the heartbeat before, never fired again
+    // after a tick came late by more than an interval: the calendar stopped for good.
+    let env = Env::new(&config(
+        "[schedule]\nheartbeat_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n",
+    ));
+    let mut d = Daemon::start(&env, "serve", &["serve"], &[]);
+    d.wait_heartbeats(2);
+    let pid = d.child.id().to_string();
+    let kill = |sig: &str| {
+        let sent = std::process::Command::new("sh").args(["-c", &format!("kill -{sig} {pid}")]).status().unwrap();
+        assert!(sent.success(), "kill -{sig}");
+    };
+    kill("STOP");
+    std::thread::sleep(Duration::from_millis(3500)); // the freeze itself, not a wait for an event
+    kill("CONT");
+    d.wait_heartbeats(3);
+    assert_eq!(d.term().0, 0);
 }

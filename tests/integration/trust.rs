@@ -18,10 +18,20 @@ fn standings_in_three_formats_match_hand_figures() {
     let noah = t.stdout.lines().find(|l| l.contains("Noah Nguyen")).unwrap();
     assert!(noah.starts_with("  — Noah Nguyen"), "{noah}");
     assert!(t.stdout.lines().all(|l| unicode_width(l) <= 100), "fits 100 columns:\n{}", t.stdout);
-    // Money right-aligned: every "$" column ends at the same place.
-    let ends: Vec<usize> =
-        t.stdout.lines().skip(2).filter(|l| l.contains("$4,")).map(|l| l.find("$4,").unwrap()).collect();
-    assert!(!ends.is_empty());
+    // Money right-aligned: on every rep's row (17 ranked, Noah, James and the inactive
+    // Mateo Lewis) the Revenue and the Quota figure end in the terminal column where their
+    // header ends, whatever the width of the names before them (李伟 is 4 columns wide).
+    let lines: Vec<&str> = t.stdout.lines().collect();
+    let header = lines[1];
+    assert_eq!(lines.len(), 22, "a title, a header and 20 reps:\n{}", t.stdout);
+    for (label, no_quota) in [("Revenue", None), ("Quota", Some("—"))] {
+        let end = column_after(header, label).unwrap_or_else(|| panic!("no {label} header: {header}"));
+        for l in &lines[2..] {
+            let figure = token_ending_at(l, end).unwrap_or_else(|| panic!("no {label} ending at column {end}: {l}"));
+            let money = figure.strip_prefix('$').is_some_and(|d| d.chars().all(|c| c.is_ascii_digit() || c == ','));
+            assert!(money || Some(figure) == no_quota, "{label} ends at column {end} with '{figure}': {l}");
+        }
+    }
 
     // A tie, on the ratings board (October, n >= 3): Carlos Williams 4, 5, 3, 4; Nadia
     // Okafor 4, 4, 4; Noah Nguyen 4, 4, 4; Siobhán Nakamura 5, 3, 4 — all 4.0, all rank
@@ -88,6 +98,26 @@ fn standings_in_three_formats_match_hand_figures() {
     );
     let bad = env.quotad(&["standings", "--team", "Nowhere"]);
     assert!(bad.stderr.contains("teams: Lakeside Communities, North Division, South Division"), "{}", bad.stderr);
+}
+
+/// The terminal column just after `label` in `line`, if `label` is in it.
+fn column_after(line: &str, label: &str) -> Option<usize> {
+    line.find(label).map(|at| unicode_width(&line[..at + label.len()]))
+}
+
+/// The space-delimited token of `line` whose last character ends in terminal column
+/// `col` (followed by a space or the end of the line); `None` if no token ends there.
+fn token_ending_at(line: &str, col: usize) -> Option<&str> {
+    let mut width = 0;
+    for (at, c) in line.char_indices() {
+        width += unicode_width(c.encode_utf8(&mut [0; 4]));
+        let end = at + c.len_utf8();
+        if width == col && c != ' ' && line[end..].chars().next().is_none_or(|n| n == ' ') {
+            let start = line[..end].rfind(' ').map_or(0, |s| s + 1);
+            return Some(&line[start..end]);
+        }
+    }
+    None
 }
 
 fn unicode_width(s: &str) -> usize {
@@ -194,4 +224,56 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+#[test]
+fn one_flags_template_words_the_team_memo_and_explain_and_admin_notices_are_overridable() {
+    // Issue 26 item 7: the flags of a rep become words through one template
+    // (email/flags.txt) for both the manager's team memo and `quotad explain`, and the
+    // admin's notices are templates too. Overridden here, the overrides show in both.
+    let env = Env::sample();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = cfg.replace("[paths]\n", "[paths]\ntemplates = \"tpl\"\n");
+    let cfg = cfg.replacen("[mail]\n", "[mail]\nadmin = \"Ops Admin <admin@example-homes.com>\"\n", 1);
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    std::fs::create_dir_all(env.path("tpl/email")).unwrap();
+    std::fs::write(env.path("tpl/email/flags.txt"), "{% for f in flags %}FLAG {{ f.reason }}\n{% endfor %}").unwrap();
+    std::fs::write(env.path("tpl/email/admin_notice_subject.txt"), "NOTICE: {{ subject }}").unwrap();
+    std::fs::write(
+        env.path("tpl/email/admin_notice.txt"),
+        "{% for p in paragraphs %}{{ p | join(sep=' / ') }}\n{% endfor %}",
+    )
+    .unwrap();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "quota-memo"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Leila O'Brien finished October at 28.8% (sample_memos.rs): flagged.
+    let team = env
+        .all_emails()
+        .into_iter()
+        .find(|e| e.file.contains("_team-memo_") && e.to == "leila.brown.mgr2@example-homes.com")
+        .unwrap();
+    let in_memo = team
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("  Leila O'Brien: ").filter(|r| r.starts_with("FLAG ")))
+        .unwrap_or_else(|| panic!("no overridden flags for Leila:\n{}", team.text))
+        .to_string();
+    assert!(in_memo.contains("FLAG below_target") || in_memo.contains("FLAG missed_twice"), "{in_memo}");
+    let x = env.quotad(&["explain", "--rep", "Leila O'Brien", "--period", "2026-10"]);
+    assert_eq!(x.code, 0, "{x:?}");
+    let in_explain = x.stdout.lines().find_map(|l| l.strip_prefix("  flags (manager only): ")).unwrap();
+    assert_eq!(in_explain, in_memo, "the same words in both:\n{}", x.stdout);
+
+    // December's memo after its deadline, November still without its final export: the
+    // admin's notice comes from the overridden templates.
+    let dec = env.quotad(&["run", "quota-memo", "--period", "2026-12", "--now", "2026-12-02T18:05:00Z"]);
+    assert_eq!(dec.code, 0, "{dec:?}");
+    let notice = env.all_emails().into_iter().find(|e| e.to == "admin@example-homes.com").expect("the admin's notice");
+    assert_eq!(notice.subject, "NOTICE: quotad: December 2026 quota memos sent with November 2026 preliminary");
+    assert!(
+        notice.text.starts_with("November 2026's final export was not loaded by 2026-12-02 12:00 CST, so the December 2026 quota memos went out with November 2026 marked preliminary.\nLoad the final export;"),
+        "{}",
+        notice.text
+    );
 }
