@@ -7,6 +7,7 @@ mod cli;
 mod delivery;
 mod documents;
 mod fuzz;
+mod gen_crm;
 mod harness;
 mod ingest_cases;
 mod mappings;
