@@ -146,11 +146,13 @@ const SPECIAL_NAMES: [&str; 6] = [
     "Ngozi Okonkwo-Adébáyọ̀",
     "Anna-Katharina Maximiliane Theodora von Hohenzollern-Sigmaringen-Wittelsbach",
 ];
+#[rustfmt::skip]
 const FIRST: [&str; 36] = [
     "James", "María", "Wei", "Aisha", "Carlos", "Emily", "Oluwaseun", "Priya", "Liam", "Sofia", "Mateo", "Chloé",
     "Hiroshi", "Fatima", "Noah", "Isabella", "Dmitri", "Ana", "Kwame", "Grace", "Björn", "Mia", "Rahul", "Elena",
     "Jamal", "Olivia", "Tomás", "Hannah", "Sven", "Leila", "Connor", "Yuki", "Siobhán", "Andrés", "Nadia", "Ethan",
 ];
+#[rustfmt::skip]
 const LAST: [&str; 34] = [
     "Smith", "García", "Nguyen", "Johnson", "Müller", "Patel", "Kim", "Brown", "Rodríguez", "O'Brien", "Williams",
     "Kowalski", "Haddad", "Jones", "Davis", "Martínez", "Andersson", "Okafor", "Lopez", "Wilson", "Schröder",
@@ -169,10 +171,12 @@ const TEAMS: [&str; 10] = [
     "Prairie Trails",
     "Mountain View Group",
 ];
+#[rustfmt::skip]
 const COMM_A: [&str; 16] = [
     "Willow", "Cedar", "Maple", "Heron", "Stone", "Aspen", "Sunset", "Falcon", "Oak", "Magnolia", "Bluebonnet",
     "Cypress", "Señora", "Juniper", "Harbor", "Meadow",
 ];
+#[rustfmt::skip]
 const COMM_B: [&str; 12] =
     ["Creek", "Ridge", "Landing", "Park", "Crossing", "Point", "Vista", "Hollow", "Reserve", "Commons", "Trails", "Heights"];
 /// Seasonal factor, January to December.
@@ -538,8 +542,7 @@ fn gen_month(rng: &mut Rng, w: &World, o: &Options, mi: usize, seq: &mut u32, po
                     Profile::Weak => 3.3,
                     _ => 3.9,
                 };
-                row.rating =
-                    if rng.f() < 0.55 { None } else { Some(rng.gauss(mu, 0.8).round().clamp(1.0, 5.0) as u8) };
+                row.rating = if rng.f() < 0.55 { None } else { Some(rng.gauss(mu, 0.8).round().clamp(1.0, 5.0) as u8) };
                 row.paperwork = rng.f() < rep.diligence;
                 row.errors = if rng.f() < (1.0 - rep.diligence) * 1.5 { rng.int(1, 4) as u8 } else { 0 };
                 won_now[ri].push(Sale { deal: *seq, community: comm, contract, close, price, units });
@@ -626,11 +629,15 @@ fn write_xlsx(path: &Path, w: &World, rows: &[Row], messy: bool, title: &str) ->
         ws.write_string(ri, 2, &rep.email)?;
         ws.write_string(ri, 3, &w.teams[r.team as usize])?;
         ws.write_string(ri, 4, &w.communities[r.community as usize].0)?;
-        ws.write_string(ri, col(5), match r.stage {
-            Stage::Won => "Closed Won",
-            Stage::Cancelled => "Cancelled",
-            Stage::Pending => "Pending",
-        })?;
+        ws.write_string(
+            ri,
+            col(5),
+            match r.stage {
+                Stage::Won => "Closed Won",
+                Stage::Cancelled => "Cancelled",
+                Stage::Pending => "Pending",
+            },
+        )?;
         for (k, d) in [(1u8, r.contract), (2u8, r.close)] {
             let c = col(5 + k as u16);
             if r.text_date == k {
@@ -703,7 +710,8 @@ fn write_quotas(o: &Options, w: &World) -> std::io::Result<usize> {
                 continue;
             }
             let k = o.deals_per_rep_month * SEASON[m as usize - 1] * rp * r.quota_factor;
-            let (mut rev, mut units) = ((k * avg_price * 1.1 / 5000.0).round() as i64 * 5000, (k * 1.1).round().max(1.0) as i64);
+            let (mut rev, mut units) =
+                ((k * avg_price * 1.1 / 5000.0).round() as i64 * 5000, (k * 1.1).round().max(1.0) as i64);
             if ri == zero_rep && (y, m) == last {
                 (rev, units) = (0, 0);
             }

@@ -51,10 +51,8 @@ struct Args {
 
 fn main() -> ExitCode {
     let a = Args::parse();
-    let Some(end_month) = a
-        .end_month
-        .split_once('-')
-        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+    let Some(end_month) =
+        a.end_month.split_once('-').and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
     else {
         eprintln!("gen_crm: --end-month must be YYYY-MM, got {:?}", a.end_month);
         return ExitCode::from(2);

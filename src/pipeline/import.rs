@@ -209,7 +209,7 @@ fn read_one(
     let (source, path) = job?;
     Some((|| {
         let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        // The CRM's export time is the file's modification time (DESIGN.md "As of").
+        // The CRM's export time is the file's modification time (docs/definitions.md).
         let exported_at = fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).ok();
         let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         drop(bytes);

@@ -1,5 +1,5 @@
 //! The outbox ledger: the `outbox` table (every rendered message, keyed by its
-//! idempotency key, with its delivery state and history; DESIGN.md "Delivery").
+//! idempotency key, with its delivery state and history).
 //! Imports rusqlite only.
 
 use std::path::Path;
@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, Store, StoreError, instant, ts};
 
-/// A message to record in the outbox ledger (DESIGN.md "Delivery").
+/// A message to record in the outbox ledger.
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
     /// (job, period, recipient, kind) joined with '/', e.g.

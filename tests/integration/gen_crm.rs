@@ -50,7 +50,11 @@ fn generated_exports_import_to_the_generators_own_totals() {
     let now = ["--now", "2026-11-02T14:00:00Z"];
     let run = env.quotad(&[&now[..], &["import"]].concat());
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains(&format!("{} row(s) read, {} stored, 0 rejected", sum.reps, sum.reps)), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("{} row(s) read, {} stored, 0 rejected", sum.reps, sum.reps)),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains(&format!("{} row(s) read, {} stored, 0 rejected", sum.quota_rows, sum.quota_rows)),
         "{}",
