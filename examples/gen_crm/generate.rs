@@ -381,10 +381,9 @@ fn build_world(rng: &mut Rng, o: &Options) -> World {
     let mut used = std::collections::HashSet::new();
     let mut reps = Vec::with_capacity(n_reps);
     for i in 0..n_reps {
-        let name = if i < SPECIAL_NAMES.len() {
-            SPECIAL_NAMES[i].to_string()
-        } else {
-            format!("{} {}", rng.pick(&FIRST), rng.pick(&LAST))
+        let name = match SPECIAL_NAMES.get(i) {
+            Some(n) => n.to_string(),
+            None => format!("{} {}", rng.pick(&FIRST), rng.pick(&LAST)),
         };
         let base = ascii_slug(&name);
         let mut slug = base.clone();
@@ -579,7 +578,7 @@ fn money_text(v: i64) -> String {
     let digits = v.abs().to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
