@@ -8,16 +8,20 @@
 # --runs (default 3) runs each measurement of the 60k set N times, --runs-1m (default 1)
 # the 1M set's (a 1M round, quotad plus both Python engines, takes ~8 min on 2 cores).
 #
-# Data come from ../shared/bench/gen_crm.py (seed 42) and the baseline from
-# ../shared/bench/baseline_py/pipeline.py, both run from a venv this script makes in
-# WORK/.venv (pinned ../shared/bench/requirements.txt). WORK (default ../bench-work,
-# beside the clone) keeps the generated data between runs: the 1M set is 68 MB and
-# takes ~95 s to generate. Wall time and peak RSS come from GNU time (`/usr/bin/time -f`).
+# Data come from the repository's own generator, examples/gen_crm.rs (seed 42, plain
+# exports: --clean, as the published figures used), built in release with quotad.
+# WORK (default target/bench-work) keeps the generated data between runs: the 1M set
+# is about 68 MB. Wall time and peak RSS come from GNU time (`/usr/bin/time -f`).
+#
+# The Python baseline is optional: when the shared bench kit is checked out beside the
+# clone (../shared/bench, with baseline_py/pipeline.py and requirements.txt), it runs on
+# the same files from a venv this script makes in WORK/.venv; without it (or with
+# --skip-python) the script says so and prints quotad's figures only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SHARED=$ROOT/../shared/bench
-SIZE=all RUNS=3 RUNS_1M=1 WORK=$ROOT/../bench-work PY=1
+SIZE=all RUNS=3 RUNS_1M=1 WORK=$ROOT/target/bench-work PY=1
 while [ $# -gt 0 ]; do
   case $1 in
     --size) SIZE=$2; shift 2 ;;
@@ -28,7 +32,10 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bash benches/run.sh [--size 60k|1m|all] [--runs N] [--runs-1m N] [--work DIR] [--skip-python]" >&2; exit 2 ;;
   esac
 done
-[ -d "$SHARED" ] || { echo "benches: $SHARED is absent (the shared bench kit sits beside the clone)" >&2; exit 2; }
+if [ $PY = 1 ] && [ ! -f "$SHARED/baseline_py/pipeline.py" ]; then
+  echo "benches: no Python baseline ($SHARED is absent): quotad-only figures" >&2
+  PY=0
+fi
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq unzip; }
 [ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
@@ -36,22 +43,27 @@ command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq un
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 V=$WORK/.venv/bin/python
-if [ ! -x "$V" ]; then
-  python3 -m venv "$WORK/.venv"
+if [ $PY = 1 ]; then
+  [ -x "$V" ] || python3 -m venv "$WORK/.venv"
+  "$V" -m pip install --disable-pip-version-check -q -r "$SHARED/requirements.txt"
 fi
-"$V" -m pip install --disable-pip-version-check -q -r "$SHARED/requirements.txt"
-cargo build --release --locked -q
+cargo build --release --locked -q --bin quotad --example gen_crm
 Q=$ROOT/target/release/quotad
+G=$ROOT/target/release/examples/gen_crm
 NOW=2026-11-02T14:00:00Z      # the Monday after the last export month (2026-10)
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load now: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "quotad $(git rev-parse --short HEAD), python: $("$V" --version)"
+if [ $PY = 1 ]; then
+  echo "quotad $(git rev-parse --short HEAD), python: $("$V" --version)"
+else
+  echo "quotad $(git rev-parse --short HEAD), no Python baseline"
+fi
 
 # gen NAME REPS DEALS_PER_REP_MONTH
 gen() {
   local d=$WORK/data_$1
   if [ ! -f "$d/quotas.csv" ]; then
-    "$V" "$SHARED/gen_crm.py" --out "$d" --reps "$2" --months 12 --deals-per-rep-month "$3" --seed 42 | tail -1
+    "$G" --out "$d" --reps "$2" --months 12 --deals-per-rep-month "$3" --seed 42 --clean | sed -n 1p
   fi
 }
 
@@ -116,7 +128,7 @@ done
 # ~100k rows, and one holding ~1M rows. The new file: 110 reps x 45 deals, month 2026-11.
 inc_month=$WORK/data_inc_new
 if [ ! -f "$inc_month/crm-export-2026-11.xlsx" ]; then
-  "$V" "$SHARED/gen_crm.py" --out "$inc_month" --reps 110 --months 1 --deals-per-rep-month 48 --seed 7 --end-month 2026-11 | tail -1
+  "$G" --out "$inc_month" --reps 110 --months 1 --deals-per-rep-month 48 --seed 7 --end-month 2026-11 --clean | sed -n 1p
 fi
 for base in 100k 1m; do
   case $base in

@@ -23,7 +23,7 @@ pub use key::{
 /// (dollars, euros — not cents). Negative amounts are valid (cancellations).
 pub type Money = Decimal;
 
-/// A calendar month, the reporting period of DESIGN.md "Metrics": the half-open
+/// A calendar month, the reporting period of docs/definitions.md: the half-open
 /// interval [first day, first day of the next month) in the org's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(into = "String")]
@@ -117,7 +117,7 @@ pub fn local_midnight_utc(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
-/// An ISO 8601 week (Monday to Sunday), e.g. 2026-W12 (DESIGN.md "Metrics": weeks).
+/// An ISO 8601 week (Monday to Sunday), e.g. 2026-W12 (docs/definitions.md: weeks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(into = "String")]
 pub struct IsoWeek {
@@ -153,7 +153,7 @@ impl IsoWeek {
     }
 }
 
-/// The days a week's ranking covers (DESIGN.md "Metrics": weekly ranking): the month to
+/// The days a week's ranking covers (docs/definitions.md, the weekly ranking's week rule): the month to
 /// date of `month`, from its first day through `through` (org-local, inclusive). Made by
 /// `metrics::ranked_period`, which holds the rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -273,7 +273,7 @@ impl StageClass {
 }
 
 /// The two events a Deal ID can have. A later export of the same (Deal ID, event)
-/// supersedes the earlier one (DESIGN.md "Inputs": re-exports supersede).
+/// supersedes the earlier one (re-exports supersede).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DealEvent {
     /// The sale itself, in whatever stage it is now.
@@ -400,7 +400,7 @@ pub struct DealRow {
     pub paperwork_errors: Option<u32>,
     /// The fraction of the deal credited to this rep, 0..=1 (1 = the whole deal). Set
     /// from a split column, or 1/n when one row per co-agent repeats the deal's amount
-    /// (DESIGN.md "Metrics": Credit). Amount and units are multiplied by it.
+    /// (docs/definitions.md: Credit). Amount and units are multiplied by it.
     pub share: Decimal,
     /// Sheet and Excel row of the row.
     pub origin: RowOrigin,
@@ -412,7 +412,7 @@ impl DealRow {
         self.class.event()
     }
 
-    /// Whether the row is a summary export's monthly total (DESIGN.md "Inputs": Summary
+    /// Whether the row is a summary export's monthly total (README "Inputs": summary
     /// export) rather than a deal dated by day: Stage [`SUMMARY_STAGE`] and a Deal ID made
     /// by [`summary_deal_id`].
     pub fn is_month_total(&self) -> bool {
@@ -431,7 +431,7 @@ pub fn summary_deal_id(period: Period, rep_key: &str) -> String {
     format!("{SUMMARY_ID_PREFIX}{period} {rep_key}")
 }
 
-/// A rep's quota for one month (DESIGN.md "Inputs": Quotas).
+/// A rep's quota for one month (a row of a quotas source).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuotaRow {
     /// The rep the quota belongs to.
@@ -446,7 +446,7 @@ pub struct QuotaRow {
     pub origin: RowOrigin,
 }
 
-/// One rep on the roster (DESIGN.md "Inputs": Roster).
+/// One rep on the roster (a row of a roster source).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RosterRep {
     /// Rep id, if the roster has one.
@@ -470,8 +470,8 @@ pub struct RosterRep {
 }
 
 impl RosterRep {
-    /// The rep's identity key: rep id, else e-mail, else folded name (DESIGN.md: "a rep
-    /// keeps one identity (rep id, else email)"). Prefixed so the kinds never collide.
+    /// The rep's identity key: rep id, else e-mail, else folded name (docs/definitions.md: "a
+    /// rep keeps one identity (rep id, else email)"). Prefixed so the kinds never collide.
     pub fn key(&self) -> String {
         match (&self.id, &self.email) {
             (Some(id), _) => format!("id:{id}"),
@@ -568,7 +568,7 @@ mod tests {
     }
 }
 
-/// The one rounding of every figure quotad displays or ranks (DESIGN.md "Metrics":
+/// The one rounding of every figure quotad displays or ranks (docs/definitions.md:
 /// Attainment): `value` rounded half away from zero to exactly `dp` decimals (the scale
 /// is kept, so 0 at one decimal is `0.0`), except that a value below any of
 /// `thresholds` (same units as `value`) is never shown at or above it: it is then
@@ -601,7 +601,7 @@ pub fn percent_shown(fraction: Decimal, thresholds: &[Decimal]) -> Decimal {
 
 /// A fraction as a percent to one decimal (0.87549 -> 87.5; 0.9995 -> 99.9, below
 /// 100%): [`percent_shown`] against 100% only. How team attainment is displayed and
-/// ranked, and the `attainment_pct` of `quotad standings` (DESIGN.md "Metrics": ties
+/// ranked, and the `attainment_pct` of `quotad standings` (docs/definitions.md: ties
 /// are compared on the value as displayed).
 pub fn percent_1dp(fraction: Decimal) -> Decimal {
     percent_shown(fraction, &[])
@@ -609,7 +609,7 @@ pub fn percent_1dp(fraction: Decimal) -> Decimal {
 
 /// Folds a team name for matching, exactly as [`fold_name`] folds a rep's name
 /// (trimmed, spaces collapsed, case- and accent-folded): "North Division",
-/// "north division " and "NORTH  DIVISION" are one team (DESIGN.md "Metrics": teams are
+/// "north division " and "NORTH  DIVISION" are one team (docs/definitions.md: teams are
 /// matched like names).
 pub fn team_key(team: &str) -> String {
     fold_name(team)
@@ -633,7 +633,7 @@ pub enum Judged {
     Rating,
 }
 
-/// Which way is better for a metric (DESIGN.md "Metrics": each metric knows whether
+/// Which way is better for a metric (docs/definitions.md: each metric knows whether
 /// higher or lower is better).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -644,7 +644,7 @@ pub enum Direction {
     LowerIsBetter,
 }
 
-/// The boards of DESIGN.md "Metrics": results and attainment (both labelled), plus the
+/// The boards of docs/definitions.md: results and attainment (both labelled), plus the
 /// ratings and paperwork boards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -709,7 +709,7 @@ pub struct Board {
     pub entries: Vec<BoardEntry>,
 }
 
-/// Month-to-date pacing on the selling-day calendar (DESIGN.md "Metrics": Pacing).
+/// Month-to-date pacing on the selling-day calendar (docs/definitions.md: Pacing).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pacing {
     /// The date the figures run through (inclusive, org-local).
@@ -742,7 +742,7 @@ pub enum BestKind {
     Matched,
 }
 
-/// A personal best (DESIGN.md "Metrics": Personal best).
+/// A personal best (docs/definitions.md: Personal best).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PersonalBest {
     /// "revenue", "units", "attainment" (fraction) or "rating".
@@ -755,7 +755,7 @@ pub struct PersonalBest {
     pub kind: BestKind,
 }
 
-/// Why a rep needs attention (DESIGN.md "Metrics": Sub-par, "needs attention").
+/// Why a rep needs attention (docs/definitions.md: Sub-par, "needs attention").
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Attention {
@@ -784,8 +784,8 @@ pub enum Attention {
     },
 }
 
-/// Sub-par flags: for the rep's manager only, never on a public board (DESIGN.md
-/// "Metrics": Sub-par).
+/// Sub-par flags: for the rep's manager only, never on a public board
+/// (docs/definitions.md: Sub-par flags).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Flags {
     /// Final attainment below 100%.
@@ -806,7 +806,7 @@ impl Flags {
 }
 
 /// A rep's figures for one month, computed by `metrics` and read by `report`
-/// (DESIGN.md "Metrics"). Plain, serializable view data: templates and documents read
+/// (docs/definitions.md). Plain, serializable view data: templates and documents read
 /// these values and never recompute them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Standing {
@@ -890,7 +890,7 @@ pub struct Standing {
     pub flags: Flags,
 }
 
-/// Who to celebrate this period (DESIGN.md "Metrics": Celebrations). Names as at the
+/// Who to celebrate this period (docs/definitions.md: Celebrations). Names as at the
 /// period's end.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Celebrations {
@@ -924,7 +924,7 @@ pub struct MonthStandings {
     /// month-to-date pace is computed, for anyone.
     pub dated_by_day: bool,
     /// Newest export date (org-local) of the files that fed this month: every figure is
-    /// "as of" this date (DESIGN.md "Metrics": As of).
+    /// "as of" this date (docs/definitions.md: As of).
     pub as_of: Option<NaiveDate>,
     /// Newest close date among the month's counted deals.
     pub data_through: Option<NaiveDate>,
@@ -945,7 +945,7 @@ pub struct MonthStandings {
     pub teams: Vec<TeamStanding>,
     /// Whether anyone active has a result this period (a won or cancelled deal, or
     /// non-zero revenue or units). Without one nobody is ranked or celebrated and
-    /// documents say there are no results yet (DESIGN.md "Metrics": Celebrations).
+    /// documents say there are no results yet (docs/definitions.md: Celebrations).
     pub has_results: bool,
     /// Selling days in the month (config `[calendar]`).
     pub selling_days: u32,
@@ -955,7 +955,7 @@ pub struct MonthStandings {
     pub unmatched: Vec<String>,
 }
 
-/// The standards of DESIGN.md "Metrics" a memo states, from the config.
+/// The standards of docs/definitions.md a memo states, from the config.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Standards {
     /// Mean customer rating expected (e.g. 4.0), if any.
@@ -985,7 +985,7 @@ impl Standards {
     }
 }
 
-/// A team's month: the sum over its active reps (DESIGN.md "Metrics": boards per team).
+/// A team's month: the sum over its active reps (docs/definitions.md: boards per team).
 /// Team attainment never mixes reps with and without a quota: it is the revenue of the
 /// reps with a quota ÷ the sum of their quotas; reps without one are listed apart.
 #[derive(Debug, Clone, PartialEq, Serialize)]

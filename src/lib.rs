@@ -1,6 +1,41 @@
 //! quotad: a daemon and CLI for sales leaders. It reads the spreadsheets a CRM exports
-//! and turns them into quota memos, weekly ranking PDFs and 1:1 prep sheets,
-//! delivered exactly once. See `../shared/DESIGN.md` for what and why.
+//! (closed deals, quotas, the roster) and turns them into a first-of-month quota memo
+//! per rep and manager, a weekly ranking PDF and monthly 1:1 prep sheets, delivered
+//! exactly once through an outbox. The README says what it does for its users; this
+//! page is the map for a contributor.
+//!
+//! # Where to start reading
+//!
+//! 1. [`domain`]: the plain data every stage shares — [`domain::Period`],
+//!    [`domain::DealRow`], [`domain::Standing`], [`domain::MonthStandings`].
+//! 2. [`metrics::month_standings`]: every figure a memo, PDF or `quotad standings`
+//!    shows, computed once. What each figure means, its config keys and defaults, and
+//!    the function that computes it: `docs/definitions.md`, rendered as
+//!    [`metrics::definitions`].
+//! 3. [`pipeline::import`] and [`ingest::read_file`]: how an inbox file becomes stored
+//!    rows (header search, column mapping, values, rejects with their cell).
+//! 4. [`pipeline`]'s job families (`memo`, `documents`, `outbox`, `jobs`): how the
+//!    standings become e-mails and PDFs and reach the outbox.
+//! 5. [`schedule`] and `cmd::serve`: the calendar and the daemon.
+//!
+//! A command travels `main.rs` -> [`run`] -> `cmd::dispatch` -> one `cmd` file ->
+//! a `pipeline` function -> the stages.
+//!
+//! # Data flow
+//!
+//! ```text
+//! inbox/*.xlsx|csv ──ingest──> rows ──store──> quotad.sqlite (imports, deal events,
+//!                                              quotas, roster versions, outbox, runs)
+//!      quotad.sqlite ──metrics──> MonthStandings ──report──> e-mails (Tera), PDFs
+//!      ──store (outbox ledger)──> deliver (SMTP or .eml files), once per idempotency key
+//! ```
+//!
+//! Configuration is `config/quotad.toml` (every key commented with its default),
+//! parsed and validated by [`config`]. Tests: unit tests beside the code; one
+//! integration binary (`tests/integration/`) that drives the real `quotad` executable
+//! on generated spreadsheets, the bundled sample (`config/sample-inbox/`), a real
+//! SQLite file and a real SMTP server. Benchmark data: `examples/gen_crm/`, used by
+//! `benches/run.sh`.
 //!
 //! # Layout
 //!

@@ -3,7 +3,7 @@
 //! Owns lettre. Imports `domain` only. The outbox ledger's rows live in `store`; the
 //! pipeline records each message there before it calls [`Transport::send`], marks it
 //! `sending` just before and `sent` just after, so a message is never sent twice
-//! (DESIGN.md "Delivery"). This module decides what a failure means ([`FailureClass`])
+//! (the outbox ledger, `store::outbox`). This module decides what a failure means ([`FailureClass`])
 //! and when to try again ([`RetryPolicy`]); it never touches the ledger.
 //!
 //! Transports: [`FileTransport`] writes one `.eml` file per message into the outbox

@@ -1,4 +1,4 @@
-//! The outbox's idempotency key (DESIGN.md "Delivery"): job, period, recipient, kind,
+//! The outbox's idempotency key (README "Delivery"): job, period, recipient, kind,
 //! written `JOB/PERIOD/RECIPIENT/KIND`, e.g. `quota-memo/2026-11/ann@example.com/rep-memo`.
 //!
 //! A key that was sent is never sent again, and the Message-ID is derived from the key's

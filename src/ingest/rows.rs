@@ -300,7 +300,7 @@ fn dedupe<T: Clone>(
     out
 }
 
-/// Credit splits (DESIGN.md "Metrics": Credit). Rows of one (Deal ID, event) with
+/// Credit splits (docs/definitions.md: Credit). Rows of one (Deal ID, event) with
 /// several reps share the deal: with a split column their splits must add up to 100%
 /// (else every row of that deal is rejected); without one, rows that repeat the same
 /// amount are credited 1/n each, and rows with different amounts are taken as each

@@ -16,7 +16,7 @@ use super::table::Cell;
 use crate::domain::Period;
 
 /// Day/month order of all-numeric text dates such as `03/04/2026` (config
-/// `ingest.date_order`). Never guessed: DESIGN.md "Inputs".
+/// `ingest.date_order`). Never guessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateOrder {
     /// Month first: 03/04/2026 is 4 March 2026 (US exports).

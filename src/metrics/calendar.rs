@@ -1,4 +1,4 @@
-//! The selling-day calendar and month-to-date pacing (DESIGN.md "Metrics": Pacing).
+//! The selling-day calendar and month-to-date pacing (docs/definitions.md: Pacing).
 
 use std::collections::BTreeSet;
 
@@ -43,7 +43,7 @@ impl SellingCalendar {
 }
 
 /// Share of the month's selling days that must have passed before "off pace" may be
-/// flagged (DESIGN.md: no off-pace flag before 30% of the month).
+/// flagged (docs/definitions.md: no off-pace flag before 30% of the month).
 pub const OFF_PACE_AFTER: Decimal = Decimal::from_parts(3, 0, 0, false, 1);
 
 /// Month-to-date pacing of `actual` revenue against `quota` through `through`

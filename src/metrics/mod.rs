@@ -1,4 +1,8 @@
-//! Metrics: pure functions from stored rows to the figures of DESIGN.md "Metrics".
+//! Metrics: pure functions from stored rows to the figures quotad shows.
+//!
+//! What each figure means, its config keys and defaults, and the function here that
+//! computes it: `docs/definitions.md` in the repository, rendered below as
+//! [`definitions`]. Change a definition here and there together.
 //!
 //! No I/O, no SQL, no templates, and no clock of its own: callers pass the roster
 //! versions, deal events, quotas and export times in, plus `now`, and get plain view
@@ -6,6 +10,10 @@
 //! memo, PDF or CLI table shows is computed here, once.
 
 mod calendar;
+
+/// What quotad's figures mean: `docs/definitions.md`, included verbatim.
+#[doc = include_str!("../../docs/definitions.md")]
+pub mod definitions {}
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -22,7 +30,7 @@ use crate::domain::{
 };
 use crate::domain::{Period, local_midnight_utc};
 
-/// Thresholds and calendar (config `[metrics]` and `[calendar]`), with DESIGN.md's defaults.
+/// Thresholds and calendar (config `[metrics]` and `[calendar]`), with the defaults of docs/definitions.md.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Ratings are ranked only with at least this many in the month (default 3).
@@ -103,7 +111,7 @@ pub struct Input<'a> {
 }
 
 /// The facts about the stored history that decide whether a cancellation counts
-/// (DESIGN.md "Inputs": a cancellation subtracts the sale it cancels; one whose sale is
+/// (docs/definitions.md, cancellations: a cancellation subtracts the sale it cancels; one whose sale is
 /// not on record counts only where the sale may predate the history). The store tells
 /// them; [`cancellation_rule`] decides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -259,7 +267,7 @@ impl Rollup {
 /// The roster as it stood at `instant`: for each rep, the newest version in effect by
 /// then, or (for a rep whose first version came later) that first version. So a closed
 /// month keeps the name and team a rep had then, whatever a later roster says, and data
-/// older than the first roster still has one (DESIGN.md "Metrics": history is never
+/// older than the first roster still has one (docs/definitions.md: history is never
 /// rewritten). Ordered by rep key.
 pub fn roster_at(versions: &[RosterVersion], instant: DateTime<Utc>) -> Vec<RosterRep> {
     let mut by_key: BTreeMap<String, &RosterVersion> = BTreeMap::new();
@@ -286,7 +294,7 @@ pub fn roster_at(versions: &[RosterVersion], instant: DateTime<Utc>) -> Vec<Rost
 }
 
 /// Matches the rep named in a row to a roster rep: by rep id, else e-mail, else folded
-/// name (only when exactly one roster rep has that name). DESIGN.md "Metrics": a rep
+/// name (only when exactly one roster rep has that name). docs/definitions.md: a rep
 /// keeps one identity (rep id, else email).
 pub struct Resolver<'a> {
     roster: &'a [RosterRep],
@@ -409,7 +417,7 @@ impl Tally {
     }
 }
 
-/// What one deal row adds to its rep's revenue and units (DESIGN.md "Metrics": Credit):
+/// What one deal row adds to its rep's revenue and units (docs/definitions.md: Credit):
 /// a won row adds amount × share and units × share as exported (a negative won amount,
 /// a credit, stays negative; a row without units counts 1); a cancelled row subtracts
 /// the absolute values (exports differ on the sign they give cancellations); an
@@ -458,7 +466,7 @@ pub fn rep_quota<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings:
 }
 
 /// Attainment = actual / quota as an exact, uncapped fraction; `None` ("no quota") when
-/// the quota is missing, zero or negative. DESIGN.md "Metrics": Attainment.
+/// the quota is missing, zero or negative. docs/definitions.md: Attainment.
 pub fn attainment(actual: Decimal, quota: Option<Decimal>) -> Option<Decimal> {
     let q = quota.filter(|q| *q > Decimal::ZERO)?;
     actual.checked_div(q)
@@ -496,8 +504,9 @@ pub fn rank(mut items: Vec<(String, String, Decimal)>) -> Vec<(String, String, D
 /// ([`crate::domain::shown`]: revenue in whole units; attainment and clean paperwork as
 /// percents to one decimal, a rating to one decimal, never shown at or above a
 /// threshold they are judged against and did not reach); `None` = not on that board.
-/// Inactive reps and a new hire's partial first month are on no board (DESIGN.md
-/// "Metrics": a new hire's partial first month counts for neither PB nor ranking).
+/// Inactive reps and a new hire's partial first month are on no board
+/// (docs/definitions.md: a new hire's partial first month counts for neither PB nor
+/// ranking).
 pub fn board_value(kind: BoardKind, s: &Standing, standards: &Standards) -> Option<Decimal> {
     if !s.active || s.partial_month {
         return None;
@@ -513,13 +522,13 @@ pub fn board_value(kind: BoardKind, s: &Standing, standards: &Standards) -> Opti
 }
 
 /// Whether a standing has a result this period: a won or cancelled deal, or non-zero
-/// revenue or units (DESIGN.md "Metrics": a period without results yet says so).
+/// revenue or units (docs/definitions.md: a period without results yet says so).
 pub fn has_result(s: &Standing) -> bool {
     s.won_deals > 0 || s.cancellations > 0 || !s.revenue.is_zero() || !s.units.is_zero()
 }
 
 /// Whether a month is final at `now`: closed in the org's zone, and an export made after
-/// its close is loaded (DESIGN.md "Metrics": preliminary).
+/// its close is loaded (docs/definitions.md: preliminary).
 pub fn is_final(period: Period, exports: &[(Period, DateTime<Utc>)], now: DateTime<Utc>, tz: Tz) -> bool {
     let close = period.next().start_utc(tz);
     now >= close && exports.iter().any(|(p, at)| *p == period && *at >= close)
@@ -695,7 +704,7 @@ struct HistMonth {
 /// count, clean paperwork rate and errors per deal, attainment against the month's
 /// quota, the four boards company-wide and per team, pacing for a month in progress,
 /// personal bests, streaks, most improved, sub-par flags and celebrations — every
-/// definition under DESIGN.md "Metrics".
+/// definition under docs/definitions.md.
 ///
 /// `input.deals` should hold every month from the first with data up to `period`
 /// (history feeds personal bests and streaks); later months are ignored.
@@ -709,7 +718,7 @@ pub fn month_to_date(through: NaiveDate, input: &Input, settings: &Settings, now
     standings_through(Period::of(through), Some(through), input, settings, now)
 }
 
-/// The days a week's ranking covers (DESIGN.md "Metrics": weekly ranking): the month
+/// The days a week's ranking covers (docs/definitions.md, the weekly ranking's week rule): the month
 /// to date of the month its Monday falls in, through its Sunday or that month's last
 /// day, whichever is first. So every day of every month is in some weekly ranking, and
 /// the first ranking after a month closes (the week holding its last day) shows that
@@ -931,7 +940,7 @@ fn team_standings(reps: &[Standing], has_results: bool) -> Vec<TeamStanding> {
 
 /// Each team's display spelling, by [`team_key`]: the spelling (trimmed, spaces
 /// collapsed) on the newest roster version that names the team; within one roster, its
-/// most common spelling, then the first row's (DESIGN.md "Metrics": teams are matched
+/// most common spelling, then the first row's (docs/definitions.md: teams are matched
 /// like names).
 fn team_spellings(roster: &[RosterVersion]) -> HashMap<String, String> {
     /// (roster effective, spelling) -> (rows, first row).
@@ -1086,7 +1095,7 @@ fn history_figures(
     }
 }
 
-/// Sub-par flags (DESIGN.md "Metrics": Sub-par).
+/// Sub-par flags (docs/definitions.md: Sub-par).
 fn flags(s: &Standing, hist: &[HistMonth], period: Period, final_: bool, settings: &Settings) -> Flags {
     let mut f = Flags::default();
     if !s.active {

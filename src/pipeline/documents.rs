@@ -219,7 +219,7 @@ pub fn no_deals_in(store: &Store, r: RankedPeriod) -> Result<Option<String>> {
     }))
 }
 
-/// Who receives the weekly ranking (DESIGN.md "PUBLISH"; issue 18.4): each team one
+/// Who receives the weekly ranking (README "Reports": who gets the ranking): each team one
 /// message with its edition, to its active reps (To) and its manager(s) (Cc); the whole
 /// company's PDF one message to `weekly_ranking.full_to` (the managers and `mail.admin`
 /// by default).

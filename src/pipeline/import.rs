@@ -298,7 +298,7 @@ fn read_one(
 ) -> Option<Result<ReadFile>> {
     let (source, path) = job?;
     let meta = fs::metadata(path);
-    // The CRM's export time is the file's modification time (DESIGN.md "As of").
+    // The CRM's export time is the file's modification time (docs/definitions.md, "As of").
     let exported_at = meta.as_ref().ok().and_then(|m| m.modified().ok()).map(DateTime::<Utc>::from);
     let size = meta.as_ref().map_or(0, |m| m.len());
     let stand_in = || {

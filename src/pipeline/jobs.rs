@@ -478,8 +478,8 @@ impl Calendar {
     }
 
     /// Imports the inbox files whose names `ready` holds (those that have settled), and
-    /// delivers the admin's notice at once when a file was quarantined (DESIGN.md "Bad
-    /// input") rather than at the next job.
+    /// delivers the admin's notice at once when a file was quarantined, rather than at
+    /// the next job.
     pub fn import_settled(
         &mut self,
         now: DateTime<Utc>,

@@ -1,4 +1,4 @@
-//! The quota memo (DESIGN.md: ESTABLISH) and its corrections: the first-of-month memo
+//! The quota memo (README "What the first-of-month memo says") and its corrections: the first-of-month memo
 //! to every active rep and a team memo to each manager, queued through the outbox
 //! ledger and delivered; later, a marked correction to whoever's stated figures
 //! changed. May import `store`, `metrics` (through [`standings`]), `report`, `config`,
@@ -81,7 +81,7 @@ fn memo_facts(s: &crate::domain::Standing) -> serde_json::Value {
     })
 }
 
-/// The first-of-month quota memo (DESIGN.md: ESTABLISH) for `period`:
+/// The first-of-month quota memo (README "What the first-of-month memo says") for `period`:
 /// - to every active rep: this month's quotas, selling days, standards, and last month's
 ///   results on both boards with celebrations (`quota-memo/PERIOD/EMAIL/rep-memo`);
 /// - to every manager: the team's quotas, totals and team rank, and — private — who

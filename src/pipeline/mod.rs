@@ -401,7 +401,7 @@ pub fn default_memo_period(store: &Store) -> Result<Period> {
     }
 }
 
-/// Computes the standings of each period in `periods` (DESIGN.md "Metrics") from
+/// Computes the standings of each period in `periods` (docs/definitions.md) from
 /// everything stored, as at `now`: the one path every memo, document and table takes.
 pub fn standings(
     store: &Store,

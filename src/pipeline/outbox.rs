@@ -44,7 +44,7 @@ pub(super) enum Sent {
 /// Records messages in the outbox ledger, each with its idempotency key and a
 /// Message-ID derived from it, before anything is sent; [`deliver_outbox`] then sends
 /// what is due. A key already sent is never queued again unless `resend` is set
-/// (DESIGN.md "Delivery").
+/// (each message is delivered once per idempotency key).
 pub(super) struct Sender<'a> {
     cfg: &'a Config,
     store: &'a Store,

@@ -259,7 +259,7 @@ fn ranking_cols(pace: bool) -> Vec<Col> {
     cols
 }
 
-/// The results board's rows (DESIGN.md "Metrics": two boards): ranked on revenue, then
+/// The results board's rows (docs/definitions.md: two boards): ranked on revenue, then
 /// the active reps on no board (a new hire's partial first month), unranked, by name.
 fn results_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
     let m = inp.standings;
@@ -546,7 +546,7 @@ pub struct TeamEditions<'a> {
     top: u32,
     top_rows: Vec<Vec<Cell>>,
     /// Anyone in the company has a quota: the top rows are the attainment board's, else
-    /// the results board's (DESIGN.md's two boards; issue 18.3).
+    /// the results board's (docs/definitions.md: two boards).
     quotas: bool,
     /// The pace column is shown (a month in progress whose deals are dated by day).
     pace: bool,

@@ -67,7 +67,7 @@ pub enum FlagView {
 /// two months running, else below target, else missed), off pace, then rating and
 /// paperwork below standard. Empty when no flag is raised. Each figure is shown against
 /// the standard it is judged by (`standards`, metrics `Settings::standards`): a rep who
-/// missed quota never reads "missed quota at 100.0%" (DESIGN.md's display rule).
+/// missed quota never reads "missed quota at 100.0%" (docs/definitions.md, the display rule).
 pub fn flag_views(fmt: &Format, s: &Standing, standards: &Standards) -> Vec<FlagView> {
     let f = &s.flags;
     let pct = |d: Decimal| fmt.judged(standards, Judged::Attainment, d);

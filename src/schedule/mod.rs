@@ -11,10 +11,12 @@
 //!
 //! tokio-cron-scheduler 0.15.1 keeps a time-zone job's UTC offset from the moment the
 //! job was created and computes every later tick with that fixed offset, so after a
-//! DST change its jobs run an hour off (its issue #107, `../shared/notes/crates.md`).
-//! It also keeps nothing across restarts, and its repeated job stops for good once a
-//! tick comes late. So the daemon's heartbeat is a plain tokio interval, and each
-//! heartbeat asks [`plan`] which occurrences are due, computed by croner in
+//! DST change its jobs run an hour off (its open issue #107, "Jobs scheduled with
+//! timezone-aware schedulers run one hour off after DST transitions": `with_timezone`
+//! stores only the offset at creation, and `scheduler.rs` adds that `FixedOffset` to
+//! every later tick). It also keeps nothing across restarts, and its repeated job stops
+//! for good once a tick comes late. So the daemon's heartbeat is a plain tokio interval,
+//! and each heartbeat asks [`plan`] which occurrences are due, computed by croner in
 //! the real zone and checked against the runs ledger.
 
 use std::collections::HashMap;

@@ -47,7 +47,7 @@ impl Store {
     /// event) in the file, its rows (one per credited rep) replace the stored rows of that
     /// deal event when they differ (the old ones move to `deal_history`), and are left
     /// alone when identical — or when the stored rows came from a file exported later
-    /// (DESIGN.md "Inputs": a later export of the same deal replaces the earlier one).
+    /// (a later export of the same deal replaces the earlier one).
     pub fn import_deals(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
         // Durable: the file is archived (removed from the inbox) only after this.
         self.durably(|s| s.import_deals_tx(meta, rows))
@@ -155,7 +155,7 @@ impl Store {
     }
 
     /// For each month with deals, the newest export time of the files that held rows for
-    /// it (DESIGN.md "Metrics": As of).
+    /// it (docs/definitions.md: As of).
     pub fn month_exports(&self) -> Result<Vec<(Period, DateTime<Utc>)>> {
         let mut st = self
             .conn

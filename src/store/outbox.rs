@@ -1,5 +1,5 @@
 //! The outbox ledger: the `outbox` table (every rendered message, keyed by its
-//! idempotency key, with its delivery state and history; DESIGN.md "Delivery") and
+//! idempotency key, with its delivery state and history) and
 //! `outbox_recipients` (each envelope recipient of a message with its own acceptance, so
 //! that a recipient the server refused is retried or dead alone, never by sending the
 //! message again to those who accepted it). Imports rusqlite only.
@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, Store, StoreError, instant, ts};
 
-/// A message to record in the outbox ledger (DESIGN.md "Delivery").
+/// A message to record in the outbox ledger.
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
     /// (job, period, recipient, kind) joined with '/', e.g.

@@ -10,6 +10,7 @@ mod distribution;
 mod documents;
 mod durable;
 mod fuzz;
+mod gen_crm;
 mod harness;
 mod holds;
 mod ingest_cases;
