@@ -369,7 +369,7 @@ pub fn weekly_ranking(
     let mut team_pdfs = Vec::new();
     for (team, pdf) in teams.iter().zip(pdfs) {
         let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("ranking_{week}_{team}"), team)));
-        write_pdf(&mut summary, &path, &pdf, &format!("the weekly ranking {week}, {team}'s edition"), &names)?;
+        write_pdf(&mut summary, &path, &pdf, &format!("the weekly ranking {week}, team edition for {team}"), &names)?;
         team_pdfs.push(pdf);
     }
     if !send {
