@@ -1043,8 +1043,14 @@ impl MonthStandings {
 /// (a prefix of it) the Message-IDs, file names and correction keys derived from a key.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` in lower-case hex, two digits a byte (a digest computed block by block, e.g.
+/// an inbox file's fingerprint, is encoded with this too).
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut out, b| {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
         let _ = write!(out, "{b:02x}");
         out
     })

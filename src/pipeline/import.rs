@@ -303,7 +303,7 @@ fn read_one(
     let size = meta.as_ref().map_or(0, |m| m.len());
     let stand_in = || {
         let id = format!("{}\n{size}\n{exported_at:?}", path.display());
-        format!("unread-{}", hex(&Sha256::digest(id.as_bytes())))
+        format!("unread-{}", crate::domain::sha256_hex(id.as_bytes()))
     };
     if size > settings.limits.max_file_bytes {
         // ingest checks the size from the metadata first and reads nothing.
@@ -339,11 +339,7 @@ fn sha256_of(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(crate::domain::hex(&hasher.finalize()))
 }
 
 /// Where an inbox file stands among the sources that read it (see [`put_away`]).

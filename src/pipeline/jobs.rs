@@ -273,7 +273,7 @@ fn run_occurrence(
                     local_and_utc(occurrence, tz)
                 );
                 let subject = format!("quotad: {job} for {target} skipped: held by a quarantined file");
-                let told = match admin_notice(
+                let told = told_admin(admin_notice(
                     cfg,
                     store,
                     templates,
@@ -283,11 +283,7 @@ fn run_occurrence(
                     &text,
                     now,
                     stop,
-                ) {
-                    Ok(Some(to)) => format!(" (told {to})"),
-                    Ok(None) => " (no mail.admin to tell)".to_string(),
-                    Err(e) => format!(" (could not tell the admin: {e:#})"),
-                };
+                ));
                 (RunState::Skipped, format!("{why}{told}"))
             }
         }
@@ -304,7 +300,7 @@ fn run_occurrence(
                 );
                 let subject = format!("quotad: {job} for {target} skipped: no data");
                 let period = format!("{job}/{}", occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                let told = match admin_notice(
+                let told = told_admin(admin_notice(
                     cfg,
                     store,
                     templates,
@@ -314,11 +310,7 @@ fn run_occurrence(
                     &text,
                     now,
                     stop,
-                ) {
-                    Ok(Some(to)) => format!(" (told {to})"),
-                    Ok(None) => " (no mail.admin to tell)".to_string(),
-                    Err(e) => format!(" (could not tell the admin: {e:#})"),
-                };
+                ));
                 (RunState::Skipped, format!("{msg}{told}"))
             }
         },
@@ -639,5 +631,15 @@ impl Calendar {
             run_occurrence(&self.cfg, &mut self.store, &self.templates, job, occurrence, clock, &self.stop)?;
         log(&format!("{job} {}: {}: {result}", local_and_utc(occurrence, self.cfg.schedule.tz), state.as_str()));
         Ok(())
+    }
+}
+
+/// How the run's result line says the admin was told: " (told ADDRESS)", " (no mail.admin
+/// to tell)", or why the notice could not be queued.
+fn told_admin(notice: Result<Option<String>>) -> String {
+    match notice {
+        Ok(Some(to)) => format!(" (told {to})"),
+        Ok(None) => " (no mail.admin to tell)".to_string(),
+        Err(e) => format!(" (could not tell the admin: {e:#})"),
     }
 }

@@ -444,13 +444,12 @@ fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str
     c.y += 58.0 + extra;
 }
 
-/// The weekly ranking: title, the company table, celebrations, then one page per team.
-pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
+/// The title block of the full ranking and of a team edition (`title`; `suffix` ends the
+/// line under it): week, ranked period, "as of", Preliminary/Final, then the legend.
+fn ranking_heading(c: &mut Canvas, inp: &RankingInput, title: &str, suffix: &str, pace: bool) {
     let m = inp.standings;
-    let doc_title = format!("{} — weekly ranking {}", inp.org, inp.week);
-    let mut c = Canvas::new(fonts, inp.paper, &doc_title);
     let sub = format!(
-        "Week {} ({} – {}) · {}, {} · as of {}",
+        "Week {} ({} – {}) · {}, {} · as of {}{suffix}",
         inp.week,
         inp.days.0.format("%-d %b"),
         inp.days.1.format("%-d %b %Y"),
@@ -458,14 +457,22 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         ranked_days(m.period, m.through),
         as_of(m)
     );
-    title_block(&mut c, inp.org, "Weekly ranking", &sub, status(m));
-    let pace = shows_pace(m);
-    for line in fonts.wrap(&legend(m, pace), c.content_width(), 7.5, false) {
+    title_block(c, inp.org, title, &sub, status(m));
+    for line in c.fonts().wrap(&legend(m, pace), c.content_width(), 7.5, false) {
         let (x, y) = (c.margin, c.y);
         c.text(x, y, 7.5, false, colors::MUTED, &line);
         c.y += 10.0;
     }
     c.y += 6.0;
+}
+
+/// The weekly ranking: title, the company table, celebrations, then one page per team.
+pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
+    let m = inp.standings;
+    let doc_title = format!("{} — weekly ranking {}", inp.org, inp.week);
+    let mut c = Canvas::new(fonts, inp.paper, &doc_title);
+    let pace = shows_pace(m);
+    ranking_heading(&mut c, inp, "Weekly ranking", "", pace);
     if !m.has_results {
         // Never "everyone 1st at 0.0%": a period without results says so.
         let text = format!(
@@ -584,22 +591,7 @@ impl<'a> TeamEditions<'a> {
         let m = inp.standings;
         let doc_title = format!("{} — weekly ranking {} — {}", inp.org, inp.week, t.team);
         let mut c = Canvas::new(fonts, inp.paper, &doc_title);
-        let sub = format!(
-            "Week {} ({} – {}) · {}, {} · as of {} · team edition",
-            inp.week,
-            inp.days.0.format("%-d %b"),
-            inp.days.1.format("%-d %b %Y"),
-            ranked_label(m.period, m.through),
-            ranked_days(m.period, m.through),
-            as_of(m)
-        );
-        title_block(&mut c, inp.org, &format!("Weekly ranking: {}", t.team), &sub, status(m));
-        for line in fonts.wrap(&legend(m, self.pace), c.content_width(), 7.5, false) {
-            let (x, y) = (c.margin, c.y);
-            c.text(x, y, 7.5, false, colors::MUTED, &line);
-            c.y += 10.0;
-        }
-        c.y += 6.0;
+        ranking_heading(&mut c, inp, &format!("Weekly ranking: {}", t.team), " · team edition", self.pace);
         let (cols, board) = if self.quotas {
             (ranking_cols(self.pace), "attainment (% of quota)")
         } else {
