@@ -112,21 +112,31 @@ fn detail(r: &OutboxLine) -> String {
 fn retry(cfg: &Config, keys: &[String], now: DateTime<Utc>, if_locked: pipeline::IfLocked) -> Result<i32> {
     let signals = super::signals::Signals::listen()?;
     let templates = pipeline::load_templates(cfg)?;
-    let _lock = pipeline::lock_state_as(cfg, "outbox retry", if_locked)?;
-    let mut store = pipeline::open_store(cfg)?;
-    let r = pipeline::requeue(&mut store, keys)?;
+    let r = pipeline::retry_outbox(cfg, &templates, keys, now, signals.stop(), if_locked)?;
     let mut status = 0;
-    for (k, why) in &r.not_requeued {
+    for (k, why) in &r.requeued.not_requeued {
         say!("  not requeued: {k}: {why}");
         status = 1;
     }
-    say!("Retry: {} message(s) requeued", r.requeued.len());
-    let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
-    say!("  {} message(s) delivered through {}", d.sent.len(), d.transport);
-    super::run::print_delivery(&d, d.sent.len());
-    if !d.dead.is_empty() {
+    let withdrawn = match r.withdrawn.len() {
+        0 => String::new(),
+        n => format!(", {n} stale dead-letter notice(s) withdrawn (every message they listed was sent since)"),
+    };
+    say!(
+        "Retry: {} message(s) requeued: {} delivered, {} dead again, {} still waiting{withdrawn}",
+        r.requeued.requeued.len(),
+        r.delivered.len(),
+        r.dead_again.len(),
+        r.waiting.len()
+    );
+    say!("  through {}", r.delivery.transport);
+    super::run::print_delivery(&r.delivery, r.delivered.len());
+    if !r.dead_again.is_empty() || !r.delivery.dead.is_empty() {
         status = 1;
     }
-    super::run::print_stopped(&signals, || pipeline::outbox_status(&store))?;
+    if let Some(n) = &r.reported {
+        super::run::print_reported(n);
+    }
+    super::run::print_stopped(&signals, || pipeline::outbox_status(&pipeline::open_store_read_only(cfg)?))?;
     Ok(signals.exit_status(status))
 }

@@ -27,6 +27,10 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>, if_locked: IfLocked) -> Res
         let templates = pipeline::load_templates(cfg)?;
         let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
         say!("  delivery: {} message(s) sent through {}, {} dead", d.sent.len(), d.transport, d.dead.len());
+        print_dead(&d.dead);
+        if let Some(r) = pipeline::report_dead_letters(cfg, &mut store, &templates, now, signals.stop())? {
+            print_reported(&r);
+        }
     }
     print_stopped(&signals, || pipeline::outbox_status(&store))?;
     Ok(signals.exit_status(if summary.quarantined() > 0 { 1 } else { 0 }))
@@ -108,7 +112,7 @@ pub fn run(
                 status = 1;
             }
         }
-        Step::Docs(s) => status = status.max(print_docs(s)),
+        Step::Docs(s) => status = status.max(print_docs(cfg, s)),
         Step::Stopped(files) => {
             say!(
                 "Nothing was sent: {} file(s) were quarantined by this import ({}), and the memos, ranking and 1:1 sheets would be built on the figures stored without them.",
@@ -126,6 +130,7 @@ pub fn run(
             say!("  not run: {why}; or run it with --ignore-quarantine");
             status = 1;
         }
+        Step::Reported(r) => print_reported(r),
     })?;
     print_stopped(&signals, || pipeline::outbox_status(&pipeline::open_store(cfg)?))?;
     Ok(signals.exit_status(status))
@@ -182,10 +187,10 @@ pub fn preview(
     now: DateTime<Utc>,
 ) -> Result<i32> {
     let s = pipeline::preview(cfg, self::job(job), out, rep, period, week, now)?;
-    Ok(print_docs(&s))
+    Ok(print_docs(cfg, &s))
 }
 
-fn print_docs(s: &DocsSummary) -> i32 {
+fn print_docs(cfg: &Config, s: &DocsSummary) -> i32 {
     say!("{}", s.title);
     if let Some(none) = &s.no_data {
         // Nothing to rank: no all-zero PDF, nobody e-mailed.
@@ -204,12 +209,21 @@ fn print_docs(s: &DocsSummary) -> i32 {
     for m in &s.missing_glyphs {
         say!("  characters no font has, drawn as \u{FFFD} (add a font to pdf.fallback_fonts): {m}");
     }
-    if s.sent + s.already_sent + s.failed.len() > 0 {
+    let d = &s.delivery;
+    if s.sent + s.already_sent + s.dead_earlier + s.failed.len() + d.dead.len() > 0 {
+        // Where they went as the transport says it ("SMTP host:587 (STARTTLS)", or the
+        // outbox folder); a preview delivers nothing.
+        let place = match pipeline::smtp_route(cfg) {
+            Some(_) if !d.transport.is_empty() => format!("sent through {}", d.transport),
+            _ => format!("written to {}", shown(&s.outbox)),
+        };
+        let dead = if d.dead.is_empty() { String::new() } else { format!(", {} dead letter(s)", d.dead.len()) };
+        say!("  {} message(s) {place}{dead}, {} already sent earlier (not sent again)", s.sent, s.already_sent);
+    }
+    if s.dead_earlier > 0 {
         say!(
-            "  {} message(s) written to {}, {} already sent earlier (not sent again)",
-            s.sent,
-            shown(&s.outbox),
-            s.already_sent
+            "  {} dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)",
+            s.dead_earlier
         );
     }
     for k in &s.skipped {
@@ -218,7 +232,8 @@ fn print_docs(s: &DocsSummary) -> i32 {
     for f in &s.failed {
         say!("  FAILED: {f}");
     }
-    i32::from(!s.failed.is_empty())
+    print_delivery(d, s.sent);
+    i32::from(!s.failed.is_empty() || !d.dead.is_empty())
 }
 
 fn print_import(cfg: &Config, s: &ImportSummary) {
@@ -332,7 +347,8 @@ fn print_memo(cfg: &Config, m: &MemoSummary) {
 }
 
 /// The delivery lines shared by `run` and `outbox retry`; `counted` messages were
-/// already reported by the caller.
+/// already reported by the caller. Dead letters — messages that failed for good — are
+/// counted, listed (the first ten) and followed by how to send them again.
 pub(super) fn print_delivery(d: &Delivery, counted: usize) {
     if d.sent.len() > counted {
         say!("  {} other queued message(s) delivered through {}", d.sent.len() - counted, d.transport);
@@ -346,10 +362,39 @@ pub(super) fn print_delivery(d: &Delivery, counted: usize) {
     if d.retried > 0 {
         say!("  {} failed attempt(s) retried", d.retried);
     }
-    for (key, error) in &d.dead {
+    print_dead(&d.dead);
+}
+
+/// How many of the shown dead letters are listed one by one.
+const DEAD_SHOWN: usize = 10;
+
+/// "N dead letter(s)" with the first [`DEAD_SHOWN`] keys and errors, and how to send
+/// them again; nothing when `dead` is empty.
+pub(super) fn print_dead(dead: &[(String, String)]) {
+    if dead.is_empty() {
+        return;
+    }
+    say!(
+        "  {} dead letter(s): failed for good, not tried again; `quotad outbox retry` sends them again once the cause is fixed",
+        dead.len()
+    );
+    for (key, error) in dead.iter().take(DEAD_SHOWN) {
         say!("  DEAD LETTER {key}: {error}");
     }
-    if let Some(admin) = &d.notified {
-        say!("  dead letters reported to {admin}");
+    if dead.len() > DEAD_SHOWN {
+        say!("  … and {} more: `quotad outbox list --state dead`", dead.len() - DEAD_SHOWN);
+    }
+}
+
+/// The end of a run's output: the one notice the admin got about its dead letters.
+pub(super) fn print_reported(r: &pipeline::DeadLetterReport) {
+    if r.delivered {
+        say!("{} dead letter(s) reported to {} (one notice)", r.letters, r.admin);
+    } else {
+        say!(
+            "{} dead letter(s) to report to {}, but the notice was not delivered: `quotad outbox list` shows it, `quotad outbox retry` sends it",
+            r.letters,
+            r.admin
+        );
     }
 }

@@ -35,13 +35,19 @@ pub struct DocsSummary {
     pub files: Vec<(PathBuf, usize, usize)>,
     /// Characters no font had, drawn as U+FFFD: "FILE: 李 (U+674E), 伟 (U+4F1F)".
     pub missing_glyphs: Vec<String>,
-    /// Messages delivered by this run.
+    /// This job's messages delivered by this run.
     pub sent: usize,
     /// Messages whose idempotency key was already sent: not sent again.
     pub already_sent: usize,
+    /// This job's messages that are dead letters from an earlier run: left alone, not
+    /// skipped in silence (`quotad outbox retry` sends them again).
+    pub dead_earlier: usize,
+    /// What the delivery of the outbox did (this job's messages and anything else due),
+    /// its dead letters included.
+    pub delivery: super::Delivery,
     /// Recipients or reps skipped, and why.
     pub skipped: Vec<String>,
-    /// Messages that failed (left pending in the outbox).
+    /// Messages that could not be built (not queued).
     pub failed: Vec<String>,
     /// Where the file transport wrote.
     pub outbox: PathBuf,
@@ -78,7 +84,8 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf, doc: &st
 }
 
 /// Queues one message of a document job with idempotency key `key` to `to` (and `cc`);
-/// a key already sent counts in `already_sent`.
+/// a key already sent counts in `already_sent`, a dead letter of an earlier run in
+/// `dead_earlier`.
 #[allow(clippy::too_many_arguments)]
 fn send_once(
     cfg: &Config,
@@ -91,8 +98,10 @@ fn send_once(
     make: impl FnOnce() -> Result<(report::RenderedMail, Vec<deliver::MailAttachment>)>,
 ) -> Result<()> {
     let sender = Sender::new(cfg, store, false, now);
-    if let Sent::Before = sender.queue(key, to, cc, make, &mut summary.failed)? {
-        summary.already_sent += 1;
+    match sender.queue(key, to, cc, make, &mut summary.failed)? {
+        Sent::Before => summary.already_sent += 1,
+        Sent::Dead => summary.dead_earlier += 1,
+        _ => {}
     }
     Ok(())
 }
@@ -118,9 +127,7 @@ fn deliver_docs(
         .filter_map(|k| k.parse::<IdempotencyKey>().ok())
         .filter(|k| k.job == job && k.period == period)
         .count();
-    for (key, err) in &d.dead {
-        summary.failed.push(format!("{key}: dead letter: {err}"));
-    }
+    summary.delivery = d;
     Ok(())
 }
 

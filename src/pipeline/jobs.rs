@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use super::documents::{DocsSummary, one_on_one, weekly_ranking};
 use super::import::{FileStatus, ImportSummary, import_where};
 use super::memo::quota_memo;
-use super::outbox::{Sender, deliver_outbox};
+use super::outbox::{Sender, deliver_outbox, report_dead_letters};
 use super::{Stop, lock_state_as, open_store};
 use crate::config::Config;
 use crate::domain::{IdempotencyKey, KeyJob, KeyKind, Period};
@@ -98,8 +98,16 @@ pub fn scheduled_job(
             if let Some(w) = m.waiting {
                 return Ok(Occurrence::Waiting(w));
             }
+            let earlier = if m.dead_earlier > 0 {
+                format!(
+                    ", {} dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)",
+                    m.dead_earlier
+                )
+            } else {
+                String::new()
+            };
             let line = format!(
-                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{}",
+                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{earlier}{}",
                 m.sent,
                 m.managers,
                 m.already_sent,
@@ -107,7 +115,7 @@ pub fn scheduled_job(
             );
             if !m.failed.is_empty() || !m.delivery.dead.is_empty() {
                 Occurrence::Failed(format!(
-                    "{line}; {} failed, {} dead letter(s)",
+                    "{line}; {} could not be built, {} dead letter(s) (`quotad outbox retry` sends them again once the cause is fixed)",
                     m.failed.len(),
                     m.delivery.dead.len()
                 ))
@@ -161,17 +169,28 @@ pub fn scheduled_job(
 }
 
 fn docs_outcome(s: &DocsSummary) -> Occurrence {
-    let line = format!(
-        "{}: {} PDF(s), {} message(s) delivered, {} already sent earlier",
+    let mut line = format!(
+        "{}: {} PDF(s), {} message(s) delivered, {} dead letter(s), {} already sent earlier",
         s.title,
         s.files.len(),
         s.sent,
+        s.delivery.dead.len(),
         s.already_sent
     );
-    if s.failed.is_empty() {
+    if s.dead_earlier > 0 {
+        line.push_str(&format!(
+            ", {} dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)",
+            s.dead_earlier
+        ));
+    }
+    if s.failed.is_empty() && s.delivery.dead.is_empty() {
         Occurrence::Done(line)
+    } else if s.failed.is_empty() {
+        Occurrence::Failed(format!(
+            "{line}; `quotad outbox retry` sends the dead letters again once the cause is fixed"
+        ))
     } else {
-        Occurrence::Failed(format!("{line}; {} failed", s.failed.len()))
+        Occurrence::Failed(format!("{line}; {} could not be built", s.failed.len()))
     }
 }
 
@@ -419,6 +438,9 @@ pub fn run_at(
     }
     let clock = schedule::OffsetClock::new(now, 1.0);
     let (state, result) = run_occurrence(cfg, &mut store, &templates, job, at, &clock, stop)?;
+    if let Some(r) = report_dead_letters(cfg, &mut store, &templates, clock.now(), stop)? {
+        say(&format!("{} dead letter(s) reported to {} (one notice)", r.letters, r.admin));
+    }
     Ok(RanAt::Ran { state: state.as_str(), result, failed: state == RunState::Failed })
 }
 
@@ -466,7 +488,24 @@ impl Calendar {
                 Err(e) => log(&format!("outbox: cannot deliver what an earlier run left: {e:#}")),
             }
         }
+        self.report_dead_letters(now, log);
         Ok(())
+    }
+
+    /// Tells `mail.admin` in one notice about the dead letters nobody was told about,
+    /// once no message waits for a retry ([`report_dead_letters`]): called at the end of
+    /// each unit of the daemon's work, so a run gets one notice whatever its deliveries.
+    fn report_dead_letters(&mut self, now: DateTime<Utc>, log: &mut dyn FnMut(&str)) {
+        match report_dead_letters(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
+            Ok(Some(r)) if r.delivered => {
+                log(&format!("outbox: {} dead letter(s) reported to {} (one notice)", r.letters, r.admin))
+            }
+            Ok(Some(r)) => {
+                log(&format!("outbox: the notice of {} dead letter(s) to {} waits in the outbox", r.letters, r.admin))
+            }
+            Ok(None) => {}
+            Err(e) => log(&format!("outbox: cannot tell the admin about dead letters: {e:#}")),
+        }
     }
 
     /// Imports the inbox files whose names `ready` holds (those that have settled), and
@@ -484,6 +523,7 @@ impl Calendar {
         if notified && let Err(e) = deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
             log(&format!("inbox: could not tell the admin about a quarantined file: {e:#}"));
         }
+        self.report_dead_letters(now, log);
         Ok(summary)
     }
 
@@ -506,6 +546,7 @@ impl Calendar {
             ));
             self.run_one(job, row.occurrence, clock, log)?;
         }
+        self.report_dead_letters(clock.now(), log);
         Ok(())
     }
 
@@ -554,6 +595,7 @@ impl Calendar {
             }
         }
         self.store.set_last_seen(now)?;
+        self.report_dead_letters(clock.now(), log);
         Ok(())
     }
 

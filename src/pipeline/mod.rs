@@ -60,7 +60,10 @@ pub use holds::{dismiss_quarantine, job_periods, quarantine_hold, unresolved_qua
 pub use import::{FileOutcome, FileStatus, ImportSummary, import, import_reports, import_where, report_line};
 pub use jobs::{Calendar, Occurrence, RanAt, admin_notice, run_at, scheduled_job};
 pub use memo::{MemoSummary, quota_memo};
-pub use outbox::{Delivery, OutboxLine, OutboxStatus, Requeued, deliver_outbox, outbox_list, outbox_status, requeue};
+pub use outbox::{
+    DeadLetterReport, Delivery, OutboxLine, OutboxStatus, Requeued, Retried, deliver_outbox, outbox_list,
+    outbox_status, report_dead_letters, requeue, retry_outbox,
+};
 pub use standings::{StandingsFormat, StandingsQuery, standings_report};
 pub use state::{IfLocked, StateLock, lock_state, lock_state_as, open_store, open_store_read_only};
 pub use status::{CalendarStatus, JobRuns, RunLine, calendar_status};
@@ -185,6 +188,9 @@ pub enum Step<'a> {
     /// A job not run because an unresolved quarantine could change its figures: the
     /// job's title and why ([`quarantine_hold`]'s text).
     Held(&'a str, &'a str),
+    /// The end of the run: `mail.admin` was sent ONE notice listing the run's dead
+    /// letters ([`report_dead_letters`]).
+    Reported(&'a DeadLetterReport),
 }
 
 /// `quotad run JOB`, in the order of the stages: with [`Job::All`], import the inbox,
@@ -209,10 +215,32 @@ pub fn run_jobs(
     stop: &Stop,
     on_step: &mut dyn FnMut(Step<'_>),
 ) -> Result<()> {
-    let RunRequest { job, period, week, corrections, resend, ignore_quarantine, if_locked } = *req;
     let templates = load_templates(cfg)?;
-    let _lock = lock_state(cfg, if_locked)?;
+    let _lock = lock_state(cfg, req.if_locked)?;
     let mut store = open_store(cfg)?;
+    let ran = run_jobs_locked(cfg, req, &mut store, &templates, now, stop, on_step);
+    // One dead-letter notice for the whole run, however many jobs delivered; told even
+    // when a later stage failed (what died before it is still dead).
+    let reported = report_dead_letters(cfg, &mut store, &templates, now, stop);
+    ran?;
+    if let Some(r) = reported? {
+        on_step(Step::Reported(&r));
+    }
+    Ok(())
+}
+
+/// [`run_jobs`]'s stages, under the state lock.
+fn run_jobs_locked(
+    cfg: &Config,
+    req: &RunRequest,
+    store: &mut Store,
+    templates: &Templates,
+    now: DateTime<Utc>,
+    stop: &Stop,
+    on_step: &mut dyn FnMut(Step<'_>),
+) -> Result<()> {
+    let RunRequest { job, period, week, corrections, resend, ignore_quarantine, .. } = *req;
+    let mut store = store;
     if job == Job::All {
         let summary = import(cfg, &mut store, now, stop)?;
         on_step(Step::Import(&summary));

@@ -5,10 +5,9 @@
 //! (`quotad status`, `quotad outbox list|retry`). May import `store` (the ledger),
 //! `deliver` (transports), `report` (the dead-letter notice), `config` and `domain`.
 
-use std::fs;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::Stop;
@@ -157,8 +156,6 @@ pub struct Delivery {
     pub interrupted: Vec<String>,
     /// Failed attempts that were retried later in this delivery.
     pub retried: usize,
-    /// The admin address told about dead letters in this delivery, if any.
-    pub notified: Option<String>,
     /// Messages still waiting in the outbox when it returned (pending, or failed and
     /// waiting for a retry): none unless it was stopped or, for the daemon, a retry is
     /// backing off.
@@ -199,7 +196,9 @@ pub fn deliver_outbox(
 ) -> Result<Delivery> {
     let started = Instant::now();
     let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
-    let _lock = delivery_lock(cfg)?;
+    // Never beside another deliverer: it would take this one's `sending` rows for crash
+    // leftovers and send them twice. The command that called holds the state lock.
+    let _lock = super::state::hold_state_lock(cfg, "deliver")?;
     let mut transport =
         deliver::open(&cfg.mail, &cfg.paths.outbox, stop.flag()).context("cannot deliver the outbox")?;
     let mut d = Delivery { transport: transport.describe(), ..Default::default() };
@@ -215,12 +214,6 @@ pub fn deliver_outbox(
         // A batch at a time: the messages carry their attachments.
         let due = store.outbox_due_first(clock(), DELIVERY_BATCH)?;
         if due.is_empty() {
-            if let Some(admin) = &cfg.mail.admin
-                && queue_dead_letter_notice(cfg, store, templates, admin, &d.transport, clock())?
-            {
-                d.notified = Some(admin.email.to_string());
-                continue;
-            }
             match store.outbox_next_retry()? {
                 Some(at) if stop.waits_for_retries() => {
                     transport.close();
@@ -248,6 +241,18 @@ pub fn deliver_outbox(
                 tracing::info!("shutting down: {} message(s) left pending in the outbox", due.len() - i);
                 break 'delivery;
             }
+            let rewritten;
+            let row = if row.entry.job == KeyJob::DeadLetters.as_str() {
+                match true_notice(cfg, store, templates, row, clock())? {
+                    Some(r) => {
+                        rewritten = r;
+                        &rewritten
+                    }
+                    None => continue,
+                }
+            } else {
+                row
+            };
             let e = &row.entry;
             let due_to = store.outbox_due_recipients(&e.idempotency_key, clock())?;
             if due_to.is_empty() {
@@ -337,29 +342,6 @@ pub fn deliver_outbox(
     Ok(d)
 }
 
-/// One delivery at a time per state database: another process delivering would take
-/// this one's in-flight message (`sending`) for a crash leftover and send it again. An
-/// exclusive lock on `<state>.deliver-lock`, released when the process ends, however
-/// it ends.
-fn delivery_lock(cfg: &Config) -> Result<fs::File> {
-    let path = cfg.paths.state.with_extension("deliver-lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the delivery lock {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => bail!(
-            "another quotad is delivering from {} (it holds {}); run this again when it has finished",
-            cfg.paths.state.display(),
-            path.display()
-        ),
-        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
-    }
-}
-
 /// The file transport's name for a row: `JOB_PERIOD_KIND_RECIPIENT`, made
 /// filesystem-safe and unique, with `_resend-N` for the Nth resend.
 fn file_name(row: &OutboxRow) -> String {
@@ -411,22 +393,96 @@ fn record(
     Ok(())
 }
 
-/// Queues one message to `admin` listing the dead letters not yet notified (the
-/// notices themselves excluded); returns false when there are none.
-fn queue_dead_letter_notice(
+/// What [`report_dead_letters`] told `mail.admin`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadLetterReport {
+    /// The admin's address (`mail.admin`).
+    pub admin: String,
+    /// How many dead letters the one notice lists.
+    pub letters: usize,
+    /// Whether the notice was delivered now (false: it waits in the outbox, e.g. the
+    /// admin's server refused it for now).
+    pub delivered: bool,
+}
+
+/// Tells `mail.admin` about the dead letters nobody has been told about yet: ONE notice
+/// per run, listing them all, queued and delivered now. Called once at the end of a
+/// run (`run`, `run all`, `import`, `outbox retry`, each unit of `serve`'s work), never
+/// per delivery, so that a run whose jobs deliver several times still sends one.
+///
+/// Returns `None` (nothing sent; the letters wait for a later call) when there is no
+/// admin, no unreported dead letter, a stop was requested, or a message still waits for
+/// a retry — the daemon's delivery returns at a backoff, and the notice then waits until
+/// every message of the run is sent or dead, so that it lists them all at once.
+///
+/// Errors: the notice cannot be rendered or built, the state database, delivery.
+pub fn report_dead_letters(
     cfg: &Config,
     store: &mut Store,
     templates: &Templates,
-    admin: &deliver::Mailbox,
-    transport: &str,
     now: DateTime<Utc>,
-) -> Result<bool> {
+    stop: &Stop,
+) -> Result<Option<DeadLetterReport>> {
+    let Some(admin) = &cfg.mail.admin else { return Ok(None) };
+    if stop.requested() || store.outbox_next_retry()?.is_some() {
+        return Ok(None);
+    }
     let dead = store.outbox_dead_unnotified()?;
     if dead.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
+    let transport = transport_label(cfg);
+    let mail = dead_letter_mail(cfg, store, templates, &transport, &dead)?;
+    let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let to = admin.email.to_string();
+    let key = IdempotencyKey::to(KeyJob::DeadLetters, &stamp, &to, KeyKind::AdminNotice);
+    let message_id = deliver::message_id(&key.to_string(), &cfg.mail.from);
+    let subject = mail.subject.clone();
+    let message = build_notice(cfg, admin, mail, &message_id, now)?;
+    let entry = OutboxEntry {
+        idempotency_key: key.to_string(),
+        job: key.job.as_str().into(),
+        period: stamp,
+        recipients: vec![to.clone()],
+        recipient: to.clone(),
+        kind: key.kind.column(),
+        message_id: message_id.trim_matches(['<', '>']).to_string(),
+        subject,
+        message,
+    };
+    let listed: Vec<String> = dead.iter().map(|r| r.entry.idempotency_key.clone()).collect();
+    store.outbox_add_notice(&entry, &listed, now)?;
+    let d = deliver_outbox(cfg, store, templates, now, stop)?;
+    let delivered = d.sent.contains(&entry.idempotency_key);
+    Ok(Some(DeadLetterReport { admin: to, letters: listed.len(), delivered }))
+}
+
+/// Where messages go, as the transport describes itself: "SMTP HOST:PORT (STARTTLS)"
+/// or the outbox folder of the file transport.
+fn transport_label(cfg: &Config) -> String {
+    match super::smtp_route(cfg) {
+        Some(s) => {
+            let how = match s.tls {
+                "starttls" => "STARTTLS",
+                "tls" => "implicit TLS",
+                _ => "unencrypted, local relay",
+            };
+            format!("SMTP {} ({how})", s.server)
+        }
+        None => cfg.paths.outbox.display().to_string(),
+    }
+}
+
+/// The dead-letter notice listing `dead`, rendered.
+fn dead_letter_mail(
+    cfg: &Config,
+    store: &Store,
+    templates: &Templates,
+    transport: &str,
+    dead: &[OutboxRow],
+) -> Result<report::RenderedMail> {
     let mut letters = Vec::new();
-    for r in &dead {
+    for r in dead {
         // A message with several recipients names the ones it did not reach.
         let undelivered: Vec<String> = store
             .outbox_recipients(&r.entry.idempotency_key)?
@@ -448,38 +504,64 @@ fn queue_dead_letter_notice(
             last_error: r.last_error.clone().unwrap_or_default(),
         });
     }
-    let mail =
-        report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?;
-    let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    Ok(report::render_dead_letters(templates, &report::DeadLettersView::new(&cfg.org.name, transport, letters))?)
+}
+
+/// The notice's RFC 5322 message to `admin` with Message-ID `message_id` (`<…>`).
+fn build_notice(
+    cfg: &Config,
+    admin: &deliver::Mailbox,
+    mail: report::RenderedMail,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>> {
     let to = admin.email.to_string();
-    let key = IdempotencyKey::to(KeyJob::DeadLetters, &stamp, &to, KeyKind::AdminNotice);
-    let message_id = deliver::message_id(&key.to_string(), &cfg.mail.from);
     let out = Outgoing {
         to: vec![Addressee::new(&admin.name.clone().unwrap_or_default(), &to)],
         cc: Vec::new(),
-        subject: mail.subject.clone(),
+        subject: mail.subject,
         text: mail.text,
         html: mail.html,
-        message_id: message_id.clone(),
+        message_id: message_id.to_string(),
         date: now,
         attachments: Vec::new(),
     };
-    let message =
-        deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))?;
-    let entry = OutboxEntry {
-        idempotency_key: key.to_string(),
-        job: key.job.as_str().into(),
-        period: stamp,
-        recipients: vec![to.clone()],
-        recipient: to,
-        kind: key.kind.column(),
-        message_id: message_id.trim_matches(['<', '>']).to_string(),
-        subject: mail.subject,
-        message,
-    };
-    let listed: Vec<String> = dead.iter().map(|r| r.entry.idempotency_key.clone()).collect();
-    store.outbox_add_notice(&entry, &listed, now)?;
-    Ok(true)
+    deliver::build(&cfg.mail, &out).with_context(|| format!("building the dead-letter notice to {to}"))
+}
+
+/// A dead-letter notice about to be sent, made true: the letters it lists that have
+/// been sent since (`quotad outbox retry`) are dropped from it — rewritten listing the
+/// ones still dead, or withdrawn (`None`: not sent) when none is. A notice queued
+/// before quotad recorded its letters goes as it is.
+fn true_notice(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    row: &OutboxRow,
+    now: DateTime<Utc>,
+) -> Result<Option<OutboxRow>> {
+    let key = &row.entry.idempotency_key;
+    let (lists, still) = store.outbox_notice_letters(key)?;
+    let Some(lists) = lists else { return Ok(Some(row.clone())) };
+    if still.len() == lists as usize {
+        return Ok(Some(row.clone()));
+    }
+    if still.is_empty() {
+        if store.outbox_notice_withdraw(key)? {
+            tracing::info!("{key}: withdrawn, not sent: every message it listed has been sent again since");
+        }
+        return Ok(None);
+    }
+    let Some(admin) = &cfg.mail.admin else { return Ok(Some(row.clone())) };
+    let mail = dead_letter_mail(cfg, store, templates, &transport_label(cfg), &still)?;
+    let subject = mail.subject.clone();
+    let message = build_notice(cfg, admin, mail, &format!("<{}>", row.entry.message_id), now)?;
+    store.outbox_notice_rewrite(key, &subject, &message, still.len() as u32)?;
+    tracing::info!(
+        "{key}: rewritten to list the {} of its {lists} message(s) still undelivered (the others were sent again since)",
+        still.len()
+    );
+    Ok(store.outbox_get(key)?)
 }
 
 /// One outbox row as people see it (`quotad status`, `quotad outbox list`).
@@ -569,6 +651,9 @@ pub struct Requeued {
 
 /// Sets the failed or dead messages `keys` (all failed and dead ones when empty) back
 /// to pending, due now, with their attempts reset; [`deliver_outbox`] then sends them.
+/// A dead letter set back leaves the admin's notice not yet sent that listed it (the
+/// notice is rewritten or withdrawn before it goes: see [`report_dead_letters`]).
+/// Call it only under the state lock ([`retry_outbox`] takes it first).
 ///
 /// Errors: the state database cannot be written.
 pub fn requeue(store: &mut Store, keys: &[String]) -> Result<Requeued> {
@@ -582,4 +667,61 @@ pub fn requeue(store: &mut Store, keys: &[String]) -> Result<Requeued> {
         not_requeued.push((k.clone(), why));
     }
     Ok(Requeued { requeued, not_requeued })
+}
+
+/// What `quotad outbox retry` did, counted over the messages it requeued.
+#[derive(Debug, Clone, Default)]
+pub struct Retried {
+    /// What was requeued, and what was not (and why).
+    pub requeued: Requeued,
+    /// Requeued messages sent to every recipient by this retry.
+    pub delivered: Vec<String>,
+    /// Requeued messages that failed for good again, with their last error.
+    pub dead_again: Vec<(String, String)>,
+    /// Requeued messages still waiting (a stop came first): they go at the next run.
+    pub waiting: Vec<String>,
+    /// Requeued dead-letter notices withdrawn unsent: every letter they listed was sent
+    /// again since, so they would have told the admin something no longer true.
+    pub withdrawn: Vec<String>,
+    /// The whole delivery (other messages that were due went with them).
+    pub delivery: Delivery,
+    /// The admin's one notice about the dead letters, if one was sent.
+    pub reported: Option<DeadLetterReport>,
+}
+
+/// `quotad outbox retry [KEY…]`: takes the state lock FIRST (refusing, or waiting with
+/// [`IfLocked::Wait`](super::IfLocked::Wait), while another quotad works on the state —
+/// so nothing in the ledger moves when it is refused), then [`requeue`]s `keys` (every
+/// failed and dead message when empty), delivers, and tells the admin once about what
+/// died again ([`report_dead_letters`]). Counts are over the requeued messages: a
+/// notice or another job's message delivered alongside is not counted as retried.
+///
+/// Errors: the lock (another quotad; the message names its pid and command), the state
+/// database, delivery.
+pub fn retry_outbox(
+    cfg: &Config,
+    templates: &Templates,
+    keys: &[String],
+    now: DateTime<Utc>,
+    stop: &Stop,
+    if_locked: super::IfLocked,
+) -> Result<Retried> {
+    let _lock = super::lock_state_as(cfg, "outbox retry", if_locked)?;
+    let mut store = super::open_store(cfg)?;
+    let requeued = requeue(&mut store, keys)?;
+    let delivery = deliver_outbox(cfg, &mut store, templates, now, stop)?;
+    let mut r = Retried { delivery, ..Default::default() };
+    for k in &requeued.requeued {
+        match store.outbox_get(k)? {
+            Some(row) if row.state == OutboxState::Sent => r.delivered.push(k.clone()),
+            Some(row) if row.state == OutboxState::Dead => {
+                r.dead_again.push((k.clone(), row.last_error.unwrap_or_default()))
+            }
+            Some(_) => r.waiting.push(k.clone()),
+            None => r.withdrawn.push(k.clone()),
+        }
+    }
+    r.requeued = requeued;
+    r.reported = report_dead_letters(cfg, &mut store, templates, now, stop)?;
+    Ok(r)
 }

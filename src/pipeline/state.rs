@@ -57,9 +57,39 @@ fn require_writable_state_folder(cfg: &Config, what: &str) -> Result<()> {
 
 /// Holds an exclusive lock on the state database for the life of a job, so two quotad
 /// processes never import or send at the same time. The OS releases the lock when the
-/// process exits, however it exits.
+/// process exits, however it exits. The one lock of a state database: every command
+/// that writes the state (`run`, `import`, `serve`, `outbox retry`, `quarantine
+/// dismiss`) takes it first, and delivery ([`super::deliver_outbox`]) checks that its
+/// process holds it ([`hold_state_lock`]), so that no process ever delivers beside
+/// another (it would take the other's in-flight `sending` message for a crash leftover
+/// and send it twice).
 pub struct StateLock {
-    _file: std::fs::File,
+    file: Option<std::fs::File>,
+    path: std::path::PathBuf,
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            held().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.path);
+        }
+    }
+}
+
+/// The lock files this process holds (absolute paths), so that a second take of the
+/// same lock in one process is recognised instead of refused: `flock` locks belong to
+/// an open file, and a second open of the same file in the same process would be
+/// refused as if another quotad held it.
+fn held() -> &'static std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>> {
+    static HELD: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>> =
+        std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
+
+/// The state lock's file: `<paths.state>.lock` (e.g. `var/quotad.db.lock`), absolute.
+pub fn lock_path(cfg: &Config) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// What to do when another quotad holds the state lock.
@@ -77,17 +107,44 @@ pub fn lock_state(cfg: &Config, if_locked: IfLocked) -> Result<StateLock> {
     lock_state_as(cfg, "run", if_locked)
 }
 
+/// For a step that must run under the state lock (delivery): `None` when this process
+/// already holds it (the command that called took it), otherwise the lock taken now
+/// for `what` ([`lock_state_as`], refusing when another quotad holds it).
+///
+/// Errors: those of [`lock_state_as`].
+pub fn hold_state_lock(cfg: &Config, what: &str) -> Result<Option<StateLock>> {
+    if held().lock().unwrap_or_else(|e| e.into_inner()).contains(&lock_path(cfg)) {
+        return Ok(None);
+    }
+    lock_state_as(cfg, what, IfLocked::Refuse).map(Some)
+}
+
+/// Who holds the lock, from the lock file's `pid N COMMAND`: "pid N, `quotad COMMAND`".
+fn holder_of(text: &str) -> String {
+    let holder = text.trim();
+    match holder.strip_prefix("pid ").and_then(|h| h.split_once(' ')) {
+        Some((pid, cmd)) => format!("pid {pid}, `quotad {cmd}`"),
+        None if holder.is_empty() => "holder unknown".to_string(),
+        None => holder.to_string(),
+    }
+}
+
 /// Locks `<paths.state>.lock` for a named command (`run`, `import`, `serve`, `outbox
 /// retry`): the holder writes `pid N COMMAND` into the lock file. When another quotad
 /// holds it, this one refuses, naming its pid and command and the lock file — or, with
 /// [`IfLocked::Wait`], waits for it (saying so on stderr). A `serve` holds the lock for
-/// months: nobody waits for one.
+/// months: nobody waits for one. The read-only commands (`status`, `standings`,
+/// `explain`, `imports`, `outbox list`) never take it.
 ///
 /// Errors: the state folder is read-only for this user (the message names it); the
-/// lock file cannot be opened or locked; another quotad holds it.
+/// lock file cannot be opened or locked; another quotad holds it; this process holds
+/// it already (a second take would deadlock with `--wait`).
 pub fn lock_state_as(cfg: &Config, what: &str, if_locked: IfLocked) -> Result<StateLock> {
     require_writable_state_folder(cfg, what)?;
-    let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
+    let path = lock_path(cfg);
+    if held().lock().unwrap_or_else(|e| e.into_inner()).contains(&path) {
+        anyhow::bail!("this quotad already holds {} (taking it again for `quotad {what}`)", path.display());
+    }
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -102,21 +159,23 @@ pub fn lock_state_as(cfg: &Config, what: &str, if_locked: IfLocked) -> Result<St
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            if let Some(pid) = holder.strip_prefix("pid ").and_then(|h| h.strip_suffix(" serve")) {
+            if let Some(pid) = holder.trim().strip_prefix("pid ").and_then(|h| h.strip_suffix(" serve")) {
+                let todo = match what {
+                    "serve" => "start another".to_string(),
+                    // The daemon retries a failed message itself at its backoff; a dead
+                    // letter waits for a person.
+                    "outbox retry" => {
+                        "send dead letters again (it retries failed messages itself at their backoff)".to_string()
+                    }
+                    _ => "do this".to_string(),
+                };
                 anyhow::bail!(
-                    "`quotad serve` (pid {pid}) is running on {} and holds {}: it runs the calendar and imports the inbox itself, and only one quotad may work on a state database. `quotad status` shows what it did; stop it (e.g. `systemctl stop quotad`) to {} by hand",
+                    "`quotad serve` (pid {pid}) is running on {} and holds {}: it runs the calendar and imports the inbox itself, and only one quotad may work on a state database. `quotad status` shows what it did; stop it (e.g. `systemctl stop quotad`) to {todo} by hand",
                     cfg.paths.state.display(),
                     path.display(),
-                    if what == "serve" { "start another" } else { "do this" }
                 );
             }
-            // "pid 123 run" -> "pid 123, `quotad run`"
-            let who = match holder.strip_prefix("pid ").and_then(|h| h.split_once(' ')) {
-                Some((pid, cmd)) => format!("pid {pid}, `quotad {cmd}`"),
-                None if holder.is_empty() => "holder unknown".to_string(),
-                None => holder.to_string(),
-            };
+            let who = holder_of(&holder);
             if if_locked == IfLocked::Refuse {
                 anyhow::bail!(
                     "another quotad ({who}) is working on {} and holds {}: only one quotad may import or send at a time. Run this again when it has finished, or add --wait to wait for it",
@@ -132,5 +191,18 @@ pub fn lock_state_as(cfg: &Config, what: &str, if_locked: IfLocked) -> Result<St
         }
     }
     let _ = file.set_len(0).and_then(|_| file.write_all(format!("pid {} {what}\n", std::process::id()).as_bytes()));
-    Ok(StateLock { _file: file })
+    held().lock().unwrap_or_else(|e| e.into_inner()).insert(path.clone());
+    Ok(StateLock { file: Some(file), path })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_holder_is_named_from_the_lock_file() {
+        assert_eq!(holder_of("pid 4242 outbox retry\n"), "pid 4242, `quotad outbox retry`");
+        assert_eq!(holder_of("pid 7 run"), "pid 7, `quotad run`");
+        assert_eq!(holder_of(""), "holder unknown");
+    }
 }

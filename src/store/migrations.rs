@@ -204,6 +204,16 @@ UPDATE import_reports
    AND EXISTS (SELECT 1 FROM import_reports l
                 WHERE l.source = import_reports.source AND l.outcome = 'imported' AND l.id > import_reports.id);
 "#,
+    // dead-letters: a dead-letter notice knows which letters it lists (issue 16.10).
+    r#"
+-- A dead-letter notice tells the truth when it goes out: each dead letter records the
+-- notice that lists it, and the notice how many it listed when queued. A letter sent
+-- again (`quotad outbox retry`) leaves its notice; a notice none of whose letters is
+-- still dead is withdrawn, one with fewer is rewritten before it is sent.
+ALTER TABLE outbox ADD COLUMN notified_by TEXT;     -- a dead letter: the key of the admin notice listing it
+ALTER TABLE outbox ADD COLUMN lists       INTEGER;  -- a dead-letter notice: letters listed when queued (NULL: queued before this column)
+CREATE INDEX outbox_by_notice ON outbox(notified_by);
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -532,7 +532,7 @@ impl Store {
             let mut up = tx
                 .prepare(
                     "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = NULL, dead_at = NULL,
-                        notified_at = NULL WHERE idempotency_key = ?1",
+                        notified_at = NULL, notified_by = NULL WHERE idempotency_key = ?1",
                 )
                 .map_err(err)?;
             let mut rcpt = tx
@@ -559,15 +559,16 @@ impl Store {
         )
     }
 
-    /// Records the admin's notice (`notice`, as `pending`) and marks the dead letters it
-    /// lists as notified, in one transaction: the admin is told about each dead letter once.
+    /// Records the admin's notice (`notice`, as `pending`, with the number of letters it
+    /// lists) and marks the dead letters it lists as notified by it, in one transaction:
+    /// the admin is told about each dead letter once.
     pub fn outbox_add_notice(&mut self, notice: &OutboxEntry, listed: &[String], now: DateTime<Utc>) -> Result<()> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute(
-            "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9) ON CONFLICT (idempotency_key) DO NOTHING",
+            "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at, lists)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10) ON CONFLICT (idempotency_key) DO NOTHING",
             params![
                 notice.idempotency_key,
                 notice.job,
@@ -577,17 +578,75 @@ impl Store {
                 notice.message_id,
                 notice.subject,
                 notice.message,
-                ts(now)
+                ts(now),
+                listed.len() as i64
             ],
         )
         .map_err(err)?;
         add_recipients(&tx, notice).map_err(err)?;
         for k in listed {
-            tx.execute("UPDATE outbox SET notified_at = ?2 WHERE idempotency_key = ?1", params![k, ts(now)])
-                .map_err(err)?;
+            tx.execute(
+                "UPDATE outbox SET notified_at = ?2, notified_by = ?3 WHERE idempotency_key = ?1",
+                params![k, ts(now), notice.idempotency_key],
+            )
+            .map_err(err)?;
         }
         tx.commit().map_err(err)?;
         Ok(())
+    }
+
+    /// For a dead-letter notice `key` not yet sent: how many letters it listed when it
+    /// was queued (`None` for a notice queued before quotad recorded that, or a row that
+    /// is not a notice) and the rows it lists that are still dead, oldest first. A letter
+    /// sent again since (`quotad outbox retry`) is no longer listed by it.
+    pub fn outbox_notice_letters(&self, key: &str) -> Result<(Option<u32>, Vec<OutboxRow>)> {
+        let lists: Option<i64> = self
+            .conn
+            .query_row("SELECT lists FROM outbox WHERE idempotency_key = ?1", params![key], |r| r.get(0))
+            .optional()
+            .map_err(self.err())?
+            .flatten();
+        let rows = self.outbox_query(
+            "WHERE notified_by = ?1 AND state = 'dead' ORDER BY created_at, idempotency_key",
+            params![key],
+        )?;
+        Ok((lists.map(|n| n as u32), rows))
+    }
+
+    /// Rewrites a dead-letter notice not yet sent (state pending or failed) so that it
+    /// lists `lists` letters, with its new `subject` and rendered `message`; the
+    /// Message-ID stays. Returns whether a row changed.
+    pub fn outbox_notice_rewrite(&self, key: &str, subject: &str, message: &[u8], lists: u32) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE outbox SET subject = ?2, message = ?3, lists = ?4
+                 WHERE idempotency_key = ?1 AND state IN ('pending', 'failed')",
+                params![key, subject, message, lists as i64],
+            )
+            .map_err(self.err())?;
+        Ok(n > 0)
+    }
+
+    /// Withdraws a dead-letter notice not yet sent (state pending or failed) whose
+    /// letters have all been sent since: its row and recipients are deleted, so nobody
+    /// is told of a failure that no longer stands. Returns whether it was withdrawn.
+    pub fn outbox_notice_withdraw(&mut self, key: &str) -> Result<bool> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let n = tx
+            .execute(
+                "DELETE FROM outbox WHERE idempotency_key = ?1 AND job = 'dead-letters' AND state IN ('pending', 'failed')",
+                params![key],
+            )
+            .map_err(err)?;
+        if n > 0 {
+            tx.execute("DELETE FROM outbox_recipients WHERE idempotency_key = ?1", params![key]).map_err(err)?;
+            tx.execute("UPDATE outbox SET notified_by = NULL WHERE notified_by = ?1", params![key]).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(n > 0)
     }
 
     /// Row counts per state (states with no rows are absent), in lifecycle order.

@@ -451,7 +451,7 @@ fn dead_letters_are_reported_to_the_admin_once_and_can_be_retried() {
     assert_eq!(run.code, 1, "{run:?}");
     let dead_key = "quota-memo/2026-04/reject-cy@example.com/rep-memo";
     assert!(run.stdout.contains(&format!("DEAD LETTER {dead_key}: SMTP server 127.0.0.1:{} refused the message to reject-cy@example.com: permanent error (550)", sink.port)), "{}", run.stdout);
-    assert!(run.stdout.contains("dead letters reported to admin@test-homes.com"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 dead letter(s) reported to admin@test-homes.com (one notice)"), "{}", run.stdout);
     let got = reps_only(sink.received());
     assert_eq!(got.len(), 3, "Ann, Bob and one notice");
     let notice = got.iter().find(|r| r.rcpt_tos == ["admin@test-homes.com"]).expect("the admin's notice");
@@ -489,7 +489,7 @@ fn dead_letters_are_reported_to_the_admin_once_and_can_be_retried() {
         "{}",
         retry.stdout
     );
-    assert!(retry.stdout.contains("Retry: 1 message(s) requeued"), "{}", retry.stdout);
+    assert!(retry.stdout.contains("Retry: 1 message(s) requeued: 0 delivered, 1 dead again"), "{}", retry.stdout);
     assert_eq!(reps_only(sink.received()).len(), 4);
     assert_eq!(env.store().outbox_get(dead_key).unwrap().unwrap().state, OutboxState::Dead);
 }

@@ -170,7 +170,14 @@ fn a_recipient_deferred_with_450_is_retried_alone_and_nobody_gets_a_message_twic
     assert_eq!(env.quotad(&["import"]).code, 0);
     let run = env.quotad_env(&["run", "weekly-ranking", "--week", "2026-W10"], &vars);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("3 message(s) written to outbox, 0 already sent earlier"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "3 message(s) sent through SMTP 127.0.0.1:{} (STARTTLS), 0 already sent earlier",
+            sink.port
+        )),
+        "{}",
+        run.stdout
+    );
     // North's message went to Ann and Mia, then to Bob alone, with the same Message-ID.
     let got = sink.received();
     let north: Vec<_> = got
@@ -216,7 +223,7 @@ fn a_recipient_refused_with_550_is_dead_alone_and_a_retry_sends_to_it_only() {
     let key = "weekly-ranking/2026-W10/team:north/team-edition";
     assert!(
         run.stdout.contains(&format!(
-            "FAILED: {key}: dead letter: 1 of 3 recipient(s) not delivered: bob@example.com: SMTP server 127.0.0.1:{port} refused the message to bob@example.com: permanent error (550)"
+            "DEAD LETTER {key}: 1 of 3 recipient(s) not delivered: bob@example.com: SMTP server 127.0.0.1:{port} refused the message to bob@example.com: permanent error (550)"
         )),
         "{}",
         run.stdout

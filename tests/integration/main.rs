@@ -5,6 +5,7 @@
 
 mod cancellations;
 mod cli;
+mod dead_letters;
 mod delivery;
 mod distribution;
 mod documents;
