@@ -199,6 +199,33 @@ pub fn lock_state_as(cfg: &Config, what: &str, if_locked: IfLocked) -> Result<St
 mod tests {
     use super::*;
 
+    fn cfg(dir: &std::path::Path) -> Config {
+        let text = "[org]\nname = \"T\"\ntime_zone = \"UTC\"\n\n[sources.deals]\nkind = \"deals\"\nfiles = [\"deals*\"]\n\n[sources.roster]\nkind = \"roster\"\nfiles = [\"roster.csv\"]\n\n[mail]\nfrom = \"Ops <ops@example.com>\"\n";
+        Config::parse(text, "quotad.toml", dir).unwrap()
+    }
+
+    #[test]
+    fn delivery_inside_a_command_uses_its_lock_and_alone_takes_the_same_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = cfg(dir.path());
+        assert!(lock_path(&cfg).ends_with("quotad.sqlite.lock"), "{}", lock_path(&cfg).display());
+        {
+            let _run = lock_state_as(&cfg, "run", IfLocked::Refuse).unwrap();
+            // Delivery inside the command: no second lock (flock would refuse it).
+            assert!(hold_state_lock(&cfg, "deliver").unwrap().is_none());
+            // A second take for another command is a bug, said as such.
+            let again = lock_state_as(&cfg, "import", IfLocked::Refuse).err().unwrap().to_string();
+            assert!(again.starts_with("this quotad already holds"), "{again}");
+            let text = std::fs::read_to_string(lock_path(&cfg)).unwrap();
+            assert_eq!(text, format!("pid {} run\n", std::process::id()));
+        }
+        // Released with the command: delivery alone takes the same lock file.
+        let alone = hold_state_lock(&cfg, "deliver").unwrap().expect("taken now");
+        assert_eq!(std::fs::read_to_string(lock_path(&cfg)).unwrap(), format!("pid {} deliver\n", std::process::id()));
+        drop(alone);
+        assert!(hold_state_lock(&cfg, "deliver").unwrap().is_some());
+    }
+
     #[test]
     fn the_holder_is_named_from_the_lock_file() {
         assert_eq!(holder_of("pid 4242 outbox retry\n"), "pid 4242, `quotad outbox retry`");

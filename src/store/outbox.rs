@@ -845,6 +845,42 @@ mod tests {
     }
 
     #[test]
+    fn a_notice_knows_its_letters_and_loses_those_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
+        let t0 = at("2026-11-01T13:00:00Z");
+        for k in ["a", "b", "c"] {
+            s.outbox_add(&entry(k), t0).unwrap();
+            s.outbox_mark_failed(k, "550 no such user", FailureOutcome::Dead, t0).unwrap();
+        }
+        let mut notice = entry("dead-letters/x/admin@example.com/admin-notice");
+        notice.job = "dead-letters".into();
+        let key = notice.idempotency_key.clone();
+        s.outbox_add_notice(&notice, &["a".to_string(), "b".to_string(), "c".to_string()], t0).unwrap();
+        let letters = |s: &Store| {
+            let (n, rows) = s.outbox_notice_letters(&key).unwrap();
+            (n, rows.into_iter().map(|r| r.entry.idempotency_key).collect::<Vec<_>>())
+        };
+        assert_eq!(letters(&s), (Some(3), vec!["a".to_string(), "b".into(), "c".into()]));
+        // `outbox retry a`: a leaves the notice (told again if it dies again).
+        assert_eq!(s.outbox_requeue(&["a".to_string()]).unwrap(), ["a"]);
+        assert_eq!(letters(&s), (Some(3), vec!["b".to_string(), "c".into()]));
+        assert!(s.outbox_notice_rewrite(&key, "quotad: 2 messages", b"new", 2).unwrap());
+        let row = s.outbox_get(&key).unwrap().unwrap();
+        assert_eq!((row.entry.subject.as_str(), row.entry.message.as_slice()), ("quotad: 2 messages", &b"new"[..]));
+        assert_eq!(letters(&s).0, Some(2));
+        // b and c sent again too: the notice is withdrawn, its recipients with it.
+        s.outbox_requeue(&[]).unwrap();
+        assert_eq!(letters(&s).1, Vec::<String>::new());
+        assert!(s.outbox_notice_withdraw(&key).unwrap());
+        assert!(s.outbox_get(&key).unwrap().is_none());
+        assert!(s.outbox_recipients(&key).unwrap().is_empty());
+        // A sent notice, or any other row, is never withdrawn.
+        assert!(!s.outbox_notice_withdraw("b").unwrap());
+        assert!(s.outbox_get("b").unwrap().is_some());
+    }
+
+    #[test]
     fn a_refused_recipient_is_retried_or_dead_alone_and_requeued_alone() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();

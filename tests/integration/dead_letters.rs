@@ -353,3 +353,55 @@ fn check_inbox_exits_1_only_when_a_file_would_be_quarantined() {
         bad.stdout
     );
 }
+
+#[test]
+fn serve_reports_a_runs_dead_letters_in_one_notice_once_its_retries_are_done_and_keeps_retry_out() {
+    let pw = password();
+    let (port, certs) = (free_port(), Rc::new(Certs::new()));
+    // Cy and Max refused for good; Bob deferred once (450), retried 2 s later.
+    let s = sink(
+        port,
+        &certs,
+        &pw,
+        &["--reject-rcpt", "cy@example.com", "--reject-rcpt", "max@example.com", "--defer-rcpt", "bob@example.com"],
+    );
+    let env = env(port, &s, "retry_initial_seconds = 2");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let cfg = format!("{cfg}\n[schedule]\nheartbeat_seconds = 1\nrescan_seconds = 1\nsettle_seconds = 1\n");
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+    // The quota memo's occurrence is 07:00 Chicago (12:00 UTC) on 1 April: 10 s away.
+    let out = env.path("serve.out");
+    let mut serve = env.spawn("serve", &["--now", "2026-04-01T11:59:50Z", "serve"], &vars);
+    let log = || std::fs::read_to_string(&out).unwrap_or_default();
+    wait_for("the dead letters' notice", Duration::from_secs(90), || log().contains("dead letter(s) reported to"));
+    let log = log();
+    // The run's line counts what died when it ran (Bob was still waiting then).
+    assert!(
+        log.contains("quota memo 2026-04: 1 rep memo(s) and 1 manager memo(s) delivered, 0 already sent earlier; 0 could not be built, 2 dead letter(s) (`quotad outbox retry` sends them again once the cause is fixed); 1 message(s) wait in the outbox for a retry"),
+        "{log}"
+    );
+    assert!(log.contains(&format!("outbox: 2 dead letter(s) reported to {ADMIN} (one notice)")), "{log}");
+    // ONE notice, after Bob's retry went (not one at the run and another later).
+    let told = notices(&s);
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].email.subject, "quotad: 2 messages could not be delivered");
+    let bob = s.received().into_iter().position(|r| r.rcpt_tos == ["bob@example.com"]).expect("Bob's memo");
+    let notice = s.received().into_iter().position(|r| r.rcpt_tos == [ADMIN]).unwrap();
+    assert!(bob < notice, "the notice waited for the retry");
+
+    // Beside the daemon: a retry is refused naming it, before the ledger moves; the
+    // read-only commands work.
+    let before = ledger_dump(&env);
+    let retry = env.quotad_env(&["outbox", "retry"], &vars);
+    assert_eq!(retry.code, 1, "{retry:?}");
+    let pid = serve.id();
+    assert!(retry.stderr.contains(&format!("`quotad serve` (pid {pid}) is running on")), "{}", retry.stderr);
+    assert!(retry.stderr.contains("to send dead letters again (it retries failed messages itself"), "{}", retry.stderr);
+    assert_eq!(ledger_dump(&env), before);
+    let status = env.quotad(&["status"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("dead letters (2; `quotad outbox retry` sends them again)"), "{}", status.stdout);
+    let _ = serve.kill();
+    let _ = serve.wait();
+}
