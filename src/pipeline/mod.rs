@@ -65,7 +65,9 @@ pub use outbox::{
     outbox_status, report_dead_letters, requeue, retry_outbox,
 };
 pub use standings::{StandingsFormat, StandingsQuery, standings_report};
-pub use state::{IfLocked, StateLock, lock_state, lock_state_as, open_store, open_store_read_only};
+pub use state::{
+    IfLocked, StateLock, hold_state_lock, lock_path, lock_state, lock_state_as, open_store, open_store_read_only,
+};
 pub use status::{CalendarStatus, JobRuns, RunLine, calendar_status};
 
 /// An import's report as recorded in the state database ([`import_reports`],
@@ -240,9 +242,8 @@ fn run_jobs_locked(
     on_step: &mut dyn FnMut(Step<'_>),
 ) -> Result<()> {
     let RunRequest { job, period, week, corrections, resend, ignore_quarantine, .. } = *req;
-    let mut store = store;
     if job == Job::All {
-        let summary = import(cfg, &mut store, now, stop)?;
+        let summary = import(cfg, store, now, stop)?;
         on_step(Step::Import(&summary));
         // Files this pass quarantined that are still unresolved (a later file of the pass
         // may have stood in for one; the same bad file seen again keeps its dismissal).
@@ -256,7 +257,7 @@ fn run_jobs_locked(
             .collect();
         if !quarantined.is_empty() && !ignore_quarantine {
             // The admin's quarantine notices go out now; nothing else was queued.
-            deliver_outbox(cfg, &mut store, &templates, now, stop)?;
+            deliver_outbox(cfg, store, templates, now, stop)?;
             on_step(Step::Stopped(&quarantined));
             return Ok(());
         }
@@ -287,17 +288,17 @@ fn run_jobs_locked(
             );
         }
         for p in months {
-            let memo = quota_memo(cfg, &mut store, &templates, p, true, resend, now, stop)?;
+            let memo = quota_memo(cfg, store, templates, p, true, resend, now, stop)?;
             on_step(Step::Memo(&memo));
         }
     } else if matches!(job, Job::QuotaMemo | Job::All) {
         let period = match period {
             Some(p) => p,
-            None => default_memo_period(&store)?,
+            None => default_memo_period(store)?,
         };
         let title = format!("Quota memo for {} ({period})", period.label());
-        if !held(&store, &title, &[period.prev(), period], on_step)? {
-            let memo = quota_memo(cfg, &mut store, &templates, period, corrections, resend, now, stop)?;
+        if !held(store, &title, &[period.prev(), period], on_step)? {
+            let memo = quota_memo(cfg, store, templates, period, corrections, resend, now, stop)?;
             on_step(Step::Memo(&memo));
         }
     }
@@ -309,11 +310,11 @@ fn run_jobs_locked(
         if matches!(job, Job::WeeklyRanking | Job::All) {
             let week = match week {
                 Some(w) => w,
-                None => default_ranking_week(cfg, &store)?,
+                None => default_ranking_week(cfg, store)?,
             };
             let title = format!("Weekly ranking {week}");
-            if !held(&store, &title, &[Period::of(week.sunday())], on_step)? {
-                let s = weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now, stop)?;
+            if !held(store, &title, &[Period::of(week.sunday())], on_step)? {
+                let s = weekly_ranking(cfg, store, templates, &fonts, week, true, now, stop)?;
                 on_step(Step::Docs(&s));
             }
         }
@@ -322,11 +323,11 @@ fn run_jobs_locked(
             let period = match (period, job) {
                 (Some(p), Job::OneOnOne) => p,
                 (Some(p), _) => p.prev(),
-                (None, _) => default_memo_period(&store)?.prev(),
+                (None, _) => default_memo_period(store)?.prev(),
             };
             let title = format!("1:1 prep sheets for {}", period.label());
-            if !held(&store, &title, &[period], on_step)? {
-                let s = one_on_one(cfg, &mut store, &templates, &fonts, period, None, true, now, stop)?;
+            if !held(store, &title, &[period], on_step)? {
+                let s = one_on_one(cfg, store, templates, &fonts, period, None, true, now, stop)?;
                 on_step(Step::Docs(&s));
             }
         }

@@ -1,8 +1,9 @@
 //! The outbox: [`Sender`] records each message in the ledger with its idempotency key
 //! before anything is sent; [`deliver_outbox`] sends what is due through the configured
-//! transport, one delivery at a time per state database (the delivery lock), with
-//! retries and dead letters reported to the admin. Also the outbox as people see it
-//! (`quotad status`, `quotad outbox list|retry`). May import `store` (the ledger),
+//! transport, only under the state lock (one deliverer per state database), with
+//! retries; [`report_dead_letters`] tells the admin about a run's dead letters in one
+//! notice, made true again when it goes (`true_notice`). Also the outbox as people
+//! see it (`quotad status`, `quotad outbox list|retry`). May import `store` (the ledger),
 //! `deliver` (transports), `report` (the dead-letter notice), `config` and `domain`.
 
 use std::time::Instant;
@@ -176,8 +177,14 @@ const DELIVERY_BATCH: usize = 32;
 ///   connection counts one attempt against **every** message waiting for the server,
 ///   not just the batch in hand, and they wait together: a dead server costs one
 ///   timeout per attempt, whatever the number of messages. After `mail.max_attempts`
-///   attempts, or at once on a permanent (5xx) refusal, a row is `dead`; `mail.admin`
-///   then gets one message listing the new dead letters.
+///   attempts, or at once on a permanent (5xx) refusal, a row is `dead`
+///   ([`Delivery::dead`]); the caller tells `mail.admin` once at the end of its run
+///   ([`report_dead_letters`]), not this call.
+/// - A dead-letter notice is checked as it goes: letters sent again since are dropped
+///   from it, or it is withdrawn (`true_notice`).
+/// - It runs only under the state lock: the caller's, or taken here when its process
+///   holds none ([`super::hold_state_lock`]); another quotad holding it is an
+///   error.
 ///
 /// With a command's token this call sleeps through backoffs; with the daemon's
 /// ([`Stop::for_daemon`]) it returns at the first one ([`Delivery::left`] says how many
@@ -198,7 +205,7 @@ pub fn deliver_outbox(
     let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
     // Never beside another deliverer: it would take this one's `sending` rows for crash
     // leftovers and send them twice. The command that called holds the state lock.
-    let _lock = super::state::hold_state_lock(cfg, "deliver")?;
+    let _lock = super::hold_state_lock(cfg, "deliver")?;
     let mut transport =
         deliver::open(&cfg.mail, &cfg.paths.outbox, stop.flag()).context("cannot deliver the outbox")?;
     let mut d = Delivery { transport: transport.describe(), ..Default::default() };
