@@ -405,3 +405,57 @@ fn serve_reports_a_runs_dead_letters_in_one_notice_once_its_retries_are_done_and
     let _ = serve.kill();
     let _ = serve.wait();
 }
+
+#[test]
+fn twenty_one_memos_refused_are_counted_listed_ten_and_reported_in_one_notice() {
+    let pw = password();
+    let (port, certs) = (free_port(), Rc::new(Certs::new()));
+    // The sink refuses every address starting "reject-" with a 550: 21 reps, all North
+    // under Mia (accepted).
+    let s = sink(port, &certs, &pw, &[]);
+    let env = env(port, &s, "");
+    let mut roster = String::from("Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status\n");
+    let mut quotas = String::from("Rep Email,Month,Revenue Quota\n");
+    for i in 1..=21 {
+        roster.push_str(&format!(
+            "R{i},Rep {i:02},reject-r{i:02}@example.com,North,Mia Boss,mia@example.com,2020-01-06,Active\n"
+        ));
+        quotas.push_str(&format!("reject-r{i:02}@example.com,2026-03,1000\nreject-r{i:02}@example.com,2026-04,1000\n"));
+    }
+    env.put("roster.csv", roster);
+    env.put("quotas.csv", quotas);
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,reject-r01@example.com,Closed Won,2026-03-02,500\n",
+    );
+    let vars = [(PASSWORD_ENV, pw.as_str())];
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad_env(&["run", "quota-memo", "--period", "2026-04"], &vars);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("  0 rep memo(s) and 1 manager memo(s) sent through SMTP"), "{}", run.stdout);
+    assert_eq!(dead_counts(&run.stdout), [21], "{}", run.stdout);
+    assert_eq!(run.stdout.matches("  DEAD LETTER quota-memo/2026-04/reject-r").count(), 10, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("  DEAD LETTER quota-memo/2026-04/reject-r10@example.com/rep-memo: "),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("reject-r11@example.com/rep-memo: "), "{}", run.stdout);
+    assert!(run.stdout.contains("  … and 11 more: `quotad outbox list --state dead`"), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("21 dead letter(s) reported to {ADMIN} (one notice)")), "{}", run.stdout);
+    let told = notices(&s);
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].email.subject, "quotad: 21 messages could not be delivered");
+    assert_eq!(keys_in(&env, "dead").len(), 21);
+
+    let again = env.quotad_env(&["run", "quota-memo", "--period", "2026-04"], &vars);
+    assert_eq!(again.code, 0, "nothing died this time: {again:?}");
+    assert!(
+        again
+            .stdout
+            .contains("  21 dead letter(s) from an earlier run left alone (`quotad outbox retry` sends them again)"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(notices(&s).len(), 1, "not told twice");
+}
