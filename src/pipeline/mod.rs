@@ -190,8 +190,9 @@ pub enum Step<'a> {
     /// A job not run because an unresolved quarantine could change its figures: the
     /// job's title and why ([`quarantine_hold`]'s text).
     Held(&'a str, &'a str),
-    /// The end of the run: `mail.admin` was sent ONE notice listing the run's dead
-    /// letters ([`report_dead_letters`]).
+    /// The end of the run: ONE notice to `mail.admin` listing the run's dead letters
+    /// was queued and, unless [`DeadLetterReport::delivered`] says otherwise, delivered
+    /// ([`report_dead_letters`]).
     Reported(&'a DeadLetterReport),
 }
 
@@ -206,6 +207,9 @@ pub enum Step<'a> {
 /// import that quarantined any file ([`Step::Stopped`]), and a job whose figures an
 /// unresolved quarantine could change is not run ([`Step::Held`]) — unless
 /// `req.ignore_quarantine`.
+///
+/// The run's dead letters, whichever job they came from, are told to `mail.admin` in
+/// one notice at the end ([`Step::Reported`]), even when a stage failed.
 ///
 /// Errors: templates or fonts that do not load, the lock, the state database, no data
 /// for a default period, and whatever a stage returns; stages already done have been
@@ -224,11 +228,11 @@ pub fn run_jobs(
     // One dead-letter notice for the whole run, however many jobs delivered; told even
     // when a later stage failed (what died before it is still dead).
     let reported = report_dead_letters(cfg, &mut store, &templates, now, stop);
-    ran?;
-    if let Some(r) = reported? {
-        on_step(Step::Reported(&r));
+    if let Ok(Some(r)) = &reported {
+        on_step(Step::Reported(r));
     }
-    Ok(())
+    ran?;
+    reported.map(|_| ())
 }
 
 /// [`run_jobs`]'s stages, under the state lock.
