@@ -20,6 +20,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 
+mod approvals;
 mod deals;
 mod facts;
 mod imports;
@@ -29,6 +30,7 @@ mod quotas;
 mod roster;
 mod runs;
 
+pub use approvals::{ApprovalRow, ApprovalState, HeldMessage, Released};
 pub use deals::{DealKey, SupersededVersion};
 pub use imports::{ImportRecord, ImportReport, NewImport, StoreStats};
 pub use outbox::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, RecipientOutcome, RecipientRow};
