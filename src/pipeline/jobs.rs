@@ -98,12 +98,25 @@ pub fn scheduled_job(
             if let Some(w) = m.waiting {
                 return Ok(Occurrence::Waiting(w));
             }
+            let held = m.held.as_ref().map(|h| {
+                format!(
+                    "; {} message(s) HELD for approval (token {}){}",
+                    h.messages,
+                    h.token,
+                    if h.digest_to.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", digest sent to {}", h.digest_to.join(", "))
+                    }
+                )
+            });
             let line = format!(
-                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{}",
+                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{}{}",
                 m.sent,
                 m.managers,
                 m.already_sent,
                 m.preliminary.as_ref().map(|_| "; last month preliminary").unwrap_or_default(),
+                held.unwrap_or_default(),
             );
             if !m.failed.is_empty() || !m.delivery.dead.is_empty() {
                 Occurrence::Failed(format!(
@@ -526,6 +539,11 @@ impl Calendar {
                 )),
                 Err(e) => log(&format!("outbox: cannot deliver: {e:#}")),
             }
+        }
+        // Held memos whose approval deadline has passed (`[quota_memo.approval]`).
+        match super::approval::approval_deadlines(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
+            Ok(lines) => lines.iter().for_each(|l| log(l)),
+            Err(e) => log(&format!("approval: cannot act on a deadline: {e:#}")),
         }
         let cal = self.cfg.schedule.clone();
         let since = self.store.last_seen()?.unwrap_or(now).min(now);

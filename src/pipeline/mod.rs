@@ -29,6 +29,7 @@
 //! reaches the stages only through here. Work in progress stops early when asked to
 //! through a [`Stop`] token passed in (never process state).
 
+mod approval;
 mod check;
 mod documents;
 mod explain;
@@ -50,6 +51,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::Period;
 use crate::metrics;
 
+pub use approval::{Approval, HeldLine, HeldRun, approval_trail, approve, held_runs, reject};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,

@@ -1,0 +1,102 @@
+//! `quotad approve` and `quotad reject`: an approver's answer to the digest of held
+//! messages (`[quota_memo.approval]`), and the held runs in `quotad status`.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::domain::Period;
+use crate::pipeline::{self, Approval, HeldLine};
+
+/// `quotad approve quota-memo --period P --token T [--by ADDRESS]`. Exit status 0 when
+/// the held messages were released (and none died in delivery), 1 when the approval was
+/// refused because the figures changed (a new digest was sent).
+pub fn approve(
+    cfg: &Config,
+    period: Period,
+    token: &str,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+    if_locked: pipeline::IfLocked,
+) -> Result<i32> {
+    let signals = super::signals::Signals::listen()?;
+    let templates = pipeline::load_templates(cfg)?;
+    let _lock = pipeline::lock_state_as(cfg, "approve", if_locked)?;
+    let mut store = pipeline::open_store(cfg)?;
+    match pipeline::approve(cfg, &mut store, &templates, period, token, by, now, signals.stop())? {
+        Approval::Approved { by, released, delivery } => {
+            say!("Approved by {by}: the {} quota memos held with token {token} are released", period.label());
+            say!(
+                "  {} message(s) queued and {} delivered through {}",
+                released.queued.len(),
+                delivery.sent.len(),
+                delivery.transport
+            );
+            if !released.already.is_empty() {
+                say!("  {} message(s) were already in the outbox and are not sent again", released.already.len());
+            }
+            super::run::print_delivery(&delivery, delivery.sent.len());
+            let status = if delivery.dead.is_empty() { 0 } else { 1 };
+            super::run::print_stopped(&signals, || pipeline::outbox_status(&store))?;
+            Ok(signals.exit_status(status))
+        }
+        Approval::Changed { old, why, held } => {
+            say!(
+                "NOT APPROVED: the {} quota memos changed since digest {old} ({why}); nothing was sent.",
+                period.label()
+            );
+            super::run::print_held(&held);
+            say!("  read the new digest, then approve it with its token");
+            Ok(1)
+        }
+    }
+}
+
+/// `quotad reject quota-memo --period P --reason "…" [--by ADDRESS]`.
+pub fn reject(
+    cfg: &Config,
+    period: Period,
+    reason: &str,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+    if_locked: pipeline::IfLocked,
+) -> Result<i32> {
+    let _lock = pipeline::lock_state_as(cfg, "reject", if_locked)?;
+    let store = pipeline::open_store(cfg)?;
+    let r = pipeline::reject(cfg, &store, period, reason, by, now)?;
+    say!(
+        "Rejected by {}: the {} quota {} held with token {} ({} message(s)) will not be sent.",
+        r.decided_by.as_deref().unwrap_or_default(),
+        period.label(),
+        r.round,
+        r.token,
+        r.messages
+    );
+    say!(
+        "  import the corrected file, then run `quotad run quota-memo --period {period}` to hold new memos (a new digest goes to the approvers)"
+    );
+    Ok(0)
+}
+
+/// The held runs, for `quotad status`.
+pub fn print_held(lines: &[HeldLine]) {
+    if lines.is_empty() {
+        return;
+    }
+    say!("Held for approval:");
+    for h in lines {
+        let deadline = match h.deadline {
+            Some(d) => format!(", deadline {} (then {})", d.format("%Y-%m-%d %H:%M UTC"), h.at_deadline),
+            None => String::new(),
+        };
+        say!(
+            "  {} {} {}: {} message(s) held since {}, token {}{deadline}",
+            h.job,
+            h.period,
+            h.round,
+            h.messages,
+            h.since.format("%Y-%m-%d %H:%M UTC"),
+            h.token
+        );
+    }
+}
