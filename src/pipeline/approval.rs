@@ -400,8 +400,14 @@ fn digest(
     };
     let team_views: Vec<QuotaTotalsView> = teams.values().map(|(n, x)| totals(n, x)).collect();
 
-    let mut new_reps: Vec<String> =
-        active_now.iter().filter(|s| !keys_last.contains(s.rep_key.as_str())).map(|s| s.name.clone()).collect();
+    // New since last month's memo: not active last month, or hired after last month's
+    // memo went out (its first day).
+    let last_start = period.prev().first_day();
+    let mut new_reps: Vec<String> = active_now
+        .iter()
+        .filter(|s| !keys_last.contains(s.rep_key.as_str()) || s.hire_date.is_some_and(|h| h > last_start))
+        .map(|s| s.name.clone())
+        .collect();
     let mut leavers: Vec<String> =
         active_last.iter().filter(|s| !keys_now.contains(s.rep_key.as_str())).map(|s| s.name.clone()).collect();
     let mut no_quota: Vec<String> =
@@ -507,7 +513,7 @@ fn digest(
             }
             examples.entry(crate::domain::team_key(&s.team)).or_insert_with(|| deliver::MailAttachment {
                 file_name: format!("example_{}_{}.eml", e.kind, s.team),
-                content_type: "message/rfc822".into(),
+                content_type: "application/octet-stream".into(),
                 bytes: e.message.clone(),
             });
         } else if e.kind == "team-memo" {
