@@ -660,8 +660,19 @@ fn release_if_unchanged(
     if let Some(w) = &summary.waiting {
         bail!("the {} memos cannot be checked now: {w}", period.label());
     }
+    if held.is_empty() {
+        // Every message of the run is in the outbox already (sent some other way, e.g.
+        // with approval turned off meanwhile): nothing is left to approve.
+        store.approval_supersede(p.id, "nothing left to send: every message is in the outbox already", now)?;
+        bail!(
+            "nothing of the {} quota {} held with token {} is left to send: every message is in the outbox already (`quotad outbox list`)",
+            period.label(),
+            p.round,
+            p.token
+        );
+    }
     let token = token_of(&held);
-    if token.as_str() != p.token || held.is_empty() {
+    if token.as_str() != p.token {
         let why = what_changed(store, p, &held)?;
         let run = hold(cfg, store, templates, period, corrections, held, &months, &summary, now)?;
         let mut s = MemoSummary::default();

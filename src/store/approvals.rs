@@ -331,6 +331,19 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Marks the pending run `id` `superseded` with `note` (e.g. nothing of it is left to
+    /// send). Returns false if it was no longer pending.
+    pub fn approval_supersede(&self, id: i64, note: &str, now: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE approvals SET state = 'superseded', decided_at = ?2, note = ?3 WHERE id = ?1 AND state = 'pending'",
+                params![id, ts(now), note],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
     /// Records that run `id`'s deadline was acted on (the admin told), once.
     pub fn approval_deadline_done(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         let n = self

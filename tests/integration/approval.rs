@@ -376,3 +376,93 @@ fn a_rejected_run_is_never_sent_and_the_rerun_holds_the_corrected_figures() {
     assert_eq!(trail[0].note.as_deref(), Some("Bob's quota is wrong"));
     assert_eq!(trail.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(), ["rejected", "approved"]);
 }
+
+/// Starts `quotad serve` at `now`, waits until a file whose name holds `marker` is in the
+/// outbox folder, then stops it with `signal` (TERM or KILL).
+fn serve_until(env: &Env, now: &str, marker: &str, signal: &str) {
+    let mut child = env.spawn("serve", &["--now", now, "serve"], &[]);
+    let start = Instant::now();
+    while !env.files_in("outbox").iter().any(|f| f.contains(marker)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no {marker} within 60 s:\n{}",
+            std::fs::read_to_string(env.path("serve.out")).unwrap_or_default()
+        );
+        assert!(child.try_wait().unwrap().is_none(), "quotad serve exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("sh").args(["-c", &format!("kill -{signal} {pid}")]).status().unwrap().success());
+    child.wait().unwrap();
+}
+
+#[test]
+fn at_the_deadline_hold_keeps_them_held_across_a_sigkill_and_tells_the_admin() {
+    let env = fixture("", &format!("{APPROVER}\ndeadline = \"2d 12:00\"\nat_deadline = \"hold\""));
+    let run = env.quotad(&["run", "quota-memo", "--period", "2026-11", "--now", NOV2]);
+    // Held on 2 November (Chicago): deadline 4 November 12:00 CST = 18:00 UTC.
+    assert!(run.stdout.contains("deadline 2026-11-04 18:00 UTC"), "{}", run.stdout);
+    let tok = token(&digests(&env)[0].subject);
+    assert!(digests(&env)[0].text.contains("Deadline: 2026-11-04 12:00 CST; if nobody has answered by then, they stay held"));
+    // The daemon at 18:00:05 UTC: the deadline has passed; the admin is told; killed hard.
+    serve_until(&env, "2026-11-04T18:00:05Z", "approval-deadline", "KILL");
+    assert!(env.emails().is_empty(), "nothing went out unapproved");
+    let notice = env.all_emails().into_iter().find(|e| e.file.contains("approval-deadline")).unwrap();
+    assert_eq!(notice.to, "admin@test-homes.com");
+    assert!(notice.text.contains(&format!("(token {tok}, 7 message(s)) were not approved by the deadline")), "{}", notice.text);
+    assert!(notice.text.contains("They stay held"), "{}", notice.text);
+    // After the SIGKILL the run is still held, told once, and approving sends each memo once.
+    let status = env.quotad(&["status"]);
+    assert!(status.stdout.contains(&format!("token {tok}, deadline 2026-11-04 18:00 UTC (then hold)")), "{}", status.stdout);
+    daemon_ticks(&env, &[], "2026-11-04T18:30:00Z", 3);
+    assert_eq!(env.all_emails().iter().filter(|e| e.file.contains("approval-deadline")).count(), 1);
+    let ok = env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok, "--now", "2026-11-04T19:00:00Z"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert_eq!(env.emails().len(), 5);
+}
+
+#[test]
+fn at_the_deadline_send_releases_them_unchanged_and_tells_the_admin() {
+    let env = fixture("", &format!("{APPROVER}\ndeadline = \"2d 12:00\"\nat_deadline = \"send\""));
+    assert_eq!(env.quotad(&["run", "quota-memo", "--period", "2026-11", "--now", NOV2]).code, 0);
+    let tok = token(&digests(&env)[0].subject);
+    // Before the deadline nothing goes.
+    daemon_ticks(&env, &[], "2026-11-04T17:59:00Z", 2);
+    assert!(env.emails().is_empty());
+    serve_until(&env, "2026-11-04T18:00:05Z", "approval-deadline", "TERM");
+    assert_eq!(env.emails().len(), 5, "the held memos went out at the deadline");
+    assert_eq!(env.all_emails().iter().filter(|e| e.file.contains("team-memo")).count(), 2);
+    let notice = env.all_emails().into_iter().find(|e| e.file.contains("approval-deadline")).unwrap();
+    assert!(notice.text.contains("the 7 held message(s) were sent unchanged"), "{}", notice.text);
+    let trail = env.store().approval_history("quota-memo", "2026-11").unwrap();
+    assert_eq!(trail[0].decided_by.as_deref(), Some("deadline (at_deadline = \"send\")"));
+    assert_eq!(trail[0].token, tok);
+}
+
+#[test]
+fn corrections_after_approval_are_held_too_and_the_digest_lists_only_them() {
+    let env = fixture("", APPROVER);
+    assert_eq!(env.quotad(&["run", "quota-memo", "--period", "2026-11", "--now", NOV2]).code, 0);
+    let tok = token(&digests(&env)[0].subject);
+    assert_eq!(env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok, "--now", NOV2]).code, 0);
+    let sent = env.all_emails().len();
+    env.put("quotas-2.csv", QUOTAS.replace("cy@example.com,2026-11,160000,2", "cy@example.com,2026-11,165000,2"));
+    exported(&env, "quotas-2.csv", "2026-11-03T15:00:00Z");
+    assert_eq!(env.quotad(&["import", "--now", "2026-11-03T15:00:00Z"]).code, 0);
+    let run = env.quotad(&["run", "quota-memo", "--corrections", "--period", "2026-11", "--now", "2026-11-03T15:05:00Z"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Cy's correction and Max's team correction, held: only the new digest was written.
+    assert!(run.stdout.contains("2 message(s) HELD"), "{}", run.stdout);
+    assert_eq!(env.all_emails().len(), sent + 1);
+    let d = digests(&env).into_iter().find(|d| !d.subject.contains(&tok)).unwrap();
+    assert!(d.subject.starts_with("Approve the November 2026 quota corrections: 2 messages held"), "{}", d.subject);
+    assert!(d.text.contains("  Corrections     2"), "{}", d.text);
+    assert!(!d.text.contains("Quotas for November 2026 against last month"), "{}", d.text);
+    let tok2 = token(&d.subject);
+    let ok = env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok2, "--now", "2026-11-03T15:10:00Z"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let fixes: Vec<String> =
+        env.all_emails().into_iter().filter(|e| e.file.contains("correction")).map(|e| e.to).collect();
+    assert_eq!(fixes.len(), 2, "{fixes:?}");
+    assert!(fixes.contains(&"cy@example.com".to_string()) && fixes.contains(&"max@example.com".to_string()));
+}
