@@ -392,7 +392,9 @@ fn serve_until(env: &Env, now: &str, marker: &str, signal: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("sh").args(["-c", &format!("kill -{signal} {pid}")]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("sh").args(["-c", &format!("kill -{signal} {pid}")]).status().unwrap().success()
+    );
     child.wait().unwrap();
 }
 
@@ -403,20 +405,33 @@ fn at_the_deadline_hold_keeps_them_held_across_a_sigkill_and_tells_the_admin() {
     // Held on 2 November (Chicago): deadline 4 November 12:00 CST = 18:00 UTC.
     assert!(run.stdout.contains("deadline 2026-11-04 18:00 UTC"), "{}", run.stdout);
     let tok = token(&digests(&env)[0].subject);
-    assert!(digests(&env)[0].text.contains("Deadline: 2026-11-04 12:00 CST; if nobody has answered by then, they stay held"));
+    assert!(
+        digests(&env)[0]
+            .text
+            .contains("Deadline: 2026-11-04 12:00 CST; if nobody has answered by then, they stay held")
+    );
     // The daemon at 18:00:05 UTC: the deadline has passed; the admin is told; killed hard.
     serve_until(&env, "2026-11-04T18:00:05Z", "approval-deadline", "KILL");
     assert!(env.emails().is_empty(), "nothing went out unapproved");
     let notice = env.all_emails().into_iter().find(|e| e.file.contains("approval-deadline")).unwrap();
     assert_eq!(notice.to, "admin@test-homes.com");
-    assert!(notice.text.contains(&format!("(token {tok}, 7 message(s)) were not approved by the deadline")), "{}", notice.text);
+    assert!(
+        notice.text.contains(&format!("(token {tok}, 7 message(s)) were not approved by the deadline")),
+        "{}",
+        notice.text
+    );
     assert!(notice.text.contains("They stay held"), "{}", notice.text);
     // After the SIGKILL the run is still held, told once, and approving sends each memo once.
     let status = env.quotad(&["status"]);
-    assert!(status.stdout.contains(&format!("token {tok}, deadline 2026-11-04 18:00 UTC (then hold)")), "{}", status.stdout);
+    assert!(
+        status.stdout.contains(&format!("token {tok}, deadline 2026-11-04 18:00 UTC (then hold)")),
+        "{}",
+        status.stdout
+    );
     daemon_ticks(&env, &[], "2026-11-04T18:30:00Z", 3);
     assert_eq!(env.all_emails().iter().filter(|e| e.file.contains("approval-deadline")).count(), 1);
-    let ok = env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok, "--now", "2026-11-04T19:00:00Z"]);
+    let ok =
+        env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok, "--now", "2026-11-04T19:00:00Z"]);
     assert_eq!(ok.code, 0, "{ok:?}");
     assert_eq!(env.emails().len(), 5);
 }
@@ -449,7 +464,8 @@ fn corrections_after_approval_are_held_too_and_the_digest_lists_only_them() {
     env.put("quotas-2.csv", QUOTAS.replace("cy@example.com,2026-11,160000,2", "cy@example.com,2026-11,165000,2"));
     exported(&env, "quotas-2.csv", "2026-11-03T15:00:00Z");
     assert_eq!(env.quotad(&["import", "--now", "2026-11-03T15:00:00Z"]).code, 0);
-    let run = env.quotad(&["run", "quota-memo", "--corrections", "--period", "2026-11", "--now", "2026-11-03T15:05:00Z"]);
+    let run =
+        env.quotad(&["run", "quota-memo", "--corrections", "--period", "2026-11", "--now", "2026-11-03T15:05:00Z"]);
     assert_eq!(run.code, 0, "{run:?}");
     // Cy's correction and Max's team correction, held: only the new digest was written.
     assert!(run.stdout.contains("2 message(s) HELD"), "{}", run.stdout);
@@ -459,10 +475,67 @@ fn corrections_after_approval_are_held_too_and_the_digest_lists_only_them() {
     assert!(d.text.contains("  Corrections     2"), "{}", d.text);
     assert!(!d.text.contains("Quotas for November 2026 against last month"), "{}", d.text);
     let tok2 = token(&d.subject);
-    let ok = env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok2, "--now", "2026-11-03T15:10:00Z"]);
+    let ok = env.quotad(&[
+        "approve",
+        "quota-memo",
+        "--period",
+        "2026-11",
+        "--token",
+        &tok2,
+        "--now",
+        "2026-11-03T15:10:00Z",
+    ]);
     assert_eq!(ok.code, 0, "{ok:?}");
     let fixes: Vec<String> =
         env.all_emails().into_iter().filter(|e| e.file.contains("correction")).map(|e| e.to).collect();
     assert_eq!(fixes.len(), 2, "{fixes:?}");
     assert!(fixes.contains(&"cy@example.com".to_string()) && fixes.contains(&"max@example.com".to_string()));
+}
+
+/// The bundled sample (config/sample-inbox), totals summed by hand from quotas.csv and
+/// roster.csv for the 19 active reps: November North Division 43,365,000 (63 units),
+/// South Division 21,360,000 (44), Lakeside Communities 27,720,000 (39), company
+/// 92,445,000 (146); October 44,440,000 (66), 21,485,000 (47), 23,510,000 (33),
+/// 89,435,000 (146). Changes: −1,075,000/44,440,000 = −2.4%, −125,000/21,485,000 =
+/// −0.6%, +4,210,000/23,510,000 = +17.9%, +3,010,000/89,435,000 = +3.4%. Over 10%:
+/// James Schröder 2,135,000 → 3,030,000 (+41.9%), Siobhán Haddad 3,995,000 → 5,045,000
+/// (+26.3%). James was hired on 10 October, after October's memo: new.
+#[test]
+fn the_sample_digest_totals_match_the_quota_file_and_approval_sends_the_19_memos() {
+    let env = Env::sample();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    std::fs::write(
+        env.path("quotad.toml"),
+        format!("{cfg}\n[quota_memo.approval]\nto = [\"salesops@example-homes.com\"]\n"),
+    )
+    .unwrap();
+    let run = env.quotad(&["run", "all", "--period", "2026-11", "--now", NOV2]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("22 message(s) HELD for approval"), "{}", run.stdout);
+    assert!(env.emails().is_empty(), "no rep memo before approval");
+    let d = env.all_emails().into_iter().find(|e| e.file.contains("approval-digest")).unwrap();
+    for line in [
+        "  Lakeside Communities (5 reps): $27,720,000 (last month $23,510,000, +17.9%); units 39 (last month 33)",
+        "  North Division (8 reps): $43,365,000 (last month $44,440,000, -2.4%); units 63 (last month 66)",
+        "  South Division (6 reps): $21,360,000 (last month $21,485,000, -0.6%); units 44 (last month 47)",
+        "  Company (19 reps): $92,445,000 (last month $89,435,000, +3.4%); units 146 (last month 146)",
+        "    James Schröder (South Division): $2,135,000 -> $3,030,000 (+41.9%)",
+        "    Siobhán Haddad (North Division): $3,995,000 -> $5,045,000 (+26.3%)",
+        "  New reps: James Schröder",
+        "  Leavers: none",
+        "  Reps with no quota: none",
+        "  crm-export-2026-10.xlsx [Closed Sales]: skipped totals row 108",
+    ] {
+        assert!(d.text.lines().any(|l| l == line), "no line '{line}' in:\n{}", d.text);
+    }
+    let (_, csv) = d.attachments.iter().find(|(n, _)| n.ends_with(".csv")).unwrap();
+    let rows = csv::Reader::from_reader(&csv[..]).records().count();
+    assert_eq!(rows, 22, "19 rep memos and 3 manager memos");
+    assert_eq!(d.attachments.iter().filter(|(n, _)| n.ends_with(".eml")).count(), 3, "one example per team");
+    let tok = token(&d.subject);
+    let ok =
+        env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok, "--now", "2026-11-02T15:00:00Z"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert_eq!(env.emails().len(), 19);
+    assert_eq!(env.all_emails().iter().filter(|e| e.file.contains("_team-memo_")).count(), 3);
 }
