@@ -19,6 +19,9 @@ pub fn approve(
     now: DateTime<Utc>,
     if_locked: pipeline::IfLocked,
 ) -> Result<i32> {
+    if let Some(pid) = pipeline::daemon_pid(cfg) {
+        return through_daemon(cfg, pid, period, Some(token), None, by, now);
+    }
     let signals = super::signals::Signals::listen()?;
     let templates = pipeline::load_templates(cfg)?;
     let _lock = pipeline::lock_state_as(cfg, "approve", if_locked)?;
@@ -61,6 +64,9 @@ pub fn reject(
     now: DateTime<Utc>,
     if_locked: pipeline::IfLocked,
 ) -> Result<i32> {
+    if let Some(pid) = pipeline::daemon_pid(cfg) {
+        return through_daemon(cfg, pid, period, None, Some(reason), by, now);
+    }
     let _lock = pipeline::lock_state_as(cfg, "reject", if_locked)?;
     let store = pipeline::open_store(cfg)?;
     let r = pipeline::reject(cfg, &store, period, reason, by, now)?;
@@ -76,6 +82,33 @@ pub fn reject(
         "  import the corrected file, then run `quotad run quota-memo --period {period}` to hold new memos (a new digest goes to the approvers)"
     );
     Ok(0)
+}
+
+/// While `quotad serve` (pid `pid`) holds the state database: records the answer for it
+/// and waits for what it did (it acts at its next heartbeat). Exit status 0 when it was
+/// carried out, 1 when refused or not answered within a minute past two heartbeats.
+fn through_daemon(
+    cfg: &Config,
+    pid: u32,
+    period: Period,
+    token: Option<&str>,
+    reason: Option<&str>,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i32> {
+    let store = pipeline::open_store(cfg)?;
+    let id = pipeline::request(cfg, &store, period, token, reason, by, now)?;
+    say!("quotad serve (pid {pid}) holds the state database: it acts on this at its next heartbeat; waiting for it…");
+    let limit = std::time::Instant::now() + cfg.schedule.heartbeat * 2 + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < limit {
+        if let Some((ok, outcome)) = pipeline::request_outcome(&store, id)? {
+            say!("{outcome}");
+            return Ok(if ok { 0 } else { 1 });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    say!("quotad serve has not acted on it yet; it will at its next heartbeat (`quotad status` shows the held runs)");
+    Ok(1)
 }
 
 /// The held runs, for `quotad status`.

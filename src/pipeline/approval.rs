@@ -733,11 +733,12 @@ pub fn reject(
     Ok(store.approval_get(p.id)?.expect("recorded"))
 }
 
-/// The daemon's heartbeat: each held run whose deadline has passed is acted on once —
+/// The daemon's heartbeat: first the approvers' answers given while it held the state
+/// ([`request`]), then each held run whose deadline has passed is acted on once —
 /// `at_deadline = "send"` releases it if its content is still what the digest showed
 /// (else the new content is held and a new digest sent), `"hold"` leaves it held — and
 /// the admin (else the approvers) is told either way. Returns lines for the log.
-pub(super) fn approval_deadlines(
+pub(super) fn approval_tick(
     cfg: &Config,
     store: &mut Store,
     templates: &Templates,
@@ -746,6 +747,7 @@ pub(super) fn approval_deadlines(
 ) -> Result<Vec<String>> {
     let Some(a) = &cfg.quota_memo.approval else { return Ok(Vec::new()) };
     let mut log = Vec::new();
+    answer_requests(cfg, store, templates, now, stop, &mut log)?;
     for p in store.approvals_pending()? {
         let Some(deadline) = p.deadline_at else { continue };
         if deadline > now || p.deadline_done.is_some() || stop.requested() {
@@ -796,6 +798,145 @@ pub(super) fn approval_deadlines(
         log.push(format!("approval {period}: {what}"));
     }
     Ok(log)
+}
+
+/// Acts on the approvers' answers recorded while the daemon held the state, oldest
+/// first, recording each outcome for the waiting `quotad approve|reject`.
+fn answer_requests(
+    cfg: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    now: DateTime<Utc>,
+    stop: &Stop,
+    log: &mut Vec<String>,
+) -> Result<()> {
+    for (id, r) in store.approval_requests_open()? {
+        if stop.requested() {
+            break;
+        }
+        let period: Period = match r.period.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                store.approval_request_done(id, false, &e, now)?;
+                continue;
+            }
+        };
+        let (ok, outcome) = if r.action == "approve" {
+            match approve(cfg, store, templates, period, &r.token, Some(&r.by), now, stop) {
+                Ok(Approval::Approved { by, released, delivery }) => (
+                    true,
+                    format!(
+                        "Approved by {by}: the {} quota memos held with token {} are released; {} message(s) queued, {} delivered through {}{}",
+                        period.label(),
+                        r.token,
+                        released.queued.len(),
+                        delivery.sent.len(),
+                        delivery.transport,
+                        if released.already.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} already in the outbox (not sent again)", released.already.len())
+                        }
+                    ),
+                ),
+                Ok(Approval::Changed { old, why, held }) => (
+                    false,
+                    format!(
+                        "NOT APPROVED: the {} quota memos changed since digest {old} ({why}); nothing was sent. The new content is held with token {} and a new digest went to {}",
+                        period.label(),
+                        held.token,
+                        held.digest_to.join(", ")
+                    ),
+                ),
+                Err(e) => (false, format!("{e:#}")),
+            }
+        } else {
+            match reject(cfg, store, period, &r.reason, Some(&r.by), now) {
+                Ok(row) => (
+                    true,
+                    format!(
+                        "Rejected by {}: the {} quota {} held with token {} ({} message(s)) will not be sent",
+                        r.by,
+                        period.label(),
+                        row.round,
+                        row.token,
+                        row.messages
+                    ),
+                ),
+                Err(e) => (false, format!("{e:#}")),
+            }
+        };
+        store.approval_request_done(id, ok, &outcome, now)?;
+        log.push(format!("approval {period}: {outcome}"));
+    }
+    Ok(())
+}
+
+/// The pid of a `quotad serve` holding the state database, if one does: then an
+/// approver's answer goes through [`request`] (the daemon acts on it), since only one
+/// quotad may work on a state database.
+pub fn daemon_pid(cfg: &Config) -> Option<u32> {
+    let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
+    let file = std::fs::File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => None,
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).ok()?;
+            holder.trim().strip_prefix("pid ")?.strip_suffix(" serve")?.parse().ok()
+        }
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
+/// Records an approver's answer for the running daemon: `approve` with `token`, or
+/// `reject` with `reason`. What can be checked now is checked now (the approver, the
+/// token against the run held, the reason), so a mistake is told at once; the daemon
+/// checks again, renders and decides at its next heartbeat. Returns the answer's id
+/// for [`request_outcome`].
+#[allow(clippy::too_many_arguments)]
+pub fn request(
+    cfg: &Config,
+    store: &Store,
+    period: Period,
+    token: Option<&str>,
+    reason: Option<&str>,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let who = approver(settings(cfg)?, by)?;
+    let p = pending_or_explain(store, period)?;
+    if let Some(t) = token
+        && p.token != t.trim()
+    {
+        bail!(
+            "token {t} is not the one held now: the {} quota {} held since {} have token {}; read that digest, then approve with --token {}",
+            period.label(),
+            p.round,
+            p.created_at.format("%Y-%m-%d %H:%M UTC"),
+            p.token,
+            p.token
+        );
+    }
+    if token.is_none() && reason.is_none_or(|r| r.trim().is_empty()) {
+        bail!("say why with --reason \"…\" (it is recorded, for the audit trail)");
+    }
+    let r = crate::store::ApprovalRequest {
+        job: JOB.into(),
+        period: period.to_string(),
+        action: if token.is_some() { "approve" } else { "reject" }.into(),
+        token: token.unwrap_or_default().trim().into(),
+        by: who,
+        reason: reason.unwrap_or_default().trim().into(),
+    };
+    Ok(store.approval_request_add(&r, now)?)
+}
+
+/// What the daemon did with answer `id` ([`request`]): `None` until it acted; then
+/// whether it was carried out (approved or rejected) and what happened, in words.
+///
+/// Errors: the state database cannot be read.
+pub fn request_outcome(store: &Store, id: i64) -> Result<Option<(bool, String)>> {
+    Ok(store.approval_request_outcome(id)?)
 }
 
 /// Queues the deadline notice to the admin (or, without one, the approvers).

@@ -540,8 +540,9 @@ impl Calendar {
                 Err(e) => log(&format!("outbox: cannot deliver: {e:#}")),
             }
         }
-        // Held memos whose approval deadline has passed (`[quota_memo.approval]`).
-        match super::approval::approval_deadlines(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
+        // Approvers' answers, and held memos whose approval deadline has passed
+        // (`[quota_memo.approval]`).
+        match super::approval::approval_tick(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
             Ok(lines) => lines.iter().for_each(|l| log(l)),
             Err(e) => log(&format!("approval: cannot act on a deadline: {e:#}")),
         }

@@ -51,7 +51,9 @@ use chrono::{DateTime, Utc};
 use crate::domain::Period;
 use crate::metrics;
 
-pub use approval::{Approval, HeldLine, HeldRun, approval_trail, approve, held_runs, reject};
+pub use approval::{
+    Approval, HeldLine, HeldRun, approval_trail, approve, daemon_pid, held_runs, reject, request, request_outcome,
+};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,

@@ -89,6 +89,24 @@ pub struct HeldMessage {
     pub facts: Option<(String, String)>,
 }
 
+/// An approver's answer recorded for the daemon (`quotad approve|reject` while `quotad
+/// serve` holds the state database).
+#[derive(Debug, Clone)]
+pub struct ApprovalRequest {
+    /// Job, e.g. `quota-memo`.
+    pub job: String,
+    /// Period, `YYYY-MM`.
+    pub period: String,
+    /// `approve` or `reject`.
+    pub action: String,
+    /// The token approved (empty for a rejection).
+    pub token: String,
+    /// The approver's address.
+    pub by: String,
+    /// Why (a rejection), else empty.
+    pub reason: String,
+}
+
 /// What a release did.
 #[derive(Debug, Clone, Default)]
 pub struct Released {
@@ -354,6 +372,67 @@ impl Store {
             )
             .map_err(self.err())?;
         Ok(n == 1)
+    }
+
+    /// Records an approver's answer for the daemon to act on; returns its id.
+    pub fn approval_request_add(&self, r: &ApprovalRequest, now: DateTime<Utc>) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO approval_requests (job, period, action, token, by, reason, requested_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![r.job, r.period, r.action, r.token, r.by, r.reason, ts(now)],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The answers not yet acted on, oldest first: (id, request).
+    pub fn approval_requests_open(&self) -> Result<Vec<(i64, ApprovalRequest)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, job, period, action, token, by, reason FROM approval_requests WHERE done_at IS NULL ORDER BY id",
+            )
+            .map_err(self.err())?;
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                ApprovalRequest {
+                    job: r.get(1)?,
+                    period: r.get(2)?,
+                    action: r.get(3)?,
+                    token: r.get(4)?,
+                    by: r.get(5)?,
+                    reason: r.get(6)?,
+                },
+            ))
+        })
+        .map_err(self.err())?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(self.err())
+    }
+
+    /// Records what the daemon did with answer `id`.
+    pub fn approval_request_done(&self, id: i64, ok: bool, outcome: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE approval_requests SET done_at = ?2, ok = ?3, outcome = ?4 WHERE id = ?1",
+                params![id, ts(now), ok, outcome],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Answer `id`'s outcome once the daemon acted on it: (ok, what it did).
+    pub fn approval_request_outcome(&self, id: i64) -> Result<Option<(bool, String)>> {
+        let r: Option<(Option<bool>, Option<String>)> = self
+            .conn
+            .query_row("SELECT ok, outcome FROM approval_requests WHERE id = ?1", params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(self.err())?;
+        Ok(r.and_then(|(ok, o)| Some((ok?, o.unwrap_or_default()))))
     }
 
     /// The run with this id.

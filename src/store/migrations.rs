@@ -245,6 +245,21 @@ CREATE TABLE approval_messages (
     facts           TEXT,
     PRIMARY KEY (approval_id, idempotency_key)
 ) WITHOUT ROWID;
+-- An approver's answer given while `quotad serve` holds the state: the daemon acts on it
+-- at its next heartbeat and records the outcome, which `quotad approve` waits for.
+CREATE TABLE approval_requests (
+    id            INTEGER PRIMARY KEY,
+    job           TEXT NOT NULL,
+    period        TEXT NOT NULL,
+    action        TEXT NOT NULL,              -- approve | reject
+    token         TEXT NOT NULL,              -- approve: the token; reject: ''
+    by            TEXT NOT NULL,              -- the approver's address
+    reason        TEXT NOT NULL,              -- reject: why; approve: ''
+    requested_at  TEXT NOT NULL,
+    done_at       TEXT,
+    ok            INTEGER,                    -- 1 approved/rejected, 0 refused
+    outcome       TEXT                        -- what the daemon did, in words
+);
 "#,
 ];
 

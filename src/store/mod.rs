@@ -30,7 +30,7 @@ mod quotas;
 mod roster;
 mod runs;
 
-pub use approvals::{ApprovalRow, ApprovalState, HeldMessage, Released};
+pub use approvals::{ApprovalRequest, ApprovalRow, ApprovalState, HeldMessage, Released};
 pub use deals::{DealKey, SupersededVersion};
 pub use imports::{ImportRecord, ImportReport, NewImport, StoreStats};
 pub use outbox::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, RecipientOutcome, RecipientRow};

@@ -539,3 +539,37 @@ fn the_sample_digest_totals_match_the_quota_file_and_approval_sends_the_19_memos
     assert_eq!(env.emails().len(), 19);
     assert_eq!(env.all_emails().iter().filter(|e| e.file.contains("_team-memo_")).count(), 3);
 }
+
+#[test]
+fn while_the_daemon_runs_an_approval_is_handed_to_it_and_carried_out_once() {
+    let env = fixture("", APPROVER);
+    assert_eq!(env.quotad(&["run", "quota-memo", "--period", "2026-11", "--now", NOV2]).code, 0);
+    let tok = token(&digests(&env)[0].subject);
+    let mut child = env.spawn("serve", &["--now", "2026-11-02T14:30:00Z", "serve"], &[]);
+    let start = Instant::now();
+    while !std::fs::read_to_string(env.path("serve.out")).unwrap_or_default().contains("quota-memo") {
+        assert!(start.elapsed() < Duration::from_secs(30), "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A wrong token is told at once, without the daemon.
+    let wrong = env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", "0123456789ab"]);
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.contains(&format!("have token {tok}")), "{}", wrong.stderr);
+    let ok = env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(ok.stdout.contains("quotad serve (pid"), "{}", ok.stdout);
+    assert!(ok.stdout.contains("Approved by salesops@test-homes.com"), "{}", ok.stdout);
+    assert_eq!(env.emails().len(), 5);
+    let again = env.quotad(&["approve", "quota-memo", "--period", "2026-11", "--token", &tok]);
+    assert_eq!(again.code, 1);
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("sh").args(["-c", &format!("kill -TERM {pid}")]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(env.emails().len(), 5, "each memo once");
+    assert!(
+        std::fs::read_to_string(env.path("serve.out"))
+            .unwrap()
+            .contains("approval 2026-11: Approved by salesops@test-homes.com"),
+        "the daemon's log says what it did"
+    );
+}
