@@ -155,8 +155,8 @@ pub enum Command {
         sample: bool,
     },
     /// Show the calendar (each job's last run, its result, the next occurrence in local
-    /// time and UTC), the unresolved quarantines, and the outbox (messages per state, the
-    /// oldest not yet sent, dead letters).
+    /// time and UTC), the unresolved quarantines, the runs held for approval, and the
+    /// outbox (messages per state, the oldest not yet sent, dead letters).
     Status,
     /// Act on quarantined files: while one is unresolved, the jobs whose figures it could
     /// change are held.

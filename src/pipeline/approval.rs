@@ -573,6 +573,15 @@ fn digest(
     Ok((view, rows, examples.into_values().collect()))
 }
 
+/// With approval turned off, the memo job sent `period`'s memos without it: a run still
+/// held from when it was on is marked superseded, so `quotad status` no longer lists it.
+pub(super) fn sent_without_approval(store: &Store, period: Period, now: DateTime<Utc>) -> Result<()> {
+    if let Some(p) = store.approval_pending(JOB, &period.to_string())? {
+        store.approval_supersede(p.id, "sent without approval: [quota_memo.approval] was turned off", now)?;
+    }
+    Ok(())
+}
+
 /// Who approves: `by` when it is one of the approvers; the only approver when there is
 /// one and `by` is not given.
 fn approver(a: &ApprovalSettings, by: Option<&str>) -> Result<String> {

@@ -123,6 +123,7 @@ pub fn quota_memo(
         return Ok(summary);
     }
     finish(cfg, store, templates, period, &mut summary, now, stop)?;
+    super::approval::sent_without_approval(store, period, now)?;
     Ok(summary)
 }
 

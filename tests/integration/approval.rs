@@ -573,3 +573,25 @@ fn while_the_daemon_runs_an_approval_is_handed_to_it_and_carried_out_once() {
         "the daemon's log says what it did"
     );
 }
+
+#[test]
+fn with_approval_turned_off_the_memos_go_out_and_the_held_run_is_closed() {
+    let env = fixture("", APPROVER);
+    assert_eq!(env.quotad(&["run", "quota-memo", "--period", "2026-11", "--now", NOV2]).code, 0);
+    let resend = env.quotad(&["run", "quota-memo", "--period", "2026-11", "--resend"]);
+    assert_eq!(resend.code, 1);
+    assert!(resend.stderr.contains("--resend is not available while [quota_memo.approval] is on"), "{}", resend.stderr);
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    std::fs::write(
+        env.path("quotad.toml"),
+        cfg.replace("[quota_memo.approval]\n", "[quota_memo.approval]\nto = []\n")
+            .replace(&format!("{APPROVER}\n"), ""),
+    )
+    .unwrap();
+    let run = env.quotad(&["run", "quota-memo", "--period", "2026-11", "--now", "2026-11-02T15:00:00Z"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(env.emails().len(), 5);
+    assert!(!env.quotad(&["status"]).stdout.contains("Held for approval"));
+    let trail = env.store().approval_history("quota-memo", "2026-11").unwrap();
+    assert_eq!(trail[0].state.as_str(), "superseded");
+}
