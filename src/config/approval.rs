@@ -146,7 +146,7 @@ mod tests {
 
         let e = parse(&format!("{MINIMAL}\n[quota_memo.approval]\nto = [\"not an address\"]\n")).unwrap_err();
         assert!(e.message.starts_with("quota_memo.approval.to: 'not an address'"), "{e}");
-        assert_eq!(e.line, Some(19));
+        assert_eq!(e.line, Some(18));
         let e = parse(&format!("{MINIMAL}\n[quota_memo.approval]\nto = [\"a@example.com\"]\ndeadline = \"2 12:00\"\n"))
             .unwrap_err();
         assert!(e.message.contains("e.g. \"2d 12:00\""), "{e}");

@@ -117,6 +117,63 @@ pub struct DigestView {
     pub replaces: Option<String>,
 }
 
+impl DigestView {
+    /// A digest with every part filled in, for `quotad check` (renders every branch of
+    /// the templates but the corrections round's).
+    pub fn sample(org: &str) -> DigestView {
+        let totals = |team: &str| QuotaTotalsView {
+            team: team.into(),
+            reps: 8,
+            revenue_quota: "$43,365,000".into(),
+            last_revenue_quota: "$44,440,000".into(),
+            change: "-2.4%".into(),
+            units_quota: "63".into(),
+            last_units_quota: "66".into(),
+        };
+        DigestView {
+            org: OrgView { name: org.into() },
+            period_label: "November 2026".into(),
+            period: "2026-11".into(),
+            corrections: false,
+            token: "1800d38066fe".into(),
+            approve_command: "quotad approve quota-memo --period 2026-11 --token 1800d38066fe".into(),
+            reject_command: "quotad reject quota-memo --period 2026-11 --reason \"…\"".into(),
+            deadline: Some("2026-11-04 12:00 CST".into()),
+            at_deadline: "they stay held (the admin is told)".into(),
+            total: 22,
+            rep_memos: 19,
+            team_memos: 3,
+            corrections_held: 0,
+            other: 0,
+            teams: vec![totals("North Division")],
+            company: totals("Company"),
+            new_reps: vec!["James Schröder".into()],
+            leavers: vec!["Eve Evans".into()],
+            flag_percent: "10%".into(),
+            moves: vec![QuotaMoveView {
+                name: "Siobhán Haddad".into(),
+                team: "North Division".into(),
+                old: "$3,995,000".into(),
+                new: "$5,045,000".into(),
+                change: "+26.3%".into(),
+            }],
+            no_quota: vec!["Noah Nguyen".into()],
+            skipped: vec!["Sam Smith: no e-mail address on the roster (row 7)".into()],
+            warnings: vec![ImportWarningView {
+                file: "crm-export-2026-10.xlsx [Closed Sales]".into(),
+                text: "skipped totals row 108".into(),
+            }],
+            recipients: vec![HeldRecipientView {
+                name: "José Núñez".into(),
+                email: "jose.nunez@example-homes.com".into(),
+                what: "quota memo".into(),
+            }],
+            attachments: vec!["quota-memos_2026-11_1800d38066fe.csv".into()],
+            replaces: Some("the messages of digest 0123456789ab changed: 1 message(s) changed".into()),
+        }
+    }
+}
+
 /// Renders the approver's digest: subject, text and HTML.
 pub fn render_digest(t: &Templates, view: &DigestView) -> Result<RenderedMail, ReportError> {
     let ctx = tera::Context::from_serialize(view)
@@ -201,6 +258,26 @@ pub fn held_figures_csv(rows: &[HeldFiguresRow]) -> Result<Vec<u8>, ReportError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_digest_templates_render_every_part_and_escape_html() {
+        let t = Templates::load(None).unwrap();
+        let mut v = DigestView::sample("Example <Homes>");
+        let m = render_digest(&t, &v).unwrap();
+        assert_eq!(m.subject, "CHANGED – Approve the November 2026 quota memos: 22 messages held (token 1800d38066fe)");
+        assert!(
+            m.text.contains("    Siobhán Haddad (North Division): $3,995,000 -> $5,045,000 (+26.3%)"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("  Leavers: Eve Evans"), "{}", m.text);
+        assert!(m.html.contains("Example &lt;Homes&gt;"), "{}", m.html);
+        v.corrections = true;
+        v.replaces = None;
+        let m = render_digest(&t, &v).unwrap();
+        assert!(m.subject.starts_with("Approve the November 2026 quota corrections"), "{}", m.subject);
+        assert!(!m.text.contains("Quotas for November 2026"), "{}", m.text);
+    }
 
     #[test]
     fn the_csv_has_a_row_per_held_message_and_guards_spreadsheet_text() {
