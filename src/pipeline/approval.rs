@@ -562,7 +562,12 @@ fn digest(
         flag_percent: format!("{}%", a.flag_change_percent),
         moves: moves.into_iter().map(|(_, m)| m).collect(),
         no_quota,
-        skipped: summary.skipped.clone(),
+        skipped: summary
+            .skipped
+            .iter()
+            .cloned()
+            .chain(summary.failed.iter().map(|f| format!("{f} (the memo could not be built)")))
+            .collect(),
         warnings,
         recipients,
         attachments: std::iter::once(format!("quota-memos_{period}_{}.csv", row.token))

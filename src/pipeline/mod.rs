@@ -15,6 +15,10 @@
 //!    (`documents.rs`).
 //! 4. [`deliver_outbox`] sends what is due, exactly once (`outbox.rs`).
 //!
+//! With `[quota_memo.approval]`, step 3 of the quota memo holds its messages outside the
+//! outbox and sends the approvers a digest; [`approve`] puts them in the outbox once an
+//! approver approved exactly that content (`approval.rs`).
+//!
 //! [`run_jobs`] (`quotad run`) runs them in this order; [`preview`] writes the PDFs
 //! only. `jobs.rs` runs a scheduled occurrence of a job through the runs ledger
 //! ([`run_at`], and [`Calendar`] for the daemon loop in `cmd::serve`);

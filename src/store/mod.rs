@@ -9,8 +9,9 @@
 //! One file per table family, each adding its own `impl Store` block: `imports.rs`
 //! (the `imports` ledger and `import_reports`), `deals.rs` (`deals`, `deal_history`,
 //! `import_months`), `quotas.rs`, `roster.rs` (`roster_versions` and the `roster`
-//! view), `outbox.rs`, `facts.rs` (`memo_facts`), `runs.rs` (`runs`, `daemon`) and
-//! `migrations.rs` (the schema). This file keeps the connection ([`Store::open`]),
+//! view), `outbox.rs`, `facts.rs` (`memo_facts`), `runs.rs` (`runs`, `daemon`),
+//! `approvals.rs` (`approvals`, `approval_messages`, `approval_requests`: messages held
+//! for approval) and `migrations.rs` (the schema). This file keeps the connection ([`Store::open`]),
 //! [`StoreError`] and the helpers that read stored text back.
 
 use std::path::{Path, PathBuf};
