@@ -183,6 +183,14 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The approval ledger of a month (the audit trail): every run held for approval,
+    /// its token, how many messages, and whether it was approved, rejected or replaced
+    /// (by whom, when, why).
+    Approvals {
+        /// The memo month, YYYY-MM.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
+    },
     /// Reject the messages held for approval: they are never sent. Import a corrected
     /// file and run the job again to hold new ones (and send a new digest).
     Reject {

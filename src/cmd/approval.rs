@@ -111,6 +111,19 @@ fn through_daemon(
     Ok(1)
 }
 
+/// `quotad approvals --period P`: the month's approval ledger, oldest first.
+pub fn trail(cfg: &Config, period: Period) -> Result<i32> {
+    let store = pipeline::open_store_read_only(cfg)?;
+    let lines = pipeline::approval_trail(&store, period)?;
+    if lines.is_empty() {
+        say!("nothing was held for approval for {} ({period})", period.label());
+    }
+    for l in lines {
+        say!("{l}");
+    }
+    Ok(0)
+}
+
 /// The held runs, for `quotad status`.
 pub fn print_held(lines: &[HeldLine]) {
     if lines.is_empty() {

@@ -304,6 +304,20 @@ fn an_approval_of_figures_that_changed_since_the_digest_is_refused_and_a_new_dig
     let trail = env.store().approval_history("quota-memo", "2026-11").unwrap();
     let states: Vec<&str> = trail.iter().map(|r| r.state.as_str()).collect();
     assert_eq!(states, ["superseded", "approved"]);
+    let audit = env.quotad(&["approvals", "--period", "2026-11"]);
+    let lines: Vec<&str> = audit.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", audit.stdout);
+    assert!(
+        lines[0].starts_with(&format!("2026-11 memos token {old}: 7 message(s) held 2026-11-02 14:00 UTC, superseded 2026-11-02 15:10 UTC: replaced by {new} before approval: 2 message(s) changed")),
+        "{}",
+        audit.stdout
+    );
+    assert_eq!(
+        lines[1],
+        format!(
+            "2026-11 memos token {new}: 7 message(s) held 2026-11-02 15:10 UTC, approved 2026-11-02 15:20 UTC by salesops@test-homes.com"
+        )
+    );
 }
 
 #[test]
