@@ -298,6 +298,14 @@ fn print_memo(cfg: &Config, m: &MemoSummary) {
     }
     if let Some(h) = &m.held {
         print_held(h);
+        for s in &m.skipped {
+            say!("  skipped: {s}");
+        }
+        for f in &m.failed {
+            say!("  FAILED: {f}");
+        }
+        print_delivery(&m.delivery, 0);
+        return;
     }
     let place = match pipeline::smtp_route(cfg) {
         None => format!("written to {}", shown(&m.outbox)),
