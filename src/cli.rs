@@ -155,8 +155,8 @@ pub enum Command {
         sample: bool,
     },
     /// Show the calendar (each job's last run, its result, the next occurrence in local
-    /// time and UTC), the unresolved quarantines, and the outbox (messages per state, the
-    /// oldest not yet sent, dead letters).
+    /// time and UTC), the unresolved quarantines, the runs held for approval, and the
+    /// outbox (messages per state, the oldest not yet sent, dead letters).
     Status,
     /// Act on quarantined files: while one is unresolved, the jobs whose figures it could
     /// change are held.
@@ -164,6 +164,48 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: QuarantineAction,
+    },
+    /// Approve the messages held for approval (`[quota_memo.approval]`): they are sent
+    /// exactly as the digest showed them. If the figures changed since the digest, the
+    /// approval is refused, nothing is sent, and a new digest goes to the approvers.
+    Approve {
+        /// The job: `quota-memo`.
+        job: ApprovalJob,
+        /// The memo month, YYYY-MM.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
+        /// The approval token the digest names (12 hex digits): it binds the approval to
+        /// exactly the messages the digest showed.
+        #[arg(long)]
+        token: String,
+        /// The approver (an address of `quota_memo.approval.to`); needed when several
+        /// are configured. Recorded in the ledger.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// The approval ledger of a month (the audit trail): every run held for approval,
+    /// its token, how many messages, and whether it was approved, rejected or replaced
+    /// (by whom, when, why).
+    Approvals {
+        /// The memo month, YYYY-MM.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
+    },
+    /// Reject the messages held for approval: they are never sent. Import a corrected
+    /// file and run the job again to hold new ones (and send a new digest).
+    Reject {
+        /// The job: `quota-memo`.
+        job: ApprovalJob,
+        /// The memo month, YYYY-MM.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
+        /// Why (recorded in the ledger).
+        #[arg(long)]
+        reason: String,
+        /// The approver rejecting (an address of `quota_memo.approval.to`); needed when
+        /// several are configured.
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Look at or act on the outbox ledger.
     Outbox {
@@ -268,6 +310,13 @@ pub enum StateArg {
     Failed,
     /// Given up on.
     Dead,
+}
+
+/// Jobs whose messages can be held for approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApprovalJob {
+    /// The first-of-month quota memo (and its corrections).
+    QuotaMemo,
 }
 
 /// Jobs that `quotad run` can run.

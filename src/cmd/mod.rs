@@ -22,6 +22,7 @@ pub(crate) fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
+mod approval;
 mod check;
 mod explain;
 mod init;
@@ -70,10 +71,18 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
             let store = crate::pipeline::open_store_read_only(&cfg)?;
             serve::print_calendar(&cfg, &crate::pipeline::calendar_status(&cfg, &store)?, now);
             run::print_quarantines(&crate::pipeline::unresolved_quarantines(&store)?);
+            approval::print_held(&crate::pipeline::held_runs(&cfg, &store)?);
             let code = outbox::status(&cfg, &crate::pipeline::outbox_status(&store)?, now);
             say!("Latest imports (`quotad imports --limit N` for more):");
             run::print_import_reports(&cfg, &crate::pipeline::import_reports(&store, 5)?, "  ");
             Ok(code)
+        }
+        Command::Approve { job: _, period, token, by } => {
+            approval::approve(&cfg, period, &token, by.as_deref(), now, if_locked)
+        }
+        Command::Approvals { period } => approval::trail(&cfg, period),
+        Command::Reject { job: _, period, reason, by } => {
+            approval::reject(&cfg, period, &reason, by.as_deref(), now, if_locked)
         }
         Command::Outbox { action } => outbox::outbox(&cfg, action, now, if_locked),
         Command::Quarantine { action } => run::quarantine(&cfg, action, now, if_locked),

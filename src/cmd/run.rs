@@ -311,6 +311,17 @@ fn print_memo(cfg: &Config, m: &MemoSummary) {
     if let Some(p) = &m.preliminary {
         say!("  note: {p}");
     }
+    if let Some(h) = &m.held {
+        print_held(h);
+        for s in &m.skipped {
+            say!("  skipped: {s}");
+        }
+        for f in &m.failed {
+            say!("  FAILED: {f}");
+        }
+        print_delivery(&m.delivery, 0);
+        return;
+    }
     let place = match pipeline::smtp_route(cfg) {
         None => format!("written to {}", shown(&m.outbox)),
         Some(_) => format!("sent through {}", m.delivery.transport),
@@ -344,6 +355,28 @@ fn print_memo(cfg: &Config, m: &MemoSummary) {
         say!("  not on the roster (their figures are in no memo): {}", m.unmatched.join("; "));
     }
     print_delivery(&m.delivery, m.sent + m.managers + m.corrections);
+}
+
+/// A run held for approval: what is held, the digest, the deadline, how to approve.
+pub(super) fn print_held(h: &pipeline::HeldRun) {
+    say!(
+        "  {} message(s) HELD for approval (token {}), held since {}",
+        h.messages,
+        h.token,
+        h.since.format("%Y-%m-%d %H:%M UTC")
+    );
+    if let Some(old) = &h.replaced {
+        say!("  the figures changed since digest {old}: that token is void");
+    }
+    if h.digest_to.is_empty() {
+        say!("  unchanged since the digest already sent: nothing new sent to the approvers");
+    } else {
+        say!("  digest sent to {}", h.digest_to.join(", "));
+    }
+    if let Some(d) = h.deadline {
+        say!("  deadline {}", d.format("%Y-%m-%d %H:%M UTC"));
+    }
+    say!("  approve: {}", h.approve_command);
 }
 
 /// The delivery lines shared by `run` and `outbox retry`; `counted` messages were

@@ -10,12 +10,14 @@
 //! `Raw*` types and validation live beside it: `org` (`[org]`, `[paths]`),
 //! `sources` (`[ingest]`, `[stages]`, `[sources.NAME]`), `mail` (`[mail]`,
 //! `[mail.smtp]`), `metrics` (`[metrics]`, `[calendar]`), `pdf` (`[pdf]`), `schedule`
-//! (`[schedule]`, `[quota_memo]`) and `weekly` (`[weekly_ranking]`).
+//! (`[schedule]`, `[quota_memo]`), `approval` (`[quota_memo.approval]`) and `weekly`
+//! (`[weekly_ranking]`).
 //!
 //! May import `domain` and the settings types of the stages it composes (`ingest`,
 //! `deliver`, `metrics`, `report`, `schedule`), plus serde/toml; never `pipeline`,
 //! `store` or `cmd`. Callers use the re-exports here (`crate::config::Paths`, …).
 
+mod approval;
 mod mail;
 mod metrics;
 mod org;
@@ -31,6 +33,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use approval::{ApprovalSettings, AtDeadline};
 pub use org::{AfterImport, Org, Paths};
 pub use schedule::QuotaMemoSettings;
 pub use weekly::{FullTo, WeeklyRankingSettings};

@@ -16,23 +16,26 @@ use super::ConfigError;
 use crate::schedule;
 
 /// Quota memo settings (config `[quota_memo]`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct QuotaMemoSettings {
     /// If last month's final export is not loaded, wait until this day of the memo month…
     pub wait_day: u32,
     /// …at this local time, then send with last month marked preliminary.
     pub wait_time: chrono::NaiveTime,
+    /// The approval step (`[quota_memo.approval]`); `None` = off, memos go out at once.
+    pub approval: Option<super::ApprovalSettings>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawQuotaMemo {
     wait_for_final_until: Spanned<String>,
+    approval: Option<super::approval::RawApproval>,
 }
 
 impl Default for RawQuotaMemo {
     fn default() -> Self {
-        RawQuotaMemo { wait_for_final_until: Spanned::new(0..0, "2 12:00".into()) }
+        RawQuotaMemo { wait_for_final_until: Spanned::new(0..0, "2 12:00".into()), approval: None }
     }
 }
 
@@ -56,6 +59,7 @@ pub(super) fn quota_memo(
     Ok(QuotaMemoSettings {
         wait_day: day.parse().ok().filter(|d| (1..=28).contains(d)).ok_or_else(bad_wait)?,
         wait_time: chrono::NaiveTime::parse_from_str(time.trim(), "%H:%M").map_err(|_| bad_wait())?,
+        approval: super::approval::settings(raw.approval.as_ref(), err)?,
     })
 }
 

@@ -178,6 +178,13 @@ pub enum KeyKind {
     AdminHeld,
     /// `missing-glyphs`: the characters no font could draw in a run's documents.
     MissingGlyphs,
+    /// `approval-digest-TOKEN`: the digest of held messages sent to the approvers
+    /// (`[quota_memo.approval]`); TOKEN is the approval token, the digest of exactly the
+    /// held messages' content, so a new content is a new key (and a new digest).
+    ApprovalDigest(KeyDigest),
+    /// `approval-deadline-TOKEN`: the admin's notice that the approval deadline of the held
+    /// messages TOKEN passed (and whether they were sent or stay held).
+    ApprovalDeadline(KeyDigest),
 }
 
 impl KeyKind {
@@ -187,6 +194,8 @@ impl KeyKind {
         match self {
             KeyKind::Correction(_) => "correction".into(),
             KeyKind::TeamCorrection(_) => "team-correction".into(),
+            KeyKind::ApprovalDigest(_) => "approval-digest".into(),
+            KeyKind::ApprovalDeadline(_) => "approval-deadline".into(),
             k => k.to_string(),
         }
     }
@@ -211,6 +220,8 @@ impl fmt::Display for KeyKind {
             KeyKind::AdminSkipped => "admin-skipped",
             KeyKind::AdminHeld => "admin-held",
             KeyKind::MissingGlyphs => "missing-glyphs",
+            KeyKind::ApprovalDigest(d) => return write!(f, "approval-digest-{}", d.as_str()),
+            KeyKind::ApprovalDeadline(d) => return write!(f, "approval-deadline-{}", d.as_str()),
         };
         f.write_str(s)
     }
@@ -242,6 +253,12 @@ impl FromStr for KeyKind {
         }
         if let Some(d) = s.strip_prefix("correction-") {
             return Ok(KeyKind::Correction(d.parse()?));
+        }
+        if let Some(d) = s.strip_prefix("approval-digest-") {
+            return Ok(KeyKind::ApprovalDigest(d.parse()?));
+        }
+        if let Some(d) = s.strip_prefix("approval-deadline-") {
+            return Ok(KeyKind::ApprovalDeadline(d.parse()?));
         }
         if let Some(ident) = s.strip_prefix("rep:").filter(|i| !i.is_empty()) {
             return Ok(KeyKind::RepSheet(ident.to_string()));
@@ -475,5 +492,25 @@ mod tests {
             assert_eq!(key.to_string(), text);
             assert_eq!(text.parse::<IdempotencyKey>().unwrap(), key, "{text}");
         }
+    }
+
+    #[test]
+    fn approval_keys_read_back_and_name_their_token() {
+        let token = KeyDigest::of("quota-memo/2026-11/ann@example.com/rep-memo\tabc\n");
+        let key = IdempotencyKey::new(
+            KeyJob::QuotaMemo,
+            "2026-11",
+            KeyRecipient::List("approvers".into()),
+            KeyKind::ApprovalDigest(token.clone()),
+        );
+        let text = format!("quota-memo/2026-11/list:approvers/approval-digest-{}", token.as_str());
+        assert_eq!(key.to_string(), text);
+        assert_eq!(text.parse::<IdempotencyKey>().unwrap(), key);
+        assert_eq!(key.kind.column(), "approval-digest");
+        let late =
+            IdempotencyKey::to(KeyJob::QuotaMemo, "2026-11", "admin@example.com", KeyKind::ApprovalDeadline(token));
+        assert_eq!(late.to_string().parse::<IdempotencyKey>().unwrap(), late);
+        assert_eq!(late.kind.column(), "approval-deadline");
+        assert!("quota-memo/2026-11/list:approvers/approval-digest-xyz".parse::<IdempotencyKey>().is_err());
     }
 }

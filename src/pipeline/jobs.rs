@@ -106,12 +106,25 @@ pub fn scheduled_job(
             } else {
                 String::new()
             };
+            let held = m.held.as_ref().map(|h| {
+                format!(
+                    "; {} message(s) HELD for approval (token {}){}",
+                    h.messages,
+                    h.token,
+                    if h.digest_to.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", digest sent to {}", h.digest_to.join(", "))
+                    }
+                )
+            });
             let line = format!(
-                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{earlier}{}",
+                "quota memo {p}: {} rep memo(s) and {} manager memo(s) delivered, {} already sent earlier{earlier}{}{}",
                 m.sent,
                 m.managers,
                 m.already_sent,
                 m.preliminary.as_ref().map(|_| "; last month preliminary").unwrap_or_default(),
+                held.unwrap_or_default(),
             );
             if !m.failed.is_empty() || !m.delivery.dead.is_empty() {
                 Occurrence::Failed(format!(
@@ -567,6 +580,12 @@ impl Calendar {
                 )),
                 Err(e) => log(&format!("outbox: cannot deliver: {e:#}")),
             }
+        }
+        // Approvers' answers, and held memos whose approval deadline has passed
+        // (`[quota_memo.approval]`).
+        match super::approval::approval_tick(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
+            Ok(lines) => lines.iter().for_each(|l| log(l)),
+            Err(e) => log(&format!("approval: cannot act on a deadline: {e:#}")),
         }
         let cal = self.cfg.schedule.clone();
         let since = self.store.last_seen()?.unwrap_or(now).min(now);

@@ -57,6 +57,9 @@ pub struct MemoSummary {
     pub outbox: PathBuf,
     /// What the delivery of the outbox did (this month's memos and anything else due).
     pub delivery: Delivery,
+    /// With `[quota_memo.approval]`: the run held for approval (nothing above was sent
+    /// to a rep or manager), its token and where its digest went.
+    pub held: Option<super::approval::HeldRun>,
 }
 
 impl MemoSummary {
@@ -105,6 +108,47 @@ pub fn quota_memo(
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<MemoSummary> {
+    if cfg.quota_memo.approval.is_some() {
+        if resend {
+            bail!(
+                "--resend is not available while [quota_memo.approval] is on: a resend would go out without approval"
+            );
+        }
+        return super::approval::held_quota_memo(cfg, store, templates, period, corrections, now, stop);
+    }
+    let mut summary = MemoSummary::default();
+    let sender = Sender::new(cfg, store, resend, now);
+    queue_memos(cfg, store, templates, &sender, period, corrections, now, &mut summary)?;
+    if summary.waiting.is_some() {
+        return Ok(summary);
+    }
+    finish(cfg, store, templates, period, &mut summary, now, stop)?;
+    super::approval::sent_without_approval(store, period, now)?;
+    Ok(summary)
+}
+
+/// The months a memo run read: the memo month and last month (for the approver's digest).
+pub(super) struct MemoMonths {
+    /// The memo month's standings (its quotas).
+    pub this_month: crate::domain::MonthStandings,
+    /// Last month's standings (the results the memo reports).
+    pub last_month: crate::domain::MonthStandings,
+}
+
+/// Renders the `period` memos (or, with `corrections`, the corrections) and hands each
+/// to `sender`: the outbox, or a holding sender for approval. Fills `summary` (counts,
+/// skipped reps, `waiting` when last month's final export is awaited: nothing queued).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn queue_memos(
+    cfg: &Config,
+    store: &Store,
+    templates: &Templates,
+    sender: &Sender,
+    period: Period,
+    corrections: bool,
+    now: DateTime<Utc>,
+    summary: &mut MemoSummary,
+) -> Result<MemoMonths> {
     let roster = store.roster()?;
     if roster.is_empty() {
         bail!("the roster is empty: put the roster file in the inbox and run `quotad import`");
@@ -114,18 +158,13 @@ pub fn quota_memo(
     let before = months.pop().context("three periods")?;
     let last_month = months.pop().context("three periods")?;
     let this_month = months.pop().context("three periods")?;
-    let mut summary = MemoSummary {
-        period: Some(period),
-        outbox: cfg.paths.outbox.clone(),
-        unmatched: last_month.unmatched.clone(),
-        ..Default::default()
-    };
-    let sender = Sender::new(cfg, store, resend, now);
+    summary.period = Some(period);
+    summary.outbox = cfg.paths.outbox.clone();
+    summary.unmatched = last_month.unmatched.clone();
     let fmt = &cfg.org.format;
     if corrections {
-        send_corrections(cfg, store, templates, &sender, &this_month, &mut summary)?;
-        finish(cfg, store, templates, period, &mut summary, now, stop)?;
-        return Ok(summary);
+        send_corrections(cfg, store, templates, sender, &this_month, summary)?;
+        return Ok(MemoMonths { this_month, last_month });
     }
 
     // Data readiness: wait for last month's final export until the deadline.
@@ -138,7 +177,7 @@ pub fn quota_memo(
                 "{} is still preliminary (its final export, written after the month closed, is not loaded); the memos wait until {deadline_local}, then go out marked preliminary",
                 last.label()
             ));
-            return Ok(summary);
+            return Ok(MemoMonths { this_month, last_month });
         }
         let why = format!(
             "{}'s final export was not loaded by {deadline_local}, so the {} quota memos went out with {} marked preliminary",
@@ -226,13 +265,12 @@ pub fn quota_memo(
         )?;
         summary.count(sent);
     }
-    finish(cfg, store, templates, period, &mut summary, now, stop)?;
-    Ok(summary)
+    Ok(MemoMonths { this_month, last_month })
 }
 
 /// Delivers the outbox after a job queued its messages, and counts what this job's
 /// period had delivered: rep memos, manager memos and corrections.
-fn finish(
+pub(super) fn finish(
     cfg: &Config,
     store: &mut Store,
     templates: &Templates,

@@ -15,6 +15,10 @@
 //!    (`documents.rs`).
 //! 4. [`deliver_outbox`] sends what is due, exactly once (`outbox.rs`).
 //!
+//! With `[quota_memo.approval]`, step 3 of the quota memo holds its messages outside the
+//! outbox and sends the approvers a digest; [`approve`] puts them in the outbox once an
+//! approver approved exactly that content (`approval.rs`).
+//!
 //! [`run_jobs`] (`quotad run`) runs them in this order; [`preview`] writes the PDFs
 //! only. `jobs.rs` runs a scheduled occurrence of a job through the runs ledger
 //! ([`run_at`], and [`Calendar`] for the daemon loop in `cmd::serve`);
@@ -29,6 +33,7 @@
 //! reaches the stages only through here. Work in progress stops early when asked to
 //! through a [`Stop`] token passed in (never process state).
 
+mod approval;
 mod check;
 mod documents;
 mod explain;
@@ -50,6 +55,9 @@ use chrono::{DateTime, Utc};
 use crate::domain::Period;
 use crate::metrics;
 
+pub use approval::{
+    Approval, HeldLine, HeldRun, approval_trail, approve, daemon_pid, held_runs, reject, request, request_outcome,
+};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,

@@ -45,16 +45,31 @@ pub(super) enum Sent {
 /// Message-ID derived from it, before anything is sent; [`deliver_outbox`] then sends
 /// what is due. A key already sent is never queued again unless `resend` is set
 /// (each message is delivered once per idempotency key).
+///
+/// A holding sender ([`Sender::holding`], for approval: `approval.rs`) records nothing:
+/// it collects each message it would have queued, with its content hash, for
+/// `approval.rs` to hold outside the outbox until approved.
 pub(super) struct Sender<'a> {
     cfg: &'a Config,
     store: &'a Store,
     resend: bool,
     now: DateTime<Utc>,
+    held: Option<std::cell::RefCell<Vec<crate::store::HeldMessage>>>,
 }
 
 impl Sender<'_> {
     pub(super) fn new<'a>(cfg: &'a Config, store: &'a Store, resend: bool, now: DateTime<Utc>) -> Sender<'a> {
-        Sender { cfg, store, resend, now }
+        Sender { cfg, store, resend, now, held: None }
+    }
+
+    /// A sender that collects instead of queueing (see [`Sender::into_held`]).
+    pub(super) fn holding<'a>(cfg: &'a Config, store: &'a Store, now: DateTime<Utc>) -> Sender<'a> {
+        Sender { cfg, store, resend: false, now, held: Some(Default::default()) }
+    }
+
+    /// The messages a holding sender collected, in the order they were rendered.
+    pub(super) fn into_held(self) -> Vec<crate::store::HeldMessage> {
+        self.held.map(|h| h.into_inner()).unwrap_or_default()
     }
 
     /// Queues the message with idempotency key `key` to one address `to` (name,
@@ -70,7 +85,11 @@ impl Sender<'_> {
     ) -> Result<Sent> {
         let to = [Addressee::new(to.0, to.1)];
         let sent = self.queue(key, &to, &[], || Ok((make()?, Vec::new())), failed)?;
-        if let (Sent::Queued | Sent::Resent, Some((rep_key, json))) = (&sent, facts) {
+        if let (Sent::Queued | Sent::Resent, Some((rep_key, json)), Some(held)) = (&sent, facts, &self.held) {
+            if let Some(m) = held.borrow_mut().last_mut() {
+                m.facts = Some((rep_key.to_string(), json.to_string()));
+            }
+        } else if let (Sent::Queued | Sent::Resent, Some((rep_key, json))) = (&sent, facts) {
             let period: Period = key.period.parse().map_err(anyhow::Error::msg)?;
             self.store.facts_add(&key.to_string(), key.job.as_str(), period, rep_key, json, self.now)?;
         }
@@ -132,6 +151,11 @@ impl Sender<'_> {
             subject: mail.subject,
             message,
         };
+        if let Some(held) = &self.held {
+            let content_hash = super::approval::content_hash(&out);
+            held.borrow_mut().push(crate::store::HeldMessage { entry, content_hash, facts: None });
+            return Ok(Sent::Queued);
+        }
         if existing.is_some() {
             self.store.outbox_resend(&entry)?;
             return Ok(Sent::Resent);

@@ -7,6 +7,7 @@
 //! file from the folder named by `paths.templates`. Templates ending `.html` are
 //! HTML-autoescaped; `.txt` templates (subjects, plain text) are not.
 
+pub mod approval;
 pub mod documents;
 mod flags;
 mod format;
@@ -88,6 +89,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/admin_notice.txt", include_str!("../../templates/email/admin_notice.txt")),
     ("email/admin_notice.html", include_str!("../../templates/email/admin_notice.html")),
     ("email/flags.txt", include_str!("../../templates/email/flags.txt")),
+    ("email/approval_digest_subject.txt", include_str!("../../templates/email/approval_digest_subject.txt")),
+    ("email/approval_digest.txt", include_str!("../../templates/email/approval_digest.txt")),
+    ("email/approval_digest.html", include_str!("../../templates/email/approval_digest.html")),
     ("pdf/talking_points.txt", include_str!("../../templates/pdf/talking_points.txt")),
 ];
 

@@ -214,6 +214,63 @@ ALTER TABLE outbox ADD COLUMN notified_by TEXT;     -- a dead letter: the key of
 ALTER TABLE outbox ADD COLUMN lists       INTEGER;  -- a dead-letter notice: letters listed when queued (NULL: queued before this column)
 CREATE INDEX outbox_by_notice ON outbox(notified_by);
 "#,
+    // approval: held quota memos wait for an approver ([quota_memo.approval], issue 23).
+    r#"
+-- One held run of a job's messages awaiting approval: its token is the digest of exactly
+-- the held messages' content, which the approver's digest names. At most one `pending`
+-- run per (job, period); a re-render with other content supersedes it.
+CREATE TABLE approvals (
+    id            INTEGER PRIMARY KEY,
+    job           TEXT NOT NULL,              -- quota-memo
+    period        TEXT NOT NULL,              -- YYYY-MM
+    round         TEXT NOT NULL,              -- memos | corrections
+    token         TEXT NOT NULL,              -- 12 hex digits
+    state         TEXT NOT NULL,              -- pending | approved | rejected | superseded
+    messages      INTEGER NOT NULL,
+    digest_key    TEXT NOT NULL,              -- the outbox key of the digest sent to the approvers
+    created_at    TEXT NOT NULL,              -- RFC 3339 UTC: held
+    deadline_at   TEXT,                       -- RFC 3339 UTC; NULL = no deadline
+    deadline_done TEXT,                       -- when the deadline was acted on
+    decided_at    TEXT,
+    decided_by    TEXT,                       -- approver's address, or "deadline (at_deadline = send)"
+    note          TEXT                        -- rejection reason, or why it was superseded
+);
+CREATE UNIQUE INDEX approvals_one_pending ON approvals(job, period) WHERE state = 'pending';
+-- The held messages, outside the outbox: no delivery path can see them until an approval
+-- copies them into the outbox (as pending) in the same transaction that records it.
+CREATE TABLE approval_messages (
+    approval_id     INTEGER NOT NULL REFERENCES approvals(id),
+    position        INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    content_hash    TEXT NOT NULL,            -- SHA-256 of recipients, subject, text, HTML, attachments
+    job             TEXT NOT NULL,
+    period          TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    recipients      TEXT NOT NULL,            -- envelope recipients, one per line
+    kind            TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    message         BLOB NOT NULL,
+    rep_key         TEXT,                     -- memo_facts written on release
+    facts           TEXT,
+    PRIMARY KEY (approval_id, idempotency_key)
+) WITHOUT ROWID;
+-- An approver's answer given while `quotad serve` holds the state: the daemon acts on it
+-- at its next heartbeat and records the outcome, which `quotad approve` waits for.
+CREATE TABLE approval_requests (
+    id            INTEGER PRIMARY KEY,
+    job           TEXT NOT NULL,
+    period        TEXT NOT NULL,
+    action        TEXT NOT NULL,              -- approve | reject
+    token         TEXT NOT NULL,              -- approve: the token; reject: ''
+    by            TEXT NOT NULL,              -- the approver's address
+    reason        TEXT NOT NULL,              -- reject: why; approve: ''
+    requested_at  TEXT NOT NULL,
+    done_at       TEXT,
+    ok            INTEGER,                    -- 1 approved/rejected, 0 refused
+    outcome       TEXT                        -- what the daemon did, in words
+);
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -9,8 +9,9 @@
 //! One file per table family, each adding its own `impl Store` block: `imports.rs`
 //! (the `imports` ledger and `import_reports`), `deals.rs` (`deals`, `deal_history`,
 //! `import_months`), `quotas.rs`, `roster.rs` (`roster_versions` and the `roster`
-//! view), `outbox.rs`, `facts.rs` (`memo_facts`), `runs.rs` (`runs`, `daemon`) and
-//! `migrations.rs` (the schema). This file keeps the connection ([`Store::open`]),
+//! view), `outbox.rs`, `facts.rs` (`memo_facts`), `runs.rs` (`runs`, `daemon`),
+//! `approvals.rs` (`approvals`, `approval_messages`, `approval_requests`: messages held
+//! for approval) and `migrations.rs` (the schema). This file keeps the connection ([`Store::open`]),
 //! [`StoreError`] and the helpers that read stored text back.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 
+mod approvals;
 mod deals;
 mod facts;
 mod imports;
@@ -29,6 +31,7 @@ mod quotas;
 mod roster;
 mod runs;
 
+pub use approvals::{ApprovalRequest, ApprovalRow, ApprovalState, HeldMessage, Released};
 pub use deals::{DealKey, SupersededVersion};
 pub use imports::{ImportRecord, ImportReport, NewImport, StoreStats};
 pub use outbox::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, RecipientOutcome, RecipientRow};

@@ -685,7 +685,7 @@ impl Store {
 }
 
 /// Records `e`'s envelope recipients as `pending` (`[recipient]` when none are given).
-fn add_recipients(tx: &rusqlite::Connection, e: &OutboxEntry) -> rusqlite::Result<()> {
+pub(super) fn add_recipients(tx: &rusqlite::Connection, e: &OutboxEntry) -> rusqlite::Result<()> {
     let one = [e.recipient.clone()];
     let list = if e.recipients.is_empty() { &one[..] } else { &e.recipients[..] };
     let mut st = tx.prepare_cached(
