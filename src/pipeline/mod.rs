@@ -29,6 +29,7 @@
 //! reaches the stages only through here. Work in progress stops early when asked to
 //! through a [`Stop`] token passed in (never process state).
 
+mod board;
 mod check;
 mod documents;
 mod explain;
@@ -50,6 +51,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::Period;
 use crate::metrics;
 
+pub use board::{BoardData, BoardKey, Health, board_data, board_key, board_page, health, heartbeat_limit, prometheus, render_board};
+pub use crate::report::board::BoardView;
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,
@@ -73,7 +76,9 @@ pub use crate::store::OutboxState;
 
 use crate::config::Config;
 use crate::domain::IsoWeek;
-use crate::report::{Fonts, Templates};
+use crate::report::Fonts;
+/// Loaded templates ([`load_templates`]), for the web face.
+pub use crate::report::Templates;
 use crate::store::Store;
 
 /// A stop token: asks work in progress to stop soon (SIGTERM/SIGINT in `quotad

@@ -7,6 +7,7 @@
 //! file from the folder named by `paths.templates`. Templates ending `.html` are
 //! HTML-autoescaped; `.txt` templates (subjects, plain text) are not.
 
+pub mod board;
 pub mod documents;
 mod flags;
 mod format;
@@ -89,6 +90,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/admin_notice.html", include_str!("../../templates/email/admin_notice.html")),
     ("email/flags.txt", include_str!("../../templates/email/flags.txt")),
     ("pdf/talking_points.txt", include_str!("../../templates/pdf/talking_points.txt")),
+    // The sales-floor board (issue 21).
+    ("web/board.html", include_str!("../../templates/web/board.html")),
+    ("web/board_live.html", include_str!("../../templates/web/board_live.html")),
 ];
 
 /// The built-in templates as (name, text), for `quotad init` to copy out.

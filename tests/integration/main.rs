@@ -3,6 +3,7 @@
 //! ../shared/samples/real), a real SQLite file, the .eml files it writes, and a real
 //! SMTP server on 127.0.0.1 (tests/smtp_sink.py, started by `smtp_server`).
 
+mod board;
 mod cancellations;
 mod cli;
 mod delivery;
