@@ -158,7 +158,8 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
         let web_task = match web {
             Some((listener, state)) => {
-                let listener = tokio::net::TcpListener::from_std(listener).context("web.listen: cannot use the socket")?;
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).context("web.listen: cannot use the socket")?;
                 Some(tokio::spawn(crate::web::serve(listener, state, async move {
                     let _ = web_stopped.await;
                 })))
@@ -211,8 +212,7 @@ fn web_listener(cfg: &Config, addr: std::net::SocketAddr) -> Result<(std::net::T
             if token.is_empty() { "is not set" } else { "is shorter than 16 characters" }
         );
     }
-    let listener =
-        std::net::TcpListener::bind(addr).with_context(|| format!("web.listen: cannot listen on {addr}"))?;
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("web.listen: cannot listen on {addr}"))?;
     listener.set_nonblocking(true).context("web.listen: cannot make the socket non-blocking")?;
     Ok((listener, token))
 }

@@ -22,8 +22,8 @@ mod org;
 mod pdf;
 mod schedule;
 mod sources;
-mod weekly;
 mod web;
+mod weekly;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -79,7 +79,9 @@ pub(super) fn settings(
         if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(err(
                 t.span(),
-                format!("web.token_env: '{v}' should name an environment variable (letters, digits, _), e.g. \"QUOTAD_BOARD_TOKEN\""),
+                format!(
+                    "web.token_env: '{v}' should name an environment variable (letters, digits, _), e.g. \"QUOTAD_BOARD_TOKEN\""
+                ),
             ));
         }
         s.token_env = v.clone();

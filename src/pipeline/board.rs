@@ -125,7 +125,8 @@ pub struct Health {
 /// How long the calendar may go unlooked-at before the daemon counts as stalled:
 /// three heartbeats plus 30 seconds (a job in progress delays a heartbeat).
 pub fn heartbeat_limit(cfg: &Config) -> chrono::Duration {
-    chrono::Duration::from_std(cfg.schedule.heartbeat * 3).unwrap_or(chrono::Duration::MAX) + chrono::Duration::seconds(30)
+    chrono::Duration::from_std(cfg.schedule.heartbeat * 3).unwrap_or(chrono::Duration::MAX)
+        + chrono::Duration::seconds(30)
 }
 
 /// Whether the daemon is healthy as at `now` (the daemon's clock): the state database
@@ -208,7 +209,11 @@ pub fn prometheus(cfg: &Config, now: DateTime<Utc>) -> Result<String> {
             next.push((labels(&[("job", job)]), n.timestamp() as f64));
         }
     }
-    family("quotad_job_last_run_timestamp_seconds", "The scheduled instant of each job's last run, with its state.", &last_run);
+    family(
+        "quotad_job_last_run_timestamp_seconds",
+        "The scheduled instant of each job's last run, with its state.",
+        &last_run,
+    );
     family("quotad_job_last_run_ok", "1 unless the job's last run failed.", &last_ok);
     family("quotad_job_next_run_timestamp_seconds", "Each enabled job's next occurrence.", &next);
     let counts = store.outbox_counts()?;
@@ -224,7 +229,11 @@ pub fn prometheus(cfg: &Config, now: DateTime<Utc>) -> Result<String> {
     family("quotad_dead_letters", "Messages given up on (dead letters).", &[(String::new(), dead as f64)]);
     let last = store.import_reports(1)?;
     if let Some(r) = last.first() {
-        family("quotad_last_import_timestamp_seconds", "When the last inbox file was read.", &[(String::new(), r.at.timestamp() as f64)]);
+        family(
+            "quotad_last_import_timestamp_seconds",
+            "When the last inbox file was read.",
+            &[(String::new(), r.at.timestamp() as f64)],
+        );
         family(
             "quotad_last_import_rows_rejected",
             "Rows the last inbox file had rejected.",
@@ -260,6 +269,9 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         assert_eq!(labels(&[("job", "a\"b\\c\nd")]), "{job=\"a\\\"b\\\\c\\nd\"}");
-        assert_eq!(labels(&[("job", "weekly_ranking"), ("state", "succeeded")]), "{job=\"weekly_ranking\",state=\"succeeded\"}");
+        assert_eq!(
+            labels(&[("job", "weekly_ranking"), ("state", "succeeded")]),
+            "{job=\"weekly_ranking\",state=\"succeeded\"}"
+        );
     }
 }

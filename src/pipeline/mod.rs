@@ -51,8 +51,10 @@ use chrono::{DateTime, Utc};
 use crate::domain::Period;
 use crate::metrics;
 
-pub use board::{BoardData, BoardKey, Health, board_data, board_key, board_page, health, heartbeat_limit, prometheus, render_board};
 pub use crate::report::board::BoardView;
+pub use board::{
+    BoardData, BoardKey, Health, board_data, board_key, board_page, health, heartbeat_limit, prometheus, render_board,
+};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,

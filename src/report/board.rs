@@ -19,7 +19,8 @@ use crate::domain::{BestKind, BoardKind, Celebrations, Judged, MonthStandings, S
 /// One line of a board on the TV.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BoardRowView {
-    /// Standard competition rank on the attainment board.
+    /// Standard competition rank on the attainment board (on the results board when
+    /// nobody in scope has a quota).
     pub rank: u32,
     /// Movement since last week's ranking: "▲ 2", "▼ 1", "=" (same place), "new" (not
     /// ranked last week) or "" (no ranking last week this month).
@@ -115,8 +116,10 @@ pub fn board_view(
         BoardScope::Team(t) => Some(m.team_named(t)?),
     };
     let by_key: std::collections::HashMap<&str, &Standing> = m.reps.iter().map(|s| (s.rep_key.as_str(), s)).collect();
-    let board = m.board(BoardKind::Attainment, team);
-    let entries = board.map(|b| b.entries.as_slice()).unwrap_or_default();
+    // The attainment board; a scope where nobody has a quota is ranked on results
+    // alone, as the weekly ranking PDF does.
+    let on = |kind| m.board(kind, team).map(|b| b.entries.as_slice()).filter(|e| !e.is_empty());
+    let entries = on(BoardKind::Attainment).or_else(|| on(BoardKind::Results)).unwrap_or_default();
     let had_last_week = entries.iter().any(|e| e.movement.is_some());
     let mut listed = Vec::new();
     for e in entries.iter().take(rows) {
@@ -268,6 +271,50 @@ pub fn render_board(
     t.render(if whole_page { "web/board.html" } else { "web/board_live.html" }, &ctx)
 }
 
+/// Renders both board templates with a sample view (`quotad check`): a template a user
+/// overrode that no longer renders is found before a TV shows an error.
+///
+/// Errors: a template fails to render (names it).
+pub fn render_board_sample(t: &Templates) -> Result<(), ReportError> {
+    let row = BoardRowView {
+        rank: 1,
+        movement: "▲ 2".into(),
+        movement_class: "up",
+        medal: "gold",
+        name: "José Núñez".into(),
+        team: "North Division".into(),
+        revenue: "$412,500".into(),
+        attainment: "103.1%".into(),
+        bar: 69,
+        at_quota: true,
+        best: true,
+    };
+    let view = BoardView {
+        org: "Example Homes".into(),
+        title: "Company board".into(),
+        period: "November 2026 to date".into(),
+        days: "1–18 Nov".into(),
+        status: "Preliminary",
+        as_of: "as of 18 November 2026".into(),
+        rows: vec![row],
+        more: 0,
+        unranked: 1,
+        has_results: true,
+        teams: vec![TeamPanelView {
+            rank: Some(1),
+            team: "North Division".into(),
+            revenue: "$412,500".into(),
+            attainment: "103.1%".into(),
+            leaders: vec!["José Núñez".into()],
+        }],
+        celebrations: vec!["✓ At quota: José Núñez".into()],
+    };
+    for whole in [true, false] {
+        render_board(t, &view, "/board/live?token=x", 3000, 12000, whole)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +326,11 @@ mod tests {
         assert_eq!(bar_width(Some(Decimal::ONE)), 67);
         assert_eq!(bar_width(Some(Decimal::new(75, 2))), 50);
         assert_eq!(bar_width(Some(Decimal::new(3, 0))), 100);
+    }
+
+    #[test]
+    fn the_sample_board_renders_escaped() {
+        let t = Templates::load(None).unwrap();
+        render_board_sample(&t).unwrap();
     }
 }

@@ -157,7 +157,10 @@ async fn board(w: Arc<Web>, q: HashMap<String, String>, team: Option<String>, pa
         Ok(Err(e)) => {
             tracing::warn!("web: the board cannot be computed: {e:#}");
             with_headers(
-                (StatusCode::INTERNAL_SERVER_ERROR, "The board's figures cannot be read now; see quotad serve's log.\n")
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The board's figures cannot be read now; see quotad serve's log.\n",
+                )
                     .into_response(),
                 "text/plain; charset=utf-8",
             )

@@ -273,13 +273,11 @@ impl Browser {
     /// The page's board rows as the DOM holds them: [rank, movement, name, team,
     /// revenue, attainment, ✓, ★].
     fn rows(&self) -> Vec<Vec<String>> {
-        let v = self.js(
-            "return Array.from(document.querySelectorAll('#board tbody tr.rep')).map(function (r) {
+        let v = self.js("return Array.from(document.querySelectorAll('#board tbody tr.rep')).map(function (r) {
                var t = function (sel) { var e = r.querySelector(sel); return e ? e.textContent.trim() : ''; };
                return [t('.rank'), t('.move'), t('.rep-name'), t('td.team'), t('td.revenue'), t('.pct'),
                        r.querySelector('.check') ? '✓' : '', r.querySelector('.star') ? '★' : ''];
-             });",
-        );
+             });");
         serde_json::from_value(v).unwrap()
     }
 
@@ -520,7 +518,9 @@ fn the_wrong_token_gets_404_and_metrics_parse_as_prometheus_text() {
 fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
     let is_name = |s: &str| {
         !s.is_empty()
-            && s.chars().enumerate().all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()))
+            && s.chars()
+                .enumerate()
+                .all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()))
     };
     let mut typed = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -574,7 +574,11 @@ fn health_reflects_a_stalled_heartbeat() {
         }),
         "{last:?}"
     );
-    assert!(last.1.starts_with("unhealthy\nstate database: ok\nheartbeat: STALLED: last looked at the calendar"), "{}", last.1);
+    assert!(
+        last.1.starts_with("unhealthy\nstate database: ok\nheartbeat: STALLED: last looked at the calendar"),
+        "{}",
+        last.1
+    );
     assert!(last.1.contains("limit 33 s"), "{}", last.1);
     let (_, _, text) = get(&d.url("/metrics"));
     assert!(text.contains("\nquotad_healthy 0\n"), "{text}");
@@ -587,7 +591,11 @@ fn serve_refuses_to_start_the_web_face_without_a_token() {
     let env = march();
     let run = env.quotad_env(&["--now", NOW, "serve"], &[("QUOTAD_BOARD_TOKEN", "")]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("the environment variable QUOTAD_BOARD_TOKEN (web.token_env) is not set"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the environment variable QUOTAD_BOARD_TOKEN (web.token_env) is not set"),
+        "{}",
+        run.stderr
+    );
     let run = env.quotad_env(&["--now", NOW, "serve"], &[("QUOTAD_BOARD_TOKEN", "short")]);
     assert!(run.stderr.contains("is shorter than 16 characters"), "{}", run.stderr);
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -598,4 +606,48 @@ fn serve_refuses_to_start_the_web_face_without_a_token() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains(&format!("web.listen: cannot listen on 127.0.0.1:{port}")), "{}", run.stderr);
     drop(taken);
+}
+
+/// Where nobody has a quota, the board ranks on results (revenue), as the weekly
+/// ranking PDF does. Only Ann's and Bob's deals (D1–D3): Bob 250,000 → 1, Ann
+/// 99,950 → 2, the other three tied 3rd at $0 (listed alphabetically) and given no
+/// bronze; no ✓ (no quota), attainment "no quota".
+#[test]
+fn a_company_without_quotas_is_ranked_on_results() {
+    let env = Env::new(&board_config());
+    env.put("roster.csv", ROSTER);
+    put_at(&env, "deals-1.csv", &DEALS.lines().take(4).collect::<Vec<_>>().join("\n"), "2026-03-18T14:00:00Z");
+    let run = env.quotad(&["--now", NOW, "import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let d = Daemon::start(&env, &["--now", NOW, "serve"], &[("QUOTAD_BOARD_TOKEN", TOKEN)]);
+    let (code, _, json) = get(&d.url(&format!("/board/data?token={TOKEN}")));
+    assert_eq!(code, 200, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows: Vec<(u64, &str, &str, &str, bool)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rank"].as_u64().unwrap(),
+                r["name"].as_str().unwrap(),
+                r["revenue"].as_str().unwrap(),
+                r["attainment"].as_str().unwrap(),
+                r["at_quota"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "Bob Baker", "$250,000", "no quota", false),
+            (2, "Ann Archer", "$99,950", "no quota", false),
+            (3, SCRIPT_NAME, "$0", "no quota", false),
+            (3, "Cy Cole", "$0", "no quota", false),
+            (3, "Dee Dunn", "$0", "no quota", false),
+        ]
+    );
+    // Nobody is celebrated for $0: third place at $0 gets no bronze.
+    let medals: Vec<&str> = v["rows"].as_array().unwrap().iter().map(|r| r["medal"].as_str().unwrap()).collect();
+    assert_eq!(medals, ["gold", "silver", "", "", ""]);
 }
