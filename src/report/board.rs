@@ -67,6 +67,8 @@ pub struct BoardView {
     pub org: String,
     /// "Company board" or "Team North".
     pub title: String,
+    /// One team's board (its page shows no team column).
+    pub team_board: bool,
     /// The ranked period in words: "December 2026 to date".
     pub period: String,
     /// The days counted: "1–6 Dec".
@@ -190,6 +192,7 @@ pub fn board_view(
             Some(t) => format!("Team {t}"),
             None => "Company board".into(),
         },
+        team_board: team.is_some(),
         period: ranked_label(m.period, m.through),
         days: ranked_days(m.period, m.through),
         status: match (m.has_results, m.preliminary) {
@@ -292,6 +295,7 @@ pub fn render_board_sample(t: &Templates) -> Result<(), ReportError> {
     let view = BoardView {
         org: "Example Homes".into(),
         title: "Company board".into(),
+        team_board: false,
         period: "November 2026 to date".into(),
         days: "1–18 Nov".into(),
         status: "Preliminary",

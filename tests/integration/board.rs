@@ -651,3 +651,22 @@ fn a_company_without_quotas_is_ranked_on_results() {
     let medals: Vec<&str> = v["rows"].as_array().unwrap().iter().map(|r| r["medal"].as_str().unwrap()).collect();
     assert_eq!(medals, ["gold", "silver", "", "", ""]);
 }
+
+/// `quotad check` says where the board will answer, and fails (exit 1) while the
+/// token's variable is not set.
+#[test]
+fn check_names_the_web_face_and_its_token() {
+    let env = Env::new(&board_config());
+    let run = env.quotad_env(&["check"], &[("QUOTAD_BOARD_TOKEN", TOKEN)]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "  web: the board at http://127.0.0.1:0/board?token=$QUOTAD_BOARD_TOKEN, /healthz, /metrics; token from $QUOTAD_BOARD_TOKEN (set)"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = env.quotad_env(&["check"], &[("QUOTAD_BOARD_TOKEN", "")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("but $QUOTAD_BOARD_TOKEN is NOT SET"), "{}", run.stdout);
+}
