@@ -20,6 +20,11 @@
 //!   `schedule.rescan_seconds` (network shares send no events), plus a look when the
 //!   earliest file settling will have been unchanged for `settle_seconds`. Idle, the
 //!   worker sleeps until the next heartbeat or rescan;
+//! - **web** (config `[web] listen`, off by default): the sales-floor board, `/healthz`
+//!   and `/metrics` ([`crate::web`]) answer HTTP on this same runtime; they read the
+//!   state database read-only and never message the worker. The port is bound and the
+//!   token read (`web.token_env`) before anything runs, so a mistake stops the start;
+//!   the web face stops after the worker;
 //! - **SIGTERM / SIGINT**: [`Stop::request`] on the token the worker's
 //!   [`pipeline::Calendar`] holds (delivery finishes the message in flight and leaves
 //!   the rest pending), then the worker records state and returns.

@@ -368,17 +368,23 @@ fn the_board_in_chromium_shows_the_standings_and_follows_an_import_without_a_rel
     assert!(header.contains("March 2026 to date") && header.contains("1–18 Mar"), "{header}");
     assert!(header.contains("Preliminary") && header.contains("as of 18 March 2026"), "{header}");
 
-    // The same ranks and figures as `quotad standings --format json`.
-    let from_json: Vec<(String, String, String)> = json
+    // The same ranks and figures as `quotad standings --format json` (revenue there in
+    // exact currency units, "99950"; on the board "$99,950").
+    let from_json: Vec<[String; 5]> = json
         .iter()
         .filter(|r| r["rank"].is_u64())
         .map(|r| {
             let pct = format!("{}%", r["attainment_pct"].as_str().unwrap());
-            (r["rank"].to_string(), r["name"].as_str().unwrap().to_string(), pct)
+            let team = r["team"].as_str().unwrap().to_string();
+            let revenue = r["revenue"].as_str().unwrap().to_string();
+            [r["rank"].to_string(), r["name"].as_str().unwrap().to_string(), team, revenue, pct]
         })
         .collect();
-    let from_dom: Vec<(String, String, String)> =
-        browser.rows().into_iter().map(|r| (r[0].clone(), r[2].clone(), r[5].clone())).collect();
+    let from_dom: Vec<[String; 5]> = browser
+        .rows()
+        .into_iter()
+        .map(|r| [r[0].clone(), r[2].clone(), r[3].clone(), r[4].replace(['$', ','], ""), r[5].clone()])
+        .collect();
     assert_eq!(from_dom, from_json);
     // The same order and attainments as the weekly ranking PDF of those days.
     let text = crate::documents::pages(&env.path("p/ranking_2026-W12.pdf")).join("\n");
