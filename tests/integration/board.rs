@@ -415,6 +415,9 @@ fn the_board_in_chromium_shows_the_standings_and_follows_an_import_without_a_rel
     let teams = browser.js("return document.querySelector('[data-panel=teams]').textContent;");
     let teams = teams.as_str().unwrap();
     assert!(teams.contains("90.0%") && teams.contains("76.9%"), "{teams}");
+    // One side panel is up at a time (they take turns every rotate_seconds).
+    assert_eq!(browser.js("return document.querySelectorAll('.panel.shown').length;"), 1);
+    assert_eq!(browser.js("return document.querySelectorAll('.panel').length;"), 2);
     let cheers = browser.js("return document.querySelector('[data-panel=celebrations]').textContent;");
     assert!(cheers.as_str().unwrap().contains("At quota: Bob Baker, Cy Cole"), "{cheers}");
 
