@@ -86,11 +86,25 @@ pub struct BoardView {
     pub unranked: usize,
     /// Whether anyone has a result this period; without one nobody is celebrated.
     pub has_results: bool,
-    /// Teams, by team rank (company board only; empty on a team's board).
+    /// Teams, by team rank, at most [`PANEL_TEAMS`] (company board only; empty on a
+    /// team's board).
     pub teams: Vec<TeamPanelView>,
-    /// The month's celebrations, one line each (company-wide or the team's).
+    /// Teams not listed in the panel.
+    pub teams_more: usize,
+    /// The month's celebrations, one line each (company-wide or the team's), at most
+    /// [`PANEL_LINES`]: more at quota than fit are counted ("✓ 112 reps at quota"),
+    /// and further lines become "+ N more".
     pub celebrations: Vec<String>,
 }
+
+/// Teams the side panel lists (what fits a 1080p screen's panel).
+pub const PANEL_TEAMS: usize = 6;
+
+/// Celebration lines the side panel shows.
+pub const PANEL_LINES: usize = 8;
+
+/// Names listed in the "at quota" line; more are counted instead.
+const AT_QUOTA_NAMES: usize = 6;
 
 /// Which scope a board shows.
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +199,9 @@ pub fn board_view(
             })
             .collect(),
     };
-    let celebrations = celebration_lines(celebrations, m, fmt);
+    let celebrations = fit_panel(celebration_lines(celebrations, m, fmt));
+    let teams_more = teams.len().saturating_sub(PANEL_TEAMS);
+    let teams: Vec<TeamPanelView> = teams.into_iter().take(PANEL_TEAMS).collect();
     Some(BoardView {
         org: org.to_string(),
         title: match team {
@@ -209,6 +225,7 @@ pub fn board_view(
         unranked,
         has_results: m.has_results,
         teams,
+        teams_more,
         celebrations: if m.has_results { celebrations } else { Vec::new() },
     })
 }
@@ -217,9 +234,7 @@ pub fn board_view(
 /// (docs/definitions.md: Celebrations).
 fn celebration_lines(c: &Celebrations, m: &MonthStandings, fmt: &Format) -> Vec<String> {
     let mut out = Vec::new();
-    if !c.at_quota.is_empty() {
-        out.push(format!("✓ At quota: {}", c.at_quota.join(", ")));
-    }
+    out.extend(at_quota_line(&c.at_quota));
     for n in &c.first_at_quota {
         out.push(format!("First month at quota: {n}"));
     }
@@ -242,6 +257,26 @@ fn celebration_lines(c: &Celebrations, m: &MonthStandings, fmt: &Format) -> Vec<
         out.push(format!("Most improved: {n}, +{} points", fmt.number(*pts * Decimal::ONE_HUNDRED, 1)));
     }
     out
+}
+
+/// The "at quota" line: the names, or their count when more than [`AT_QUOTA_NAMES`];
+/// `None` when nobody is at quota.
+fn at_quota_line(names: &[String]) -> Option<String> {
+    match names.len() {
+        0 => None,
+        n if n > AT_QUOTA_NAMES => Some(format!("✓ {n} reps at quota")),
+        _ => Some(format!("✓ At quota: {}", names.join(", "))),
+    }
+}
+
+/// At most [`PANEL_LINES`] lines: the rest become "+ N more".
+fn fit_panel(mut lines: Vec<String>) -> Vec<String> {
+    if lines.len() > PANEL_LINES {
+        let more = lines.len() - (PANEL_LINES - 1);
+        lines.truncate(PANEL_LINES - 1);
+        lines.push(format!("+ {more} more"));
+    }
+    lines
 }
 
 /// The attainment bar's width in percent of its track, which spans 0% to 150% of quota
@@ -311,6 +346,7 @@ pub fn render_board_sample(t: &Templates) -> Result<(), ReportError> {
             attainment: "103.1%".into(),
             leaders: vec!["José Núñez".into()],
         }],
+        teams_more: 0,
         celebrations: vec!["✓ At quota: José Núñez".into()],
     };
     for whole in [true, false] {
@@ -333,7 +369,21 @@ mod tests {
     }
 
     #[test]
-    fn the_sample_board_renders_escaped() {
+    fn the_panel_counts_what_does_not_fit() {
+        let names = |n: usize| (1..=n).map(|i| format!("Rep {i}")).collect::<Vec<_>>();
+        assert_eq!(at_quota_line(&[]), None);
+        assert_eq!(at_quota_line(&names(2)).unwrap(), "✓ At quota: Rep 1, Rep 2");
+        assert_eq!(at_quota_line(&names(6)).unwrap(), "✓ At quota: Rep 1, Rep 2, Rep 3, Rep 4, Rep 5, Rep 6");
+        assert_eq!(at_quota_line(&names(7)).unwrap(), "✓ 7 reps at quota");
+        assert_eq!(fit_panel(names(8)), names(8));
+        let fitted = fit_panel(names(11));
+        assert_eq!(fitted.len(), 8);
+        assert_eq!(fitted[6], "Rep 7");
+        assert_eq!(fitted[7], "+ 4 more");
+    }
+
+    #[test]
+    fn the_sample_board_renders() {
         let t = Templates::load(None).unwrap();
         render_board_sample(&t).unwrap();
     }
