@@ -59,8 +59,12 @@
 //!   `cmd::serve` runs the daemon loop that acts on it and calls `pipeline`; the
 //!   daemon's own crates (tokio, whose interval is its heartbeat, notify) live
 //!   there, so `schedule` stays testable without a runtime or a clock.
+//! - [`web`] is the daemon's optional read-only web face (the sales-floor board,
+//!   `/healthz`, `/metrics`; config `[web]`): it owns axum and imports `pipeline`,
+//!   `config` and `schedule` (the clock), never a stage; `cmd::serve` runs it on the
+//!   daemon's tokio runtime.
 //! - [`cli`] and `cmd` sit on top; nothing imports them. `cmd` imports `pipeline`,
-//!   `config`, `domain`, `schedule` and `cli` only — never a stage: a command parses
+//!   `config`, `domain`, `schedule` and `cli` only (and `cmd::serve` the [`web`] face) — never a stage: a command parses
 //!   its arguments, calls a pipeline function and prints the summary it returns.
 //!   `main.rs` only parses arguments and calls [`run`].
 //!
@@ -77,6 +81,7 @@ pub mod pipeline;
 pub mod report;
 pub mod schedule;
 pub mod store;
+pub mod web;
 
 /// Runs a parsed command line at time `now` and returns the process exit status
 /// (0 ok, 1 failure). Errors carry context naming the file, key or row concerned.

@@ -72,6 +72,20 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
         Some(a) => say!("  dead letters and quarantined files are reported to {a}"),
         None => say!("  dead letters and quarantined files are reported to nobody by e-mail (set mail.admin)"),
     }
+    match cfg.web.listen {
+        None => say!("  web: off (no [web] listen)"),
+        Some(addr) => {
+            let var = &cfg.web.token_env;
+            let token = match std::env::var(var) {
+                Ok(t) if t.chars().count() >= 16 => format!("token from ${var} (set)"),
+                _ => {
+                    status = 1;
+                    format!("but ${var} is NOT SET to a token of 16+ characters: `quotad serve` will refuse to start")
+                }
+            };
+            say!("  web: the board at http://{addr}/board?token=${var}, /healthz, /metrics; {token}");
+        }
+    }
     let cal = &cfg.schedule;
     say!(
         "  calendar ({}): catch_up {}h, settle {} s, rescan {} s, heartbeat {} s",

@@ -20,6 +20,11 @@
 //!   `schedule.rescan_seconds` (network shares send no events), plus a look when the
 //!   earliest file settling will have been unchanged for `settle_seconds`. Idle, the
 //!   worker sleeps until the next heartbeat or rescan;
+//! - **web** (config `[web] listen`, off by default): the sales-floor board, `/healthz`
+//!   and `/metrics` ([`crate::web`]) answer HTTP on this same runtime; they read the
+//!   state database read-only and never message the worker. The port is bound and the
+//!   token read (`web.token_env`) before anything runs, so a mistake stops the start;
+//!   the web face stops after the worker;
 //! - **SIGTERM / SIGINT**: [`Stop::request`] on the token the worker's
 //!   [`pipeline::Calendar`] holds (delivery finishes the message in flight and leaves
 //!   the rest pending), then the worker records state and returns.
@@ -60,6 +65,12 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         anyhow::bail!("--speed must be a positive number (1 = real time)");
     }
     let lock = pipeline::lock_state_as(cfg, "serve", pipeline::IfLocked::Refuse)?;
+    // The web face (`[web] listen`): its token and port are checked before anything
+    // runs, so a mistake stops the start instead of leaving a daemon without its board.
+    let web = match cfg.web.listen {
+        Some(addr) => Some(web_listener(cfg, addr)?),
+        None => None,
+    };
     let stop = Stop::for_daemon();
     let calendar = pipeline::Calendar::open(cfg, stop.clone())?;
     // The clock starts once the state is open, so that `--now T` means T here.
@@ -97,6 +108,18 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
             }
         );
     }
+
+    let web = match web {
+        Some((listener, token)) => {
+            let at = listener.local_addr().context("web.listen: cannot read the bound address")?;
+            say!(
+                "  web: board at http://{at}/board?token=${} (team boards /board/team/NAME), health /healthz, metrics /metrics",
+                cfg.web.token_env
+            );
+            Some((listener, Arc::new(crate::web::Web::new(cfg, clock.clone(), token)?)))
+        }
+        None => None,
+    };
 
     let (tx, rx) = mpsc::channel::<Msg>();
     // The worker says when it has returned (instead of being polled for it).
@@ -136,6 +159,18 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
             }
         });
         let _watcher = watch(&inbox, tx.clone());
+        // The web face answers on this same runtime until the worker has stopped.
+        let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
+        let web_task = match web {
+            Some((listener, state)) => {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).context("web.listen: cannot use the socket")?;
+                Some(tokio::spawn(crate::web::serve(listener, state, async move {
+                    let _ = web_stopped.await;
+                })))
+            }
+            None => None,
+        };
         let ended = tokio::select! {
             _ = term.recv() => { say!("SIGTERM: finishing the work in flight, then stopping"); false }
             _ = int.recv() => { say!("SIGINT: finishing the work in flight, then stopping"); false }
@@ -147,6 +182,15 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         if !ended {
             let _ = done_rx.await;
         }
+        let _ = web_stop.send(());
+        if let Some(t) = web_task {
+            // Requests in flight finish; a client that keeps a connection open longer is cut.
+            match tokio::time::timeout(StdDuration::from_secs(5), t).await {
+                Ok(Ok(Err(e))) => tracing::warn!("web: {e}"),
+                Ok(_) => {}
+                Err(_) => tracing::warn!("web: connections still open after 5 s; closed"),
+            }
+        }
         match worker.join() {
             Ok(r) => r,
             Err(_) => anyhow::bail!("the worker thread panicked"),
@@ -156,6 +200,26 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
     outcome?;
     say!("quotad serve: stopped");
     Ok(0)
+}
+
+/// Binds `[web] listen` and reads the board's token from the environment
+/// (`web.token_env`).
+///
+/// Errors: the token is missing or shorter than 16 characters; the address cannot be
+/// bound (in use, not this host's).
+fn web_listener(cfg: &Config, addr: std::net::SocketAddr) -> Result<(std::net::TcpListener, String)> {
+    let var = &cfg.web.token_env;
+    let token = std::env::var(var).unwrap_or_default();
+    if token.chars().count() < 16 {
+        anyhow::bail!(
+            "web.listen is set, but the environment variable {var} (web.token_env) {}: the board's URL carries it \
+             (?token=...), since a TV cannot log in; set it to a long random value, e.g. `export {var}=$(openssl rand -hex 16)`",
+            if token.is_empty() { "is not set" } else { "is shorter than 16 characters" }
+        );
+    }
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("web.listen: cannot listen on {addr}"))?;
+    listener.set_nonblocking(true).context("web.listen: cannot make the socket non-blocking")?;
+    Ok((listener, token))
 }
 
 /// Watches the inbox folder (not recursively). Only the events that mean a file arrived

@@ -10,8 +10,8 @@
 //! `Raw*` types and validation live beside it: `org` (`[org]`, `[paths]`),
 //! `sources` (`[ingest]`, `[stages]`, `[sources.NAME]`), `mail` (`[mail]`,
 //! `[mail.smtp]`), `metrics` (`[metrics]`, `[calendar]`), `pdf` (`[pdf]`), `schedule`
-//! (`[schedule]`, `[quota_memo]`), `approval` (`[quota_memo.approval]`) and `weekly`
-//! (`[weekly_ranking]`).
+//! (`[schedule]`, `[quota_memo]`), `approval` (`[quota_memo.approval]`), `weekly`
+//! (`[weekly_ranking]`) and `web` (`[web]`).
 //!
 //! May import `domain` and the settings types of the stages it composes (`ingest`,
 //! `deliver`, `metrics`, `report`, `schedule`), plus serde/toml; never `pipeline`,
@@ -24,6 +24,7 @@ mod org;
 mod pdf;
 mod schedule;
 mod sources;
+mod web;
 mod weekly;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ use toml::Spanned;
 pub use approval::{ApprovalSettings, AtDeadline};
 pub use org::{AfterImport, Org, Paths};
 pub use schedule::QuotaMemoSettings;
+pub use web::WebSettings;
 pub use weekly::{FullTo, WeeklyRankingSettings};
 
 /// A config error: where, and what was expected.
@@ -77,6 +79,8 @@ pub struct Config {
     pub schedule: crate::schedule::Calendar,
     /// How the weekly ranking is distributed (config `[weekly_ranking]`).
     pub weekly_ranking: WeeklyRankingSettings,
+    /// The board's web face (config `[web]`; off by default).
+    pub web: WebSettings,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +107,8 @@ struct RawConfig {
     schedule: schedule::RawSchedule,
     #[serde(default)]
     weekly_ranking: weekly::RawWeeklyRanking,
+    #[serde(default)]
+    web: web::RawWeb,
 }
 
 /// 1-based line of byte offset `at` in `text`; `None` for the synthetic 0..0 span of a default.
@@ -155,7 +161,9 @@ impl Config {
         let pdf = pdf::settings(&raw.pdf, &err, &abs)?;
         let schedule = schedule::settings(&raw.schedule, org.time_zone, &err)?;
         let weekly_ranking = weekly::settings(&raw.weekly_ranking, &err)?;
+        let web = web::settings(&raw.web, &err)?;
         Ok(Config {
+            web,
             weekly_ranking,
             schedule,
             quota_memo,

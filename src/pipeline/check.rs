@@ -40,6 +40,7 @@ pub fn check_templates(cfg: &Config) -> Result<TemplatesCheck> {
     report::render_dead_letters(&templates, &report::DeadLettersView::new(&cfg.org.name, "SMTP", vec![sample_dead]))?;
     report::render_document_samples(&templates)?;
     report::approval::render_digest(&templates, &report::approval::DigestView::sample(&cfg.org.name))?;
+    report::board::render_board_sample(&templates)?;
     report::render_quarantine(
         &templates,
         &report::QuarantineView {

@@ -34,6 +34,7 @@
 //! through a [`Stop`] token passed in (never process state).
 
 mod approval;
+mod board;
 mod check;
 mod documents;
 mod explain;
@@ -55,8 +56,12 @@ use chrono::{DateTime, Utc};
 use crate::domain::Period;
 use crate::metrics;
 
+pub use crate::report::board::BoardView;
 pub use approval::{
     Approval, HeldLine, HeldRun, approval_trail, approve, daemon_pid, held_runs, reject, request, request_outcome,
+};
+pub use board::{
+    BoardData, BoardKey, Health, board_data, board_key, board_page, health, heartbeat_limit, prometheus, render_board,
 };
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
@@ -86,7 +91,9 @@ pub use crate::store::OutboxState;
 
 use crate::config::Config;
 use crate::domain::IsoWeek;
-use crate::report::{Fonts, Templates};
+use crate::report::Fonts;
+/// Loaded templates ([`load_templates`]), for the web face.
+pub use crate::report::Templates;
 use crate::store::Store;
 
 /// A stop token: asks work in progress to stop soon (SIGTERM/SIGINT in `quotad

@@ -8,6 +8,7 @@
 //! HTML-autoescaped; `.txt` templates (subjects, plain text) are not.
 
 pub mod approval;
+pub mod board;
 pub mod documents;
 mod flags;
 mod format;
@@ -93,6 +94,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("email/approval_digest.txt", include_str!("../../templates/email/approval_digest.txt")),
     ("email/approval_digest.html", include_str!("../../templates/email/approval_digest.html")),
     ("pdf/talking_points.txt", include_str!("../../templates/pdf/talking_points.txt")),
+    // The sales-floor board (issue 21).
+    ("web/board.html", include_str!("../../templates/web/board.html")),
+    ("web/board_live.html", include_str!("../../templates/web/board_live.html")),
 ];
 
 /// The built-in templates as (name, text), for `quotad init` to copy out.
