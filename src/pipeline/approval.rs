@@ -693,6 +693,9 @@ fn release_if_unchanged(
         finish(cfg, store, templates, period, &mut s, now, stop)?;
         return Ok(Approval::Changed { old: p.token.clone(), why, held: run });
     }
+    // The held bytes were rendered when the digest went out; what goes now says the same
+    // (same token) but is dated today, not the day it was held.
+    store.approval_restamp(p.id, &held)?;
     let Some(released) = store.approval_release(p.id, who, now)? else {
         bail!(
             "the {} memos held with token {} were decided meanwhile (quotad status shows how)",

@@ -285,6 +285,29 @@ impl Store {
         .map_err(self.err())
     }
 
+    /// Replaces the stored bytes of run `id`'s held messages with `fresh` ones that say
+    /// the same thing (same idempotency key and content hash: only the Date header
+    /// differs), so that memos approved days after they were held carry the day they are
+    /// sent. A fresh message whose content differs is ignored (the caller compares the
+    /// tokens first). Returns how many were restamped.
+    pub fn approval_restamp(&mut self, id: i64, fresh: &[HeldMessage]) -> Result<usize> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut n = 0;
+        for m in fresh {
+            n += tx
+                .execute(
+                    "UPDATE approval_messages SET message = ?4
+                     WHERE approval_id = ?1 AND idempotency_key = ?2 AND content_hash = ?3",
+                    params![id, m.entry.idempotency_key, m.content_hash, m.entry.message],
+                )
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(n)
+    }
+
     /// Approves the pending run `id`: in one durable transaction, its held messages go
     /// into the outbox as `pending` (a key the outbox already has is left alone, never
     /// sent twice), their memo facts are recorded, and the run is marked `approved` by

@@ -209,6 +209,15 @@ fn memos_are_held_until_the_digests_token_is_approved_and_then_sent_once() {
             "mia@example.com"
         ]
     );
+    // Each memo is dated when it was approved and sent (15:00), not when it was held
+    // (14:00); its Message-ID is the one the digest's example showed.
+    for r in sink.received().iter().skip(1) {
+        assert!(
+            r.email.raw.contains("\nDate: Mon, 02 Nov 2026 15:00:00 +0000\r\n"),
+            "{}",
+            &r.email.raw[..600.min(r.email.raw.len())]
+        );
+    }
     // The ledger names the approver; approving again, or running the job again, sends nothing.
     let trail = env.store().approval_history("quota-memo", "2026-11").unwrap();
     assert_eq!(trail.len(), 1);
