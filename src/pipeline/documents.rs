@@ -348,7 +348,8 @@ pub fn weekly_ranking(
     let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
     teams.sort_unstable();
     teams.dedup();
-    let celebrations: Vec<Celebrations> = teams.iter().map(|t| metrics::team_celebrations(&m, t)).collect();
+    let celebrations: Vec<Celebrations> =
+        teams.iter().map(|t| metrics::team_celebrations(&m, t, &cfg.metrics.names)).collect();
     let editions = report::documents::TeamEditions::new(&input, cfg.weekly_ranking.top);
     // The full PDF (None) and each team's edition, on every core.
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();

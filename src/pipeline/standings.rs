@@ -80,7 +80,7 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
         teams.dedup();
         bail!("no team named '{t}' in {period}; teams: {}", teams.join(", "));
     }
-    let rows = view::rows(&m, board, team);
+    let rows = view::rows(&m, board, team, cfg.org.format.names());
     Ok(match format {
         StandingsFormat::Csv => view::to_csv(&rows),
         StandingsFormat::Json => format!("{}\n", serde_json::to_string_pretty(&rows)?),

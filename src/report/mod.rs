@@ -22,7 +22,7 @@ pub use documents::{
     OneOnOneInput, PaperworkIssue, Pdf, RankingInput, TeamEditionInput, TeamEditions, ranked_days, ranked_label,
 };
 pub use flags::{FlagView, flag_sentences, flag_views, talking_points};
-pub use format::{Format, LOCALES};
+pub use format::{Format, FormatError, MoneyDecimals, closest_locales};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
 use crate::domain::{BoardKind, Judged, MonthStandings, Period, Standards, Standing};
