@@ -1,19 +1,28 @@
-//! Number formatting for the org's locale and currency: money in whole currency units,
-//! percents to one decimal, plain decimals. Formatting happens here, in Rust, never in
-//! templates, so a template cannot format a figure differently from a PDF.
+//! Formatting for the org's locale and currency: money (whole currency units, or the
+//! currency's minor units), percents to one decimal, plain decimals, months and dates.
+//! Formatting happens here, in Rust, never in templates, so a template cannot format a
+//! figure differently from a PDF.
 //!
 //! The conventions come from CLDR through ICU4X's compiled data (issue 20): the
-//! locale's digits, group and decimal separators, minus sign, percent pattern, the
-//! currency's symbol in that locale and where it goes (`icu_decimal`,
-//! `icu_experimental`'s currency and percent formatters, which stable ICU4X does not have
-//! yet). Every figure is rounded first, once, by [`crate::domain::shown`] (the display
-//! rule: a value below a threshold never shows at or above it), and ICU4X only lays out
-//! the digits it is given, so the display rule holds in every locale.
+//! locale's digits, group and decimal separators, minus sign and percent pattern
+//! (`icu_decimal`, `icu_experimental`'s percent formatter), the currency's symbol in
+//! that locale and where it goes (`icu_experimental`'s currency formatter: stable ICU4X
+//! has no currency formatting yet), month names and date patterns in the Gregorian
+//! calendar (`icu_datetime`). Every figure is rounded first, once, by
+//! [`crate::domain::shown`] (the display rule: a value below a threshold never shows at
+//! or above it), and ICU4X only lays out the digits it is given, so the display rule
+//! holds in every locale. The currency formatter always pads to the currency's minor
+//! units, so money takes from it only what goes before and after the digits
+//! (`affixes`), and lays out quotad's own rounded digits between them.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use chrono::{Datelike, NaiveDate};
 use fixed_decimal::Decimal as Digits;
+use icu_calendar::{Date, Gregorian};
+use icu_datetime::FixedCalendarDateTimeFormatter;
+use icu_datetime::fieldsets::{MD, YM, YMD};
 use icu_decimal::DecimalFormatter;
 use icu_experimental::dimension::currency::CurrencyType;
 use icu_experimental::dimension::currency::formatter::CurrencyFormatter;
@@ -23,7 +32,7 @@ use icu_locale_core::Locale;
 use icu_provider::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::domain::{Judged, NameOrder, Standards, percent_shown, shown};
+use crate::domain::{Judged, NameOrder, Period, Standards, percent_shown, shown};
 
 /// Locale and currency conventions (config `org.locale`, `org.currency`), from CLDR.
 ///
@@ -41,6 +50,12 @@ pub struct Format {
 struct Formatters {
     decimal: DecimalFormatter,
     percent: PercentFormatter<DecimalFormatter>,
+    /// "October 2026", "Oct 2026", "October 31, 2026", "Oct 31, 2026", "Oct 31" (en-US).
+    month_long: FixedCalendarDateTimeFormatter<Gregorian, YM>,
+    month_medium: FixedCalendarDateTimeFormatter<Gregorian, YM>,
+    date_long: FixedCalendarDateTimeFormatter<Gregorian, YMD>,
+    date_medium: FixedCalendarDateTimeFormatter<Gregorian, YMD>,
+    day_month: FixedCalendarDateTimeFormatter<Gregorian, MD>,
     /// What goes before and after the digits of a positive and of a negative amount
     /// (`("R$\u{a0}", "")`, `("-R$\u{a0}", "")`), from CLDR's currency pattern.
     positive: (String, String),
@@ -57,6 +72,33 @@ pub enum MoneyDecimals {
     Whole,
     /// The currency's minor units as CLDR gives them (`R$ 8.000.000,00`, `￥8,000,000`).
     Currency,
+}
+
+/// CLDR's long month-and-year formatter. ICU4X 2.4's own `try_new` leaves the number
+/// formatter unloaded for some locales' pattern (pt, pt-BR: "MMMM 'de' y"), and the
+/// year is then written through a fallback (with a debug assertion): its pattern has an
+/// era variant. So the names (era and month) are loaded first, number formatting
+/// included, and the plain constructor is the fallback.
+fn month_year_long(
+    prefs: icu_datetime::DateTimeFormatterPreferences,
+) -> Result<FixedCalendarDateTimeFormatter<Gregorian, YM>, icu_datetime::DateTimeFormatterLoadError> {
+    use icu_datetime::pattern::{FixedCalendarDateTimeNames, MonthNameLength, YearNameLength};
+    for length in [MonthNameLength::Wide, MonthNameLength::StandaloneWide] {
+        let Ok(mut names) = FixedCalendarDateTimeNames::<Gregorian, YM>::try_new(prefs) else { break };
+        // The pattern may carry an era variant (pt: for years before 1 CE).
+        let _ = names.include_year_names(YearNameLength::Abbreviated);
+        if names.include_month_names(length).is_ok()
+            && let Ok(f) = names.try_into_formatter(YM::long())
+        {
+            return Ok(f);
+        }
+    }
+    FixedCalendarDateTimeFormatter::try_new(prefs, YM::long())
+}
+
+/// `d` in ICU4X's Gregorian calendar (quotad's dates are proleptic Gregorian).
+fn gregorian(d: NaiveDate) -> Date<Gregorian> {
+    Date::try_new_gregorian(d.year(), d.month() as u8, d.day() as u8).expect("a chrono date is a Gregorian date")
 }
 
 /// Splits CLDR's formatting of 7 in the currency (`R$ 7,00`, `-7,00 €`, `￥7`) around its
@@ -276,6 +318,16 @@ impl Format {
         let (before, after, minor) = affixes(&money.format_fixed_decimal(&Digits::from(7)).to_string(), &seven, &zero);
         let (neg_before, neg_after, _) =
             affixes(&money.format_fixed_decimal(&Digits::from(-7)).to_string(), &seven, &zero);
+        let dates = |e: icu_datetime::DateTimeFormatterLoadError| FormatError::Malformed {
+            tag: format!("{locale} (dates: {e})"),
+            closest: Vec::new(),
+        };
+        let prefs = || (&parsed).into();
+        let month_long = month_year_long(prefs()).map_err(dates)?;
+        let month_medium = FixedCalendarDateTimeFormatter::try_new(prefs(), YM::medium()).map_err(dates)?;
+        let date_long = FixedCalendarDateTimeFormatter::try_new(prefs(), YMD::long()).map_err(dates)?;
+        let date_medium = FixedCalendarDateTimeFormatter::try_new(prefs(), YMD::medium()).map_err(dates)?;
+        let day_month = FixedCalendarDateTimeFormatter::try_new(prefs(), MD::medium()).map_err(dates)?;
         Ok(Format {
             locale: parsed.to_string(),
             currency: currency.to_string(),
@@ -283,6 +335,11 @@ impl Format {
             icu: Arc::new(Formatters {
                 decimal,
                 percent,
+                month_long,
+                month_medium,
+                date_long,
+                date_medium,
+                day_month,
                 positive: (before, after),
                 negative: (neg_before, neg_after),
                 minor,
@@ -381,6 +438,38 @@ impl Format {
     /// against 4.0 -> `3.9`).
     pub fn fixed_vs(&self, v: Decimal, dp: u32, thresholds: &[Decimal]) -> String {
         self.plain(shown(v, dp, thresholds))
+    }
+
+    /// A month with its year, CLDR's long form in the Gregorian calendar: "October 2026"
+    /// (en-US), "outubro de 2026" (pt-BR), "Oktober 2026" (de-DE), "2026年10月" (ja-JP).
+    pub fn month(&self, p: Period) -> String {
+        self.icu.month_long.format(&gregorian(p.first_day())).to_string()
+    }
+
+    /// A month with its year, abbreviated: "Oct 2026" (en-US), "out. de 2026" (pt-BR).
+    pub fn month_short(&self, p: Period) -> String {
+        self.icu.month_medium.format(&gregorian(p.first_day())).to_string()
+    }
+
+    /// A day in full: "October 31, 2026" (en-US), "31 de outubro de 2026" (pt-BR),
+    /// "31. Oktober 2026" (de-DE), "31 oktober 2026" (sv-SE).
+    pub fn date(&self, d: NaiveDate) -> String {
+        self.icu.date_long.format(&gregorian(d)).to_string()
+    }
+
+    /// A day, abbreviated: "Oct 31, 2026" (en-US), "31.10.2026" (de-DE).
+    pub fn date_short(&self, d: NaiveDate) -> String {
+        self.icu.date_medium.format(&gregorian(d)).to_string()
+    }
+
+    /// A day of the month with its month, abbreviated: "Oct 26" (en-US), "26.10." (de-DE).
+    pub fn day_month(&self, d: NaiveDate) -> String {
+        self.icu.day_month.format(&gregorian(d)).to_string()
+    }
+
+    /// A span of days: "Oct 26 – Nov 1, 2026" (en-US), "26.10. – 01.11.2026" (de-DE).
+    pub fn days(&self, from: NaiveDate, to: NaiveDate) -> String {
+        format!("{} – {}", self.day_month(from), self.date_short(to))
     }
 
     /// A plain number with up to `dp` decimals, trailing zeros dropped: 10 -> `10`,
@@ -558,6 +647,52 @@ mod tests {
             assert_eq!(f.judged(&standards, Judged::CleanPaperwork, d("0.8996")), paper, "{locale}");
             assert_eq!(f.fixed_vs(d("3.96"), 1, &[d("4.0")]), rating, "{locale}: a 3.96 rating");
             assert_eq!(f.judged(&standards, Judged::Rating, d("3.96")), rating, "{locale}");
+        }
+    }
+
+    /// Issue 20: dates and month names from CLDR, in the Gregorian calendar.
+    #[test]
+    fn dates_and_month_names_from_cldr() {
+        let oct: Period = "2026-10".parse().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+        let from = NaiveDate::from_ymd_opt(2026, 10, 26).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let us = Format::new("en-US", "USD").unwrap();
+        assert_eq!(us.month(oct), "October 2026");
+        assert_eq!(us.month_short(oct), "Oct 2026");
+        assert_eq!(us.date(day), "October 31, 2026");
+        assert_eq!(us.days(from, to), "Oct 26 – Nov 1, 2026");
+        let gb = Format::new("en-GB", "GBP").unwrap();
+        assert_eq!(gb.date(day), "31 October 2026");
+        assert_eq!(gb.days(from, to), "26 Oct – 1 Nov 2026");
+        let br = Format::new("pt-BR", "BRL").unwrap();
+        assert_eq!(br.month(oct), "outubro de 2026");
+        assert_eq!(br.date(day), "31 de outubro de 2026");
+        let de = Format::new("de-DE", "EUR").unwrap();
+        assert_eq!(de.month(oct), "Oktober 2026");
+        assert_eq!(de.date(day), "31. Oktober 2026");
+        let ja = Format::new("ja-JP", "JPY").unwrap();
+        assert_eq!(ja.month(oct), "2026年10月");
+        assert_eq!(ja.date(day), "2026年10月31日");
+        let sv = Format::new("sv-SE", "SEK").unwrap();
+        assert_eq!(sv.month(oct), "oktober 2026");
+        assert_eq!(sv.date(day), "31 oktober 2026");
+        // A Thai org still reads Gregorian years (its CLDR default is Buddhist).
+        assert!(Format::new("th-TH", "THB").unwrap().date(day).contains("2026"));
+        // Every date form writes without ICU4X's "unexpected error" in many locales (pt's
+        // long month needed a workaround: `month_year_long`).
+        for l in [
+            "en-US", "en-GB", "pt-BR", "pt-PT", "es-ES", "es-MX", "fr-FR", "fr-CA", "de-DE", "de-CH", "it-IT", "nl-NL",
+            "sv-SE", "nb-NO", "da-DK", "fi-FI", "pl-PL", "cs-CZ", "ru-RU", "uk-UA", "tr-TR", "el-GR", "he-IL", "ar-EG",
+            "hi-IN", "th-TH", "ja-JP", "ko-KR", "zh-CN", "zh-TW", "vi-VN", "id-ID",
+        ] {
+            let f = Format::new(l, "USD").unwrap();
+            let r = std::panic::catch_unwind(|| {
+                (f.month(oct), f.month_short(oct), f.date(day), f.date_short(day), f.day_month(day))
+            });
+            assert!(r.is_ok(), "{l}");
+            let (m, ..) = r.unwrap();
+            assert!(!m.is_empty(), "{l}");
         }
     }
 }
