@@ -462,14 +462,16 @@ impl Format {
         self.icu.date_medium.format(&gregorian(d)).to_string()
     }
 
-    /// A day of the month with its month, abbreviated: "Oct 26" (en-US), "26.10." (de-DE).
+    /// A day of the month with its month, abbreviated: "Oct 26" (en-US), "26. Okt." (de-DE).
     pub fn day_month(&self, d: NaiveDate) -> String {
         self.icu.day_month.format(&gregorian(d)).to_string()
     }
 
-    /// A span of days: "Oct 26 – Nov 1, 2026" (en-US), "26.10. – 01.11.2026" (de-DE).
+    /// A span of days, both ends abbreviated with their year (CLDR's interval formats
+    /// are not in stable ICU4X): "Oct 26, 2026 – Nov 1, 2026" (en-US),
+    /// "26.10.2026 – 01.11.2026" (de-DE).
     pub fn days(&self, from: NaiveDate, to: NaiveDate) -> String {
-        format!("{} – {}", self.day_month(from), self.date_short(to))
+        format!("{} – {}", self.date_short(from), self.date_short(to))
     }
 
     /// A plain number with up to `dp` decimals, trailing zeros dropped: 10 -> `10`,
@@ -661,14 +663,16 @@ mod tests {
         assert_eq!(us.month(oct), "October 2026");
         assert_eq!(us.month_short(oct), "Oct 2026");
         assert_eq!(us.date(day), "October 31, 2026");
-        assert_eq!(us.days(from, to), "Oct 26 – Nov 1, 2026");
+        assert_eq!(us.days(from, to), "Oct 26, 2026 – Nov 1, 2026");
         let gb = Format::new("en-GB", "GBP").unwrap();
         assert_eq!(gb.date(day), "31 October 2026");
-        assert_eq!(gb.days(from, to), "26 Oct – 1 Nov 2026");
+        assert_eq!(gb.days(from, to), "26 Oct 2026 – 1 Nov 2026");
+        let de = Format::new("de-DE", "EUR").unwrap();
+        assert_eq!(de.days(from, to), "26.10.2026 – 01.11.2026");
+        assert_eq!(de.day_month(from), "26. Okt.");
         let br = Format::new("pt-BR", "BRL").unwrap();
         assert_eq!(br.month(oct), "outubro de 2026");
         assert_eq!(br.date(day), "31 de outubro de 2026");
-        let de = Format::new("de-DE", "EUR").unwrap();
         assert_eq!(de.month(oct), "Oktober 2026");
         assert_eq!(de.date(day), "31. Oktober 2026");
         let ja = Format::new("ja-JP", "JPY").unwrap();

@@ -846,7 +846,7 @@ pub struct RankingMailView {
     pub recipient: PersonView,
     /// ISO week, e.g. "2026-W43".
     pub week: String,
-    /// The week's days, e.g. "Oct 19 – Oct 25, 2026".
+    /// The week's days, e.g. "Oct 19, 2026 – Oct 25, 2026".
     pub days: String,
     /// The month the figures are month to date of: the month of the week's Monday.
     pub period: PeriodView,
@@ -999,7 +999,7 @@ pub struct TeamRankingMailView {
     pub team: TeamPlaceView,
     /// ISO week, e.g. "2026-W43".
     pub week: String,
-    /// The week's days, e.g. "Oct 19 – Oct 25, 2026".
+    /// The week's days, e.g. "Oct 19, 2026 – Oct 25, 2026".
     pub days: String,
     /// The month the figures are month to date of.
     pub period: PeriodView,
@@ -1153,7 +1153,7 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
         org: OrgView { name: "Example".into() },
         recipient: PersonView::new("Ann Archer"),
         week: "2026-W43".into(),
-        days: "Oct 19 – Oct 25, 2026".into(),
+        days: "Oct 19, 2026 – Oct 25, 2026".into(),
         period: period.clone(),
         ranked: "October 2026 to date".into(),
         ranked_days: "Oct 1 – Oct 25".into(),
@@ -1187,7 +1187,7 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
             quota: "$1,000,000".into(),
         },
         week: "2026-W43".into(),
-        days: "Oct 19 – Oct 25, 2026".into(),
+        days: "Oct 19, 2026 – Oct 25, 2026".into(),
         period: period.clone(),
         ranked: ranking.ranked.clone(),
         ranked_days: ranking.ranked_days.clone(),

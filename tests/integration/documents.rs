@@ -391,7 +391,7 @@ fn the_sample_ranking_of_2026_w43_shows_figures_worked_out_by_hand() {
     // Month to date through 25 October: October has not closed, so the figures are
     // preliminary, whatever exports are loaded.
     assert!(
-        text[0].contains("Week 2026-W43 (Oct 19 – Oct 25, 2026) · October 2026 to date, Oct 1 – Oct 25 · as of "),
+        text[0].contains("Week 2026-W43 (Oct 19, 2026 – Oct 25, 2026) · October 2026 to date, Oct 1 – Oct 25 · as of "),
         "{}",
         text[0]
     );

@@ -84,3 +84,28 @@ fn a_brazilian_org_reads_reais_and_a_norwegian_one_its_names_in_order() {
     assert!(run.stdout.contains("7\u{a0}999\u{a0}600\u{a0}kr"), "{}", run.stdout);
     assert!(run.stdout.contains("99,9\u{a0}%"), "{}", run.stdout);
 }
+
+#[test]
+fn a_german_ranking_pdf_and_a_brazilian_memo_read_in_their_locale() {
+    // The weekly ranking of 2026-W10 (2–8 March) ranks March to date through the 8th.
+    let env = tied_env("locale = \"de-DE\"\ncurrency = \"EUR\"");
+    let run =
+        env.quotad(&["--now", "2026-03-09T12:00:00Z", "preview", "weekly-ranking", "--week", "2026-W10", "--out", "p"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("März 2026 to date, 1. März – 8. März"), "{}", run.stdout);
+    let text = crate::documents::pages(&env.path("p/ranking_2026-W10.pdf")).join("\n");
+    assert!(text.contains("7.999.600\u{a0}€"), "{text}");
+    assert!(text.contains("99,9\u{a0}%"), "99.995% of quota is never 100,0 %: {text}");
+    assert!(!text.contains("100,0"), "{text}");
+    assert!(text.contains("02.03.2026 – 08.03.2026"), "the week's days: {text}");
+    // The April memo of a Brazilian org: March's results and April's quota in reais.
+    let env = tied_env("locale = \"pt-BR\"\ncurrency = \"BRL\"");
+    env.put("quotas2.csv", "Rep Email,Month,Revenue Quota\nanna@example.com,2026-04,8000000\n");
+    let run = env.quotad(&["--now", "2026-04-01T12:00:00Z", "run", "quota-memo", "--period", "2026-04"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let memo = env.email_to("anna@example.com");
+    assert!(memo.text.contains("R$\u{a0}8.000.000"), "{}", memo.text);
+    assert!(memo.text.contains("R$\u{a0}7.999.600"), "{}", memo.text);
+    assert!(memo.text.contains("abril de 2026"), "{}", memo.text);
+    assert!(memo.text.contains("99,9%"), "{}", memo.text);
+}
