@@ -14,10 +14,12 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 mod key;
+mod order;
 pub use key::{
     CorrectedFigure, IdempotencyKey, KeyDigest, KeyJob, KeyKind, KeyRecipient, LegacyRepChanges, correction_digest,
     legacy_team_correction_digest, team_correction_digest,
 };
+pub use order::NameOrder;
 
 /// An amount of money in the org's currency, as an exact decimal of currency units
 /// (dollars, euros — not cents). Negative amounts are valid (cancellations).

@@ -101,5 +101,7 @@ pub(super) fn settings(
         time_zone: tz,
         // Set from `ingest.cancellation_lookback_months` by the caller.
         cancellation_lookback_months: metrics::Settings::default().cancellation_lookback_months,
+        // Set from `org.locale` by the caller.
+        names: Default::default(),
     })
 }

@@ -154,6 +154,7 @@ impl Config {
         let (from, reply_to, admin) = mail::addresses(&raw.mail, &err)?;
         let transport = mail::transport(&raw.mail, &err, &abs)?;
         let mut metrics = metrics::settings(&raw.metrics, &raw.calendar, org.time_zone, &err)?;
+        metrics.names = org.format.names().clone();
         metrics.cancellation_lookback_months = sources::cancellation_lookback(&raw.ingest, &err)?;
         let quota_memo = schedule::quota_memo(&raw.quota_memo, &err)?;
         mail::spare_smtp(&raw.mail, &transport, &err, &abs)?;
@@ -253,6 +254,32 @@ from = "Sales Ops <ops@example.com>"
         )
         .unwrap_err();
         assert!(e.message.contains("org.locale"), "{e}");
+        // Issue 20: an unknown locale names the closest known ones, at its line.
+        let e = parse(
+            &MINIMAL.replace("time_zone = \"America/Chicago\"", "time_zone = \"America/Chicago\"\nlocale = \"xx-BR\""),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "org.locale: unknown locale 'xx-BR': CLDR knows no language 'xx'; closest known: pt-BR (Portuguese), "
+            ),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(5), "{e}");
+        let c = parse(&MINIMAL.replace(
+            "time_zone = \"America/Chicago\"",
+            "time_zone = \"America/Chicago\"\nlocale = \"pt-BR\"\ncurrency = \"BRL\"\nmoney_decimals = \"currency\"",
+        ))
+        .unwrap();
+        assert_eq!(c.org.format.money(rust_decimal::Decimal::from(8_000_000)), "R$\u{a0}8.000.000,00");
+        assert_eq!(c.metrics.names.locale(), "pt-BR");
+        let e =
+            parse(&MINIMAL.replace(
+                "time_zone = \"America/Chicago\"",
+                "time_zone = \"America/Chicago\"\nmoney_decimals = \"cents\"",
+            ))
+            .unwrap_err();
+        assert!(e.message.contains("money_decimals"), "{e}");
         let e = parse(&MINIMAL.replace("kind = \"roster\"", "kind = \"deals\"")).unwrap_err();
         assert!(e.message.contains("kind = \"roster\""), "{e}");
     }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ConfigError;
-use crate::report::Format;
+use crate::report::{Format, MoneyDecimals};
 
 /// What to do with an inbox file once it is imported (config `paths.after_import`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -31,7 +31,8 @@ pub struct Org {
     pub name: String,
     /// IANA time zone: periods are calendar months in this zone.
     pub time_zone: Tz,
-    /// Number and currency formatting.
+    /// Number, currency and date formatting and the order of names, from CLDR for
+    /// `org.locale`, `org.currency` and `org.money_decimals`.
     pub format: Format,
 }
 
@@ -66,6 +67,17 @@ pub(super) struct RawOrg {
     currency: Spanned<String>,
     #[serde(default = "default_locale")]
     locale: Spanned<String>,
+    #[serde(default)]
+    money_decimals: RawMoneyDecimals,
+}
+
+/// `org.money_decimals`: "whole" (default) or "currency".
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum RawMoneyDecimals {
+    #[default]
+    Whole,
+    Currency,
 }
 
 fn default_currency() -> Spanned<String> {
@@ -108,10 +120,14 @@ pub(super) fn org(
     raw: &RawOrg,
     err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
 ) -> Result<Org, ConfigError> {
-    let format = Format::new(raw.locale.get_ref(), raw.currency.get_ref()).map_err(|m| {
-        let span = if m.contains("locale") { raw.locale.span() } else { raw.currency.span() };
-        err(span, format!("org.{}: {m}", if m.contains("locale") { "locale" } else { "currency" }))
+    let format = Format::new(raw.locale.get_ref(), raw.currency.get_ref()).map_err(|e| {
+        let span = if e.key() == "locale" { raw.locale.span() } else { raw.currency.span() };
+        err(span, format!("org.{}: {e}", e.key()))
     })?;
+    let format = format.with_money_decimals(match raw.money_decimals {
+        RawMoneyDecimals::Whole => MoneyDecimals::Whole,
+        RawMoneyDecimals::Currency => MoneyDecimals::Currency,
+    });
     Ok(Org { name: raw.name.clone(), time_zone: raw.time_zone, format })
 }
 

@@ -25,7 +25,7 @@ pub use calendar::{OFF_PACE_AFTER, SellingCalendar, pacing};
 
 use crate::domain::{
     Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, Judged, MonthStandings,
-    PersonalBest, QuotaRow, RankedPeriod, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing,
+    NameOrder, PersonalBest, QuotaRow, RankedPeriod, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing,
     TeamStanding, fold_name, team_key,
 };
 use crate::domain::{Period, local_midnight_utc};
@@ -54,6 +54,9 @@ pub struct Settings {
     /// is commonly 3 to 9 months). A cancellation whose sale is not on record subtracts
     /// only while the history does not yet reach that far back; see [`cancellation_rule`].
     pub cancellation_lookback_months: u32,
+    /// The order names are listed in within a tie and among the unranked: the collation
+    /// of `org.locale` (CLDR; default the root order).
+    pub names: NameOrder,
 }
 
 impl Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             calendar: SellingCalendar::default(),
             time_zone: chrono_tz::UTC,
             cancellation_lookback_months: 9,
+            names: NameOrder::default(),
         }
     }
 }
@@ -494,8 +498,8 @@ pub fn competition_ranks<T: PartialEq>(values: &[T]) -> Vec<u32> {
 /// Ranks `items` (rep key, name, value as displayed) best first: standard competition
 /// ranking on the value, alphabetical by folded name within a tie, then by key, so the
 /// result does not depend on input order.
-pub fn rank(mut items: Vec<(String, String, Decimal)>) -> Vec<(String, String, Decimal, u32)> {
-    items.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| fold_name(&a.1).cmp(&fold_name(&b.1))).then_with(|| a.0.cmp(&b.0)));
+pub fn rank(mut items: Vec<(String, String, Decimal)>, names: &NameOrder) -> Vec<(String, String, Decimal, u32)> {
+    items.sort_by_cached_key(|(key, name, value)| (std::cmp::Reverse(*value), names.key(name), key.clone()));
     let values: Vec<Decimal> = items.iter().map(|i| i.2).collect();
     items.into_iter().zip(competition_ranks(&values)).map(|((k, n, v), r)| (k, n, v, r)).collect()
 }
@@ -662,7 +666,7 @@ fn boards(reps: &mut [Standing], settings: &Settings) -> Vec<Board> {
                 .map(|&i| &reps[i])
                 .filter_map(|s| board_value(kind, s, &standards).map(|v| (s.rep_key.clone(), s.name.clone(), v)))
                 .collect();
-            let entries: Vec<BoardEntry> = rank(items)
+            let entries: Vec<BoardEntry> = rank(items, &settings.names)
                 .into_iter()
                 .map(|(rep_key, name, value, rank)| {
                     let team = at.get(&rep_key).map(|&i| reps[i].team.clone()).unwrap_or_default();
@@ -852,7 +856,7 @@ fn standings_through(
         a.company_rank
             .unwrap_or(u32::MAX)
             .cmp(&b.company_rank.unwrap_or(u32::MAX))
-            .then_with(|| fold_name(&a.name).cmp(&fold_name(&b.name)))
+            .then_with(|| settings.names.cmp(&a.name, &b.name))
             .then_with(|| a.rep_key.cmp(&b.rep_key))
     });
     let ranked = reps.iter().filter(|s| s.company_rank.is_some()).count() as u32;
@@ -861,8 +865,8 @@ fn standings_through(
         *ranked_in_team.entry(s.team.clone()).or_insert(0) += 1;
     }
     let has_results = reps.iter().any(|s| s.active && has_result(s));
-    let celebrations = celebrations(&reps, &boards);
-    let teams = team_standings(&reps, has_results);
+    let celebrations = celebrations(&reps, &boards, &settings.names);
+    let teams = team_standings(&reps, has_results, &settings.names);
     MonthStandings {
         teams,
         has_results,
@@ -887,7 +891,7 @@ fn standings_through(
 /// ([`crate::domain::percent_1dp`]). Team attainment = revenue of the reps with a quota
 /// ÷ the sum of their quotas; reps without a quota are listed apart; a team without any
 /// quota has no attainment and is listed, not ranked; without results nobody is ranked.
-fn team_standings(reps: &[Standing], has_results: bool) -> Vec<TeamStanding> {
+fn team_standings(reps: &[Standing], has_results: bool, names: &NameOrder) -> Vec<TeamStanding> {
     let mut by_team: BTreeMap<&str, TeamStanding> = BTreeMap::new();
     for s in reps.iter().filter(|s| s.active) {
         let t = by_team.entry(&s.team).or_insert_with(|| TeamStanding {
@@ -917,7 +921,7 @@ fn team_standings(reps: &[Standing], has_results: bool) -> Vec<TeamStanding> {
     let mut teams: Vec<TeamStanding> = by_team.into_values().collect();
     for t in &mut teams {
         t.attainment = attainment(t.quota_revenue, t.revenue_quota);
-        t.without_quota.sort_by_key(|(n, _)| fold_name(n));
+        t.without_quota.sort_by_cached_key(|(n, _)| names.key(n));
     }
     let ranked = if has_results {
         rank(
@@ -925,6 +929,7 @@ fn team_standings(reps: &[Standing], has_results: bool) -> Vec<TeamStanding> {
                 .iter()
                 .filter_map(|t| t.attainment.map(|a| (t.team.clone(), t.team.clone(), attainment_percent(a))))
                 .collect(),
+            names,
         )
     } else {
         Vec::new()
@@ -1133,7 +1138,7 @@ fn flags(s: &Standing, hist: &[HistMonth], period: Period, final_: bool, setting
 /// same rules as the company's ([`MonthStandings::celebrations`]) over the team's
 /// active reps only, with the tops of the team's own boards (ranks within the team)
 /// and the team's most improved.
-pub fn team_celebrations(m: &MonthStandings, team: &str) -> Celebrations {
+pub fn team_celebrations(m: &MonthStandings, team: &str, names: &NameOrder) -> Celebrations {
     let reps: Vec<Standing> = m.reps.iter().filter(|s| s.team == team).cloned().collect();
     let boards: Vec<Board> = m
         .boards
@@ -1141,17 +1146,17 @@ pub fn team_celebrations(m: &MonthStandings, team: &str) -> Celebrations {
         .filter(|b| b.team.as_deref() == Some(team))
         .map(|b| Board { kind: b.kind, team: None, entries: b.entries.clone() })
         .collect();
-    let mut c = celebrations(&reps, &boards);
+    let mut c = celebrations(&reps, &boards, names);
     for b in &mut c.top {
         b.team = Some(team.to_string());
     }
     c
 }
 
-fn celebrations(reps: &[Standing], boards: &[Board]) -> Celebrations {
+fn celebrations(reps: &[Standing], boards: &[Board], names: &NameOrder) -> Celebrations {
     let active: Vec<&Standing> = reps.iter().filter(|s| s.active).collect();
     let mut by_name = active.clone();
-    by_name.sort_by_key(|s| (fold_name(&s.name), s.rep_key.clone()));
+    by_name.sort_by_cached_key(|s| (names.key(&s.name), s.rep_key.clone()));
     // Nobody is celebrated for nothing: a top place needs a positive value.
     let top = boards
         .iter()

@@ -432,8 +432,8 @@ proptest! {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             shuffled.swap(i, (s >> 33) as usize % (i + 1));
         }
-        let a = rank(items.clone());
-        let b = rank(shuffled);
+        let a = rank(items.clone(), &NameOrder::default());
+        let b = rank(shuffled, &NameOrder::default());
         prop_assert_eq!(&a, &b);
         for (k, _, v, r) in &a {
             let better = items.iter().filter(|x| x.2 > *v).count() as u32;

@@ -83,7 +83,7 @@ pub fn board_page(cfg: &Config, data: &BoardData, team: Option<&str>) -> Option<
         None => board_view(&cfg.org.name, m, BoardScope::Company, &m.celebrations, &cfg.org.format, cfg.web.rows),
         Some(t) => {
             let t = m.team_named(t)?;
-            let c = metrics::team_celebrations(m, t);
+            let c = metrics::team_celebrations(m, t, &cfg.metrics.names);
             // A team's board lists all of its ranked reps.
             board_view(&cfg.org.name, m, BoardScope::Team(t), &c, &cfg.org.format, usize::MAX)
         }

@@ -51,7 +51,7 @@ pub struct DocsSummary {
     pub failed: Vec<String>,
     /// Where the file transport wrote.
     pub outbox: PathBuf,
-    /// Nothing to draw: why ("no deals in November 2026 to date, 1–8 Nov: nothing
+    /// Nothing to draw: why ("no deals in November 2026 to date, Nov 1 – Nov 8: nothing
     /// drawn, nothing sent"). Then nothing was written or sent.
     pub no_data: Option<String>,
 }
@@ -214,14 +214,14 @@ pub fn default_ranking_week(cfg: &Config, store: &Store) -> Result<IsoWeek> {
     uncovered.context("no week has deals in its ranked period")
 }
 
-/// "no deals in November 2026 to date, 1–8 Nov" when `r` has no won or cancelled deal;
-/// `None` when it has.
-pub fn no_deals_in(store: &Store, r: RankedPeriod) -> Result<Option<String>> {
+/// "no deals in November 2026 to date, Nov 1 – Nov 8" when `r` has no won or cancelled
+/// deal; `None` when it has. Dates in the org's locale (`fmt`).
+pub fn no_deals_in(store: &Store, fmt: &report::Format, r: RankedPeriod) -> Result<Option<String>> {
     Ok((!store.has_deals_between(r.first_day(), r.through)?).then(|| {
         format!(
             "no deals in {}, {}",
-            report::ranked_label(r.month, Some(r.through)),
-            report::ranked_days(r.month, Some(r.through))
+            report::ranked_label(fmt, r.month, Some(r.through)),
+            report::ranked_days(fmt, r.month, Some(r.through))
         )
     }))
 }
@@ -328,13 +328,13 @@ pub fn weekly_ranking(
     let mut summary = DocsSummary {
         title: format!(
             "Weekly ranking {week} ({}, {})",
-            report::ranked_label(span.month, Some(span.through)),
-            report::ranked_days(span.month, Some(span.through))
+            report::ranked_label(&cfg.org.format, span.month, Some(span.through)),
+            report::ranked_days(&cfg.org.format, span.month, Some(span.through))
         ),
         outbox: cfg.paths.outbox.clone(),
         ..Default::default()
     };
-    if let Some(none) = no_deals_in(store, span)? {
+    if let Some(none) = no_deals_in(store, &cfg.org.format, span)? {
         let sent = if send { ", nothing sent" } else { "" };
         summary.no_data = Some(format!("{none}: nothing drawn{sent}"));
         return Ok(summary);
@@ -355,7 +355,8 @@ pub fn weekly_ranking(
     let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
     teams.sort_unstable();
     teams.dedup();
-    let celebrations: Vec<Celebrations> = teams.iter().map(|t| metrics::team_celebrations(&m, t)).collect();
+    let celebrations: Vec<Celebrations> =
+        teams.iter().map(|t| metrics::team_celebrations(&m, t, &cfg.metrics.names)).collect();
     let editions = report::documents::TeamEditions::new(&input, cfg.weekly_ranking.top);
     // The full PDF (None) and each team's edition, on every core.
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();
@@ -587,8 +588,8 @@ pub fn one_on_one(
             let view = report::PackMailView {
                 org: report::OrgView { name: cfg.org.name.clone() },
                 manager: report::PersonView::new(&name),
-                period: period.into(),
-                as_of: month.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
+                period: report::PeriodView::new(period, &cfg.org.format),
+                as_of: month.as_of.map(|d| cfg.org.format.date(d)).unwrap_or_else(|| "no export yet".into()),
                 status: if month.preliminary { "preliminary" } else { "final" },
                 reps,
             };

@@ -393,7 +393,7 @@ fn send_corrections(
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
             first_name: crate::domain::first_name(&rep.name),
-            period: period.into(),
+            period: report::PeriodView::new(period, &cfg.org.format),
             sent_on: sent_on.clone(),
             reps: vec![(rep.name.clone(), changes.clone())],
             for_manager: false,
@@ -426,7 +426,7 @@ fn send_corrections(
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
             first_name: crate::domain::first_name(&name),
-            period: period.into(),
+            period: report::PeriodView::new(period, &cfg.org.format),
             sent_on,
             reps,
             for_manager: true,

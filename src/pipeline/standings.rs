@@ -61,7 +61,7 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
     };
     let has_deals = require_data(&store, period)?;
     if let Some(w) = week
-        && let Some(none) = super::documents::no_deals_in(&store, metrics::ranked_period(w))?
+        && let Some(none) = super::documents::no_deals_in(&store, &cfg.org.format, metrics::ranked_period(w))?
     {
         bail!("{none} (the days week {w} ranks): nothing to rank");
     }
@@ -80,7 +80,7 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
         teams.dedup();
         bail!("no team named '{t}' in {period}; teams: {}", teams.join(", "));
     }
-    let rows = view::rows(&m, board, team);
+    let rows = view::rows(&m, board, team, cfg.org.format.names());
     Ok(match format {
         StandingsFormat::Csv => view::to_csv(&rows),
         StandingsFormat::Json => format!("{}\n", serde_json::to_string_pretty(&rows)?),
@@ -88,7 +88,10 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
             let when = match week {
                 Some(w) => {
                     let r = metrics::ranked_period(w);
-                    let (label, days) = (ranked_label(r.month, Some(r.through)), ranked_days(r.month, Some(r.through)));
+                    let (label, days) = (
+                        ranked_label(&cfg.org.format, r.month, Some(r.through)),
+                        ranked_days(&cfg.org.format, r.month, Some(r.through)),
+                    );
                     format!("{w} ({label}, {days})")
                 }
                 None => period.label(),

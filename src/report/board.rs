@@ -209,17 +209,14 @@ pub fn board_view(
             None => "Company board".into(),
         },
         team_board: team.is_some(),
-        period: ranked_label(m.period, m.through),
-        days: ranked_days(m.period, m.through),
+        period: ranked_label(fmt, m.period, m.through),
+        days: ranked_days(fmt, m.period, m.through),
         status: match (m.has_results, m.preliminary) {
             (false, _) => "No results yet",
             (true, true) => "Preliminary",
             (true, false) => "Final",
         },
-        as_of: m
-            .as_of
-            .map(|d| format!("as of {}", d.format("%-d %B %Y")))
-            .unwrap_or_else(|| "no export loaded yet".into()),
+        as_of: m.as_of.map(|d| format!("as of {}", fmt.date(d))).unwrap_or_else(|| "no export loaded yet".into()),
         more: entries.len().saturating_sub(listed.len()),
         rows: listed,
         unranked,

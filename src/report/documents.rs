@@ -171,23 +171,25 @@ fn status(m: &MonthStandings) -> &'static str {
     if m.preliminary { "Preliminary" } else { "Final" }
 }
 
-fn as_of(m: &MonthStandings) -> String {
-    m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export loaded yet".into())
+fn as_of(fmt: &Format, m: &MonthStandings) -> String {
+    m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| "no export loaded yet".into())
 }
 
 /// The ranked period in words: "October 2026 in full", or "November 2026 to date" when
-/// `through` (the last day counted) is before the month's last day.
-pub fn ranked_label(month: Period, through: Option<NaiveDate>) -> String {
+/// `through` (the last day counted) is before the month's last day; the month named in
+/// the org's locale ([`Format::month`]).
+pub fn ranked_label(fmt: &Format, month: Period, through: Option<NaiveDate>) -> String {
     match through {
-        Some(t) if t < month.last_day() => format!("{} to date", month.label()),
-        _ => format!("{} in full", month.label()),
+        Some(t) if t < month.last_day() => format!("{} to date", fmt.month(month)),
+        _ => format!("{} in full", fmt.month(month)),
     }
 }
 
-/// The ranked days: "1–8 Nov" (the month's first day through `through`, else its last).
-pub fn ranked_days(month: Period, through: Option<NaiveDate>) -> String {
+/// The ranked days: "Nov 1 – Nov 8" (en-US; the month's first day through `through`,
+/// else its last), in the org's locale ([`Format::day_month`]).
+pub fn ranked_days(fmt: &Format, month: Period, through: Option<NaiveDate>) -> String {
     let t = through.map_or(month.last_day(), |t| t.min(month.last_day()));
-    format!("1–{}", t.format("%-d %b"))
+    format!("{} – {}", fmt.day_month(month.first_day()), fmt.day_month(t))
 }
 
 /// Everything the weekly ranking needs besides the standings.
@@ -337,12 +339,12 @@ fn capitalized(s: &str) -> String {
 }
 
 /// The line under the title: which boards, and what the marks mean.
-fn legend(m: &MonthStandings, pace: bool) -> String {
+fn legend(fmt: &Format, m: &MonthStandings, pace: bool) -> String {
     let quotas = has_quotas(m, None);
     let mut l = if quotas {
         "Two boards: attainment (% of quota) and results (revenue).".to_string()
     } else {
-        format!("Nobody has a quota for {}: ranked on results (revenue).", m.period.label())
+        format!("Nobody has a quota for {}: ranked on results (revenue).", fmt.month(m.period))
     };
     // Movement only against last week's ranking of the same month.
     if m.boards.iter().any(|b| b.entries.iter().any(|e| e.movement.is_some())) {
@@ -449,16 +451,15 @@ fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str
 fn ranking_heading(c: &mut Canvas, inp: &RankingInput, title: &str, suffix: &str, pace: bool) {
     let m = inp.standings;
     let sub = format!(
-        "Week {} ({} – {}) · {}, {} · as of {}{suffix}",
+        "Week {} ({}) · {}, {} · as of {}{suffix}",
         inp.week,
-        inp.days.0.format("%-d %b"),
-        inp.days.1.format("%-d %b %Y"),
-        ranked_label(m.period, m.through),
-        ranked_days(m.period, m.through),
-        as_of(m)
+        inp.fmt.days(inp.days.0, inp.days.1),
+        ranked_label(inp.fmt, m.period, m.through),
+        ranked_days(inp.fmt, m.period, m.through),
+        as_of(inp.fmt, m)
     );
     title_block(c, inp.org, title, &sub, status(m));
-    for line in c.fonts().wrap(&legend(m, pace), c.content_width(), 7.5, false) {
+    for line in c.fonts().wrap(&legend(inp.fmt, m, pace), c.content_width(), 7.5, false) {
         let (x, y) = (c.margin, c.y);
         c.text(x, y, 7.5, false, colors::MUTED, &line);
         c.y += 10.0;
@@ -477,8 +478,8 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         // Never "everyone 1st at 0.0%": a period without results says so.
         let text = format!(
             "No results yet for {} (no deal closed by {}): nobody is ranked and nothing is celebrated yet.",
-            m.period.label(),
-            inp.days.1.min(m.period.last_day()).format("%-d %B %Y")
+            inp.fmt.month(m.period),
+            inp.fmt.date(inp.days.1.min(m.period.last_day()))
         );
         for line in fonts.wrap(&text, c.content_width(), 9.5, true) {
             let (x, y) = (c.margin, c.y);
@@ -537,8 +538,13 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         c.y += 10.0;
         board_tables(&mut c, inp, Some(team), pace);
     }
-    let footer =
-        format!("{} · weekly ranking {} · as of {} · {}", inp.org, inp.week, as_of(m), status(m).to_lowercase());
+    let footer = format!(
+        "{} · weekly ranking {} · as of {} · {}",
+        inp.org,
+        inp.week,
+        as_of(inp.fmt, m),
+        status(m).to_lowercase()
+    );
     let (bytes, pages, missing) = c.finish(&footer, inp.created);
     Pdf { bytes, pages, missing }
 }
@@ -620,7 +626,7 @@ impl<'a> TeamEditions<'a> {
             inp.org,
             inp.week,
             t.team,
-            as_of(m),
+            as_of(inp.fmt, m),
             status(m).to_lowercase()
         );
         let (bytes, pages, missing) = c.finish(&footer, inp.created);
@@ -761,10 +767,10 @@ pub struct OneOnOneInput<'a> {
     pub created: i64,
 }
 
-fn tenure(hire: Option<NaiveDate>, end: NaiveDate) -> String {
+fn tenure(fmt: &Format, hire: Option<NaiveDate>, end: NaiveDate) -> String {
     let Some(h) = hire else { return "hire date not on the roster".into() };
     if h > end {
-        return format!("starts {}", h.format("%-d %b %Y"));
+        return format!("starts {}", fmt.date_short(h));
     }
     let months = (end.year() - h.year()) * 12 + end.month() as i32 - h.month() as i32 - i32::from(end.day() < h.day());
     let (y, mo) = (months / 12, months % 12);
@@ -774,7 +780,7 @@ fn tenure(hire: Option<NaiveDate>, end: NaiveDate) -> String {
         (y, 0) => format!("{y} year{}", if y == 1 { "" } else { "s" }),
         (y, m) => format!("{y} year{} {m} month{}", if y == 1 { "" } else { "s" }, if m == 1 { "" } else { "s" }),
     };
-    format!("{span} (since {})", h.format("%-d %b %Y"))
+    format!("{span} (since {})", fmt.date_short(h))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -799,15 +805,15 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let fmt = inp.fmt;
     // Figures are shown against the month's standards (the same ones that flag them).
     let st = &month.standards;
-    let mut c = Canvas::new(fonts, inp.paper, &format!("1:1 prep — {} — {}", s.name, month.period.label()));
+    let mut c = Canvas::new(fonts, inp.paper, &format!("1:1 prep — {} — {}", s.name, fmt.month(month.period)));
     let sub = format!(
         "{}{} · manager {} · tenure {} · {} · as of {}",
         s.email.as_deref().map(|e| format!("{e} · ")).unwrap_or_default(),
         s.team,
         s.manager.as_deref().unwrap_or("not on the roster"),
-        tenure(s.hire_date, month.period.last_day()),
-        month.period.label(),
-        as_of(month)
+        tenure(fmt, s.hire_date, month.period.last_day()),
+        fmt.month(month.period),
+        as_of(fmt, month)
     );
     title_block(&mut c, &format!("{} · 1:1 prep sheet · for the manager only", inp.org), &s.name, &sub, status(month));
 
@@ -865,7 +871,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let rows: Vec<Vec<Cell>> = months
         .iter()
         .map(|(h, r)| {
-            let label = h.period.first_day().format("%b %Y").to_string();
+            let label = fmt.month_short(h.period);
             match r {
                 None => vec![Cell::Text(label), Cell::Text("not on the roster".into())],
                 Some(r) => vec![
@@ -925,7 +931,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
         } else {
             c.text_in(x, slot, base - 3.0, 7.0, false, colors::MUTED, Align::Center, "no quota");
         }
-        let label = h.period.first_day().format("%b %Y").to_string();
+        let label = fmt.month_short(h.period);
         c.text_in(x, slot, base + 10.0, 7.0, false, colors::MUTED, Align::Center, &label);
     }
     c.y = base + 22.0;
@@ -968,7 +974,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
             format!(
                 "Best {metric} shown: {} in {} — {gap} to go",
                 metric_value(fmt, st, metric, bv),
-                bp.first_day().format("%b %Y")
+                fmt.month_short(bp)
             )
         };
         lines.push((text, colors::TEXT));
@@ -1000,7 +1006,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
         inp.paperwork
             .iter()
             .map(|p| {
-                let d = p.close_date.map(|d| format!(" (closed {})", d.format("%-d %b"))).unwrap_or_default();
+                let d = p.close_date.map(|d| format!(" (closed {})", fmt.day_month(d))).unwrap_or_default();
                 (format!("{}{d}: {}", p.deal_id, p.issue), colors::BAD)
             })
             .collect()
@@ -1068,8 +1074,11 @@ mod tests {
     #[test]
     fn tenure_reads_naturally() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        assert_eq!(tenure(Some(d("2022-02-10")), d("2026-10-31")), "4 years 8 months (since 10 Feb 2022)");
-        assert_eq!(tenure(Some(d("2026-10-10")), d("2026-10-31")), "under a month (since 10 Oct 2026)");
-        assert_eq!(tenure(None, d("2026-10-31")), "hire date not on the roster");
+        let us = Format::new("en-US", "USD").unwrap();
+        assert_eq!(tenure(&us, Some(d("2022-02-10")), d("2026-10-31")), "4 years 8 months (since Feb 10, 2022)");
+        assert_eq!(tenure(&us, Some(d("2026-10-10")), d("2026-10-31")), "under a month (since Oct 10, 2026)");
+        assert_eq!(tenure(&us, None, d("2026-10-31")), "hire date not on the roster");
+        let gb = Format::new("en-GB", "GBP").unwrap();
+        assert_eq!(tenure(&gb, Some(d("2022-02-10")), d("2026-10-31")), "4 years 8 months (since 10 Feb 2022)");
     }
 }

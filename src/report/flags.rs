@@ -131,7 +131,7 @@ pub fn talking_points(
 ) -> Result<Vec<String>, ReportError> {
     let mut ctx = Context::new();
     ctx.insert("rep", &PersonView::new(&s.name));
-    ctx.insert("period", &PeriodView::from(period));
+    ctx.insert("period", &PeriodView::new(period, fmt));
     ctx.insert("flags", &flag_views(fmt, s, standards));
     lines(&t.render("pdf/talking_points.txt", &ctx)?)
 }

@@ -24,7 +24,7 @@ pub use documents::{
     OneOnOneInput, PaperworkIssue, Pdf, RankingInput, TeamEditionInput, TeamEditions, ranked_days, ranked_label,
 };
 pub use flags::{FlagView, flag_sentences, flag_views, talking_points};
-pub use format::{Format, LOCALES};
+pub use format::{Format, FormatError, MoneyDecimals, closest_locales};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
 use crate::domain::{BoardKind, Judged, MonthStandings, Period, Standards, Standing};
@@ -187,9 +187,10 @@ pub struct PeriodView {
     pub label: String,
 }
 
-impl From<Period> for PeriodView {
-    fn from(p: Period) -> Self {
-        PeriodView { code: p.to_string(), label: p.label() }
+impl PeriodView {
+    /// The month `p`, named in the org's locale ([`Format::month`]).
+    pub fn new(p: Period, fmt: &Format) -> PeriodView {
+        PeriodView { code: p.to_string(), label: fmt.month(p) }
     }
 }
 
@@ -321,7 +322,7 @@ pub fn quota_memo_view(
     Some(QuotaMemoView {
         org: OrgView { name: org.to_string() },
         rep: RepView { name: now.name.clone(), first_name: first_name(&now.name), team: now.team.clone(), welcome },
-        period: this_month.period.into(),
+        period: PeriodView::new(this_month.period, fmt),
         selling_days: this_month.selling_days,
         quota_per_week: now.quota_per_week.map(|q| fmt.money(q)),
         standards: standards_view(fmt, this_month),
@@ -345,7 +346,7 @@ fn standards_view(fmt: &Format, m: &MonthStandings) -> StandardsView {
 
 fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
     ResultsView {
-        period: m.period.into(),
+        period: PeriodView::new(m.period, fmt),
         team: s.team.clone(),
         has_data: m.as_of.is_some(),
         data_through: m.data_through.map(|d| d.to_string()),
@@ -605,8 +606,8 @@ pub fn team_memo_view(
         org: OrgView { name: org.to_string() },
         manager: manager.to_string(),
         first_name: first_name(manager),
-        period: this_month.period.into(),
-        last_period: last_month.period.into(),
+        period: PeriodView::new(this_month.period, fmt),
+        last_period: PeriodView::new(last_month.period, fmt),
         last_preliminary: last_month.preliminary,
         rows,
         teams,
@@ -853,13 +854,13 @@ pub struct RankingMailView {
     pub recipient: PersonView,
     /// ISO week, e.g. "2026-W43".
     pub week: String,
-    /// The week's days, e.g. "19 Oct – 25 Oct 2026".
+    /// The week's days, e.g. "Oct 19, 2026 – Oct 25, 2026".
     pub days: String,
     /// The month the figures are month to date of: the month of the week's Monday.
     pub period: PeriodView,
     /// The ranked period in words: "October 2026 in full", "November 2026 to date".
     pub ranked: String,
-    /// The ranked days, e.g. "1–8 Nov".
+    /// The ranked days, e.g. "Nov 1 – Nov 8".
     pub ranked_days: String,
     /// "as of" date, e.g. "25 October 2026".
     pub as_of: String,
@@ -942,13 +943,13 @@ pub fn ranking_mail_view(
         org: OrgView { name: org.to_string() },
         recipient: PersonView::new(recipient),
         week: week.to_string(),
-        days: format!("{} – {}", days.0.format("%-d %b"), days.1.format("%-d %b %Y")),
-        period: m.period.into(),
-        ranked: ranked_label(m.period, m.through),
-        ranked_days: ranked_days(m.period, m.through),
+        days: fmt.days(days.0, days.1),
+        period: PeriodView::new(m.period, fmt),
+        ranked: ranked_label(fmt, m.period, m.through),
+        ranked_days: ranked_days(fmt, m.period, m.through),
         boards,
         no_quotas,
-        as_of: m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
+        as_of: m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| "no export yet".into()),
         status: if m.preliminary { "preliminary" } else { "final" },
         top,
         no_results: !m.has_results,
@@ -1006,13 +1007,13 @@ pub struct TeamRankingMailView {
     pub team: TeamPlaceView,
     /// ISO week, e.g. "2026-W43".
     pub week: String,
-    /// The week's days, e.g. "19 Oct – 25 Oct 2026".
+    /// The week's days, e.g. "Oct 19, 2026 – Oct 25, 2026".
     pub days: String,
     /// The month the figures are month to date of.
     pub period: PeriodView,
     /// The ranked period in words: "October 2026 in full", "November 2026 to date".
     pub ranked: String,
-    /// The ranked days, e.g. "1–8 Nov".
+    /// The ranked days, e.g. "Nov 1 – Nov 8".
     pub ranked_days: String,
     /// "as of" date, e.g. "25 October 2026".
     pub as_of: String,
@@ -1071,11 +1072,11 @@ pub fn team_ranking_mail_view(
         org: OrgView { name: org.to_string() },
         team: place,
         week: week.to_string(),
-        days: format!("{} – {}", days.0.format("%-d %b"), days.1.format("%-d %b %Y")),
-        period: m.period.into(),
-        ranked: ranked_label(m.period, m.through),
-        ranked_days: ranked_days(m.period, m.through),
-        as_of: m.as_of.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_else(|| "no export yet".into()),
+        days: fmt.days(days.0, days.1),
+        period: PeriodView::new(m.period, fmt),
+        ranked: ranked_label(fmt, m.period, m.through),
+        ranked_days: ranked_days(fmt, m.period, m.through),
+        as_of: m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| "no export yet".into()),
         status: if m.preliminary { "preliminary" } else { "final" },
         boards,
         no_quotas,
@@ -1160,10 +1161,10 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
         org: OrgView { name: "Example".into() },
         recipient: PersonView::new("Ann Archer"),
         week: "2026-W43".into(),
-        days: "19 Oct – 25 Oct 2026".into(),
+        days: "Oct 19, 2026 – Oct 25, 2026".into(),
         period: period.clone(),
         ranked: "October 2026 to date".into(),
-        ranked_days: "1–25 Oct".into(),
+        ranked_days: "Oct 1 – Oct 25".into(),
         as_of: "25 October 2026".into(),
         status: "preliminary",
         top: vec![TopView { rank: 1, name: "Ann Archer".into(), team: "North".into(), attainment: "112.5%".into() }],
@@ -1194,7 +1195,7 @@ pub fn render_document_samples(t: &Templates) -> Result<(), ReportError> {
             quota: "$1,000,000".into(),
         },
         week: "2026-W43".into(),
-        days: "19 Oct – 25 Oct 2026".into(),
+        days: "Oct 19, 2026 – Oct 25, 2026".into(),
         period: period.clone(),
         ranked: ranking.ranked.clone(),
         ranked_days: ranking.ranked_days.clone(),

@@ -77,9 +77,14 @@ pub struct StandingRow {
 }
 
 /// The rows of one board: the ranked reps in board order, then everyone else in scope
-/// (unranked) by name. `team` limits the scope to one team (its team board's ranks),
+/// (unranked) by name, in the locale's order `names`. `team` limits the scope to one team (its team board's ranks),
 /// matched however it is typed ([`same_team`]); the scope is named as displayed.
-pub fn rows(m: &MonthStandings, board: BoardKind, team: Option<&str>) -> Vec<StandingRow> {
+pub fn rows(
+    m: &MonthStandings,
+    board: BoardKind,
+    team: Option<&str>,
+    names: &crate::domain::NameOrder,
+) -> Vec<StandingRow> {
     let team = team.map(|t| m.team_named(t).unwrap_or(t));
     let in_scope = |s: &&Standing| team.is_none_or(|t| same_team(&s.team, t));
     let b = m.board(board, team);
@@ -92,7 +97,7 @@ pub fn rows(m: &MonthStandings, board: BoardKind, team: Option<&str>) -> Vec<Sta
         }
     }
     let mut rest: Vec<&Standing> = m.reps.iter().filter(in_scope).filter(|s| !seen.contains(&s.rep_key)).collect();
-    rest.sort_by_key(|s| (!s.active, crate::domain::fold_name(&s.name), s.rep_key.clone()));
+    rest.sort_by_cached_key(|s| (!s.active, names.key(&s.name), s.rep_key.clone()));
     out.extend(rest.into_iter().map(|s| row(m, board, team, s, None, None)));
     out
 }
@@ -366,6 +371,14 @@ pub fn to_table(rows: &[StandingRow], board: BoardKind, fmt: &Format, title: &st
             cols.push(("Deals", 5, true, Box::new(|r: &StandingRow| r.won_deals.to_string())));
         }
     }
+    // A figure is never cut: a right-aligned (numeric) column widens to its widest value
+    // (money with the currency's decimals, a long currency symbol); only names and notes
+    // are shortened with "…".
+    for (header, width, right, f) in &mut cols {
+        if *right {
+            *width = rows.iter().map(|r| f(r).width()).chain([header.width(), *width]).max().unwrap_or(*width);
+        }
+    }
     let used: usize = cols.iter().map(|c| c.1 + 1).sum();
     let notes_width = 100usize.saturating_sub(used).max(8);
     cols.push(("Notes", notes_width, false, Box::new(notes)));
@@ -380,14 +393,31 @@ pub fn to_table(rows: &[StandingRow], board: BoardKind, fmt: &Format, title: &st
     out
 }
 
+/// Pace as displayed and judged, without a zero decimal (`85%`, `85.5%`; `85 %`,
+/// `85,5 %` in de-DE).
 fn format_pace(fmt: &Format, st: &Standards, p: Decimal) -> String {
-    let s = fmt.judged(st, Judged::Pace, p);
-    s.replace(".0%", "%")
+    let v = st.shown(Judged::Pace, p);
+    if v.fract().is_zero() { fmt.percent_shown(v.trunc()) } else { fmt.percent_shown(v) }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_text;
+    use super::{Format, Standards, csv_text, format_pace};
+
+    #[test]
+    fn pace_drops_a_zero_decimal_in_every_locale() {
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        let st =
+            Standards { rating: None, paperwork: None, min_ratings: 3, below_target: d("0.8"), off_pace: d("0.8") };
+        let us = Format::new("en-US", "USD").unwrap();
+        assert_eq!(format_pace(&us, &st, d("0.85")), "85%");
+        assert_eq!(format_pace(&us, &st, d("0.855")), "85.5%");
+        // 79.96% is below the 80% off-pace line: 79.9%, never 80%.
+        assert_eq!(format_pace(&us, &st, d("0.7996")), "79.9%");
+        let de = Format::new("de-DE", "EUR").unwrap();
+        assert_eq!(format_pace(&de, &st, d("0.85")), "85\u{a0}%", "the old '.0%' replace missed de-DE's '85,0 %'");
+        assert_eq!(format_pace(&de, &st, d("0.855")), "85,5\u{a0}%");
+    }
 
     #[test]
     fn cells_a_spreadsheet_would_evaluate_get_a_leading_quote_and_nothing_else_changes() {

@@ -365,8 +365,8 @@ fn the_board_in_chromium_shows_the_standings_and_follows_an_import_without_a_rel
     let header = browser.js("return document.querySelector('.top').innerText;");
     let header = header.as_str().unwrap();
     assert!(header.contains("Company board"), "{header}");
-    assert!(header.contains("March 2026 to date") && header.contains("1–18 Mar"), "{header}");
-    assert!(header.contains("Preliminary") && header.contains("as of 18 March 2026"), "{header}");
+    assert!(header.contains("March 2026 to date") && header.contains("Mar 1 – Mar 18"), "{header}");
+    assert!(header.contains("Preliminary") && header.contains("as of March 18, 2026"), "{header}");
 
     // The same ranks and figures as `quotad standings --format json` (revenue there in
     // exact currency units, "99950"; on the board "$99,950").
@@ -455,7 +455,7 @@ fn the_board_in_chromium_shows_the_standings_and_follows_an_import_without_a_rel
     );
     assert_eq!(browser.js("return window.notReloaded || 'reloaded';"), "yes");
     let header = browser.js("return document.querySelector('.top').innerText;");
-    assert!(header.as_str().unwrap().contains("as of 18 March 2026"), "{header}");
+    assert!(header.as_str().unwrap().contains("as of March 18, 2026"), "{header}");
 }
 
 /// A team's board ranks within the team; a team not in the month is a 404.

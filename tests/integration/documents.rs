@@ -68,7 +68,7 @@ fn the_sample_ranking_and_prep_sheets_carry_the_standings_and_are_mailed() {
     // Monday), so the deals of 26–31 October are in a ranking.
     let week = run.stdout.split("Weekly ranking ").nth(1).unwrap().split(' ').next().unwrap().to_string();
     assert_eq!(week, "2026-W44", "{}", run.stdout);
-    assert!(run.stdout.contains("Weekly ranking 2026-W44 (October 2026 in full, 1–31 Oct)"), "{}", run.stdout);
+    assert!(run.stdout.contains("Weekly ranking 2026-W44 (October 2026 in full, Oct 1 – Oct 31)"), "{}", run.stdout);
     let ranking = env.path(&format!("var/reports/ranking_{week}.pdf"));
     let text = pages(&ranking);
     let all = text.join("\n");
@@ -391,7 +391,7 @@ fn the_sample_ranking_of_2026_w43_shows_figures_worked_out_by_hand() {
     // Month to date through 25 October: October has not closed, so the figures are
     // preliminary, whatever exports are loaded.
     assert!(
-        text[0].contains("Week 2026-W43 (19 Oct – 25 Oct 2026) · October 2026 to date, 1–25 Oct · as of "),
+        text[0].contains("Week 2026-W43 (Oct 19, 2026 – Oct 25, 2026) · October 2026 to date, Oct 1 – Oct 25 · as of "),
         "{}",
         text[0]
     );

@@ -18,6 +18,7 @@ mod harness;
 mod holds;
 mod ingest_cases;
 mod inputs;
+mod locales;
 mod mappings;
 mod memos;
 mod operator_truth;

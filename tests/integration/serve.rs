@@ -333,8 +333,9 @@ fn downtime(catch_up: &str) -> Env {
     let r = runs(&env, "weekly-ranking");
     assert_eq!((r.len(), r[0].0, r[0].1), (1, at("2026-11-02T14:00:00Z"), RunState::Succeeded));
     assert!(
-        r[0].2
-            .starts_with("Weekly ranking 2026-W44 (October 2026 in full, 1–31 Oct): 4 PDF(s), 4 message(s) delivered"),
+        r[0].2.starts_with(
+            "Weekly ranking 2026-W44 (October 2026 in full, Oct 1 – Oct 31): 4 PDF(s), 4 message(s) delivered"
+        ),
         "{}",
         r[0].2
     );

@@ -74,7 +74,7 @@ fn the_week_of_26_october_ranks_october_in_full_and_the_next_november_1_to_8() {
     let env = october_november();
     let run = env.quotad(&["--now", NOW, "preview", "weekly-ranking", "--week", "2026-W44", "--out", "p"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("Weekly ranking 2026-W44 (October 2026 in full, 1–31 Oct)"), "{}", run.stdout);
+    assert!(run.stdout.contains("Weekly ranking 2026-W44 (October 2026 in full, Oct 1 – Oct 31)"), "{}", run.stdout);
     let pdf = env.path("p/ranking_2026-W44.pdf");
     check_pdf(&pdf);
     let text = pages(&pdf);
@@ -91,7 +91,7 @@ fn the_week_of_26_october_ranks_october_in_full_and_the_next_november_1_to_8() {
     in_order(att, &["Bob Baker", "80.0%", "Ann Archer", "75.0%", "Cy Cole", "0.0%"]);
     // Pace through 31 October (every day gone, as of 31 Oct): the attainment itself.
     assert!(att.contains("Pace"), "{att}");
-    // Results: Ann 1st (▲1: 2nd on 1–25 Oct with $0), Bob 2nd (▼1), Cy 3rd (▼1: 2nd then).
+    // Results: Ann 1st (▲1: 2nd on Oct 1 – Oct 25 with $0), Bob 2nd (▼1), Cy 3rd (▼1: 2nd then).
     in_order(
         res,
         &["1", "▲1", "Ann Archer", "$300,000", "2", "▼1", "Bob Baker", "$200,000", "3", "▼1", "Cy Cole", "$0"],
@@ -110,7 +110,7 @@ fn the_week_of_26_october_ranks_october_in_full_and_the_next_november_1_to_8() {
     // W45 (2–8 November) ranks November 1–8: Cy's Sunday deal and Bob's of the 5th.
     let run = env.quotad(&["--now", NOW, "preview", "weekly-ranking", "--week", "2026-W45", "--out", "p"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("Weekly ranking 2026-W45 (November 2026 to date, 1–8 Nov)"), "{}", run.stdout);
+    assert!(run.stdout.contains("Weekly ranking 2026-W45 (November 2026 to date, Nov 1 – Nov 8)"), "{}", run.stdout);
     let pdf = env.path("p/ranking_2026-W45.pdf");
     check_pdf(&pdf);
     let text = pages(&pdf);
@@ -151,7 +151,7 @@ fn the_week_of_26_october_ranks_october_in_full_and_the_next_november_1_to_8() {
     assert!(!company(&text).contains("Pace"), "{}", text[0]);
     let mail = env.all_emails().into_iter().find(|e| e.to == "cy@example.com").unwrap();
     assert_eq!(mail.subject, "Test Homes weekly ranking 2026-W44: South, October 2026 in full");
-    assert!(mail.text.contains("October 2026 in full (1–31 Oct)"), "{}", mail.text);
+    assert!(mail.text.contains("October 2026 in full (Oct 1 – Oct 31)"), "{}", mail.text);
     assert!(
         mail.text.contains("Top 3 on attainment") && mail.text.contains("Top 3 on results (revenue)"),
         "{}",
@@ -310,17 +310,20 @@ fn a_scheduled_week_with_no_deals_is_skipped_and_the_admin_told() {
     // Monday 2 November's occurrence, week 2026-W44, ranks October in full.
     let r = env.quotad(&["--now", now, "run", "weekly-ranking", "--at", "2026-11-02T14:00:00Z"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("succeeded: Weekly ranking 2026-W44 (October 2026 in full, 1–31 Oct)"), "{r:?}");
+    assert!(r.stdout.contains("succeeded: Weekly ranking 2026-W44 (October 2026 in full, Oct 1 – Oct 31)"), "{r:?}");
     let ann = env.all_emails().into_iter().find(|e| e.to == "ann@example.com").unwrap();
     assert!(ann.text.contains("1. Ann Archer (North): 75.0%"), "{}", ann.text);
     // By hand: preview and run say so and draw nothing.
     let p = env.quotad(&["--now", now, "preview", "weekly-ranking", "--week", "2026-W45", "--out", "p"]);
     assert_eq!(p.code, 1, "{p:?}");
-    assert!(p.stdout.contains("no deals in November 2026 to date, 1–8 Nov: nothing drawn"), "{p:?}");
+    assert!(p.stdout.contains("no deals in November 2026 to date, Nov 1 – Nov 8: nothing drawn"), "{p:?}");
     assert!(!env.path("p/ranking_2026-W45.pdf").exists());
     let before = env.all_emails().len();
     let r = env.quotad(&["--now", now, "run", "weekly-ranking", "--week", "2026-W45"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stdout.contains("no deals in November 2026 to date, 1–8 Nov: nothing drawn, nothing sent"), "{r:?}");
+    assert!(
+        r.stdout.contains("no deals in November 2026 to date, Nov 1 – Nov 8: nothing drawn, nothing sent"),
+        "{r:?}"
+    );
     assert_eq!(env.all_emails().len(), before);
 }
