@@ -16,6 +16,7 @@
 //! `deliver`, `metrics`, `report`, `schedule`), plus serde/toml; never `pipeline`,
 //! `store` or `cmd`. Callers use the re-exports here (`crate::config::Paths`, …).
 
+mod channels;
 mod mail;
 mod metrics;
 mod org;
@@ -31,6 +32,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use channels::{Channel, ChannelJob};
 pub use org::{AfterImport, Org, Paths};
 pub use schedule::QuotaMemoSettings;
 pub use weekly::{FullTo, WeeklyRankingSettings};
@@ -74,6 +76,8 @@ pub struct Config {
     pub schedule: crate::schedule::Calendar,
     /// How the weekly ranking is distributed (config `[weekly_ranking]`).
     pub weekly_ranking: WeeklyRankingSettings,
+    /// Chat channels posted to beside e-mail (config `[[channels]]`), in config order.
+    pub channels: Vec<Channel>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +104,8 @@ struct RawConfig {
     schedule: schedule::RawSchedule,
     #[serde(default)]
     weekly_ranking: weekly::RawWeeklyRanking,
+    #[serde(default)]
+    channels: Vec<channels::RawChannel>,
 }
 
 /// 1-based line of byte offset `at` in `text`; `None` for the synthetic 0..0 span of a default.
@@ -152,7 +158,9 @@ impl Config {
         let pdf = pdf::settings(&raw.pdf, &err, &abs)?;
         let schedule = schedule::settings(&raw.schedule, org.time_zone, &err)?;
         let weekly_ranking = weekly::settings(&raw.weekly_ranking, &err)?;
+        let channels = channels::channels(&raw.channels, &err)?;
         Ok(Config {
+            channels,
             weekly_ranking,
             schedule,
             quota_memo,

@@ -81,6 +81,8 @@ pub enum KeyRecipient {
     Team(String),
     /// A configured list of addresses, e.g. `list:full` (`weekly_ranking.full_to`).
     List(String),
+    /// A chat channel (config `[[channels]] name`): `channel:NAME`.
+    Channel(String),
 }
 
 impl KeyRecipient {
@@ -96,18 +98,21 @@ impl fmt::Display for KeyRecipient {
             KeyRecipient::Address(a) => f.write_str(a),
             KeyRecipient::Team(t) => write!(f, "team:{t}"),
             KeyRecipient::List(l) => write!(f, "list:{l}"),
+            KeyRecipient::Channel(c) => write!(f, "channel:{c}"),
         }
     }
 }
 
 impl From<&str> for KeyRecipient {
-    /// `team:…` and `list:…` are groups (no e-mail address starts so: a `:` in a local
+    /// `team:…`, `list:…` and `channel:…` are groups (no e-mail address starts so: a `:` in a local
     /// part needs quotes); anything else is an address.
     fn from(s: &str) -> KeyRecipient {
         if let Some(t) = s.strip_prefix("team:") {
             KeyRecipient::Team(t.to_string())
         } else if let Some(l) = s.strip_prefix("list:") {
             KeyRecipient::List(l.to_string())
+        } else if let Some(c) = s.strip_prefix("channel:") {
+            KeyRecipient::Channel(c.to_string())
         } else {
             KeyRecipient::Address(s.to_string())
         }
@@ -178,6 +183,8 @@ pub enum KeyKind {
     AdminHeld,
     /// `missing-glyphs`: the characters no font could draw in a run's documents.
     MissingGlyphs,
+    /// `chat-post`: one post to a chat channel (the message is its JSON payload).
+    ChatPost,
 }
 
 impl KeyKind {
@@ -211,6 +218,7 @@ impl fmt::Display for KeyKind {
             KeyKind::AdminSkipped => "admin-skipped",
             KeyKind::AdminHeld => "admin-held",
             KeyKind::MissingGlyphs => "missing-glyphs",
+            KeyKind::ChatPost => "chat-post",
         };
         f.write_str(s)
     }
@@ -233,6 +241,7 @@ impl FromStr for KeyKind {
             KeyKind::AdminSkipped,
             KeyKind::AdminHeld,
             KeyKind::MissingGlyphs,
+            KeyKind::ChatPost,
         ];
         if let Some(k) = plain.into_iter().find(|k| k.to_string() == s) {
             return Ok(k);

@@ -438,6 +438,8 @@ pub fn weekly_ranking(
     } else if !earlier.is_empty() {
         summary.already_sent += 1;
     }
+    let chat = super::channels::WeeklyInput { week: &week_s, days, m: &m, teams: &teams, celebrations: &celebrations };
+    super::channels::queue_weekly(cfg, store, &mut summary, &chat, now)?;
     deliver_docs(cfg, store, templates, &mut summary, KeyJob::WeeklyRanking, &week_s, now, stop)?;
     Ok(summary)
 }

@@ -29,6 +29,7 @@
 //! reaches the stages only through here. Work in progress stops early when asked to
 //! through a [`Stop`] token passed in (never process state).
 
+mod channels;
 mod check;
 mod documents;
 mod explain;

@@ -7,6 +7,7 @@
 //! file from the folder named by `paths.templates`. Templates ending `.html` are
 //! HTML-autoescaped; `.txt` templates (subjects, plain text) are not.
 
+pub mod chat;
 pub mod documents;
 mod flags;
 mod format;

@@ -4,6 +4,7 @@
 //! SMTP server on 127.0.0.1 (tests/smtp_sink.py, started by `smtp_server`).
 
 mod cancellations;
+mod chat;
 mod cli;
 mod dead_letters;
 mod delivery;

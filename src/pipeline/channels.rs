@@ -1,0 +1,174 @@
+//! Chat channels through the outbox (issue 22): [`queue_weekly`] records one post per
+//! channel and week — idempotency key `weekly-ranking/WEEK/channel:NAME/chat-post`,
+//! the message its JSON payload — beside the week's e-mails, and
+//! [`deliver_post`] is how [`super::deliver_outbox`] hands a `channel:` row to its
+//! webhook instead of the mail transport: same ledger, same `sending`/`sent` marks,
+//! retries, dead letters and admin notice as e-mail. The webhook URL is read from the
+//! environment at delivery (`[[channels]] webhook_env`): it is never in the ledger,
+//! the config or any message. May import `store`, `deliver`, `report`, `config`,
+//! `domain`.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::DocsSummary;
+use super::outbox::{Sender, Sent};
+use crate::config::{Channel, ChannelJob, Config};
+use crate::deliver::chat::{self, PostTimeouts, Webhook};
+use crate::deliver::{FailureClass, RetryPolicy};
+use crate::domain::{Celebrations, IdempotencyKey, KeyJob, KeyKind, KeyRecipient, MonthStandings, fold_name};
+use crate::report::{self, chat::ChatPost};
+use crate::store::{FailureOutcome, OutboxEntry, OutboxRow, RecipientOutcome};
+
+/// The outbox recipient of channel `name`: `channel:NAME`.
+fn recipient(name: &str) -> String {
+    KeyRecipient::Channel(name.to_string()).to_string()
+}
+
+/// The channel an outbox row posts to, if it is a chat post (`channel:NAME`).
+pub(super) fn channel_of(entry: &OutboxEntry) -> Option<&str> {
+    entry.recipient.strip_prefix("channel:")
+}
+
+/// Whether the outbox key `key` is a chat post's.
+pub(super) fn is_chat_key(key: &str) -> bool {
+    key.parse::<IdempotencyKey>().is_ok_and(|k| matches!(k.recipient, KeyRecipient::Channel(_)))
+}
+
+/// The week's standings as the weekly ranking job has them, for its channel posts.
+pub(super) struct WeeklyInput<'a> {
+    /// ISO week, e.g. "2026-W45".
+    pub week: &'a str,
+    /// Its Monday and Sunday.
+    pub days: (chrono::NaiveDate, chrono::NaiveDate),
+    /// The ranked period's standings.
+    pub m: &'a MonthStandings,
+    /// The active teams (roster spelling) and their celebrations, in the same order.
+    pub teams: &'a [&'a str],
+    /// Each team's celebrations.
+    pub celebrations: &'a [Celebrations],
+}
+
+/// Queues the week's post to every channel with `weekly_ranking` in its jobs: a team
+/// channel gets its teams' tables, a company channel (no `teams`) the teams ranked.
+/// A channel whose teams have no active rep this week gets nothing (said in
+/// `summary.skipped`). A key already sent counts in `already_sent`, a dead letter of
+/// an earlier run in `dead_earlier`; nothing is posted twice.
+pub(super) fn queue_weekly(
+    cfg: &Config,
+    store: &crate::store::Store,
+    summary: &mut DocsSummary,
+    w: &WeeklyInput<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let fmt = &cfg.org.format;
+    let view = |i: usize| {
+        report::team_ranking_mail_view(
+            &cfg.org.name,
+            fmt,
+            w.week,
+            w.days,
+            w.m,
+            w.teams[i],
+            &w.celebrations[i],
+            cfg.weekly_ranking.top,
+            "",
+        )
+    };
+    for ch in cfg.channels.iter().filter(|c| c.jobs.contains(&ChannelJob::WeeklyRanking)) {
+        let post: ChatPost = if ch.teams.is_empty() {
+            if w.teams.is_empty() {
+                continue;
+            }
+            report::chat::weekly_company_post(&view(0), w.m, fmt)
+        } else {
+            let wanted: Vec<String> = ch.teams.iter().map(|t| fold_name(t)).collect();
+            let views: Vec<_> =
+                (0..w.teams.len()).filter(|&i| wanted.contains(&fold_name(w.teams[i]))).map(view).collect();
+            match report::chat::weekly_teams_post(&views) {
+                Some(p) => p,
+                None => {
+                    summary.skipped.push(format!(
+                        "channel {}: no active rep in {} this week",
+                        ch.name,
+                        ch.teams.join(", ")
+                    ));
+                    continue;
+                }
+            }
+        };
+        let key = IdempotencyKey::new(
+            KeyJob::WeeklyRanking,
+            w.week,
+            KeyRecipient::Channel(ch.name.clone()),
+            KeyKind::ChatPost,
+        );
+        let subject = format!("{} post to {}: {}", ch.kind.label(), ch.name, post.title);
+        let body = serde_json::to_vec(&report::chat::payload(ch.kind, &post))?;
+        match Sender::new(cfg, store, false, now).queue_post(&key, &recipient(&ch.name), &subject, body)? {
+            Sent::Before => summary.already_sent += 1,
+            Sent::Dead => summary.dead_earlier += 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Posts one chat row to its channel's webhook and says what came of it for the
+/// ledger: accepted (any 2xx), retried (timeouts, network errors, 408, 429, 5xx: after
+/// the server's `Retry-After` when it gives one, else after the `mail.retry_*` backoff) or dead (other answers, a
+/// channel no longer configured, its environment variable unset or not a webhook URL,
+/// or the last attempt allowed). `attempts` are those made before this one.
+pub(super) fn deliver_post(
+    cfg: &Config,
+    row: &OutboxRow,
+    attempts: u32,
+    policy: RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<RecipientOutcome> {
+    let name = channel_of(&row.entry).unwrap_or_default();
+    let dead = |error: String| RecipientOutcome::Failed { error, outcome: FailureOutcome::Dead };
+    let Some(ch) = cfg.channels.iter().find(|c| c.name == name) else {
+        return Ok(dead(format!("channel '{name}' is no longer in [[channels]] of {}", cfg.file.display())));
+    };
+    let hook = match webhook(ch) {
+        Ok(h) => h,
+        Err(e) => return Ok(dead(e)),
+    };
+    let timeouts = timeouts(ch);
+    match chat::post(&hook, &ch.name, ch.kind.label(), &row.entry.message, timeouts, now) {
+        Ok(()) => Ok(RecipientOutcome::Accepted),
+        Err(e) => {
+            let permanent = e.class() == FailureClass::Permanent;
+            let outcome = match policy.backoff(attempts + 1) {
+                Some(wait) if !permanent => {
+                    let wait = e.retry_after.unwrap_or(wait);
+                    FailureOutcome::RetryAt(now + chrono::Duration::from_std(wait)?)
+                }
+                _ => FailureOutcome::Dead,
+            };
+            tracing::warn!("{}: {e}", row.entry.idempotency_key);
+            Ok(RecipientOutcome::Failed { error: e.message, outcome })
+        }
+    }
+}
+
+/// The channel's timeouts: the whole post `timeout_seconds`, the connection at most 10 s.
+fn timeouts(ch: &Channel) -> PostTimeouts {
+    let whole = std::time::Duration::from_secs(ch.timeout_seconds);
+    PostTimeouts { connect: whole.min(std::time::Duration::from_secs(10)), whole }
+}
+
+/// The channel's webhook from its environment variable. Errors name the channel and
+/// the variable, never its value.
+pub(super) fn webhook(ch: &Channel) -> Result<Webhook, String> {
+    let url = std::env::var(&ch.webhook_env).map_err(|_| {
+        format!(
+            "channel '{}': environment variable {} (webhook_env) is not set: set it to the {} incoming-webhook URL",
+            ch.name,
+            ch.webhook_env,
+            ch.kind.label()
+        )
+    })?;
+    Webhook::parse(&url).map_err(|e| format!("channel '{}': the URL in {} {e}", ch.name, ch.webhook_env))
+}
