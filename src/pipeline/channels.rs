@@ -172,3 +172,55 @@ pub(super) fn webhook(ch: &Channel) -> Result<Webhook, String> {
     })?;
     Webhook::parse(&url).map_err(|e| format!("channel '{}': the URL in {} {e}", ch.name, ch.webhook_env))
 }
+
+/// One channel as `quotad check` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelCheck {
+    /// The channel's name.
+    pub name: String,
+    /// "Slack", "Microsoft Teams" or "Google Chat".
+    pub platform: &'static str,
+    /// The webhook's origin (`https://hooks.slack.com`) when its variable holds a
+    /// webhook URL.
+    pub origin: Option<String>,
+    /// What is wrong, each naming the channel and the config key or variable: the
+    /// variable unset or not a webhook URL, a team no roster rep is active in.
+    pub problems: Vec<String>,
+}
+
+/// Checks every `[[channels]]`: its `webhook_env` variable is set here and holds an
+/// https webhook URL (never shown: only its origin), and each of its `teams` has an
+/// active rep on the roster in the state database (skipped when there is no state
+/// database yet).
+pub fn check_channels(cfg: &Config) -> Vec<ChannelCheck> {
+    let teams: Option<Vec<String>> = cfg.paths.state.exists().then(|| {
+        super::open_store_read_only(cfg)
+            .and_then(|s| Ok(s.roster()?))
+            .map(|r| r.into_iter().filter(|x| x.active).filter_map(|x| x.team).map(|t| fold_name(&t)).collect())
+            .unwrap_or_default()
+    });
+    cfg.channels
+        .iter()
+        .map(|ch| {
+            let mut problems = Vec::new();
+            let origin = match webhook(ch) {
+                Ok(h) => Some(h.origin().to_string()),
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            };
+            if let Some(known) = &teams {
+                for t in &ch.teams {
+                    if !known.contains(&fold_name(t)) {
+                        problems.push(format!(
+                            "channel '{}': teams: no active rep of the roster is in team '{t}'",
+                            ch.name
+                        ));
+                    }
+                }
+            }
+            ChannelCheck { name: ch.name.clone(), platform: ch.kind.label(), origin, problems }
+        })
+        .collect()
+}

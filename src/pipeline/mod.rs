@@ -51,6 +51,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::Period;
 use crate::metrics;
 
+pub use channels::{ChannelCheck, check_channels};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,

@@ -327,3 +327,73 @@ fn a_webhook_url_in_the_config_file_is_refused_without_echoing_it() {
     assert!(all.contains("channels[0].url: a webhook URL is a secret"), "{all}");
     assert!(!all.contains("very-secret"), "{all}");
 }
+
+#[test]
+fn teams_gets_an_adaptive_card_and_google_chat_a_cards_v2_message_with_the_same_figures() {
+    let r = Receiver::start();
+    let env = env_with("");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml"))
+        .unwrap()
+        .replace(
+            "kind = \"slack\"\nwebhook_env = \"QUOTAD_TEST_SLACK_NORTH\"",
+            "kind = \"teams\"\nwebhook_env = \"QUOTAD_TEST_SLACK_NORTH\"",
+        )
+        .replace(
+            "kind = \"slack\"\nwebhook_env = \"QUOTAD_TEST_SLACK_CO\"",
+            "kind = \"google_chat\"\nwebhook_env = \"QUOTAD_TEST_SLACK_CO\"",
+        );
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    let run = run_week(&env, &r, &["run", "weekly-ranking", "--week", "2026-W45"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Teams: a message with one Adaptive Card 1.4 attachment of TextBlocks.
+    let t = &r.bodies(NORTH)[0];
+    assert_eq!(t["type"], "message");
+    let a = &t["attachments"][0];
+    assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
+    let card = &a["content"];
+    assert_eq!((card["type"].as_str(), card["version"].as_str()), (Some("AdaptiveCard"), Some("1.4")));
+    let texts: Vec<&str> = card["body"].as_array().unwrap().iter().map(|b| b["text"].as_str().unwrap()).collect();
+    assert!(card["body"].as_array().unwrap().iter().all(|b| b["type"] == "TextBlock"));
+    assert_eq!(texts[0], "Test Homes · weekly ranking 2026-W45 · North");
+    let north = texts.iter().position(|x| *x == "North: 1st of 2 teams · 71.4% of $700,000").expect("north heading");
+    assert_eq!(texts[north + 1], "1. Ann Archer — 99.9% · $399,800\n\n2. Bob Baker — 33.3% · $100,000");
+    assert!(t.to_string().len() < 28 * 1024);
+    // Google Chat: text plus one card with a header and textParagraph sections.
+    let g = &r.bodies(COMPANY)[0];
+    let card = &g["cardsV2"][0]["card"];
+    assert_eq!(g["cardsV2"][0]["cardId"], "weekly-ranking");
+    assert_eq!(card["header"]["title"], "Test Homes · weekly ranking 2026-W45");
+    let teams = card["sections"].as_array().unwrap().iter().find(|s| s["header"] == "Teams").expect("teams section");
+    assert_eq!(teams["widgets"][0]["textParagraph"]["text"], "1. North — 71.4% · $499,800<br>2. South — 0.0% · $0");
+    assert!(g["text"].as_str().unwrap().starts_with("Test Homes · weekly ranking 2026-W45 — "));
+    for body in [t, g] {
+        let s = body.to_string();
+        assert!(!s.contains('@') && !s.contains("100.0%"), "{s}");
+    }
+}
+
+#[test]
+fn check_validates_each_channel_without_showing_its_url() {
+    let r = Receiver::start();
+    let env = env_with("");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml"))
+        .unwrap()
+        .replace("teams = [\"north\"]", "teams = [\"north\", \"West\"]");
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    let run = env.quotad_env(
+        &["check"],
+        &[
+            ("QUOTAD_TEST_SLACK_NORTH", &r.url(NORTH)),
+            ("QUOTAD_TEST_SLACK_CO", "http://hooks.example.com/x/company-secret-token"),
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let out = &run.stdout;
+    assert!(out.contains(&format!("channel north: Slack (http://127.0.0.1:{}/…), for north, West", r.port)), "{out}");
+    assert!(out.contains("problem: channel 'north': teams: no active rep of the roster is in team 'West'"), "{out}");
+    assert!(
+        out.contains("problem: channel 'company': the URL in QUOTAD_TEST_SLACK_CO uses plain http to a remote host: webhooks must be https://"),
+        "{out}"
+    );
+    no_secret("check", &format!("{run:?}"));
+}
