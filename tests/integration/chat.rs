@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{Env, ROSTER, config};
 
-/// A recorded request: (path, body).
+/// Scripted answers: (path, status, extra header line, body).
+type Script = Arc<Mutex<Vec<(String, u16, String, String)>>>;
+
+/// Recorded requests: (path, body, when).
 type Seen = Arc<Mutex<Vec<(String, String, Instant)>>>;
 
 /// An HTTP receiver on 127.0.0.1: records each POST and answers with the next scripted
@@ -26,7 +29,7 @@ type Seen = Arc<Mutex<Vec<(String, String, Instant)>>>;
 struct Receiver {
     port: u16,
     seen: Seen,
-    script: Arc<Mutex<Vec<(String, u16, String, String)>>>,
+    script: Script,
 }
 
 impl Receiver {
@@ -34,7 +37,7 @@ impl Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen: Seen = Arc::default();
-        let script: Arc<Mutex<Vec<(String, u16, String, String)>>> = Arc::default();
+        let script: Script = Arc::default();
         let (s2, sc2) = (seen.clone(), script.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -396,4 +399,41 @@ fn check_validates_each_channel_without_showing_its_url() {
         "{out}"
     );
     no_secret("check", &format!("{run:?}"));
+}
+
+#[test]
+fn a_stalled_server_times_out_and_the_post_is_retried_then_dead() {
+    // Accepts connections and never answers.
+    let stall = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = stall.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in stall.incoming() {
+            held.push(c);
+        }
+    });
+    let r = Receiver::start();
+    let env = env_with("max_attempts = 2\nretry_initial_seconds = 1\nretry_max_seconds = 1");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml"))
+        .unwrap()
+        .replace("teams = [\"north\"]", "teams = [\"north\"]\ntimeout_seconds = 1");
+    std::fs::write(env.path("quotad.toml"), cfg).unwrap();
+    let url = format!("http://127.0.0.1:{port}{NORTH}");
+    let started = Instant::now();
+    let run = env.quotad_env(
+        &["--now", NOW, "run", "weekly-ranking", "--week", "2026-W45"],
+        &[("QUOTAD_TEST_SLACK_NORTH", &url), ("QUOTAD_TEST_SLACK_CO", &r.url(COMPANY))],
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{run:?}");
+    // Two attempts of 1 s each and a 1 s backoff: about 3 s, well under a minute.
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(30), "{took:?}");
+    let row = env.store().outbox_get("weekly-ranking/2026-W45/channel:north/chat-post").unwrap().unwrap();
+    assert_eq!((row.state.as_str(), row.attempts), ("dead", 2));
+    assert_eq!(
+        row.last_error.as_deref(),
+        Some(format!("Slack channel 'north' (http://127.0.0.1:{port}/…): no answer within 1 s (connect 1 s)").as_str())
+    );
+    assert_eq!(r.bodies(COMPANY).len(), 1, "the company channel is not held up");
+    no_secret("run", &format!("{run:?}"));
 }
