@@ -155,3 +155,61 @@ pub(super) fn channels(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn parse(channels: &str) -> Result<Vec<Channel>, String> {
+        let text = format!(
+            "[org]\nname = \"T\"\ntime_zone = \"UTC\"\n\n[sources.deals]\nkind = \"deals\"\nfiles = [\"d*\"]\n\n[sources.roster]\nkind = \"roster\"\nfiles = [\"r*\"]\n\n[mail]\nfrom = \"o@t.com\"\n\n{channels}"
+        );
+        Config::parse(&text, "quotad.toml", Path::new("."))
+            .map(|c| c.channels)
+            .map_err(|e| format!("line {:?}: {}", e.line, e.message))
+    }
+
+    #[test]
+    fn a_channel_reads_with_its_defaults() {
+        let c = parse("[[channels]]\nname = \"co\"\nkind = \"google_chat\"\nwebhook_env = \"QUOTAD_GCHAT\"\n").unwrap();
+        assert_eq!(
+            c,
+            [Channel {
+                name: "co".into(),
+                kind: ChatKind::GoogleChat,
+                webhook_env: "QUOTAD_GCHAT".into(),
+                teams: vec![],
+                jobs: vec![ChannelJob::WeeklyRanking],
+                timeout_seconds: 30,
+            }]
+        );
+        assert_eq!(parse("").unwrap(), []);
+    }
+
+    #[test]
+    fn mistakes_name_the_key_and_line() {
+        let ch = |rest: &str| parse(&format!("[[channels]]\nname = \"a\"\n{rest}")).unwrap_err();
+        let e = ch("kind = \"discord\"\nwebhook_env = \"X\"\n");
+        assert_eq!(
+            e,
+            "line Some(18): channels[0].kind: 'discord' is not a chat platform: expected slack, teams or google_chat"
+        );
+        let e = ch("kind = \"slack\"\nwebhook_env = \"https://hooks.slack.com/services/x\"\n");
+        assert!(e.starts_with("line Some(19): channels[0].webhook_env: a URL: expected a variable name"), "{e}");
+        assert!(!e.contains("hooks.slack.com"), "{e}");
+        let e = ch("kind = \"slack\"\n");
+        assert!(e.contains("channels[0].webhook_env: missing"), "{e}");
+        let e = ch("kind = \"slack\"\nwebhook_env = \"X\"\njobs = [\"one_on_one\"]\n");
+        assert!(e.contains("channels[0].jobs: 'one_on_one' cannot post to a channel"), "{e}");
+        let e = ch("kind = \"slack\"\nwebhook_env = \"X\"\ntimeout_seconds = 0\n");
+        assert!(e.contains("channels[0].timeout_seconds: 0 should be from 1 to 300"), "{e}");
+        let e = parse("[[channels]]\nname = \"a\"\nkind = \"slack\"\nwebhook_env = \"X\"\n[[channels]]\nname = \"a\"\nkind = \"teams\"\nwebhook_env = \"Y\"\n")
+            .unwrap_err();
+        assert!(e.contains("channels[1].name: 'a' is already the name of another channel"), "{e}");
+        let e = parse("[[channels]]\nname = \"a b\"\nkind = \"slack\"\nwebhook_env = \"X\"\n").unwrap_err();
+        assert!(e.contains("channels[0].name: 'a b' should be letters"), "{e}");
+    }
+}

@@ -485,4 +485,18 @@ mod tests {
             assert_eq!(text.parse::<IdempotencyKey>().unwrap(), key, "{text}");
         }
     }
+
+    #[test]
+    fn a_chat_post_key_reads_back() {
+        let key = IdempotencyKey::new(
+            KeyJob::WeeklyRanking,
+            "2026-W45",
+            KeyRecipient::Channel("sales-north".into()),
+            KeyKind::ChatPost,
+        );
+        let text = "weekly-ranking/2026-W45/channel:sales-north/chat-post";
+        assert_eq!(key.to_string(), text);
+        assert_eq!(text.parse::<IdempotencyKey>().unwrap(), key);
+        assert_eq!(KeyKind::ChatPost.column(), "chat-post");
+    }
 }
