@@ -244,6 +244,10 @@ pub fn deliver_outbox(
     let mut d = Delivery { transport: transport.describe(), ..Default::default() };
     d.interrupted = store.outbox_recover_interrupted()?;
     for key in &d.interrupted {
+        if super::channels::is_chat_key(key) {
+            tracing::warn!("{key}: a crash interrupted its post; posting it again (the channel may show it twice)");
+            continue;
+        }
         tracing::warn!(
             "{key}: a crash interrupted its delivery after it was handed to {}; sending it again with the same Message-ID",
             d.transport

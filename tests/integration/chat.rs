@@ -437,3 +437,29 @@ fn a_stalled_server_times_out_and_the_post_is_retried_then_dead() {
     assert_eq!(r.bodies(COMPANY).len(), 1, "the company channel is not held up");
     no_secret("run", &format!("{run:?}"));
 }
+
+#[test]
+fn a_crash_between_the_post_and_its_2xx_posts_that_one_message_again_and_only_it() {
+    let r = Receiver::start();
+    let env = env_with("");
+    let run = run_week(&env, &r, &["run", "weekly-ranking", "--week", "2026-W45"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // As if quotad died after POSTing north's message and before recording the 200:
+    // the row is left `sending` on disk, its one recipient not yet answered.
+    let key = "weekly-ranking/2026-W45/channel:north/chat-post";
+    let db = rusqlite::Connection::open(env.path("quotad.sqlite")).unwrap();
+    db.execute("UPDATE outbox SET state = 'sending', sent_at = NULL WHERE idempotency_key = ?1", [key]).unwrap();
+    db.execute("UPDATE outbox_recipients SET state = 'pending' WHERE idempotency_key = ?1", [key]).unwrap();
+    drop(db);
+    let again = run_week(&env, &r, &["run", "weekly-ranking", "--week", "2026-W45"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    // North's post went again (the documented window), the company's did not.
+    assert_eq!((r.bodies(NORTH).len(), r.bodies(COMPANY).len()), (2, 1), "{again:?}");
+    assert_eq!(r.bodies(NORTH)[0], r.bodies(NORTH)[1]);
+    let row = env.store().outbox_get(key).unwrap().unwrap();
+    assert_eq!((row.state.as_str(), row.interrupted), ("sent", 1));
+    assert!(again.stderr.contains(&format!("{key}: a crash interrupted its post; posting it again")), "{again:?}");
+    let third = run_week(&env, &r, &["run", "weekly-ranking", "--week", "2026-W45"]);
+    assert_eq!(third.code, 0);
+    assert_eq!(r.bodies(NORTH).len(), 2);
+}
