@@ -8,7 +8,7 @@
 //! the config or any message. May import `store`, `deliver`, `report`, `config`,
 //! `domain`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::DocsSummary;
@@ -49,18 +49,11 @@ pub(super) struct WeeklyInput<'a> {
     pub celebrations: &'a [Celebrations],
 }
 
-/// Queues the week's post to every channel with `weekly_ranking` in its jobs: a team
-/// channel gets its teams' tables, a company channel (no `teams`) the teams ranked.
-/// A channel whose teams have no active rep this week gets nothing (said in
-/// `summary.skipped`). A key already sent counts in `already_sent`, a dead letter of
-/// an earlier run in `dead_earlier`; nothing is posted twice.
-pub(super) fn queue_weekly(
-    cfg: &Config,
-    store: &crate::store::Store,
-    summary: &mut DocsSummary,
-    w: &WeeklyInput<'_>,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// The week's post for each channel with `weekly_ranking` in its jobs, as the JSON
+/// payload of its platform: a team channel gets its teams' tables, a company channel
+/// (no `teams`) the teams ranked. A channel whose teams have no active rep this week
+/// gets `Err` saying so instead.
+fn weekly_posts<'c>(cfg: &'c Config, w: &WeeklyInput<'_>) -> Result<Vec<(&'c Channel, Result<Vec<u8>, String>)>> {
     let fmt = &cfg.org.format;
     let view = |i: usize| {
         report::team_ranking_mail_view(
@@ -75,26 +68,46 @@ pub(super) fn queue_weekly(
             "",
         )
     };
+    let mut out = Vec::new();
     for ch in cfg.channels.iter().filter(|c| c.jobs.contains(&ChannelJob::WeeklyRanking)) {
-        let post: ChatPost = if ch.teams.is_empty() {
-            if w.teams.is_empty() {
-                continue;
-            }
-            report::chat::weekly_company_post(&view(0), w.m, fmt)
+        let post: Option<ChatPost> = if ch.teams.is_empty() {
+            (!w.teams.is_empty()).then(|| report::chat::weekly_company_post(&view(0), w.m, fmt))
         } else {
             let wanted: Vec<String> = ch.teams.iter().map(|t| fold_name(t)).collect();
             let views: Vec<_> =
                 (0..w.teams.len()).filter(|&i| wanted.contains(&fold_name(w.teams[i]))).map(view).collect();
-            match report::chat::weekly_teams_post(&views) {
-                Some(p) => p,
-                None => {
-                    summary.skipped.push(format!(
-                        "channel {}: no active rep in {} this week",
-                        ch.name,
-                        ch.teams.join(", ")
-                    ));
-                    continue;
-                }
+            report::chat::weekly_teams_post(&views)
+        };
+        let body = match post {
+            Some(p) => Ok(serde_json::to_vec(&report::chat::payload(ch.kind, &p))?),
+            None => Err(format!("channel {}: no active rep in {} this week", ch.name, describe_teams(ch))),
+        };
+        out.push((ch, body));
+    }
+    Ok(out)
+}
+
+fn describe_teams(ch: &Channel) -> String {
+    if ch.teams.is_empty() { "the company".into() } else { ch.teams.join(", ") }
+}
+
+/// Queues the week's post to every channel with `weekly_ranking` in its jobs
+/// (`weekly_posts`). A channel with nothing to post is said in `summary.skipped`. A
+/// key already sent counts in `already_sent`, a dead letter of an earlier run in
+/// `dead_earlier`; nothing is posted twice.
+pub(super) fn queue_weekly(
+    cfg: &Config,
+    store: &crate::store::Store,
+    summary: &mut DocsSummary,
+    w: &WeeklyInput<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (ch, body) in weekly_posts(cfg, w)? {
+        let body = match body {
+            Ok(b) => b,
+            Err(why) => {
+                summary.skipped.push(why);
+                continue;
             }
         };
         let key = IdempotencyKey::new(
@@ -103,13 +116,36 @@ pub(super) fn queue_weekly(
             KeyRecipient::Channel(ch.name.clone()),
             KeyKind::ChatPost,
         );
-        let subject = format!("{} post to {}: {}", ch.kind.label(), ch.name, post.title);
-        let body = serde_json::to_vec(&report::chat::payload(ch.kind, &post))?;
+        let subject = format!("{} post to {}: weekly ranking {}", ch.kind.label(), ch.name, w.week);
         match Sender::new(cfg, store, false, now).queue_post(&key, &recipient(&ch.name), &subject, body)? {
             Sent::Before => summary.already_sent += 1,
             Sent::Dead => summary.dead_earlier += 1,
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// `quotad preview weekly-ranking`: writes the payload each channel would be posted,
+/// `paths.reports/chat_WEEK/NAME.json` (pretty-printed JSON), listed in
+/// `summary.chat_previews`. Nothing is queued or posted.
+///
+/// Errors: the folder or a file cannot be written (named).
+pub(super) fn preview_weekly(cfg: &Config, summary: &mut DocsSummary, w: &WeeklyInput<'_>) -> Result<()> {
+    let dir = cfg.paths.reports.join(format!("chat_{}", w.week));
+    for (ch, body) in weekly_posts(cfg, w)? {
+        let body = match body {
+            Ok(b) => b,
+            Err(why) => {
+                summary.skipped.push(why);
+                continue;
+            }
+        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("{}.json", ch.name));
+        let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body)?)?;
+        std::fs::write(&path, pretty).with_context(|| format!("cannot write {}", path.display()))?;
+        summary.chat_previews.push(path);
     }
     Ok(())
 }

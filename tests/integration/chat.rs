@@ -463,3 +463,20 @@ fn a_crash_between_the_post_and_its_2xx_posts_that_one_message_again_and_only_it
     assert_eq!(third.code, 0);
     assert_eq!(r.bodies(NORTH).len(), 2);
 }
+
+#[test]
+fn preview_writes_each_channels_payload_and_posts_nothing() {
+    let r = Receiver::start();
+    let env = env_with("");
+    let run = run_week(&env, &r, &["preview", "weekly-ranking", "--week", "2026-W45", "--out", "p"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("p/chat_2026-W45/north.json (the chat post, not sent)"), "{}", run.stdout);
+    assert_eq!(env.files_in("p/chat_2026-W45"), ["company.json", "north.json"]);
+    assert!(r.bodies(NORTH).is_empty() && r.bodies(COMPANY).is_empty());
+    assert!(env.store().outbox_get("weekly-ranking/2026-W45/channel:north/chat-post").unwrap().is_none());
+    // What `run` then posts is what the preview showed.
+    let shown: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("p/chat_2026-W45/north.json")).unwrap()).unwrap();
+    assert_eq!(run_week(&env, &r, &["run", "weekly-ranking", "--week", "2026-W45"]).code, 0);
+    assert_eq!(r.bodies(NORTH), [shown]);
+}
