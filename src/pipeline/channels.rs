@@ -49,11 +49,14 @@ pub(super) struct WeeklyInput<'a> {
     pub celebrations: &'a [Celebrations],
 }
 
+/// A channel and its payload, or why it gets nothing.
+type ChannelPost<'c> = (&'c Channel, Result<Vec<u8>, String>);
+
 /// The week's post for each channel with `weekly_ranking` in its jobs, as the JSON
 /// payload of its platform: a team channel gets its teams' tables, a company channel
 /// (no `teams`) the teams ranked. A channel whose teams have no active rep this week
 /// gets `Err` saying so instead.
-fn weekly_posts<'c>(cfg: &'c Config, w: &WeeklyInput<'_>) -> Result<Vec<(&'c Channel, Result<Vec<u8>, String>)>> {
+fn weekly_posts<'c>(cfg: &'c Config, w: &WeeklyInput<'_>) -> Result<Vec<ChannelPost<'c>>> {
     let fmt = &cfg.org.format;
     let view = |i: usize| {
         report::team_ranking_mail_view(
