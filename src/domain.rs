@@ -1066,3 +1066,38 @@ mod sha_tests {
         assert_eq!(super::sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }
+
+/// A chat platform quotad posts to through an incoming webhook (config
+/// `[[channels]] kind`; issue 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChatKind {
+    /// Slack incoming webhook; the payload is Block Kit.
+    Slack,
+    /// Microsoft Teams workflow/incoming webhook; the payload is an Adaptive Card.
+    Teams,
+    /// Google Chat space webhook; the payload is a cards v2 message.
+    GoogleChat,
+}
+
+impl ChatKind {
+    /// Every kind, in config order.
+    pub const ALL: [ChatKind; 3] = [ChatKind::Slack, ChatKind::Teams, ChatKind::GoogleChat];
+
+    /// The config spelling: `slack`, `teams`, `google_chat`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatKind::Slack => "slack",
+            ChatKind::Teams => "teams",
+            ChatKind::GoogleChat => "google_chat",
+        }
+    }
+
+    /// The platform's name for people: Slack, Microsoft Teams, Google Chat.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChatKind::Slack => "Slack",
+            ChatKind::Teams => "Microsoft Teams",
+            ChatKind::GoogleChat => "Google Chat",
+        }
+    }
+}

@@ -86,6 +86,18 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
             say!("  web: the board at http://{addr}/board?token=${var}, /healthz, /metrics; {token}");
         }
     }
+    for c in pipeline::check_channels(cfg) {
+        let teams = cfg.channels.iter().find(|x| x.name == c.name).map(|x| x.teams.join(", ")).unwrap_or_default();
+        let teams = if teams.is_empty() { "the company".to_string() } else { teams };
+        let at = c.origin.as_deref().map(|o| format!(" ({o}/…)")).unwrap_or_default();
+        say!("  channel {}: {}{at}, for {teams}", c.name, c.platform);
+        for p in &c.problems {
+            say!("    problem: {p}");
+        }
+        if !c.problems.is_empty() {
+            status = status.max(1);
+        }
+    }
     let cal = &cfg.schedule;
     say!(
         "  calendar ({}): catch_up {}h, settle {} s, rescan {} s, heartbeat {} s",

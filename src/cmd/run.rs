@@ -206,6 +206,9 @@ fn print_docs(cfg: &Config, s: &DocsSummary) -> i32 {
         let dir = s.files[3].0.parent().map(shown).unwrap_or_default();
         say!("    … and {} more in {dir}", s.files.len() - 3);
     }
+    for p in &s.chat_previews {
+        say!("    {} (the chat post, not sent)", shown(p));
+    }
     for m in &s.missing_glyphs {
         say!("  characters no font has, drawn as \u{FFFD} (add a font to pdf.fallback_fonts): {m}");
     }

@@ -18,6 +18,7 @@
 //! `store` or `cmd`. Callers use the re-exports here (`crate::config::Paths`, …).
 
 mod approval;
+mod channels;
 mod mail;
 mod metrics;
 mod org;
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use approval::{ApprovalSettings, AtDeadline};
+pub use channels::{Channel, ChannelJob};
 pub use org::{AfterImport, Org, Paths};
 pub use schedule::QuotaMemoSettings;
 pub use web::WebSettings;
@@ -81,6 +83,8 @@ pub struct Config {
     pub weekly_ranking: WeeklyRankingSettings,
     /// The board's web face (config `[web]`; off by default).
     pub web: WebSettings,
+    /// Chat channels posted to beside e-mail (config `[[channels]]`), in config order.
+    pub channels: Vec<Channel>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +113,8 @@ struct RawConfig {
     weekly_ranking: weekly::RawWeeklyRanking,
     #[serde(default)]
     web: web::RawWeb,
+    #[serde(default)]
+    channels: Vec<channels::RawChannel>,
 }
 
 /// 1-based line of byte offset `at` in `text`; `None` for the synthetic 0..0 span of a default.
@@ -163,8 +169,10 @@ impl Config {
         let schedule = schedule::settings(&raw.schedule, org.time_zone, &err)?;
         let weekly_ranking = weekly::settings(&raw.weekly_ranking, &err)?;
         let web = web::settings(&raw.web, &err)?;
+        let channels = channels::channels(&raw.channels, &err)?;
         Ok(Config {
             web,
+            channels,
             weekly_ranking,
             schedule,
             quota_memo,

@@ -11,6 +11,7 @@
 //! (in `smtp.rs`) speaks SMTP over rustls with STARTTLS, implicit TLS or (loopback
 //! relays only) plain text, with AUTH, and keeps one connection for a whole batch.
 
+pub mod chat;
 mod smtp;
 
 use std::path::{Path, PathBuf};

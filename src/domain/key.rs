@@ -81,6 +81,8 @@ pub enum KeyRecipient {
     Team(String),
     /// A configured list of addresses, e.g. `list:full` (`weekly_ranking.full_to`).
     List(String),
+    /// A chat channel (config `[[channels]] name`): `channel:NAME`.
+    Channel(String),
 }
 
 impl KeyRecipient {
@@ -96,18 +98,21 @@ impl fmt::Display for KeyRecipient {
             KeyRecipient::Address(a) => f.write_str(a),
             KeyRecipient::Team(t) => write!(f, "team:{t}"),
             KeyRecipient::List(l) => write!(f, "list:{l}"),
+            KeyRecipient::Channel(c) => write!(f, "channel:{c}"),
         }
     }
 }
 
 impl From<&str> for KeyRecipient {
-    /// `team:…` and `list:…` are groups (no e-mail address starts so: a `:` in a local
+    /// `team:…`, `list:…` and `channel:…` are groups (no e-mail address starts so: a `:` in a local
     /// part needs quotes); anything else is an address.
     fn from(s: &str) -> KeyRecipient {
         if let Some(t) = s.strip_prefix("team:") {
             KeyRecipient::Team(t.to_string())
         } else if let Some(l) = s.strip_prefix("list:") {
             KeyRecipient::List(l.to_string())
+        } else if let Some(c) = s.strip_prefix("channel:") {
+            KeyRecipient::Channel(c.to_string())
         } else {
             KeyRecipient::Address(s.to_string())
         }
@@ -185,6 +190,8 @@ pub enum KeyKind {
     /// `approval-deadline-TOKEN`: the admin's notice that the approval deadline of the held
     /// messages TOKEN passed (and whether they were sent or stay held).
     ApprovalDeadline(KeyDigest),
+    /// `chat-post`: one post to a chat channel (the message is its JSON payload).
+    ChatPost,
 }
 
 impl KeyKind {
@@ -222,6 +229,7 @@ impl fmt::Display for KeyKind {
             KeyKind::MissingGlyphs => "missing-glyphs",
             KeyKind::ApprovalDigest(d) => return write!(f, "approval-digest-{}", d.as_str()),
             KeyKind::ApprovalDeadline(d) => return write!(f, "approval-deadline-{}", d.as_str()),
+            KeyKind::ChatPost => "chat-post",
         };
         f.write_str(s)
     }
@@ -244,6 +252,7 @@ impl FromStr for KeyKind {
             KeyKind::AdminSkipped,
             KeyKind::AdminHeld,
             KeyKind::MissingGlyphs,
+            KeyKind::ChatPost,
         ];
         if let Some(k) = plain.into_iter().find(|k| k.to_string() == s) {
             return Ok(k);
@@ -512,5 +521,19 @@ mod tests {
         assert_eq!(late.to_string().parse::<IdempotencyKey>().unwrap(), late);
         assert_eq!(late.kind.column(), "approval-deadline");
         assert!("quota-memo/2026-11/list:approvers/approval-digest-xyz".parse::<IdempotencyKey>().is_err());
+    }
+
+    #[test]
+    fn a_chat_post_key_reads_back() {
+        let key = IdempotencyKey::new(
+            KeyJob::WeeklyRanking,
+            "2026-W45",
+            KeyRecipient::Channel("sales-north".into()),
+            KeyKind::ChatPost,
+        );
+        let text = "weekly-ranking/2026-W45/channel:sales-north/chat-post";
+        assert_eq!(key.to_string(), text);
+        assert_eq!(text.parse::<IdempotencyKey>().unwrap(), key);
+        assert_eq!(KeyKind::ChatPost.column(), "chat-post");
     }
 }

@@ -54,6 +54,8 @@ pub struct DocsSummary {
     /// Nothing to draw: why ("no deals in November 2026 to date, Nov 1 – Nov 8: nothing
     /// drawn, nothing sent"). Then nothing was written or sent.
     pub no_data: Option<String>,
+    /// The chat payloads a preview wrote, one JSON file per channel (issue 22).
+    pub chat_previews: Vec<PathBuf>,
 }
 
 /// Says which characters of a PDF no font could draw: the file, the document (`doc`,
@@ -380,7 +382,9 @@ pub fn weekly_ranking(
         write_pdf(&mut summary, &path, &pdf, &format!("the weekly ranking {week}, team edition for {team}"), &names)?;
         team_pdfs.push(pdf);
     }
+    let chat = super::channels::WeeklyInput { week: &week_s, days, m: &m, teams: &teams, celebrations: &celebrations };
     if !send {
+        super::channels::preview_weekly(cfg, &mut summary, &chat)?;
         return Ok(summary);
     }
     let earlier = store.outbox_recipients_of(KeyJob::WeeklyRanking.as_str(), &week_s, &KeyKind::Ranking.column())?;
@@ -439,6 +443,7 @@ pub fn weekly_ranking(
     } else if !earlier.is_empty() {
         summary.already_sent += 1;
     }
+    super::channels::queue_weekly(cfg, store, &mut summary, &chat, now)?;
     deliver_docs(cfg, store, templates, &mut summary, KeyJob::WeeklyRanking, &week_s, now, stop)?;
     Ok(summary)
 }

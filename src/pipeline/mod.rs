@@ -35,6 +35,7 @@
 
 mod approval;
 mod board;
+mod channels;
 mod check;
 mod documents;
 mod explain;
@@ -63,6 +64,7 @@ pub use approval::{
 pub use board::{
     BoardData, BoardKey, Health, board_data, board_key, board_page, health, heartbeat_limit, prometheus, render_board,
 };
+pub use channels::{ChannelCheck, check_channels};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,

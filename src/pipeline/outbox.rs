@@ -96,6 +96,39 @@ impl Sender<'_> {
         Ok(sent)
     }
 
+    /// Records one chat post (issue 22) with idempotency key `key` to `channel`
+    /// (`channel:NAME`), its message the JSON `payload` and its subject `subject` (for
+    /// `outbox list` and the dead-letter notice), unless the key is already in the
+    /// ledger: same answers as [`Sender::queue`]. The Message-ID column holds the key.
+    pub(super) fn queue_post(
+        &self,
+        key: &IdempotencyKey,
+        channel: &str,
+        subject: &str,
+        payload: Vec<u8>,
+    ) -> Result<Sent> {
+        let text = key.to_string();
+        match self.store.outbox_get(&text)? {
+            Some(row) if row.state == OutboxState::Sent => return Ok(Sent::Before),
+            Some(row) if row.state == OutboxState::Dead => return Ok(Sent::Dead),
+            Some(_) => return Ok(Sent::Unfinished),
+            None => {}
+        }
+        let entry = OutboxEntry {
+            idempotency_key: text.clone(),
+            job: key.job.as_str().into(),
+            period: key.period.clone(),
+            recipient: channel.to_string(),
+            recipients: vec![channel.to_string()],
+            kind: key.kind.column(),
+            message_id: text,
+            subject: subject.to_string(),
+            message: payload,
+        };
+        self.store.outbox_add(&entry, self.now)?;
+        Ok(Sent::Queued)
+    }
+
     /// Records one message (with attachments) in the outbox: the one place messages are
     /// built and queued. `to` and `cc` are its recipients (To at least one; each
     /// address is an envelope recipient once); the outbox columns job, period,
@@ -235,6 +268,10 @@ pub fn deliver_outbox(
     let mut d = Delivery { transport: transport.describe(), ..Default::default() };
     d.interrupted = store.outbox_recover_interrupted()?;
     for key in &d.interrupted {
+        if super::channels::is_chat_key(key) {
+            tracing::warn!("{key}: a crash interrupted its post; posting it again (the channel may show it twice)");
+            continue;
+        }
         tracing::warn!(
             "{key}: a crash interrupted its delivery after it was handed to {}; sending it again with the same Message-ID",
             d.transport
@@ -292,6 +329,20 @@ pub fn deliver_outbox(
                 store.outbox_record_attempt(&e.idempotency_key, &[], clock())?;
                 continue;
             }
+            if super::channels::channel_of(e).is_some() {
+                // A chat post goes to its webhook, not the mail transport (issue 22).
+                store.outbox_mark_sending(&e.idempotency_key, clock())?;
+                let policy = cfg.mail.retry;
+                let mut outcomes = Vec::new();
+                for r in &due_to {
+                    outcomes.push((
+                        r.address.clone(),
+                        super::channels::deliver_post(cfg, row, r.attempts, policy, clock())?,
+                    ));
+                }
+                record(store, &mut d, &e.idempotency_key, &outcomes, clock())?;
+                continue;
+            }
             let addresses: Vec<&str> = due_to.iter().map(|r| r.address.as_str()).collect();
             // Wait for the rate limit and open the session before the row is marked
             // `sending`, so that `sending` covers only the transaction itself.
@@ -333,7 +384,12 @@ pub fn deliver_outbox(
                         if marked {
                             store.outbox_unmark_sending(&e.idempotency_key)?;
                         }
-                        let waiting = store.outbox_due_attempts(clock())?;
+                        // Chat posts do not wait for the mail server.
+                        let waiting: Vec<(String, u32)> = store
+                            .outbox_due_attempts(clock())?
+                            .into_iter()
+                            .filter(|(k, _)| !super::channels::is_chat_key(k))
+                            .collect();
                         tracing::warn!(
                             "{err}; {} message(s) wait (attempt {} of {})",
                             waiting.len(),

@@ -9,6 +9,7 @@
 
 pub mod approval;
 pub mod board;
+pub mod chat;
 pub mod documents;
 mod flags;
 mod format;

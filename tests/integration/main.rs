@@ -6,6 +6,7 @@
 mod approval;
 mod board;
 mod cancellations;
+mod chat;
 mod cli;
 mod dead_letters;
 mod delivery;

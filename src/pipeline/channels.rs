@@ -1,0 +1,265 @@
+//! Chat channels through the outbox (issue 22): [`queue_weekly`] records one post per
+//! channel and week — idempotency key `weekly-ranking/WEEK/channel:NAME/chat-post`,
+//! the message its JSON payload — beside the week's e-mails, and
+//! [`deliver_post`] is how [`super::deliver_outbox`] hands a `channel:` row to its
+//! webhook instead of the mail transport: same ledger, same `sending`/`sent` marks,
+//! retries, dead letters and admin notice as e-mail. The webhook URL is read from the
+//! environment at delivery (`[[channels]] webhook_env`): it is never in the ledger,
+//! the config or any message. May import `store`, `deliver`, `report`, `config`,
+//! `domain`.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+
+use super::DocsSummary;
+use super::outbox::{Sender, Sent};
+use crate::config::{Channel, ChannelJob, Config};
+use crate::deliver::chat::{self, PostTimeouts, Webhook};
+use crate::deliver::{FailureClass, RetryPolicy};
+use crate::domain::{Celebrations, IdempotencyKey, KeyJob, KeyKind, KeyRecipient, MonthStandings, fold_name};
+use crate::report::{self, chat::ChatPost};
+use crate::store::{FailureOutcome, OutboxEntry, OutboxRow, RecipientOutcome};
+
+/// The outbox recipient of channel `name`: `channel:NAME`.
+fn recipient(name: &str) -> String {
+    KeyRecipient::Channel(name.to_string()).to_string()
+}
+
+/// The channel an outbox row posts to, if it is a chat post (`channel:NAME`).
+pub(super) fn channel_of(entry: &OutboxEntry) -> Option<&str> {
+    entry.recipient.strip_prefix("channel:")
+}
+
+/// Whether the outbox key `key` is a chat post's.
+pub(super) fn is_chat_key(key: &str) -> bool {
+    key.parse::<IdempotencyKey>().is_ok_and(|k| matches!(k.recipient, KeyRecipient::Channel(_)))
+}
+
+/// The week's standings as the weekly ranking job has them, for its channel posts.
+pub(super) struct WeeklyInput<'a> {
+    /// ISO week, e.g. "2026-W45".
+    pub week: &'a str,
+    /// Its Monday and Sunday.
+    pub days: (chrono::NaiveDate, chrono::NaiveDate),
+    /// The ranked period's standings.
+    pub m: &'a MonthStandings,
+    /// The active teams (roster spelling) and their celebrations, in the same order.
+    pub teams: &'a [&'a str],
+    /// Each team's celebrations.
+    pub celebrations: &'a [Celebrations],
+}
+
+/// A channel and its payload, or why it gets nothing.
+type ChannelPost<'c> = (&'c Channel, Result<Vec<u8>, String>);
+
+/// The week's post for each channel with `weekly_ranking` in its jobs, as the JSON
+/// payload of its platform: a team channel gets its teams' tables, a company channel
+/// (no `teams`) the teams ranked. A channel whose teams have no active rep this week
+/// gets `Err` saying so instead.
+fn weekly_posts<'c>(cfg: &'c Config, w: &WeeklyInput<'_>) -> Result<Vec<ChannelPost<'c>>> {
+    let fmt = &cfg.org.format;
+    let view = |i: usize| {
+        report::team_ranking_mail_view(
+            &cfg.org.name,
+            fmt,
+            w.week,
+            w.days,
+            w.m,
+            w.teams[i],
+            &w.celebrations[i],
+            cfg.weekly_ranking.top,
+            "",
+        )
+    };
+    let mut out = Vec::new();
+    for ch in cfg.channels.iter().filter(|c| c.jobs.contains(&ChannelJob::WeeklyRanking)) {
+        let post: Option<ChatPost> = if ch.teams.is_empty() {
+            (!w.teams.is_empty()).then(|| report::chat::weekly_company_post(&view(0), w.m, fmt))
+        } else {
+            let wanted: Vec<String> = ch.teams.iter().map(|t| fold_name(t)).collect();
+            let views: Vec<_> =
+                (0..w.teams.len()).filter(|&i| wanted.contains(&fold_name(w.teams[i]))).map(view).collect();
+            report::chat::weekly_teams_post(&views)
+        };
+        let body = match post {
+            Some(p) => Ok(serde_json::to_vec(&report::chat::payload(ch.kind, &p))?),
+            None => Err(format!("channel {}: no active rep in {} this week", ch.name, describe_teams(ch))),
+        };
+        out.push((ch, body));
+    }
+    Ok(out)
+}
+
+fn describe_teams(ch: &Channel) -> String {
+    if ch.teams.is_empty() { "the company".into() } else { ch.teams.join(", ") }
+}
+
+/// Queues the week's post to every channel with `weekly_ranking` in its jobs
+/// (`weekly_posts`). A channel with nothing to post is said in `summary.skipped`. A
+/// key already sent counts in `already_sent`, a dead letter of an earlier run in
+/// `dead_earlier`; nothing is posted twice.
+pub(super) fn queue_weekly(
+    cfg: &Config,
+    store: &crate::store::Store,
+    summary: &mut DocsSummary,
+    w: &WeeklyInput<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (ch, body) in weekly_posts(cfg, w)? {
+        let body = match body {
+            Ok(b) => b,
+            Err(why) => {
+                summary.skipped.push(why);
+                continue;
+            }
+        };
+        let key = IdempotencyKey::new(
+            KeyJob::WeeklyRanking,
+            w.week,
+            KeyRecipient::Channel(ch.name.clone()),
+            KeyKind::ChatPost,
+        );
+        let subject = format!("{} post to {}: weekly ranking {}", ch.kind.label(), ch.name, w.week);
+        match Sender::new(cfg, store, false, now).queue_post(&key, &recipient(&ch.name), &subject, body)? {
+            Sent::Before => summary.already_sent += 1,
+            Sent::Dead => summary.dead_earlier += 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `quotad preview weekly-ranking`: writes the payload each channel would be posted,
+/// `paths.reports/chat_WEEK/NAME.json` (pretty-printed JSON), listed in
+/// `summary.chat_previews`. Nothing is queued or posted.
+///
+/// Errors: the folder or a file cannot be written (named).
+pub(super) fn preview_weekly(cfg: &Config, summary: &mut DocsSummary, w: &WeeklyInput<'_>) -> Result<()> {
+    let dir = cfg.paths.reports.join(format!("chat_{}", w.week));
+    for (ch, body) in weekly_posts(cfg, w)? {
+        let body = match body {
+            Ok(b) => b,
+            Err(why) => {
+                summary.skipped.push(why);
+                continue;
+            }
+        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("{}.json", ch.name));
+        let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body)?)?;
+        std::fs::write(&path, pretty).with_context(|| format!("cannot write {}", path.display()))?;
+        summary.chat_previews.push(path);
+    }
+    Ok(())
+}
+
+/// Posts one chat row to its channel's webhook and says what came of it for the
+/// ledger: accepted (any 2xx), retried (timeouts, network errors, 408, 429, 5xx: after
+/// the server's `Retry-After` when it gives one, else after the `mail.retry_*` backoff) or dead (other answers, a
+/// channel no longer configured, its environment variable unset or not a webhook URL,
+/// or the last attempt allowed). `attempts` are those made before this one.
+pub(super) fn deliver_post(
+    cfg: &Config,
+    row: &OutboxRow,
+    attempts: u32,
+    policy: RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<RecipientOutcome> {
+    let name = channel_of(&row.entry).unwrap_or_default();
+    let dead = |error: String| RecipientOutcome::Failed { error, outcome: FailureOutcome::Dead };
+    let Some(ch) = cfg.channels.iter().find(|c| c.name == name) else {
+        return Ok(dead(format!("channel '{name}' is no longer in [[channels]] of {}", cfg.file.display())));
+    };
+    let hook = match webhook(ch) {
+        Ok(h) => h,
+        Err(e) => return Ok(dead(e)),
+    };
+    let timeouts = timeouts(ch);
+    match chat::post(&hook, &ch.name, ch.kind.label(), &row.entry.message, timeouts, now) {
+        Ok(()) => Ok(RecipientOutcome::Accepted),
+        Err(e) => {
+            let permanent = e.class() == FailureClass::Permanent;
+            let outcome = match policy.backoff(attempts + 1) {
+                Some(wait) if !permanent => {
+                    let wait = e.retry_after.unwrap_or(wait);
+                    FailureOutcome::RetryAt(now + chrono::Duration::from_std(wait)?)
+                }
+                _ => FailureOutcome::Dead,
+            };
+            tracing::warn!("{}: {e}", row.entry.idempotency_key);
+            Ok(RecipientOutcome::Failed { error: e.message, outcome })
+        }
+    }
+}
+
+/// The channel's timeouts: the whole post `timeout_seconds`, the connection at most 10 s.
+fn timeouts(ch: &Channel) -> PostTimeouts {
+    let whole = std::time::Duration::from_secs(ch.timeout_seconds);
+    PostTimeouts { connect: whole.min(std::time::Duration::from_secs(10)), whole }
+}
+
+/// The channel's webhook from its environment variable. Errors name the channel and
+/// the variable, never its value.
+pub(super) fn webhook(ch: &Channel) -> Result<Webhook, String> {
+    let url = std::env::var(&ch.webhook_env).map_err(|_| {
+        format!(
+            "channel '{}': environment variable {} (webhook_env) is not set: set it to the {} incoming-webhook URL",
+            ch.name,
+            ch.webhook_env,
+            ch.kind.label()
+        )
+    })?;
+    Webhook::parse(&url).map_err(|e| format!("channel '{}': the URL in {} {e}", ch.name, ch.webhook_env))
+}
+
+/// One channel as `quotad check` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelCheck {
+    /// The channel's name.
+    pub name: String,
+    /// "Slack", "Microsoft Teams" or "Google Chat".
+    pub platform: &'static str,
+    /// The webhook's origin (`https://hooks.slack.com`) when its variable holds a
+    /// webhook URL.
+    pub origin: Option<String>,
+    /// What is wrong, each naming the channel and the config key or variable: the
+    /// variable unset or not a webhook URL, a team no roster rep is active in.
+    pub problems: Vec<String>,
+}
+
+/// Checks every `[[channels]]`: its `webhook_env` variable is set here and holds an
+/// https webhook URL (never shown: only its origin), and each of its `teams` has an
+/// active rep on the roster in the state database (skipped when there is no state
+/// database yet).
+pub fn check_channels(cfg: &Config) -> Vec<ChannelCheck> {
+    let teams: Option<Vec<String>> = cfg.paths.state.exists().then(|| {
+        super::open_store_read_only(cfg)
+            .and_then(|s| Ok(s.roster()?))
+            .map(|r| r.into_iter().filter(|x| x.active).filter_map(|x| x.team).map(|t| fold_name(&t)).collect())
+            .unwrap_or_default()
+    });
+    cfg.channels
+        .iter()
+        .map(|ch| {
+            let mut problems = Vec::new();
+            let origin = match webhook(ch) {
+                Ok(h) => Some(h.origin().to_string()),
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            };
+            if let Some(known) = &teams {
+                for t in &ch.teams {
+                    if !known.contains(&fold_name(t)) {
+                        problems.push(format!(
+                            "channel '{}': teams: no active rep of the roster is in team '{t}'",
+                            ch.name
+                        ));
+                    }
+                }
+            }
+            ChannelCheck { name: ch.name.clone(), platform: ch.kind.label(), origin, problems }
+        })
+        .collect()
+}
