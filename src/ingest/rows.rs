@@ -145,6 +145,17 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
         SourceKind::Deals => Records::Deals(apply_splits(
             dedupe(
                 deals,
+                // The same partition as the note's words (`RepRef::describe`: the id, else
+                // the e-mail, else the name as written), without formatting every row.
+                |d| {
+                    let rep = match (&d.rep.id, &d.rep.email, &d.rep.name) {
+                        (Some(id), _, _) => (0, id.as_str()),
+                        (None, Some(e), _) => (1, e.as_str()),
+                        (None, None, Some(n)) => (2, n.as_str()),
+                        _ => (3, ""),
+                    };
+                    (d.deal_id.clone(), d.event().as_str(), rep.0, rep.1.to_string())
+                },
                 |d| format!("Deal ID {} ({}) for {}", d.deal_id, d.event().as_str(), d.rep.describe()),
                 |d| d.origin.row,
                 |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
@@ -158,12 +169,14 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
         SourceKind::Quotas => Records::Quotas(dedupe(
             quotas,
             |q| format!("the {} quota of {}", q.month, q.rep.describe()),
+            |q| format!("the {} quota of {}", q.month, q.rep.describe()),
             |q| q.origin.row,
             |a, b| QuotaRow { origin: b.origin.clone(), ..a.clone() } == *b,
             &mut notes,
         )),
         SourceKind::Roster => Records::Roster(dedupe(
             roster,
+            |r| r.key(),
             |r| format!("roster entry {}", r.key()),
             |r| r.origin.row,
             |a, b| RosterRep { origin: b.origin.clone(), ..a.clone() } == *b,
@@ -242,11 +255,19 @@ fn is_note_row(row: &GridRow, header: &Header, source: &Source, settings: &Setti
 fn is_totals_row(row: &GridRow, header: &Header) -> bool {
     let is_total = |c: &Cell| {
         let Cell::Text(s) = c else { return false };
+        // Most cells start with an ASCII letter other than t, g or s: no folding needed
+        // (folding is most of the cost of reading a row). A non-ASCII first character may
+        // fold to one of them, so it takes the full path.
+        match s.trim_start().chars().next() {
+            None => return false,
+            Some(c) if c.is_ascii() && !matches!(c.to_ascii_lowercase(), 't' | 'g' | 's') => return false,
+            Some(_) => {}
+        }
         let first = fold_name(s);
         let first = first.trim_end_matches(':');
         ["total", "totals", "grand total", "grand totals", "subtotal", "subtotals", "sum"]
             .iter()
-            .any(|t| first == *t || first.starts_with(&format!("{t} ")))
+            .any(|t| first.strip_prefix(t).is_some_and(|rest| rest.is_empty() || rest.starts_with(' ')))
     };
     let first = row.cells.iter().find(|c| !c.is_blank());
     first.is_some_and(is_total)
@@ -259,16 +280,18 @@ fn join(rows: &[u32]) -> String {
 
 /// Collapses rows with the same key within one file. An exact repeat (same values on
 /// another row) is counted once; a conflicting repeat keeps the later row, in the
-/// earlier row's place, and says so.
-fn dedupe<T: Clone>(
+/// earlier row's place, and says so, naming the row by `name` (built only then: the
+/// key is compared for every row, the name rarely).
+fn dedupe<T: Clone, K: std::hash::Hash + Eq>(
     rows: Vec<T>,
-    key: impl Fn(&T) -> String,
+    key: impl Fn(&T) -> K,
+    name: impl Fn(&T) -> String,
     row_of: impl Fn(&T) -> u32,
     same: impl Fn(&T, &T) -> bool,
     notes: &mut Vec<String>,
 ) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(rows.len());
-    let mut at: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut at: HashMap<K, usize> = HashMap::with_capacity(rows.len());
     let mut exact = Vec::new();
     for r in rows {
         let k = key(&r);
@@ -276,7 +299,8 @@ fn dedupe<T: Clone>(
             Some(&i) if same(&out[i], &r) => exact.push(row_of(&r)),
             Some(&i) => {
                 notes.push(format!(
-                    "{k} appears on rows {} and {} with different values; the later row {} is used",
+                    "{} appears on rows {} and {} with different values; the later row {} is used",
+                    name(&r),
                     row_of(&out[i]),
                     row_of(&r),
                     row_of(&r)
