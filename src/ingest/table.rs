@@ -185,7 +185,7 @@ fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Resu
         if only_sheet.is_some_and(|w| w != name) {
             continue;
         }
-        let mut cells = SheetCells { sheet: &name, rows: BTreeMap::new(), slots: 0, limits };
+        let mut cells = SheetCells { sheet: &name, rows: BTreeMap::new(), slots: 0, width: 0, limits };
         let merges = match &mut wb {
             // .xlsx and .xlsb are streamed cell by cell: the declared dimension (often wrong, e.g. A1:XFD1048576)
             // is never used to allocate, and a cell past the limits stops the read at once.
@@ -269,7 +269,11 @@ fn xlsx_without_merges(path: &Path) -> Option<bool> {
 
 /// Whether `reader` holds the bytes `finder` looks for, read in `buf`-sized blocks (a
 /// match may straddle two blocks: the needle's length less one byte is carried over).
-fn contains(reader: &mut impl std::io::Read, finder: &memchr::memmem::Finder<'_>, buf: &mut [u8]) -> std::io::Result<bool> {
+fn contains(
+    reader: &mut impl std::io::Read,
+    finder: &memchr::memmem::Finder<'_>,
+    buf: &mut [u8],
+) -> std::io::Result<bool> {
     let keep = finder.needle().len().saturating_sub(1);
     let mut held = 0;
     loop {
@@ -293,6 +297,8 @@ struct SheetCells<'a> {
     sheet: &'a str,
     rows: BTreeMap<u32, Vec<Cell>>,
     slots: u64,
+    /// The width of the row last grown, in cells: the capacity a new row starts with.
+    width: usize,
     limits: &'a Limits,
 }
 
@@ -331,8 +337,13 @@ impl SheetCells<'_> {
     /// The cell at (row, col), growing its row (and counting the slots) as needed.
     /// `at` names the cell (or block) for the error message.
     fn slot(&mut self, row: u32, col: u32, at: impl Fn() -> String) -> Result<&mut Cell, IngestError> {
-        let r = self.rows.entry(row).or_default();
+        // A new row gets the width of the row written before it at once: growing it cell
+        // by cell would leave it with up to twice the slots it uses (a third of a sheet's
+        // memory). The previous row's slots are counted, so the hint is bounded too.
+        let width = self.width;
+        let r = self.rows.entry(row).or_insert_with(|| Vec::with_capacity(width));
         if r.len() <= col as usize {
+            self.width = col as usize + 1;
             self.slots += col as u64 + 1 - r.len() as u64;
             if self.slots > self.limits.max_cells {
                 return Err(over(
