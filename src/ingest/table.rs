@@ -650,7 +650,7 @@ mod tests {
         let finder = memchr::memmem::Finder::new(b"mergeCell");
         // Every position of the word against 16-byte blocks: inside one, across two.
         for at in 0..40 {
-            let mut text = vec![b'x'; 60];
+            let mut text = [b'x'; 60];
             text[at..at + 9].copy_from_slice(b"mergeCell");
             let mut buf = [0u8; 16];
             assert!(contains(&mut &text[..], &finder, &mut buf).unwrap(), "word at {at}");
