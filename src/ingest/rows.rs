@@ -81,9 +81,28 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
         ));
     }
     let mut outside = Vec::new();
-    // Each row is parsed first and counted after: a bad row that holds a note (see
-    // [`is_note_row`]) below the last good data row is a footnote, skipped, not rejected.
-    let mut read: Vec<(&GridRow, Got, Vec<Reject>, bool)> = Vec::new();
+    // A bad row that holds a note (see [`is_note_row`]) below the last good data row is a
+    // footnote, skipped, not rejected. Rows are counted as they are parsed, but for such
+    // note rows, which wait in `pending` until a later data row shows they were inside
+    // the table: memory holds the typed rows and the trailing notes, not every row twice.
+    let capacity = end.saturating_sub(first_data);
+    match source.kind {
+        SourceKind::Deals | SourceKind::Summary => deals.reserve(capacity),
+        SourceKind::Quotas => quotas.reserve(capacity),
+        SourceKind::Roster => roster.reserve(capacity),
+    }
+    let mut pending: Vec<(&GridRow, Got, Vec<Reject>)> = Vec::new();
+    let mut seen_data = false;
+    let mut count = |got: Got, row_rejects: Vec<Reject>, rejects: &mut Vec<Reject>| {
+        match got {
+            Got::Deal(d) => deals.extend(d),
+            Got::Quotas(q) => quotas.extend(q),
+            Got::Roster(r) => roster.extend(r),
+        }
+        data_rows += 1;
+        // A row with several bad cells is one rejected row with several reasons.
+        rejects.extend(row_rejects);
+    };
     for row in &grid.rows[first_data..end] {
         if row.cells.iter().all(Cell::is_blank) {
             continue;
@@ -105,30 +124,26 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
             SourceKind::Quotas => Got::Quotas(parse_quota(&mut ctx, source, settings, origin)),
             SourceKind::Roster => Got::Roster(parse_roster(&mut ctx, source, settings, origin)),
         };
-        let note = !ctx.rejects.is_empty() && is_note_row(row, header, source, settings);
-        read.push((row, got, ctx.rejects, note));
-    }
-    // With no good row at all, nothing is a footnote: every row is the table's.
-    let last_data = read.iter().rposition(|(_, _, _, note)| !note).unwrap_or(read.len());
-    for (i, (row, got, row_rejects, note)) in read.into_iter().enumerate() {
-        if note && i > last_data {
-            let text: Vec<String> =
-                row.cells.iter().filter(|c| !c.is_blank()).map(|c| c.raw().trim().to_string()).collect();
-            notes.push(format!(
-                "skipped row {} after the table (a note, not data): '{}'",
-                row.excel_row,
-                text.join(", ")
-            ));
+        if !ctx.rejects.is_empty() && is_note_row(row, header, source, settings) {
+            pending.push((row, got, ctx.rejects));
             continue;
         }
-        match got {
-            Got::Deal(d) => deals.extend(d),
-            Got::Quotas(q) => quotas.extend(q),
-            Got::Roster(r) => roster.extend(r),
+        // A data row after them: the notes held so far were inside the table.
+        seen_data = true;
+        for (_, got, row_rejects) in pending.drain(..) {
+            count(got, row_rejects, &mut rejects);
         }
-        data_rows += 1;
-        // A row with several bad cells is one rejected row with several reasons.
-        rejects.extend(row_rejects);
+        count(got, ctx.rejects, &mut rejects);
+    }
+    for (row, got, row_rejects) in pending {
+        // With no good row at all, nothing is a footnote: every row is the table's.
+        if !seen_data {
+            count(got, row_rejects, &mut rejects);
+            continue;
+        }
+        let text: Vec<String> =
+            row.cells.iter().filter(|c| !c.is_blank()).map(|c| c.raw().trim().to_string()).collect();
+        notes.push(format!("skipped row {} after the table (a note, not data): '{}'", row.excel_row, text.join(", ")));
     }
     if !outside.is_empty() {
         notes.push(format!(
@@ -145,6 +160,17 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
         SourceKind::Deals => Records::Deals(apply_splits(
             dedupe(
                 deals,
+                // The same partition as the note's words (`RepRef::describe`: the id, else
+                // the e-mail, else the name as written), without formatting every row.
+                |d| {
+                    let rep = match (&d.rep.id, &d.rep.email, &d.rep.name) {
+                        (Some(id), _, _) => (0, id.as_str()),
+                        (None, Some(e), _) => (1, e.as_str()),
+                        (None, None, Some(n)) => (2, n.as_str()),
+                        _ => (3, ""),
+                    };
+                    (d.deal_id.clone(), d.event().as_str(), rep.0, rep.1.to_string())
+                },
                 |d| format!("Deal ID {} ({}) for {}", d.deal_id, d.event().as_str(), d.rep.describe()),
                 |d| d.origin.row,
                 |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
@@ -158,12 +184,14 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
         SourceKind::Quotas => Records::Quotas(dedupe(
             quotas,
             |q| format!("the {} quota of {}", q.month, q.rep.describe()),
+            |q| format!("the {} quota of {}", q.month, q.rep.describe()),
             |q| q.origin.row,
             |a, b| QuotaRow { origin: b.origin.clone(), ..a.clone() } == *b,
             &mut notes,
         )),
         SourceKind::Roster => Records::Roster(dedupe(
             roster,
+            |r| r.key(),
             |r| format!("roster entry {}", r.key()),
             |r| r.origin.row,
             |a, b| RosterRep { origin: b.origin.clone(), ..a.clone() } == *b,
@@ -242,11 +270,19 @@ fn is_note_row(row: &GridRow, header: &Header, source: &Source, settings: &Setti
 fn is_totals_row(row: &GridRow, header: &Header) -> bool {
     let is_total = |c: &Cell| {
         let Cell::Text(s) = c else { return false };
+        // Most cells start with an ASCII letter other than t, g or s: no folding needed
+        // (folding is most of the cost of reading a row). A non-ASCII first character may
+        // fold to one of them, so it takes the full path.
+        match s.trim_start().chars().next() {
+            None => return false,
+            Some(c) if c.is_ascii() && !matches!(c.to_ascii_lowercase(), 't' | 'g' | 's') => return false,
+            Some(_) => {}
+        }
         let first = fold_name(s);
         let first = first.trim_end_matches(':');
         ["total", "totals", "grand total", "grand totals", "subtotal", "subtotals", "sum"]
             .iter()
-            .any(|t| first == *t || first.starts_with(&format!("{t} ")))
+            .any(|t| first.strip_prefix(t).is_some_and(|rest| rest.is_empty() || rest.starts_with(' ')))
     };
     let first = row.cells.iter().find(|c| !c.is_blank());
     first.is_some_and(is_total)
@@ -259,36 +295,55 @@ fn join(rows: &[u32]) -> String {
 
 /// Collapses rows with the same key within one file. An exact repeat (same values on
 /// another row) is counted once; a conflicting repeat keeps the later row, in the
-/// earlier row's place, and says so.
-fn dedupe<T: Clone>(
+/// earlier row's place, and says so, naming the row by `name` (built only then: the
+/// key is compared for every row, the name rarely).
+fn dedupe<T: Clone, K: std::hash::Hash + Eq>(
     rows: Vec<T>,
-    key: impl Fn(&T) -> String,
+    key: impl Fn(&T) -> K,
+    name: impl Fn(&T) -> String,
     row_of: impl Fn(&T) -> u32,
     same: impl Fn(&T, &T) -> bool,
     notes: &mut Vec<String>,
 ) -> Vec<T> {
-    let mut out: Vec<T> = Vec::with_capacity(rows.len());
-    let mut at: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    // In place (a file's rows are not held twice): the first pass decides, comparing each
+    // row with its key's current value; the second moves each key's last value into its
+    // first row's place and drops the repeats.
+    let mut rows = rows;
+    let mut at: HashMap<K, (usize, usize)> = HashMap::with_capacity(rows.len());
+    let mut keep = vec![true; rows.len()];
     let mut exact = Vec::new();
-    for r in rows {
-        let k = key(&r);
-        match at.get(&k) {
-            Some(&i) if same(&out[i], &r) => exact.push(row_of(&r)),
-            Some(&i) => {
-                notes.push(format!(
-                    "{k} appears on rows {} and {} with different values; the later row {} is used",
-                    row_of(&out[i]),
-                    row_of(&r),
-                    row_of(&r)
-                ));
-                out[i] = r;
+    for j in 0..rows.len() {
+        let r = &rows[j];
+        match at.entry(key(r)) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let (_, current) = *e.get();
+                keep[j] = false;
+                if same(&rows[current], r) {
+                    exact.push(row_of(r));
+                } else {
+                    notes.push(format!(
+                        "{} appears on rows {} and {} with different values; the later row {} is used",
+                        name(r),
+                        row_of(&rows[current]),
+                        row_of(r),
+                        row_of(r)
+                    ));
+                    e.get_mut().1 = j;
+                }
             }
-            None => {
-                at.insert(k, out.len());
-                out.push(r);
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((j, j));
             }
         }
     }
+    for (first, current) in at.into_values() {
+        if first != current {
+            rows.swap(first, current);
+        }
+    }
+    let mut kept = keep.into_iter();
+    rows.retain(|_| kept.next().unwrap_or(false));
+    let out = rows;
     if !exact.is_empty() {
         let (rows, verb) = if exact.len() == 1 {
             ("row", "repeats an earlier row exactly and was")
@@ -395,4 +450,36 @@ fn add_up_summary(rows: Vec<DealRow>, notes: &mut Vec<String>) -> Vec<DealRow> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedupe;
+
+    /// (key, value, row): a repeat with the same value is counted once; one with another
+    /// value replaces the kept row in its place; a chain of them keeps the last.
+    #[test]
+    fn repeats_are_collapsed_in_place_keeping_the_last_value_in_the_first_place() {
+        let rows = vec![
+            ("a", 1, 2),
+            ("b", 1, 3),
+            ("a", 2, 4), // replaces a's value, in row 2's place
+            ("c", 1, 5),
+            ("a", 2, 6), // the same as a's current value: counted once
+            ("a", 3, 7), // replaces again
+            ("b", 1, 8), // the same as b
+        ];
+        let mut notes = Vec::new();
+        let out =
+            dedupe(rows, |r| r.0, |r| format!("key {}", r.0), |r| r.2, |a, b| a.0 == b.0 && a.1 == b.1, &mut notes);
+        assert_eq!(out, [("a", 3, 7), ("b", 1, 3), ("c", 1, 5)]);
+        assert_eq!(
+            notes,
+            [
+                "key a appears on rows 2 and 4 with different values; the later row 4 is used",
+                "key a appears on rows 4 and 7 with different values; the later row 7 is used",
+                "rows 6, 8 repeat earlier rows exactly and were counted once",
+            ]
+        );
+    }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Row, params};
+use rusqlite::params;
 use rust_decimal::Decimal;
 
 use super::{NewImport, Result, Store, StoreError, StoreStats, text_date, text_decimal};
@@ -53,103 +53,106 @@ impl Store {
         self.durably(|s| s.import_deals_tx(meta, rows))
     }
 
+    /// The deal-event dedupe as set operations (issue 19): the file's rows go into a
+    /// staging table (`temp.deal_stage`, one prepared insert per row, nothing kept in
+    /// memory), one statement decides every deal event's fate (`temp.deal_groups`: new,
+    /// older, same or changed, by the rules of [`Store::import_deals`]), and three
+    /// statements apply them: the changed events' stored rows to `deal_history`, out of
+    /// `deals`, and the new and changed rows into `deals` in key order (the primary
+    /// key's order, the cheapest for the B-tree).
     fn import_deals_tx(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
         let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
         let mut stats = StoreStats { import_id, ..Default::default() };
-        let mut groups: Vec<((&str, &str), Vec<DealValues>)> = Vec::new();
-        let mut at: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+        tx.execute_batch(STAGING).map_err(err)?;
         let mut months = std::collections::BTreeSet::new();
-        for d in rows {
-            let key = (d.deal_id.as_str(), d.event().as_str());
-            let i = *at.entry(key).or_insert_with(|| {
-                groups.push((key, Vec::new()));
-                groups.len() - 1
-            });
-            groups[i].1.push(DealValues::of(d));
-            if let Some(c) = d.close_date {
-                months.insert(Period::of(c).to_string());
-            }
-        }
         {
-            let mut current = tx
+            let mut stage = tx
                 .prepare(
-                    "SELECT d.rep_ref, d.stage, d.class, d.rep_id, d.rep_email, d.rep_name, d.team, d.close_date, d.amount, d.units,
-                            d.rating, d.paperwork_complete, d.paperwork_errors, d.share, d.sheet, d.excel_row, i.exported_at
-                     FROM deals d JOIN imports i ON i.id = d.import_id WHERE d.deal_id = ?1 AND d.event = ?2 ORDER BY d.rep_ref",
+                    "INSERT INTO temp.deal_stage (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team,
+                        close_date, amount, units, rating, paperwork_complete, paperwork_errors, share, sheet, excel_row)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 )
                 .map_err(err)?;
-            let mut archive = tx
-                .prepare("INSERT INTO deal_history SELECT *, ?3 FROM deals WHERE deal_id = ?1 AND event = ?2")
-                .map_err(err)?;
-            let mut delete = tx.prepare("DELETE FROM deals WHERE deal_id = ?1 AND event = ?2").map_err(err)?;
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO deals (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team, close_date,
-                        amount, units, rating, paperwork_complete, paperwork_errors, share, import_id, sheet, excel_row)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-                )
-                .map_err(err)?;
+            let dec = |x: Option<Decimal>| x.map(|x| x.normalize().to_string());
+            for d in rows {
+                if let Some(c) = d.close_date {
+                    months.insert(Period::of(c));
+                }
+                stage
+                    .execute(params![
+                        d.deal_id,
+                        d.event().as_str(),
+                        d.rep.key(),
+                        d.stage,
+                        d.class.as_str(),
+                        d.rep.id,
+                        d.rep.email,
+                        d.rep.name,
+                        d.team,
+                        d.close_date.map(|x| x.to_string()),
+                        dec(d.amount),
+                        dec(d.units),
+                        dec(d.rating),
+                        d.paperwork_complete,
+                        d.paperwork_errors,
+                        d.share.normalize().to_string(),
+                        d.origin.sheet,
+                        d.origin.row
+                    ])
+                    .map_err(err)?;
+            }
             let mut month_rows =
                 tx.prepare("INSERT OR IGNORE INTO import_months (import_id, month) VALUES (?1, ?2)").map_err(err)?;
             for m in &months {
-                month_rows.execute(params![import_id, m]).map_err(err)?;
+                month_rows.execute(params![import_id, m.to_string()]).map_err(err)?;
             }
-            // A later export supersedes; an earlier one imported afterwards does not.
-            let this_export = meta.exported_at.to_rfc3339();
-            for ((deal_id, event), mut new) in groups {
-                new.sort_by(|a, b| a.rep_ref.cmp(&b.rep_ref));
-                let old: Vec<(DealValues, String)> = current
-                    .query_map(params![deal_id, event], |r| Ok((DealValues::from_row(r)?, r.get::<_, String>(16)?)))
-                    .map_err(err)?
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(err)?;
-                if old.iter().any(|(_, at)| *at > this_export) {
-                    stats.older += new.len();
-                    continue;
-                }
-                let old: Vec<DealValues> = old.into_iter().map(|(v, _)| v).collect();
-                let same = old.len() == new.len() && old.iter().zip(&new).all(|(o, n)| o.same_values(n));
-                if same {
-                    stats.unchanged += new.len();
-                    continue;
-                }
-                if old.is_empty() {
-                    stats.inserted += new.len();
-                } else {
-                    archive.execute(params![deal_id, event, import_id]).map_err(err)?;
-                    delete.execute(params![deal_id, event]).map_err(err)?;
-                    stats.superseded += new.len();
-                }
-                for v in &new {
-                    insert
-                        .execute(params![
-                            deal_id,
-                            event,
-                            v.rep_ref,
-                            v.stage,
-                            v.class,
-                            v.rep_id,
-                            v.rep_email,
-                            v.rep_name,
-                            v.team,
-                            v.close_date,
-                            v.amount,
-                            v.units,
-                            v.rating,
-                            v.paperwork_complete,
-                            v.paperwork_errors,
-                            v.share,
-                            import_id,
-                            v.sheet,
-                            v.excel_row
-                        ])
-                        .map_err(err)?;
+        }
+        // A later export supersedes; an earlier one imported afterwards does not.
+        let this_export = meta.exported_at.to_rfc3339();
+        tx.execute(DECIDE, params![this_export]).map_err(err)?;
+        {
+            let mut counts = tx.prepare("SELECT status, SUM(n) FROM temp.deal_groups GROUP BY status").map_err(err)?;
+            let counts = counts
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(err)?;
+            for (status, n) in counts {
+                let n = usize::try_from(n).unwrap_or(0);
+                match status.as_str() {
+                    "new" => stats.inserted += n,
+                    "older" => stats.older += n,
+                    "same" => stats.unchanged += n,
+                    _ => stats.superseded += n,
                 }
             }
         }
+        tx.execute(
+            "INSERT INTO deal_history SELECT d.*, ?1 FROM deals d
+             JOIN temp.deal_groups g ON g.deal_id = d.deal_id AND g.event = d.event WHERE g.status = 'changed'",
+            params![import_id],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "DELETE FROM deals WHERE (deal_id, event) IN (SELECT deal_id, event FROM temp.deal_groups WHERE status = 'changed')",
+            [],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO deals (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team, close_date,
+                amount, units, rating, paperwork_complete, paperwork_errors, share, import_id, sheet, excel_row)
+             SELECT s.deal_id, s.event, s.rep_ref, s.stage, s.class, s.rep_id, s.rep_email, s.rep_name, s.team, s.close_date,
+                s.amount, s.units, s.rating, s.paperwork_complete, s.paperwork_errors, s.share, ?1, s.sheet, s.excel_row
+             FROM temp.deal_stage s JOIN temp.deal_groups g ON g.deal_id = s.deal_id AND g.event = s.event
+             WHERE g.status IN ('new', 'changed') ORDER BY s.deal_id, s.event, s.rep_ref",
+            params![import_id],
+        )
+        .map_err(err)?;
+        // Emptied before the commit: the staging rows hold no memory between files.
+        tx.execute_batch("DELETE FROM temp.deal_stage; DELETE FROM temp.deal_groups;").map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(stats)
     }
@@ -295,6 +298,26 @@ impl Store {
         ids.collect::<rusqlite::Result<_>>().map_err(self.err())
     }
 
+    /// Which of `ids` (Deal IDs) have a won row on record (in any month, from any
+    /// export): [`Store::cancelled_ids_with_sale`] for the given IDs only, one seek along
+    /// the primary key each.
+    pub fn ids_with_sale<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a &'a str>,
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT EXISTS (SELECT 1 FROM deals WHERE deal_id = ?1 AND class = 'won')")
+            .map_err(self.err())?;
+        let mut out = std::collections::HashSet::new();
+        for id in ids {
+            if st.query_row(params![id], |r| r.get::<_, bool>(0)).map_err(self.err())? {
+                out.insert(id.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// The month of the earliest stored deal row, any stage: where the history starts.
     pub fn first_deal_month(&self) -> Result<Option<Period>> {
         let d: Option<String> =
@@ -383,95 +406,153 @@ impl Store {
     }
 }
 
-/// A deal event's stored values for one credited rep, for comparing a re-export with
-/// what is stored (`sheet` and `excel_row` say where the row was, not what it says).
-#[derive(Debug, PartialEq)]
-struct DealValues {
-    rep_ref: String,
-    stage: String,
-    class: &'static str,
-    rep_id: Option<String>,
-    rep_email: Option<String>,
-    rep_name: Option<String>,
-    team: Option<String>,
-    close_date: Option<String>,
-    amount: Option<String>,
-    units: Option<String>,
-    rating: Option<String>,
-    paperwork_complete: Option<bool>,
-    paperwork_errors: Option<u32>,
-    share: String,
-    sheet: String,
-    excel_row: u32,
-}
+/// The staging tables of [`Store::import_deals`] (temporary: in memory, never in the
+/// state file), emptied for each file. `deal_stage` holds a deals file's rows as they
+/// will be stored (the key's uniqueness checked as `deals` checks it); `deal_groups`
+/// each deal event's fate.
+const STAGING: &str = "
+CREATE TEMP TABLE IF NOT EXISTS deal_stage (
+    deal_id TEXT NOT NULL, event TEXT NOT NULL, rep_ref TEXT NOT NULL, stage TEXT NOT NULL, class TEXT NOT NULL,
+    rep_id TEXT, rep_email TEXT, rep_name TEXT, team TEXT, close_date TEXT, amount TEXT, units TEXT, rating TEXT,
+    paperwork_complete INTEGER, paperwork_errors INTEGER, share TEXT NOT NULL, sheet TEXT NOT NULL,
+    excel_row INTEGER NOT NULL,
+    PRIMARY KEY (deal_id, event, rep_ref)
+) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS deal_groups (
+    deal_id TEXT NOT NULL, event TEXT NOT NULL, n INTEGER NOT NULL, status TEXT NOT NULL,
+    PRIMARY KEY (deal_id, event)
+) WITHOUT ROWID;
+DELETE FROM temp.deal_stage;
+DELETE FROM temp.deal_groups;
+";
 
-impl DealValues {
-    fn of(d: &DealRow) -> DealValues {
-        DealValues {
-            rep_ref: d.rep.key(),
-            stage: d.stage.clone(),
-            class: d.class.as_str(),
-            rep_id: d.rep.id.clone(),
-            rep_email: d.rep.email.clone(),
-            rep_name: d.rep.name.clone(),
-            team: d.team.clone(),
-            close_date: d.close_date.map(|x| x.to_string()),
-            amount: d.amount.map(|x| x.normalize().to_string()),
-            units: d.units.map(|x| x.normalize().to_string()),
-            rating: d.rating.map(|x| x.normalize().to_string()),
-            paperwork_complete: d.paperwork_complete,
-            paperwork_errors: d.paperwork_errors,
-            share: d.share.normalize().to_string(),
-            sheet: d.origin.sheet.clone(),
-            excel_row: d.origin.row,
+/// Each staged deal event's fate, by [`Store::import_deals`]'s rules (`?1` = this file's
+/// export time, RFC 3339 UTC): `new` when nothing is stored for it; `older` when a stored
+/// row came from a file exported later; `same` when the stored rows are the file's rows
+/// (as many, each equal in every value but its sheet and row); else `changed`.
+const DECIDE: &str = "
+INSERT INTO temp.deal_groups (deal_id, event, n, status)
+SELECT deal_id, event, n,
+       CASE WHEN old_n = 0 THEN 'new' WHEN old_at > ?1 THEN 'older' WHEN old_n = n AND same_n = n THEN 'same' ELSE 'changed' END
+FROM (
+    SELECT s.deal_id, s.event, COUNT(*) AS n,
+        (SELECT COUNT(*) FROM main.deals d WHERE d.deal_id = s.deal_id AND d.event = s.event) AS old_n,
+        (SELECT MAX(i.exported_at) FROM main.deals d JOIN main.imports i ON i.id = d.import_id
+         WHERE d.deal_id = s.deal_id AND d.event = s.event) AS old_at,
+        SUM(EXISTS (SELECT 1 FROM main.deals d
+            WHERE d.deal_id = s.deal_id AND d.event = s.event AND d.rep_ref = s.rep_ref AND d.stage IS s.stage
+              AND d.class IS s.class AND d.rep_id IS s.rep_id AND d.rep_email IS s.rep_email AND d.rep_name IS s.rep_name
+              AND d.team IS s.team AND d.close_date IS s.close_date AND d.amount IS s.amount AND d.units IS s.units
+              AND d.rating IS s.rating AND d.paperwork_complete IS s.paperwork_complete
+              AND d.paperwork_errors IS s.paperwork_errors AND d.share IS s.share)) AS same_n
+    FROM temp.deal_stage s GROUP BY s.deal_id, s.event
+)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn deal(id: &str, rep: &str, class: StageClass, amount: &str, share: &str, row: u32) -> DealRow {
+        DealRow {
+            deal_id: id.into(),
+            stage: match class {
+                StageClass::Won => "Closed Won".into(),
+                StageClass::Cancelled => "Cancelled".into(),
+                StageClass::Ignored => "Open".into(),
+            },
+            class,
+            rep: RepRef { id: Some(rep.into()), email: None, name: None },
+            team: Some("East".into()),
+            close_date: NaiveDate::from_ymd_opt(2026, 3, 10),
+            amount: Some(amount.parse().unwrap()),
+            units: Some(Decimal::ONE),
+            rating: None,
+            paperwork_complete: Some(true),
+            paperwork_errors: Some(0),
+            share: share.parse().unwrap(),
+            origin: RowOrigin { sheet: "Sales".into(), row },
         }
     }
 
-    /// Equal in everything but where the row was.
-    fn same_values(&self, o: &DealValues) -> bool {
-        DealValues { sheet: o.sheet.clone(), excel_row: o.excel_row, ..self.clone_values() } == *o
+    fn import(store: &mut Store, file: &str, exported: &str, rows: &[DealRow]) -> StoreStats {
+        let meta = NewImport {
+            source: "crm",
+            kind: "deals",
+            file_name: file,
+            sha256: file,
+            sheet: "Sales",
+            rows_rejected: 0,
+            now: at("2026-04-01T00:00:00Z"),
+            exported_at: at(exported),
+        };
+        store.import_deals(&meta, rows).unwrap()
     }
 
-    fn clone_values(&self) -> DealValues {
-        DealValues {
-            rep_ref: self.rep_ref.clone(),
-            stage: self.stage.clone(),
-            class: self.class,
-            rep_id: self.rep_id.clone(),
-            rep_email: self.rep_email.clone(),
-            rep_name: self.rep_name.clone(),
-            team: self.team.clone(),
-            close_date: self.close_date.clone(),
-            amount: self.amount.clone(),
-            units: self.units.clone(),
-            rating: self.rating.clone(),
-            paperwork_complete: self.paperwork_complete,
-            paperwork_errors: self.paperwork_errors,
-            share: self.share.clone(),
-            sheet: self.sheet.clone(),
-            excel_row: self.excel_row,
-        }
+    fn counts(s: &StoreStats) -> (usize, usize, usize, usize) {
+        (s.inserted, s.superseded, s.unchanged, s.older)
     }
 
-    fn from_row(r: &Row) -> rusqlite::Result<DealValues> {
-        let class: String = r.get(2)?;
-        Ok(DealValues {
-            rep_ref: r.get(0)?,
-            stage: r.get(1)?,
-            class: StageClass::parse(&class).map(StageClass::as_str).unwrap_or("?"),
-            rep_id: r.get(3)?,
-            rep_email: r.get(4)?,
-            rep_name: r.get(5)?,
-            team: r.get(6)?,
-            close_date: r.get(7)?,
-            amount: r.get(8)?,
-            units: r.get(9)?,
-            rating: r.get(10)?,
-            paperwork_complete: r.get(11)?,
-            paperwork_errors: r.get(12)?,
-            share: r.get(13)?,
-            sheet: r.get(14)?,
-            excel_row: r.get(15)?,
-        })
+    /// Each deal event's fate, decided as a set: worked out by hand from the two files.
+    #[test]
+    fn a_later_export_replaces_changed_deal_events_whole_and_keeps_the_rest() {
+        use StageClass::{Cancelled, Won};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("q.sqlite")).unwrap();
+        let first = [
+            deal("D1", "R1", Won, "100", "1", 2),       // same in both files
+            deal("D2", "R1", Won, "200", "1", 3),       // amount changes
+            deal("D3", "R1", Won, "300", "0.5", 4),     // a split of two reps ...
+            deal("D3", "R2", Won, "300", "0.5", 5),     // ... becomes one rep
+            deal("D4", "R2", Cancelled, "-50", "1", 6), // same, on other rows
+        ];
+        assert_eq!(counts(&import(&mut store, "a.xlsx", "2026-03-31T10:00:00Z", &first)), (5, 0, 0, 0));
+        let second = [
+            deal("D4", "R2", Cancelled, "-50", "1", 2),
+            deal("D1", "R1", Won, "100", "1", 3),
+            deal("D2", "R1", Won, "250", "1", 4),
+            deal("D3", "R1", Won, "300", "1", 5),
+            deal("D5", "R3", Won, "500", "1", 6), // new
+        ];
+        // new: D5 (1 row); updated: D2 (1) + D3 (1 new row for 2 old); unchanged: D1, D4.
+        assert_eq!(counts(&import(&mut store, "b.xlsx", "2026-04-01T10:00:00Z", &second)), (1, 2, 2, 0));
+        let rows = store.deals_between(Period::new(2026, 3).unwrap(), Period::new(2026, 3).unwrap()).unwrap();
+        let got: Vec<(String, String, String, String)> = rows
+            .iter()
+            .map(|d| (d.deal_id.clone(), d.rep.key(), d.amount.unwrap().normalize().to_string(), d.share.to_string()))
+            .collect();
+        let want = [("D1", "id:R1", "100", "1"), ("D2", "id:R1", "250", "1"), ("D3", "id:R1", "300", "1")];
+        let want: Vec<(String, String, String, String)> =
+            want.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect();
+        let mut got_sorted = got.clone();
+        got_sorted.retain(|r| r.0 != "D4" && r.0 != "D5");
+        assert_eq!(got_sorted, want);
+        assert_eq!(rows.len(), 5, "D1, D2, D3 (one rep), D4, D5");
+        // The replaced versions are kept: D2's one row, D3's two rows, all replaced by import 2.
+        let d2 = store.superseded_versions("D2", "sale").unwrap();
+        assert_eq!(
+            d2.iter().map(|v| (v.amount.clone(), v.superseded_by)).collect::<Vec<_>>(),
+            [(Some("200".into()), 2)]
+        );
+        let mut d3: Vec<String> =
+            store.superseded_versions("D3", "sale").unwrap().iter().map(|v| v.rep_ref.clone()).collect();
+        d3.sort();
+        assert_eq!(d3, ["id:R1", "id:R2"]);
+        assert!(store.superseded_versions("D1", "sale").unwrap().is_empty());
+        // An earlier export imported afterwards changes nothing, even where it differs.
+        let stale = [deal("D2", "R1", Won, "999", "1", 2), deal("D6", "R1", Won, "60", "1", 3)];
+        assert_eq!(counts(&import(&mut store, "old.xlsx", "2026-03-01T10:00:00Z", &stale)), (1, 0, 0, 1));
+        let d2 = store.deals_between(Period::new(2026, 3).unwrap(), Period::new(2026, 3).unwrap()).unwrap();
+        let d2 = d2.iter().find(|d| d.deal_id == "D2").unwrap();
+        assert_eq!(d2.amount.unwrap().normalize().to_string(), "250");
+        // Which cancelled IDs have a sale on record: D4 has none; D1 is not a cancellation
+        // but is asked about, and has one.
+        let ids = ["D4", "D1", "D9"];
+        let won = store.ids_with_sale(&ids).unwrap();
+        assert_eq!(won, ["D1".to_string()].into_iter().collect());
+        assert!(store.cancelled_ids_with_sale().unwrap().is_empty());
     }
 }
