@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
 
 use super::outbox::{Sender, Sent, deliver_outbox};
-use super::{Loaded, Stop};
+use super::{Figures, Stop};
 use rayon::prelude::*;
 
 use crate::config::{Config, FullTo};
@@ -314,6 +314,7 @@ pub fn weekly_ranking(
     fonts: &report::Fonts,
     week: IsoWeek,
     send: bool,
+    figures: &mut Figures,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
@@ -332,8 +333,7 @@ pub fn weekly_ranking(
         summary.no_data = Some(format!("{none}: nothing drawn{sent}"));
         return Ok(summary);
     }
-    let loaded = Loaded::new(store, span.month, &cfg.metrics)?;
-    let m = metrics::week_standings(week, &loaded.input(), &cfg.metrics, now);
+    let m = figures.week(store, week, &cfg.metrics, now)?;
     let week_s = week.to_string();
     let days = (week.monday(), week.sunday());
     let input = report::RankingInput {
@@ -451,19 +451,20 @@ pub fn one_on_one(
     period: Period,
     only: Option<&str>,
     send: bool,
+    figures: &mut Figures,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
-    let loaded = Loaded::new(store, period, &cfg.metrics)?;
-    let input = loaded.input();
     let mut periods = vec![period];
     for _ in 1..cfg.pdf.trend_months {
         let p = periods[0].prev();
         periods.insert(0, p);
     }
-    let first_data = loaded.first_deal_month();
+    let first_data = figures.loaded(store, period, &[period], &cfg.metrics)?.first_deal_month();
     periods.retain(|p| first_data.is_none_or(|f| *p >= f));
-    let history: Vec<_> = periods.iter().map(|p| metrics::month_standings(*p, &input, &cfg.metrics, now)).collect();
+    let history = figures.months(store, &periods, &cfg.metrics, now)?;
+    let loaded = figures.loaded(store, period, &[period], &cfg.metrics)?;
+    let input = loaded.input();
     let month = history.last().context("one month at least")?;
     let mut summary = DocsSummary {
         title: format!("1:1 prep sheets for {}", period.label()),

@@ -11,7 +11,7 @@ use chrono::{DateTime, Timelike, Utc};
 use rust_decimal::Decimal;
 
 use super::outbox::{Delivery, Sender, Sent, deliver_outbox};
-use super::{Stop, standings};
+use super::{Figures, Stop};
 use crate::config::Config;
 use crate::domain::{
     CorrectedFigure, IdempotencyKey, KeyJob, KeyKind, LegacyRepChanges, Period, correction_digest,
@@ -102,6 +102,7 @@ pub fn quota_memo(
     period: Period,
     corrections: bool,
     resend: bool,
+    figures: &mut Figures,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<MemoSummary> {
@@ -110,7 +111,7 @@ pub fn quota_memo(
         bail!("the roster is empty: put the roster file in the inbox and run `quotad import`");
     }
     let last = period.prev();
-    let mut months = standings(store, &cfg.metrics, &[period, last, last.prev()], now)?;
+    let mut months = figures.months(store, &[period, last, last.prev()], &cfg.metrics, now)?;
     let before = months.pop().context("three periods")?;
     let last_month = months.pop().context("three periods")?;
     let this_month = months.pop().context("three periods")?;

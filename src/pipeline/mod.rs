@@ -32,6 +32,7 @@
 mod check;
 mod documents;
 mod explain;
+mod figures;
 mod holds;
 mod import;
 mod jobs;
@@ -56,6 +57,7 @@ pub use check::{
 };
 pub use documents::{DocsSummary, default_ranking_week, one_on_one, weekly_ranking};
 pub use explain::{ExplainMetric, explain};
+pub use figures::Figures;
 pub use holds::{dismiss_quarantine, job_periods, quarantine_hold, unresolved_quarantines};
 pub use import::{FileOutcome, FileStatus, ImportSummary, import, import_reports, import_where, report_line};
 pub use jobs::{Calendar, Occurrence, RanAt, admin_notice, run_at, scheduled_job};
@@ -236,6 +238,24 @@ pub fn run_jobs(
     if stop.requested() {
         return Ok(());
     }
+    // Compute once (issue 19): the memo, the ranking and the 1:1 sheets of one run share
+    // one load of the deals, planned here with the months the later jobs need (a default
+    // that cannot be worked out now is left to its job, which says why).
+    let mut figures = Figures::planned(match job {
+        Job::All => {
+            let ranked = match week {
+                Some(w) => Some(w),
+                None => default_ranking_week(cfg, &store).ok(),
+            }
+            .map(|w| metrics::ranked_period(w).month);
+            let sheets = match period {
+                Some(p) => Some(p.prev()),
+                None => default_memo_period(&store).ok().map(|p| p.prev()),
+            };
+            ranked.into_iter().chain(sheets).collect()
+        }
+        _ => Vec::new(),
+    });
     // A job whose months an unresolved quarantine could change is held.
     let held = |store: &Store, title: &str, periods: &[Period], on_step: &mut dyn FnMut(Step<'_>)| -> Result<bool> {
         if ignore_quarantine {
@@ -259,7 +279,7 @@ pub fn run_jobs(
             );
         }
         for p in months {
-            let memo = quota_memo(cfg, &mut store, &templates, p, true, resend, now, stop)?;
+            let memo = quota_memo(cfg, &mut store, &templates, p, true, resend, &mut figures, now, stop)?;
             on_step(Step::Memo(&memo));
         }
     } else if matches!(job, Job::QuotaMemo | Job::All) {
@@ -269,7 +289,8 @@ pub fn run_jobs(
         };
         let title = format!("Quota memo for {} ({period})", period.label());
         if !held(&store, &title, &[period.prev(), period], on_step)? {
-            let memo = quota_memo(cfg, &mut store, &templates, period, corrections, resend, now, stop)?;
+            let memo =
+                quota_memo(cfg, &mut store, &templates, period, corrections, resend, &mut figures, now, stop)?;
             on_step(Step::Memo(&memo));
         }
     }
@@ -285,7 +306,7 @@ pub fn run_jobs(
             };
             let title = format!("Weekly ranking {week}");
             if !held(&store, &title, &[Period::of(week.sunday())], on_step)? {
-                let s = weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, now, stop)?;
+                let s = weekly_ranking(cfg, &mut store, &templates, &fonts, week, true, &mut figures, now, stop)?;
                 on_step(Step::Docs(&s));
             }
         }
@@ -298,7 +319,7 @@ pub fn run_jobs(
             };
             let title = format!("1:1 prep sheets for {}", period.label());
             if !held(&store, &title, &[period], on_step)? {
-                let s = one_on_one(cfg, &mut store, &templates, &fonts, period, None, true, now, stop)?;
+                let s = one_on_one(cfg, &mut store, &templates, &fonts, period, None, true, &mut figures, now, stop)?;
                 on_step(Step::Docs(&s));
             }
         }
@@ -336,14 +357,15 @@ pub fn preview(
                 Some(w) => w,
                 None => default_ranking_week(&cfg, &store)?,
             };
-            weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, now, &stop)?
+            weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, &mut Figures::default(), now, &stop)?
         }
         Job::OneOnOne => {
             let period = match period {
                 Some(p) => p,
                 None => default_memo_period(&store)?.prev(),
             };
-            let s = one_on_one(&cfg, &mut store, &templates, &fonts, period, rep, false, now, &stop)?;
+            let s =
+                one_on_one(&cfg, &mut store, &templates, &fonts, period, rep, false, &mut Figures::default(), now, &stop)?;
             if let (Some(r), true) = (rep, s.files.is_empty()) {
                 bail!("no active rep '{r}' in {}: give a rep id, e-mail address or name", period.label());
             }
@@ -438,6 +460,14 @@ impl Loaded {
     /// Loads every month up to `latest` (inclusive); `latest`'s deal rows are kept row by
     /// row.
     pub fn new(store: &Store, latest: Period, settings: &metrics::Settings) -> Result<Loaded> {
+        Loaded::keeping(store, latest, &[latest], settings)
+    }
+
+    /// Loads every month up to `latest` (inclusive) in one pass over the deal events,
+    /// keeping the rows of each month in `keep` row by row (for month to date and row
+    /// lists; the metrics filter them by month). Several jobs' months in one load: see
+    /// [`Figures`].
+    pub fn keeping(store: &Store, latest: Period, keep: &[Period], settings: &metrics::Settings) -> Result<Loaded> {
         let earliest = Period::new(1900, 1).expect("a valid month");
         let mut rollup = metrics::Rollup::default();
         let mut rows = Vec::new();
@@ -448,7 +478,7 @@ impl Loaded {
         // put in stored order after.
         store.for_each_deal(earliest, latest, false, |d| {
             rollup.add(&d, &record, settings);
-            if d.close_date.is_some_and(|c| Period::of(c) == latest) {
+            if d.close_date.is_some_and(|c| keep.contains(&Period::of(c))) {
                 rows.push(d);
             }
         })?;
