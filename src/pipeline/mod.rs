@@ -289,8 +289,7 @@ pub fn run_jobs(
         };
         let title = format!("Quota memo for {} ({period})", period.label());
         if !held(&store, &title, &[period.prev(), period], on_step)? {
-            let memo =
-                quota_memo(cfg, &mut store, &templates, period, corrections, resend, &mut figures, now, stop)?;
+            let memo = quota_memo(cfg, &mut store, &templates, period, corrections, resend, &mut figures, now, stop)?;
             on_step(Step::Memo(&memo));
         }
     }
@@ -364,8 +363,18 @@ pub fn preview(
                 Some(p) => p,
                 None => default_memo_period(&store)?.prev(),
             };
-            let s =
-                one_on_one(&cfg, &mut store, &templates, &fonts, period, rep, false, &mut Figures::default(), now, &stop)?;
+            let s = one_on_one(
+                &cfg,
+                &mut store,
+                &templates,
+                &fonts,
+                period,
+                rep,
+                false,
+                &mut Figures::default(),
+                now,
+                &stop,
+            )?;
             if let (Some(r), true) = (rep, s.files.is_empty()) {
                 bail!("no active rep '{r}' in {}: give a rep id, e-mail address or name", period.label());
             }
