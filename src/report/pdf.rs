@@ -652,18 +652,15 @@ mod tests {
         let mut programs = Vec::new();
         let mut names = Vec::new();
         for object in doc.objects.values() {
-            match object {
-                pdf_objects::Object::Dictionary(d) => {
-                    if let Ok(n) = d.get(b"FontName").and_then(|n| n.as_name()) {
-                        names.push(String::from_utf8_lossy(n).into_owned());
-                    }
-                    if let Ok(r) = d.get(b"FontFile2").and_then(|r| r.as_reference())
-                        && let Ok(pdf_objects::Object::Stream(st)) = doc.get_object(r)
-                    {
-                        programs.push(st.content.clone());
-                    }
+            if let pdf_objects::Object::Dictionary(d) = object {
+                if let Ok(n) = d.get(b"FontName").and_then(|n| n.as_name()) {
+                    names.push(String::from_utf8_lossy(n).into_owned());
                 }
-                _ => {}
+                if let Ok(r) = d.get(b"FontFile2").and_then(|r| r.as_reference())
+                    && let Ok(pdf_objects::Object::Stream(st)) = doc.get_object(r)
+                {
+                    programs.push(st.content.clone());
+                }
             }
         }
         programs.sort();
