@@ -159,6 +159,10 @@ pub const SHARED_CHARS: &[(char, char)] = &[
     (REPLACEMENT, REPLACEMENT),
 ];
 
+/// The longest document (pages) that embeds the shared subsets; longer ones are subset
+/// for themselves.
+const SHARED_MAX_PAGES: usize = 3;
+
 /// A face subset once: the characters it holds (each checked to map to the same
 /// outline's advance as in the whole face), the parsed subset to embed whole, and its
 /// bytes compressed once for the `/FontFile2` stream.
@@ -538,9 +542,12 @@ impl<'f> Canvas<'f> {
         self.doc.metadata.info.creator = format!("quotad {}", env!("CARGO_PKG_VERSION"));
         self.doc.with_pages(pdf_pages);
         // Each DejaVu face whose characters here its shared subset holds is embedded as
-        // that subset, whole: no subsetting and no compression of its own.
+        // that subset, whole: no subsetting and no compression of its own. Only in short
+        // documents, the kind a job makes by the hundred (1:1 sheets, team editions): a
+        // long one is alone in its job, so sharing saves nothing there, and the shared
+        // subset's unused glyphs took a 140-rep ranking past 100 KB.
         let mut shared = Vec::new();
-        for face in 0..2 {
+        for face in (0..2).filter(|_| total <= SHARED_MAX_PAGES) {
             if let Some(sub) = self.fonts.shared(face)
                 && !self.used[face].is_empty()
                 && self.used[face].is_subset(&sub.chars)
