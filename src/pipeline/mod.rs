@@ -9,7 +9,9 @@
 //! 1. [`import`]: inbox files are read (ingest) and stored whole or quarantined
 //!    (store), rosters first, then quotas, then deals (`import.rs`).
 //! 2. [`standings`]: everything stored is loaded once ([`Loaded`]) and the metrics
-//!    computed from it — the one path every memo, document and table takes.
+//!    computed from it — the one path every memo, document and table takes. The jobs
+//!    of one `run all` share one load and each month's standings ([`Figures`],
+//!    `figures.rs`).
 //! 3. The jobs render (report) and queue their messages in the outbox ledger: the quota
 //!    memo and its corrections (`memo.rs`), the weekly ranking and the 1:1 sheets
 //!    (`documents.rs`).
