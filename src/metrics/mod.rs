@@ -744,17 +744,56 @@ pub fn week_standings(week: IsoWeek, input: &Input, settings: &Settings, now: Da
     let mut cur = month_to_date(span.through, input, settings, now);
     let prev = ranked_period(week.prev());
     if prev.month == span.month {
-        let prev = month_to_date(prev.through, input, settings, now);
-        apply_movement(&mut cur, &prev);
+        // Movement needs last week's ranks only: its boards, not its full standings
+        // (history, personal bests, flags), which cost as much again (issue 19).
+        apply_movement_from(&mut cur, &boards_to_date(prev.through, input, settings));
     }
     cur
+}
+
+/// The boards of the month to date through `through` (org-local), exactly as
+/// [`month_to_date`] ranks them, without the rest of the standings: each board's
+/// entries by rank. What [`week_standings`] compares this week's ranks with.
+pub fn boards_to_date(through: NaiveDate, input: &Input, settings: &Settings) -> Vec<Board> {
+    let period = Period::of(through);
+    let own_record;
+    let record = match input.record {
+        Some(r) => r,
+        None => {
+            own_record = SaleRecord::of(input.deals);
+            &own_record
+        }
+    };
+    let mtd = month_to_date_rollup(period, through, input, record, settings);
+    let mut reps = basics(period, mtd.month(period), input, settings).reps;
+    boards(&mut reps, settings)
+}
+
+/// The month's rows closed on or before `through`, summed per rep.
+fn month_to_date_rollup(
+    period: Period,
+    through: NaiveDate,
+    input: &Input,
+    record: &SaleRecord,
+    settings: &Settings,
+) -> Rollup {
+    Rollup::of(
+        input.deals.iter().filter(|d| d.close_date.is_some_and(|c| c <= through && Period::of(c) == period)),
+        record,
+        settings,
+    )
 }
 
 /// Sets each board entry's movement: its rank on the same board in `previous` minus its
 /// rank now (positive = moved up); `None` for reps not on that board before.
 pub fn apply_movement(current: &mut MonthStandings, previous: &MonthStandings) {
+    apply_movement_from(current, &previous.boards);
+}
+
+/// [`apply_movement`] against the boards `previous` ([`boards_to_date`]).
+pub fn apply_movement_from(current: &mut MonthStandings, previous: &[Board]) {
     for b in &mut current.boards {
-        let Some(pb) = previous.boards.iter().find(|p| p.kind == b.kind && p.team == b.team) else { continue };
+        let Some(pb) = previous.iter().find(|p| p.kind == b.kind && p.team == b.team) else { continue };
         let before: HashMap<&str, u32> = pb.entries.iter().map(|p| (p.rep_key.as_str(), p.rank)).collect();
         for e in &mut b.entries {
             e.movement = before.get(e.rep_key.as_str()).map(|&r| r as i32 - e.rank as i32);
@@ -819,11 +858,7 @@ fn standings_through(
     let Basics { mut reps, unmatched, data_through, dated_by_day } = match through {
         // Month to date: this month's rows up to `through`, summed afresh.
         Some(t) => {
-            let mtd = Rollup::of(
-                input.deals.iter().filter(|d| d.close_date.is_some_and(|c| c <= t && Period::of(c) == period)),
-                record,
-                settings,
-            );
+            let mtd = month_to_date_rollup(period, t, input, record, settings);
             basics(period, mtd.month(period), input, settings)
         }
         None => basics(period, rollup.month(period), input, settings),

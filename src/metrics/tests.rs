@@ -876,3 +876,47 @@ fn ann_keeps_her_sale_when_a_cancellation_has_no_sale_on_record() {
     assert_eq!(get(&standings("2026-10", &roster, &deals, &[]), "A").revenue, dec("-4000"));
     assert_eq!(get(&standings("2026-09", &roster, &deals, &[]), "A").revenue, dec("6000"));
 }
+
+#[test]
+fn last_weeks_ranks_come_from_its_boards_alone_and_match_its_full_standings() {
+    // Worked by hand. 2026-W11 ranks 1–15 March, last week (W10) 1–8 March.
+    // By 8 March: results Ann 50k, Bo 20k, Cy 20k (tied 2nd), Di 0 (4th: with results
+    // on the board, a rep at zero is ranked last); quotas Ann 100k, Bo 40k, Cy 80k →
+    // attainment Bo 50%, Ann 50%, Cy 25%; Cy's rating 4 is the only one. By 15 March:
+    // Di 60k, Cy -5k cancelled (15k). Results now: Di 60k 1st (was 4th: +3), Ann 50k 2nd
+    // (was 1st: -1), Bo 20k 3rd (was 2nd: -1), Cy 15k 4th (was 2nd: -2). Team South
+    // (Cy, Di): Di 1st (was 2nd: +1), Cy 2nd (was 1st: -1).
+    let roster =
+        vec![rep("A", "Ann", "North"), rep("B", "Bo", "North"), rep("C", "Cy", "South"), rep("D", "Di", "South")];
+    let mut rated = won("3", "C", "2026-03-04", "20000");
+    rated.rating = Some(dec("4"));
+    let mut cancel = deal("3", "C", StageClass::Cancelled, "2026-03-10", "5000");
+    cancel.deal_id = "3".into();
+    let deals = vec![
+        won("1", "A", "2026-03-02", "50000"),
+        won("2", "B", "2026-03-03", "20000"),
+        rated,
+        won("4", "D", "2026-03-11", "60000"),
+        cancel,
+    ];
+    let quotas = vec![quota("A", "2026-03", "100000"), quota("B", "2026-03", "40000"), quota("C", "2026-03", "80000")];
+    let ex = vec![(p("2026-03"), at("2026-03-16T06:00:00Z"))];
+    let input = Input { roster: &roster, deals: &deals, quotas: &quotas, exports: &ex, rollup: None, record: None };
+    let now = at("2026-03-16T12:00:00Z");
+    let w = week_standings("2026-W11".parse().unwrap(), &input, &Settings::default(), now);
+    let moves = |k: BoardKind, team: Option<&str>| -> Vec<(String, u32, Option<i32>)> {
+        w.board(k, team).unwrap().entries.iter().map(|e| (e.name.clone(), e.rank, e.movement)).collect()
+    };
+    let m = |n: &str, r: u32, mv: Option<i32>| (n.to_string(), r, mv);
+    assert_eq!(
+        moves(BoardKind::Results, None),
+        vec![m("Di", 1, Some(3)), m("Ann", 2, Some(-1)), m("Bo", 3, Some(-1)), m("Cy", 4, Some(-2))]
+    );
+    assert_eq!(moves(BoardKind::Results, Some("South")), vec![m("Di", 1, Some(1)), m("Cy", 2, Some(-1))]);
+    // The same movement as last week's full standings give (the way it was computed before).
+    let mut full = month_to_date(day("2026-03-15"), &input, &Settings::default(), now);
+    let before = month_to_date(day("2026-03-08"), &input, &Settings::default(), now);
+    apply_movement(&mut full, &before);
+    assert_eq!(full.boards, w.boards);
+    assert!(w.boards.iter().flat_map(|b| &b.entries).any(|e| e.movement.is_some_and(|v| v != 0)));
+}

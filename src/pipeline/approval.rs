@@ -118,7 +118,9 @@ fn render(
 ) -> Result<(Vec<HeldMessage>, MemoMonths, MemoSummary)> {
     let mut summary = MemoSummary::default();
     let sender = Sender::holding(cfg, store, now);
-    let months = queue_memos(cfg, store, templates, &sender, period, corrections, now, &mut summary)?;
+    // The approval path renders on its own load of the deals (one job, one load).
+    let mut figures = super::Figures::planned([]);
+    let months = queue_memos(cfg, store, templates, &sender, period, corrections, &mut figures, now, &mut summary)?;
     Ok((sender.into_held(), months, summary))
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
 
 use super::outbox::{Sender, Sent, deliver_outbox};
-use super::{Loaded, Stop};
+use super::{Figures, Stop};
 use rayon::prelude::*;
 
 use crate::config::{Config, FullTo};
@@ -323,6 +323,7 @@ pub fn weekly_ranking(
     fonts: &report::Fonts,
     week: IsoWeek,
     send: bool,
+    figures: &mut Figures,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
@@ -341,8 +342,7 @@ pub fn weekly_ranking(
         summary.no_data = Some(format!("{none}: nothing drawn{sent}"));
         return Ok(summary);
     }
-    let loaded = Loaded::new(store, span.month, &cfg.metrics)?;
-    let m = metrics::week_standings(week, &loaded.input(), &cfg.metrics, now);
+    let m = figures.week(store, week, &cfg.metrics, now)?;
     let week_s = week.to_string();
     let days = (week.monday(), week.sunday());
     let input = report::RankingInput {
@@ -448,6 +448,10 @@ pub fn weekly_ranking(
     Ok(summary)
 }
 
+/// How many 1:1 sheets are rendered (on every core) before they are written and their
+/// bytes let go: the job's memory holds this many sheets, not all of them.
+const SHEETS_AT_ONCE: usize = 64;
+
 /// Writes a 1:1 prep sheet per active rep for `period`
 /// (`paths.reports/one-on-one_YYYY-MM/…pdf`): the month and the months before it, up to
 /// `pdf.trend_months` in all.
@@ -464,19 +468,20 @@ pub fn one_on_one(
     period: Period,
     only: Option<&str>,
     send: bool,
+    figures: &mut Figures,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<DocsSummary> {
-    let loaded = Loaded::new(store, period, &cfg.metrics)?;
-    let input = loaded.input();
     let mut periods = vec![period];
     for _ in 1..cfg.pdf.trend_months {
         let p = periods[0].prev();
         periods.insert(0, p);
     }
-    let first_data = loaded.first_deal_month();
+    let first_data = figures.loaded(store, period, &[period], &cfg.metrics)?.first_deal_month();
     periods.retain(|p| first_data.is_none_or(|f| *p >= f));
-    let history: Vec<_> = periods.iter().map(|p| metrics::month_standings(*p, &input, &cfg.metrics, now)).collect();
+    let history = figures.months(store, &periods, &cfg.metrics, now)?;
+    let loaded = figures.loaded(store, period, &[period], &cfg.metrics)?;
+    let input = loaded.input();
     let month = history.last().context("one month at least")?;
     let mut summary = DocsSummary {
         title: format!("1:1 prep sheets for {}", period.label()),
@@ -485,8 +490,10 @@ pub fn one_on_one(
     };
     let wanted = only.map(crate::domain::fold_name);
     let dir = cfg.paths.reports.join(format!("one-on-one_{period}"));
-    // (manager e-mail, manager name) -> [(pack line, attachment)]
-    let mut packs: std::collections::BTreeMap<(String, String), Vec<(report::PackRepView, deliver::MailAttachment)>> =
+    // (manager e-mail, manager name) -> [(pack line, the sheet written)]: a sheet's bytes
+    // are read back when its message is built, so the job holds a chunk of sheets at a
+    // time, not every sheet (2,000 sheets at 1M rows were ~75 MB of its peak memory).
+    let mut packs: std::collections::BTreeMap<(String, String), Vec<(report::PackRepView, PathBuf)>> =
         std::collections::BTreeMap::new();
     let rows_of = metrics::rows_by_rep(period, &input, &cfg.metrics);
     // The sheets to make: (rep, paperwork to fix, talking points), in roster order.
@@ -523,49 +530,51 @@ pub fn one_on_one(
         let points = report::talking_points(templates, &cfg.org.format, period, s, &cfg.metrics.standards())?;
         sheets.push((s, paperwork, points));
     }
-    // Each sheet is independent work: render them on every core.
-    let pdfs: Vec<_> = sheets
-        .par_iter()
-        .map(|(s, paperwork, points)| {
-            report::documents::one_on_one(
-                fonts,
-                &report::OneOnOneInput {
-                    org: &cfg.org.name,
-                    rep_key: &s.rep_key,
-                    history: &history,
-                    paperwork,
-                    talking_points: points,
-                    rating_standard: cfg.metrics.rating_standard,
-                    paperwork_standard: cfg.metrics.paperwork_standard,
-                    fmt: &cfg.org.format,
-                    paper: cfg.pdf.paper,
-                    created: now.timestamp(),
-                },
-            )
-        })
-        .collect();
-    for ((s, paperwork, _), pdf) in sheets.iter().zip(pdfs) {
-        let Some(pdf) = pdf else { continue };
-        let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
-        let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
-        write_pdf(&mut summary, &path, &pdf, &format!("the 1:1 prep sheet of {}", s.name), &[&s.name])?;
-        let file_name = deliver::attachment_name(&format!("1-1 prep {period} {}.pdf", s.name));
-        let line = report::PackRepView {
-            name: s.name.clone(),
-            revenue: cfg.org.format.money(s.revenue),
-            attainment: s.attainment.map(|a| cfg.org.format.percent(a)),
-            flags: report::flag_count(s),
-            paperwork: paperwork.len(),
-            file: file_name.clone(),
-            ident: ident.clone(),
-        };
-        let att = deliver::MailAttachment { file_name, content_type: "application/pdf".into(), bytes: pdf.bytes };
-        match (&s.manager_email, &s.manager) {
-            (Some(e), n) => {
-                packs.entry((e.clone(), n.clone().unwrap_or_else(|| e.clone()))).or_default().push((line, att))
-            }
-            (None, _) => {
-                summary.skipped.push(format!("{}: no manager e-mail on the roster; sheet written only", s.name))
+    // Each sheet is independent work: render them on every core, a chunk at a time.
+    for chunk in sheets.chunks(SHEETS_AT_ONCE) {
+        let pdfs: Vec<_> = chunk
+            .par_iter()
+            .map(|(s, paperwork, points)| {
+                report::documents::one_on_one(
+                    fonts,
+                    &report::OneOnOneInput {
+                        org: &cfg.org.name,
+                        rep_key: &s.rep_key,
+                        history: &history,
+                        paperwork,
+                        talking_points: points,
+                        rating_standard: cfg.metrics.rating_standard,
+                        paperwork_standard: cfg.metrics.paperwork_standard,
+                        fmt: &cfg.org.format,
+                        paper: cfg.pdf.paper,
+                        created: now.timestamp(),
+                    },
+                )
+            })
+            .collect();
+        for ((s, paperwork, _), pdf) in chunk.iter().zip(pdfs) {
+            let Some(pdf) = pdf else { continue };
+            let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
+            let path =
+                dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
+            write_pdf(&mut summary, &path, &pdf, &format!("the 1:1 prep sheet of {}", s.name), &[&s.name])?;
+            let file_name = deliver::attachment_name(&format!("1-1 prep {period} {}.pdf", s.name));
+            let line = report::PackRepView {
+                name: s.name.clone(),
+                revenue: cfg.org.format.money(s.revenue),
+                attainment: s.attainment.map(|a| cfg.org.format.percent(a)),
+                flags: report::flag_count(s),
+                paperwork: paperwork.len(),
+                file: file_name.clone(),
+                ident: ident.clone(),
+            };
+            match (&s.manager_email, &s.manager) {
+                (Some(e), n) => {
+                    packs.entry((e.clone(), n.clone().unwrap_or_else(|| e.clone()))).or_default().push((line, path))
+                }
+                (None, _) => {
+                    summary.skipped.push(format!("{}: no manager e-mail on the roster; sheet written only", s.name))
+                }
             }
         }
     }
@@ -589,7 +598,19 @@ pub fn one_on_one(
         let key = IdempotencyKey::to(KeyJob::OneOnOne, period, &email, kind);
         let to = [Addressee::new(&name, &email)];
         send_once(cfg, store, &mut summary, &key, &to, &[], now, || {
-            let (reps, atts): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+            let (reps, paths): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+            let atts = reps
+                .iter()
+                .zip(paths)
+                .map(|(line, path)| {
+                    let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    Ok(deliver::MailAttachment {
+                        file_name: line.file.clone(),
+                        content_type: "application/pdf".into(),
+                        bytes,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             let view = report::PackMailView {
                 org: report::OrgView { name: cfg.org.name.clone() },
                 manager: report::PersonView::new(&name),

@@ -15,7 +15,7 @@ use super::documents::{DocsSummary, one_on_one, weekly_ranking};
 use super::import::{FileStatus, ImportSummary, import_where};
 use super::memo::quota_memo;
 use super::outbox::{Sender, deliver_outbox, report_dead_letters};
-use super::{Stop, lock_state_as, open_store};
+use super::{Figures, Stop, lock_state_as, open_store};
 use crate::config::Config;
 use crate::domain::{IdempotencyKey, KeyJob, KeyKind, Period};
 use crate::report::{self, Templates};
@@ -94,7 +94,7 @@ pub fn scheduled_job(
     }
     let outcome = match (job, target) {
         (JobKind::QuotaMemo, Target::Month(p)) => {
-            let m = quota_memo(cfg, store, templates, p, false, false, now, stop)?;
+            let m = quota_memo(cfg, store, templates, p, false, false, &mut Figures::default(), now, stop)?;
             if let Some(w) = m.waiting {
                 return Ok(Occurrence::Waiting(w));
             }
@@ -138,7 +138,7 @@ pub fn scheduled_job(
         }
         (JobKind::WeeklyRanking, Target::Week(w)) => {
             let fonts = report::Fonts::load(&cfg.pdf)?;
-            let s = weekly_ranking(cfg, store, templates, &fonts, w, true, now, stop)?;
+            let s = weekly_ranking(cfg, store, templates, &fonts, w, true, &mut Figures::default(), now, stop)?;
             if let Some(none) = s.no_data {
                 return Ok(Occurrence::NoData(format!("no data: {none} ({range})")));
             }
@@ -146,7 +146,7 @@ pub fn scheduled_job(
         }
         (JobKind::OneOnOne, Target::Month(p)) => {
             let fonts = report::Fonts::load(&cfg.pdf)?;
-            docs_outcome(&one_on_one(cfg, store, templates, &fonts, p, None, true, now, stop)?)
+            docs_outcome(&one_on_one(cfg, store, templates, &fonts, p, None, true, &mut Figures::default(), now, stop)?)
         }
         (j, t) => bail!("{j} does not work on {t}"),
     };

@@ -11,7 +11,7 @@ use chrono::{DateTime, Timelike, Utc};
 use rust_decimal::Decimal;
 
 use super::outbox::{Delivery, Sender, Sent, deliver_outbox};
-use super::{Stop, standings};
+use super::{Figures, Stop};
 use crate::config::Config;
 use crate::domain::{
     CorrectedFigure, IdempotencyKey, KeyJob, KeyKind, LegacyRepChanges, Period, correction_digest,
@@ -105,6 +105,7 @@ pub fn quota_memo(
     period: Period,
     corrections: bool,
     resend: bool,
+    figures: &mut Figures,
     now: DateTime<Utc>,
     stop: &Stop,
 ) -> Result<MemoSummary> {
@@ -118,7 +119,7 @@ pub fn quota_memo(
     }
     let mut summary = MemoSummary::default();
     let sender = Sender::new(cfg, store, resend, now);
-    queue_memos(cfg, store, templates, &sender, period, corrections, now, &mut summary)?;
+    queue_memos(cfg, store, templates, &sender, period, corrections, figures, now, &mut summary)?;
     if summary.waiting.is_some() {
         return Ok(summary);
     }
@@ -146,6 +147,7 @@ pub(super) fn queue_memos(
     sender: &Sender,
     period: Period,
     corrections: bool,
+    figures: &mut Figures,
     now: DateTime<Utc>,
     summary: &mut MemoSummary,
 ) -> Result<MemoMonths> {
@@ -154,7 +156,7 @@ pub(super) fn queue_memos(
         bail!("the roster is empty: put the roster file in the inbox and run `quotad import`");
     }
     let last = period.prev();
-    let mut months = standings(store, &cfg.metrics, &[period, last, last.prev()], now)?;
+    let mut months = figures.months(store, &[period, last, last.prev()], &cfg.metrics, now)?;
     let before = months.pop().context("three periods")?;
     let last_month = months.pop().context("three periods")?;
     let this_month = months.pop().context("three periods")?;

@@ -9,7 +9,9 @@
 //! 1. [`import`]: inbox files are read (ingest) and stored whole or quarantined
 //!    (store), rosters first, then quotas, then deals (`import.rs`).
 //! 2. [`standings`]: everything stored is loaded once ([`Loaded`]) and the metrics
-//!    computed from it — the one path every memo, document and table takes.
+//!    computed from it — the one path every memo, document and table takes. The jobs
+//!    of one `run all` share one load and each month's standings ([`Figures`],
+//!    `figures.rs`).
 //! 3. The jobs render (report) and queue their messages in the outbox ledger: the quota
 //!    memo and its corrections (`memo.rs`), the weekly ranking and the 1:1 sheets
 //!    (`documents.rs`).
@@ -39,6 +41,7 @@ mod channels;
 mod check;
 mod documents;
 mod explain;
+mod figures;
 mod holds;
 mod import;
 mod jobs;
@@ -71,6 +74,7 @@ pub use check::{
 };
 pub use documents::{DocsSummary, default_ranking_week, one_on_one, weekly_ranking};
 pub use explain::{ExplainMetric, explain};
+pub use figures::Figures;
 pub use holds::{dismiss_quarantine, job_periods, quarantine_hold, unresolved_quarantines};
 pub use import::{FileOutcome, FileStatus, ImportSummary, import, import_reports, import_where, report_line};
 pub use jobs::{Calendar, Occurrence, RanAt, admin_notice, run_at, scheduled_job};
@@ -286,6 +290,24 @@ fn run_jobs_locked(
     if stop.requested() {
         return Ok(());
     }
+    // Compute once (issue 19): the memo, the ranking and the 1:1 sheets of one run share
+    // one load of the deals, planned here with the months the later jobs need (a default
+    // that cannot be worked out now is left to its job, which says why).
+    let mut figures = Figures::planned(match job {
+        Job::All => {
+            let ranked = match week {
+                Some(w) => Some(w),
+                None => default_ranking_week(cfg, store).ok(),
+            }
+            .map(|w| metrics::ranked_period(w).month);
+            let sheets = match period {
+                Some(p) => Some(p.prev()),
+                None => default_memo_period(store).ok().map(|p| p.prev()),
+            };
+            ranked.into_iter().chain(sheets).collect()
+        }
+        _ => Vec::new(),
+    });
     // A job whose months an unresolved quarantine could change is held.
     let held = |store: &Store, title: &str, periods: &[Period], on_step: &mut dyn FnMut(Step<'_>)| -> Result<bool> {
         if ignore_quarantine {
@@ -309,7 +331,7 @@ fn run_jobs_locked(
             );
         }
         for p in months {
-            let memo = quota_memo(cfg, store, templates, p, true, resend, now, stop)?;
+            let memo = quota_memo(cfg, store, templates, p, true, resend, &mut figures, now, stop)?;
             on_step(Step::Memo(&memo));
         }
     } else if matches!(job, Job::QuotaMemo | Job::All) {
@@ -319,7 +341,7 @@ fn run_jobs_locked(
         };
         let title = format!("Quota memo for {} ({period})", period.label());
         if !held(store, &title, &[period.prev(), period], on_step)? {
-            let memo = quota_memo(cfg, store, templates, period, corrections, resend, now, stop)?;
+            let memo = quota_memo(cfg, store, templates, period, corrections, resend, &mut figures, now, stop)?;
             on_step(Step::Memo(&memo));
         }
     }
@@ -335,7 +357,7 @@ fn run_jobs_locked(
             };
             let title = format!("Weekly ranking {week}");
             if !held(store, &title, &[Period::of(week.sunday())], on_step)? {
-                let s = weekly_ranking(cfg, store, templates, &fonts, week, true, now, stop)?;
+                let s = weekly_ranking(cfg, store, templates, &fonts, week, true, &mut figures, now, stop)?;
                 on_step(Step::Docs(&s));
             }
         }
@@ -348,7 +370,7 @@ fn run_jobs_locked(
             };
             let title = format!("1:1 prep sheets for {}", period.label());
             if !held(store, &title, &[period], on_step)? {
-                let s = one_on_one(cfg, store, templates, &fonts, period, None, true, now, stop)?;
+                let s = one_on_one(cfg, store, templates, &fonts, period, None, true, &mut figures, now, stop)?;
                 on_step(Step::Docs(&s));
             }
         }
@@ -386,14 +408,25 @@ pub fn preview(
                 Some(w) => w,
                 None => default_ranking_week(&cfg, &store)?,
             };
-            weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, now, &stop)?
+            weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, &mut Figures::default(), now, &stop)?
         }
         Job::OneOnOne => {
             let period = match period {
                 Some(p) => p,
                 None => default_memo_period(&store)?.prev(),
             };
-            let s = one_on_one(&cfg, &mut store, &templates, &fonts, period, rep, false, now, &stop)?;
+            let s = one_on_one(
+                &cfg,
+                &mut store,
+                &templates,
+                &fonts,
+                period,
+                rep,
+                false,
+                &mut Figures::default(),
+                now,
+                &stop,
+            )?;
             if let (Some(r), true) = (rep, s.files.is_empty()) {
                 bail!("no active rep '{r}' in {}: give a rep id, e-mail address or name", period.label());
             }
@@ -488,6 +521,14 @@ impl Loaded {
     /// Loads every month up to `latest` (inclusive); `latest`'s deal rows are kept row by
     /// row.
     pub fn new(store: &Store, latest: Period, settings: &metrics::Settings) -> Result<Loaded> {
+        Loaded::keeping(store, latest, &[latest], settings)
+    }
+
+    /// Loads every month up to `latest` (inclusive) in one pass over the deal events,
+    /// keeping the rows of each month in `keep` row by row (for month to date and row
+    /// lists; the metrics filter them by month). Several jobs' months in one load: see
+    /// [`Figures`].
+    pub fn keeping(store: &Store, latest: Period, keep: &[Period], settings: &metrics::Settings) -> Result<Loaded> {
         let earliest = Period::new(1900, 1).expect("a valid month");
         let mut rollup = metrics::Rollup::default();
         let mut rows = Vec::new();
@@ -498,7 +539,7 @@ impl Loaded {
         // put in stored order after.
         store.for_each_deal(earliest, latest, false, |d| {
             rollup.add(&d, &record, settings);
-            if d.close_date.is_some_and(|c| Period::of(c) == latest) {
+            if d.close_date.is_some_and(|c| keep.contains(&Period::of(c))) {
                 rows.push(d);
             }
         })?;

@@ -125,10 +125,83 @@ impl Face {
 }
 
 /// The fonts of a document: DejaVu Sans regular and bold, then the configured fallbacks
-/// (used for both weights). Load once per job; each document embeds only the glyphs it
-/// uses (subset).
+/// (used for both weights). Load once per job. Render once what is the same (issue 19):
+/// each DejaVu face is subset once per [`Fonts`] to [`SHARED_CHARS`] (the text the
+/// documents draw and the Latin letters of names) and that subset, compressed once, is
+/// embedded in every document whose characters it holds; a document with another
+/// character in that face, and every fallback face, is subset for itself as before.
 pub struct Fonts {
     faces: Vec<Face>,
+    /// Per DejaVu face (regular, bold): its shared subset, made on first use.
+    shared: [std::sync::OnceLock<Option<SharedSubset>>; 2],
+}
+
+/// The characters of each DejaVu face's shared subset: printable ASCII and Latin-1 (the
+/// letters of most Western European names), and the punctuation and symbols the
+/// documents draw (dashes, quotes, ellipsis, middle dot, ▲ ▼ ★ ✓, …). Latin Extended-A
+/// doubled a 1:1 sheet's size (37 → 71 KB at 1M rows): a name with such a letter (Ł, ć)
+/// has its sheet subset for itself.
+pub const SHARED_CHARS: &[(char, char)] = &[
+    (' ', '~'),
+    ('\u{A0}', '\u{FF}'),
+    ('\u{2013}', '\u{2014}'),
+    ('\u{2018}', '\u{2019}'),
+    ('\u{201C}', '\u{201D}'),
+    ('\u{2022}', '\u{2022}'),
+    ('\u{2026}', '\u{2026}'),
+    ('\u{20AC}', '\u{20AC}'),
+    ('\u{2212}', '\u{2212}'),
+    ('\u{2264}', '\u{2265}'),
+    ('\u{25B2}', '\u{25B2}'),
+    ('\u{25BC}', '\u{25BC}'),
+    ('\u{2605}', '\u{2605}'),
+    ('\u{2713}', '\u{2713}'),
+    (REPLACEMENT, REPLACEMENT),
+];
+
+/// The longest document (pages) that embeds the shared subsets; longer ones are subset
+/// for themselves.
+const SHARED_MAX_PAGES: usize = 3;
+
+/// A face subset once: the characters it holds (each checked to map to the same
+/// outline's advance as in the whole face), the parsed subset to embed whole, and its
+/// bytes compressed once for the `/FontFile2` stream.
+struct SharedSubset {
+    chars: BTreeSet<char>,
+    font: ParsedFont,
+    bytes: Vec<u8>,
+    zipped: Vec<u8>,
+}
+
+impl SharedSubset {
+    /// Subsets `face` to the characters of [`SHARED_CHARS`] it has; `None` if the subset
+    /// cannot be made (documents are then subset one by one).
+    fn of(face: &Face) -> Option<SharedSubset> {
+        use std::io::Write;
+        let mut glyphs: std::collections::BTreeMap<u16, String> = std::collections::BTreeMap::new();
+        let wanted: Vec<char> = SHARED_CHARS.iter().flat_map(|&(a, b)| a..=b).filter(|&c| face.has(c)).collect();
+        for &c in &wanted {
+            if let Some(g) = face.font.lookup_glyph_index(c as u32) {
+                glyphs.entry(g).or_insert_with(|| c.to_string());
+            }
+        }
+        let subset = printpdf::font::subset_font(&face.font, &glyphs).ok()?;
+        let mut warnings = Vec::new();
+        let font = ParsedFont::from_bytes(&subset.bytes, 0, &mut warnings)?;
+        let upm = f32::from(font.pdf_font_metrics.units_per_em.max(1));
+        // Keep only the characters the subset draws as the whole face does.
+        let chars = wanted
+            .into_iter()
+            .filter(|&c| {
+                font.lookup_glyph_index(c as u32)
+                    .is_some_and(|g| g != 0 && f32::from(font.get_horizontal_advance(g)) / upm == face.advance(c, 1.0))
+            })
+            .collect();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&subset.bytes).ok()?;
+        let zipped = z.finish().ok()?;
+        Some(SharedSubset { chars, font, bytes: subset.bytes, zipped })
+    }
 }
 
 impl Fonts {
@@ -140,7 +213,12 @@ impl Fonts {
             let bytes = std::fs::read(p).map_err(|source| FontError::Io { path: shown.clone(), source })?;
             faces.push(Face::parse(&bytes, &shown)?);
         }
-        Ok(Fonts { faces })
+        Ok(Fonts { faces, shared: Default::default() })
+    }
+
+    /// The shared subset of DejaVu face `face` (0 regular, 1 bold), made on first use.
+    fn shared(&self, face: usize) -> Option<&SharedSubset> {
+        self.shared.get(face)?.get_or_init(|| SharedSubset::of(&self.faces[face])).as_ref()
     }
 
     /// Face indexes to try for a weight: the weight's DejaVu face, then the fallbacks.
@@ -281,6 +359,8 @@ pub struct Canvas<'f> {
     /// The layout cursor: points from the top of the current page.
     pub y: f32,
     missing: BTreeSet<char>,
+    /// The characters drawn in each face.
+    used: Vec<BTreeSet<char>>,
 }
 
 impl<'f> Canvas<'f> {
@@ -301,6 +381,7 @@ impl<'f> Canvas<'f> {
             bottom: height - 48.0,
             y: 40.0,
             missing: BTreeSet::new(),
+            used: vec![BTreeSet::new(); fonts.faces.len()],
         }
     }
 
@@ -341,6 +422,7 @@ impl<'f> Canvas<'f> {
             ops.push(Op::SetFont { font: PdfFontHandle::External(self.ids[face].clone()), size: Pt(size) });
             ops.push(Op::SetTextCursor { pos: Point { x: Pt(x), y: Pt(py) } });
             let w: f32 = s.chars().map(|c| self.fonts.faces[face].advance(c, size)).sum();
+            self.used[face].extend(s.chars());
             ops.push(Op::ShowText { items: vec![TextItem::Text(s)] });
             ops.push(Op::EndTextSection);
             x += w;
@@ -459,13 +541,37 @@ impl<'f> Canvas<'f> {
         }
         self.doc.metadata.info.creator = format!("quotad {}", env!("CARGO_PKG_VERSION"));
         self.doc.with_pages(pdf_pages);
+        // Each DejaVu face whose characters here its shared subset holds is embedded as
+        // that subset, whole: no subsetting and no compression of its own. Only in short
+        // documents, the kind a job makes by the hundred (1:1 sheets, team editions): a
+        // long one is alone in its job, so sharing saves nothing there, and the shared
+        // subset's unused glyphs took a 140-rep ranking past 100 KB.
+        let mut shared = Vec::new();
+        for face in (0..2).filter(|_| total <= SHARED_MAX_PAGES) {
+            if let Some(sub) = self.fonts.shared(face)
+                && !self.used[face].is_empty()
+                && self.used[face].is_subset(&sub.chars)
+            {
+                let meta = printpdf::PrintpdfFontMeta {
+                    embedding_mode: printpdf::FontEmbeddingMode::Full,
+                    requires_subsetting: false,
+                    ..Default::default()
+                };
+                self.doc
+                    .resources
+                    .fonts
+                    .map
+                    .insert(self.ids[face].clone(), printpdf::PdfFont::with_meta(sub.font.clone(), meta));
+                shared.push(sub);
+            }
+        }
         let mut warnings = Vec::new();
         // printpdf compresses every stream at zlib's best level (9), a third of a sheet's
         // rendering time in issue 8's profile; the default level (6) is ~30% faster overall
         // for the same size within a few percent.
         let opts = PdfSaveOptions { subset_fonts: true, optimize: false, ..Default::default() };
         let mut doc = self.doc.to_lopdf_document(&opts, &mut warnings);
-        compress_fast(&mut doc);
+        compress_fast(&mut doc, &shared);
         let mut bytes = Vec::new();
         if doc.save_to(&mut bytes).is_err() {
             // Writing to memory cannot fail; fall back to printpdf's own path if it does.
@@ -476,14 +582,25 @@ impl<'f> Canvas<'f> {
 }
 
 /// Compresses each stream that allows it (FlateDecode, zlib's default level), keeping the
-/// uncompressed form when compression does not pay.
-fn compress_fast(doc: &mut pdf_objects::Document) {
+/// uncompressed form when compression does not pay; a shared subset's font program takes
+/// the bytes compressed once.
+fn compress_fast(doc: &mut pdf_objects::Document, shared: &[&SharedSubset]) {
     use std::io::Write;
     for object in doc.objects.values_mut() {
+        if !shared.is_empty()
+            && let pdf_objects::Object::Dictionary(dict) = object
+        {
+            tag_subset_names(dict);
+        }
         if let pdf_objects::Object::Stream(stream) = object
             && stream.allows_compression
             && stream.dict.get(b"Filter").is_err()
         {
+            if let Some(sub) = shared.iter().find(|s| s.bytes == stream.content) {
+                stream.dict.set("Filter", "FlateDecode");
+                stream.set_content(sub.zipped.clone());
+                continue;
+            }
             let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
             if z.write_all(&stream.content).is_ok()
                 && let Ok(packed) = z.finish()
@@ -492,6 +609,28 @@ fn compress_fast(doc: &mut pdf_objects::Document) {
                 stream.dict.set("Filter", "FlateDecode");
                 stream.set_content(packed);
             }
+        }
+    }
+}
+
+/// Names a font embedded whole from a shared subset as the subset it is (PDF 32000-1
+/// §9.6.4: `ABCDEF+Name`, six capitals, what `pdffonts` reads as "sub"): the font and
+/// CID font's `/BaseFont` and the descriptor's `/FontName`. Every other font here was
+/// subset by printpdf and is tagged already. The tag is the name's own hash, so the same
+/// face gets the same tag in every document.
+fn tag_subset_names(dict: &mut pdf_objects::Dictionary) {
+    for key in [&b"BaseFont"[..], &b"FontName"[..]] {
+        if let Ok(pdf_objects::Object::Name(name)) = dict.get_mut(key)
+            && !name.contains(&b'+')
+        {
+            let mut h: u32 = 0x811c_9dc5;
+            for b in name.iter() {
+                h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
+            }
+            let mut tagged: Vec<u8> = (0..6).map(|i| b'A' + ((h >> (i * 5)) % 26) as u8).collect();
+            tagged.push(b'+');
+            tagged.extend_from_slice(name);
+            *name = tagged;
         }
     }
 }
@@ -512,6 +651,63 @@ mod tests {
         let runs = fonts.runs("李伟 Li", false, &mut missing);
         assert_eq!(missing.into_iter().collect::<String>(), "伟李");
         assert_eq!(runs, vec![(0, "\u{FFFD}\u{FFFD} Li".to_string())]);
+    }
+
+    /// The font programs (`/FontFile2`, still compressed) and base font names of a PDF.
+    fn font_programs(bytes: &[u8]) -> (Vec<Vec<u8>>, Vec<String>) {
+        let doc = pdf_objects::Document::load_mem(bytes).unwrap();
+        let mut programs = Vec::new();
+        let mut names = Vec::new();
+        for object in doc.objects.values() {
+            if let pdf_objects::Object::Dictionary(d) = object {
+                if let Ok(n) = d.get(b"FontName").and_then(|n| n.as_name()) {
+                    names.push(String::from_utf8_lossy(n).into_owned());
+                }
+                if let Ok(r) = d.get(b"FontFile2").and_then(|r| r.as_reference())
+                    && let Ok(pdf_objects::Object::Stream(st)) = doc.get_object(r)
+                {
+                    programs.push(st.content.clone());
+                }
+            }
+        }
+        programs.sort();
+        names.sort();
+        (programs, names)
+    }
+
+    fn one_page(fonts: &Fonts, regular: &str, bold: &str) -> Vec<u8> {
+        let mut c = Canvas::new(fonts, Paper::A4, "t");
+        c.text(40.0, 60.0, 10.0, false, colors::MUTED, regular);
+        c.text(40.0, 80.0, 10.0, true, colors::MUTED, bold);
+        c.finish("footer", 0).0
+    }
+
+    #[test]
+    fn documents_share_one_subset_per_face_and_a_rarer_letter_gets_its_own() {
+        let fonts = Fonts::load(&PdfSettings::default()).unwrap();
+        // Two documents with different text in the shared characters: the same two
+        // font programs (subset once, compressed once), named as subsets.
+        let a = font_programs(&one_page(&fonts, "José Núñez – 98.5% ▲ ★ ✓ …", "Zoë Ødegaard · 1st"));
+        let b = font_programs(&one_page(&fonts, "Ann Lee — 12,000", "Bo"));
+        assert_eq!(a.0.len(), 2);
+        assert_eq!(a.0, b.0);
+        assert!(
+            a.1.iter()
+                .all(|n| n.len() > 7 && n.as_bytes()[6] == b'+' && n[..6].bytes().all(|c| c.is_ascii_uppercase())),
+            "{:?}",
+            a.1
+        );
+        assert_eq!(a.1, b.1);
+        // "Łukasz Żółć" (Latin Extended-A) is outside the shared regular subset: that face
+        // is subset for this document alone, a program of its own; the bold stays shared.
+        let c = font_programs(&one_page(&fonts, "Łukasz Żółć", "Bo"));
+        assert_eq!(c.0.len(), 2);
+        assert_eq!(c.0.iter().filter(|p| a.0.contains(p)).count(), 1);
+        let shared = fonts.shared(0).unwrap();
+        for ch in "José Núñez Zoë Ødegaard–—…·▲▼★✓\u{FFFD}".chars() {
+            assert!(shared.chars.contains(&ch), "{ch} not shared");
+        }
+        assert!(!shared.chars.contains(&'Ł'));
     }
 
     #[test]
