@@ -175,9 +175,10 @@ pub enum Command {
         #[arg(long, value_parser = parse_period)]
         period: Period,
         /// The approval token the digest names (12 hex digits): it binds the approval to
-        /// exactly the messages the digest showed.
+        /// exactly the messages the digest showed. Without it nothing is approved: the
+        /// command names the held run's token and when its digest went out.
         #[arg(long)]
-        token: String,
+        token: Option<String>,
         /// The approver (an address of `quota_memo.approval.to`); needed when several
         /// are configured. Recorded in the ledger.
         #[arg(long)]

@@ -14,11 +14,33 @@ use crate::pipeline::{self, Approval, HeldLine};
 pub fn approve(
     cfg: &Config,
     period: Period,
-    token: &str,
+    token: Option<&str>,
     by: Option<&str>,
     now: DateTime<Utc>,
     if_locked: pipeline::IfLocked,
 ) -> Result<i32> {
+    // An approval names the digest the approver read: without its token, say which run is
+    // held and how to approve it, and approve nothing.
+    let Some(token) = token else {
+        let store = pipeline::open_store_read_only(cfg)?;
+        let held = pipeline::held_runs(cfg, &store)?;
+        let held: Vec<_> = held.iter().filter(|h| h.period == period.to_string()).collect();
+        match held.first() {
+            None => anyhow::bail!(
+                "nothing is held for approval for {} ({period}); `quotad approvals --period {period}` shows what became of its runs",
+                period.label()
+            ),
+            Some(h) => anyhow::bail!(
+                "--token is required: an approval names the digest it approves. The {} quota {} held since {} ({} message(s)) have token {}: read that digest, then run `quotad approve quota-memo --period {period} --token {}`",
+                period.label(),
+                h.round,
+                h.since.format("%Y-%m-%d %H:%M UTC"),
+                h.messages,
+                h.token,
+                h.token
+            ),
+        }
+    };
     if let Some(pid) = pipeline::daemon_pid(cfg) {
         return through_daemon(cfg, pid, period, Some(token), None, by, now);
     }

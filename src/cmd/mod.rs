@@ -78,7 +78,7 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
             Ok(code)
         }
         Command::Approve { job: _, period, token, by } => {
-            approval::approve(&cfg, period, &token, by.as_deref(), now, if_locked)
+            approval::approve(&cfg, period, token.as_deref(), by.as_deref(), now, if_locked)
         }
         Command::Approvals { period } => approval::trail(&cfg, period),
         Command::Reject { job: _, period, reason, by } => {

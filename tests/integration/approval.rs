@@ -187,6 +187,13 @@ fn memos_are_held_until_the_digests_token_is_approved_and_then_sent_once() {
     assert!(wrong.stderr.contains(&format!("have token {tok}")), "{}", wrong.stderr);
     assert_eq!(sink.count(), 1);
 
+    // No token: nothing approved; the held run's token and the command are named.
+    let none = env.quotad_env(&["approve", "quota-memo", "--period", "2026-11", "--now", NOV2], &vars);
+    assert_eq!(none.code, 1, "{none:?}");
+    assert!(none.stderr.contains(&format!("(7 message(s)) have token {tok}")), "{}", none.stderr);
+    assert!(none.stderr.contains(&format!("--period 2026-11 --token {tok}`")), "{}", none.stderr);
+    assert_eq!(sink.count(), 1);
+
     // The right token: exactly the 7 held messages, each once.
     let ok = env.quotad_env(
         &["approve", "quota-memo", "--period", "2026-11", "--token", &tok, "--now", "2026-11-02T15:00:00Z"],
