@@ -114,6 +114,17 @@ pub struct Input<'a> {
     pub record: Option<&'a SaleRecord>,
 }
 
+impl<'a> Input<'a> {
+    /// [`Input::record`], or the record `deals` make on their own, built into `own`
+    /// (the caller's slot, so the borrow outlives this call).
+    fn sale_record<'b>(&'b self, own: &'b mut Option<SaleRecord>) -> &'b SaleRecord {
+        match self.record {
+            Some(r) => r,
+            None => own.insert(SaleRecord::of(self.deals)),
+        }
+    }
+}
+
 /// The facts about the stored history that decide whether a cancellation counts
 /// (docs/definitions.md, cancellations: a cancellation subtracts the sale it cancels; one whose sale is
 /// not on record counts only where the sale may predate the history). The store tells
@@ -756,14 +767,8 @@ pub fn week_standings(week: IsoWeek, input: &Input, settings: &Settings, now: Da
 /// entries by rank. What [`week_standings`] compares this week's ranks with.
 pub fn boards_to_date(through: NaiveDate, input: &Input, settings: &Settings) -> Vec<Board> {
     let period = Period::of(through);
-    let own_record;
-    let record = match input.record {
-        Some(r) => r,
-        None => {
-            own_record = SaleRecord::of(input.deals);
-            &own_record
-        }
-    };
+    let mut own_record = None;
+    let record = input.sale_record(&mut own_record);
     let mtd = month_to_date_rollup(period, through, input, record, settings);
     let mut reps = basics(period, mtd.month(period), input, settings).reps;
     boards(&mut reps, settings)
@@ -824,14 +829,8 @@ fn standings_through(
 
     // What is on record, and the history summed per month and rep: given, or made here
     // in one pass each.
-    let own_record;
-    let record = match input.record {
-        Some(r) => r,
-        None => {
-            own_record = SaleRecord::of(input.deals);
-            &own_record
-        }
-    };
+    let mut own_record = None;
+    let record = input.sale_record(&mut own_record);
     let own;
     let rollup = match input.rollup {
         Some(r) => r,

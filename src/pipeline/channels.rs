@@ -49,14 +49,14 @@ pub(super) struct WeeklyInput<'a> {
     pub celebrations: &'a [Celebrations],
 }
 
-/// A channel and its payload, or why it gets nothing.
-type ChannelPost<'c> = (&'c Channel, Result<Vec<u8>, String>);
+/// A channel and its payload.
+type ChannelPost<'c> = (&'c Channel, Vec<u8>);
 
 /// The week's post for each channel with `weekly_ranking` in its jobs, as the JSON
 /// payload of its platform: a team channel gets its teams' tables, a company channel
 /// (no `teams`) the teams ranked. A channel whose teams have no active rep this week
-/// gets `Err` saying so instead.
-fn weekly_posts<'c>(cfg: &'c Config, w: &WeeklyInput<'_>) -> Result<Vec<ChannelPost<'c>>> {
+/// gets nothing, and a line saying so in `skipped`.
+fn weekly_posts<'c>(cfg: &'c Config, w: &WeeklyInput<'_>, skipped: &mut Vec<String>) -> Result<Vec<ChannelPost<'c>>> {
     let fmt = &cfg.org.format;
     let view = |i: usize| {
         report::team_ranking_mail_view(
@@ -81,11 +81,10 @@ fn weekly_posts<'c>(cfg: &'c Config, w: &WeeklyInput<'_>) -> Result<Vec<ChannelP
                 (0..w.teams.len()).filter(|&i| wanted.contains(&fold_name(w.teams[i]))).map(view).collect();
             report::chat::weekly_teams_post(&views)
         };
-        let body = match post {
-            Some(p) => Ok(serde_json::to_vec(&report::chat::payload(ch.kind, &p))?),
-            None => Err(format!("channel {}: no active rep in {} this week", ch.name, describe_teams(ch))),
-        };
-        out.push((ch, body));
+        match post {
+            Some(p) => out.push((ch, serde_json::to_vec(&report::chat::payload(ch.kind, &p))?)),
+            None => skipped.push(format!("channel {}: no active rep in {} this week", ch.name, describe_teams(ch))),
+        }
     }
     Ok(out)
 }
@@ -105,14 +104,7 @@ pub(super) fn queue_weekly(
     w: &WeeklyInput<'_>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    for (ch, body) in weekly_posts(cfg, w)? {
-        let body = match body {
-            Ok(b) => b,
-            Err(why) => {
-                summary.skipped.push(why);
-                continue;
-            }
-        };
+    for (ch, body) in weekly_posts(cfg, w, &mut summary.skipped)? {
         let key = IdempotencyKey::new(
             KeyJob::WeeklyRanking,
             w.week,
@@ -136,14 +128,7 @@ pub(super) fn queue_weekly(
 /// Errors: the folder or a file cannot be written (named).
 pub(super) fn preview_weekly(cfg: &Config, summary: &mut DocsSummary, w: &WeeklyInput<'_>) -> Result<()> {
     let dir = cfg.paths.reports.join(format!("chat_{}", w.week));
-    for (ch, body) in weekly_posts(cfg, w)? {
-        let body = match body {
-            Ok(b) => b,
-            Err(why) => {
-                summary.skipped.push(why);
-                continue;
-            }
-        };
+    for (ch, body) in weekly_posts(cfg, w, &mut summary.skipped)? {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("{}.json", ch.name));
         let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body)?)?;

@@ -266,7 +266,9 @@ fn run_occurrence(
 ) -> Result<(RunState, String)> {
     let tz = cfg.schedule.tz;
     let now = clock.now();
-    let (state, result) = match scheduled_job(cfg, store, templates, job, occurrence, now, stop) {
+    // A skipped occurrence's notice to the admin (subject, text), keyed by the occurrence.
+    let mut skipped: Option<(String, String)> = None;
+    let (state, mut result) = match scheduled_job(cfg, store, templates, job, occurrence, now, stop) {
         Ok(Occurrence::Done(l)) => (RunState::Succeeded, l),
         Ok(Occurrence::Failed(l)) if stop.requested() => (RunState::Started, format!("interrupted: {l}")),
         Ok(Occurrence::Failed(l)) => (RunState::Failed, l),
@@ -304,19 +306,8 @@ fn run_occurrence(
                     "The {job} of {} for {target} was not sent: {why}.\n\nNothing was sent on the figures stored without the file. Once it is resolved, run: quotad run {job} --at {at}",
                     local_and_utc(occurrence, tz)
                 );
-                let subject = format!("quotad: {job} for {target} skipped: held by a quarantined file");
-                let told = told_admin(admin_notice(
-                    cfg,
-                    store,
-                    templates,
-                    &period,
-                    KeyKind::AdminSkipped,
-                    &subject,
-                    &text,
-                    now,
-                    stop,
-                ));
-                (RunState::Skipped, format!("{why}{told}"))
+                skipped = Some((format!("quotad: {job} for {target} skipped: held by a quarantined file"), text));
+                (RunState::Skipped, why)
             }
         }
         Ok(Occurrence::NoData(msg)) => match cfg.schedule.job(job).wait_for_data {
@@ -330,24 +321,26 @@ fn run_occurrence(
                     local_and_utc(occurrence, tz),
                     occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 );
-                let subject = format!("quotad: {job} for {target} skipped: no data");
-                let period = format!("{job}/{}", occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                let told = told_admin(admin_notice(
-                    cfg,
-                    store,
-                    templates,
-                    &period,
-                    KeyKind::AdminSkipped,
-                    &subject,
-                    &text,
-                    now,
-                    stop,
-                ));
-                (RunState::Skipped, format!("{msg}{told}"))
+                skipped = Some((format!("quotad: {job} for {target} skipped: no data"), text));
+                (RunState::Skipped, msg)
             }
         },
         Err(e) => (RunState::Failed, format!("{e:#}")),
     };
+    if let Some((subject, text)) = skipped {
+        let period = format!("{job}/{}", occurrence.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        result += &told_admin(admin_notice(
+            cfg,
+            store,
+            templates,
+            &period,
+            KeyKind::AdminSkipped,
+            &subject,
+            &text,
+            now,
+            stop,
+        ));
+    }
     store.run_set(job.as_str(), occurrence, state, &result, clock.now())?;
     Ok((state, result))
 }
