@@ -32,8 +32,11 @@ fn version(id: &str, name: &str, team: &str, hire: &str, effective: &str) -> Ros
             manager_email: Some("mia@x.com".into()),
             hire_date: Some(day(hire)),
             active: true,
+            effective_date: None,
+            leave_date: None,
             origin: RowOrigin::default(),
         },
+        file: String::new(),
     }
 }
 
