@@ -58,9 +58,8 @@ pub fn explain(
     let ids: Vec<&str> = [s.rep_id.as_deref(), s.email.as_deref()].into_iter().flatten().collect();
     let _ = writeln!(out, "{} ({}), team {} — {} ({status})", s.name, ids.join(", "), s.team, period.label());
     // roster-dated: the roster row that put the rep in this team for the month.
-    if let Some(v) = metrics::month_roster(input.roster, period, cfg.org.time_zone)
-        .into_iter()
-        .find(|v| v.rep.key() == s.rep_key)
+    if let Some(v) =
+        metrics::month_roster(input.roster, period, cfg.org.time_zone).into_iter().find(|v| v.rep.key() == s.rep_key)
     {
         let file = if v.file.is_empty() { "roster".to_string() } else { v.file.clone() };
         let from = match v.rep.effective_date {

@@ -479,7 +479,8 @@ fn back_dated_changes(
         let Some(old) = current.get(&r.key()) else { continue };
         let mut changes = Vec::new();
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
-        if crate::domain::team_key(old.team.as_deref().unwrap_or("")) != crate::domain::team_key(r.team.as_deref().unwrap_or(""))
+        if crate::domain::team_key(old.team.as_deref().unwrap_or(""))
+            != crate::domain::team_key(r.team.as_deref().unwrap_or(""))
         {
             changes.push(format!("team {} → {}", show(&old.team), show(&r.team)));
         }
@@ -509,7 +510,8 @@ fn back_dated_changes(
         if hit.is_empty() {
             continue;
         }
-        let months: Vec<String> = hit.iter().map(|m| format!("{} (stated by the {} memo)", m.label(), m.next())).collect();
+        let months: Vec<String> =
+            hit.iter().map(|m| format!("{} (stated by the {} memo)", m.label(), m.next())).collect();
         out.push(format!(
             "{file}, row {}: {} — {} from {from} changes {}, already sent: `quotad run quota-memo --corrections` sends the corrections",
             r.origin.row,
@@ -782,9 +784,15 @@ fn identity_warnings(store: &Store, records: &Records) -> Result<Vec<String>> {
             some_of(&missing, 5)
         ));
     }
-    if matches!(records, Records::Deals(_)) {
-        let absent: Vec<String> =
-            roster.iter().filter(|r| r.active && !matched.contains(&r.key())).map(|r| r.name.clone()).collect();
+    if let Records::Deals(rows) = records {
+        // A rep who left (Leave Date) before the export's first close date is not missed.
+        let first = rows.iter().filter_map(|d| d.close_date).min();
+        let absent: Vec<String> = roster
+            .iter()
+            .filter(|r| r.active && r.leave_date.is_none_or(|l| first.is_none_or(|f| l >= f)))
+            .filter(|r| !matched.contains(&r.key()))
+            .map(|r| r.name.clone())
+            .collect();
         if !absent.is_empty() {
             out.push(format!(
                 "{} active roster rep(s) have no row in this export: {}",

@@ -264,9 +264,14 @@ pub(super) fn queue_memos(
             summary.skipped.push(format!("{}: not on the roster for {period} (hired later?)", rep.name));
             continue;
         };
-        if let Some(m) = rep.manager_email.as_deref() {
-            let e =
-                managers.entry(m.to_string()).or_insert_with(|| (rep.manager.clone().unwrap_or_default(), Vec::new()));
+        // The manager of the rep's team in the memo month (the roster on its last day,
+        // so a move dated into a later month does not move the rep early).
+        let (manager, manager_email) = match this_month.rep(&rep.key()) {
+            Some(s) => (s.manager.clone(), s.manager_email.clone()),
+            None => (rep.manager.clone(), rep.manager_email.clone()),
+        };
+        if let Some(m) = manager_email {
+            let e = managers.entry(m).or_insert_with(|| (manager.unwrap_or_default(), Vec::new()));
             e.1.push(rep.key());
         }
         let facts = this_month
@@ -487,8 +492,9 @@ fn send_corrections(
         // The rep's manager now, and — when last month's manager changed with the
         // move — the manager whose team memo counted the rep then.
         let mut managers: Vec<(String, String)> = Vec::new();
-        if let Some(m) = rep.manager_email.as_deref() {
-            managers.push((m.to_string(), rep.manager.clone().unwrap_or_default()));
+        if let Some(m) = now_s.manager_email.as_deref().or(rep.manager_email.as_deref()) {
+            let name = if now_s.manager_email.is_some() { &now_s.manager } else { &rep.manager };
+            managers.push((m.to_string(), name.clone().unwrap_or_default()));
         }
         if let Some(m) = old["last_month_manager_email"].as_str()
             && !managers.iter().any(|(e, _)| e == m)

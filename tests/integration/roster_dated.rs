@@ -119,16 +119,16 @@ fn a_back_dated_team_move_changes_september_and_corrects_the_sent_memo() {
     assert_eq!(memo.code, 0, "{memo:?}");
     assert!(memo.stdout.contains("4 rep memo(s) and 2 manager memo(s)"), "{}", memo.stdout);
     let mia = env.all_emails().into_iter().find(|e| e.to == "mia@example.com").unwrap();
-    assert!(
-        mia.text.contains("September 2026: $190,000 against $200,000 = 95.0%, team rank 1 of 2"),
-        "{}",
-        mia.text
-    );
+    assert!(mia.text.contains("September 2026: $190,000 against $200,000 = 95.0%, team rank 1 of 2"), "{}", mia.text);
     assert_eq!(september_teams(&env), [team("North", "190000", "95.0", 1), team("South", "140000", "70.0", 2)]);
 
     // The roster arriving on 10 October moves Ann to South as of 1 September.
     let run = october_roster(&env, &ann_moves("2026-09-01"));
-    assert!(run.stdout.contains("roster-oct.csv [roster]: 0 new, 1 updated, 3 unchanged, 0 rejected"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("roster-oct.csv [roster]: 0 new, 1 updated, 3 unchanged, 0 rejected"),
+        "{}",
+        run.stdout
+    );
     // Flagged, never a silent change of a month whose memo went out.
     assert!(
         run.stdout.contains(
@@ -140,14 +140,16 @@ fn a_back_dated_team_move_changes_september_and_corrects_the_sent_memo() {
     assert_eq!(september_teams(&env), [team("North", "70000", "70.0", 2), team("South", "260000", "86.7", 1)]);
 
     // explain names the roster row that put Ann in South for September.
-    let ex = env.quotad(&["explain", "--rep", "ann@example.com", "--period", "2026-09", "--now", "2026-10-10T16:30:00Z"]);
+    let ex =
+        env.quotad(&["explain", "--rep", "ann@example.com", "--period", "2026-09", "--now", "2026-10-10T16:30:00Z"]);
     assert_eq!(ex.code, 0, "{ex:?}");
     assert!(
         ex.stdout.contains("Roster: roster-oct.csv, row 2, effective 2026-09-01 (its Effective Date): team South, active in September 2026"),
         "{}",
         ex.stdout
     );
-    let ex = env.quotad(&["explain", "--rep", "bob@example.com", "--period", "2026-09", "--now", "2026-10-10T16:30:00Z"]);
+    let ex =
+        env.quotad(&["explain", "--rep", "bob@example.com", "--period", "2026-09", "--now", "2026-10-10T16:30:00Z"]);
     assert!(
         ex.stdout.contains("Roster: roster-aug.csv, row 3, effective 2026-08-20 (the roster file's export date; no Effective Date): team North"),
         "{}",
@@ -159,7 +161,8 @@ fn a_back_dated_team_move_changes_september_and_corrects_the_sent_memo() {
     // unchanged (Ann 1, Cy 2, Bob 3, Dee 4). Managers: Mia (Ann's manager in September:
     // Ann, Bob) and Max (Ann, Cy, Dee). 4 + 2 = 6.
     let before = env.all_emails().len();
-    let fix = env.quotad(&["run", "quota-memo", "--corrections", "--period", "2026-10", "--now", "2026-10-10T16:05:00Z"]);
+    let fix =
+        env.quotad(&["run", "quota-memo", "--corrections", "--period", "2026-10", "--now", "2026-10-10T16:05:00Z"]);
     assert_eq!(fix.code, 0, "{fix:?}");
     assert!(fix.stdout.contains("6 correction(s)"), "{}", fix.stdout);
     let fixes: Vec<_> = env.all_emails().into_iter().filter(|e| e.file.contains("correction")).collect();
@@ -201,7 +204,8 @@ fn without_an_effective_date_a_move_takes_effect_when_the_roster_was_exported() 
     assert!(run.stdout.contains("0 new, 1 updated, 3 unchanged, 0 rejected"), "{}", run.stdout);
     assert!(!run.stdout.contains("already sent"), "{}", run.stdout);
     assert_eq!(september_teams(&env), [team("North", "190000", "95.0", 1), team("South", "140000", "70.0", 2)]);
-    let fix = env.quotad(&["run", "quota-memo", "--corrections", "--period", "2026-10", "--now", "2026-10-10T16:05:00Z"]);
+    let fix =
+        env.quotad(&["run", "quota-memo", "--corrections", "--period", "2026-10", "--now", "2026-10-10T16:05:00Z"]);
     assert!(fix.stdout.contains("0 correction(s)"), "{}", fix.stdout);
 }
 
@@ -238,7 +242,8 @@ fn a_leave_date_mid_month_counts_that_month_and_stops_the_memos_after_it() {
     // Her September rank stands: company attainment Ann 120%, Cy 80%, Bob 70%, Dee 60%.
     let cy = env.email_to("cy@example.com");
     assert!(cy.text.contains("2 of 4 company-wide, 1 of 2 in South"), "{}", cy.text);
-    let ex = env.quotad(&["explain", "--rep", "dee@example.com", "--period", "2026-09", "--now", "2026-10-01T13:00:00Z"]);
+    let ex =
+        env.quotad(&["explain", "--rep", "dee@example.com", "--period", "2026-09", "--now", "2026-10-01T13:00:00Z"]);
     assert!(
         ex.stdout.contains("row 5, effective 2026-08-20 (the roster file's export date; no Effective Date), leave date 2026-09-15: team South, active in September 2026"),
         "{}",
@@ -250,17 +255,8 @@ fn a_leave_date_mid_month_counts_that_month_and_stops_the_memos_after_it() {
 fn bad_roster_dates_name_the_file_sheet_row_column_and_value() {
     let env = Env::new(&config("[ingest]\nmax_rejected_fraction = 0.6\n"));
     use X::{D, S};
-    let head = || {
-        vec![
-            S("Rep ID"),
-            S("Name"),
-            S("Email"),
-            S("Team"),
-            S("Status"),
-            S("Effective Date"),
-            S("Leave Date"),
-        ]
-    };
+    let head =
+        || vec![S("Rep ID"), S("Name"), S("Email"), S("Team"), S("Status"), S("Effective Date"), S("Leave Date")];
     let rows = vec![
         head(),
         vec![S("R1"), S("Ann Archer"), S("ann@example.com"), S("North"), S("Active"), D("2026-09-01"), X::E],
