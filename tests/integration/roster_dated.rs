@@ -290,3 +290,23 @@ fn bad_roster_dates_name_the_file_sheet_row_column_and_value() {
     assert!(report.contains("Closed Sales"), "the sheet is named: {report}");
     assert!(report.contains("row 3, column F 'Effective Date': '2026-02-30'"), "{report}");
 }
+
+#[test]
+fn a_move_dated_in_the_future_waits_for_its_month() {
+    // Imported before the October memo, effective 1 November: October (and September)
+    // keep Ann in North, so Mia's October team memo lists her and Max's does not.
+    let env = september(AUG_ROSTER);
+    env.put("roster-oct.csv", ann_moves("2026-11-01"));
+    exported(&env, "roster-oct.csv", "2026-09-25T15:00:00Z");
+    assert_eq!(env.quotad(&["import", "--now", "2026-10-01T12:30:00Z"]).code, 0);
+    let memo = env.quotad(&["run", "quota-memo", "--period", "2026-10", "--now", "2026-10-01T13:00:00Z"]);
+    assert_eq!(memo.code, 0, "{memo:?}");
+    let team_memo =
+        |to: &str| env.all_emails().into_iter().find(|e| e.to == to && e.file.contains("team-memo")).unwrap().text;
+    let mia = team_memo("mia@example.com");
+    assert!(mia.contains("Ann Archer:") && mia.contains("Bob Baker:"), "{mia}");
+    let max = team_memo("max@example.com");
+    assert!(!max.contains("Ann Archer"), "{max}");
+    assert!(env.email_to("ann@example.com").text.contains("1 of 2 in North"));
+    assert_eq!(september_teams(&env), [team("North", "190000", "95.0", 1), team("South", "140000", "70.0", 2)]);
+}
