@@ -467,11 +467,25 @@ pub struct RosterRep {
     pub hire_date: Option<NaiveDate>,
     /// Whether the rep is active; inactive reps get no memo and are not ranked.
     pub active: bool,
+    /// The local date (`org.time_zone`) from which this row's team, manager and status
+    /// hold (the roster's Effective Date column); `None`: from the roster file's export
+    /// time. docs/definitions.md, "The roster of a month".
+    pub effective_date: Option<NaiveDate>,
+    /// The rep's last working day (the Leave Date column), local date: active through
+    /// it, inactive in every month after its month ([`RosterRep::active_in`]).
+    pub leave_date: Option<NaiveDate>,
     /// Sheet and Excel row of the row.
     pub origin: RowOrigin,
 }
 
 impl RosterRep {
+    /// Whether the rep is active in `period`: the row's status, and, with a leave date,
+    /// only through the month of that date (a rep leaving on 15 September is active in
+    /// September, not in October). docs/definitions.md, "The roster of a month".
+    pub fn active_in(&self, period: Period) -> bool {
+        self.active && self.leave_date.is_none_or(|l| l >= period.first_day())
+    }
+
     /// The rep's identity key: rep id, else e-mail, else folded name (docs/definitions.md: "a
     /// rep keeps one identity (rep id, else email)"). Prefixed so the kinds never collide.
     pub fn key(&self) -> String {
@@ -488,14 +502,17 @@ impl RosterRep {
     }
 }
 
-/// One version of a rep on the roster, in effect from `effective` (the roster file's
-/// export time) until the next version of the same rep.
+/// One version of a rep on the roster, in effect from `effective` (the row's Effective
+/// Date at local midnight, else the roster file's export time) until the next version of
+/// the same rep.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RosterVersion {
     /// In effect from this instant (UTC).
     pub effective: chrono::DateTime<chrono::Utc>,
     /// The rep as that roster described them.
     pub rep: RosterRep,
+    /// The roster file's name (no folder) that stored this version; empty when unknown.
+    pub file: String,
 }
 
 #[cfg(test)]

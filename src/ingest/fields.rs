@@ -124,6 +124,10 @@ const ROSTER: &[FieldSpec] = &[
     f("manager_email", false, &["Manager Email", "Manager E-mail"]),
     f("hire_date", false, &["Hire Date", "Start Date", "Hired"]),
     f("active", false, &["Status", "Active"]),
+    // roster-dated: the day a row's team, manager and status take effect; the rep's
+    // last working day (docs/definitions.md, "The roster of a month").
+    f("effective_date", false, &["Effective Date", "Effective From", "Effective", "Valid From"]),
+    f("leave_date", false, &["Leave Date", "Termination Date", "Left On", "Departure Date", "End Date"]),
 ];
 
 const SUMMARY: &[FieldSpec] = &[

@@ -449,10 +449,29 @@ pub(super) fn parse_roster(
             c => values::flag(c).map_err(|_| "expected Active/Inactive or Yes/No".to_string()),
         })
         .unwrap_or(true);
+    let effective_date = ctx.parse("effective_date", |c| values::date(c, epoch, order, tz));
+    let leave_date = ctx.parse("leave_date", |c| values::date(c, epoch, order, tz));
+    if let (Some(from), Some(left)) = (effective_date, leave_date)
+        && left < from
+    {
+        ctx.reject("leave_date", format!("the leave date {left} is before the row's effective date {from}"));
+    }
     if !ctx.rejects.is_empty() {
         return None;
     }
-    Some(RosterRep { id, name: name?, email, team, manager, manager_email, hire_date, active, origin })
+    Some(RosterRep {
+        id,
+        name: name?,
+        email,
+        team,
+        manager,
+        manager_email,
+        hire_date,
+        active,
+        effective_date,
+        leave_date,
+        origin,
+    })
 }
 
 /// Fills an e-mail pattern from a name: `{first}`, `{last}` (first and last word) and

@@ -285,6 +285,34 @@ impl Rollup {
 /// older than the first roster still has one (docs/definitions.md: history is never
 /// rewritten). Ordered by rep key.
 pub fn roster_at(versions: &[RosterVersion], instant: DateTime<Utc>) -> Vec<RosterRep> {
+    versions_at(versions, instant).into_iter().map(|v| v.rep.clone()).collect()
+}
+
+/// The roster of `period` (docs/definitions.md, "The roster of a month"): each rep's
+/// version in effect on the month's last day (at its last instant in `tz`, so a change
+/// effective on the 1st of the next month is not yet in it, and one effective on the
+/// 15th is: the rep is in the new team for the whole month), with `active` true only for
+/// a rep active in the month ([`RosterRep::active_in`]: a leave date before the
+/// month's first day makes the rep inactive). With the version itself, so `explain` can
+/// name the roster row. Ordered by rep key.
+pub fn month_roster(versions: &[RosterVersion], period: Period, tz: Tz) -> Vec<RosterVersion> {
+    let last_instant = period.next().start_utc(tz) - chrono::Duration::nanoseconds(1);
+    versions_at(versions, last_instant)
+        .into_iter()
+        .map(|v| {
+            let mut v = v.clone();
+            v.rep.active = v.rep.active_in(period);
+            v
+        })
+        .collect()
+}
+
+/// [`month_roster`]'s reps alone.
+fn month_reps(versions: &[RosterVersion], period: Period, tz: Tz) -> Vec<RosterRep> {
+    month_roster(versions, period, tz).into_iter().map(|v| v.rep).collect()
+}
+
+fn versions_at(versions: &[RosterVersion], instant: DateTime<Utc>) -> Vec<&RosterVersion> {
     let mut by_key: BTreeMap<String, &RosterVersion> = BTreeMap::new();
     for v in versions {
         let key = v.rep.key();
@@ -305,7 +333,7 @@ pub fn roster_at(versions: &[RosterVersion], instant: DateTime<Utc>) -> Vec<Rost
             }
         }
     }
-    by_key.into_values().map(|v| v.rep.clone()).collect()
+    by_key.into_values().collect()
 }
 
 /// Matches the rep named in a row to a roster rep: by rep id, else e-mail, else folded
@@ -459,7 +487,7 @@ pub fn rep_rows<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: 
 /// (roster as at the period's end), in one pass (for documents that list every rep's
 /// rows). Rows of no roster rep are left out.
 pub fn rows_by_rep<'a>(period: Period, input: &Input<'a>, settings: &Settings) -> HashMap<String, Vec<&'a DealRow>> {
-    let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
+    let roster = month_reps(input.roster, period, settings.time_zone);
     let resolver = Resolver::new(&roster);
     let mut out: HashMap<String, Vec<&'a DealRow>> = HashMap::new();
     for d in input.deals {
@@ -475,7 +503,7 @@ pub fn rows_by_rep<'a>(period: Period, input: &Input<'a>, settings: &Settings) -
 
 /// The quota row of `period` that [`month_standings`] uses for the rep `rep_key`.
 pub fn rep_quota<'a>(period: Period, rep_key: &str, input: &Input<'a>, settings: &Settings) -> Option<&'a QuotaRow> {
-    let roster = roster_at(input.roster, period.next().start_utc(settings.time_zone));
+    let roster = month_reps(input.roster, period, settings.time_zone);
     let resolver = Resolver::new(&roster);
     input.quotas.iter().rfind(|q| q.month == period && resolver.resolve(&q.rep).is_some_and(|r| r.key() == rep_key))
 }
@@ -565,7 +593,7 @@ fn basics<'t>(
     input: &Input,
     settings: &Settings,
 ) -> Basics {
-    let roster: Vec<RosterRep> = roster_at(input.roster, period.next().start_utc(settings.time_zone))
+    let roster: Vec<RosterRep> = month_reps(input.roster, period, settings.time_zone)
         .into_iter()
         .filter(|r| r.hire_date.is_none_or(|h| h <= period.last_day()))
         .collect();

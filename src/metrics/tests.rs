@@ -32,8 +32,11 @@ fn version(id: &str, name: &str, team: &str, hire: &str, effective: &str) -> Ros
             manager_email: Some("mia@x.com".into()),
             hire_date: Some(day(hire)),
             active: true,
+            effective_date: None,
+            leave_date: None,
             origin: RowOrigin::default(),
         },
+        file: String::new(),
     }
 }
 
@@ -412,6 +415,41 @@ fn roster_at_picks_the_version_in_effect() {
     assert_eq!(roster_at(&all, at("2026-04-01T00:00:00Z"))[0].name, "Ann B");
     // Before the first roster: its first version.
     assert_eq!(roster_at(&all, at("2025-06-01T00:00:00Z"))[0].name, "Ann");
+}
+
+#[test]
+fn month_roster_takes_the_version_on_the_months_last_day_and_the_leave_date() {
+    // roster-dated: Ann moves North -> South effective 15 September (local midnight in
+    // Chicago, 05:00 UTC); a version effective 1 October (05:00 UTC) is not September's.
+    let tz: chrono_tz::Tz = "America/Chicago".parse().unwrap();
+    let v1 = version("A", "Ann", "North", "2020-01-01", "2026-08-20T15:00:00Z");
+    let v2 = version("A", "Ann", "South", "2020-01-01", "2026-09-15T05:00:00Z");
+    let mut v3 = version("A", "Ann", "East", "2020-01-01", "2026-10-01T05:00:00Z");
+    v3.rep.leave_date = Some(day("2026-10-15"));
+    let all = [v1, v2, v3];
+    let team = |m: &str| month_roster(&all, p(m), tz)[0].rep.team.clone().unwrap();
+    assert_eq!(team("2026-08"), "North");
+    assert_eq!(team("2026-09"), "South");
+    assert_eq!(team("2026-10"), "East");
+    // Leaving on 15 October: active in October, not in November.
+    let active = |m: &str| month_roster(&all, p(m), tz)[0].rep.active;
+    assert!(active("2026-10"));
+    assert!(!active("2026-11"));
+    // In UTC the 1 October version starts at 05:00 on 1 October: still not September's.
+    assert_eq!(month_roster(&all, p("2026-09"), chrono_tz::UTC)[0].rep.team.as_deref(), Some("South"));
+}
+
+#[test]
+fn a_leave_date_on_the_last_or_first_day_of_a_month() {
+    let mut r = version("A", "Ann", "North", "2020-01-01", "2026-01-01T00:00:00Z").rep;
+    r.leave_date = Some(day("2026-09-30"));
+    assert!(r.active_in(p("2026-09")));
+    assert!(!r.active_in(p("2026-10")));
+    r.leave_date = Some(day("2026-10-01"));
+    assert!(r.active_in(p("2026-10")));
+    // An inactive row stays inactive whatever its leave date.
+    r.active = false;
+    assert!(!r.active_in(p("2026-09")));
 }
 
 proptest! {

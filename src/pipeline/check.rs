@@ -211,8 +211,11 @@ fn sample_view(cfg: &Config) -> Option<report::QuotaMemoView> {
             manager_email: Some("zoe@example.com".into()),
             hire_date: None,
             active: true,
+            effective_date: None,
+            leave_date: None,
             origin: RowOrigin::default(),
         },
+        file: String::new(),
     }];
     let rep = RepRef { id: Some("SAMPLE".into()), email: None, name: None };
     let deals = vec![DealRow {

@@ -57,6 +57,30 @@ pub fn explain(
         if m.preliminary { "preliminary: the month has not closed or its final export is not loaded" } else { "final" };
     let ids: Vec<&str> = [s.rep_id.as_deref(), s.email.as_deref()].into_iter().flatten().collect();
     let _ = writeln!(out, "{} ({}), team {} — {} ({status})", s.name, ids.join(", "), s.team, period.label());
+    // roster-dated: the roster row that put the rep in this team for the month.
+    if let Some(v) =
+        metrics::month_roster(input.roster, period, cfg.org.time_zone).into_iter().find(|v| v.rep.key() == s.rep_key)
+    {
+        let file = if v.file.is_empty() { "roster".to_string() } else { v.file.clone() };
+        let from = match v.rep.effective_date {
+            Some(d) => format!("effective {d} (its Effective Date)"),
+            None => format!(
+                "effective {} (the roster file's export date; no Effective Date)",
+                v.effective.with_timezone(&cfg.org.time_zone).date_naive()
+            ),
+        };
+        let leave = v.rep.leave_date.map(|l| format!(", leave date {l}")).unwrap_or_default();
+        let state = if v.rep.active { "active" } else { "inactive" };
+        let _ = writeln!(
+            out,
+            "Roster: {file}, {}row {}, {from}{leave}: team {}, {state} in {} (the version in effect on {}, the month's last day)",
+            sheet(&v.rep.origin.sheet),
+            v.rep.origin.row,
+            v.rep.team.as_deref().unwrap_or("none"),
+            period.label(),
+            period.last_day()
+        );
+    }
     if !has_deals {
         let _ = writeln!(
             out,

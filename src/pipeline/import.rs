@@ -452,6 +452,81 @@ fn read_ahead<R: std::marker::Send>(
     })
 }
 
+/// roster-dated: the roster rows whose Effective Date moves a change (team, manager,
+/// manager e-mail, status, leave date) into a month whose results a quota memo already
+/// stated (the memo of the month after it was sent): one warning per row, naming the
+/// change, the months and the command that sends the corrections. History is corrected
+/// through the corrections flow, never silently (README "Roster changes that take
+/// effect on a date").
+fn back_dated_changes(
+    cfg: &Config,
+    store: &Store,
+    rows: &[crate::domain::RosterRep],
+    file: &str,
+    exported_at: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let tz = cfg.org.time_zone;
+    let sent = store.facts_periods_sent("quota-memo")?;
+    if sent.is_empty() {
+        return Ok(Vec::new());
+    }
+    let current: std::collections::HashMap<String, crate::domain::RosterRep> =
+        store.roster()?.into_iter().map(|r| (r.key(), r)).collect();
+    let export_month = crate::domain::Period::of(exported_at.with_timezone(&tz).date_naive());
+    let mut out = Vec::new();
+    for r in rows {
+        let Some(from) = r.effective_date else { continue };
+        let Some(old) = current.get(&r.key()) else { continue };
+        let mut changes = Vec::new();
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+        if crate::domain::team_key(old.team.as_deref().unwrap_or(""))
+            != crate::domain::team_key(r.team.as_deref().unwrap_or(""))
+        {
+            changes.push(format!("team {} → {}", show(&old.team), show(&r.team)));
+        }
+        if old.manager_email != r.manager_email || old.manager != r.manager {
+            changes.push(format!("manager {} → {}", show(&old.manager), show(&r.manager)));
+        }
+        if old.active != r.active {
+            changes.push(format!("status {} → {}", status(old.active), status(r.active)));
+        }
+        if old.leave_date != r.leave_date {
+            let d = |v: Option<chrono::NaiveDate>| v.map_or_else(|| "none".to_string(), |d| d.to_string());
+            changes.push(format!("leave date {} → {}", d(old.leave_date), d(r.leave_date)));
+        }
+        if changes.is_empty() {
+            continue;
+        }
+        // The months whose roster (as at their end) this row now changes, and whose
+        // results were stated by the next month's memo.
+        let mut month = crate::domain::Period::of(from);
+        let mut hit = Vec::new();
+        while month < export_month {
+            if sent.contains(&month.next()) {
+                hit.push(month);
+            }
+            month = month.next();
+        }
+        if hit.is_empty() {
+            continue;
+        }
+        let months: Vec<String> =
+            hit.iter().map(|m| format!("{} (stated by the {} memo)", m.label(), m.next())).collect();
+        out.push(format!(
+            "{file}, row {}: {} — {} from {from} changes {}, already sent: `quotad run quota-memo --corrections` sends the corrections",
+            r.origin.row,
+            r.name,
+            changes.join(", "),
+            months.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+fn status(active: bool) -> &'static str {
+    if active { "active" } else { "inactive" }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn import_one(
     cfg: &Config,
@@ -511,6 +586,7 @@ fn import_one(
     report.warnings.extend(identity_warnings(store, &parsed.records)?);
     if let Records::Roster(rows) = &parsed.records {
         report.warnings.extend(metrics::team_variants(rows));
+        report.warnings.extend(back_dated_changes(cfg, store, rows, name, exported_at)?);
     }
     let meta = NewImport {
         source: &source.name,
@@ -525,7 +601,10 @@ fn import_one(
     let stats = match &parsed.records {
         Records::Deals(rows) => store.import_deals(&meta, rows)?,
         Records::Quotas(rows) => store.import_quotas(&meta, rows)?,
-        Records::Roster(rows) => store.import_roster(&meta, rows)?,
+        Records::Roster(rows) => {
+            let tz = cfg.org.time_zone;
+            store.import_roster(&meta, rows, &|d| crate::domain::local_midnight_utc(d, tz))?
+        }
     };
     crash_point("after-import-commit");
     let written = if parsed.rejects.is_empty() {
@@ -705,9 +784,15 @@ fn identity_warnings(store: &Store, records: &Records) -> Result<Vec<String>> {
             some_of(&missing, 5)
         ));
     }
-    if matches!(records, Records::Deals(_)) {
-        let absent: Vec<String> =
-            roster.iter().filter(|r| r.active && !matched.contains(&r.key())).map(|r| r.name.clone()).collect();
+    if let Records::Deals(rows) = records {
+        // A rep who left (Leave Date) before the export's first close date is not missed.
+        let first = rows.iter().filter_map(|d| d.close_date).min();
+        let absent: Vec<String> = roster
+            .iter()
+            .filter(|r| r.active && r.leave_date.is_none_or(|l| first.is_none_or(|f| l >= f)))
+            .filter(|r| !matched.contains(&r.key()))
+            .map(|r| r.name.clone())
+            .collect();
         if !absent.is_empty() {
             out.push(format!(
                 "{} active roster rep(s) have no row in this export: {}",

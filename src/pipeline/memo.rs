@@ -77,12 +77,39 @@ impl MemoSummary {
 }
 
 /// The exact figures a rep's quota memo states, for detecting corrections later.
-fn memo_facts(s: &crate::domain::Standing) -> serde_json::Value {
-    serde_json::json!({
+fn memo_facts(s: &crate::domain::Standing, last: Option<&crate::domain::Standing>) -> serde_json::Value {
+    let mut facts = serde_json::json!({
         "revenue_quota": s.revenue_quota.map(|q| q.normalize().to_string()),
         "units_quota": s.units_quota.map(|u| u.normalize().to_string()),
-    })
+    });
+    // roster-dated: last month's team and ranks as the memo stated them, so a roster
+    // change dated back into last month reaches the corrections flow. A memo recorded
+    // before these keys existed is compared on its quotas only ([`LAST_MONTH_FACTS`]).
+    if let Some(l) = last {
+        facts["last_month_team"] = serde_json::json!(l.team);
+        facts["last_month_manager_email"] = serde_json::json!(l.manager_email);
+        for (field, rank) in [
+            ("last_month_company_rank", l.company_rank),
+            ("last_month_team_rank", l.team_rank),
+            ("last_month_results_rank", l.results_rank),
+            ("last_month_results_team_rank", l.results_team_rank),
+        ] {
+            facts[field] = serde_json::json!(rank);
+        }
+    }
+    facts
 }
+
+/// roster-dated: the last-month figures a rep memo states beyond its quotas, as
+/// (facts key, what a correction notice calls it). Compared only when the sent memo
+/// recorded them.
+const LAST_MONTH_FACTS: [(&str, &str); 5] = [
+    ("last_month_team", "Team"),
+    ("last_month_company_rank", "Attainment rank"),
+    ("last_month_team_rank", "Attainment rank in the team"),
+    ("last_month_results_rank", "Revenue rank"),
+    ("last_month_results_team_rank", "Revenue rank in the team"),
+];
 
 /// The first-of-month quota memo (README "What the first-of-month memo says") for `period`:
 /// - to every active rep: this month's quotas, selling days, standards, and last month's
@@ -165,7 +192,7 @@ pub(super) fn queue_memos(
     summary.unmatched = last_month.unmatched.clone();
     let fmt = &cfg.org.format;
     if corrections {
-        send_corrections(cfg, store, templates, sender, &this_month, summary)?;
+        send_corrections(cfg, store, templates, sender, &this_month, &last_month, summary)?;
         return Ok(MemoMonths { this_month, last_month });
     }
 
@@ -213,13 +240,13 @@ pub(super) fn queue_memos(
     // One memo per address: reps sharing an address is a roster error, and sending
     // either rep's figures to it would be a guess, so neither gets one.
     let mut by_address: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
-    for r in roster.iter().filter(|r| r.active) {
+    for r in roster.iter().filter(|r| r.active_in(period)) {
         if let Some(e) = r.email.as_deref() {
             by_address.entry(e).or_default().push(&r.name);
         }
     }
     let mut managers: std::collections::BTreeMap<String, (String, Vec<String>)> = std::collections::BTreeMap::new();
-    for rep in roster.iter().filter(|r| r.active) {
+    for rep in roster.iter().filter(|r| r.active_in(period)) {
         let Some(email) = rep.email.as_deref() else {
             summary.skipped.push(format!("{}: no e-mail address on the roster (row {})", rep.name, rep.origin.row));
             continue;
@@ -237,12 +264,20 @@ pub(super) fn queue_memos(
             summary.skipped.push(format!("{}: not on the roster for {period} (hired later?)", rep.name));
             continue;
         };
-        if let Some(m) = rep.manager_email.as_deref() {
-            let e =
-                managers.entry(m.to_string()).or_insert_with(|| (rep.manager.clone().unwrap_or_default(), Vec::new()));
+        // The manager of the rep's team in the memo month (the roster on its last day,
+        // so a move dated into a later month does not move the rep early).
+        let (manager, manager_email) = match this_month.rep(&rep.key()) {
+            Some(s) => (s.manager.clone(), s.manager_email.clone()),
+            None => (rep.manager.clone(), rep.manager_email.clone()),
+        };
+        if let Some(m) = manager_email {
+            let e = managers.entry(m).or_insert_with(|| (manager.unwrap_or_default(), Vec::new()));
             e.1.push(rep.key());
         }
-        let facts = this_month.rep(&rep.key()).map(|s| memo_facts(s).to_string()).unwrap_or_default();
+        let facts = this_month
+            .rep(&rep.key())
+            .map(|s| memo_facts(s, last_month.rep(&rep.key())).to_string())
+            .unwrap_or_default();
         let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::RepMemo);
         let rep_key = rep.key();
         let sent = sender.send(
@@ -306,7 +341,7 @@ fn team_correction_key(
     period: Period,
     email: &str,
     reps: &[(String, Vec<report::ChangeView>)],
-    figures: &[(String, &'static str, Option<Decimal>, Option<Decimal>)],
+    figures: &[(String, String, Option<Decimal>, Option<Decimal>)],
 ) -> Result<IdempotencyKey> {
     let figures: Vec<CorrectedFigure> = figures
         .iter()
@@ -340,6 +375,7 @@ fn send_corrections(
     templates: &Templates,
     sender: &Sender,
     this_month: &crate::domain::MonthStandings,
+    last_month: &crate::domain::MonthStandings,
     summary: &mut MemoSummary,
 ) -> Result<()> {
     let period = this_month.period;
@@ -349,15 +385,22 @@ fn send_corrections(
     // Manager e-mail -> (manager name, each changed rep with their changes, original
     // send date, the changed figures as exact values: (rep key, field, old, new)).
     type RepChanges = Vec<(String, Vec<report::ChangeView>)>;
-    type Figures = Vec<(String, &'static str, Option<Decimal>, Option<Decimal>)>;
+    type Figures = Vec<(String, String, Option<Decimal>, Option<Decimal>)>;
     let mut by_manager: std::collections::BTreeMap<String, (String, RepChanges, String, Figures)> =
         std::collections::BTreeMap::new();
-    for rep in roster.iter().filter(|r| r.active) {
+    for rep in roster.iter().filter(|r| r.active_in(period)) {
         let Some((old, sent_at)) = sent.get(&rep.key()) else { continue };
         let Some(now_s) = this_month.rep(&rep.key()) else { continue };
-        let new = memo_facts(now_s);
+        let new = memo_facts(now_s, last_month.rep(&rep.key()));
         let old: serde_json::Value = serde_json::from_str(old).unwrap_or_default();
-        if old == new {
+        // A memo sent before roster-dated recorded its quotas only: compare what it stated.
+        let stated = |k: &str| old.get(k).is_some();
+        let roster_changed: Vec<(&str, &str)> =
+            LAST_MONTH_FACTS.into_iter().filter(|(k, _)| stated(k) && old[*k] != new[*k]).collect();
+        if old["revenue_quota"] == new["revenue_quota"]
+            && old["units_quota"] == new["units_quota"]
+            && roster_changed.is_empty()
+        {
             continue;
         }
         let money = |v: &serde_json::Value| {
@@ -370,7 +413,7 @@ fn send_corrections(
         let mut figures: Figures = Vec::new();
         for field in ["revenue_quota", "units_quota"] {
             if old[field] != new[field] {
-                figures.push((rep.key(), field, exact(&old[field]), exact(&new[field])));
+                figures.push((rep.key(), field.to_string(), exact(&old[field]), exact(&new[field])));
             }
         }
         let mut changes = Vec::new();
@@ -388,9 +431,40 @@ fn send_corrections(
                 new: num(&new["units_quota"]),
             });
         }
+        // roster-dated: last month's team and ranks, as the memo stated them and now.
+        let last_label = period.prev().label();
+        for (field, what) in &roster_changed {
+            let show = |v: &serde_json::Value| match v {
+                serde_json::Value::String(t) => t.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => "not ranked".into(),
+            };
+            changes.push(report::ChangeView {
+                what: format!("{what} in {last_label}"),
+                old: show(&old[*field]),
+                new: show(&new[*field]),
+            });
+            // The figure, exact, for the manager's key: a rank as a number, a team as
+            // its folded name in the field (a move to another team is another figure).
+            let figure = |v: &serde_json::Value| v.as_u64().map(Decimal::from);
+            let (was, now) = (figure(&old[*field]), figure(&new[*field]));
+            let name = match (&old[*field], &new[*field]) {
+                (serde_json::Value::String(o), serde_json::Value::String(n)) => {
+                    format!("{field}:{}>{}", crate::domain::team_key(o), crate::domain::team_key(n))
+                }
+                _ => field.to_string(),
+            };
+            figures.push((rep.key(), name, was, now));
+        }
         let Some(email) = rep.email.as_deref() else { continue };
         let sent_on = sent_at.get(..10).unwrap_or(sent_at).to_string();
-        let digest = correction_digest(now_s.revenue_quota, now_s.units_quota);
+        // Quota changes alone keep the key they always had; a roster change makes the
+        // digest read every stated figure, so each distinct correction is sent once.
+        let digest = if roster_changed.is_empty() {
+            correction_digest(now_s.revenue_quota, now_s.units_quota)
+        } else {
+            crate::domain::KeyDigest::of(&new.to_string())
+        };
         let key = IdempotencyKey::to(KeyJob::QuotaMemo, period, email, KeyKind::Correction(digest));
         let view = report::CorrectionView {
             org: report::OrgView { name: cfg.org.name.clone() },
@@ -415,12 +489,30 @@ fn send_corrections(
         if failed {
             continue;
         }
-        if let Some(m) = rep.manager_email.as_deref() {
-            let e = by_manager
-                .entry(m.to_string())
-                .or_insert_with(|| (rep.manager.clone().unwrap_or_default(), Vec::new(), sent_on, Vec::new()));
-            e.1.push((rep.name.clone(), changes));
-            e.3.extend(figures);
+        // The rep's manager now, and — when last month's manager changed with the
+        // move — the manager whose team memo counted the rep then.
+        let mut managers: Vec<(String, String)> = Vec::new();
+        if let Some(m) = now_s.manager_email.as_deref().or(rep.manager_email.as_deref()) {
+            let name = if now_s.manager_email.is_some() { &now_s.manager } else { &rep.manager };
+            managers.push((m.to_string(), name.clone().unwrap_or_default()));
+        }
+        if let Some(m) = old["last_month_manager_email"].as_str()
+            && !managers.iter().any(|(e, _)| e == m)
+            && !roster_changed.is_empty()
+        {
+            let name = last_month
+                .reps
+                .iter()
+                .chain(this_month.reps.iter())
+                .find(|s| s.manager_email.as_deref() == Some(m))
+                .and_then(|s| s.manager.clone())
+                .unwrap_or_default();
+            managers.push((m.to_string(), name));
+        }
+        for (m, manager) in managers {
+            let e = by_manager.entry(m).or_insert_with(|| (manager, Vec::new(), sent_on.clone(), Vec::new()));
+            e.1.push((rep.name.clone(), changes.clone()));
+            e.3.extend(figures.iter().cloned());
         }
     }
     for (email, (name, reps, sent_on, figures)) in by_manager {
@@ -517,8 +609,12 @@ mod tests {
             "Ann Archer".to_string(),
             vec![report::ChangeView { what: "Revenue quota".into(), old: "$400,000".into(), new: "$410,000".into() }],
         )];
-        let figures =
-            vec![("id:R1".to_string(), "revenue_quota", Some(Decimal::from(400_000)), Some(Decimal::from(410_000)))];
+        let figures = vec![(
+            "id:R1".to_string(),
+            "revenue_quota".to_string(),
+            Some(Decimal::from(400_000)),
+            Some(Decimal::from(410_000)),
+        )];
         let new = team_correction_key(&store, period, "mia@example.com", &reps, &figures).unwrap();
         let legacy = "quota-memo/2026-11/mia@example.com/team-correction-".to_string()
             + legacy_team_correction_digest(&[("Ann Archer", vec![("Revenue quota", "$400,000", "$410,000")])])

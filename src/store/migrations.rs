@@ -271,6 +271,13 @@ CREATE TABLE approval_requests (
     outcome       TEXT                        -- what the daemon did, in words
 );
 "#,
+    // roster-dated: a roster row's Effective Date (its version then holds from that
+    // local date's midnight, `effective_at`, instead of the file's export time) and
+    // Leave Date (the rep's last working day). Both local dates, NULL when not given.
+    r#"
+ALTER TABLE roster_versions ADD COLUMN effective_date TEXT;
+ALTER TABLE roster_versions ADD COLUMN leave_date TEXT;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

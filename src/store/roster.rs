@@ -2,7 +2,7 @@
 //! months keep their team and name) and the `roster` view (each rep's newest version).
 //! Imports `domain` and rusqlite only.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{NewImport, Result, Store, StoreError, StoreStats, text_date};
@@ -10,14 +10,26 @@ use crate::domain::{RosterRep, RosterVersion, RowOrigin};
 
 impl Store {
     /// Stores a roster file in one transaction. Reps are matched by their identity key;
-    /// a rep who is new or changed gets a new version (effective from the file's export
-    /// time); reps absent from this file are left as they were.
-    pub fn import_roster(&mut self, meta: &NewImport, rows: &[RosterRep]) -> Result<StoreStats> {
+    /// a rep who is new or changed (any field, the effective and leave dates included)
+    /// gets a new version, in effect from `local_midnight(effective_date)` when the row
+    /// has an Effective Date, else from the file's export time; reps absent from this
+    /// file are left as they were.
+    pub fn import_roster(
+        &mut self,
+        meta: &NewImport,
+        rows: &[RosterRep],
+        local_midnight: &dyn Fn(NaiveDate) -> DateTime<Utc>,
+    ) -> Result<StoreStats> {
         // Durable: the file is archived (removed from the inbox) only after this.
-        self.durably(|s| s.import_roster_tx(meta, rows))
+        self.durably(|s| s.import_roster_tx(meta, rows, local_midnight))
     }
 
-    fn import_roster_tx(&mut self, meta: &NewImport, rows: &[RosterRep]) -> Result<StoreStats> {
+    fn import_roster_tx(
+        &mut self,
+        meta: &NewImport,
+        rows: &[RosterRep],
+        local_midnight: &dyn Fn(NaiveDate) -> DateTime<Utc>,
+    ) -> Result<StoreStats> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
@@ -25,13 +37,16 @@ impl Store {
         let mut stats = StoreStats { import_id, ..Default::default() };
         {
             let mut current = tx
-                .prepare("SELECT rep_id, name, email, team, manager, manager_email, hire_date, active FROM roster WHERE rep_key = ?1")
+                .prepare(
+                    "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, effective_date, leave_date
+                     FROM roster WHERE rep_key = ?1",
+                )
                 .map_err(err)?;
             let mut version = tx
                 .prepare(
                     "INSERT INTO roster_versions (rep_key, effective_at, rep_id, name, email, team, manager, manager_email,
-                        hire_date, active, import_id, sheet, excel_row)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                        hire_date, active, import_id, sheet, excel_row, effective_date, leave_date)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .map_err(err)?;
             for r in rows {
@@ -44,6 +59,8 @@ impl Store {
                     Option<String>,
                     Option<String>,
                     bool,
+                    Option<String>,
+                    Option<String>,
                 );
                 let values: RosterValues = (
                     r.id.clone(),
@@ -54,13 +71,33 @@ impl Store {
                     r.manager_email.clone(),
                     r.hire_date.map(|d| d.to_string()),
                     r.active,
+                    r.effective_date.map(|d| d.to_string()),
+                    r.leave_date.map(|d| d.to_string()),
                 );
                 let old: Option<RosterValues> = current
                     .query_row(params![r.key()], |x| {
-                        Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?, x.get(6)?, x.get(7)?))
+                        Ok((
+                            x.get(0)?,
+                            x.get(1)?,
+                            x.get(2)?,
+                            x.get(3)?,
+                            x.get(4)?,
+                            x.get(5)?,
+                            x.get(6)?,
+                            x.get(7)?,
+                            x.get(8)?,
+                            x.get(9)?,
+                        ))
                     })
                     .optional()
                     .map_err(err)?;
+                // A restated Effective Date alone changes nothing: only a change of what the
+                // roster says about the rep makes a version (README "Roster changes that
+                // take effect on a date").
+                let old = old.map(|mut o| {
+                    o.8.clone_from(&values.8);
+                    o
+                });
                 match old {
                     Some(old) if old == values => {
                         stats.unchanged += 1;
@@ -69,10 +106,11 @@ impl Store {
                     Some(_) => stats.superseded += 1,
                     None => stats.inserted += 1,
                 }
+                let effective_at = r.effective_date.map_or(meta.exported_at, local_midnight);
                 version
                     .execute(params![
                         r.key(),
-                        meta.exported_at.to_rfc3339(),
+                        effective_at.to_rfc3339(),
                         values.0,
                         values.1,
                         values.2,
@@ -83,7 +121,9 @@ impl Store {
                         values.7,
                         import_id,
                         r.origin.sheet,
-                        r.origin.row
+                        r.origin.row,
+                        values.8,
+                        values.9
                     ])
                     .map_err(err)?;
             }
@@ -92,12 +132,16 @@ impl Store {
         Ok(stats)
     }
 
-    /// Every version of every rep, oldest first: (effective from, UTC; the rep). A version
-    /// is written when a roster import adds a rep or changes anything about one.
+    /// Every version of every rep, oldest first: (effective from, UTC; the rep; the
+    /// roster file it came from). A version is written when a roster import adds a rep
+    /// or changes anything about one. Among versions in effect from the same instant, the
+    /// later import comes later (and wins: `metrics::roster_at`).
     pub fn roster_versions(&self) -> Result<Vec<RosterVersion>> {
         self.roster_query(
-            "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row, effective_at
-             FROM roster_versions ORDER BY effective_at, import_id, rep_key",
+            "SELECT v.rep_id, v.name, v.email, v.team, v.manager, v.manager_email, v.hire_date, v.active, v.sheet,
+                    v.excel_row, v.effective_at, v.effective_date, v.leave_date, i.file_name
+             FROM roster_versions v LEFT JOIN imports i ON i.id = v.import_id
+             ORDER BY v.effective_at, v.import_id, v.rep_key",
         )
     }
 
@@ -118,13 +162,15 @@ impl Store {
                     r.get::<_, bool>(7)?,
                     RowOrigin { sheet: r.get(8)?, row: r.get(9)? },
                     r.get::<_, Option<String>>(10)?,
+                    (r.get::<_, Option<String>>(11)?, r.get::<_, Option<String>>(12)?),
+                    r.get::<_, Option<String>>(13)?,
                 ))
             })
             .map_err(self.err())?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.err())?;
         raw.into_iter()
-            .map(|((id, name, email, team, manager, manager_email), hire, active, origin, effective)| {
+            .map(|((id, name, email, team, manager, manager_email), hire, active, origin, effective, dated, file)| {
                 let effective = match effective {
                     Some(t) => DateTime::parse_from_rfc3339(&t)
                         .map_err(|_| StoreError::Corrupt {
@@ -144,9 +190,11 @@ impl Store {
                     manager_email,
                     hire_date: text_date(&self.path, "roster.hire_date", hire)?,
                     active,
+                    effective_date: text_date(&self.path, "roster_versions.effective_date", dated.0)?,
+                    leave_date: text_date(&self.path, "roster_versions.leave_date", dated.1)?,
                     origin,
                 };
-                Ok(RosterVersion { effective, rep })
+                Ok(RosterVersion { effective, rep, file: file.unwrap_or_default() })
             })
             .collect()
     }
@@ -155,7 +203,8 @@ impl Store {
     pub fn roster(&self) -> Result<Vec<RosterRep>> {
         Ok(self
             .roster_query(
-                "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row, NULL
+                "SELECT rep_id, name, email, team, manager, manager_email, hire_date, active, sheet, excel_row, NULL,
+                        effective_date, leave_date, NULL
                  FROM roster ORDER BY name, rep_key",
             )?
             .into_iter()

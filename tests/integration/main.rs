@@ -27,6 +27,7 @@ mod quirks;
 mod real_calamine;
 mod real_samples;
 mod robustness;
+mod roster_dated;
 mod sample_memos;
 mod serve;
 mod smtp_server;
