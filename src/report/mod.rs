@@ -15,6 +15,7 @@ mod flags;
 mod format;
 pub mod pdf;
 pub mod standings;
+pub mod xlsx;
 
 use std::path::Path;
 
