@@ -21,7 +21,6 @@
 
 use chrono::Datelike;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{ColNum, ExcelDateTime, Format as Cell, FormatAlign, RowNum, Workbook, Worksheet, XlsxError};
 
 use super::Format;
@@ -252,9 +251,10 @@ fn columns(weekly: bool) -> Vec<Column> {
     cols
 }
 
-/// Decimal to an Excel number (Excel holds IEEE doubles).
+/// Decimal to an Excel number (Excel holds IEEE doubles): the double nearest the exact
+/// decimal (through its digits: `Decimal::to_f64` is not always the nearest).
 fn num(d: Decimal) -> f64 {
-    d.to_f64().unwrap_or(0.0)
+    d.to_string().parse().unwrap_or(0.0)
 }
 
 fn write_board(ws: &mut Worksheet, sheet: &BoardSheet, fmt: &Format) -> Result<(), XlsxError> {

@@ -33,3 +33,4 @@ mod smtp_server;
 mod trust;
 mod trust_figures;
 mod weekly;
+mod xlsx_out;
