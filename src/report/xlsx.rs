@@ -228,9 +228,7 @@ fn columns(weekly: bool) -> Vec<Column> {
         ("Revenue", |r| Value::Money(Some(r.revenue))),
         ("Units", |r| Value::Number(Some(r.units), "#,##0.0")),
         ("Quota", |r| Value::Money(r.revenue_quota)),
-        ("Attainment", |r| {
-            Value::Percent(r.attainment, vec![Decimal::ONE, r.standards.below_target])
-        }),
+        ("Attainment", |r| Value::Percent(r.attainment, vec![Decimal::ONE, r.standards.below_target])),
         ("Pace", |r| Value::Percent(r.pace, vec![Decimal::ONE, r.standards.off_pace])),
         ("Rating", |r| Value::Fixed(r.rating, r.standards.rating.into_iter().collect())),
         ("Ratings", |r| Value::Int(Some(r.rating_count.into()))),
@@ -339,6 +337,192 @@ fn write_board(ws: &mut Worksheet, sheet: &BoardSheet, fmt: &Format) -> Result<(
     // The header and the rank/movement and rep columns stay in view.
     ws.set_freeze_panes(HEADER_ROW + 1, if sheet.weekly { 3 } else { 2 })?;
     Ok(())
+}
+
+/// One deal row behind a rep's 1:1 sheet, as credited ([`deals_workbook`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealLine {
+    /// The CRM's Deal ID.
+    pub deal_id: String,
+    /// The Stage as exported.
+    pub stage: String,
+    /// Close date (a cancellation's: the cancellation date).
+    pub close_date: Option<chrono::NaiveDate>,
+    /// The sale price as exported, currency units.
+    pub amount: Option<Decimal>,
+    /// The rep's share of the deal, a fraction (1 = the whole deal).
+    pub share: Decimal,
+    /// What the row adds to the rep's revenue, currency units (a cancellation
+    /// subtracts: negative); `None` when it counts nowhere (a cancellation whose sale is
+    /// not on record).
+    pub revenue: Option<Decimal>,
+    /// What the row adds to the rep's units; `None` when it counts nowhere.
+    pub units: Option<Decimal>,
+    /// The customer's rating, if any.
+    pub rating: Option<Decimal>,
+    /// Whether the paperwork is complete, if exported.
+    pub paperwork_complete: Option<bool>,
+    /// Paperwork errors, if exported.
+    pub paperwork_errors: Option<u32>,
+    /// Why the row counts as it does, when it is not a plain won deal ("cancellation:
+    /// subtracts", "counts nowhere: no sale on record").
+    pub note: String,
+    /// The file the row was imported from ("" if unknown).
+    pub file: String,
+    /// Its sheet ("" for CSV) and Excel row.
+    pub sheet: String,
+    /// The Excel row number.
+    pub row: u32,
+}
+
+/// A rep's month-to-date deals, beside the 1:1 sheet: the figures the sheet shows and
+/// the rows they are built from.
+#[derive(Debug, Clone)]
+pub struct DealsSheet {
+    /// "Deals of Ann Archer (North), October 2026 to date (preliminary)".
+    pub title: String,
+    /// The figures are as of this day.
+    pub as_of: Option<chrono::NaiveDate>,
+    /// The month's revenue quota, currency units; `None` = no quota.
+    pub revenue_quota: Option<Decimal>,
+    /// Month-to-date revenue as on the 1:1 sheet (the sum of the rows' revenue).
+    pub revenue: Decimal,
+    /// Month-to-date units as on the 1:1 sheet.
+    pub units: Decimal,
+    /// Attainment, an exact fraction; `None` without a quota.
+    pub attainment: Option<Decimal>,
+    /// The below-target line attainment is judged against (a fraction).
+    pub below_target: Decimal,
+    /// The deal rows, by close date.
+    pub deals: Vec<DealLine>,
+}
+
+/// The header row of the deals sheet (0-based): title, as of, quota, revenue, units,
+/// attainment, a blank row, then the header.
+pub const DEALS_HEADER_ROW: RowNum = 7;
+
+/// The workbook of one rep's month-to-date deals (one sheet, "Deals"): a summary block
+/// (as of, quota, month-to-date revenue and units, attainment — the 1:1 sheet's figures),
+/// then a row per deal with what it credits, under a frozen, filtered header, and a total
+/// row equal to the month-to-date revenue.
+///
+/// Errors: rust_xlsxwriter's.
+pub fn deals_workbook(sheet: &DealsSheet, fmt: &Format) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Deals")?;
+    let bold = Cell::new().set_bold();
+    let money = Cell::new().set_num_format(money_format(fmt));
+    let money_bold = Cell::new().set_bold().set_num_format(money_format(fmt));
+    let date = Cell::new().set_num_format_index(14).set_align(FormatAlign::Left);
+    let units = Cell::new().set_num_format("#,##0.0#");
+    let header = Cell::new().set_bold().set_text_wrap().set_align(FormatAlign::Top);
+    ws.write_string_with_format(0, 0, &sheet.title, &Cell::new().set_bold().set_font_size(14))?;
+    let labels = ["As of", "Revenue quota", "Revenue, month to date", "Units, month to date", "Attainment"];
+    for (i, l) in labels.iter().enumerate() {
+        ws.write_string_with_format(1 + i as RowNum, 0, *l, &bold)?;
+    }
+    match sheet.as_of {
+        Some(d) => ws.write_datetime_with_format(
+            1,
+            1,
+            ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?,
+            &date,
+        )?,
+        None => ws.write_string(1, 1, "no export yet")?,
+    };
+    match sheet.revenue_quota {
+        Some(q) => ws.write_number_with_format(2, 1, num(q), &money)?,
+        None => ws.write_string(2, 1, "no quota")?,
+    };
+    ws.write_number_with_format(3, 1, num(sheet.revenue), &money)?;
+    ws.write_number_with_format(4, 1, num(sheet.units), &units)?;
+    if let Some(a) = sheet.attainment {
+        let code = honest_format(a, true, &[Decimal::ONE, sheet.below_target]);
+        ws.write_number_with_format(5, 1, num(a), &Cell::new().set_num_format(&code))?;
+    }
+    let heads = [
+        "Deal ID",
+        "Close date",
+        "Stage",
+        "Sale price",
+        "Share",
+        "Revenue credited",
+        "Units credited",
+        "Rating",
+        "Paperwork complete",
+        "Paperwork errors",
+        "Note",
+        "File",
+        "Sheet",
+        "Row",
+    ];
+    let mut widths: Vec<usize> = heads.iter().map(|h| h.chars().count().min(12)).collect();
+    for (c, h) in heads.iter().enumerate() {
+        ws.write_string_with_format(DEALS_HEADER_ROW, c as ColNum, *h, &header)?;
+    }
+    let share = Cell::new().set_num_format("0.##%");
+    let int = Cell::new().set_num_format("0");
+    let plain = Cell::new().set_num_format("0.0");
+    for (i, d) in sheet.deals.iter().enumerate() {
+        let r = DEALS_HEADER_ROW + 1 + i as RowNum;
+        let mut wide = |c: usize, n: usize| widths[c] = widths[c].max(n);
+        ws.write_string(r, 0, &d.deal_id)?;
+        wide(0, d.deal_id.chars().count());
+        if let Some(cd) = d.close_date {
+            ws.write_datetime_with_format(
+                r,
+                1,
+                ExcelDateTime::from_ymd(cd.year() as u16, cd.month() as u8, cd.day() as u8)?,
+                &date,
+            )?;
+            wide(1, 10);
+        }
+        ws.write_string(r, 2, &d.stage)?;
+        wide(2, d.stage.chars().count());
+        if let Some(a) = d.amount {
+            ws.write_number_with_format(r, 3, num(a), &money)?;
+            wide(3, fmt.money(a).chars().count());
+        }
+        ws.write_number_with_format(r, 4, num(d.share), &share)?;
+        if let Some(v) = d.revenue {
+            ws.write_number_with_format(r, 5, num(v), &money)?;
+            wide(5, fmt.money(v).chars().count());
+        }
+        if let Some(u) = d.units {
+            ws.write_number_with_format(r, 6, num(u), &units)?;
+        }
+        if let Some(v) = d.rating {
+            ws.write_number_with_format(r, 7, num(v), &plain)?;
+        }
+        if let Some(b) = d.paperwork_complete {
+            ws.write_boolean(r, 8, b)?;
+        }
+        if let Some(n) = d.paperwork_errors {
+            ws.write_number_with_format(r, 9, f64::from(n), &int)?;
+        }
+        for (c, t) in [(10, &d.note), (11, &d.file), (12, &d.sheet)] {
+            if !t.is_empty() {
+                ws.write_string(r, c, t)?;
+                wide(c as usize, t.chars().count());
+            }
+        }
+        ws.write_number_with_format(r, 13, f64::from(d.row), &int)?;
+    }
+    let last = DEALS_HEADER_ROW + sheet.deals.len() as RowNum;
+    // The total: the month-to-date revenue (exact, from the same rows), not a formula,
+    // so it reads the same in any viewer and after any filter.
+    ws.write_string_with_format(last + 1, 0, "Total", &bold)?;
+    ws.write_number_with_format(last + 1, 5, num(sheet.revenue), &money_bold)?;
+    ws.write_number_with_format(last + 1, 6, num(sheet.units), &units)?;
+    widths[0] = widths[0].max(labels.iter().map(|l| l.chars().count()).max().unwrap_or(0));
+    widths[1] = widths[1].max(12);
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as ColNum, (*w).min(40) as f64 + 2.0)?;
+    }
+    ws.autofilter(DEALS_HEADER_ROW, 0, last, (heads.len() - 1) as ColNum)?;
+    ws.set_freeze_panes(DEALS_HEADER_ROW + 1, 1)?;
+    wb.save_to_buffer()
 }
 
 #[cfg(test)]

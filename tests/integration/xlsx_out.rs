@@ -178,12 +178,18 @@ fn the_standings_workbook_has_a_sheet_per_board_with_the_figures_of_quotad_stand
     assert_eq!(num_format(&path, 2, "B2"), "builtin 14 (short date)");
     // Noah Nguyen has no quota: no rank, quota or attainment cell (empty, not 0).
     let noah = rows.iter().find(|r| r[x("Rep")] == Data::String("Noah Nguyen".into())).unwrap();
-    assert_eq!((&noah[x("Rank")], &noah[x("Quota")], &noah[x("Attainment")]), (&Data::Empty, &Data::Empty, &Data::Empty));
+    assert_eq!(
+        (&noah[x("Rank")], &noah[x("Quota")], &noah[x("Attainment")]),
+        (&Data::Empty, &Data::Empty, &Data::Empty)
+    );
 
     // --board results: Excel opens on the results sheet.
     let run = env.quotad(&["standings", "--board", "results", "--format", "xlsx", "--out", "out/standings.xlsx"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(part(&path, "xl/workbook.xml").contains("activeTab=\"0\"") || !part(&path, "xl/workbook.xml").contains("activeTab"));
+    assert!(
+        part(&path, "xl/workbook.xml").contains("activeTab=\"0\"")
+            || !part(&path, "xl/workbook.xml").contains("activeTab")
+    );
     assert_eq!(env.files_in("out"), ["standings.xlsx"], "replaced in place, no temporary file left");
 }
 
@@ -198,10 +204,9 @@ R3,Cy Cole,cy@example.com,South,Max Chief,max@example.com,2020-01-06,Active
 /// (79.99625%, against the 80% below-target line).
 fn brazil() -> Env {
     let org = "locale = \"pt-BR\"\ncurrency = \"BRL\"\nmoney_decimals = \"currency\"";
-    let env = Env::new(&config("").replace(
-        "time_zone = \"America/Chicago\"",
-        &format!("time_zone = \"America/Chicago\"\n{org}"),
-    ));
+    let env = Env::new(
+        &config("").replace("time_zone = \"America/Chicago\"", &format!("time_zone = \"America/Chicago\"\n{org}")),
+    );
     env.put("roster.csv", ROSTER);
     env.put(
         "quotas.csv",
@@ -233,7 +238,10 @@ fn a_percent_just_below_quota_keeps_its_exact_value_and_never_shows_100_percent(
     assert_eq!(num_format(&path, 2, &cell("Anna Berg", "Attainment")), "0.000%");
     // Bob is at quota: one decimal. Cy's 79.99625% is below the 80% target: "0.0%" would
     // show 80.0%, so 79.996% (three decimals, half away from zero).
-    assert_eq!(num_format(&path, 2, &cell("=HYPERLINK(\"http://evil.example/\",\"x\")", "Attainment")).as_str(), "0.0%");
+    assert_eq!(
+        num_format(&path, 2, &cell("=HYPERLINK(\"http://evil.example/\",\"x\")", "Attainment")).as_str(),
+        "0.0%"
+    );
     assert_eq!(rows[row_of("Cy Cole")][x("Attainment")], Data::Float(0.79996250));
     assert_eq!(num_format(&path, 2, &cell("Cy Cole", "Attainment")), "0.000%");
     // Money in reais with centavos, the symbol before the number as in pt-BR.
@@ -297,4 +305,114 @@ fn a_workbook_to_a_missing_folder_or_without_out_is_a_clear_error() {
     let run = env.quotad(&["standings", "--format", "xlsx", "--out", "dir.xlsx"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("cannot write dir.xlsx: it is a folder"), "{}", run.stderr);
+}
+
+/// The number in column `header` of the deals sheet's rows (after the header row 8),
+/// up to the "Total" row; and the total row's value.
+fn deals_column(rows: &[Vec<Data>], header: &str) -> (Vec<Option<f64>>, Option<f64>) {
+    let head: Vec<String> = rows[7].iter().map(text).collect();
+    let x = head.iter().position(|h| h == header).unwrap_or_else(|| panic!("no {header}: {head:?}"));
+    let total = rows.iter().position(|r| r[0] == Data::String("Total".into())).expect("a total row");
+    (rows[8..total].iter().map(|r| number(&r[x])).collect(), number(&rows[total][x]))
+}
+
+#[test]
+fn a_one_on_one_pack_carries_each_reps_deals_workbook_summing_to_the_sheets_revenue() {
+    let env = Env::sample();
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    assert!(cfg.contains("attach_deals_xlsx = false"), "the shipped config shows the default");
+    std::fs::write(env.path("quotad.toml"), cfg.replace("attach_deals_xlsx = false", "attach_deals_xlsx = true"))
+        .unwrap();
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "one-on-one", "--period", "2026-10"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let pack = env
+        .all_emails()
+        .into_iter()
+        .find(|e| e.file.starts_with("one-on-one_") && e.to == "dmitri.nguyen.mgr1@example-homes.com")
+        .unwrap();
+    // Eight North Division reps: a PDF and a workbook each.
+    let names: Vec<&str> = pack.attachments.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(names.len(), 16, "{names:?}");
+    assert_eq!(names.iter().filter(|n| n.ends_with(".pdf")).count(), 8, "{names:?}");
+    assert!(names.contains(&"1-1 prep 2026-10 José Núñez deals.xlsx"), "{names:?}");
+    assert_eq!(
+        pack.raw.matches("Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet").count(),
+        8,
+        "the xlsx MIME type on each workbook"
+    );
+    // Each workbook: the rows' credited revenue sums to the month-to-date revenue it
+    // states, which is `quotad standings`' revenue for the rep.
+    let csv_out = env.quotad(&["standings", "--period", "2026-10", "--format", "csv"]);
+    let mut rdr = csv::Reader::from_reader(csv_out.stdout.as_bytes());
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let c = |h: &str| header.iter().position(|x| x == h).unwrap();
+    let standings: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in pack.attachments.iter().filter(|a| a.0.ends_with(".xlsx")) {
+        let rep = name.trim_start_matches("1-1 prep 2026-10 ").trim_end_matches(" deals.xlsx");
+        let path = dir.path().join("d.xlsx");
+        std::fs::write(&path, bytes).unwrap();
+        let book = sheets(&path);
+        assert_eq!(book.len(), 1);
+        let (sheet, rows) = &book[0];
+        assert_eq!(sheet, "Deals");
+        assert!(text(&rows[0][0]).starts_with(&format!("Deals of {rep} (")), "{:?}", rows[0][0]);
+        assert_eq!(text(&rows[3][0]), "Revenue, month to date");
+        let stated = number(&rows[3][1]).unwrap();
+        let (credited, total) = deals_column(rows, "Revenue credited");
+        let sum: f64 = credited.iter().flatten().sum();
+        assert!(!credited.is_empty(), "{rep}: deals listed");
+        assert_eq!(sum, stated, "{rep}: the rows sum to the sheet's month-to-date revenue");
+        assert_eq!(total, Some(stated), "{rep}: the total row");
+        let want = standings.iter().find(|r| &r[c("name")] == rep).unwrap();
+        assert_eq!(Some(stated), csv_number(&want[c("revenue")]), "{rep}: as `quotad standings`");
+        if rep == "José Núñez" {
+            assert_eq!(stated, 4_888_000.0, "José's October, as on his 1:1 sheet");
+            assert_eq!(number(&rows[2][1]), Some(5_860_000.0), "his quota");
+            assert_eq!(number(&rows[5][1]), Some(4_888_000.0 / 5_860_000.0), "his attainment, exact");
+            std::fs::write(env.path("jose.xlsx"), bytes).unwrap();
+            assert_eq!(num_format(&env.path("jose.xlsx"), 1, "B6"), "0.0%");
+            assert_eq!(num_format(&env.path("jose.xlsx"), 1, "B4"), "[$$-409]#,##0;\"-\"[$$-409]#,##0");
+            // Close dates are dates.
+            let head: Vec<String> = rows[7].iter().map(text).collect();
+            let x = head.iter().position(|h| h == "Close date").unwrap();
+            assert!(rows[8][x].as_date().is_some_and(|d| d.to_string().starts_with("2026-10-")), "{:?}", rows[8][x]);
+        }
+    }
+    // Written beside each PDF, too.
+    let beside = env.files_in("var/reports/one-on-one_2026-10");
+    assert_eq!(beside.iter().filter(|f| f.ends_with(".xlsx")).count(), 19, "{beside:?}");
+}
+
+#[test]
+fn a_deals_workbook_shows_a_cancellation_subtracting_and_sums_to_the_revenue() {
+    // March 2026: Ann wins D1 (300,000) and D2 (200,000, sold in February), and D2 is
+    // cancelled on 20 March. By hand: 300,000 − 200,000 = 100,000 of a 400,000 quota:
+    // 25%.
+    let env = Env::new(&config("[pdf]\nattach_deals_xlsx = true\n"));
+    env.put("roster.csv", crate::harness::ROSTER);
+    env.put("quotas.csv", "Rep Email,Month,Revenue Quota\nann@example.com,2026-03,400000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD1,ann@example.com,Closed Won,2026-03-02,300000\nD2,ann@example.com,Closed Won,2026-02-10,200000\nD2,ann@example.com,Cancelled,2026-03-20,200000\n",
+    );
+    assert_eq!(env.quotad(&["import"]).code, 0);
+    let run = env.quotad(&["run", "one-on-one", "--period", "2026-03"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mail = env.all_emails().into_iter().find(|e| e.to == "mia@example.com").expect("Mia's pack");
+    let (_, bytes) = mail.attachments.iter().find(|a| a.0 == "1-1 prep 2026-03 Ann Archer deals.xlsx").unwrap();
+    std::fs::write(env.path("ann.xlsx"), bytes).unwrap();
+    let book = sheets(&env.path("ann.xlsx"));
+    let rows = &book[0].1;
+    let (credited, total) = deals_column(rows, "Revenue credited");
+    assert_eq!(credited, [Some(300_000.0), Some(-200_000.0)], "D1 adds, D2's cancellation subtracts");
+    assert_eq!(total, Some(100_000.0));
+    assert_eq!(number(&rows[3][1]), Some(100_000.0));
+    assert_eq!(number(&rows[5][1]), Some(0.25));
+    let head: Vec<String> = rows[7].iter().map(text).collect();
+    let note = head.iter().position(|h| h == "Note").unwrap();
+    assert_eq!(text(&rows[9][note]), "cancellation: subtracts");
+    let file = head.iter().position(|h| h == "File").unwrap();
+    assert_eq!(text(&rows[9][file]), "deals.csv");
 }
