@@ -281,6 +281,19 @@ fn a_team_workbook_names_its_sheets_validly_for_excel() {
     let (_, rows) = &book[1];
     assert_eq!(rows.len(), 4 + 2);
     assert!(text(&rows[0][0]).contains(&format!("team {team}")), "{:?}", rows[0][0]);
+    // A week's standings: a movement column after the rank, frozen with rank and rep.
+    let run = env.quotad(&["standings", "--week", "2026-W10", "--format", "xlsx", "--out", "w.xlsx"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let book = sheets(&env.path("w.xlsx"));
+    let head: Vec<String> = book[1].1[3].iter().map(text).collect();
+    assert_eq!(head[..3], ["Rank", "Movement", "Rep"]);
+    assert!(
+        text(&book[1].1[0][0]).starts_with("Attainment % board, company-wide: 2026-W10 ("),
+        "{:?}",
+        book[1].1[0][0]
+    );
+    let xml = part(&env.path("w.xlsx"), "xl/worksheets/sheet2.xml");
+    assert_eq!(attr(&xml[xml.find("<pane ").unwrap()..], "xSplit"), Some("3"));
 }
 
 #[test]
