@@ -33,6 +33,9 @@ pub struct DocsSummary {
     pub title: String,
     /// PDFs written: (path, pages, bytes).
     pub files: Vec<(PathBuf, usize, usize)>,
+    /// Deals workbooks written beside the 1:1 sheets (`[pdf] attach_deals_xlsx`): (path,
+    /// bytes).
+    pub workbooks: Vec<(PathBuf, usize)>,
     /// Characters no font had, drawn as U+FFFD: "FILE: 李 (U+674E), 伟 (U+4F1F)".
     pub missing_glyphs: Vec<String>,
     /// This job's messages delivered by this run.
@@ -569,7 +572,7 @@ pub fn one_on_one(
                     .with_context(|| format!("cannot build the deals workbook of {}", s.name))?;
                 let xlsx = path.with_extension("xlsx");
                 super::write_atomically(&xlsx, &bytes)?;
-                summary.files.push((xlsx.clone(), 1, bytes.len()));
+                summary.workbooks.push((xlsx.clone(), bytes.len()));
                 Some((deliver::attachment_name(&format!("1-1 prep {period} {} deals.xlsx", s.name)), xlsx))
             } else {
                 None

@@ -339,6 +339,12 @@ fn a_one_on_one_pack_carries_each_reps_deals_workbook_summing_to_the_sheets_reve
     assert_eq!(env.quotad(&["import"]).code, 0);
     let run = env.quotad(&["run", "one-on-one", "--period", "2026-10"]);
     assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("  19 PDF(s) written ("), "xlsx files are not PDFs: {}", run.stdout);
+    assert!(
+        run.stdout.contains("  19 deals workbook(s) written beside them in var/reports/one-on-one_2026-10 ("),
+        "{}",
+        run.stdout
+    );
     let pack = env
         .all_emails()
         .into_iter()
