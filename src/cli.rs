@@ -128,9 +128,14 @@ pub enum Command {
         /// Which board ranks the rows.
         #[arg(long, value_enum, default_value_t = BoardArg::Attainment)]
         board: BoardArg,
-        /// Output format: an aligned table, or CSV / JSON for scripts (fields in the README).
+        /// Output format: an aligned table, CSV / JSON for scripts (fields in the README),
+        /// or an Excel workbook with a sheet per board (needs --out).
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        /// The file to write (--format xlsx), e.g. standings-2026-10.xlsx; its folder
+        /// must exist. Written whole or not at all.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// Show how one rep's figures were built, deal row by deal row.
     Explain {
@@ -249,6 +254,8 @@ pub enum OutputFormat {
     Csv,
     /// A JSON array of row objects.
     Json,
+    /// An Excel workbook, a sheet per board (`quotad standings` only, with --out).
+    Xlsx,
 }
 
 /// Metrics `quotad explain` can focus on.

@@ -62,8 +62,8 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         }
         Command::Check { inbox } => check::check(&cfg, inbox, now),
         Command::Imports { limit } => run::imports(&cfg, limit),
-        Command::Standings { period, week, team, board, format } => {
-            standings::standings(&cfg, period, week, team.as_deref(), board.into(), format, now)
+        Command::Standings { period, week, team, board, format, out } => {
+            standings::standings(&cfg, period, week, team.as_deref(), board.into(), format, out.as_deref(), now)
         }
         Command::Explain { rep, period, metric } => explain::explain(&cfg, &rep, period, metric, now),
         Command::Init { .. } => unreachable!("handled above"),

@@ -206,6 +206,15 @@ fn print_docs(cfg: &Config, s: &DocsSummary) -> i32 {
         let dir = s.files[3].0.parent().map(shown).unwrap_or_default();
         say!("    … and {} more in {dir}", s.files.len() - 3);
     }
+    if let Some((first, _)) = s.workbooks.first() {
+        let total: usize = s.workbooks.iter().map(|w| w.1).sum();
+        let dir = first.parent().map(shown).unwrap_or_default();
+        say!(
+            "  {} deals workbook(s) written beside them in {dir} ({} KB in all)",
+            s.workbooks.len(),
+            total.div_ceil(1024)
+        );
+    }
     for p in &s.chat_previews {
         say!("    {} (the chat post, not sent)", shown(p));
     }

@@ -19,6 +19,7 @@ pub(super) struct RawPdf {
     fallback_fonts: Vec<PathBuf>,
     one_on_one_mail: report::OneOnOneMail,
     trend_months: Spanned<u32>,
+    attach_deals_xlsx: bool,
 }
 
 impl Default for RawPdf {
@@ -28,6 +29,7 @@ impl Default for RawPdf {
             fallback_fonts: Vec::new(),
             one_on_one_mail: report::OneOnOneMail::default(),
             trend_months: Spanned::new(0..0, 6),
+            attach_deals_xlsx: false,
         }
     }
 }
@@ -50,6 +52,7 @@ pub(super) fn settings(
         fallback_fonts: raw.fallback_fonts.iter().map(|p| abs(p)).collect(),
         one_on_one_mail: raw.one_on_one_mail,
         trend_months,
+        attach_deals_xlsx: raw.attach_deals_xlsx,
     })
 }
 
@@ -64,14 +67,16 @@ mod tests {
         assert_eq!(c.pdf.paper, report::Paper::A4);
         assert_eq!(c.pdf.trend_months, 6);
         assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::Pack);
+        assert!(!c.pdf.attach_deals_xlsx, "off unless asked for");
         assert_eq!(c.paths.reports, PathBuf::from("/srv/quotad/reports"));
         let c = parse(&format!(
-            "{MINIMAL}\n[pdf]\npaper = \"letter\"\nfallback_fonts = [\"fonts/x.ttf\"]\none_on_one_mail = \"per_rep\"\n"
+            "{MINIMAL}\n[pdf]\npaper = \"letter\"\nfallback_fonts = [\"fonts/x.ttf\"]\none_on_one_mail = \"per_rep\"\nattach_deals_xlsx = true\n"
         ))
         .unwrap();
         assert_eq!(c.pdf.paper, report::Paper::Letter);
         assert_eq!(c.pdf.fallback_fonts, vec![PathBuf::from("/srv/quotad/fonts/x.ttf")]);
         assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::PerRep);
+        assert!(c.pdf.attach_deals_xlsx);
         let e = parse(&format!("{MINIMAL}\n[pdf]\ntrend_months = 13\n")).unwrap_err();
         assert!(e.message.contains("pdf.trend_months"), "{e}");
         assert_eq!(e.line, Some(18));

@@ -33,6 +33,9 @@ pub struct DocsSummary {
     pub title: String,
     /// PDFs written: (path, pages, bytes).
     pub files: Vec<(PathBuf, usize, usize)>,
+    /// Deals workbooks written beside the 1:1 sheets (`[pdf] attach_deals_xlsx`): (path,
+    /// bytes).
+    pub workbooks: Vec<(PathBuf, usize)>,
     /// Characters no font had, drawn as U+FFFD: "FILE: 李 (U+674E), 伟 (U+4F1F)".
     pub missing_glyphs: Vec<String>,
     /// This job's messages delivered by this run.
@@ -493,8 +496,11 @@ pub fn one_on_one(
     // (manager e-mail, manager name) -> [(pack line, the sheet written)]: a sheet's bytes
     // are read back when its message is built, so the job holds a chunk of sheets at a
     // time, not every sheet (2,000 sheets at 1M rows were ~75 MB of its peak memory).
-    let mut packs: std::collections::BTreeMap<(String, String), Vec<(report::PackRepView, PathBuf)>> =
-        std::collections::BTreeMap::new();
+    // Each item: the pack line, the sheet's PDF and, with `[pdf] attach_deals_xlsx`, the
+    // rep's deals workbook (attachment name, file written).
+    type PackItem = (report::PackRepView, PathBuf, Option<(String, PathBuf)>);
+    let mut packs: std::collections::BTreeMap<(String, String), Vec<PackItem>> = std::collections::BTreeMap::new();
+    let sources = if cfg.pdf.attach_deals_xlsx { store.deal_sources(period)? } else { Default::default() };
     let rows_of = metrics::rows_by_rep(period, &input, &cfg.metrics);
     // The sheets to make: (rep, paperwork to fix, talking points), in roster order.
     let mut sheets = Vec::new();
@@ -559,6 +565,18 @@ pub fn one_on_one(
                 dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
             write_pdf(&mut summary, &path, &pdf, &format!("the 1:1 prep sheet of {}", s.name), &[&s.name])?;
             let file_name = deliver::attachment_name(&format!("1-1 prep {period} {}.pdf", s.name));
+            let deals = if cfg.pdf.attach_deals_xlsx {
+                let rows = rows_of.get(&s.rep_key).map(Vec::as_slice).unwrap_or_default();
+                let sheet = deals_sheet(cfg, month, s, rows, loaded.record(), &sources);
+                let bytes = report::xlsx::deals_workbook(&sheet, &cfg.org.format)
+                    .with_context(|| format!("cannot build the deals workbook of {}", s.name))?;
+                let xlsx = path.with_extension("xlsx");
+                super::write_atomically(&xlsx, &bytes)?;
+                summary.workbooks.push((xlsx.clone(), bytes.len()));
+                Some((deliver::attachment_name(&format!("1-1 prep {period} {} deals.xlsx", s.name)), xlsx))
+            } else {
+                None
+            };
             let line = report::PackRepView {
                 name: s.name.clone(),
                 revenue: cfg.org.format.money(s.revenue),
@@ -569,9 +587,10 @@ pub fn one_on_one(
                 ident: ident.clone(),
             };
             match (&s.manager_email, &s.manager) {
-                (Some(e), n) => {
-                    packs.entry((e.clone(), n.clone().unwrap_or_else(|| e.clone()))).or_default().push((line, path))
-                }
+                (Some(e), n) => packs
+                    .entry((e.clone(), n.clone().unwrap_or_else(|| e.clone())))
+                    .or_default()
+                    .push((line, path, deals)),
                 (None, _) => {
                     summary.skipped.push(format!("{}: no manager e-mail on the roster; sheet written only", s.name))
                 }
@@ -587,9 +606,9 @@ pub fn one_on_one(
         match cfg.pdf.one_on_one_mail {
             report::OneOnOneMail::Pack => messages.push((email, name, KeyKind::Pack, items)),
             report::OneOnOneMail::PerRep => {
-                for (line, att) in items {
+                for (line, att, deals) in items {
                     let kind = KeyKind::RepSheet(line.ident.clone());
-                    messages.push((email.clone(), name.clone(), kind, vec![(line, att)]));
+                    messages.push((email.clone(), name.clone(), kind, vec![(line, att, deals)]));
                 }
             }
         }
@@ -598,19 +617,24 @@ pub fn one_on_one(
         let key = IdempotencyKey::to(KeyJob::OneOnOne, period, &email, kind);
         let to = [Addressee::new(&name, &email)];
         send_once(cfg, store, &mut summary, &key, &to, &[], now, || {
-            let (reps, paths): (Vec<_>, Vec<_>) = items.into_iter().unzip();
-            let atts = reps
-                .iter()
-                .zip(paths)
-                .map(|(line, path)| {
-                    let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                    Ok(deliver::MailAttachment {
-                        file_name: line.file.clone(),
-                        content_type: "application/pdf".into(),
-                        bytes,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let mut reps = Vec::new();
+            let mut atts = Vec::new();
+            for (line, path, deals) in items {
+                let read = |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+                atts.push(deliver::MailAttachment {
+                    file_name: line.file.clone(),
+                    content_type: "application/pdf".into(),
+                    bytes: read(&path)?,
+                });
+                if let Some((file_name, xlsx)) = deals {
+                    atts.push(deliver::MailAttachment {
+                        file_name,
+                        content_type: XLSX_MIME.into(),
+                        bytes: read(&xlsx)?,
+                    });
+                }
+                reps.push(line);
+            }
             let view = report::PackMailView {
                 org: report::OrgView { name: cfg.org.name.clone() },
                 manager: report::PersonView::new(&name),
@@ -624,4 +648,71 @@ pub fn one_on_one(
     }
     deliver_docs(cfg, store, templates, &mut summary, KeyJob::OneOnOne, &period.to_string(), now, stop)?;
     Ok(summary)
+}
+
+/// The MIME type of an .xlsx attachment.
+pub const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The deals workbook's content for rep `s` of the 1:1 sheet's `month`: every won and
+/// cancelled row of the month credited to the rep (`rows`, as the standings resolve
+/// them), what each adds by [`metrics::credit`] and [`metrics::cancellation_rule`] —
+/// the same rules that make the sheet's month-to-date revenue — and where it came from.
+fn deals_sheet(
+    cfg: &Config,
+    month: &crate::domain::MonthStandings,
+    s: &crate::domain::Standing,
+    rows: &[&crate::domain::DealRow],
+    record: &metrics::SaleRecord,
+    sources: &std::collections::HashMap<crate::store::DealKey, (i64, String)>,
+) -> report::xlsx::DealsSheet {
+    let mut deals: Vec<report::xlsx::DealLine> = rows
+        .iter()
+        .filter_map(|d| {
+            let (amount, units) = metrics::credit(d)?;
+            let rule = metrics::cancellation_rule(d, record, &cfg.metrics);
+            let counts = rule.is_none_or(metrics::CancellationRule::counts);
+            let note = match rule {
+                None => String::new(),
+                Some(metrics::CancellationRule::NotOnRecord { .. }) => {
+                    "cancellation: counts nowhere (its sale is not on record)".into()
+                }
+                Some(metrics::CancellationRule::MayPredateHistory { .. }) => {
+                    "cancellation: subtracts (its sale may predate the history)".into()
+                }
+                Some(_) => "cancellation: subtracts".into(),
+            };
+            let file = sources
+                .get(&(d.deal_id.clone(), d.event().as_str().to_string(), d.rep.key()))
+                .map(|(_, f)| f.clone())
+                .unwrap_or_default();
+            Some(report::xlsx::DealLine {
+                deal_id: d.deal_id.clone(),
+                stage: d.stage.clone(),
+                close_date: d.close_date,
+                amount: d.amount,
+                share: d.share,
+                revenue: counts.then_some(amount),
+                units: counts.then_some(units),
+                rating: d.rating,
+                paperwork_complete: d.paperwork_complete,
+                paperwork_errors: d.paperwork_errors,
+                note,
+                file,
+                sheet: d.origin.sheet.clone(),
+                row: d.origin.row,
+            })
+        })
+        .collect();
+    deals.sort_by(|a, b| (a.close_date, &a.deal_id, a.row).cmp(&(b.close_date, &b.deal_id, b.row)));
+    let status = if month.preliminary { "preliminary" } else { "final" };
+    report::xlsx::DealsSheet {
+        title: format!("Deals of {} ({}), {} to date ({status})", s.name, s.team, cfg.org.format.month(month.period)),
+        as_of: month.as_of,
+        revenue_quota: s.revenue_quota,
+        revenue: s.revenue,
+        units: s.units,
+        attainment: s.attainment,
+        below_target: cfg.metrics.below_target,
+        deals,
+    }
 }

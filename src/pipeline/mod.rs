@@ -83,7 +83,7 @@ pub use outbox::{
     DeadLetterReport, Delivery, OutboxLine, OutboxStatus, Requeued, Retried, deliver_outbox, outbox_list,
     outbox_status, report_dead_letters, requeue, retry_outbox,
 };
-pub use standings::{StandingsFormat, StandingsQuery, standings_report};
+pub use standings::{StandingsFormat, StandingsQuery, standings_report, standings_workbook};
 pub use state::{
     IfLocked, StateLock, hold_state_lock, lock_path, lock_state, lock_state_as, open_store, open_store_read_only,
 };
@@ -433,6 +433,31 @@ pub fn preview(
             s
         }
         Job::QuotaMemo | Job::All => bail!("preview renders PDFs: use `weekly-ranking` or `one-on-one`"),
+    })
+}
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file in the same folder
+/// (`.NAME.tmp-PID`), flushed to disk, then renamed over `path`, so a reader never sees
+/// half a file and an existing file is kept if writing fails.
+///
+/// Errors: the folder does not exist, `path` is a folder, or the disk refuses (each
+/// naming the path).
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    if path.is_dir() {
+        anyhow::bail!("cannot write {}: it is a folder", path.display());
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
     })
 }
 

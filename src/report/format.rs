@@ -369,6 +369,23 @@ impl Format {
         &self.currency
     }
 
+    /// What CLDR puts before and after the digits of a positive and of a negative
+    /// amount in this locale and currency: `(("$", ""), ("-$", ""))` (en-US, USD),
+    /// `(("", "\u{a0}€"), ("-", "\u{a0}€"))` (de-DE, EUR). For spreadsheet number formats.
+    pub fn money_affixes(&self) -> ((&str, &str), (&str, &str)) {
+        let ((a, b), (c, d)) = (&self.icu.positive, &self.icu.negative);
+        ((a, b), (c, d))
+    }
+
+    /// The decimals money is shown with: 0 (whole units, the default) or the currency's
+    /// CLDR minor units with `org.money_decimals = "currency"` (2 for BRL, 0 for JPY).
+    pub fn money_dp(&self) -> u32 {
+        match self.money_decimals {
+            MoneyDecimals::Whole => 0,
+            MoneyDecimals::Currency => self.icu.minor,
+        }
+    }
+
     /// The exact digits of a value already rounded for display, for ICU4X. A value that
     /// rounded to zero carries no sign.
     fn digits(r: Decimal) -> Digits {
@@ -382,11 +399,7 @@ impl Format {
     /// sign on a zero), `1.234.500 €` (de-DE), `R$ 8.000.000` (pt-BR; `R$ 8.000.000,00`
     /// with the currency's decimals).
     pub fn money(&self, v: Decimal) -> String {
-        let dp = match self.money_decimals {
-            MoneyDecimals::Whole => 0,
-            MoneyDecimals::Currency => self.icu.minor,
-        };
-        let r = shown(v, dp, &[]);
+        let r = shown(v, self.money_dp(), &[]);
         let (before, after) = if r < Decimal::ZERO { &self.icu.negative } else { &self.icu.positive };
         let digits = self.icu.decimal.format(&Self::digits(r.abs())).to_string();
         format!("{before}{digits}{after}")

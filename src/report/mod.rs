@@ -1,7 +1,8 @@
-//! Report: view structs made for templates, Tera rendering of e-mails, and the PDF
-//! documents (the weekly ranking and the 1:1 prep sheet, laid out with printpdf).
+//! Report: view structs made for templates, Tera rendering of e-mails, the PDF
+//! documents (the weekly ranking and the 1:1 prep sheet, laid out with printpdf), and
+//! the Excel workbooks (standings, a rep's deals; rust_xlsxwriter, [`xlsx`]).
 //!
-//! Owns Tera and printpdf. Imports `domain` only: it reads the view data that `metrics` computed
+//! Owns Tera, printpdf and rust_xlsxwriter. Imports `domain` only: it reads the view data that `metrics` computed
 //! ([`crate::domain::Standing`]) and formats it; it never recomputes a figure.
 //! Built-in templates are embedded with `include_str!` and can be overridden file by
 //! file from the folder named by `paths.templates`. Templates ending `.html` are
@@ -15,6 +16,7 @@ mod flags;
 mod format;
 pub mod pdf;
 pub mod standings;
+pub mod xlsx;
 
 use std::path::Path;
 

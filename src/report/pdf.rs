@@ -67,6 +67,9 @@ pub struct PdfSettings {
     /// Months in the 1:1 sheet's trend table and chart, 2..=12 (default 6), ending with
     /// the sheet's month.
     pub trend_months: u32,
+    /// Whether each 1:1 sheet goes with an .xlsx of the rep's month-to-date deals (config
+    /// `pdf.attach_deals_xlsx`, default false).
+    pub attach_deals_xlsx: bool,
 }
 
 impl Default for PdfSettings {
@@ -76,6 +79,7 @@ impl Default for PdfSettings {
             fallback_fonts: Vec::new(),
             one_on_one_mail: OneOnOneMail::default(),
             trend_months: 6,
+            attach_deals_xlsx: false,
         }
     }
 }

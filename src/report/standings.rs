@@ -73,7 +73,7 @@ pub struct StandingRow {
     pub as_of: Option<String>,
     /// The standards the table shows judged figures against (not a CSV/JSON field).
     #[serde(skip)]
-    standards: Standards,
+    pub(super) standards: Standards,
 }
 
 /// The rows of one board: the ranked reps in board order, then everyone else in scope

@@ -34,3 +34,4 @@ mod smtp_server;
 mod trust;
 mod trust_figures;
 mod weekly;
+mod xlsx_out;
