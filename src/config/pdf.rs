@@ -17,6 +17,7 @@ use crate::report;
 pub(super) struct RawPdf {
     paper: report::Paper,
     fallback_fonts: Vec<PathBuf>,
+    system_fonts: bool,
     one_on_one_mail: report::OneOnOneMail,
     trend_months: Spanned<u32>,
 }
@@ -26,6 +27,7 @@ impl Default for RawPdf {
         RawPdf {
             paper: report::Paper::default(),
             fallback_fonts: Vec::new(),
+            system_fonts: true,
             one_on_one_mail: report::OneOnOneMail::default(),
             trend_months: Spanned::new(0..0, 6),
         }
@@ -48,6 +50,7 @@ pub(super) fn settings(
     Ok(report::PdfSettings {
         paper: raw.paper,
         fallback_fonts: raw.fallback_fonts.iter().map(|p| abs(p)).collect(),
+        system_fonts: raw.system_fonts,
         one_on_one_mail: raw.one_on_one_mail,
         trend_months,
     })

@@ -35,6 +35,9 @@ pub struct DocsSummary {
     pub files: Vec<(PathBuf, usize, usize)>,
     /// Characters no font had, drawn as U+FFFD: "FILE: 李 (U+674E), 伟 (U+4F1F)".
     pub missing_glyphs: Vec<String>,
+    /// The fallback fonts this job's PDFs were drawn in — configured, or found on the
+    /// system (issue 20.6) — as "Family (file)", with the characters drawn in each.
+    pub fallback_fonts: BTreeMap<String, std::collections::BTreeSet<char>>,
     /// This job's messages delivered by this run.
     pub sent: usize,
     /// Messages whose idempotency key was already sent: not sent again.
@@ -81,6 +84,9 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf, doc: &st
     fs::write(&tmp, &pdf.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     summary.files.push((path.to_path_buf(), pdf.pages, pdf.bytes.len()));
+    for (font, chars) in &pdf.fonts {
+        summary.fallback_fonts.entry(font.clone()).or_default().extend(chars.iter().filter(|c| !c.is_whitespace()));
+    }
     note_missing(summary, path, pdf, doc, names);
     Ok(())
 }

@@ -12,9 +12,11 @@ pub mod board;
 pub mod chat;
 pub mod documents;
 mod flags;
+mod fonts;
 mod format;
 pub mod pdf;
 pub mod standings;
+mod system_fonts;
 
 use std::path::Path;
 

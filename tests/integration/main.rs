@@ -28,6 +28,7 @@ mod real_calamine;
 mod real_samples;
 mod robustness;
 mod sample_memos;
+mod scripts;
 mod serve;
 mod smtp_server;
 mod trust;
