@@ -57,6 +57,9 @@ pub fn check_templates(cfg: &Config) -> Result<TemplatesCheck> {
     Ok(TemplatesCheck { rendered: report::template_names().count(), overridden: templates.overridden.clone() })
 }
 
+/// Per script, the font that draws it ("Family (file)"), `None` when none does.
+pub type ScriptFonts = Vec<(&'static str, Option<String>)>;
+
 /// The scripts `quotad check` tries the PDF fonts on, each with a sample name.
 pub const SCRIPT_SAMPLES: &[(&str, &str)] = &[
     ("Chinese", "李伟"),
@@ -76,7 +79,7 @@ pub const SCRIPT_SAMPLES: &[(&str, &str)] = &[
 /// font folders are searched.
 ///
 /// Errors: a fallback font that cannot be read or parsed (the message names the file).
-pub fn check_fonts(cfg: &Config) -> Result<(Vec<(&'static str, Option<String>)>, bool)> {
+pub fn check_fonts(cfg: &Config) -> Result<(ScriptFonts, bool)> {
     let fonts = report::Fonts::load(&cfg.pdf)?;
     let samples: Vec<&str> = SCRIPT_SAMPLES.iter().map(|s| s.1).collect();
     let cover = fonts.coverage(&samples);

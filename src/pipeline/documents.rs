@@ -159,7 +159,7 @@ fn tell_admin_missing_glyphs(
     let name = admin.name.clone().unwrap_or_default();
     let lines: Vec<String> = summary.missing_glyphs.iter().map(|m| format!("  {m}")).collect();
     let text = format!(
-        "quotad drew characters that no configured font has as \u{FFFD} in {job} {period}:\n\n{}\n\nAdd a font that has them to pdf.fallback_fonts (e.g. Debian's fonts-droid-fallback for Chinese names) and run the job again with --resend.\n",
+        "quotad drew characters that no configured font has as \u{FFFD} in {job} {period}:\n\n{}\n\nInstall a font that has them (quotad looks in the system's font folders unless pdf.system_fonts = false or pdf.fallback_fonts names the fonts; e.g. Debian's fonts-droid-fallback for Chinese, fonts-noto-ui-core for Thai and Devanagari names; `quotad check` says which font draws each script) and run the job again with --resend.\n",
         lines.join("\n")
     );
     let subject = format!("{}: names drawn as \u{FFFD} in {job} {period}", cfg.org.name);

@@ -86,6 +86,9 @@ impl Piece {
     }
 }
 
+/// A shaped run's key: face, right to left, text.
+type ShapeKey = (usize, bool, String);
+
 /// The faces found on the system, each loaded on first choice.
 struct Search {
     system: SystemFonts,
@@ -105,7 +108,7 @@ pub struct Fonts {
     /// (characters, bold) -> the face drawing them all (system search results).
     choices: Mutex<HashMap<(String, bool), Option<usize>>>,
     /// (face, right to left, text) -> its shaped glyphs.
-    shaped: Mutex<HashMap<(usize, bool, String), Arc<Vec<Glyph>>>>,
+    shaped: Mutex<HashMap<ShapeKey, Arc<Vec<Glyph>>>>,
     /// Per DejaVu face (regular, bold): its shared subset, made on first use.
     pub(super) shared: [OnceLock<Option<super::pdf::SharedSubset>>; 2],
 }

@@ -20,8 +20,7 @@ R2,李伟,li@example.com,North,Mia Boss,mia@example.com
 R3,محمد الأحمد,mohammed@example.com,North,Mia Boss,mia@example.com
 R4,שרה כהן,sara@example.com,North,Mia Boss,mia@example.com
 R5,สมชาย ใจดี,somchai@example.com,North,Mia Boss,mia@example.com
-"
-        .to_string(),
+",
     );
     let mut quotas = String::from("Rep Email,Month,Revenue Quota\n");
     let mut deals = String::from("Deal ID,Rep Email,Stage,Close Date,Sale Price\n");
