@@ -67,6 +67,8 @@ mod tests {
         assert_eq!(c.pdf.paper, report::Paper::A4);
         assert_eq!(c.pdf.trend_months, 6);
         assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::Pack);
+        assert!(c.pdf.system_fonts, "the system's fonts are searched by default");
+        assert!(!parse(&format!("{MINIMAL}\n[pdf]\nsystem_fonts = false\n")).unwrap().pdf.system_fonts);
         assert_eq!(c.paths.reports, PathBuf::from("/srv/quotad/reports"));
         let c = parse(&format!(
             "{MINIMAL}\n[pdf]\npaper = \"letter\"\nfallback_fonts = [\"fonts/x.ttf\"]\none_on_one_mail = \"per_rep\"\n"
