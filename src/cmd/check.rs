@@ -15,13 +15,23 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
     let templates = pipeline::check_templates(cfg)?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
     say!("  templates: {} rendered with sample figures; overridden: {overridden}", templates.rendered);
-    pipeline::check_fonts(cfg)?;
-    say!(
-        "  pdf: {:?} paper, DejaVu Sans + {} fallback font(s); PDFs go to {}",
-        cfg.pdf.paper,
-        cfg.pdf.fallback_fonts.len(),
-        shown(&cfg.paths.reports)
-    );
+    let (scripts, system) = pipeline::check_fonts(cfg)?;
+    let fallbacks = if system {
+        "fonts found on this system (pdf.fallback_fonts is empty)".to_string()
+    } else if cfg.pdf.fallback_fonts.is_empty() {
+        "no fallback font (pdf.system_fonts = false)".to_string()
+    } else {
+        format!("{} fallback font(s) from pdf.fallback_fonts", cfg.pdf.fallback_fonts.len())
+    };
+    say!("  pdf: {:?} paper, DejaVu Sans + {fallbacks}; PDFs go to {}", cfg.pdf.paper, shown(&cfg.paths.reports));
+    for (script, font) in scripts {
+        match font {
+            Some(f) => say!("    {script:<11} {f}"),
+            None => say!(
+                "    {script:<11} no font: drawn as \u{FFFD} (install one, e.g. Debian's fonts-noto-ui-core or fonts-droid-fallback)"
+            ),
+        }
+    }
     let inbox: Vec<String> = match std::fs::read_dir(&cfg.paths.inbox) {
         Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
         Err(e) => {

@@ -218,8 +218,17 @@ fn print_docs(cfg: &Config, s: &DocsSummary) -> i32 {
     for p in &s.chat_previews {
         say!("    {} (the chat post, not sent)", shown(p));
     }
+    for (font, chars) in &s.fallback_fonts {
+        let mut shown: String = chars.iter().take(40).collect();
+        if chars.len() > 40 {
+            shown.push('…');
+        }
+        say!("  drawn in the fallback font {font}: {shown}");
+    }
     for m in &s.missing_glyphs {
-        say!("  characters no font has, drawn as \u{FFFD} (add a font to pdf.fallback_fonts): {m}");
+        say!(
+            "  characters no font has, drawn as \u{FFFD} (install a font that has them, or name one in pdf.fallback_fonts): {m}"
+        );
     }
     let d = &s.delivery;
     if s.sent + s.already_sent + s.dead_earlier + s.failed.len() + d.dead.len() > 0 {

@@ -17,6 +17,7 @@ use crate::report;
 pub(super) struct RawPdf {
     paper: report::Paper,
     fallback_fonts: Vec<PathBuf>,
+    system_fonts: bool,
     one_on_one_mail: report::OneOnOneMail,
     trend_months: Spanned<u32>,
     attach_deals_xlsx: bool,
@@ -27,6 +28,7 @@ impl Default for RawPdf {
         RawPdf {
             paper: report::Paper::default(),
             fallback_fonts: Vec::new(),
+            system_fonts: true,
             one_on_one_mail: report::OneOnOneMail::default(),
             trend_months: Spanned::new(0..0, 6),
             attach_deals_xlsx: false,
@@ -50,6 +52,7 @@ pub(super) fn settings(
     Ok(report::PdfSettings {
         paper: raw.paper,
         fallback_fonts: raw.fallback_fonts.iter().map(|p| abs(p)).collect(),
+        system_fonts: raw.system_fonts,
         one_on_one_mail: raw.one_on_one_mail,
         trend_months,
         attach_deals_xlsx: raw.attach_deals_xlsx,
@@ -68,6 +71,8 @@ mod tests {
         assert_eq!(c.pdf.trend_months, 6);
         assert_eq!(c.pdf.one_on_one_mail, report::OneOnOneMail::Pack);
         assert!(!c.pdf.attach_deals_xlsx, "off unless asked for");
+        assert!(c.pdf.system_fonts, "the system's fonts are searched by default");
+        assert!(!parse(&format!("{MINIMAL}\n[pdf]\nsystem_fonts = false\n")).unwrap().pdf.system_fonts);
         assert_eq!(c.paths.reports, PathBuf::from("/srv/quotad/reports"));
         let c = parse(&format!(
             "{MINIMAL}\n[pdf]\npaper = \"letter\"\nfallback_fonts = [\"fonts/x.ttf\"]\none_on_one_mail = \"per_rep\"\nattach_deals_xlsx = true\n"

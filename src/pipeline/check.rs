@@ -57,12 +57,33 @@ pub fn check_templates(cfg: &Config) -> Result<TemplatesCheck> {
     Ok(TemplatesCheck { rendered: report::template_names().count(), overridden: templates.overridden.clone() })
 }
 
-/// Loads the PDF fonts (DejaVu Sans and `pdf.fallback_fonts`).
+/// Per script, the font that draws it ("Family (file)"), `None` when none does.
+pub type ScriptFonts = Vec<(&'static str, Option<String>)>;
+
+/// The scripts `quotad check` tries the PDF fonts on, each with a sample name.
+pub const SCRIPT_SAMPLES: &[(&str, &str)] = &[
+    ("Chinese", "李伟"),
+    ("Japanese", "佐藤さくら"),
+    ("Korean", "김민준"),
+    ("Arabic", "محمد"),
+    ("Hebrew", "שרה"),
+    ("Thai", "สมชาย"),
+    ("Devanagari", "किशोर"),
+    ("Greek", "Ελένη"),
+    ("Cyrillic", "Дмитрий"),
+];
+
+/// Loads the PDF fonts (DejaVu Sans and `pdf.fallback_fonts`) and says, per script of
+/// [`SCRIPT_SAMPLES`], which font draws it: `(script, Some("Family (file)"))`, or
+/// `None` when no font has it (drawn as U+FFFD). The second value: whether the system's
+/// font folders are searched.
 ///
 /// Errors: a fallback font that cannot be read or parsed (the message names the file).
-pub fn check_fonts(cfg: &Config) -> Result<()> {
-    report::Fonts::load(&cfg.pdf)?;
-    Ok(())
+pub fn check_fonts(cfg: &Config) -> Result<(ScriptFonts, bool)> {
+    let fonts = report::Fonts::load(&cfg.pdf)?;
+    let samples: Vec<&str> = SCRIPT_SAMPLES.iter().map(|s| s.1).collect();
+    let cover = fonts.coverage(&samples);
+    Ok((SCRIPT_SAMPLES.iter().map(|s| s.0).zip(cover).collect(), fonts.searches_system()))
 }
 
 /// The built-in templates as (file name under `templates/`, text), for `quotad init`

@@ -38,6 +38,9 @@ pub struct DocsSummary {
     pub workbooks: Vec<(PathBuf, usize)>,
     /// Characters no font had, drawn as U+FFFD: "FILE: 李 (U+674E), 伟 (U+4F1F)".
     pub missing_glyphs: Vec<String>,
+    /// The fallback fonts this job's PDFs were drawn in — configured, or found on the
+    /// system (issue 20.6) — as "Family (file)", with the characters drawn in each.
+    pub fallback_fonts: BTreeMap<String, std::collections::BTreeSet<char>>,
     /// This job's messages delivered by this run.
     pub sent: usize,
     /// Messages whose idempotency key was already sent: not sent again.
@@ -84,6 +87,9 @@ fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf, doc: &st
     fs::write(&tmp, &pdf.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     summary.files.push((path.to_path_buf(), pdf.pages, pdf.bytes.len()));
+    for (font, chars) in &pdf.fonts {
+        summary.fallback_fonts.entry(font.clone()).or_default().extend(chars.iter().filter(|c| !c.is_whitespace()));
+    }
     note_missing(summary, path, pdf, doc, names);
     Ok(())
 }
@@ -156,7 +162,7 @@ fn tell_admin_missing_glyphs(
     let name = admin.name.clone().unwrap_or_default();
     let lines: Vec<String> = summary.missing_glyphs.iter().map(|m| format!("  {m}")).collect();
     let text = format!(
-        "quotad drew characters that no configured font has as \u{FFFD} in {job} {period}:\n\n{}\n\nAdd a font that has them to pdf.fallback_fonts (e.g. Debian's fonts-droid-fallback for Chinese names) and run the job again with --resend.\n",
+        "quotad drew characters that no configured font has as \u{FFFD} in {job} {period}:\n\n{}\n\nInstall a font that has them (quotad looks in the system's font folders unless pdf.system_fonts = false or pdf.fallback_fonts names the fonts; e.g. Debian's fonts-droid-fallback for Chinese, fonts-noto-ui-core for Thai and Devanagari names; `quotad check` says which font draws each script) and run the job again with --resend.\n",
         lines.join("\n")
     );
     let subject = format!("{}: names drawn as \u{FFFD} in {job} {period}", cfg.org.name);

@@ -11,19 +11,11 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::Format;
+use super::fonts::isolate;
 use super::pdf::{Align, Canvas, Fonts, Paper, Rgb3, colors};
 use crate::domain::{BestKind, BoardKind, Celebrations, Judged, MonthStandings, Period, Standards, Standing};
 
-/// A rendered PDF.
-#[derive(Debug, Clone)]
-pub struct Pdf {
-    /// The file's bytes.
-    pub bytes: Vec<u8>,
-    /// Pages.
-    pub pages: usize,
-    /// Characters no font had: drawn as U+FFFD (report them).
-    pub missing: BTreeSet<char>,
-}
+pub use super::pdf::Pdf;
 
 const ROW_H: f32 = 16.0;
 const BODY: f32 = 8.0;
@@ -386,7 +378,7 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
                     BoardKind::Attainment | BoardKind::Paperwork => fmt.percent_shown(e.value),
                     BoardKind::Ratings => fmt.fixed(e.value, 1),
                 };
-                format!("{}. {} ({v})", e.rank, e.name)
+                format!("{}. {} ({v})", e.rank, isolate(&e.name))
             })
             .collect();
         if !list.is_empty() {
@@ -394,28 +386,31 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
         }
     }
     if !c.at_quota.is_empty() {
-        out.push(("At or above quota".into(), c.at_quota.join(", ")));
+        out.push(("At or above quota".into(), c.at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ")));
     }
     if !c.personal_bests.is_empty() {
-        let l: Vec<String> = c.personal_bests.iter().map(|(n, b)| format!("{n} ({})", b.metric)).collect();
+        let l: Vec<String> = c.personal_bests.iter().map(|(n, b)| format!("{} ({})", isolate(n), b.metric)).collect();
         out.push(("New personal bests".into(), l.join(", ")));
     }
     if !c.quota_streaks.is_empty() {
-        let l: Vec<String> = c.quota_streaks.iter().map(|(n, k)| format!("{n} ({k} months)")).collect();
+        let l: Vec<String> = c.quota_streaks.iter().map(|(n, k)| format!("{} ({k} months)", isolate(n))).collect();
         out.push(("Months in a row at quota".into(), l.join(", ")));
     }
     if !c.first_at_quota.is_empty() {
-        out.push(("First month at quota".into(), c.first_at_quota.join(", ")));
+        out.push((
+            "First month at quota".into(),
+            c.first_at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", "),
+        ));
     }
     if !c.clean_streaks.is_empty() {
-        let l: Vec<String> = c.clean_streaks.iter().map(|(n, k)| format!("{n} ({k} months)")).collect();
+        let l: Vec<String> = c.clean_streaks.iter().map(|(n, k)| format!("{} ({k} months)", isolate(n))).collect();
         out.push(("Clean paperwork streaks".into(), l.join(", ")));
     }
     if !c.most_improved.is_empty() {
         let l: Vec<String> = c
             .most_improved
             .iter()
-            .map(|(n, p)| format!("{n} (+{} points)", fmt.fixed(*p * Decimal::ONE_HUNDRED, 1)))
+            .map(|(n, p)| format!("{} (+{} points)", isolate(n), fmt.fixed(*p * Decimal::ONE_HUNDRED, 1)))
             .collect();
         out.push(("Most improved".into(), l.join(", ")));
     }
@@ -545,8 +540,7 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         as_of(inp.fmt, m),
         status(m).to_lowercase()
     );
-    let (bytes, pages, missing) = c.finish(&footer, inp.created);
-    Pdf { bytes, pages, missing }
+    c.finish(&footer, inp.created)
 }
 
 // ---- The team edition of the weekly ranking (issue 18.4) ----
@@ -629,8 +623,7 @@ impl<'a> TeamEditions<'a> {
             as_of(inp.fmt, m),
             status(m).to_lowercase()
         );
-        let (bytes, pages, missing) = c.finish(&footer, inp.created);
-        Pdf { bytes, pages, missing }
+        c.finish(&footer, inp.created)
     }
 }
 
@@ -1028,8 +1021,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
         month.period.label(),
         s.manager.as_deref().unwrap_or("the manager")
     );
-    let (bytes, pages, missing) = c.finish(&footer, inp.created);
-    Some(Pdf { bytes, pages, missing })
+    Some(c.finish(&footer, inp.created))
 }
 
 fn heading_at(c: &mut Canvas, x: f32, w: f32, text: &str) {

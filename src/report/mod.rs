@@ -13,10 +13,12 @@ pub mod board;
 pub mod chat;
 pub mod documents;
 mod flags;
+mod fonts;
 mod format;
 pub mod pdf;
 pub mod standings;
 pub mod xlsx;
+mod system_fonts;
 
 use std::path::Path;
 

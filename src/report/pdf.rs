@@ -6,7 +6,7 @@
 //! (printpdf's origin is bottom-left; [`Canvas`] converts). Owns printpdf: nothing
 //! outside `report` sees it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use printpdf::{
@@ -14,11 +14,9 @@ use printpdf::{
     Point, Pt, Rect, Rgb, TextItem,
 };
 use serde::Deserialize;
-use unicode_normalization::UnicodeNormalization;
 
-/// The DejaVu Sans fonts shipped in `fonts/` (licence: `fonts/LICENSE-DejaVu.txt`).
-const REGULAR: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("../../fonts/DejaVuSans-Bold.ttf");
+pub use super::fonts::Fonts;
+use super::fonts::{Face, Piece};
 
 /// The character drawn for one that no font has (U+FFFD REPLACEMENT CHARACTER).
 pub const REPLACEMENT: char = '\u{FFFD}';
@@ -62,6 +60,9 @@ pub struct PdfSettings {
     pub paper: Paper,
     /// TrueType/OpenType files tried, in order, for characters DejaVu Sans lacks.
     pub fallback_fonts: Vec<PathBuf>,
+    /// With no `fallback_fonts`: search the system's font folders for characters
+    /// DejaVu Sans lacks (config `pdf.system_fonts`, default true).
+    pub system_fonts: bool,
     /// How the 1:1 sheets are mailed.
     pub one_on_one_mail: OneOnOneMail,
     /// Months in the 1:1 sheet's trend table and chart, 2..=12 (default 6), ending with
@@ -77,6 +78,7 @@ impl Default for PdfSettings {
         PdfSettings {
             paper: Paper::default(),
             fallback_fonts: Vec::new(),
+            system_fonts: true,
             one_on_one_mail: OneOnOneMail::default(),
             trend_months: 6,
             attach_deals_xlsx: false,
@@ -102,42 +104,6 @@ pub enum FontError {
         /// The file.
         path: String,
     },
-}
-
-struct Face {
-    font: ParsedFont,
-    upm: f32,
-}
-
-impl Face {
-    fn parse(bytes: &[u8], path: &str) -> Result<Face, FontError> {
-        let mut warnings = Vec::new();
-        let font = ParsedFont::from_bytes(bytes, 0, &mut warnings).ok_or(FontError::Parse { path: path.into() })?;
-        let upm = f32::from(font.pdf_font_metrics.units_per_em.max(1));
-        Ok(Face { font, upm })
-    }
-
-    fn has(&self, c: char) -> bool {
-        self.font.lookup_glyph_index(c as u32).is_some_and(|g| g != 0)
-    }
-
-    /// Advance of `c` in points at `size`.
-    fn advance(&self, c: char, size: f32) -> f32 {
-        let gid = self.font.lookup_glyph_index(c as u32).unwrap_or(0);
-        f32::from(self.font.get_horizontal_advance(gid)) / self.upm * size
-    }
-}
-
-/// The fonts of a document: DejaVu Sans regular and bold, then the configured fallbacks
-/// (used for both weights). Load once per job. Render once what is the same (issue 19):
-/// each DejaVu face is subset once per [`Fonts`] to [`SHARED_CHARS`] (the text the
-/// documents draw and the Latin letters of names) and that subset, compressed once, is
-/// embedded in every document whose characters it holds; a document with another
-/// character in that face, and every fallback face, is subset for itself as before.
-pub struct Fonts {
-    faces: Vec<Face>,
-    /// Per DejaVu face (regular, bold): its shared subset, made on first use.
-    shared: [std::sync::OnceLock<Option<SharedSubset>>; 2],
 }
 
 /// The characters of each DejaVu face's shared subset: printable ASCII and Latin-1 (the
@@ -170,7 +136,7 @@ const SHARED_MAX_PAGES: usize = 3;
 /// A face subset once: the characters it holds (each checked to map to the same
 /// outline's advance as in the whole face), the parsed subset to embed whole, and its
 /// bytes compressed once for the `/FontFile2` stream.
-struct SharedSubset {
+pub(super) struct SharedSubset {
     chars: BTreeSet<char>,
     font: ParsedFont,
     bytes: Vec<u8>,
@@ -180,7 +146,7 @@ struct SharedSubset {
 impl SharedSubset {
     /// Subsets `face` to the characters of [`SHARED_CHARS`] it has; `None` if the subset
     /// cannot be made (documents are then subset one by one).
-    fn of(face: &Face) -> Option<SharedSubset> {
+    pub(super) fn of(face: &Face) -> Option<SharedSubset> {
         use std::io::Write;
         let mut glyphs: std::collections::BTreeMap<u16, String> = std::collections::BTreeMap::new();
         let wanted: Vec<char> = SHARED_CHARS.iter().flat_map(|&(a, b)| a..=b).filter(|&c| face.has(c)).collect();
@@ -205,97 +171,6 @@ impl SharedSubset {
         z.write_all(&subset.bytes).ok()?;
         let zipped = z.finish().ok()?;
         Some(SharedSubset { chars, font, bytes: subset.bytes, zipped })
-    }
-}
-
-impl Fonts {
-    /// DejaVu Sans plus the fallback font files, in order.
-    pub fn load(settings: &PdfSettings) -> Result<Fonts, FontError> {
-        let mut faces = vec![Face::parse(REGULAR, "DejaVuSans.ttf")?, Face::parse(BOLD, "DejaVuSans-Bold.ttf")?];
-        for p in &settings.fallback_fonts {
-            let shown = p.display().to_string();
-            let bytes = std::fs::read(p).map_err(|source| FontError::Io { path: shown.clone(), source })?;
-            faces.push(Face::parse(&bytes, &shown)?);
-        }
-        Ok(Fonts { faces, shared: Default::default() })
-    }
-
-    /// The shared subset of DejaVu face `face` (0 regular, 1 bold), made on first use.
-    fn shared(&self, face: usize) -> Option<&SharedSubset> {
-        self.shared.get(face)?.get_or_init(|| SharedSubset::of(&self.faces[face])).as_ref()
-    }
-
-    /// Face indexes to try for a weight: the weight's DejaVu face, then the fallbacks.
-    fn order(&self, bold: bool) -> impl Iterator<Item = usize> + '_ {
-        std::iter::once(usize::from(bold)).chain(2..self.faces.len())
-    }
-
-    /// Splits `text` (NFC-normalised) into runs of one face each. A character no face
-    /// has becomes [`REPLACEMENT`] in the weight's own face and is added to `missing`.
-    fn runs(&self, text: &str, bold: bool, missing: &mut BTreeSet<char>) -> Vec<(usize, String)> {
-        let mut out: Vec<(usize, String)> = Vec::new();
-        for c in text.nfc() {
-            let c = if c.is_control() { ' ' } else { c };
-            let (face, ch) = match self.order(bold).find(|&i| self.faces[i].has(c)) {
-                Some(i) => (i, c),
-                None => {
-                    missing.insert(c);
-                    (usize::from(bold), REPLACEMENT)
-                }
-            };
-            match out.last_mut() {
-                Some((f, s)) if *f == face => s.push(ch),
-                _ => out.push((face, ch.to_string())),
-            }
-        }
-        out
-    }
-
-    /// Width of `text` in points at `size`, as it will be drawn.
-    pub fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
-        let mut ignored = BTreeSet::new();
-        self.runs(text, bold, &mut ignored)
-            .iter()
-            .map(|(f, s)| s.chars().map(|c| self.faces[*f].advance(c, size)).sum::<f32>())
-            .sum()
-    }
-
-    /// `text` cut to fit `max` points, ending in "…" when cut.
-    pub fn fit(&self, text: &str, max: f32, size: f32, bold: bool) -> String {
-        if self.width(text, size, bold) <= max {
-            return text.to_string();
-        }
-        let mut chars: Vec<char> = text.nfc().collect();
-        while !chars.is_empty() {
-            chars.pop();
-            let s: String = chars.iter().collect::<String>().trim_end().to_string() + "…";
-            if self.width(&s, size, bold) <= max {
-                return s;
-            }
-        }
-        String::new()
-    }
-
-    /// `text` broken into lines of at most `max` points at word boundaries (a word
-    /// longer than a line is cut with an ellipsis).
-    pub fn wrap(&self, text: &str, max: f32, size: f32, bold: bool) -> Vec<String> {
-        let mut lines = Vec::new();
-        let mut cur = String::new();
-        for word in text.split_whitespace() {
-            let candidate = if cur.is_empty() { word.to_string() } else { format!("{cur} {word}") };
-            if self.width(&candidate, size, bold) <= max {
-                cur = candidate;
-            } else {
-                if !cur.is_empty() {
-                    lines.push(std::mem::take(&mut cur));
-                }
-                cur = self.fit(word, max, size, bold);
-            }
-        }
-        if !cur.is_empty() {
-            lines.push(cur);
-        }
-        lines
     }
 }
 
@@ -348,7 +223,8 @@ pub enum Align {
 pub struct Canvas<'f> {
     fonts: &'f Fonts,
     doc: PdfDocument,
-    ids: Vec<FontId>,
+    /// Each face drawn in, added to the document on first use.
+    ids: BTreeMap<usize, FontId>,
     pages: Vec<Vec<Op>>,
     /// Page width in points.
     pub width: f32,
@@ -364,19 +240,21 @@ pub struct Canvas<'f> {
     pub y: f32,
     missing: BTreeSet<char>,
     /// The characters drawn in each face.
-    used: Vec<BTreeSet<char>>,
+    used: BTreeMap<usize, BTreeSet<char>>,
+    /// The faces drawn in by glyph id (shaped runs): never replaced by a shared subset,
+    /// whose glyph ids differ.
+    shaped: BTreeSet<usize>,
 }
 
 impl<'f> Canvas<'f> {
     /// A new document titled `title` with one empty page of `paper` size.
     pub fn new(fonts: &'f Fonts, paper: Paper, title: &str) -> Canvas<'f> {
-        let mut doc = PdfDocument::new(title);
-        let ids = fonts.faces.iter().map(|f| doc.add_font(&f.font)).collect();
+        let doc = PdfDocument::new(title);
         let (width, height) = paper.size_pt();
         Canvas {
             fonts,
             doc,
-            ids,
+            ids: BTreeMap::new(),
             pages: vec![Vec::new()],
             width,
             height,
@@ -385,7 +263,8 @@ impl<'f> Canvas<'f> {
             bottom: height - 48.0,
             y: 40.0,
             missing: BTreeSet::new(),
-            used: vec![BTreeSet::new(); fonts.faces.len()],
+            used: BTreeMap::new(),
+            shaped: BTreeSet::new(),
         }
     }
 
@@ -414,22 +293,44 @@ impl<'f> Canvas<'f> {
         self.pages.last_mut().expect("a canvas always has a page")
     }
 
+    /// The document's handle of face `face`, added on first use.
+    fn font_id(&mut self, face: usize) -> FontId {
+        let fonts = self.fonts;
+        let doc = &mut self.doc;
+        self.ids.entry(face).or_insert_with(|| doc.add_font(&fonts.face(face).font)).clone()
+    }
+
     /// Draws `text` with its baseline at `baseline` (points from the top), starting at
-    /// `x`. Characters no font has are drawn as U+FFFD and remembered.
+    /// `x`. Characters no font has are drawn as U+FFFD and remembered. Right-to-left
+    /// runs are drawn right to left, complex scripts shaped (see [`Fonts`]).
     pub fn text(&mut self, x: f32, baseline: f32, size: f32, bold: bool, color: Rgb3, text: &str) {
-        let runs = self.fonts.runs(text, bold, &mut self.missing);
+        let pieces = self.fonts.line(text, bold, &mut self.missing);
         let py = self.height - baseline;
         let mut x = x;
         let mut ops = vec![Op::SetFillColor { col: color.color() }];
-        for (face, s) in runs {
-            ops.push(Op::StartTextSection);
-            ops.push(Op::SetFont { font: PdfFontHandle::External(self.ids[face].clone()), size: Pt(size) });
-            ops.push(Op::SetTextCursor { pos: Point { x: Pt(x), y: Pt(py) } });
-            let w: f32 = s.chars().map(|c| self.fonts.faces[face].advance(c, size)).sum();
-            self.used[face].extend(s.chars());
-            ops.push(Op::ShowText { items: vec![TextItem::Text(s)] });
-            ops.push(Op::EndTextSection);
-            x += w;
+        for piece in pieces {
+            let face = piece.face();
+            let id = self.font_id(face);
+            let set_font = Op::SetFont { font: PdfFontHandle::External(id), size: Pt(size) };
+            match piece {
+                Piece::Text(_, s) => {
+                    let w = self.fonts.piece_width(&Piece::Text(face, s.clone()), size);
+                    self.used.entry(face).or_default().extend(s.chars());
+                    ops.extend([
+                        Op::StartTextSection,
+                        set_font,
+                        Op::SetTextCursor { pos: Point { x: Pt(x), y: Pt(py) } },
+                        Op::ShowText { items: vec![TextItem::Text(s)] },
+                        Op::EndTextSection,
+                    ]);
+                    x += w;
+                }
+                Piece::Glyphs(_, glyphs, chars) => {
+                    self.used.entry(face).or_default().extend(chars.chars());
+                    self.shaped.insert(face);
+                    x = shaped_ops(&mut ops, self.fonts.face(face), set_font, &glyphs, x, py, size);
+                }
+            }
         }
         self.ops().extend(ops);
     }
@@ -510,9 +411,9 @@ impl<'f> Canvas<'f> {
     }
 
     /// Adds the footer (`left` text and "n / N") to every page and returns the PDF
-    /// bytes (fonts subset, dated `created`, Unix seconds UTC), the page count and the
-    /// characters no font had.
-    pub fn finish(mut self, left: &str, created: i64) -> (Vec<u8>, usize, BTreeSet<char>) {
+    /// (fonts subset, dated `created`, Unix seconds UTC), its page count, the
+    /// characters no font had and the fallback fonts drawn in.
+    pub fn finish(mut self, left: &str, created: i64) -> Pdf {
         let total = self.pages.len();
         let fy = self.height - 24.0;
         let mut pages = std::mem::take(&mut self.pages);
@@ -553,8 +454,10 @@ impl<'f> Canvas<'f> {
         let mut shared = Vec::new();
         for face in (0..2).filter(|_| total <= SHARED_MAX_PAGES) {
             if let Some(sub) = self.fonts.shared(face)
-                && !self.used[face].is_empty()
-                && self.used[face].is_subset(&sub.chars)
+                && !self.shaped.contains(&face)
+                && let Some(used) = self.used.get(&face)
+                && !used.is_empty()
+                && used.is_subset(&sub.chars)
             {
                 let meta = printpdf::PrintpdfFontMeta {
                     embedding_mode: printpdf::FontEmbeddingMode::Full,
@@ -565,7 +468,7 @@ impl<'f> Canvas<'f> {
                     .resources
                     .fonts
                     .map
-                    .insert(self.ids[face].clone(), printpdf::PdfFont::with_meta(sub.font.clone(), meta));
+                    .insert(self.ids[&face].clone(), printpdf::PdfFont::with_meta(sub.font.clone(), meta));
                 shared.push(sub);
             }
         }
@@ -581,8 +484,78 @@ impl<'f> Canvas<'f> {
             // Writing to memory cannot fail; fall back to printpdf's own path if it does.
             bytes = self.doc.save(&PdfSaveOptions { subset_fonts: true, ..Default::default() }, &mut warnings);
         }
-        (bytes, total, self.missing)
+        let fonts = self
+            .used
+            .iter()
+            .filter(|(face, chars)| **face >= 2 && !chars.is_empty())
+            .map(|(face, chars)| (self.fonts.face(*face).label.clone(), chars.clone()))
+            .collect();
+        Pdf { bytes, pages: total, missing: self.missing, fonts }
     }
+}
+
+/// Appends the ops drawing shaped `glyphs` of `face` from `x` on baseline `py`
+/// (points from the bottom) at `size`; returns the x after them. Glyphs are shown with
+/// the face's own advances (`/W`), corrected by TJ adjustments to the shaper's advances
+/// and x offsets; a glyph raised or lowered by the shaper (a mark) is placed on its own.
+fn shaped_ops(
+    ops: &mut Vec<Op>,
+    face: &Face,
+    set_font: Op,
+    glyphs: &[super::fonts::Glyph],
+    x: f32,
+    py: f32,
+    size: f32,
+) -> f32 {
+    let scale = size / face.upm;
+    let em = 1000.0 / face.upm;
+    let mut pen = x;
+    let mut chunk: Option<(f32, f32, Vec<TextItem>)> = None;
+    let flush = |ops: &mut Vec<Op>, chunk: &mut Option<(f32, f32, Vec<TextItem>)>| {
+        if let Some((cx, cy, items)) = chunk.take() {
+            ops.extend([
+                Op::StartTextSection,
+                set_font.clone(),
+                Op::SetTextCursor { pos: Point { x: Pt(cx), y: Pt(cy) } },
+                Op::ShowText { items },
+                Op::EndTextSection,
+            ]);
+        }
+    };
+    for g in glyphs {
+        let (adv, xo, yo) = (g.x_advance as f32, g.x_offset as f32, g.y_offset as f32);
+        let cp = |after: f32| printpdf::text::Codepoint { gid: g.gid, offset: after, cid: Some(g.text.clone()) };
+        if g.y_offset != 0 {
+            flush(ops, &mut chunk);
+            let own = vec![TextItem::GlyphIds(vec![cp(0.0)])];
+            chunk = Some((pen + xo * scale, py + yo * scale, own));
+            flush(ops, &mut chunk);
+        } else {
+            let items = &mut chunk.get_or_insert_with(|| (pen, py, Vec::new())).2;
+            if g.x_offset != 0 {
+                items.push(TextItem::Offset(-xo * em));
+            }
+            // After the glyph the viewer moves by its /W width; move to pen + advance.
+            items.push(TextItem::GlyphIds(vec![cp((face.glyph_advance(g.gid) + xo - adv) * em)]));
+        }
+        pen += adv * scale;
+    }
+    flush(ops, &mut chunk);
+    pen
+}
+
+/// A rendered PDF.
+#[derive(Debug, Clone)]
+pub struct Pdf {
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// Pages.
+    pub pages: usize,
+    /// Characters no font had: drawn as U+FFFD (report them).
+    pub missing: BTreeSet<char>,
+    /// The fallback fonts drawn in (configured or found on the system), as "Family
+    /// (file)", with the characters drawn in each.
+    pub fonts: Vec<(String, BTreeSet<char>)>,
 }
 
 /// Compresses each stream that allows it (FlateDecode, zlib's default level), keeping the
@@ -645,16 +618,17 @@ mod tests {
 
     #[test]
     fn names_render_and_unknown_characters_are_reported() {
-        let fonts = Fonts::load(&PdfSettings::default()).unwrap();
+        // No system fonts: DejaVu Sans alone.
+        let fonts = Fonts::load(&PdfSettings { system_fonts: false, ..Default::default() }).unwrap();
         let mut missing = BTreeSet::new();
         for name in ["José Núñez", "Zoë Ødegaard", "Łukasz Żółć", "Nguyễn Thị Minh", "▲▼★✓…"] {
-            fonts.runs(name, false, &mut missing);
-            fonts.runs(name, true, &mut missing);
+            fonts.line(name, false, &mut missing);
+            fonts.line(name, true, &mut missing);
         }
         assert!(missing.is_empty(), "{missing:?}");
-        let runs = fonts.runs("李伟 Li", false, &mut missing);
+        let runs = fonts.line("李伟 Li", false, &mut missing);
         assert_eq!(missing.into_iter().collect::<String>(), "伟李");
-        assert_eq!(runs, vec![(0, "\u{FFFD}\u{FFFD} Li".to_string())]);
+        assert!(matches!(&runs[..], [Piece::Text(0, s)] if s == "\u{FFFD}\u{FFFD} Li"), "{runs:?}");
     }
 
     /// The font programs (`/FontFile2`, still compressed) and base font names of a PDF.
@@ -683,7 +657,7 @@ mod tests {
         let mut c = Canvas::new(fonts, Paper::A4, "t");
         c.text(40.0, 60.0, 10.0, false, colors::MUTED, regular);
         c.text(40.0, 80.0, 10.0, true, colors::MUTED, bold);
-        c.finish("footer", 0).0
+        c.finish("footer", 0).bytes
     }
 
     #[test]

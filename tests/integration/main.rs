@@ -29,6 +29,7 @@ mod real_samples;
 mod robustness;
 mod roster_dated;
 mod sample_memos;
+mod scripts;
 mod serve;
 mod smtp_server;
 mod trust;

@@ -588,6 +588,9 @@ fn the_admin_is_told_once_about_names_no_font_can_draw() {
     let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
     let cfg = cfg.replace("# admin = \"Sales Ops Admin", "admin = \"Sales Ops Admin");
     assert!(cfg.contains("\nadmin = \"Sales Ops Admin"));
+    // DejaVu Sans only: no font draws the sample's 李伟.
+    let cfg = cfg.replace("system_fonts = true ", "system_fonts = false");
+    assert!(cfg.contains("system_fonts = false"));
     std::fs::write(env.path("quotad.toml"), cfg).unwrap();
     assert_eq!(env.quotad(&["import"]).code, 0);
     let run = env.quotad(&["run", "weekly-ranking"]);
