@@ -22,8 +22,9 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>, if_locked: IfLocked) -> Res
     let mut store = pipeline::open_store(cfg)?;
     let summary = pipeline::import(cfg, &mut store, now, signals.stop())?;
     print_import(cfg, &summary);
-    if notified(&summary) && !signals.stop().requested() {
-        // The admin's quarantine notices go out now, not with the next job.
+    if (notified(&summary) || summary.celebrations.queued > 0) && !signals.stop().requested() {
+        // The admin's quarantine notices and the celebrations go out now, not with the
+        // next job.
         let templates = pipeline::load_templates(cfg)?;
         let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
         say!("  delivery: {} message(s) sent through {}, {} dead", d.sent.len(), d.transport, d.dead.len());
@@ -302,6 +303,19 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
         s.rows_rejected(),
         s.quarantined()
     );
+    if let Some(line) = celebrations_line(&s.celebrations) {
+        say!("  {line}");
+    }
+}
+
+/// What an import queued for the chat channels, in one line (`None` when no channel
+/// posts celebrations or nothing was imported).
+pub(super) fn celebrations_line(c: &pipeline::CelebrationsQueued) -> Option<String> {
+    let month = c.month?;
+    Some(match &c.held {
+        Some(why) => format!("celebrations of {month}: not posted, {why}"),
+        None => format!("celebrations of {month}: {} new post(s) to the chat channels", c.queued),
+    })
 }
 
 fn print_memo(cfg: &Config, m: &MemoSummary) {

@@ -16,7 +16,9 @@ use super::outbox::{Sender, Sent};
 use crate::config::{Channel, ChannelJob, Config};
 use crate::deliver::chat::{self, PostTimeouts, Webhook};
 use crate::deliver::{FailureClass, RetryPolicy};
-use crate::domain::{Celebrations, IdempotencyKey, KeyJob, KeyKind, KeyRecipient, MonthStandings, fold_name};
+use crate::domain::{
+    Celebrations, IdempotencyKey, KeyDigest, KeyJob, KeyKind, KeyRecipient, MonthStandings, Period, fold_name,
+};
 use crate::report::{self, chat::ChatPost};
 use crate::store::{FailureOutcome, OutboxEntry, OutboxRow, RecipientOutcome};
 
@@ -136,6 +138,95 @@ pub(super) fn preview_weekly(cfg: &Config, summary: &mut DocsSummary, w: &Weekly
         summary.chat_previews.push(path);
     }
     Ok(())
+}
+
+/// Whether channel `ch` is for `team` (roster spelling, matched folded): a company
+/// channel (no `teams`) is for every team.
+fn for_team(ch: &Channel, team: &str) -> bool {
+    ch.teams.is_empty() || ch.teams.iter().any(|t| fold_name(t) == fold_name(team))
+}
+
+/// What [`queue_celebrations`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CelebrationsQueued {
+    /// The month looked at (the one before today's, org-local).
+    pub month: Option<Period>,
+    /// Posts newly queued (one per event and channel).
+    pub queued: usize,
+    /// Why nothing was looked at, when so (a quarantine holding the month).
+    pub held: Option<String>,
+}
+
+/// The celebration posts of `month` for each channel with `celebrations` in its jobs:
+/// (channel, event's key, payload). A team channel gets its teams' reps' events, a
+/// company channel everyone's.
+fn celebration_posts<'c>(
+    cfg: &'c Config,
+    store: &crate::store::Store,
+    month: Period,
+    only: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(&'c Channel, IdempotencyKey, Vec<u8>)>> {
+    let chans: Vec<&Channel> = cfg
+        .channels
+        .iter()
+        .filter(|c| c.jobs.contains(&ChannelJob::Celebrations) && only.is_none_or(|o| o == c.name))
+        .collect();
+    if chans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(m) = super::standings(store, &cfg.metrics, &[month], now)?.pop() else { return Ok(Vec::new()) };
+    let events = crate::metrics::celebrated_events(&m);
+    let mut out = Vec::new();
+    for ch in chans {
+        for ev in events.iter().filter(|e| for_team(ch, &e.team)) {
+            let key = IdempotencyKey::new(
+                KeyJob::Celebrations,
+                month,
+                KeyRecipient::Channel(ch.name.clone()),
+                KeyKind::Celebration(ev.slug(), KeyDigest::of(&ev.rep_key)),
+            );
+            let post = report::chat::celebration_post(&cfg.org.name, month, ev, &m.standards, &cfg.org.format);
+            out.push((ch, key, serde_json::to_vec(&report::chat::payload(ch.kind, &post))?));
+        }
+    }
+    Ok(out)
+}
+
+/// After an import that stored something: queues, for each channel with
+/// `celebrations` in its jobs, a post per celebration of the month just closed (the
+/// month before today's, org-local) that is new — personal bests, first month at
+/// quota, streaks (`metrics::celebrated_events`: a final month only, positive results
+/// only). The key `celebrations/MONTH/channel:NAME/celebration-WHAT-REP` names the
+/// event, so a re-import, a correction, a restart or a second import the same day
+/// never posts it again, and one a correction took back and gave again is not
+/// re-posted. A quarantined file that could change the month holds it (nothing is
+/// queued until it is resolved).
+pub(super) fn queue_celebrations(
+    cfg: &Config,
+    store: &crate::store::Store,
+    now: DateTime<Utc>,
+) -> Result<CelebrationsQueued> {
+    let mut done = CelebrationsQueued::default();
+    if !cfg.channels.iter().any(|c| c.jobs.contains(&ChannelJob::Celebrations)) {
+        return Ok(done);
+    }
+    let month = Period::of(now.with_timezone(&cfg.org.time_zone).date_naive()).prev();
+    done.month = Some(month);
+    if let Some(why) = super::holds::quarantine_hold(store, &[month])? {
+        done.held = Some(why);
+        return Ok(done);
+    }
+    for (ch, key, body) in celebration_posts(cfg, store, month, None, now)? {
+        let subject = format!("{} post to {}: celebration {month}", ch.kind.label(), ch.name);
+        if matches!(
+            Sender::new(cfg, store, false, now).queue_post(&key, &recipient(&ch.name), &subject, body)?,
+            Sent::Queued
+        ) {
+            done.queued += 1;
+        }
+    }
+    Ok(done)
 }
 
 /// Posts one chat row to its channel's webhook and says what came of it for the

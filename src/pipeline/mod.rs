@@ -67,7 +67,7 @@ pub use approval::{
 pub use board::{
     BoardData, BoardKey, Health, board_data, board_key, board_page, health, heartbeat_limit, prometheus, render_board,
 };
-pub use channels::{ChannelCheck, check_channels};
+pub use channels::{CelebrationsQueued, ChannelCheck, check_channels};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,

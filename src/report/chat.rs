@@ -19,8 +19,10 @@ pub struct ChatPost {
     pub subtitle: String,
     /// Headed lists of lines, in order.
     pub sections: Vec<ChatSection>,
-    /// A last line, e.g. where the PDF went.
+    /// A last line, e.g. where the PDF went; empty for none.
     pub footer: String,
+    /// Google Chat's `cardId`: what the post is, e.g. `weekly-ranking`, `celebration`.
+    pub card_id: &'static str,
 }
 
 /// A heading and its lines (a table's rows, one per line).
@@ -102,6 +104,7 @@ pub fn weekly_teams_post(views: &[TeamRankingMailView]) -> Option<ChatPost> {
         subtitle: subtitle(&first.ranked, &first.ranked_days, first.status, &first.as_of),
         sections,
         footer: "The PDF edition came by e-mail.".into(),
+        card_id: "weekly-ranking",
     })
 }
 
@@ -128,7 +131,62 @@ pub fn weekly_company_post(base: &TeamRankingMailView, m: &MonthStandings, fmt: 
         subtitle: subtitle(&base.ranked, &base.ranked_days, base.status, &base.as_of),
         sections,
         footer: "The PDF edition came by e-mail.".into(),
+        card_id: "weekly-ranking",
     }
+}
+
+/// One celebrated event as a post (issue 22: celebrations as they happen after an
+/// import), e.g. title "New personal best: Ann Archer", subtitle "North · November
+/// 2026 · Test Homes", one section "Revenue $99,950 (best before: $80,000)". Figures
+/// in the org's locale with the display rule (99.95% shows 99.9%). Never an address or
+/// a flag.
+pub fn celebration_post(
+    org: &str,
+    month: crate::domain::Period,
+    ev: &crate::domain::CelebratedEvent,
+    standards: &crate::domain::Standards,
+    fmt: &Format,
+) -> ChatPost {
+    use crate::domain::{Celebrated, Judged};
+    let att = |a| fmt.judged(standards, Judged::Attainment, a);
+    let month_s = fmt.month(month);
+    let (what, detail) = match &ev.what {
+        Celebrated::PersonalBest(b) => {
+            let (label, v, before) = match b.metric {
+                "revenue" => ("Revenue", fmt.money(b.value), fmt.money(b.previous_best)),
+                "attainment" => ("Attainment", att(b.value), att(b.previous_best)),
+                "rating" => (
+                    "Customer rating",
+                    fmt.judged(standards, Judged::Rating, b.value),
+                    fmt.judged(standards, Judged::Rating, b.previous_best),
+                ),
+                _ => ("Units", units(fmt, b.value), units(fmt, b.previous_best)),
+            };
+            ("New personal best".to_string(), format!("{label} {v} in {month_s} (best before: {before})"))
+        }
+        Celebrated::FirstAtQuota { attainment, quota } => {
+            ("First month at quota".to_string(), format!("{} of {} in {month_s}", att(*attainment), fmt.money(*quota)))
+        }
+        Celebrated::QuotaStreak { months, attainment } => {
+            (format!("{months} months in a row at quota"), format!("{} of quota in {month_s}", att(*attainment)))
+        }
+        Celebrated::CleanStreak { months } => (
+            format!("{months} months in a row of clean paperwork"),
+            format!("Every deal's paperwork complete and error-free through {month_s}"),
+        ),
+    };
+    ChatPost {
+        title: format!("{what}: {}", ev.name),
+        subtitle: format!("{} · {month_s} · {org}", ev.team),
+        sections: vec![ChatSection { heading: detail, lines: Vec::new() }],
+        footer: String::new(),
+        card_id: "celebration",
+    }
+}
+
+/// Units as shown: whole units without decimals, a split share to one decimal.
+fn units(fmt: &Format, v: rust_decimal::Decimal) -> String {
+    fmt.fixed(v, if v.fract().is_zero() { 0 } else { 1 })
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -219,8 +277,11 @@ pub fn payload(kind: ChatKind, post: &ChatPost) -> Value {
                 };
                 blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
             }
-            blocks
-                .push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": escape_html(&post.footer)}]}));
+            if !post.footer.is_empty() {
+                blocks.push(
+                    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": escape_html(&post.footer)}]}),
+                );
+            }
             json!({"text": escape_html(&format!("{} — {}", title, post.subtitle)), "blocks": blocks})
         }
         ChatKind::Teams => {
@@ -239,7 +300,11 @@ pub fn payload(kind: ChatKind, post: &ChatPost) -> Value {
                     );
                 }
             }
-            body.push(json!({"type": "TextBlock", "text": escape_teams(&post.footer), "isSubtle": true, "wrap": true}));
+            if !post.footer.is_empty() {
+                body.push(
+                    json!({"type": "TextBlock", "text": escape_teams(&post.footer), "isSubtle": true, "wrap": true}),
+                );
+            }
             json!({
                 "type": "message",
                 "attachments": [{
@@ -257,18 +322,20 @@ pub fn payload(kind: ChatKind, post: &ChatPost) -> Value {
         ChatKind::GoogleChat => {
             let mut sections = Vec::new();
             for (heading, lines) in fitted(post, escape_html) {
-                let text = if lines.is_empty() { "".to_string() } else { lines.join("<br>") };
-                let mut s = json!({"header": heading, "widgets": [{"textParagraph": {"text": text}}]});
-                if lines.is_empty() {
-                    s["widgets"] = json!([]);
-                }
-                sections.push(s);
+                // A section needs at least one widget: a heading alone is its paragraph.
+                sections.push(if lines.is_empty() {
+                    json!({"widgets": [{"textParagraph": {"text": heading}}]})
+                } else {
+                    json!({"header": heading, "widgets": [{"textParagraph": {"text": lines.join("<br>")}}]})
+                });
             }
-            sections.push(json!({"widgets": [{"textParagraph": {"text": escape_html(&post.footer)}}]}));
+            if !post.footer.is_empty() {
+                sections.push(json!({"widgets": [{"textParagraph": {"text": escape_html(&post.footer)}}]}));
+            }
             json!({
                 "text": escape_html(&format!("{} — {}", title, post.subtitle)),
                 "cardsV2": [{
-                    "cardId": "weekly-ranking",
+                    "cardId": post.card_id,
                     "card": {
                         "header": {"title": escape_html(&title), "subtitle": escape_html(&post.subtitle)},
                         "sections": sections,
@@ -292,6 +359,7 @@ mod tests {
                 lines: (1..=rows).map(|i| format!("{i}. Rep <{i}> & co — 50.0% · $1,000")).collect(),
             }],
             footer: "The PDF edition came by e-mail.".into(),
+            card_id: "weekly-ranking",
         }
     }
 
