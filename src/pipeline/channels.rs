@@ -140,6 +140,69 @@ pub(super) fn preview_weekly(cfg: &Config, summary: &mut DocsSummary, w: &Weekly
     Ok(())
 }
 
+/// The quota memo's month summary for each channel with `quota_memo` in its jobs
+/// ([`report::chat::quota_summary_post`]); `only` limits it to one channel. A channel
+/// whose teams have no active rep in the month gets nothing, said in `skipped`.
+fn quota_posts<'c>(
+    cfg: &'c Config,
+    m: &MonthStandings,
+    only: Option<&str>,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<ChannelPost<'c>>> {
+    let mut out = Vec::new();
+    for ch in
+        cfg.channels.iter().filter(|c| c.jobs.contains(&ChannelJob::QuotaMemo) && only.is_none_or(|o| o == c.name))
+    {
+        let teams: Vec<String> = ch.teams.iter().map(|t| fold_name(t)).collect();
+        match report::chat::quota_summary_post(&cfg.org.name, m, &teams, &cfg.org.format) {
+            Some(p) => out.push((ch, serde_json::to_vec(&report::chat::payload(ch.kind, &p))?)),
+            None => {
+                skipped.push(format!("channel {}: no active rep in {} in {}", ch.name, describe_teams(ch), m.period))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Queues, through the memo job's `sender`, the month's quota summary to each channel
+/// with `quota_memo` in its jobs: key `quota-memo/MONTH/channel:NAME/chat-post`. With
+/// `[quota_memo.approval]` the sender holds it with the memos: it is posted when they
+/// are approved, and never when they are rejected.
+pub(super) fn queue_quota_summary(
+    cfg: &Config,
+    sender: &Sender,
+    m: &MonthStandings,
+    summary: &mut super::MemoSummary,
+) -> Result<Vec<Sent>> {
+    let mut out = Vec::new();
+    for (ch, body) in quota_posts(cfg, m, None, &mut summary.skipped)? {
+        let key =
+            IdempotencyKey::new(KeyJob::QuotaMemo, m.period, KeyRecipient::Channel(ch.name.clone()), KeyKind::ChatPost);
+        let subject = format!("{} post to {}: quotas for {}", ch.kind.label(), ch.name, m.period);
+        out.push(sender.queue_post(&key, &recipient(&ch.name), &subject, body)?);
+    }
+    Ok(out)
+}
+
+/// Writes each payload of `posts` to `dir/NAME.json` (pretty-printed JSON) and lists
+/// the files in `written`.
+///
+/// Errors: the folder or a file cannot be written (named).
+fn write_previews(
+    dir: &std::path::Path,
+    posts: &[ChannelPost<'_>],
+    written: &mut Vec<std::path::PathBuf>,
+) -> Result<()> {
+    for (ch, body) in posts {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("{}.json", ch.name));
+        let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(body)?)?;
+        std::fs::write(&path, pretty).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(())
+}
+
 /// Whether channel `ch` is for `team` (roster spelling, matched folded): a company
 /// channel (no `teams`) is for every team.
 fn for_team(ch: &Channel, team: &str) -> bool {

@@ -100,6 +100,7 @@ impl Sender<'_> {
     /// (`channel:NAME`), its message the JSON `payload` and its subject `subject` (for
     /// `outbox list` and the dead-letter notice), unless the key is already in the
     /// ledger: same answers as [`Sender::queue`]. The Message-ID column holds the key.
+    /// A holding sender holds it instead, as it holds e-mails.
     pub(super) fn queue_post(
         &self,
         key: &IdempotencyKey,
@@ -125,6 +126,12 @@ impl Sender<'_> {
             subject: subject.to_string(),
             message: payload,
         };
+        if let Some(held) = &self.held {
+            // Held for approval with the memos: its content is the channel and the payload.
+            let content_hash = crate::domain::sha256_hex(&[channel.as_bytes(), b"\n", &entry.message].concat());
+            held.borrow_mut().push(crate::store::HeldMessage { entry, content_hash, facts: None });
+            return Ok(Sent::Queued);
+        }
         self.store.outbox_add(&entry, self.now)?;
         Ok(Sent::Queued)
     }

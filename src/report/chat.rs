@@ -184,6 +184,87 @@ pub fn celebration_post(
     }
 }
 
+/// The quota memo's month summary for a channel (issue 22, `jobs = ["quota_memo"]`):
+/// for a team channel (`teams` the channel's teams, folded) each team's quota total
+/// (summed revenue quotas of its active reps with one; units quota too when set), how
+/// many of its reps have a quota, how many have none, and who is new (hired since the
+/// first day of the month before the memo month); for a company channel (`teams`
+/// empty) the company's total and the teams' lines. Individual quotas are not shown
+/// (each rep's memo states theirs), nor any flag or address. `None` when no team of
+/// the channel has an active rep in the memo month.
+pub fn quota_summary_post(org: &str, m: &MonthStandings, teams: &[String], fmt: &Format) -> Option<ChatPost> {
+    use crate::domain::fold_name;
+    let month = fmt.month(m.period);
+    let since = m.period.prev().first_day();
+    let mut shown: Vec<&crate::domain::TeamStanding> =
+        m.teams.iter().filter(|t| t.reps > 0 && (teams.is_empty() || teams.contains(&fold_name(&t.team)))).collect();
+    if shown.is_empty() {
+        return None;
+    }
+    shown.sort_by(|a, b| a.team.cmp(&b.team));
+    let quota = |q: Option<rust_decimal::Decimal>, u: Option<rust_decimal::Decimal>| {
+        let mut s = q.map_or("no revenue quota".to_string(), |q| format!("{} quota", fmt.money(q)));
+        if let Some(u) = u {
+            s.push_str(&format!(" · {} units", units(fmt, u)));
+        }
+        s
+    };
+    let new_in = |team: &str| -> Vec<String> {
+        m.reps
+            .iter()
+            .filter(|s| s.active && s.team == team && s.hire_date.is_some_and(|h| h >= since))
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let team_line = |t: &crate::domain::TeamStanding| {
+        let with = t.reps as usize - t.without_quota.len();
+        let mut l = format!("{} · {with} of {} reps with a quota", quota(t.revenue_quota, t.units_quota), t.reps);
+        let new = new_in(&t.team).len();
+        if new > 0 {
+            l.push_str(&format!(" · {new} new"));
+        }
+        l
+    };
+    let mut sections = Vec::new();
+    let title = if teams.is_empty() {
+        let total: Option<rust_decimal::Decimal> = shown.iter().filter_map(|t| t.revenue_quota).reduce(|a, b| a + b);
+        let units_total = shown.iter().filter_map(|t| t.units_quota).reduce(|a, b| a + b);
+        let reps: u32 = shown.iter().map(|t| t.reps).sum();
+        let with: usize = shown.iter().map(|t| t.reps as usize - t.without_quota.len()).sum();
+        sections.push(ChatSection {
+            heading: format!(
+                "Company: {} · {with} of {reps} reps with a quota · {} teams",
+                quota(total, units_total),
+                shown.len()
+            ),
+            lines: Vec::new(),
+        });
+        sections.push(ChatSection {
+            heading: "Teams".into(),
+            lines: shown.iter().map(|t| format!("{}: {}", t.team, team_line(t))).collect(),
+        });
+        format!("{org} · quotas for {month}")
+    } else {
+        for t in &shown {
+            let new = new_in(&t.team);
+            let mut lines = Vec::new();
+            if !new.is_empty() {
+                lines.push(format!("Welcome to the team: {}", new.join(", ")));
+            }
+            sections.push(ChatSection { heading: format!("{}: {}", t.team, team_line(t)), lines });
+        }
+        let names: Vec<&str> = shown.iter().map(|t| t.team.as_str()).collect();
+        format!("{org} · quotas for {month} · {}", names.join(", "))
+    };
+    Some(ChatPost {
+        title,
+        subtitle: format!("{month}: each rep's own quota came in their quota memo"),
+        sections,
+        footer: String::new(),
+        card_id: "quota-summary",
+    })
+}
+
 /// Units as shown: whole units without decimals, a split share to one decimal.
 fn units(fmt: &Format, v: rust_decimal::Decimal) -> String {
     fmt.fixed(v, if v.fract().is_zero() { 0 } else { 1 })

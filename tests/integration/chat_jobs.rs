@@ -241,3 +241,92 @@ fn posts_to_one_slack_webhook_are_a_second_apart() {
     let span = *all.iter().max().unwrap() - *all.iter().min().unwrap();
     assert!(span < Duration::from_secs(11), "{span:?}");
 }
+
+/// The history above, plus Zed Zane (North, hired 16 November: new since the last
+/// memo) and December's quotas: Ann 100,000, Bob 110,000, Zed 50,000 (North: $260,000,
+/// 3 of 3 reps with a quota, 1 new); Cy 100,000, Nia none (South: $100,000, 1 of 2);
+/// the company $360,000, 4 of 5. `tables` is appended to the config.
+fn memo_env(tables: &str) -> Env {
+    let env = env_with("\"quota_memo\"");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    std::fs::write(env.path("quotad.toml"), format!("{cfg}\n{tables}\n")).unwrap();
+    put(
+        &env,
+        "roster.csv",
+        &format!("{ROSTER}R5,Zed Zane,zed@example.com,North,Mia Boss,mia@example.com,2026-11-16,Active\n"),
+    );
+    put(
+        &env,
+        "quotas.csv",
+        &format!(
+            "{}ann@example.com,2026-12,100000\nbob@example.com,2026-12,110000\nzed@example.com,2026-12,50000\ncy@example.com,2026-12,100000\n",
+            quotas()
+        ),
+    );
+    put(&env, "deals.csv", &history());
+    assert_eq!(env.quotad(&["--now", NOW, "import"]).code, 0);
+    env
+}
+
+const MEMO_NORTH: [&str; 1] =
+    ["*North: $260,000 quota · 3 of 3 reps with a quota · 1 new*\nWelcome to the team: Zed Zane"];
+const MEMO_COMPANY: [&str; 2] = [
+    "*Company: $360,000 quota · 4 of 5 reps with a quota · 2 teams*",
+    "*Teams*\nNorth: $260,000 quota · 3 of 3 reps with a quota · 1 new\nSouth: $100,000 quota · 1 of 2 reps with a quota",
+];
+
+#[test]
+fn the_quota_memo_posts_each_channel_its_teams_quota_summary_once_without_individual_quotas() {
+    let r = Receiver::start();
+    let env = memo_env("");
+    let run = quotad(&env, &r, &["run", "quota-memo", "--period", "2026-12"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let (north, company) = (r.bodies(NORTH), r.bodies(COMPANY));
+    assert_eq!((north.len(), company.len()), (1, 1), "{run:?}");
+    assert_eq!(north[0]["blocks"][0]["text"]["text"], "Test Homes · quotas for December 2026 · North");
+    assert_eq!(crate::chat::sections(&north[0]), MEMO_NORTH);
+    assert_eq!(company[0]["blocks"][0]["text"]["text"], "Test Homes · quotas for December 2026");
+    assert_eq!(crate::chat::sections(&company[0]), MEMO_COMPANY);
+    for body in [&north[0], &company[0]] {
+        let t = body.to_string();
+        // No one's own quota, no address.
+        assert!(!t.contains("$110,000") && !t.contains("$50,000") && !t.contains('@'), "{t}");
+    }
+    let row = env.store().outbox_get("quota-memo/2026-12/channel:north/chat-post").unwrap().unwrap();
+    assert_eq!(row.state.as_str(), "sent");
+    // The job again: nothing posted twice.
+    assert_eq!(quotad(&env, &r, &["run", "quota-memo", "--period", "2026-12"]).code, 0);
+    assert_eq!((r.bodies(NORTH).len(), r.bodies(COMPANY).len()), (1, 1));
+}
+
+/// The approval token the digest in the outbox folder names.
+fn digest_token(env: &Env) -> String {
+    let d = env.all_emails().into_iter().find(|e| e.file.contains("approval-digest")).expect("a digest");
+    d.subject.rsplit("(token ").next().unwrap().trim_end_matches(')').to_string()
+}
+
+#[test]
+fn a_held_quota_memo_holds_its_channel_posts_until_approved_and_a_rejected_one_posts_nothing() {
+    for approve in [true, false] {
+        let r = Receiver::start();
+        let env = memo_env("[quota_memo.approval]\nto = [\"salesops@test-homes.com\"]");
+        let run = quotad(&env, &r, &["run", "quota-memo", "--period", "2026-12"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("HELD for approval"), "{}", run.stdout);
+        assert_eq!((r.bodies(NORTH).len(), r.bodies(COMPANY).len()), (0, 0), "held: nothing posted");
+        assert!(env.store().outbox_get("quota-memo/2026-12/channel:north/chat-post").unwrap().is_none());
+        let tok = digest_token(&env);
+        if approve {
+            let ok = quotad(&env, &r, &["approve", "quota-memo", "--period", "2026-12", "--token", &tok]);
+            assert_eq!(ok.code, 0, "{ok:?}");
+            assert_eq!((r.bodies(NORTH).len(), r.bodies(COMPANY).len()), (1, 1), "{ok:?}");
+            assert_eq!(crate::chat::sections(&r.bodies(NORTH)[0]), MEMO_NORTH);
+        } else {
+            let no = quotad(&env, &r, &["reject", "quota-memo", "--period", "2026-12", "--reason", "wrong quotas"]);
+            assert_eq!(no.code, 0, "{no:?}");
+            let retry = quotad(&env, &r, &["outbox", "retry"]);
+            assert!(retry.code == 0 || retry.code == 1, "{retry:?}");
+            assert_eq!((r.bodies(NORTH).len(), r.bodies(COMPANY).len()), (0, 0), "rejected: never posted");
+        }
+    }
+}
