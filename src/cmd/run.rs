@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::shown;
 use super::signals::Signals;
-use crate::cli::Job;
+use crate::cli::{Job, PreviewJob};
 use crate::config::Config;
 use crate::domain::{IsoWeek, Period};
 use crate::pipeline::{
@@ -178,16 +178,27 @@ pub fn quarantine(
 }
 
 /// `quotad preview JOB --out DIR [--rep] [--period] [--week]`: PDFs only, nothing sent.
+#[allow(clippy::too_many_arguments)]
 pub fn preview(
     cfg: &Config,
-    job: Job,
+    job: PreviewJob,
     out: &std::path::Path,
     rep: Option<&str>,
     period: Option<Period>,
     week: Option<IsoWeek>,
+    channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
-    let s = pipeline::preview(cfg, self::job(job), out, rep, period, week, now)?;
+    let job = match job {
+        PreviewJob::Celebrations => {
+            let s = pipeline::preview_celebrations(cfg, out, period, channel, now)?;
+            return Ok(print_docs(cfg, &s));
+        }
+        PreviewJob::QuotaMemo => Job::QuotaMemo,
+        PreviewJob::WeeklyRanking => Job::WeeklyRanking,
+        PreviewJob::OneOnOne => Job::OneOnOne,
+    };
+    let s = pipeline::preview(cfg, self::job(job), out, rep, period, week, channel, now)?;
     Ok(print_docs(cfg, &s))
 }
 
@@ -199,7 +210,9 @@ fn print_docs(cfg: &Config, s: &DocsSummary) -> i32 {
         return 1;
     }
     let total: usize = s.files.iter().map(|f| f.2).sum();
-    say!("  {} PDF(s) written ({} KB in all)", s.files.len(), total.div_ceil(1024));
+    if !s.files.is_empty() || s.chat_previews.is_empty() {
+        say!("  {} PDF(s) written ({} KB in all)", s.files.len(), total.div_ceil(1024));
+    }
     for (path, pages, bytes) in s.files.iter().take(3) {
         say!("    {} ({pages} page{}, {} KB)", shown(path), if *pages == 1 { "" } else { "s" }, bytes.div_ceil(1024));
     }

@@ -8,7 +8,7 @@
 //! the config or any message. May import `store`, `deliver`, `report`, `config`,
 //! `domain`.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 
 use super::DocsSummary;
@@ -129,30 +129,16 @@ pub(super) fn queue_weekly(
 ///
 /// Errors: the folder or a file cannot be written (named).
 pub(super) fn preview_weekly(cfg: &Config, summary: &mut DocsSummary, w: &WeeklyInput<'_>) -> Result<()> {
-    let dir = cfg.paths.reports.join(format!("chat_{}", w.week));
-    for (ch, body) in weekly_posts(cfg, w, &mut summary.skipped)? {
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(format!("{}.json", ch.name));
-        let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body)?)?;
-        std::fs::write(&path, pretty).with_context(|| format!("cannot write {}", path.display()))?;
-        summary.chat_previews.push(path);
-    }
-    Ok(())
+    let posts = weekly_posts(cfg, w, &mut summary.skipped)?;
+    write_previews(&cfg.paths.reports.join(format!("chat_{}", w.week)), &posts, &mut summary.chat_previews)
 }
 
 /// The quota memo's month summary for each channel with `quota_memo` in its jobs
-/// ([`report::chat::quota_summary_post`]); `only` limits it to one channel. A channel
+/// ([`report::chat::quota_summary_post`]). A channel
 /// whose teams have no active rep in the month gets nothing, said in `skipped`.
-fn quota_posts<'c>(
-    cfg: &'c Config,
-    m: &MonthStandings,
-    only: Option<&str>,
-    skipped: &mut Vec<String>,
-) -> Result<Vec<ChannelPost<'c>>> {
+fn quota_posts<'c>(cfg: &'c Config, m: &MonthStandings, skipped: &mut Vec<String>) -> Result<Vec<ChannelPost<'c>>> {
     let mut out = Vec::new();
-    for ch in
-        cfg.channels.iter().filter(|c| c.jobs.contains(&ChannelJob::QuotaMemo) && only.is_none_or(|o| o == c.name))
-    {
+    for ch in cfg.channels.iter().filter(|c| c.jobs.contains(&ChannelJob::QuotaMemo)) {
         let teams: Vec<String> = ch.teams.iter().map(|t| fold_name(t)).collect();
         match report::chat::quota_summary_post(&cfg.org.name, m, &teams, &cfg.org.format) {
             Some(p) => out.push((ch, serde_json::to_vec(&report::chat::payload(ch.kind, &p))?)),
@@ -175,7 +161,7 @@ pub(super) fn queue_quota_summary(
     summary: &mut super::MemoSummary,
 ) -> Result<Vec<Sent>> {
     let mut out = Vec::new();
-    for (ch, body) in quota_posts(cfg, m, None, &mut summary.skipped)? {
+    for (ch, body) in quota_posts(cfg, m, &mut summary.skipped)? {
         let key =
             IdempotencyKey::new(KeyJob::QuotaMemo, m.period, KeyRecipient::Channel(ch.name.clone()), KeyKind::ChatPost);
         let subject = format!("{} post to {}: quotas for {}", ch.kind.label(), ch.name, m.period);
@@ -203,6 +189,81 @@ fn write_previews(
     Ok(())
 }
 
+/// `cfg` with only the channel `name` (for `quotad preview JOB --channel NAME`), which
+/// must post `job`.
+///
+/// Errors: no channel of that name (the error names the known ones), or it does not post
+/// `job` (the error names its jobs).
+pub(super) fn only_channel(cfg: &Config, name: &str, job: ChannelJob) -> Result<Config> {
+    let spelled = |j: ChannelJob| ChannelJob::ALL.iter().find(|(x, _)| *x == j).map_or("", |(_, n)| n);
+    let Some(ch) = cfg.channels.iter().find(|c| c.name == name) else {
+        let known: Vec<&str> = cfg.channels.iter().map(|c| c.name.as_str()).collect();
+        let known = if known.is_empty() { "none is configured".to_string() } else { known.join(", ") };
+        bail!("--channel {name}: no such channel in [[channels]] of {} (channels: {known})", cfg.file.display());
+    };
+    if !ch.jobs.contains(&job) {
+        let jobs: Vec<&str> = ch.jobs.iter().map(|j| spelled(*j)).collect();
+        bail!(
+            "--channel {name}: the channel does not post {} (its jobs: {}); add it to channels.jobs in {}",
+            spelled(job),
+            jobs.join(", "),
+            cfg.file.display()
+        );
+    }
+    let mut only = cfg.clone();
+    only.channels.retain(|c| c.name == name);
+    Ok(only)
+}
+
+/// `quotad preview quota-memo`: the month's quota summary each channel with
+/// `quota_memo` would be posted, written to `paths.reports/chat_quota-memo_MONTH/NAME.json`;
+/// nothing is queued.
+pub(super) fn preview_quota(
+    cfg: &Config,
+    store: &crate::store::Store,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<DocsSummary> {
+    let mut summary = DocsSummary { title: format!("Quota memo {period}: chat posts"), ..Default::default() };
+    let Some(m) = super::standings(store, &cfg.metrics, &[period], now)?.pop() else { return Ok(summary) };
+    let posts = quota_posts(cfg, &m, &mut summary.skipped)?;
+    write_previews(&cfg.paths.reports.join(format!("chat_quota-memo_{period}")), &posts, &mut summary.chat_previews)?;
+    Ok(summary)
+}
+
+/// `quotad preview celebrations`: every celebration of `month` each channel with
+/// `celebrations` would be posted (whether posted already or not), written to
+/// `paths.reports/chat_celebrations_MONTH/NAME/NN_WHAT.json`; nothing is queued.
+pub(super) fn preview_celebrations(
+    cfg: &Config,
+    store: &crate::store::Store,
+    month: Period,
+    now: DateTime<Utc>,
+) -> Result<DocsSummary> {
+    let mut summary = DocsSummary { title: format!("Celebrations of {month}: chat posts"), ..Default::default() };
+    let dir = cfg.paths.reports.join(format!("chat_celebrations_{month}"));
+    let mut n = 0;
+    for (ch, key, body) in celebration_posts(cfg, store, month, now)? {
+        n += 1;
+        let dir = dir.join(&ch.name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let what = match &key.kind {
+            KeyKind::Celebration(what, rep) => format!("{what}_{}", rep.as_str()),
+            k => k.to_string(),
+        };
+        let path = dir.join(format!("{n:02}_{what}.json"));
+        let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body)?)?;
+        std::fs::write(&path, pretty).with_context(|| format!("cannot write {}", path.display()))?;
+        summary.chat_previews.push(path);
+    }
+    if n == 0 {
+        summary.skipped.push(format!(
+            "no celebration in {month} (a final month's personal bests, first months at quota, streaks)"
+        ));
+    }
+    Ok(summary)
+}
+
 /// Whether channel `ch` is for `team` (roster spelling, matched folded): a company
 /// channel (no `teams`) is for every team.
 fn for_team(ch: &Channel, team: &str) -> bool {
@@ -227,14 +288,9 @@ fn celebration_posts<'c>(
     cfg: &'c Config,
     store: &crate::store::Store,
     month: Period,
-    only: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(&'c Channel, IdempotencyKey, Vec<u8>)>> {
-    let chans: Vec<&Channel> = cfg
-        .channels
-        .iter()
-        .filter(|c| c.jobs.contains(&ChannelJob::Celebrations) && only.is_none_or(|o| o == c.name))
-        .collect();
+    let chans: Vec<&Channel> = cfg.channels.iter().filter(|c| c.jobs.contains(&ChannelJob::Celebrations)).collect();
     if chans.is_empty() {
         return Ok(Vec::new());
     }
@@ -280,7 +336,7 @@ pub(super) fn queue_celebrations(
         done.held = Some(why);
         return Ok(done);
     }
-    for (ch, key, body) in celebration_posts(cfg, store, month, None, now)? {
+    for (ch, key, body) in celebration_posts(cfg, store, month, now)? {
         let subject = format!("{} post to {}: celebration {month}", ch.kind.label(), ch.name);
         if matches!(
             Sender::new(cfg, store, false, now).queue_post(&key, &recipient(&ch.name), &subject, body)?,

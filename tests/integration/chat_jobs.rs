@@ -248,6 +248,12 @@ fn posts_to_one_slack_webhook_are_a_second_apart() {
 /// the company $360,000, 4 of 5. `tables` is appended to the config.
 fn memo_env(tables: &str) -> Env {
     let env = env_with("\"quota_memo\"");
+    memo_data(&env, tables);
+    assert_eq!(env.quotad(&["--now", NOW, "import"]).code, 0);
+    env
+}
+
+fn memo_data(env: &Env, tables: &str) {
     let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
     std::fs::write(env.path("quotad.toml"), format!("{cfg}\n{tables}\n")).unwrap();
     put(
@@ -256,16 +262,14 @@ fn memo_env(tables: &str) -> Env {
         &format!("{ROSTER}R5,Zed Zane,zed@example.com,North,Mia Boss,mia@example.com,2026-11-16,Active\n"),
     );
     put(
-        &env,
+        env,
         "quotas.csv",
         &format!(
             "{}ann@example.com,2026-12,100000\nbob@example.com,2026-12,110000\nzed@example.com,2026-12,50000\ncy@example.com,2026-12,100000\n",
             quotas()
         ),
     );
-    put(&env, "deals.csv", &history());
-    assert_eq!(env.quotad(&["--now", NOW, "import"]).code, 0);
-    env
+    put(env, "deals.csv", &history());
 }
 
 const MEMO_NORTH: [&str; 1] =
@@ -329,4 +333,39 @@ fn a_held_quota_memo_holds_its_channel_posts_until_approved_and_a_rejected_one_p
             assert_eq!((r.bodies(NORTH).len(), r.bodies(COMPANY).len()), (0, 0), "rejected: never posted");
         }
     }
+}
+
+#[test]
+fn preview_with_channel_writes_only_that_channels_payloads_for_every_job_that_posts() {
+    let r = Receiver::start();
+    let env = env_with("\"weekly_ranking\", \"quota_memo\", \"celebrations\"");
+    memo_data(&env, "");
+    assert_eq!(quotad(&env, &r, &["import"]).code, 0);
+    let posted = (r.bodies(NORTH).len(), r.bodies(COMPANY).len());
+    let ok = |args: &[&str]| {
+        let run = quotad(&env, &r, args);
+        assert_eq!(run.code, 0, "{run:?}");
+        run
+    };
+    let week = ok(&["preview", "weekly-ranking", "--week", "2026-W48", "--channel", "north", "--out", "p"]);
+    assert_eq!(env.files_in("p"), ["chat_2026-W48"], "no PDF: {week:?}");
+    assert_eq!(env.files_in("p/chat_2026-W48"), ["north.json"]);
+    ok(&["preview", "quota-memo", "--period", "2026-12", "--channel", "company", "--out", "q"]);
+    assert_eq!(env.files_in("q/chat_quota-memo_2026-12"), ["company.json"]);
+    let memo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("q/chat_quota-memo_2026-12/company.json")).unwrap()).unwrap();
+    assert_eq!(crate::chat::sections(&memo), MEMO_COMPANY);
+    ok(&["preview", "celebrations", "--channel", "north", "--out", "c"]);
+    assert_eq!(env.files_in("c/chat_celebrations_2026-11"), ["north"]);
+    assert_eq!(env.files_in("c/chat_celebrations_2026-11/north").len(), 5);
+    // Previews post nothing.
+    assert_eq!((r.bodies(NORTH).len(), r.bodies(COMPANY).len()), posted);
+    // An unknown channel names the known ones; a job that posts nowhere says so.
+    let bad = quotad(&env, &r, &["preview", "weekly-ranking", "--channel", "west", "--out", "x"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("--channel west: no such channel in [[channels]] of"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("(channels: north, company)"), "{}", bad.stderr);
+    let sheets = quotad(&env, &r, &["preview", "one-on-one", "--channel", "north", "--out", "x"]);
+    assert!(sheets.stderr.contains("one-on-one posts to no chat channel"), "{}", sheets.stderr);
+    assert!(!env.path("x").exists());
 }
