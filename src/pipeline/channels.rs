@@ -32,6 +32,31 @@ pub(super) fn channel_of(entry: &OutboxEntry) -> Option<&str> {
     entry.recipient.strip_prefix("channel:")
 }
 
+/// `rows` in delivery order for pacing: the e-mails first, as they came, then the chat
+/// posts taking one channel's post after another's in turn (each channel's in the
+/// order they came), so that the wait between two posts to one webhook is spent on
+/// the others.
+pub(super) fn paced_order(rows: Vec<OutboxRow>) -> Vec<OutboxRow> {
+    let (chat, mut out): (Vec<OutboxRow>, Vec<OutboxRow>) =
+        rows.into_iter().partition(|r| channel_of(&r.entry).is_some());
+    let mut queues: Vec<(String, std::collections::VecDeque<OutboxRow>)> = Vec::new();
+    for r in chat {
+        let name = channel_of(&r.entry).unwrap_or_default().to_string();
+        match queues.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, q)) => q.push_back(r),
+            None => queues.push((name, std::collections::VecDeque::from([r]))),
+        }
+    }
+    while queues.iter().any(|(_, q)| !q.is_empty()) {
+        for (_, q) in &mut queues {
+            if let Some(r) = q.pop_front() {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
 /// Whether the outbox key `key` is a chat post's.
 pub(super) fn is_chat_key(key: &str) -> bool {
     key.parse::<IdempotencyKey>().is_ok_and(|k| matches!(k.recipient, KeyRecipient::Channel(_)))
@@ -353,11 +378,16 @@ pub(super) fn queue_celebrations(
 /// the server's `Retry-After` when it gives one, else after the `mail.retry_*` backoff) or dead (other answers, a
 /// channel no longer configured, its environment variable unset or not a webhook URL,
 /// or the last attempt allowed). `attempts` are those made before this one.
+///
+/// Posts to one webhook are spaced by `pacer` ([`chat::min_interval`] of the platform,
+/// after the end of the last post to that webhook in this delivery pass); a stop
+/// requested during that wait (at most a second) does not cut it short.
 pub(super) fn deliver_post(
     cfg: &Config,
     row: &OutboxRow,
     attempts: u32,
     policy: RetryPolicy,
+    pacer: &mut chat::Pacer,
     now: DateTime<Utc>,
 ) -> Result<RecipientOutcome> {
     let name = channel_of(&row.entry).unwrap_or_default();
@@ -370,7 +400,10 @@ pub(super) fn deliver_post(
         Err(e) => return Ok(dead(e)),
     };
     let timeouts = timeouts(ch);
-    match chat::post(&hook, &ch.name, ch.kind.label(), &row.entry.message, timeouts, now) {
+    std::thread::sleep(pacer.wait(&hook, chat::min_interval(ch.kind), std::time::Instant::now()));
+    let posted = chat::post(&hook, &ch.name, ch.kind.label(), &row.entry.message, timeouts, now);
+    pacer.posted(&hook, std::time::Instant::now());
+    match posted {
         Ok(()) => Ok(RecipientOutcome::Accepted),
         Err(e) => {
             let permanent = e.class() == FailureClass::Permanent;

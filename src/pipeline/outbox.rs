@@ -285,9 +285,11 @@ pub fn deliver_outbox(
         );
     }
     let policy = cfg.mail.retry;
+    // Posts to one webhook are spaced at the platform's rate (issue 22).
+    let mut pacer = crate::deliver::chat::Pacer::default();
     'delivery: loop {
         // A batch at a time: the messages carry their attachments.
-        let due = store.outbox_due_first(clock(), DELIVERY_BATCH)?;
+        let due = super::channels::paced_order(store.outbox_due_first(clock(), DELIVERY_BATCH)?);
         if due.is_empty() {
             match store.outbox_next_retry()? {
                 Some(at) if stop.waits_for_retries() => {
@@ -344,7 +346,7 @@ pub fn deliver_outbox(
                 for r in &due_to {
                     outcomes.push((
                         r.address.clone(),
-                        super::channels::deliver_post(cfg, row, r.attempts, policy, clock())?,
+                        super::channels::deliver_post(cfg, row, r.attempts, policy, &mut pacer, clock())?,
                     ));
                 }
                 record(store, &mut d, &e.idempotency_key, &outcomes, clock())?;
