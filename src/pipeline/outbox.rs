@@ -705,6 +705,8 @@ pub struct OutboxStatus {
     /// Rows per state, every state in ledger order (pending, sending, sent, failed,
     /// dead), zeros included.
     pub counts: Vec<(&'static str, u64)>,
+    /// Of those, the chat posts (issue 22) per state, zeros included.
+    pub chat_counts: Vec<(&'static str, u64)>,
     /// The oldest row not yet sent (pending, sending or failed), if any.
     pub oldest_waiting: Option<OutboxLine>,
     /// Every dead letter (at most 1000), oldest first.
@@ -718,10 +720,16 @@ pub fn outbox_status(store: &Store) -> Result<OutboxStatus> {
     let counts = store.outbox_counts()?;
     let count = |s: OutboxState| counts.iter().find(|(x, _)| *x == s).map(|(_, n)| *n).unwrap_or(0);
     let counts = OutboxState::ALL.iter().map(|s| (s.as_str(), count(*s))).collect();
+    let chat = store.outbox_chat_counts()?;
+    let chat_counts = OutboxState::ALL
+        .iter()
+        .map(|s| (s.as_str(), chat.iter().find(|(x, _)| x == s).map_or(0, |(_, n)| *n)))
+        .collect();
     let waiting = store.outbox_list(&[OutboxState::Pending, OutboxState::Sending, OutboxState::Failed], 1)?;
     let dead = store.outbox_list(&[OutboxState::Dead], 1000)?;
     Ok(OutboxStatus {
         counts,
+        chat_counts,
         oldest_waiting: waiting.first().map(OutboxLine::from),
         dead: dead.iter().map(OutboxLine::from).collect(),
     })

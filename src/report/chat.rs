@@ -477,6 +477,138 @@ mod tests {
         assert_eq!(slack["blocks"][0]["text"]["text"].as_str().unwrap().chars().count(), 150);
     }
 
+    /// Checks `p` against the platform's documented message schema and limits:
+    /// - Slack (Block Kit): `text` fallback; ≤ 50 blocks; a `header` is plain_text ≤ 150
+    ///   characters; a `section`'s mrkdwn text ≤ 3000; a `context` has 1–10 elements;
+    /// - Teams: `{type: message, attachments: [{contentType:
+    ///   application/vnd.microsoft.card.adaptive, content: AdaptiveCard 1.4}]}`, every
+    ///   body element a TextBlock with text; the whole message under Teams' 28 KB;
+    /// - Google Chat (cardsV2): a `cardId`, a card header title, every section with at
+    ///   least one widget, each a `textParagraph` with text; `text` ≤ 4096 characters
+    ///   and the message under 32,000 bytes.
+    fn check_schema(kind: ChatKind, p: &Value) -> Result<(), String> {
+        let len = |v: &Value| v.as_str().map(|s| s.chars().count()).ok_or(format!("not a string: {v}"));
+        match kind {
+            ChatKind::Slack => {
+                len(&p["text"])?;
+                let blocks = p["blocks"].as_array().ok_or("no blocks")?;
+                if blocks.is_empty() || blocks.len() > 50 {
+                    return Err(format!("{} blocks", blocks.len()));
+                }
+                for b in blocks {
+                    match b["type"].as_str() {
+                        Some("header") => {
+                            if b["text"]["type"] != "plain_text" || len(&b["text"]["text"])? > 150 {
+                                return Err(format!("bad header {b}"));
+                            }
+                        }
+                        Some("section") => {
+                            if b["text"]["type"] != "mrkdwn" || len(&b["text"]["text"])? > 3000 {
+                                return Err(format!("bad section {b}"));
+                            }
+                        }
+                        Some("context") => {
+                            let n = b["elements"].as_array().map_or(0, Vec::len);
+                            if !(1..=10).contains(&n) {
+                                return Err(format!("bad context {b}"));
+                            }
+                        }
+                        t => return Err(format!("unexpected block type {t:?}")),
+                    }
+                }
+            }
+            ChatKind::Teams => {
+                if p["type"] != "message" || p["attachments"].as_array().map_or(0, Vec::len) != 1 {
+                    return Err("not a message with one attachment".into());
+                }
+                let a = &p["attachments"][0];
+                if a["contentType"] != "application/vnd.microsoft.card.adaptive" {
+                    return Err("not an Adaptive Card".into());
+                }
+                let c = &a["content"];
+                if c["type"] != "AdaptiveCard" || c["version"] != "1.4" {
+                    return Err("not an AdaptiveCard 1.4".into());
+                }
+                for b in c["body"].as_array().ok_or("no body")? {
+                    if b["type"] != "TextBlock" {
+                        return Err(format!("not a TextBlock: {b}"));
+                    }
+                    len(&b["text"])?;
+                }
+                if p.to_string().len() > 28 * 1024 {
+                    return Err(format!("{} bytes", p.to_string().len()));
+                }
+            }
+            ChatKind::GoogleChat => {
+                if len(&p["text"])? > 4096 || p.to_string().len() > 32_000 {
+                    return Err("too long".into());
+                }
+                let c = &p["cardsV2"][0];
+                if len(&c["cardId"])? == 0 {
+                    return Err("empty cardId".into());
+                }
+                len(&c["card"]["header"]["title"])?;
+                for sec in c["card"]["sections"].as_array().ok_or("no sections")? {
+                    let w = sec["widgets"].as_array().ok_or("no widgets")?;
+                    if w.is_empty() {
+                        return Err(format!("a section without widgets: {sec}"));
+                    }
+                    for x in w {
+                        len(&x["textParagraph"]["text"])?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_post_meets_each_platforms_schema_and_limits_and_long_lists_say_and_n_more() {
+        use crate::domain::{BestKind, Celebrated, CelebratedEvent, Period, PersonalBest, Standards};
+        let fmt = Format::new("en-US", "USD").unwrap();
+        let standards = Standards {
+            rating: None,
+            paperwork: None,
+            min_ratings: 3,
+            below_target: rust_decimal::Decimal::new(8, 1),
+            off_pace: rust_decimal::Decimal::new(8, 1),
+        };
+        let nov = Period::new(2026, 11).unwrap();
+        let ev = |what| CelebratedEvent {
+            rep_key: "ann@example.com".into(),
+            name: "Ann <Archer> & Co".into(),
+            team: "North".into(),
+            what,
+        };
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        let best = ev(Celebrated::PersonalBest(PersonalBest {
+            metric: "attainment",
+            value: d("0.9995"),
+            previous_best: d("0.8"),
+            kind: BestKind::New,
+        }));
+        let cel = celebration_post("Test Homes", nov, &best, &standards, &fmt);
+        assert_eq!(cel.title, "New personal best: Ann <Archer> & Co");
+        assert_eq!(cel.sections[0].heading, "Attainment 99.9% in November 2026 (best before: 80.0%)");
+        let streak = celebration_post("Test Homes", nov, &ev(Celebrated::CleanStreak { months: 4 }), &standards, &fmt);
+        assert_eq!(streak.title, "4 months in a row of clean paperwork: Ann <Archer> & Co");
+        let mut huge = post(45);
+        huge.sections = (0..45)
+            .map(|i| ChatSection { heading: format!("Team {i}"), lines: (0..30).map(|j| format!("{j}. x")).collect() })
+            .collect();
+        for kind in ChatKind::ALL {
+            for p in [&cel, &streak, &post(32), &huge] {
+                let v = payload(kind, p);
+                check_schema(kind, &v).unwrap_or_else(|e| panic!("{kind:?}: {e}\n{v:#}"));
+            }
+            let v = payload(kind, &huge).to_string();
+            assert!(v.contains("…and 10 more") && v.contains("…and 5 more sections"), "{kind:?}: long lists");
+            assert!(payload(kind, &cel).to_string().contains("Ann &lt;Archer&gt; &amp; Co") || kind == ChatKind::Teams);
+        }
+        // The Google Chat card of a celebration says what it is.
+        assert_eq!(payload(ChatKind::GoogleChat, &cel)["cardsV2"][0]["cardId"], "celebration");
+    }
+
     #[test]
     fn ordinals() {
         let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111].into_iter().map(ordinal).collect();

@@ -369,3 +369,54 @@ fn preview_with_channel_writes_only_that_channels_payloads_for_every_job_that_po
     assert!(sheets.stderr.contains("one-on-one posts to no chat channel"), "{}", sheets.stderr);
     assert!(!env.path("x").exists());
 }
+
+/// `quotad serve` watching the inbox: the files dropped there are imported and the
+/// celebrations posted at once — north's 5 (its webhook set), the company's 8 dead
+/// letters (its variable unset) — and `status` and `/metrics` count them with the
+/// e-mails: 5 sent, 8 dead, of which chat posts the same.
+#[test]
+fn serve_posts_the_celebrations_of_a_watched_import_and_status_and_metrics_count_them() {
+    use crate::board::{Daemon, get, parse_prometheus, wait_for};
+    let r = Receiver::start();
+    let env = env_with("\"celebrations\"");
+    let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
+    let serve = "[schedule]\nsettle_seconds = 1\nrescan_seconds = 1\nheartbeat_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n[web]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(env.path("quotad.toml"), format!("{cfg}\n{serve}")).unwrap();
+    put(&env, "roster.csv", ROSTER);
+    put(&env, "quotas.csv", &quotas());
+    put(&env, "deals.csv", &history());
+    let north = r.url(NORTH);
+    let d = Daemon::start(
+        &env,
+        &["--now", NOW, "serve"],
+        &[("QUOTAD_TEST_SLACK_NORTH", &north), ("QUOTAD_BOARD_TOKEN", "chat-jobs-test-token-0123")],
+    );
+    assert!(wait_for(Duration::from_secs(90), || r.bodies(NORTH).len() == 5), "{}", d.out());
+    assert!(
+        wait_for(Duration::from_secs(30), || d.out().contains("inbox: celebrations of 2026-11: 13 new post(s)")),
+        "{}",
+        d.out()
+    );
+    assert_eq!(posts(&r, NORTH), set(&ANN.iter().chain(&BOB).copied().collect::<Vec<_>>()));
+    let value = |text: &str, name: &str| parse_prometheus(text).into_iter().find(|(n, _)| n == name).map(|(_, v)| v);
+    let mut text = String::new();
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            text = get(&d.url("/metrics")).2;
+            value(&text, "quotad_outbox_chat_posts{state=\"dead\"}") == Some(8.0)
+        }),
+        "{text}"
+    );
+    assert_eq!(value(&text, "quotad_outbox_chat_posts{state=\"sent\"}"), Some(5.0), "{text}");
+    assert_eq!(value(&text, "quotad_outbox_messages{state=\"sent\"}"), Some(5.0), "{text}");
+    assert_eq!(value(&text, "quotad_dead_letters"), Some(8.0), "{text}");
+    let status = env.quotad(&["--now", NOW, "status"]);
+    assert!(status.stdout.contains("  0 pending, 0 sending, 5 sent, 0 failed, 8 dead"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("  of which chat posts: 0 pending, 0 sending, 5 sent, 0 failed, 8 dead"),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("celebrations/2026-11/channel:company/celebration-"), "{}", status.stdout);
+    no_secret("serve", &format!("{}{}", d.out(), status.stdout));
+}
