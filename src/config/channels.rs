@@ -210,6 +210,19 @@ mod tests {
     }
 
     #[test]
+    fn jobs_read_each_once_in_the_order_given() {
+        let c = parse("[[channels]]\nname = \"n\"\nkind = \"slack\"\nwebhook_env = \"X\"\njobs = [\"celebrations\", \"quota_memo\", \"celebrations\"]\n")
+            .unwrap();
+        assert_eq!(c[0].jobs, [ChannelJob::Celebrations, ChannelJob::QuotaMemo]);
+        let e = parse("[[channels]]\nname = \"n\"\nkind = \"slack\"\nwebhook_env = \"X\"\njobs = [\"celebration\"]\n")
+            .unwrap_err();
+        assert!(
+            e.ends_with("'celebration' cannot post to a channel: expected weekly_ranking, celebrations or quota_memo"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn mistakes_name_the_key_and_line() {
         let ch = |rest: &str| parse(&format!("[[channels]]\nname = \"a\"\n{rest}")).unwrap_err();
         let e = ch("kind = \"discord\"\nwebhook_env = \"X\"\n");
