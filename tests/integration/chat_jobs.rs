@@ -257,7 +257,7 @@ fn memo_data(env: &Env, tables: &str) {
     let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
     std::fs::write(env.path("quotad.toml"), format!("{cfg}\n{tables}\n")).unwrap();
     put(
-        &env,
+        env,
         "roster.csv",
         &format!("{ROSTER}R5,Zed Zane,zed@example.com,North,Mia Boss,mia@example.com,2026-11-16,Active\n"),
     );
