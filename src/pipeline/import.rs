@@ -277,7 +277,16 @@ pub fn import_where(
         Err(e) => return Err(e),
     }
     if summary.imported() > 0 {
-        summary.celebrations = super::channels::queue_celebrations(cfg, store, now)?;
+        // The files are stored whatever comes of this: a failure here is reported, not
+        // the import's (the next import queues what is new then).
+        summary.celebrations = super::channels::queue_celebrations(cfg, store, now).unwrap_or_else(|e| {
+            tracing::warn!("celebrations for the chat channels not queued: {e:#}");
+            super::CelebrationsQueued {
+                month: Some(Period::of(now.with_timezone(&cfg.org.time_zone).date_naive()).prev()),
+                queued: 0,
+                held: Some(format!("could not be queued: {e:#}")),
+            }
+        });
     }
     Ok(summary)
 }
