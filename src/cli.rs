@@ -82,8 +82,9 @@ pub enum Command {
     },
     /// Render a job's PDFs into a folder without sending anything or touching the outbox.
     Preview {
-        /// The job: `weekly-ranking` or `one-on-one`.
-        job: Job,
+        /// The job: `weekly-ranking` or `one-on-one` (PDFs and chat posts), `quota-memo`
+        /// or `celebrations` (chat posts).
+        job: PreviewJob,
         /// The folder to write the PDFs to.
         #[arg(long)]
         out: PathBuf,
@@ -98,6 +99,9 @@ pub enum Command {
         /// that the exports cover).
         #[arg(long, value_parser = parse_week)]
         week: Option<IsoWeek>,
+        /// Only this chat channel's payload(s) (`[[channels]] name`), no PDF.
+        #[arg(long)]
+        channel: Option<String>,
     },
     /// Validate the config, the column mappings and the templates; list what the inbox holds.
     Check {
@@ -338,6 +342,19 @@ pub enum Job {
     OneOnOne,
     /// Import, then every job.
     All,
+}
+
+/// Jobs that `quotad preview` can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PreviewJob {
+    /// The quota memo's team summary posted to chat channels.
+    QuotaMemo,
+    /// The weekly ranking PDFs and chat posts.
+    WeeklyRanking,
+    /// The 1:1 prep sheets.
+    OneOnOne,
+    /// The celebrations an import posts to chat channels (`--period`: the month).
+    Celebrations,
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {

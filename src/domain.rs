@@ -1118,3 +1118,61 @@ impl ChatKind {
         }
     }
 }
+
+/// What one celebrated event is (docs/definitions.md: Celebrations; issue 22: posted to
+/// chat channels as they happen after an import). Only positive results: the rules of
+/// [`Standing::personal_bests`], [`Standing::first_at_quota`], [`Standing::quota_streak`]
+/// and [`Standing::clean_streak`], for a final month.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Celebrated {
+    /// A new (not matched) personal best.
+    PersonalBest(PersonalBest),
+    /// The rep's first month at quota: attainment (a fraction, ≥ 1) and the revenue quota.
+    FirstAtQuota {
+        /// Attainment, a fraction.
+        attainment: Decimal,
+        /// Revenue quota, currency units.
+        quota: Money,
+    },
+    /// Two or more months in a row at quota, ending this month.
+    QuotaStreak {
+        /// Months in the streak.
+        months: u32,
+        /// This month's attainment, a fraction.
+        attainment: Decimal,
+    },
+    /// Two or more months in a row of clean paperwork, ending this month.
+    CleanStreak {
+        /// Months in the streak.
+        months: u32,
+    },
+}
+
+/// One celebrated event of one rep in one month: who (identity key, name, team as at
+/// the month's end) and what. Never an e-mail address or a flag in what is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CelebratedEvent {
+    /// The rep's identity key (hashed into the idempotency key, never shown).
+    pub rep_key: String,
+    /// The rep's name.
+    pub name: String,
+    /// The rep's team at the month's end.
+    pub team: String,
+    /// What is celebrated.
+    pub what: Celebrated,
+}
+
+impl CelebratedEvent {
+    /// What is celebrated, as the idempotency key spells it: `personal-best-revenue`
+    /// (`-units`, `-attainment`, `-rating`), `first-at-quota`, `quota-streak`,
+    /// `clean-streak`. With the rep and the month it identifies the event: a streak
+    /// that grows next month is another month's event.
+    pub fn slug(&self) -> String {
+        match &self.what {
+            Celebrated::PersonalBest(b) => format!("personal-best-{}", b.metric),
+            Celebrated::FirstAtQuota { .. } => "first-at-quota".into(),
+            Celebrated::QuotaStreak { .. } => "quota-streak".into(),
+            Celebrated::CleanStreak { .. } => "clean-streak".into(),
+        }
+    }
+}

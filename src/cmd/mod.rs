@@ -57,8 +57,8 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
             run::run(&cfg, job, period, corrections, resend, week, ignore_quarantine, now, if_locked)
         }
         Command::Serve { speed } => serve::serve(&cfg, cli.now, speed),
-        Command::Preview { job, out, rep, period, week } => {
-            run::preview(&cfg, job, &out, rep.as_deref(), period, week, now)
+        Command::Preview { job, out, rep, period, week, channel } => {
+            run::preview(&cfg, job, &out, rep.as_deref(), period, week, channel.as_deref(), now)
         }
         Command::Check { inbox } => check::check(&cfg, inbox, now),
         Command::Imports { limit } => run::imports(&cfg, limit),

@@ -36,6 +36,10 @@ pub fn status(cfg: &Config, s: &OutboxStatus, now: DateTime<Utc>) -> i32 {
     say!("Outbox in {}; delivery through {}", shown(&cfg.paths.state), transport_label(cfg));
     let line: Vec<String> = s.counts.iter().map(|(state, n)| format!("{n} {state}")).collect();
     say!("  {}", line.join(", "));
+    if s.chat_counts.iter().any(|(_, n)| *n > 0) {
+        let line: Vec<String> = s.chat_counts.iter().map(|(state, n)| format!("{n} {state}")).collect();
+        say!("  of which chat posts: {}", line.join(", "));
+    }
     match &s.oldest_waiting {
         Some(r) => say!(
             "  oldest not yet sent: {} ({}), queued {} ({} ago)",

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::shown;
 use super::signals::Signals;
-use crate::cli::Job;
+use crate::cli::{Job, PreviewJob};
 use crate::config::Config;
 use crate::domain::{IsoWeek, Period};
 use crate::pipeline::{
@@ -22,8 +22,9 @@ pub fn import_only(cfg: &Config, now: DateTime<Utc>, if_locked: IfLocked) -> Res
     let mut store = pipeline::open_store(cfg)?;
     let summary = pipeline::import(cfg, &mut store, now, signals.stop())?;
     print_import(cfg, &summary);
-    if notified(&summary) && !signals.stop().requested() {
-        // The admin's quarantine notices go out now, not with the next job.
+    if (notified(&summary) || summary.celebrations.queued > 0) && !signals.stop().requested() {
+        // The admin's quarantine notices and the celebrations go out now, not with the
+        // next job.
         let templates = pipeline::load_templates(cfg)?;
         let d = pipeline::deliver_outbox(cfg, &mut store, &templates, now, signals.stop())?;
         say!("  delivery: {} message(s) sent through {}, {} dead", d.sent.len(), d.transport, d.dead.len());
@@ -177,16 +178,27 @@ pub fn quarantine(
 }
 
 /// `quotad preview JOB --out DIR [--rep] [--period] [--week]`: PDFs only, nothing sent.
+#[allow(clippy::too_many_arguments)]
 pub fn preview(
     cfg: &Config,
-    job: Job,
+    job: PreviewJob,
     out: &std::path::Path,
     rep: Option<&str>,
     period: Option<Period>,
     week: Option<IsoWeek>,
+    channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
-    let s = pipeline::preview(cfg, self::job(job), out, rep, period, week, now)?;
+    let job = match job {
+        PreviewJob::Celebrations => {
+            let s = pipeline::preview_celebrations(cfg, out, period, channel, now)?;
+            return Ok(print_docs(cfg, &s));
+        }
+        PreviewJob::QuotaMemo => Job::QuotaMemo,
+        PreviewJob::WeeklyRanking => Job::WeeklyRanking,
+        PreviewJob::OneOnOne => Job::OneOnOne,
+    };
+    let s = pipeline::preview(cfg, self::job(job), out, rep, period, week, channel, now)?;
     Ok(print_docs(cfg, &s))
 }
 
@@ -198,7 +210,9 @@ fn print_docs(cfg: &Config, s: &DocsSummary) -> i32 {
         return 1;
     }
     let total: usize = s.files.iter().map(|f| f.2).sum();
-    say!("  {} PDF(s) written ({} KB in all)", s.files.len(), total.div_ceil(1024));
+    if !s.files.is_empty() || s.chat_previews.is_empty() {
+        say!("  {} PDF(s) written ({} KB in all)", s.files.len(), total.div_ceil(1024));
+    }
     for (path, pages, bytes) in s.files.iter().take(3) {
         say!("    {} ({pages} page{}, {} KB)", shown(path), if *pages == 1 { "" } else { "s" }, bytes.div_ceil(1024));
     }
@@ -320,6 +334,19 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
         s.rows_rejected(),
         s.quarantined()
     );
+    if let Some(line) = celebrations_line(&s.celebrations) {
+        say!("  {line}");
+    }
+}
+
+/// What an import queued for the chat channels, in one line (`None` when no channel
+/// posts celebrations or nothing was imported).
+pub(super) fn celebrations_line(c: &pipeline::CelebrationsQueued) -> Option<String> {
+    let month = c.month?;
+    Some(match &c.held {
+        Some(why) => format!("celebrations of {month}: not posted, {why}"),
+        None => format!("celebrations of {month}: {} new post(s) to the chat channels", c.queued),
+    })
 }
 
 fn print_memo(cfg: &Config, m: &MemoSummary) {

@@ -378,6 +378,9 @@ impl Worker {
                     };
                     say(&format!("inbox: {} {what}", f.file));
                 }
+                if let Some(line) = super::run::celebrations_line(&summary.celebrations) {
+                    say(&format!("inbox: {line}"));
+                }
             }
             Err(e) => say(&format!("inbox: import failed: {e:#}")),
         }

@@ -18,6 +18,21 @@ pub enum ChannelJob {
     /// `weekly_ranking`: the top of the company board and the team's table, each
     /// weekly-ranking run that sends.
     WeeklyRanking,
+    /// `celebrations`: each celebration that is new with an import (personal bests, first
+    /// month at quota, streaks), once ever per channel.
+    Celebrations,
+    /// `quota_memo`: the month's quota summary of the channel's teams, when the
+    /// first-of-month memos are sent (held with them under `[quota_memo.approval]`).
+    QuotaMemo,
+}
+
+impl ChannelJob {
+    /// Every job, in the config's spelling.
+    pub const ALL: [(ChannelJob, &'static str); 3] = [
+        (ChannelJob::WeeklyRanking, "weekly_ranking"),
+        (ChannelJob::Celebrations, "celebrations"),
+        (ChannelJob::QuotaMemo, "quota_memo"),
+    ];
 }
 
 /// One chat channel (config `[[channels]]`).
@@ -33,7 +48,8 @@ pub struct Channel {
     /// The teams it is for, as the roster spells them (matched folded); empty = the
     /// whole company (the company's top and the teams' table).
     pub teams: Vec<String>,
-    /// The jobs that post to it (default `["weekly_ranking"]`).
+    /// The jobs that post to it (default `["weekly_ranking"]`; also `celebrations`,
+    /// `quota_memo`).
     pub jobs: Vec<ChannelJob>,
     /// Timeout of a whole post, seconds (default 30; the connection gets at most 10).
     pub timeout_seconds: u64,
@@ -130,15 +146,19 @@ pub(super) fn channels(
             Some(list) => {
                 let mut jobs = Vec::new();
                 for j in list.get_ref() {
-                    jobs.push(match j.get_ref().trim() {
-                        "weekly_ranking" => ChannelJob::WeeklyRanking,
-                        other => {
-                            return Err(err(
-                                j.span(),
-                                format!("{}: '{other}' cannot post to a channel: expected weekly_ranking", at("jobs")),
-                            ));
-                        }
-                    });
+                    let name = j.get_ref().trim();
+                    let Some((job, _)) = ChannelJob::ALL.into_iter().find(|(_, n)| *n == name) else {
+                        return Err(err(
+                            j.span(),
+                            format!(
+                                "{}: '{name}' cannot post to a channel: expected weekly_ranking, celebrations or quota_memo",
+                                at("jobs")
+                            ),
+                        ));
+                    };
+                    if !jobs.contains(&job) {
+                        jobs.push(job);
+                    }
                 }
                 jobs
             }
@@ -187,6 +207,19 @@ mod tests {
             }]
         );
         assert_eq!(parse("").unwrap(), []);
+    }
+
+    #[test]
+    fn jobs_read_each_once_in_the_order_given() {
+        let c = parse("[[channels]]\nname = \"n\"\nkind = \"slack\"\nwebhook_env = \"X\"\njobs = [\"celebrations\", \"quota_memo\", \"celebrations\"]\n")
+            .unwrap();
+        assert_eq!(c[0].jobs, [ChannelJob::Celebrations, ChannelJob::QuotaMemo]);
+        let e = parse("[[channels]]\nname = \"n\"\nkind = \"slack\"\nwebhook_env = \"X\"\njobs = [\"celebration\"]\n")
+            .unwrap_err();
+        assert!(
+            e.ends_with("'celebration' cannot post to a channel: expected weekly_ranking, celebrations or quota_memo"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -15,6 +15,46 @@ use chrono::{DateTime, Utc};
 
 use super::FailureClass;
 
+/// The least time between two posts to one webhook, from each platform's documented
+/// rate: Slack allows 1 message per second per incoming webhook (short bursts
+/// tolerated); Google Chat 60 message writes per minute per space, shared by its
+/// webhooks; Microsoft Teams 4 requests per second per incoming webhook (its connector
+/// limits: also 60 per 30 s, 100 per hour — beyond that Teams answers 429, which waits
+/// its `Retry-After`). One a second for Slack and Google Chat, one every half second
+/// for Teams.
+pub fn min_interval(kind: crate::domain::ChatKind) -> Duration {
+    match kind {
+        crate::domain::ChatKind::Slack | crate::domain::ChatKind::GoogleChat => Duration::from_secs(1),
+        crate::domain::ChatKind::Teams => Duration::from_millis(500),
+    }
+}
+
+/// Spaces the posts to each webhook within one delivery pass: remembers when the last
+/// post to each [`Webhook`] ended (in memory only: the URL is never stored).
+#[derive(Debug, Default)]
+pub struct Pacer {
+    last: Vec<(Webhook, std::time::Instant)>,
+}
+
+impl Pacer {
+    /// How long to wait, from `now`, before the next post to `hook` keeps `gap` after
+    /// the end of the last one (zero for a webhook not posted to yet).
+    pub fn wait(&self, hook: &Webhook, gap: Duration, now: std::time::Instant) -> Duration {
+        self.last
+            .iter()
+            .find(|(h, _)| h == hook)
+            .map_or(Duration::ZERO, |(_, at)| (*at + gap).saturating_duration_since(now))
+    }
+
+    /// Records that a post to `hook` ended at `at`.
+    pub fn posted(&mut self, hook: &Webhook, at: std::time::Instant) {
+        match self.last.iter_mut().find(|(h, _)| h == hook) {
+            Some(e) => e.1 = at,
+            None => self.last.push((hook.clone(), at)),
+        }
+    }
+}
+
 /// An incoming-webhook URL, checked: `https://…`, or `http://` to a loopback host only
 /// (a relay or a test server on this machine). `Debug` and `Display` show only its
 /// origin.
@@ -189,6 +229,22 @@ pub fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pacer_spaces_posts_to_one_webhook_only() {
+        let a = Webhook::parse("https://hooks.slack.com/services/A").unwrap();
+        let b = Webhook::parse("https://hooks.slack.com/services/B").unwrap();
+        let t0 = std::time::Instant::now();
+        let mut p = Pacer::default();
+        let gap = min_interval(crate::domain::ChatKind::Slack);
+        assert_eq!(p.wait(&a, gap, t0), Duration::ZERO);
+        p.posted(&a, t0);
+        assert_eq!(p.wait(&a, gap, t0 + Duration::from_millis(300)), Duration::from_millis(700));
+        assert_eq!(p.wait(&b, gap, t0), Duration::ZERO, "another webhook does not wait");
+        assert_eq!(p.wait(&a, gap, t0 + Duration::from_secs(2)), Duration::ZERO);
+        assert_eq!(min_interval(crate::domain::ChatKind::Teams), Duration::from_millis(500));
+        assert_eq!(min_interval(crate::domain::ChatKind::GoogleChat), Duration::from_secs(1));
+    }
 
     #[test]
     fn webhooks_are_https_or_loopback_http() {

@@ -30,11 +30,14 @@ pub enum KeyJob {
     Schedule,
     /// `glyphs`: the admin's notice about names no font could draw; period `JOB-PERIOD`.
     Glyphs,
+    /// `celebrations`: a celebration posted to a chat channel after an import; period
+    /// the celebrated month.
+    Celebrations,
 }
 
 impl KeyJob {
     /// Every job, for parsing.
-    pub const ALL: [KeyJob; 7] = [
+    pub const ALL: [KeyJob; 8] = [
         KeyJob::QuotaMemo,
         KeyJob::WeeklyRanking,
         KeyJob::OneOnOne,
@@ -42,6 +45,7 @@ impl KeyJob {
         KeyJob::DeadLetters,
         KeyJob::Schedule,
         KeyJob::Glyphs,
+        KeyJob::Celebrations,
     ];
 
     /// The key's (and the outbox `job` column's) spelling.
@@ -54,6 +58,7 @@ impl KeyJob {
             KeyJob::DeadLetters => "dead-letters",
             KeyJob::Schedule => "schedule",
             KeyJob::Glyphs => "glyphs",
+            KeyJob::Celebrations => "celebrations",
         }
     }
 
@@ -192,6 +197,12 @@ pub enum KeyKind {
     ApprovalDeadline(KeyDigest),
     /// `chat-post`: one post to a chat channel (the message is its JSON payload).
     ChatPost,
+    /// `celebration-WHAT-REP`: one celebrated event posted to a chat channel, e.g.
+    /// `celebration-personal-best-revenue-3fa2c1d0e9b8`: WHAT is what was celebrated
+    /// (`personal-best-METRIC`, `first-at-quota`, `quota-streak`, `clean-streak`), REP
+    /// the digest of the rep's identity key ([`KeyDigest::of`]), so that the key names
+    /// the event (rep, what, and the key's period: the month) and never an address.
+    Celebration(String, KeyDigest),
 }
 
 impl KeyKind {
@@ -203,6 +214,7 @@ impl KeyKind {
             KeyKind::TeamCorrection(_) => "team-correction".into(),
             KeyKind::ApprovalDigest(_) => "approval-digest".into(),
             KeyKind::ApprovalDeadline(_) => "approval-deadline".into(),
+            KeyKind::Celebration(..) => "celebration".into(),
             k => k.to_string(),
         }
     }
@@ -230,6 +242,7 @@ impl fmt::Display for KeyKind {
             KeyKind::ApprovalDigest(d) => return write!(f, "approval-digest-{}", d.as_str()),
             KeyKind::ApprovalDeadline(d) => return write!(f, "approval-deadline-{}", d.as_str()),
             KeyKind::ChatPost => "chat-post",
+            KeyKind::Celebration(what, rep) => return write!(f, "celebration-{what}-{}", rep.as_str()),
         };
         f.write_str(s)
     }
@@ -268,6 +281,11 @@ impl FromStr for KeyKind {
         }
         if let Some(d) = s.strip_prefix("approval-deadline-") {
             return Ok(KeyKind::ApprovalDeadline(d.parse()?));
+        }
+        if let Some((what, rep)) = s.strip_prefix("celebration-").and_then(|r| r.rsplit_once('-'))
+            && !what.is_empty()
+        {
+            return Ok(KeyKind::Celebration(what.to_string(), rep.parse()?));
         }
         if let Some(ident) = s.strip_prefix("rep:").filter(|i| !i.is_empty()) {
             return Ok(KeyKind::RepSheet(ident.to_string()));
@@ -535,5 +553,23 @@ mod tests {
         assert_eq!(key.to_string(), text);
         assert_eq!(text.parse::<IdempotencyKey>().unwrap(), key);
         assert_eq!(KeyKind::ChatPost.column(), "chat-post");
+    }
+
+    #[test]
+    fn a_celebration_key_names_the_event_and_reads_back() {
+        let rep = KeyDigest::of("ann@example.com");
+        let key = IdempotencyKey::new(
+            KeyJob::Celebrations,
+            "2026-11",
+            KeyRecipient::Channel("north".into()),
+            KeyKind::Celebration("personal-best-revenue".into(), rep.clone()),
+        );
+        let text = format!("celebrations/2026-11/channel:north/celebration-personal-best-revenue-{}", rep.as_str());
+        assert_eq!(key.to_string(), text);
+        assert!(!text.contains('@'), "{text}");
+        assert_eq!(text.parse::<IdempotencyKey>().unwrap(), key);
+        assert_eq!(key.kind.column(), "celebration");
+        assert!("celebrations/2026-11/channel:north/celebration-first-at-quota-xyz".parse::<IdempotencyKey>().is_err());
+        assert!("celebrations/2026-11/channel:north/celebration--0123456789ab".parse::<IdempotencyKey>().is_err());
     }
 }

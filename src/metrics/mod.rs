@@ -1215,6 +1215,41 @@ pub fn team_celebrations(m: &MonthStandings, team: &str, names: &NameOrder) -> C
     c
 }
 
+/// Every celebrated event of a final month, for the chat channels' posts after an
+/// import (issue 22): each active rep's new personal bests, first month at quota, and
+/// streaks of two or more months at quota or of clean paperwork — the rules of
+/// [`MonthStandings::celebrations`] (positive results only: nobody is celebrated for
+/// $0), one event each. Empty for a preliminary month or one without results. In the
+/// order of `m.reps`, each rep's events in the order above.
+pub fn celebrated_events(m: &MonthStandings) -> Vec<crate::domain::CelebratedEvent> {
+    use crate::domain::{Celebrated, CelebratedEvent};
+    if m.preliminary || !m.has_results {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for s in m.reps.iter().filter(|s| s.active) {
+        let ev =
+            |what| CelebratedEvent { rep_key: s.rep_key.clone(), name: s.name.clone(), team: s.team.clone(), what };
+        for b in s.personal_bests.iter().filter(|b| b.kind == BestKind::New && b.value > Decimal::ZERO) {
+            out.push(ev(Celebrated::PersonalBest(b.clone())));
+        }
+        if s.first_at_quota
+            && let (Some(attainment), Some(quota)) = (s.attainment, s.revenue_quota)
+        {
+            out.push(ev(Celebrated::FirstAtQuota { attainment, quota }));
+        }
+        if s.quota_streak >= 2
+            && let Some(attainment) = s.attainment
+        {
+            out.push(ev(Celebrated::QuotaStreak { months: s.quota_streak, attainment }));
+        }
+        if s.clean_streak >= 2 {
+            out.push(ev(Celebrated::CleanStreak { months: s.clean_streak }));
+        }
+    }
+    out
+}
+
 fn celebrations(reps: &[Standing], boards: &[Board], names: &NameOrder) -> Celebrations {
     let active: Vec<&Standing> = reps.iter().filter(|s| s.active).collect();
     let mut by_name = active.clone();

@@ -483,6 +483,10 @@ fn digest(
                 corrections_held += 1;
                 "correction (manager)"
             }
+            "chat-post" => {
+                other += 1;
+                "chat post: the teams' quota summary"
+            }
             _ => {
                 other += 1;
                 "notice"

@@ -225,6 +225,19 @@ pub fn prometheus(cfg: &Config, now: DateTime<Utc>) -> Result<String> {
         })
         .collect();
     family("quotad_outbox_messages", "Messages in the outbox ledger by state.", &by_state);
+    let chat = store.outbox_chat_counts()?;
+    let chat_by_state: Vec<(String, f64)> = OutboxState::ALL
+        .iter()
+        .map(|s| {
+            let n = chat.iter().find(|(x, _)| x == s).map_or(0, |(_, n)| *n);
+            (labels(&[("state", s.as_str())]), n as f64)
+        })
+        .collect();
+    family(
+        "quotad_outbox_chat_posts",
+        "Of the outbox's messages, the chat posts (Slack, Teams, Google Chat) by state.",
+        &chat_by_state,
+    );
     let dead = counts.iter().find(|(x, _)| *x == OutboxState::Dead).map_or(0, |(_, n)| *n);
     family("quotad_dead_letters", "Messages given up on (dead letters).", &[(String::new(), dead as f64)]);
     let last = store.import_reports(1)?;

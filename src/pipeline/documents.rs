@@ -312,6 +312,43 @@ fn distribution(
     out
 }
 
+/// `quotad preview weekly-ranking --channel NAME`: only the chat payloads of the week
+/// for the channels of `cfg` (the caller keeps the one asked for), written to
+/// `paths.reports/chat_WEEK/NAME.json`; no PDF is drawn, nothing is queued.
+pub(super) fn preview_weekly_chat(
+    cfg: &Config,
+    store: &Store,
+    week: IsoWeek,
+    now: DateTime<Utc>,
+) -> Result<DocsSummary> {
+    let span = metrics::ranked_period(week);
+    let mut summary = DocsSummary {
+        title: format!("Weekly ranking {week}: chat posts"),
+        outbox: cfg.paths.outbox.clone(),
+        ..Default::default()
+    };
+    if let Some(none) = no_deals_in(store, &cfg.org.format, span)? {
+        summary.no_data = Some(format!("{none}: nothing to post"));
+        return Ok(summary);
+    }
+    let m = Figures::default().week(store, week, &cfg.metrics, now)?;
+    let week_s = week.to_string();
+    let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    let celebrations: Vec<Celebrations> =
+        teams.iter().map(|t| metrics::team_celebrations(&m, t, &cfg.metrics.names)).collect();
+    let chat = super::channels::WeeklyInput {
+        week: &week_s,
+        days: (week.monday(), week.sunday()),
+        m: &m,
+        teams: &teams,
+        celebrations: &celebrations,
+    };
+    super::channels::preview_weekly(cfg, &mut summary, &chat)?;
+    Ok(summary)
+}
+
 /// Writes the weekly ranking for `week` — the month to date of its ranked period
 /// ([`metrics::ranked_period`]: the month of its Monday, through its Sunday or that
 /// month's last day), with movement since last week's ranking of the same month — as the

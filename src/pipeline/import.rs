@@ -107,6 +107,9 @@ pub struct ImportSummary {
     /// the inbox, untouched, for the next import. The file in hand when the stop came
     /// was finished and recorded first.
     pub left: Vec<String>,
+    /// The celebrations queued for the chat channels after this pass (issue 22): only
+    /// when a file was imported, nothing when none has `celebrations` in its jobs.
+    pub celebrations: super::CelebrationsQueued,
 }
 
 impl ImportSummary {
@@ -272,6 +275,18 @@ pub fn import_where(
             tracing::info!("stopping: {} inbox file(s) left for the next import", summary.left.len());
         }
         Err(e) => return Err(e),
+    }
+    if summary.imported() > 0 {
+        // The files are stored whatever comes of this: a failure here is reported, not
+        // the import's (the next import queues what is new then).
+        summary.celebrations = super::channels::queue_celebrations(cfg, store, now).unwrap_or_else(|e| {
+            tracing::warn!("celebrations for the chat channels not queued: {e:#}");
+            super::CelebrationsQueued {
+                month: Some(Period::of(now.with_timezone(&cfg.org.time_zone).date_naive()).prev()),
+                queued: 0,
+                held: Some(format!("could not be queued: {e:#}")),
+            }
+        });
     }
     Ok(summary)
 }

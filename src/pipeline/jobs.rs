@@ -526,8 +526,10 @@ impl Calendar {
         let summary = import_where(&self.cfg, &mut self.store, now, &|n| ready.contains(n), &self.stop)?;
         let notified =
             summary.files.iter().any(|f| matches!(&f.status, FileStatus::Quarantined { notified: Some(_), .. }));
-        if notified && let Err(e) = deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
-            log(&format!("inbox: could not tell the admin about a quarantined file: {e:#}"));
+        if (notified || summary.celebrations.queued > 0)
+            && let Err(e) = deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop)
+        {
+            log(&format!("inbox: could not deliver the quarantine notice or the celebrations: {e:#}"));
         }
         self.report_dead_letters(now, log);
         Ok(summary)

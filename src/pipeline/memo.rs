@@ -302,6 +302,9 @@ pub(super) fn queue_memos(
         )?;
         summary.count(sent);
     }
+    for sent in super::channels::queue_quota_summary(cfg, sender, &this_month, summary)? {
+        summary.count(sent);
+    }
     Ok(MemoMonths { this_month, last_month })
 }
 

@@ -67,7 +67,7 @@ pub use approval::{
 pub use board::{
     BoardData, BoardKey, Health, board_data, board_key, board_page, health, heartbeat_limit, prometheus, render_board,
 };
-pub use channels::{ChannelCheck, check_channels};
+pub use channels::{CelebrationsQueued, ChannelCheck, check_channels};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
     smtp_route,
@@ -379,13 +379,18 @@ fn run_jobs_locked(
 }
 
 /// `quotad preview JOB --out DIR`: the PDFs of a document job written to `out`
-/// instead of `paths.reports`, nothing sent. `rep` limits the 1:1 sheets to one rep
+/// instead of `paths.reports`, with the chat payloads of the job's channels
+/// (`out/chat_…/NAME.json`), nothing sent. `rep` limits the 1:1 sheets to one rep
 /// (rep id, e-mail or name); `period` is the month the sheets review (default: the
-/// month before the memo month), `week` the ranking's week (default:
-/// [`default_ranking_week`]).
+/// month before the memo month) or the memo month (default: the next month without
+/// deals), `week` the ranking's week (default: [`default_ranking_week`]). With
+/// `channel`, only that channel's payload(s) are written (no PDF). The quota memo
+/// previews its channel posts only (its e-mails are previewed by the approval digest).
 ///
-/// Errors: [`Job::QuotaMemo`] or [`Job::All`] (not PDFs); no active rep `rep`;
-/// templates, fonts, the state database.
+/// Errors: [`Job::All`]; `channel` not in `[[channels]]` (the known ones are named) or
+/// not posting this job; `--channel` with the 1:1 sheets (they post nowhere); no
+/// active rep `rep`; templates, fonts, the state database.
+#[allow(clippy::too_many_arguments)]
 pub fn preview(
     cfg: &Config,
     job: Job,
@@ -393,13 +398,25 @@ pub fn preview(
     rep: Option<&str>,
     period: Option<Period>,
     week: Option<IsoWeek>,
+    channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<DocsSummary> {
-    let templates = load_templates(cfg)?;
-    let fonts = Fonts::load(&cfg.pdf)?;
-    let mut store = open_store(cfg)?;
-    let mut cfg = cfg.clone();
+    use crate::config::ChannelJob;
+    let chat_job = match job {
+        Job::WeeklyRanking => ChannelJob::WeeklyRanking,
+        Job::QuotaMemo => ChannelJob::QuotaMemo,
+        Job::OneOnOne if channel.is_some() => {
+            bail!("one-on-one posts to no chat channel: its sheets go to each manager by e-mail only")
+        }
+        Job::OneOnOne => ChannelJob::WeeklyRanking,
+        Job::All => bail!("preview one job: `weekly-ranking`, `one-on-one`, `quota-memo` or `celebrations`"),
+    };
+    let mut cfg = match channel {
+        Some(name) => channels::only_channel(cfg, name, chat_job)?,
+        None => cfg.clone(),
+    };
     cfg.paths.reports = out.to_path_buf();
+    let mut store = open_store(&cfg)?;
     // Nothing is sent, so nothing is delivered: the token is never looked at.
     let stop = Stop::new();
     Ok(match job {
@@ -408,13 +425,32 @@ pub fn preview(
                 Some(w) => w,
                 None => default_ranking_week(&cfg, &store)?,
             };
+            if channel.is_some() {
+                return documents::preview_weekly_chat(&cfg, &store, week, now);
+            }
+            let templates = load_templates(&cfg)?;
+            let fonts = Fonts::load(&cfg.pdf)?;
             weekly_ranking(&cfg, &mut store, &templates, &fonts, week, false, &mut Figures::default(), now, &stop)?
+        }
+        Job::QuotaMemo => {
+            if !cfg.channels.iter().any(|c| c.jobs.contains(&ChannelJob::QuotaMemo)) {
+                bail!(
+                    "the quota memo posts to no channel (no [[channels]] with \"quota_memo\" in its jobs): preview renders PDFs and chat posts; use `weekly-ranking` or `one-on-one`"
+                );
+            }
+            let period = match period {
+                Some(p) => p,
+                None => default_memo_period(&store)?,
+            };
+            channels::preview_quota(&cfg, &store, period, now)?
         }
         Job::OneOnOne => {
             let period = match period {
                 Some(p) => p,
                 None => default_memo_period(&store)?.prev(),
             };
+            let templates = load_templates(&cfg)?;
+            let fonts = Fonts::load(&cfg.pdf)?;
             let s = one_on_one(
                 &cfg,
                 &mut store,
@@ -432,7 +468,7 @@ pub fn preview(
             }
             s
         }
-        Job::QuotaMemo | Job::All => bail!("preview renders PDFs: use `weekly-ranking` or `one-on-one`"),
+        Job::All => unreachable!("refused above"),
     })
 }
 
@@ -459,6 +495,34 @@ pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(
         let _ = std::fs::remove_file(&tmp);
         anyhow::anyhow!("cannot write {}: {e}", path.display())
     })
+}
+
+/// `quotad preview celebrations --out DIR [--period MONTH] [--channel NAME]`: every
+/// celebration of `month` (default: the month before today's, org-local — the one an
+/// import posts) as each channel with `celebrations` in its jobs would be posted,
+/// written to `out/chat_celebrations_MONTH/NAME/NN_WHAT_REP.json`, posted or not;
+/// nothing is queued.
+///
+/// Errors: `channel` unknown or not posting celebrations; the state database.
+pub fn preview_celebrations(
+    cfg: &Config,
+    out: &std::path::Path,
+    month: Option<Period>,
+    channel: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<DocsSummary> {
+    use crate::config::ChannelJob;
+    let mut cfg = match channel {
+        Some(name) => channels::only_channel(cfg, name, ChannelJob::Celebrations)?,
+        None => cfg.clone(),
+    };
+    if !cfg.channels.iter().any(|c| c.jobs.contains(&ChannelJob::Celebrations)) {
+        bail!("no [[channels]] has \"celebrations\" in its jobs: nothing would be posted");
+    }
+    cfg.paths.reports = out.to_path_buf();
+    let store = open_store(&cfg)?;
+    let month = month.unwrap_or_else(|| Period::of(now.with_timezone(&cfg.org.time_zone).date_naive()).prev());
+    channels::preview_celebrations(&cfg, &store, month, now)
 }
 
 /// Checks that `period` has deals or quotas: `true` when it has deals, `false` when it

@@ -100,6 +100,7 @@ impl Sender<'_> {
     /// (`channel:NAME`), its message the JSON `payload` and its subject `subject` (for
     /// `outbox list` and the dead-letter notice), unless the key is already in the
     /// ledger: same answers as [`Sender::queue`]. The Message-ID column holds the key.
+    /// A holding sender holds it instead, as it holds e-mails.
     pub(super) fn queue_post(
         &self,
         key: &IdempotencyKey,
@@ -125,6 +126,12 @@ impl Sender<'_> {
             subject: subject.to_string(),
             message: payload,
         };
+        if let Some(held) = &self.held {
+            // Held for approval with the memos: its content is the channel and the payload.
+            let content_hash = crate::domain::sha256_hex(&[channel.as_bytes(), b"\n", &entry.message].concat());
+            held.borrow_mut().push(crate::store::HeldMessage { entry, content_hash, facts: None });
+            return Ok(Sent::Queued);
+        }
         self.store.outbox_add(&entry, self.now)?;
         Ok(Sent::Queued)
     }
@@ -278,9 +285,11 @@ pub fn deliver_outbox(
         );
     }
     let policy = cfg.mail.retry;
+    // Posts to one webhook are spaced at the platform's rate (issue 22).
+    let mut pacer = crate::deliver::chat::Pacer::default();
     'delivery: loop {
         // A batch at a time: the messages carry their attachments.
-        let due = store.outbox_due_first(clock(), DELIVERY_BATCH)?;
+        let due = super::channels::paced_order(store.outbox_due_first(clock(), DELIVERY_BATCH)?);
         if due.is_empty() {
             match store.outbox_next_retry()? {
                 Some(at) if stop.waits_for_retries() => {
@@ -337,7 +346,7 @@ pub fn deliver_outbox(
                 for r in &due_to {
                     outcomes.push((
                         r.address.clone(),
-                        super::channels::deliver_post(cfg, row, r.attempts, policy, clock())?,
+                        super::channels::deliver_post(cfg, row, r.attempts, policy, &mut pacer, clock())?,
                     ));
                 }
                 record(store, &mut d, &e.idempotency_key, &outcomes, clock())?;
@@ -696,6 +705,8 @@ pub struct OutboxStatus {
     /// Rows per state, every state in ledger order (pending, sending, sent, failed,
     /// dead), zeros included.
     pub counts: Vec<(&'static str, u64)>,
+    /// Of those, the chat posts (issue 22) per state, zeros included.
+    pub chat_counts: Vec<(&'static str, u64)>,
     /// The oldest row not yet sent (pending, sending or failed), if any.
     pub oldest_waiting: Option<OutboxLine>,
     /// Every dead letter (at most 1000), oldest first.
@@ -709,10 +720,16 @@ pub fn outbox_status(store: &Store) -> Result<OutboxStatus> {
     let counts = store.outbox_counts()?;
     let count = |s: OutboxState| counts.iter().find(|(x, _)| *x == s).map(|(_, n)| *n).unwrap_or(0);
     let counts = OutboxState::ALL.iter().map(|s| (s.as_str(), count(*s))).collect();
+    let chat = store.outbox_chat_counts()?;
+    let chat_counts = OutboxState::ALL
+        .iter()
+        .map(|s| (s.as_str(), chat.iter().find(|(x, _)| x == s).map_or(0, |(_, n)| *n)))
+        .collect();
     let waiting = store.outbox_list(&[OutboxState::Pending, OutboxState::Sending, OutboxState::Failed], 1)?;
     let dead = store.outbox_list(&[OutboxState::Dead], 1000)?;
     Ok(OutboxStatus {
         counts,
+        chat_counts,
         oldest_waiting: waiting.first().map(OutboxLine::from),
         dead: dead.iter().map(OutboxLine::from).collect(),
     })

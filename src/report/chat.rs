@@ -19,8 +19,10 @@ pub struct ChatPost {
     pub subtitle: String,
     /// Headed lists of lines, in order.
     pub sections: Vec<ChatSection>,
-    /// A last line, e.g. where the PDF went.
+    /// A last line, e.g. where the PDF went; empty for none.
     pub footer: String,
+    /// Google Chat's `cardId`: what the post is, e.g. `weekly-ranking`, `celebration`.
+    pub card_id: &'static str,
 }
 
 /// A heading and its lines (a table's rows, one per line).
@@ -102,6 +104,7 @@ pub fn weekly_teams_post(views: &[TeamRankingMailView]) -> Option<ChatPost> {
         subtitle: subtitle(&first.ranked, &first.ranked_days, first.status, &first.as_of),
         sections,
         footer: "The PDF edition came by e-mail.".into(),
+        card_id: "weekly-ranking",
     })
 }
 
@@ -128,7 +131,143 @@ pub fn weekly_company_post(base: &TeamRankingMailView, m: &MonthStandings, fmt: 
         subtitle: subtitle(&base.ranked, &base.ranked_days, base.status, &base.as_of),
         sections,
         footer: "The PDF edition came by e-mail.".into(),
+        card_id: "weekly-ranking",
     }
+}
+
+/// One celebrated event as a post (issue 22: celebrations as they happen after an
+/// import), e.g. title "New personal best: Ann Archer", subtitle "North · November
+/// 2026 · Test Homes", one section "Revenue $99,950 (best before: $80,000)". Figures
+/// in the org's locale with the display rule (99.95% shows 99.9%). Never an address or
+/// a flag.
+pub fn celebration_post(
+    org: &str,
+    month: crate::domain::Period,
+    ev: &crate::domain::CelebratedEvent,
+    standards: &crate::domain::Standards,
+    fmt: &Format,
+) -> ChatPost {
+    use crate::domain::{Celebrated, Judged};
+    let att = |a| fmt.judged(standards, Judged::Attainment, a);
+    let month_s = fmt.month(month);
+    let (what, detail) = match &ev.what {
+        Celebrated::PersonalBest(b) => {
+            let (label, v, before) = match b.metric {
+                "revenue" => ("Revenue", fmt.money(b.value), fmt.money(b.previous_best)),
+                "attainment" => ("Attainment", att(b.value), att(b.previous_best)),
+                "rating" => (
+                    "Customer rating",
+                    fmt.judged(standards, Judged::Rating, b.value),
+                    fmt.judged(standards, Judged::Rating, b.previous_best),
+                ),
+                _ => ("Units", units(fmt, b.value), units(fmt, b.previous_best)),
+            };
+            ("New personal best".to_string(), format!("{label} {v} in {month_s} (best before: {before})"))
+        }
+        Celebrated::FirstAtQuota { attainment, quota } => {
+            ("First month at quota".to_string(), format!("{} of {} in {month_s}", att(*attainment), fmt.money(*quota)))
+        }
+        Celebrated::QuotaStreak { months, attainment } => {
+            (format!("{months} months in a row at quota"), format!("{} of quota in {month_s}", att(*attainment)))
+        }
+        Celebrated::CleanStreak { months } => (
+            format!("{months} months in a row of clean paperwork"),
+            format!("Every deal's paperwork complete and error-free through {month_s}"),
+        ),
+    };
+    ChatPost {
+        title: format!("{what}: {}", ev.name),
+        subtitle: format!("{} · {month_s} · {org}", ev.team),
+        sections: vec![ChatSection { heading: detail, lines: Vec::new() }],
+        footer: String::new(),
+        card_id: "celebration",
+    }
+}
+
+/// The quota memo's month summary for a channel (issue 22, `jobs = ["quota_memo"]`):
+/// for a team channel (`teams` the channel's teams, folded) each team's quota total
+/// (summed revenue quotas of its active reps with one; units quota too when set), how
+/// many of its reps have a quota, how many have none, and who is new (hired since the
+/// first day of the month before the memo month); for a company channel (`teams`
+/// empty) the company's total and the teams' lines. Individual quotas are not shown
+/// (each rep's memo states theirs), nor any flag or address. `None` when no team of
+/// the channel has an active rep in the memo month.
+pub fn quota_summary_post(org: &str, m: &MonthStandings, teams: &[String], fmt: &Format) -> Option<ChatPost> {
+    use crate::domain::fold_name;
+    let month = fmt.month(m.period);
+    let since = m.period.prev().first_day();
+    let mut shown: Vec<&crate::domain::TeamStanding> =
+        m.teams.iter().filter(|t| t.reps > 0 && (teams.is_empty() || teams.contains(&fold_name(&t.team)))).collect();
+    if shown.is_empty() {
+        return None;
+    }
+    shown.sort_by(|a, b| a.team.cmp(&b.team));
+    let quota = |q: Option<rust_decimal::Decimal>, u: Option<rust_decimal::Decimal>| {
+        let mut s = q.map_or("no revenue quota".to_string(), |q| format!("{} quota", fmt.money(q)));
+        if let Some(u) = u {
+            s.push_str(&format!(" · {} units", units(fmt, u)));
+        }
+        s
+    };
+    let new_in = |team: &str| -> Vec<String> {
+        m.reps
+            .iter()
+            .filter(|s| s.active && s.team == team && s.hire_date.is_some_and(|h| h >= since))
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let team_line = |t: &crate::domain::TeamStanding| {
+        let with = t.reps as usize - t.without_quota.len();
+        let mut l = format!("{} · {with} of {} reps with a quota", quota(t.revenue_quota, t.units_quota), t.reps);
+        let new = new_in(&t.team).len();
+        if new > 0 {
+            l.push_str(&format!(" · {new} new"));
+        }
+        l
+    };
+    let mut sections = Vec::new();
+    let title = if teams.is_empty() {
+        let total: Option<rust_decimal::Decimal> = shown.iter().filter_map(|t| t.revenue_quota).reduce(|a, b| a + b);
+        let units_total = shown.iter().filter_map(|t| t.units_quota).reduce(|a, b| a + b);
+        let reps: u32 = shown.iter().map(|t| t.reps).sum();
+        let with: usize = shown.iter().map(|t| t.reps as usize - t.without_quota.len()).sum();
+        sections.push(ChatSection {
+            heading: format!(
+                "Company: {} · {with} of {reps} reps with a quota · {} teams",
+                quota(total, units_total),
+                shown.len()
+            ),
+            lines: Vec::new(),
+        });
+        sections.push(ChatSection {
+            heading: "Teams".into(),
+            lines: shown.iter().map(|t| format!("{}: {}", t.team, team_line(t))).collect(),
+        });
+        format!("{org} · quotas for {month}")
+    } else {
+        for t in &shown {
+            let new = new_in(&t.team);
+            let mut lines = Vec::new();
+            if !new.is_empty() {
+                lines.push(format!("Welcome to the team: {}", new.join(", ")));
+            }
+            sections.push(ChatSection { heading: format!("{}: {}", t.team, team_line(t)), lines });
+        }
+        let names: Vec<&str> = shown.iter().map(|t| t.team.as_str()).collect();
+        format!("{org} · quotas for {month} · {}", names.join(", "))
+    };
+    Some(ChatPost {
+        title,
+        subtitle: format!("{month}: each rep's own quota came in their quota memo"),
+        sections,
+        footer: String::new(),
+        card_id: "quota-summary",
+    })
+}
+
+/// Units as shown: whole units without decimals, a split share to one decimal.
+fn units(fmt: &Format, v: rust_decimal::Decimal) -> String {
+    fmt.fixed(v, if v.fract().is_zero() { 0 } else { 1 })
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -219,8 +358,11 @@ pub fn payload(kind: ChatKind, post: &ChatPost) -> Value {
                 };
                 blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
             }
-            blocks
-                .push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": escape_html(&post.footer)}]}));
+            if !post.footer.is_empty() {
+                blocks.push(
+                    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": escape_html(&post.footer)}]}),
+                );
+            }
             json!({"text": escape_html(&format!("{} — {}", title, post.subtitle)), "blocks": blocks})
         }
         ChatKind::Teams => {
@@ -239,7 +381,11 @@ pub fn payload(kind: ChatKind, post: &ChatPost) -> Value {
                     );
                 }
             }
-            body.push(json!({"type": "TextBlock", "text": escape_teams(&post.footer), "isSubtle": true, "wrap": true}));
+            if !post.footer.is_empty() {
+                body.push(
+                    json!({"type": "TextBlock", "text": escape_teams(&post.footer), "isSubtle": true, "wrap": true}),
+                );
+            }
             json!({
                 "type": "message",
                 "attachments": [{
@@ -257,18 +403,20 @@ pub fn payload(kind: ChatKind, post: &ChatPost) -> Value {
         ChatKind::GoogleChat => {
             let mut sections = Vec::new();
             for (heading, lines) in fitted(post, escape_html) {
-                let text = if lines.is_empty() { "".to_string() } else { lines.join("<br>") };
-                let mut s = json!({"header": heading, "widgets": [{"textParagraph": {"text": text}}]});
-                if lines.is_empty() {
-                    s["widgets"] = json!([]);
-                }
-                sections.push(s);
+                // A section needs at least one widget: a heading alone is its paragraph.
+                sections.push(if lines.is_empty() {
+                    json!({"widgets": [{"textParagraph": {"text": heading}}]})
+                } else {
+                    json!({"header": heading, "widgets": [{"textParagraph": {"text": lines.join("<br>")}}]})
+                });
             }
-            sections.push(json!({"widgets": [{"textParagraph": {"text": escape_html(&post.footer)}}]}));
+            if !post.footer.is_empty() {
+                sections.push(json!({"widgets": [{"textParagraph": {"text": escape_html(&post.footer)}}]}));
+            }
             json!({
                 "text": escape_html(&format!("{} — {}", title, post.subtitle)),
                 "cardsV2": [{
-                    "cardId": "weekly-ranking",
+                    "cardId": post.card_id,
                     "card": {
                         "header": {"title": escape_html(&title), "subtitle": escape_html(&post.subtitle)},
                         "sections": sections,
@@ -292,6 +440,7 @@ mod tests {
                 lines: (1..=rows).map(|i| format!("{i}. Rep <{i}> & co — 50.0% · $1,000")).collect(),
             }],
             footer: "The PDF edition came by e-mail.".into(),
+            card_id: "weekly-ranking",
         }
     }
 
@@ -326,6 +475,138 @@ mod tests {
         p.title = long;
         let slack = payload(ChatKind::Slack, &p);
         assert_eq!(slack["blocks"][0]["text"]["text"].as_str().unwrap().chars().count(), 150);
+    }
+
+    /// Checks `p` against the platform's documented message schema and limits:
+    /// - Slack (Block Kit): `text` fallback; ≤ 50 blocks; a `header` is plain_text ≤ 150
+    ///   characters; a `section`'s mrkdwn text ≤ 3000; a `context` has 1–10 elements;
+    /// - Teams: `{type: message, attachments: [{contentType:
+    ///   application/vnd.microsoft.card.adaptive, content: AdaptiveCard 1.4}]}`, every
+    ///   body element a TextBlock with text; the whole message under Teams' 28 KB;
+    /// - Google Chat (cardsV2): a `cardId`, a card header title, every section with at
+    ///   least one widget, each a `textParagraph` with text; `text` ≤ 4096 characters
+    ///   and the message under 32,000 bytes.
+    fn check_schema(kind: ChatKind, p: &Value) -> Result<(), String> {
+        let len = |v: &Value| v.as_str().map(|s| s.chars().count()).ok_or(format!("not a string: {v}"));
+        match kind {
+            ChatKind::Slack => {
+                len(&p["text"])?;
+                let blocks = p["blocks"].as_array().ok_or("no blocks")?;
+                if blocks.is_empty() || blocks.len() > 50 {
+                    return Err(format!("{} blocks", blocks.len()));
+                }
+                for b in blocks {
+                    match b["type"].as_str() {
+                        Some("header") => {
+                            if b["text"]["type"] != "plain_text" || len(&b["text"]["text"])? > 150 {
+                                return Err(format!("bad header {b}"));
+                            }
+                        }
+                        Some("section") => {
+                            if b["text"]["type"] != "mrkdwn" || len(&b["text"]["text"])? > 3000 {
+                                return Err(format!("bad section {b}"));
+                            }
+                        }
+                        Some("context") => {
+                            let n = b["elements"].as_array().map_or(0, Vec::len);
+                            if !(1..=10).contains(&n) {
+                                return Err(format!("bad context {b}"));
+                            }
+                        }
+                        t => return Err(format!("unexpected block type {t:?}")),
+                    }
+                }
+            }
+            ChatKind::Teams => {
+                if p["type"] != "message" || p["attachments"].as_array().map_or(0, Vec::len) != 1 {
+                    return Err("not a message with one attachment".into());
+                }
+                let a = &p["attachments"][0];
+                if a["contentType"] != "application/vnd.microsoft.card.adaptive" {
+                    return Err("not an Adaptive Card".into());
+                }
+                let c = &a["content"];
+                if c["type"] != "AdaptiveCard" || c["version"] != "1.4" {
+                    return Err("not an AdaptiveCard 1.4".into());
+                }
+                for b in c["body"].as_array().ok_or("no body")? {
+                    if b["type"] != "TextBlock" {
+                        return Err(format!("not a TextBlock: {b}"));
+                    }
+                    len(&b["text"])?;
+                }
+                if p.to_string().len() > 28 * 1024 {
+                    return Err(format!("{} bytes", p.to_string().len()));
+                }
+            }
+            ChatKind::GoogleChat => {
+                if len(&p["text"])? > 4096 || p.to_string().len() > 32_000 {
+                    return Err("too long".into());
+                }
+                let c = &p["cardsV2"][0];
+                if len(&c["cardId"])? == 0 {
+                    return Err("empty cardId".into());
+                }
+                len(&c["card"]["header"]["title"])?;
+                for sec in c["card"]["sections"].as_array().ok_or("no sections")? {
+                    let w = sec["widgets"].as_array().ok_or("no widgets")?;
+                    if w.is_empty() {
+                        return Err(format!("a section without widgets: {sec}"));
+                    }
+                    for x in w {
+                        len(&x["textParagraph"]["text"])?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_post_meets_each_platforms_schema_and_limits_and_long_lists_say_and_n_more() {
+        use crate::domain::{BestKind, Celebrated, CelebratedEvent, Period, PersonalBest, Standards};
+        let fmt = Format::new("en-US", "USD").unwrap();
+        let standards = Standards {
+            rating: None,
+            paperwork: None,
+            min_ratings: 3,
+            below_target: rust_decimal::Decimal::new(8, 1),
+            off_pace: rust_decimal::Decimal::new(8, 1),
+        };
+        let nov = Period::new(2026, 11).unwrap();
+        let ev = |what| CelebratedEvent {
+            rep_key: "ann@example.com".into(),
+            name: "Ann <Archer> & Co".into(),
+            team: "North".into(),
+            what,
+        };
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        let best = ev(Celebrated::PersonalBest(PersonalBest {
+            metric: "attainment",
+            value: d("0.9995"),
+            previous_best: d("0.8"),
+            kind: BestKind::New,
+        }));
+        let cel = celebration_post("Test Homes", nov, &best, &standards, &fmt);
+        assert_eq!(cel.title, "New personal best: Ann <Archer> & Co");
+        assert_eq!(cel.sections[0].heading, "Attainment 99.9% in November 2026 (best before: 80.0%)");
+        let streak = celebration_post("Test Homes", nov, &ev(Celebrated::CleanStreak { months: 4 }), &standards, &fmt);
+        assert_eq!(streak.title, "4 months in a row of clean paperwork: Ann <Archer> & Co");
+        let mut huge = post(45);
+        huge.sections = (0..45)
+            .map(|i| ChatSection { heading: format!("Team {i}"), lines: (0..30).map(|j| format!("{j}. x")).collect() })
+            .collect();
+        for kind in ChatKind::ALL {
+            for p in [&cel, &streak, &post(32), &huge] {
+                let v = payload(kind, p);
+                check_schema(kind, &v).unwrap_or_else(|e| panic!("{kind:?}: {e}\n{v:#}"));
+            }
+            let v = payload(kind, &huge).to_string();
+            assert!(v.contains("…and 10 more") && v.contains("…and 5 more sections"), "{kind:?}: long lists");
+            assert!(payload(kind, &cel).to_string().contains("Ann &lt;Archer&gt; &amp; Co") || kind == ChatKind::Teams);
+        }
+        // The Google Chat card of a celebration says what it is.
+        assert_eq!(payload(ChatKind::GoogleChat, &cel)["cardsV2"][0]["cardId"], "celebration");
     }
 
     #[test]

@@ -651,7 +651,17 @@ impl Store {
 
     /// Row counts per state (states with no rows are absent), in lifecycle order.
     pub fn outbox_counts(&self) -> Result<Vec<(OutboxState, u64)>> {
-        let mut st = self.conn.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state").map_err(self.err())?;
+        self.counts_where("")
+    }
+
+    /// [`Store::outbox_counts`] of the chat posts only (recipient `channel:NAME`, issue 22).
+    pub fn outbox_chat_counts(&self) -> Result<Vec<(OutboxState, u64)>> {
+        self.counts_where("WHERE recipient LIKE 'channel:%'")
+    }
+
+    fn counts_where(&self, filter: &str) -> Result<Vec<(OutboxState, u64)>> {
+        let sql = format!("SELECT state, COUNT(*) FROM outbox {filter} GROUP BY state");
+        let mut st = self.conn.prepare(&sql).map_err(self.err())?;
         let raw = st
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
             .map_err(self.err())?

@@ -83,7 +83,7 @@ fn march() -> Env {
     env
 }
 
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
         if cond() {
@@ -95,7 +95,7 @@ fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// A running `quotad serve` with its web face; SIGTERM on drop.
-struct Daemon<'a> {
+pub(crate) struct Daemon<'a> {
     env: &'a Env,
     child: Child,
     /// `http://127.0.0.1:PORT`, as the daemon printed it.
@@ -103,7 +103,7 @@ struct Daemon<'a> {
 }
 
 impl<'a> Daemon<'a> {
-    fn start(env: &'a Env, args: &[&str], vars: &[(&str, &str)]) -> Daemon<'a> {
+    pub(crate) fn start(env: &'a Env, args: &[&str], vars: &[(&str, &str)]) -> Daemon<'a> {
         let child = env.spawn("serve", args, vars);
         let mut d = Daemon { env, child, base: String::new() };
         assert!(wait_for(Duration::from_secs(60), || d.out().contains("  web: board at http://")), "{}", d.err());
@@ -114,7 +114,7 @@ impl<'a> Daemon<'a> {
         d
     }
 
-    fn out(&self) -> String {
+    pub(crate) fn out(&self) -> String {
         std::fs::read_to_string(self.env.path("serve.out")).unwrap_or_default()
     }
 
@@ -122,7 +122,7 @@ impl<'a> Daemon<'a> {
         std::fs::read_to_string(self.env.path("serve.err")).unwrap_or_default()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 }
@@ -152,7 +152,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// GET `url`: (status, content type, body).
-fn get(url: &str) -> (u16, String, String) {
+pub(crate) fn get(url: &str) -> (u16, String, String) {
     let mut r = agent().get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let kind = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     (r.status().as_u16(), kind, r.body_mut().read_to_string().unwrap())
@@ -524,7 +524,7 @@ fn the_wrong_token_gets_404_and_metrics_parse_as_prometheus_text() {
 /// The Prometheus text exposition format (0.0.4), strictly: every line a `# HELP` or
 /// `# TYPE` comment or a sample `name{label="value",…} number`; each family's TYPE
 /// before its samples, once. Returns (name with labels, value) per sample.
-fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
+pub(crate) fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
     let is_name = |s: &str| {
         !s.is_empty()
             && s.chars()

@@ -26,14 +26,14 @@ type Seen = Arc<Mutex<Vec<(String, String, Instant)>>>;
 
 /// An HTTP receiver on 127.0.0.1: records each POST and answers with the next scripted
 /// (status, extra header line, body) for its path, else 200 "ok".
-struct Receiver {
-    port: u16,
+pub(crate) struct Receiver {
+    pub(crate) port: u16,
     seen: Seen,
     script: Script,
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen: Seen = Arc::default();
@@ -81,16 +81,16 @@ impl Receiver {
 
     /// Answers the next POST to `path` with `status`, `header` (a full line with CRLF, or
     /// empty) and `body`.
-    fn answer(&self, path: &str, status: u16, header: &str, body: &str) {
+    pub(crate) fn answer(&self, path: &str, status: u16, header: &str, body: &str) {
         self.script.lock().unwrap().push((path.into(), status, header.into(), body.into()));
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Bodies posted to `path`, in order.
-    fn bodies(&self, path: &str) -> Vec<serde_json::Value> {
+    pub(crate) fn bodies(&self, path: &str) -> Vec<serde_json::Value> {
         self.seen
             .lock()
             .unwrap()
@@ -100,7 +100,7 @@ impl Receiver {
             .collect()
     }
 
-    fn times(&self, path: &str) -> Vec<Instant> {
+    pub(crate) fn times(&self, path: &str) -> Vec<Instant> {
         self.seen.lock().unwrap().iter().filter(|(p, ..)| p == path).map(|(.., t)| *t).collect()
     }
 }
@@ -160,7 +160,7 @@ fn run_week(env: &Env, r: &Receiver, args: &[&str]) -> crate::harness::Run {
 }
 
 /// Section texts of a Slack payload, in order.
-fn sections(p: &serde_json::Value) -> Vec<String> {
+pub(crate) fn sections(p: &serde_json::Value) -> Vec<String> {
     p["blocks"]
         .as_array()
         .unwrap()
@@ -171,7 +171,7 @@ fn sections(p: &serde_json::Value) -> Vec<String> {
 }
 
 /// Neither secret appears in `text`.
-fn no_secret(what: &str, text: &str) {
+pub(crate) fn no_secret(what: &str, text: &str) {
     for s in ["north-secret-token", "company-secret-token", "T0NORTH", "B0CO"] {
         assert!(!text.contains(s), "{what} leaks the webhook URL ({s}):\n{text}");
     }

@@ -7,6 +7,7 @@ mod approval;
 mod board;
 mod cancellations;
 mod chat;
+mod chat_jobs;
 mod cli;
 mod dead_letters;
 mod delivery;
