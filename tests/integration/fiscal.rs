@@ -1,0 +1,198 @@
+//! Issue 20 items 3 and 4: fiscal years and quarter columns. Quotas spread over fiscal
+//! months, fiscal-year naming, quarter columns, QTD/YTD in the memo and the 1:1 sheet,
+//! the ranking's fiscal quarter. Every figure was worked out by hand (in the comments).
+
+use rust_decimal::Decimal;
+
+use crate::harness::{Env, ROSTER, X, config, xlsx};
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn p(s: &str) -> quotad::domain::Period {
+    s.parse().unwrap()
+}
+
+/// `config` with `org_extra` added under `[org]` and `quotas` under `[sources.quotas]`.
+fn fiscal_config(org_extra: &str, quotas: &str) -> String {
+    config("")
+        .replace("time_zone = \"America/Chicago\"", &format!("time_zone = \"America/Chicago\"\n{org_extra}"))
+        .replace("files = [\"quotas*\"]", &format!("files = [\"quotas*\"]\n{quotas}"))
+}
+
+/// The stored revenue quota of `email` for month `m`, if any.
+fn quota(env: &Env, email: &str, m: &str) -> Option<Decimal> {
+    let q = env.store().quotas_between(p(m), p(m)).unwrap();
+    q.iter().find(|x| x.rep.email.as_deref() == Some(email) || x.rep.id.as_deref() == Some(email)).map(|x| x.revenue)
+}
+
+fn months_of(env: &Env, who: &str) -> Vec<String> {
+    let q = env.store().quotas_between(p("2000-01"), p("2100-12")).unwrap();
+    q.iter()
+        .filter(|x| x.rep.email.as_deref() == Some(who) || x.rep.id.as_deref() == Some(who))
+        .map(|x| x.month.to_string())
+        .collect()
+}
+
+#[test]
+fn a_fiscal_april_annual_quota_table_spreads_over_the_fiscal_months() {
+    // FY2027, April start, named by its end (the default): April 2026 – March 2027.
+    let cfg = fiscal_config(
+        "fiscal_year_start = \"April\"",
+        "quota_period = \"year\"\ncolumns.month = [\"Fiscal Year\"]",
+    );
+    let env = Env::new(&cfg);
+    env.put("roster.csv", ROSTER);
+    env.put("quotas.csv", "Rep Email,Fiscal Year,Revenue Quota\nann@example.com,2027,1200000\nbob@example.com,2027,1000000\n");
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("quotas.csv [quotas]: 24 new"), "{}", run.stdout);
+    // 1,200,000 / 12 = 100,000 a month, April 2026 .. March 2027; nothing in March 2026.
+    assert_eq!(quota(&env, "ann@example.com", "2026-03"), None);
+    assert_eq!(quota(&env, "ann@example.com", "2026-04"), Some(dec("100000")));
+    assert_eq!(quota(&env, "ann@example.com", "2027-03"), Some(dec("100000")));
+    assert_eq!(quota(&env, "ann@example.com", "2027-04"), None);
+    // 1,000,000 / 12 = 83,333.33 (rounded to the cent) for April .. February; March,
+    // the fiscal year's last month, takes the rest: 1,000,000 - 11 x 83,333.33 = 83,333.37.
+    assert_eq!(quota(&env, "bob@example.com", "2026-04"), Some(dec("83333.33")));
+    assert_eq!(quota(&env, "bob@example.com", "2027-02"), Some(dec("83333.33")));
+    assert_eq!(quota(&env, "bob@example.com", "2027-03"), Some(dec("83333.37")));
+    let bob: Vec<String> = months_of(&env, "bob@example.com");
+    assert_eq!((bob.len(), bob[0].as_str(), bob[11].as_str()), (12, "2026-04", "2027-03"));
+}
+
+#[test]
+fn a_fiscal_year_is_named_by_its_end_or_by_its_start() {
+    // FY2014 with an April start: April 2013 – March 2014 named by its end (default),
+    // April 2014 – March 2015 named by its start.
+    for (named_by, first, last) in [("", "2013-04", "2014-03"), ("fiscal_year_named_by = \"start\"", "2014-04", "2015-03")]
+    {
+        let cfg = fiscal_config(
+            &format!("fiscal_year_start = \"April\"\n{named_by}"),
+            "quota_period = \"year\"\ncolumns.month = [\"Fiscal Year\"]",
+        );
+        let env = Env::new(&cfg);
+        env.put("roster.csv", ROSTER);
+        env.put("quotas.csv", "Rep Email,Fiscal Year,Revenue Quota\nann@example.com,FY2014,120000\n".replace("FY", ""));
+        let run = env.quotad(&["import"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let months = months_of(&env, "ann@example.com");
+        assert_eq!((months.len(), months[0].as_str(), months[11].as_str()), (12, first, last), "{named_by}");
+        assert_eq!(quota(&env, "ann@example.com", first), Some(dec("10000")));
+    }
+}
+
+/// A roster whose rep ids are the sales offices (locations) each rep runs.
+const OFFICES: &str = "Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status
+OAK-RIDGE,Ann Archer,ann@example.com,North,Mia Boss,mia@example.com,2020-01-06,Active
+PINE-HILL,Bob Baker,bob@example.com,North,Mia Boss,mia@example.com,2021-02-01,Active
+";
+
+#[test]
+fn a_q1_to_q4_table_with_a_year_column_reads_as_fiscal_quarterly_quotas() {
+    use X::*;
+    // No quota_layout: the quarter columns make it a table with a column per quarter.
+    let cfg = fiscal_config("fiscal_year_start = \"April\"", "columns.rep_id = [\"Location\"]");
+    let env = Env::new(&cfg);
+    env.put("roster.csv", OFFICES);
+    env.put(
+        "quotas.xlsx",
+        xlsx(&[
+            vec![S("Quotas by location")],
+            vec![S("Location"), S("Region"), S("Year"), S("Q1"), S("Q2"), S("Q3"), S("Q4")],
+            vec![S("OAK-RIDGE"), S("North"), N(2027.0), N(300000.0), N(250000.01), N(600000.0), N(100000.0)],
+            vec![S("PINE-HILL"), S("North"), N(2027.0), E, N(90000.0), E, E],
+        ]),
+    );
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("quotas.xlsx [quotas, sheet 'Closed Sales']: 15 new"), "{}", run.stdout);
+    let q = |m: &str| quota(&env, "OAK-RIDGE", m);
+    // FY2027 Q1 = April – June 2026: 300,000 / 3 = 100,000 each.
+    assert_eq!((q("2026-04"), q("2026-06")), (Some(dec("100000")), Some(dec("100000"))));
+    // Q2 = July – September: 250,000.01 / 3 = 83,333.3366.. -> 83,333.34 for July and
+    // August; September takes the rest, 250,000.01 - 166,666.68 = 83,333.33.
+    assert_eq!(q("2026-07"), Some(dec("83333.34")));
+    assert_eq!(q("2026-08"), Some(dec("83333.34")));
+    assert_eq!(q("2026-09"), Some(dec("83333.33")));
+    // Q3 = October – December: 200,000 each. Q4 = January – March 2027: 100,000 / 3 =
+    // 33,333.33, 33,333.33 and the rest, 33,333.34, in March.
+    assert_eq!(q("2026-12"), Some(dec("200000")));
+    assert_eq!(q("2027-01"), Some(dec("33333.33")));
+    assert_eq!(q("2027-03"), Some(dec("33333.34")));
+    assert_eq!(q("2026-03"), None);
+    // Pine Hill: Q2 only, 30,000 a month, July – September 2026.
+    assert_eq!(months_of(&env, "PINE-HILL"), ["2026-07", "2026-08", "2026-09"]);
+    assert_eq!(quota(&env, "PINE-HILL", "2026-08"), Some(dec("30000")));
+}
+
+#[test]
+fn fiscal_quarter_headers_name_their_year_or_take_the_sources_year() {
+    // `FY2027 Q3`, `2027-Q4` and `Q1 2028`, April start named by its end: October –
+    // December 2026, January – March 2027 and April – June 2027.
+    let cfg = fiscal_config("fiscal_year_start = \"April\"", "");
+    let env = Env::new(&cfg);
+    env.put("roster.csv", ROSTER);
+    env.put("quotas.csv", "Rep Email,FY2027 Q3,2027-Q4,Q1 2028\nann@example.com,90000,60000,30000\n");
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let ann = months_of(&env, "ann@example.com");
+    assert_eq!(ann, ["2026-10", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04", "2027-05", "2027-06"]);
+    assert_eq!(quota(&env, "ann@example.com", "2026-11"), Some(dec("30000")));
+    assert_eq!(quota(&env, "ann@example.com", "2027-02"), Some(dec("20000")));
+    assert_eq!(quota(&env, "ann@example.com", "2027-06"), Some(dec("10000")));
+
+    // Q1..Q4 without a year column take `year` from the source's config: FY2027 Q1 is
+    // April – June 2026; named by its start, it is April – June 2027.
+    for (named_by, first) in [("", "2026-04"), ("fiscal_year_named_by = \"start\"", "2027-04")] {
+        let cfg = fiscal_config(&format!("fiscal_year_start = \"April\"\n{named_by}"), "year = 2027");
+        let env = Env::new(&cfg);
+        env.put("roster.csv", ROSTER);
+        env.put("quotas.csv", "Rep Email,Q1,Q2,Q3,Q4\nbob@example.com,30000,30000,30000,30000\n");
+        let run = env.quotad(&["import"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let bob = months_of(&env, "bob@example.com");
+        assert_eq!((bob.len(), bob[0].as_str()), (12, first), "{named_by}");
+    }
+
+    // Without a year anywhere, the file is refused, saying where a year can come from.
+    let env = Env::new(&fiscal_config("", ""));
+    env.put("roster.csv", ROSTER);
+    env.put("quotas.csv", "Rep Email,Q1,Q2\nbob@example.com,1,2\n");
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("lacks year (Year / Fiscal Year) or sources.quotas.year, as the month or quarter columns name no year"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_bad_quarter_header_or_value_names_file_sheet_row_column_and_value() {
+    use X::*;
+    let env = Env::new(&fiscal_config("fiscal_year_start = \"April\"", ""));
+    env.put("roster.csv", ROSTER);
+    env.put("quotas-bad-header.csv", "Rep Email,FY2027 Q3,FY2027 Q5\nann@example.com,1,2\n");
+    env.put(
+        "quotas-bad-value.xlsx",
+        xlsx(&[
+            vec![S("Rep Email"), S("Year"), S("Q1"), S("Q2")],
+            vec![S("ann@example.com"), N(2027.0), N(1000.0), S("12,5OO")],
+            vec![S("bob@example.com"), N(2027.0), N(1000.0), N(-5.0)],
+        ]),
+    );
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let out = &run.stdout;
+    assert!(
+        out.contains("quotas-bad-header.csv [quotas]: row 1, column C 'FY2027 Q5': 'Q5' is not a quarter: expected Q1, Q2, Q3 or Q4 (quarter headers read as Q3, FY2026 Q3, 2026-Q3 or Q3 2026)"),
+        "{out}"
+    );
+    assert!(out.contains("QUARANTINED  quotas-bad-value.xlsx [quotas]: 2 of 2 data rows rejected"), "{out}");
+    let report = std::fs::read_to_string(env.dir.path().join("quarantine/quotas-bad-value.xlsx.errors.txt")).unwrap();
+    assert!(report.contains("sheet 'Closed Sales', row 2, column D 'Q2': '12,5OO': expected an amount"), "{report}");
+    assert!(report.contains("sheet 'Closed Sales', row 3, column D 'Q2': '-5': a quota cannot be negative"), "{report}");
+    assert!(env.store().quotas_between(p("2026-01"), p("2027-12")).unwrap().is_empty());
+}
