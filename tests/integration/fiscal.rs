@@ -196,3 +196,150 @@ fn a_bad_quarter_header_or_value_names_file_sheet_row_column_and_value() {
     assert!(report.contains("sheet 'Closed Sales', row 3, column D 'Q2': '-5': a quota cannot be negative"), "{report}");
     assert!(env.store().quotas_between(p("2026-01"), p("2027-12")).unwrap().is_empty());
 }
+
+/// Ann (at her desk since 2020) and Dee, hired 10 August 2026, in the middle of FY2027
+/// Q2 (an April fiscal year).
+const ANN_AND_DEE: &str = "Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status
+R1,Ann Archer,ann@example.com,North,Mia Boss,mia@example.com,2020-01-06,Active
+R4,Dee Dunn,dee@example.com,North,Mia Boss,mia@example.com,2026-08-10,Active
+";
+
+/// Quotas: Ann 100,000 a month April – September 2026, 200,000 in October, 100,000 in
+/// November; Dee 50,000 (ramp-up) in August, then 100,000 a month.
+fn to_date_env(org_extra: &str) -> Env {
+    let env = Env::new(&fiscal_config(org_extra, ""));
+    env.put("roster.csv", ANN_AND_DEE);
+    let mut q = String::from("Rep Email,Month,Revenue Quota\n");
+    for m in 4..=9 {
+        q.push_str(&format!("ann@example.com,2026-{m:02},100000\n"));
+    }
+    q.push_str("ann@example.com,2026-10,200000\nann@example.com,2026-11,100000\n");
+    q.push_str("dee@example.com,2026-08,50000\ndee@example.com,2026-09,100000\n");
+    q.push_str("dee@example.com,2026-10,100000\ndee@example.com,2026-11,100000\n");
+    env.put("quotas.csv", q);
+    env.put(
+        "deals.csv",
+        "Deal ID,Sales Rep,Stage,Close Date,Sale Price
+A1,Ann Archer,Closed Won,2026-05-10,100000
+A2,Ann Archer,Closed Won,2026-06-12,300000
+A3,Ann Archer,Closed Won,2026-07-08,150000
+A4,Ann Archer,Closed Won,2026-09-20,150000
+A5,Ann Archer,Closed Won,2026-10-15,199900
+D1,Dee Dunn,Closed Won,2026-08-20,40000
+D2,Dee Dunn,Closed Won,2026-10-05,120000
+",
+    );
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    env
+}
+
+#[test]
+fn the_memo_states_fiscal_quarter_and_year_to_date_against_quota() {
+    let env = to_date_env("fiscal_year_start = \"April\"");
+    let run = env.quotad(&["run", "quota-memo", "--period", "2026-11"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The November memo reviews October, FY2027 Q3's first month.
+    // Ann: quarter to date = October: 199,900 of 200,000 = 99.95%, shown 99.9% (never
+    // 100.0%). Year to date = April – October: 100,000 + 300,000 + 150,000 + 150,000 +
+    // 199,900 = 899,900 against 6 x 100,000 + 200,000 = 800,000: 112.4875% -> 112.5%.
+    let ann = env.email_to("ann@example.com");
+    assert!(
+        ann.text.contains("  Quarter to date   $199,900 of $200,000 quota, 99.9% (FY2027 Q3: Oct 2026)\n"),
+        "{}",
+        ann.text
+    );
+    assert!(
+        ann.text.contains("  Year to date      $899,900 of $800,000 quota, 112.5% (FY2027: Apr 2026 – Oct 2026)\n"),
+        "{}",
+        ann.text
+    );
+    assert!(ann.html.contains("<td>Quarter to date</td><td style=\"text-align: right;\">$199,900</td>"), "{}", ann.html);
+    assert!(ann.html.contains("112.5% of $800,000 quota &middot; FY2027: Apr 2026 – Oct 2026"), "{}", ann.html);
+    // Dee joined mid-Q2: the months before she joined count nothing. Quarter to date:
+    // 120,000 of 100,000 = 120.0%. Year to date: August 40,000 + October 120,000 =
+    // 160,000 against 50,000 + 100,000 + 100,000 = 250,000: 64.0%.
+    let dee = env.email_to("dee@example.com");
+    assert!(dee.text.contains("  Quarter to date   $120,000 of $100,000 quota, 120.0% (FY2027 Q3: Oct 2026)\n"), "{}", dee.text);
+    assert!(
+        dee.text.contains("  Year to date      $160,000 of $250,000 quota, 64.0% (FY2027: Apr 2026 – Oct 2026)\n"),
+        "{}",
+        dee.text
+    );
+}
+
+/// The one PDF under `dir` (searched recursively).
+fn pdf_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|x| x == "pdf") {
+                found.push(p);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.pop().unwrap()
+}
+
+fn pdftotext(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils, which .ci/run installs)");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_one_on_one_sheet_states_fiscal_quarter_and_year_to_date() {
+    // Named by its start, the same year is FY2026: only the labels change.
+    for (org, fy) in [("fiscal_year_start = \"April\"", "FY2027"), ("fiscal_year_start = 4\nfiscal_year_named_by = \"start\"", "FY2026")] {
+        let env = to_date_env(org);
+        let run = env.quotad(&["preview", "one-on-one", "--period", "2026-09", "--rep", "Ann Archer", "--out", "previews"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let file = pdf_in(&env.path("previews"));
+        let t = pdftotext(&file);
+        // September closes FY Q2 (July – September): 150,000 + 0 + 150,000 = 300,000 of
+        // 300,000 = 100.0%. Year to date April – September: 700,000 of 600,000 = 116.7%
+        // (116.666..., half away from zero).
+        assert!(
+            t.contains(&format!("Quarter to date ({fy} Q2: Jul 2026 – Sep 2026): $300,000 of $300,000 quota · 100.0%")),
+            "{t}"
+        );
+        assert!(
+            t.contains(&format!("Year to date ({fy}: Apr 2026 – Sep 2026): $700,000 of $600,000 quota · 116.7%")),
+            "{t}"
+        );
+    }
+    // Dee in October: the quarter is October alone (120.0%); the year, her months only.
+    let env = to_date_env("fiscal_year_start = \"April\"");
+    let run = env.quotad(&["preview", "one-on-one", "--period", "2026-10", "--rep", "Dee Dunn", "--out", "previews"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let file = pdf_in(&env.path("previews"));
+    let t = pdftotext(&file);
+    assert!(t.contains("Quarter to date (FY2027 Q3: Oct 2026): $120,000 of $100,000 quota · 120.0%"), "{t}");
+    assert!(t.contains("Year to date (FY2027: Apr 2026 – Oct 2026): $160,000 of $250,000 quota · 64.0%"), "{t}");
+}
+
+#[test]
+fn the_weekly_rankings_title_names_the_fiscal_quarter() {
+    // 2026-W44 (26 October – 1 November) ranks October 2026 in full.
+    for (org, quarter) in [
+        ("fiscal_year_start = \"April\"", "FY2027 Q3"),
+        ("fiscal_year_start = \"April\"\nfiscal_year_named_by = \"start\"", "FY2026 Q3"),
+        ("", "FY2026 Q4"),
+    ] {
+        let env = to_date_env(org);
+        let run = env.quotad(&["preview", "weekly-ranking", "--week", "2026-W44", "--out", "previews"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let t = pdftotext(&env.path("previews/ranking_2026-W44.pdf"));
+        assert!(t.contains(&format!("Weekly ranking · {quarter}")), "{org}: {t}");
+        let t = pdftotext(&env.path("previews/ranking_2026-W44/ranking_2026-W44_North.pdf"));
+        assert!(t.contains(&format!("Weekly ranking: North · {quarter}")), "{org}: {t}");
+    }
+}
