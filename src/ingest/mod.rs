@@ -123,7 +123,9 @@ pub enum IngestError {
         source_name: String,
     },
     /// A wide quotas header cell shaped like a quarter that is not one (`Q5`, `FY2026 Q0`).
-    #[error("{sheet_label}row {row}, column {column}: {reason} (quarter headers read as Q3, FY2026 Q3, 2026-Q3 or Q3 2026)")]
+    #[error(
+        "{sheet_label}row {row}, column {column}: {reason} (quarter headers read as Q3, FY2026 Q3, 2026-Q3 or Q3 2026)"
+    )]
     BadPeriodHeader {
         /// "sheet 'X', " or "" for CSV.
         sheet_label: String,

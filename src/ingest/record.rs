@@ -228,11 +228,7 @@ pub(super) fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings
     // With a year column (or the source's `year`), the month column may hold a month
     // name or number ("March", 3); a "Fiscal Year" column or the setting names a fiscal year.
     let fiscal_year = fiscal_year_column(ctx.header) || !ctx.header.col.contains_key("year");
-    let year = if ctx.header.col.contains_key("year") {
-        Some(row_year(ctx, style))
-    } else {
-        source.year.map(Some)
-    };
+    let year = if ctx.header.col.contains_key("year") { Some(row_year(ctx, style)) } else { source.year.map(Some) };
     // An annual quota may name its year alone: "2026" (text or a number cell).
     let yearly = matches!(source.quota_span, QuotaSpan::Year(_));
     let month = if year == Some(None) {

@@ -235,8 +235,7 @@ pub(super) fn queue_memos(
             ));
             continue;
         }
-        let Some(mut view) = report::quota_memo_view(&cfg.org.name, fmt, &this_month, &last_month, &rep.key())
-        else {
+        let Some(mut view) = report::quota_memo_view(&cfg.org.name, fmt, &this_month, &last_month, &rep.key()) else {
             // Hired after the memo month: no quota memo for a month before they start.
             summary.skipped.push(format!("{}: not on the roster for {period} (hired later?)", rep.name));
             continue;

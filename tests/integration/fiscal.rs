@@ -38,13 +38,14 @@ fn months_of(env: &Env, who: &str) -> Vec<String> {
 #[test]
 fn a_fiscal_april_annual_quota_table_spreads_over_the_fiscal_months() {
     // FY2027, April start, named by its end (the default): April 2026 – March 2027.
-    let cfg = fiscal_config(
-        "fiscal_year_start = \"April\"",
-        "quota_period = \"year\"\ncolumns.month = [\"Fiscal Year\"]",
-    );
+    let cfg =
+        fiscal_config("fiscal_year_start = \"April\"", "quota_period = \"year\"\ncolumns.month = [\"Fiscal Year\"]");
     let env = Env::new(&cfg);
     env.put("roster.csv", ROSTER);
-    env.put("quotas.csv", "Rep Email,Fiscal Year,Revenue Quota\nann@example.com,2027,1200000\nbob@example.com,2027,1000000\n");
+    env.put(
+        "quotas.csv",
+        "Rep Email,Fiscal Year,Revenue Quota\nann@example.com,2027,1200000\nbob@example.com,2027,1000000\n",
+    );
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("quotas.csv [quotas]: 24 new"), "{}", run.stdout);
@@ -66,7 +67,8 @@ fn a_fiscal_april_annual_quota_table_spreads_over_the_fiscal_months() {
 fn a_fiscal_year_is_named_by_its_end_or_by_its_start() {
     // FY2014 with an April start: April 2013 – March 2014 named by its end (default),
     // April 2014 – March 2015 named by its start.
-    for (named_by, first, last) in [("", "2013-04", "2014-03"), ("fiscal_year_named_by = \"start\"", "2014-04", "2015-03")]
+    for (named_by, first, last) in
+        [("", "2013-04", "2014-03"), ("fiscal_year_named_by = \"start\"", "2014-04", "2015-03")]
     {
         let cfg = fiscal_config(
             &format!("fiscal_year_start = \"April\"\n{named_by}"),
@@ -138,7 +140,10 @@ fn fiscal_quarter_headers_name_their_year_or_take_the_sources_year() {
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 0, "{run:?}");
     let ann = months_of(&env, "ann@example.com");
-    assert_eq!(ann, ["2026-10", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04", "2027-05", "2027-06"]);
+    assert_eq!(
+        ann,
+        ["2026-10", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04", "2027-05", "2027-06"]
+    );
     assert_eq!(quota(&env, "ann@example.com", "2026-11"), Some(dec("30000")));
     assert_eq!(quota(&env, "ann@example.com", "2027-02"), Some(dec("20000")));
     assert_eq!(quota(&env, "ann@example.com", "2027-06"), Some(dec("10000")));
@@ -163,7 +168,9 @@ fn fiscal_quarter_headers_name_their_year_or_take_the_sources_year() {
     let run = env.quotad(&["import"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stdout.contains("lacks year (Year / Fiscal Year) or sources.quotas.year, as the month or quarter columns name no year"),
+        run.stdout.contains(
+            "lacks year (Year / Fiscal Year) or sources.quotas.year, as the month or quarter columns name no year"
+        ),
         "{}",
         run.stdout
     );
@@ -193,7 +200,10 @@ fn a_bad_quarter_header_or_value_names_file_sheet_row_column_and_value() {
     assert!(out.contains("QUARANTINED  quotas-bad-value.xlsx [quotas]: 2 of 2 data rows rejected"), "{out}");
     let report = std::fs::read_to_string(env.dir.path().join("quarantine/quotas-bad-value.xlsx.errors.txt")).unwrap();
     assert!(report.contains("sheet 'Closed Sales', row 2, column D 'Q2': '12,5OO': expected an amount"), "{report}");
-    assert!(report.contains("sheet 'Closed Sales', row 3, column D 'Q2': '-5': a quota cannot be negative"), "{report}");
+    assert!(
+        report.contains("sheet 'Closed Sales', row 3, column D 'Q2': '-5': a quota cannot be negative"),
+        "{report}"
+    );
     assert!(env.store().quotas_between(p("2026-01"), p("2027-12")).unwrap().is_empty());
 }
 
@@ -254,13 +264,21 @@ fn the_memo_states_fiscal_quarter_and_year_to_date_against_quota() {
         "{}",
         ann.text
     );
-    assert!(ann.html.contains("<td>Quarter to date</td><td style=\"text-align: right;\">$199,900</td>"), "{}", ann.html);
+    assert!(
+        ann.html.contains("<td>Quarter to date</td><td style=\"text-align: right;\">$199,900</td>"),
+        "{}",
+        ann.html
+    );
     assert!(ann.html.contains("112.5% of $800,000 quota &middot; FY2027: Apr 2026 – Oct 2026"), "{}", ann.html);
     // Dee joined mid-Q2: the months before she joined count nothing. Quarter to date:
     // 120,000 of 100,000 = 120.0%. Year to date: August 40,000 + October 120,000 =
     // 160,000 against 50,000 + 100,000 + 100,000 = 250,000: 64.0%.
     let dee = env.email_to("dee@example.com");
-    assert!(dee.text.contains("  Quarter to date   $120,000 of $100,000 quota, 120.0% (FY2027 Q3: Oct 2026)\n"), "{}", dee.text);
+    assert!(
+        dee.text.contains("  Quarter to date   $120,000 of $100,000 quota, 120.0% (FY2027 Q3: Oct 2026)\n"),
+        "{}",
+        dee.text
+    );
     assert!(
         dee.text.contains("  Year to date      $160,000 of $250,000 quota, 64.0% (FY2027: Apr 2026 – Oct 2026)\n"),
         "{}",
@@ -298,9 +316,13 @@ fn pdftotext(path: &std::path::Path) -> String {
 #[test]
 fn the_one_on_one_sheet_states_fiscal_quarter_and_year_to_date() {
     // Named by its start, the same year is FY2026: only the labels change.
-    for (org, fy) in [("fiscal_year_start = \"April\"", "FY2027"), ("fiscal_year_start = 4\nfiscal_year_named_by = \"start\"", "FY2026")] {
+    for (org, fy) in [
+        ("fiscal_year_start = \"April\"", "FY2027"),
+        ("fiscal_year_start = 4\nfiscal_year_named_by = \"start\"", "FY2026"),
+    ] {
         let env = to_date_env(org);
-        let run = env.quotad(&["preview", "one-on-one", "--period", "2026-09", "--rep", "Ann Archer", "--out", "previews"]);
+        let run =
+            env.quotad(&["preview", "one-on-one", "--period", "2026-09", "--rep", "Ann Archer", "--out", "previews"]);
         assert_eq!(run.code, 0, "{run:?}");
         let file = pdf_in(&env.path("previews"));
         let t = pdftotext(&file);
