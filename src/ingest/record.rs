@@ -328,7 +328,7 @@ fn parse_quota_wide(ctx: &mut RowCtx, source: &Source, settings: &Settings, orig
         None
     };
     // Each non-blank column: the months it covers, its value, its label.
-    let mut cells: Vec<(Vec<Period>, Decimal, String)> = Vec::new();
+    let mut cells: Vec<(Vec<Period>, Decimal, String, usize)> = Vec::new();
     for (c, head, label) in ctx.header.months.clone() {
         let cell = ctx.row.get(c);
         if cell.is_blank() {
@@ -350,7 +350,7 @@ fn parse_quota_wide(ctx: &mut RowCtx, source: &Source, settings: &Settings, orig
             values::money(cell, style)
         };
         match (months, value) {
-            (Some(p), Ok(v)) if !v.is_sign_negative() => cells.push((p, v, label)),
+            (Some(p), Ok(v)) if !v.is_sign_negative() => cells.push((p, v, label, c)),
             (Some(_), Ok(_)) => ctx.reject_at(c, &label, "a quota cannot be negative".into()),
             (Some(_), Err(why)) => ctx.reject_at(c, &label, why),
             (None, _) => {}
@@ -358,20 +358,20 @@ fn parse_quota_wide(ctx: &mut RowCtx, source: &Source, settings: &Settings, orig
     }
     let mut covered: std::collections::BTreeMap<Period, &str> = std::collections::BTreeMap::new();
     let mut twice = None;
-    for (months, _, label) in &cells {
+    for (months, _, label, c) in &cells {
         for m in months {
             if let Some(first) = covered.insert(*m, label) {
-                twice.get_or_insert((*m, first.to_string(), label.clone()));
+                twice.get_or_insert((*m, first.to_string(), label.clone(), *c));
             }
         }
     }
-    if let Some((m, first, second)) = twice {
+    if let Some((m, first, second, c)) = twice {
         let reason = format!("columns {first} and {second} both give a quota for {m}: keep one");
         ctx.rejects.push(Reject {
             sheet: ctx.sheet.to_string(),
             row: ctx.row.excel_row,
             column: second,
-            raw: String::new(),
+            raw: ctx.row.get(c).raw(),
             reason,
         });
     }
@@ -387,12 +387,12 @@ fn parse_quota_wide(ctx: &mut RowCtx, source: &Source, settings: &Settings, orig
     };
     // Each column's amount: its cell, or its share of the annual quota.
     let amounts: Vec<Decimal> = match annual {
-        None => cells.iter().map(|(_, v, _)| *v).collect(),
+        None => cells.iter().map(|(_, v, _, _)| *v).collect(),
         Some(None) => return Vec::new(),
         Some(Some(total)) => {
-            let sum: Decimal = cells.iter().map(|(_, v, _)| v).sum();
+            let sum: Decimal = cells.iter().map(|(_, v, _, _)| v).sum();
             let scale = if sum == Decimal::ONE { Decimal::ONE_HUNDRED } else { Decimal::ONE };
-            let pcts: Vec<Decimal> = cells.iter().map(|(_, v, _)| v * scale).collect();
+            let pcts: Vec<Decimal> = cells.iter().map(|(_, v, _, _)| v * scale).collect();
             let pct_sum: Decimal = pcts.iter().sum();
             if pct_sum != Decimal::ONE_HUNDRED {
                 ctx.reject(
@@ -409,7 +409,7 @@ fn parse_quota_wide(ctx: &mut RowCtx, source: &Source, settings: &Settings, orig
         }
     };
     let mut out = Vec::new();
-    for ((months, _, _), amount) in cells.iter().zip(amounts) {
+    for ((months, _, _, _), amount) in cells.iter().zip(amounts) {
         let parts = spread(amount, &even_percents(months.len()));
         out.extend(months.iter().zip(parts).map(|(m, v)| quota((*m, v))));
     }

@@ -365,3 +365,29 @@ fn the_weekly_rankings_title_names_the_fiscal_quarter() {
         assert!(t.contains(&format!("Weekly ranking: North · {quarter}")), "{org}: {t}");
     }
 }
+
+#[test]
+fn a_fiscal_year_column_names_fiscal_months_a_year_column_calendar_ones() {
+    // April start, named by its end: month 3 of FY2027 is March 2027, month 4 April 2026;
+    // beside a plain "Year" column the months are calendar months.
+    let env = Env::new(&fiscal_config("fiscal_year_start = \"April\"", ""));
+    env.put("roster.csv", ROSTER);
+    env.put(
+        "quotas-fy.csv",
+        "Rep Email,Fiscal Year,Month,Revenue Quota\nann@example.com,2027,March,1000\nann@example.com,2027,April,2000\n",
+    );
+    env.put("quotas-cal.csv", "Rep Email,Year,Month,Revenue Quota\nbob@example.com,2027,April,3000\n");
+    // Two columns that give one month a quota reject the row, naming both.
+    env.put("quotas-twice.csv", "Rep Email,FY2027 Q3,2027-Q3\ncy@example.com,300,300\n");
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(quota(&env, "ann@example.com", "2027-03"), Some(dec("1000")));
+    assert_eq!(quota(&env, "ann@example.com", "2026-04"), Some(dec("2000")));
+    assert_eq!(months_of(&env, "bob@example.com"), ["2027-04"]);
+    assert!(months_of(&env, "cy@example.com").is_empty());
+    let report = std::fs::read_to_string(env.dir.path().join("quarantine/quotas-twice.csv.errors.txt")).unwrap();
+    assert!(
+        report.contains("row 2, column C '2027-Q3': '300': columns B 'FY2027 Q3' and C '2027-Q3' both give a quota for 2026-10: keep one"),
+        "{report}"
+    );
+}
