@@ -13,8 +13,10 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+mod fiscal;
 mod key;
 mod order;
+pub use fiscal::{FiscalCalendar, FyNamedBy, ToDate};
 pub use key::{
     CorrectedFigure, IdempotencyKey, KeyDigest, KeyJob, KeyKind, KeyRecipient, LegacyRepChanges, correction_digest,
     legacy_team_correction_digest, team_correction_digest,

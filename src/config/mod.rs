@@ -155,7 +155,9 @@ impl Config {
         let org = org::org(&raw.org, &err)?;
         let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
         let paths = org::paths(&raw.paths, &abs);
-        let (ingest, max_rejected_fraction) = sources::ingest_settings(&raw.ingest, &raw.stages, org.time_zone, &err)?;
+        let (mut ingest, max_rejected_fraction) =
+            sources::ingest_settings(&raw.ingest, &raw.stages, org.time_zone, &err)?;
+        ingest.fiscal = org.fiscal;
         let sources = sources::sources(raw.sources, &ingest, &err)?;
         let (from, reply_to, admin) = mail::addresses(&raw.mail, &err)?;
         let transport = mail::transport(&raw.mail, &err, &abs)?;
@@ -290,5 +292,25 @@ from = "Sales Ops <ops@example.com>"
         assert!(e.message.contains("money_decimals"), "{e}");
         let e = parse(&MINIMAL.replace("kind = \"roster\"", "kind = \"deals\"")).unwrap_err();
         assert!(e.message.contains("kind = \"roster\""), "{e}");
+    }
+
+    #[test]
+    fn fiscal_year_start_and_naming() {
+        use crate::domain::{FiscalCalendar, FyNamedBy};
+        let tz = "time_zone = \"America/Chicago\"";
+        assert_eq!(parse(MINIMAL).unwrap().org.fiscal, FiscalCalendar::default());
+        let c = parse(&MINIMAL.replace(tz, &format!("{tz}\nfiscal_year_start = \"April\""))).unwrap();
+        assert_eq!(c.org.fiscal, FiscalCalendar { start_month: 4, named_by: FyNamedBy::End });
+        let c = parse(&MINIMAL.replace(tz, &format!("{tz}\nfiscal_year_start = 10\nfiscal_year_named_by = \"start\"")))
+            .unwrap();
+        assert_eq!(c.org.fiscal, FiscalCalendar { start_month: 10, named_by: FyNamedBy::Start });
+        let e = parse(&MINIMAL.replace(tz, &format!("{tz}\nfiscal_year_start = \"Aprl\""))).unwrap_err();
+        assert_eq!(
+            e.message,
+            "org.fiscal_year_start: 'Aprl' is not a month: expected a month name such as \"April\" or its number 1-12"
+        );
+        assert_eq!(e.line, Some(5), "{e}");
+        let e = parse(&MINIMAL.replace(tz, &format!("{tz}\nfiscal_year_named_by = \"ending\""))).unwrap_err();
+        assert!(e.message.starts_with("org.fiscal_year_named_by: 'ending' must be \"end\""), "{e}");
     }
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ConfigError;
+use crate::domain::{FiscalCalendar, FyNamedBy};
 use crate::report::{Format, MoneyDecimals};
 
 /// What to do with an inbox file once it is imported (config `paths.after_import`).
@@ -34,6 +35,9 @@ pub struct Org {
     /// Number, currency and date formatting and the order of names, from CLDR for
     /// `org.locale`, `org.currency` and `org.money_decimals`.
     pub format: Format,
+    /// The fiscal year (config `org.fiscal_year_start`, default January, and
+    /// `org.fiscal_year_named_by`, default "end").
+    pub fiscal: FiscalCalendar,
 }
 
 /// Folders and files, all absolute (config `[paths]`).
@@ -69,6 +73,8 @@ pub(super) struct RawOrg {
     locale: Spanned<String>,
     #[serde(default)]
     money_decimals: RawMoneyDecimals,
+    fiscal_year_start: Option<Spanned<toml::Value>>,
+    fiscal_year_named_by: Option<Spanned<String>>,
 }
 
 /// `org.money_decimals`: "whole" (default) or "currency".
@@ -128,7 +134,65 @@ pub(super) fn org(
         RawMoneyDecimals::Whole => MoneyDecimals::Whole,
         RawMoneyDecimals::Currency => MoneyDecimals::Currency,
     });
-    Ok(Org { name: raw.name.clone(), time_zone: raw.time_zone, format })
+    Ok(Org { name: raw.name.clone(), time_zone: raw.time_zone, format, fiscal: fiscal(raw, err)? })
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// `org.fiscal_year_start` (a month name such as "April" or "Apr", or its number 1-12)
+/// and `org.fiscal_year_named_by` ("end", the default, or "start").
+fn fiscal(
+    raw: &RawOrg,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<FiscalCalendar, ConfigError> {
+    let start_month = match &raw.fiscal_year_start {
+        None => 1,
+        Some(v) => {
+            let m = match v.get_ref() {
+                toml::Value::Integer(n) if (1..=12).contains(n) => Some(*n as u32),
+                toml::Value::String(s) => {
+                    let s = s.trim().to_lowercase();
+                    MONTHS.iter().position(|m| s.len() >= 3 && m.starts_with(&s)).map(|i| i as u32 + 1)
+                }
+                _ => None,
+            };
+            m.ok_or_else(|| {
+                err(
+                    v.span(),
+                    format!(
+                        "org.fiscal_year_start: '{}' is not a month: expected a month name such as \"April\" or its number 1-12",
+                        v.get_ref().to_string().trim_matches('"')
+                    ),
+                )
+            })?
+        }
+    };
+    let named_by = match raw.fiscal_year_named_by.as_ref().map(|s| (s.span(), s.get_ref().as_str())) {
+        None | Some((_, "end")) => FyNamedBy::End,
+        Some((_, "start")) => FyNamedBy::Start,
+        Some((span, other)) => {
+            return Err(err(
+                span,
+                format!(
+                    "org.fiscal_year_named_by: '{other}' must be \"end\" (April 2026 – March 2027 is FY2027) or \"start\" (it is FY2026)"
+                ),
+            ));
+        }
+    };
+    Ok(FiscalCalendar { start_month, named_by })
 }
 
 /// `[paths]` with each path resolved by `abs` (against the config file's folder).

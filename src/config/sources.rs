@@ -112,6 +112,7 @@ pub(super) struct RawSource {
     quota_period: Option<Spanned<String>>,
     distribution: Option<Spanned<Vec<f64>>>,
     quota_layout: Option<Spanned<String>>,
+    year: Option<Spanned<i64>>,
     #[serde(default)]
     encoding: ingest::TextEncoding,
 }
@@ -179,6 +180,7 @@ pub(super) fn ingest_settings(
         time_zone: tz,
         today: None,
         limits,
+        fiscal: crate::domain::FiscalCalendar::default(),
     };
     Ok((ingest, Decimal::from_str(&fraction.to_string()).unwrap_or_default()))
 }
@@ -294,6 +296,16 @@ pub(super) fn sources(
                 }
             },
         };
+        let year = match &s.year {
+            None => None,
+            Some(y) if s.kind != SourceKind::Quotas => {
+                return Err(err(y.span(), format!("{key}.year applies to quotas sources only")));
+            }
+            Some(y) if !(1900..=2100).contains(y.get_ref()) => {
+                return Err(err(y.span(), format!("{key}.year: {} is not a year such as 2026", y.get_ref())));
+            }
+            Some(y) => Some(*y.get_ref() as i32),
+        };
         if s.kind != SourceKind::Roster && (s.email_pattern.is_some() || s.manager_email_pattern.is_some()) {
             return Err(err(
                 span,
@@ -320,6 +332,7 @@ pub(super) fn sources(
             header,
             quota_span,
             quota_wide,
+            year,
             encoding: s.encoding,
         });
     }

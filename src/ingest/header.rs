@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::table::{Cell, Grid, GridRow, column_letter};
-use super::{IngestError, Settings, Source, SourceKind, norm_header, values};
+use super::{IngestError, QuotaSpan, Settings, Source, SourceKind, norm_header, values};
 use crate::domain::Period;
 
 /// A month column of a wide quotas file: its header names a month with its year
@@ -18,12 +18,72 @@ use crate::domain::Period;
 /// cell is that month's quota; with one (an annual quota), each cell is the percent of
 /// it for that month, and a rep's percentages must add up to 100 (fractions adding up
 /// to 1, as percent-formatted cells store them, are read as percents).
+///
+/// A quarter column (`Q3`, `FY2026 Q3`, `FY26 Q3`, `2026-Q3`, `2026 Q3`, `Q3 2026`,
+/// `Q3 FY2026`) is a **fiscal** quarter (config `org.fiscal_year_start`); its year, in
+/// the header, in the row's year column or in the source's `year` setting, is a fiscal
+/// year. Its quota is spread evenly over the quarter's three months to the cent, the
+/// remainder cent(s) on the third month ([`super::spread`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MonthHead {
     /// A month with its year.
     Dated(Period),
     /// A month number 1-12, year from the row.
     Named(u32),
+    /// A fiscal quarter 1-4, with its fiscal year if the header names it.
+    Quarter(Option<i32>, u32),
+}
+
+/// A header cell shaped like a quarter: `Some(Ok((fiscal year, quarter)))`, or
+/// `Some(Err(why))` when it looks like one but is not (`Q5`, `FY2026 Q0`,
+/// `Q3 2026 2027`); `None` when it is no quarter at all.
+pub(super) fn quarter_head(text: &str) -> Option<Result<(Option<i32>, u32), String>> {
+    let up = text.trim().to_uppercase().replace(['-', '_', '/'], " ");
+    let tokens: Vec<&str> = up.split_whitespace().collect();
+    let is_q = |t: &str| t.len() >= 2 && t.starts_with('Q') && t[1..].chars().all(|c| c.is_ascii_digit());
+    let qs: Vec<&&str> = tokens.iter().filter(|t| is_q(t)).collect();
+    if qs.is_empty() {
+        return None;
+    }
+    let (mut year, mut q) = (None, None);
+    let mut bad = None;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i];
+        if is_q(t) {
+            match t[1..].parse::<u32>() {
+                Ok(n @ 1..=4) if q.is_none() => q = Some(n),
+                Ok(_) if q.is_some() => bad = Some("it names two quarters".to_string()),
+                _ => bad = Some(format!("'{}' is not a quarter: expected Q1, Q2, Q3 or Q4", &t)),
+            }
+        } else {
+            // A year: 2026, FY2026, FY26, or "FY 2026".
+            let digits = match t.strip_prefix("FY") {
+                Some("") if i + 1 < tokens.len() => {
+                    i += 1;
+                    tokens[i]
+                }
+                Some(d) => d,
+                None => t,
+            };
+            let y = match (digits.len(), digits.parse::<i32>()) {
+                (4, Ok(y)) if (1900..=2100).contains(&y) => Some(y),
+                (2, Ok(y)) if t.starts_with("FY") => Some(2000 + y),
+                _ => None,
+            };
+            match (y, year) {
+                (Some(y), None) => year = Some(y),
+                (Some(_), Some(_)) => bad = Some("it names two years".to_string()),
+                (None, _) => return None, // other words: not a quarter header ("Q3 notes")
+            }
+        }
+        i += 1;
+    }
+    Some(match (bad, q) {
+        (Some(why), _) => Err(why),
+        (None, Some(q)) => Ok((year, q)),
+        (None, None) => Err("expected Q1, Q2, Q3 or Q4".to_string()),
+    })
 }
 
 /// The month a wide quotas header cell names, if any.
@@ -59,8 +119,11 @@ pub(super) struct Header {
     pub(super) names: BTreeMap<&'static str, String>,
     /// Columns that also matched a field whose column was taken from a higher-priority name.
     pub(super) notes: Vec<String>,
-    /// Wide quotas: each month column, its month and its label ("C 'Jan 2026'").
+    /// Wide quotas: each month or quarter column, its month or quarter and its label
+    /// ("C 'Jan 2026'").
     pub(super) months: Vec<(usize, MonthHead, String)>,
+    /// Read as a wide quotas file (a column per month or quarter).
+    pub(super) wide: bool,
 }
 
 impl Header {
@@ -86,15 +149,27 @@ pub(super) fn find_header(
     settings: &Settings,
 ) -> Result<Result<Header, Miss>, IngestError> {
     let search = settings.header_search_rows;
+    // Without quota_layout, a quotas file's quarter columns (no month columns) make it wide.
+    let auto = source.kind == SourceKind::Quotas && !source.quota_wide && source.quota_span == QuotaSpan::Month;
     let months_of = |row: &GridRow| -> Vec<(usize, MonthHead, String)> {
-        if !source.quota_wide {
+        if !source.quota_wide && !auto {
             return Vec::new();
         }
         row.cells
             .iter()
             .enumerate()
             .filter_map(|(i, c)| {
-                month_head(c, grid.epoch_1904, settings).map(|m| (i, m, format!("{} '{}'", column_letter(i), c.raw())))
+                let head = match c {
+                    Cell::Text(t) => match quarter_head(t) {
+                        Some(Ok((y, q))) => Some(MonthHead::Quarter(y, q)),
+                        Some(Err(_)) => None,
+                        None if source.quota_wide => month_head(c, grid.epoch_1904, settings),
+                        None => None,
+                    },
+                    _ if source.quota_wide => month_head(c, grid.epoch_1904, settings),
+                    _ => None,
+                };
+                head.map(|m| (i, m, format!("{} '{}'", column_letter(i), c.raw())))
             })
             .collect()
     };
@@ -115,6 +190,21 @@ pub(super) fn find_header(
         return Ok(Err(Miss { sheet: grid.sheet.clone(), row: 0, matched: vec![], missing: vec![] }));
     };
     let row = &grid.rows[idx];
+    // A header cell shaped like a quarter that is not one stops the file, naming it.
+    if source.quota_wide || auto {
+        for (i, c) in row.cells.iter().enumerate() {
+            if let Cell::Text(t) = c
+                && let Some(Err(why)) = quarter_head(t)
+            {
+                return Err(IngestError::BadPeriodHeader {
+                    sheet_label: sheet_label(&grid.sheet),
+                    row: row.excel_row,
+                    column: format!("{} '{}'", column_letter(i), c.raw()),
+                    reason: why,
+                });
+            }
+        }
+    }
     let mut col: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut names = BTreeMap::new();
     let mut notes = Vec::new();
@@ -183,6 +273,10 @@ pub(super) fn find_header(
             }
         }
     }
+    let months = months_of(row);
+    // Wide: configured, or (auto) quarter columns and no month column.
+    let wide_now = source.quota_wide || (auto && !months.is_empty() && !col.contains_key("month"));
+    let months = if wide_now { months } else { Vec::new() };
     let mut missing: Vec<String> = kind
         .fields()
         .iter()
@@ -193,17 +287,18 @@ pub(super) fn find_header(
                 && kind == SourceKind::Roster
                 && (col.contains_key("rep_id") || col.contains_key("first_name")))
         })
-        .filter(|f| !(source.quota_wide && matches!(f.name, "month" | "revenue_quota")))
+        .filter(|f| !(wide_now && matches!(f.name, "month" | "revenue_quota")))
         .map(|f| format!("{} ({})", f.name, source.columns.fields[f.name].join(" / ")))
         .collect();
-    let months = months_of(row);
     if source.quota_wide && months.is_empty() {
-        missing.push("month columns (headers such as Jan 2026, 2026-01, or Jan with a year column)".into());
+        missing.push("month columns (headers such as Jan 2026, 2026-01, Q3 2026, or Jan with a year column)".into());
     }
-    if months.iter().any(|(_, m, _)| matches!(m, MonthHead::Named(_))) && !col.contains_key("year") {
+    let yearless = months.iter().any(|(_, m, _)| matches!(m, MonthHead::Named(_) | MonthHead::Quarter(None, _)));
+    if yearless && !col.contains_key("year") && source.year.is_none() {
         missing.push(format!(
-            "year ({}), as the month columns name no year",
-            source.columns.fields.get("year").map(|v| v.join(" / ")).unwrap_or_default()
+            "year ({}) or sources.{}.year, as the month or quarter columns name no year",
+            source.columns.fields.get("year").map(|v| v.join(" / ")).unwrap_or_default(),
+            source.name
         ));
     }
     if !["rep_id", "rep_email", "rep_name", "first_name"].iter().any(|f| col.contains_key(f)) {
@@ -217,7 +312,7 @@ pub(super) fn find_header(
             missing,
         }));
     }
-    Ok(Ok(Header { first_data: idx + 1, excel_row: row.excel_row, col, names, notes, months }))
+    Ok(Ok(Header { first_data: idx + 1, excel_row: row.excel_row, col, names, notes, months, wide: wide_now }))
 }
 
 #[cfg(test)]
@@ -240,6 +335,7 @@ mod tests {
             time_zone: chrono_tz::UTC,
             today: None,
             limits: Limits::default(),
+            fiscal: crate::domain::FiscalCalendar::default(),
         };
         let head = |c: Cell| month_head(&c, false, &settings);
         let t = |s: &str| Cell::Text(s.into());
@@ -256,5 +352,30 @@ mod tests {
             assert_eq!(head(t(s)), None, "{s}");
         }
         assert_eq!(head(Cell::Number(3.0)), None);
+    }
+
+    #[test]
+    fn quarter_headers_with_or_without_a_fiscal_year() {
+        for (text, want) in [
+            ("Q3", (None, 3)),
+            ("q1", (None, 1)),
+            ("FY2026 Q3", (Some(2026), 3)),
+            ("FY26 Q3", (Some(2026), 3)),
+            ("FY 2026 Q4", (Some(2026), 4)),
+            ("2026-Q3", (Some(2026), 3)),
+            ("2026 Q2", (Some(2026), 2)),
+            ("Q3 2026", (Some(2026), 3)),
+            ("Q3-2026", (Some(2026), 3)),
+            ("Q3 FY2026", (Some(2026), 3)),
+        ] {
+            assert_eq!(quarter_head(text), Some(Ok(want)), "{text}");
+        }
+        assert_eq!(quarter_head("Q5"), Some(Err("'Q5' is not a quarter: expected Q1, Q2, Q3 or Q4".into())));
+        assert_eq!(quarter_head("FY2026 Q0"), Some(Err("'Q0' is not a quarter: expected Q1, Q2, Q3 or Q4".into())));
+        assert_eq!(quarter_head("Q3 2026 2027"), Some(Err("it names two years".into())));
+        assert_eq!(quarter_head("Q1 Q2"), Some(Err("it names two quarters".into())));
+        for text in ["Quota", "Region", "Q3 notes", "2026", "Location", "Qty"] {
+            assert_eq!(quarter_head(text), None, "{text}");
+        }
     }
 }

@@ -52,7 +52,7 @@ use rows::parse_rows;
 pub use table::{Cell, column_letter};
 pub use values::{DateOrder, NumberStyle};
 
-use crate::domain::{DealRow, Period, QuotaRow, RosterRep, StageClass, fold_name};
+use crate::domain::{DealRow, FiscalCalendar, Period, QuotaRow, RosterRep, StageClass, fold_name};
 
 /// Errors that stop a whole file. Each message says what was expected; the caller adds
 /// the file name.
@@ -122,6 +122,20 @@ pub enum IngestError {
         /// The source's config name.
         source_name: String,
     },
+    /// A wide quotas header cell shaped like a quarter that is not one (`Q5`, `FY2026 Q0`).
+    #[error(
+        "{sheet_label}row {row}, column {column}: {reason} (quarter headers read as Q3, FY2026 Q3, 2026-Q3 or Q3 2026)"
+    )]
+    BadPeriodHeader {
+        /// "sheet 'X', " or "" for CSV.
+        sheet_label: String,
+        /// Excel row of the header.
+        row: u32,
+        /// The column with its raw header, e.g. "E 'Q5'".
+        column: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The file breaks one of the size limits (config `[ingest]`, see [`Limits`]).
     #[error("{what}; the limit is {limit} (ingest.{key})")]
     OverLimit {
@@ -166,6 +180,10 @@ pub struct Settings {
     pub today: Option<chrono::NaiveDate>,
     /// File size, zip-bomb and sheet-size limits.
     pub limits: Limits,
+    /// The org's fiscal year (config `org.fiscal_year_start`, `org.fiscal_year_named_by`):
+    /// quarterly and annual quotas are spread over its quarters and years, and a "Fiscal
+    /// Year" column or a quarter column's year names one of its years.
+    pub fiscal: FiscalCalendar,
 }
 
 impl Settings {
@@ -206,8 +224,13 @@ pub struct Source {
     /// CSV/TSV text encoding (config `encoding`).
     pub encoding: TextEncoding,
     /// Quotas only: a column per month (config `quota_layout = "wide"`) instead of a row
-    /// per rep and month. See [`MonthHead`].
+    /// per rep and month. See [`MonthHead`]. Without `quota_layout`, a quotas file whose
+    /// header has quarter columns (`Q1`, `FY2026 Q3`, `2026-Q3`, `Q3 2026`) and no month
+    /// column is read wide too.
     pub quota_wide: bool,
+    /// Quotas only: the fiscal year of month and quarter columns that name none, when
+    /// the file has no year column (config `year`).
+    pub year: Option<i32>,
 }
 
 /// The text encoding of a source's CSV/TSV/TXT files (config `sources.NAME.encoding`).
@@ -236,23 +259,25 @@ pub enum TextEncoding {
 pub enum QuotaSpan {
     /// One month (the default).
     Month,
-    /// The calendar quarter that holds the row's month (a date on 2011-05-31 names
-    /// April–June 2011), spread over its three months by these percentages (summing to 100).
+    /// The fiscal quarter that holds the row's month (with the default calendar fiscal
+    /// year, a date on 2011-05-31 names April–June 2011), spread over its three months
+    /// by these percentages (summing to 100).
     Quarter(Vec<Decimal>),
-    /// The calendar year of the row's month, spread over its twelve months by these
+    /// The fiscal year of the row's month, spread over its twelve months by these
     /// percentages (summing to 100).
     Year(Vec<Decimal>),
 }
 
 impl QuotaSpan {
-    /// The months a quota dated in `month` covers, with each month's percentage.
-    pub fn months(&self, month: Period) -> Vec<(Period, Decimal)> {
+    /// The months a quota dated in `month` covers, with each month's percentage: the
+    /// fiscal quarter or year of `fiscal` that holds `month`, from its first month.
+    pub fn months(&self, month: Period, fiscal: FiscalCalendar) -> Vec<(Period, Decimal)> {
         let (first, pcts) = match self {
             QuotaSpan::Month => return vec![(month, Decimal::ONE_HUNDRED)],
-            QuotaSpan::Quarter(p) => (Period::new(month.year(), (month.month() - 1) / 3 * 3 + 1), p),
-            QuotaSpan::Year(p) => (Period::new(month.year(), 1), p),
+            QuotaSpan::Quarter(p) => (fiscal.quarter_start(month), p),
+            QuotaSpan::Year(p) => (fiscal.year_start(month), p),
         };
-        let mut m = first.unwrap_or(month);
+        let mut m = first;
         pcts.iter()
             .map(|p| {
                 let here = m;
@@ -393,7 +418,8 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
                 names.insert(*f, f.to_string());
             }
         }
-        let header = Header { first_data: 0, excel_row: 0, col, names, notes: Vec::new(), months: Vec::new() };
+        let header =
+            Header { first_data: 0, excel_row: 0, col, names, notes: Vec::new(), months: Vec::new(), wide: false };
         let mut parsed = parse_rows(grid, &header, source, settings);
         parsed.notes.splice(0..0, wb.notes.iter().cloned());
         return Ok(parsed);
@@ -475,11 +501,20 @@ mod tests {
         // A date anywhere in a quarter names that quarter (AdventureWorks dates its
         // quarterly quotas on days such as 2011-05-31 and 2012-02-29).
         let q = QuotaSpan::Quarter(thirds);
-        let months: Vec<String> = q.months(Period::new(2011, 5).unwrap()).iter().map(|(m, _)| m.to_string()).collect();
-        assert_eq!(months, ["2011-04", "2011-05", "2011-06"]);
-        let months: Vec<String> = q.months(Period::new(2012, 2).unwrap()).iter().map(|(m, _)| m.to_string()).collect();
-        assert_eq!(months, ["2012-01", "2012-02", "2012-03"]);
+        let cal = FiscalCalendar::default();
+        let at = |q: &QuotaSpan, y, m, f| -> Vec<String> {
+            q.months(Period::new(y, m).unwrap(), f).iter().map(|(m, _)| m.to_string()).collect()
+        };
+        assert_eq!(at(&q, 2011, 5, cal), ["2011-04", "2011-05", "2011-06"]);
+        assert_eq!(at(&q, 2012, 2, cal), ["2012-01", "2012-02", "2012-03"]);
         let y = QuotaSpan::Year(twelfths);
-        assert_eq!(y.months(Period::new(2026, 7).unwrap())[11].0.to_string(), "2026-12");
+        assert_eq!(y.months(Period::new(2026, 7).unwrap(), cal)[11].0.to_string(), "2026-12");
+        // A fiscal year starting in April: quarters are Apr–Jun, Jul–Sep, Oct–Dec, Jan–Mar.
+        let april = FiscalCalendar { start_month: 4, named_by: crate::domain::FyNamedBy::End };
+        assert_eq!(at(&q, 2012, 2, april), ["2012-01", "2012-02", "2012-03"]);
+        assert_eq!(at(&q, 2011, 5, april), ["2011-04", "2011-05", "2011-06"]);
+        assert_eq!(at(&q, 2026, 11, april), ["2026-10", "2026-11", "2026-12"]);
+        let months = at(&y, 2027, 2, april);
+        assert_eq!((months[0].as_str(), months[11].as_str()), ("2026-04", "2027-03"));
     }
 }

@@ -10,7 +10,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::header::{Header, MonthHead};
 use super::table::{Cell, GridRow};
-use super::{NumberStyle, QuotaSpan, Reject, Settings, Source, spread, values};
+use super::{NumberStyle, QuotaSpan, Reject, Settings, Source, even_percents, spread, values};
 use crate::domain::{DealRow, Period, QuotaRow, RepRef, RosterRep, RowOrigin, StageClass, fold_name};
 
 /// Field access for one data row, collecting rejects.
@@ -219,13 +219,16 @@ pub(super) fn parse_deal(ctx: &mut RowCtx, source: &Source, settings: &Settings,
 }
 
 pub(super) fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
-    if source.quota_wide {
-        return parse_quota_wide(ctx, settings, origin);
+    if ctx.header.wide {
+        return parse_quota_wide(ctx, source, settings, origin);
     }
     let rep = ctx.required_rep(["rep_email", "rep_id", "rep_name"]);
     let (order, style, epoch, tz) = (settings.date_order, settings.number_style, ctx.epoch_1904, settings.time_zone);
-    // With a year column, the month column may hold a month name or number ("March", 3).
-    let year = if ctx.header.col.contains_key("year") { Some(row_year(ctx, style)) } else { None };
+    let fiscal = settings.fiscal;
+    // With a year column (or the source's `year`), the month column may hold a month
+    // name or number ("March", 3); a "Fiscal Year" column or the setting names a fiscal year.
+    let fiscal_year = fiscal_year_column(ctx.header) || !ctx.header.col.contains_key("year");
+    let year = if ctx.header.col.contains_key("year") { Some(row_year(ctx, style)) } else { source.year.map(Some) };
     // An annual quota may name its year alone: "2026" (text or a number cell).
     let yearly = matches!(source.quota_span, QuotaSpan::Year(_));
     let month = if year == Some(None) {
@@ -233,7 +236,11 @@ pub(super) fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings
     } else {
         ctx.parse("month", |c| {
             if let Some(Some(y)) = year {
-                return values::month_of_year(c, y);
+                let m = values::month_of_year(c, y)?;
+                if !fiscal_year {
+                    return Ok(m);
+                }
+                return fiscal.month_in(y, m.month()).ok_or_else(|| format!("no month {} in FY{y}", m.month()));
             }
             values::month(c, epoch, order, tz).or_else(|e| {
                 let year = match c {
@@ -241,7 +248,8 @@ pub(super) fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings
                     Cell::Number(n) if n.fract() == 0.0 => Some(*n as i32),
                     _ => None,
                 };
-                match year.filter(|y| yearly && (1900..=2100).contains(y)).and_then(|y| Period::new(y, 1)) {
+                // A year alone names a fiscal year (FY2026): its first month.
+                match year.filter(|y| yearly && (1900..=2100).contains(y)).and_then(|y| fiscal.first_month(y)) {
                     Some(p) => Ok(p),
                     None if yearly => Err(format!("{e}, or a year such as 2026 (quota_period = \"year\")")),
                     None => Err(e),
@@ -257,7 +265,7 @@ pub(super) fn parse_quota(ctx: &mut RowCtx, source: &Source, settings: &Settings
         ctx.reject("revenue_quota", "a quota cannot be negative");
     }
     let (Some(month), true) = (month, ctx.rejects.is_empty()) else { return Vec::new() };
-    let spans = source.quota_span.months(month);
+    let spans = source.quota_span.months(month, fiscal);
     let pcts: Vec<Decimal> = spans.iter().map(|(_, p)| *p).collect();
     let revenues = spread(revenue, &pcts);
     let units = units.map(|u| spread(u, &pcts));
@@ -291,28 +299,46 @@ fn row_year(ctx: &mut RowCtx, style: NumberStyle) -> Option<i32> {
     ctx.required("year", "a year", y)
 }
 
-/// A wide quotas row: the rep, then a quota per month column — or an annual quota
-/// (`revenue_quota`) with a percent per month column, which must add up to 100 for the
-/// rep (else the row is rejected, naming the rep). See [`MonthHead`].
-fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
+/// Whether the header's `year` column names fiscal years: its header says "Fiscal" or
+/// starts with "FY" ("Fiscal Year", "FY"); a plain "Year" is a calendar year for month
+/// names (quarter columns always take a fiscal year).
+fn fiscal_year_column(header: &Header) -> bool {
+    header.names.get("year").is_some_and(|n| {
+        let n = super::norm_header(n);
+        n.contains("fiscal") || n.starts_with("fy")
+    })
+}
+
+/// A wide quotas row: the rep, then a quota per month or quarter column — or an annual
+/// quota (`revenue_quota`) with a percent per month or quarter column, which must add up
+/// to 100 for the rep (else the row is rejected, naming the rep). A quarter's quota is
+/// spread evenly over its three months to the cent, the remainder on the third. Two
+/// columns that cover one month reject the row, naming both. See [`MonthHead`].
+fn parse_quota_wide(ctx: &mut RowCtx, source: &Source, settings: &Settings, origin: RowOrigin) -> Vec<QuotaRow> {
     let rep = ctx.required_rep(["rep_email", "rep_id", "rep_name"]);
     let style = settings.number_style;
-    let year = row_year(ctx, style);
+    let fiscal = settings.fiscal;
+    let has_year_col = ctx.header.col.contains_key("year");
+    let fiscal_col = fiscal_year_column(ctx.header);
+    let year = if has_year_col { row_year(ctx, style) } else { source.year };
     let annual = if ctx.header.col.contains_key("revenue_quota") {
         let a = ctx.parse("revenue_quota", |c| values::money(c, style));
         Some(ctx.required("revenue_quota", "an annual quota", a))
     } else {
         None
     };
-    let mut cells: Vec<(Period, Decimal)> = Vec::new();
+    // Each non-blank column: the months it covers, its value, its label.
+    let mut cells: Vec<(Vec<Period>, Decimal, String, usize)> = Vec::new();
     for (c, head, label) in ctx.header.months.clone() {
         let cell = ctx.row.get(c);
         if cell.is_blank() {
             continue;
         }
-        let period = match head {
-            MonthHead::Dated(p) => Some(p),
-            MonthHead::Named(m) => year.and_then(|y| Period::new(y, m)),
+        let months: Option<Vec<Period>> = match head {
+            MonthHead::Dated(p) => Some(vec![p]),
+            MonthHead::Named(m) if has_year_col && !fiscal_col => year.and_then(|y| Period::new(y, m)).map(|p| vec![p]),
+            MonthHead::Named(m) => year.and_then(|y| fiscal.month_in(y, m)).map(|p| vec![p]),
+            MonthHead::Quarter(fy, q) => fy.or(year).and_then(|y| fiscal.quarter_months(y, q)).map(|m| m.to_vec()),
         };
         let value = if annual.is_some() {
             match cell {
@@ -323,12 +349,31 @@ fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) ->
         } else {
             values::money(cell, style)
         };
-        match (period, value) {
-            (Some(p), Ok(v)) if !v.is_sign_negative() => cells.push((p, v)),
+        match (months, value) {
+            (Some(p), Ok(v)) if !v.is_sign_negative() => cells.push((p, v, label, c)),
             (Some(_), Ok(_)) => ctx.reject_at(c, &label, "a quota cannot be negative".into()),
             (Some(_), Err(why)) => ctx.reject_at(c, &label, why),
             (None, _) => {}
         }
+    }
+    let mut covered: std::collections::BTreeMap<Period, &str> = std::collections::BTreeMap::new();
+    let mut twice = None;
+    for (months, _, label, c) in &cells {
+        for m in months {
+            if let Some(first) = covered.insert(*m, label) {
+                twice.get_or_insert((*m, first.to_string(), label.clone(), *c));
+            }
+        }
+    }
+    if let Some((m, first, second, c)) = twice {
+        let reason = format!("columns {first} and {second} both give a quota for {m}: keep one");
+        ctx.rejects.push(Reject {
+            sheet: ctx.sheet.to_string(),
+            row: ctx.row.excel_row,
+            column: second,
+            raw: ctx.row.get(c).raw(),
+            reason,
+        });
     }
     if !ctx.rejects.is_empty() {
         return Vec::new();
@@ -340,13 +385,14 @@ fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) ->
         units: None,
         origin: origin.clone(),
     };
-    match annual {
-        None => cells.into_iter().map(quota).collect(),
-        Some(None) => Vec::new(),
+    // Each column's amount: its cell, or its share of the annual quota.
+    let amounts: Vec<Decimal> = match annual {
+        None => cells.iter().map(|(_, v, _, _)| *v).collect(),
+        Some(None) => return Vec::new(),
         Some(Some(total)) => {
-            let sum: Decimal = cells.iter().map(|(_, v)| v).sum();
+            let sum: Decimal = cells.iter().map(|(_, v, _, _)| v).sum();
             let scale = if sum == Decimal::ONE { Decimal::ONE_HUNDRED } else { Decimal::ONE };
-            let pcts: Vec<Decimal> = cells.iter().map(|(_, v)| v * scale).collect();
+            let pcts: Vec<Decimal> = cells.iter().map(|(_, v, _, _)| v * scale).collect();
             let pct_sum: Decimal = pcts.iter().sum();
             if pct_sum != Decimal::ONE_HUNDRED {
                 ctx.reject(
@@ -359,10 +405,15 @@ fn parse_quota_wide(ctx: &mut RowCtx, settings: &Settings, origin: RowOrigin) ->
                 );
                 return Vec::new();
             }
-            let parts = spread(total, &pcts);
-            cells.iter().zip(parts).map(|((m, _), v)| quota((*m, v))).collect()
+            spread(total, &pcts)
         }
+    };
+    let mut out = Vec::new();
+    for ((months, _, _, _), amount) in cells.iter().zip(amounts) {
+        let parts = spread(amount, &even_percents(months.len()));
+        out.extend(months.iter().zip(parts).map(|(m, v)| quota((*m, v))));
     }
+    out
 }
 
 /// A summary row: rep, period (a date, "2026-03", "Mar 2026", or a month name or number

@@ -10,6 +10,7 @@
 //! memo, PDF or CLI table shows is computed here, once.
 
 mod calendar;
+mod to_date;
 
 /// What quotad's figures mean: `docs/definitions.md`, included verbatim.
 #[doc = include_str!("../../docs/definitions.md")]
@@ -22,6 +23,7 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 pub use calendar::{OFF_PACE_AFTER, SellingCalendar, pacing};
+pub use to_date::to_date;
 
 use crate::domain::{
     Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, Judged, MonthStandings,

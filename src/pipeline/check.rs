@@ -275,5 +275,11 @@ fn sample_view(cfg: &Config) -> Option<report::QuotaMemoView> {
     };
     let this = crate::metrics::month_standings(nov, &input, &cfg.metrics, now);
     let last = crate::metrics::month_standings(oct, &input, &cfg.metrics, now);
-    report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this, &last, "id:SAMPLE")
+    let mut view = report::quota_memo_view(&cfg.org.name, &cfg.org.format, &this, &last, "id:SAMPLE")?;
+    // The quarter and year to date lines too, so `check` renders every part of the template.
+    let fiscal = cfg.org.fiscal;
+    if let Some((qtd, ytd)) = super::figures::rep_to_date(fiscal, std::slice::from_ref(&last), "id:SAMPLE", oct) {
+        view.to_date = Some(report::fiscal_to_date_view(&cfg.org.format, &last.standards, fiscal, &qtd, &ytd));
+    }
+    Some(view)
 }

@@ -399,6 +399,7 @@ pub fn weekly_ranking(
         fmt: &cfg.org.format,
         paper: cfg.pdf.paper,
         created: now.timestamp(),
+        fiscal: cfg.org.fiscal,
     };
     let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
     teams.sort_unstable();
@@ -526,6 +527,8 @@ pub fn one_on_one(
     let first_data = figures.loaded(store, period, &[period], &cfg.metrics)?.first_deal_month();
     periods.retain(|p| first_data.is_none_or(|f| *p >= f));
     let history = figures.months(store, &periods, &cfg.metrics, now)?;
+    let fiscal = cfg.org.fiscal;
+    let year_months = figures.months(store, &super::figures::fiscal_year_to(fiscal, period), &cfg.metrics, now)?;
     let loaded = figures.loaded(store, period, &[period], &cfg.metrics)?;
     let input = loaded.input();
     let month = history.last().context("one month at least")?;
@@ -597,6 +600,8 @@ pub fn one_on_one(
                         fmt: &cfg.org.format,
                         paper: cfg.pdf.paper,
                         created: now.timestamp(),
+                        fiscal,
+                        to_date: super::figures::rep_to_date(fiscal, &year_months, &s.rep_key, period),
                     },
                 )
             })

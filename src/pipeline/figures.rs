@@ -13,7 +13,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::Loaded;
-use crate::domain::{IsoWeek, MonthStandings, Period};
+use crate::domain::{FiscalCalendar, IsoWeek, MonthStandings, Period, ToDate};
 use crate::metrics;
 use crate::store::Store;
 
@@ -101,4 +101,30 @@ impl Figures {
         let loaded = self.loaded(store, month, &[month], settings)?;
         Ok(metrics::week_standings(week, &loaded.input(), settings, now))
     }
+}
+
+/// The months of the fiscal year that holds `through`, from its first month through
+/// `through` (docs/definitions.md, "Quarter and year to date").
+pub fn fiscal_year_to(fiscal: FiscalCalendar, through: Period) -> Vec<Period> {
+    let mut out = Vec::new();
+    let mut m = fiscal.year_start(through);
+    while m <= through {
+        out.push(m);
+        m = m.next();
+    }
+    out
+}
+
+/// The rep's fiscal quarter to date and year to date through `through`, from the
+/// standings of the fiscal year's months ([`fiscal_year_to`]); `None` when the rep is
+/// in none of them.
+pub fn rep_to_date(
+    fiscal: FiscalCalendar,
+    months: &[MonthStandings],
+    rep_key: &str,
+    through: Period,
+) -> Option<(ToDate, ToDate)> {
+    let qtd = metrics::to_date(months, rep_key, fiscal.quarter_start(through), through)?;
+    let ytd = metrics::to_date(months, rep_key, fiscal.year_start(through), through)?;
+    Some((qtd, ytd))
 }

@@ -187,6 +187,9 @@ pub(super) fn queue_memos(
     let before = months.pop().context("three periods")?;
     let last_month = months.pop().context("three periods")?;
     let this_month = months.pop().context("three periods")?;
+    // Quarter and year to date (fiscal) through last month.
+    let fiscal = cfg.org.fiscal;
+    let year_months = figures.months(store, &super::figures::fiscal_year_to(fiscal, last), &cfg.metrics, now)?;
     summary.period = Some(period);
     summary.outbox = cfg.paths.outbox.clone();
     summary.unmatched = last_month.unmatched.clone();
@@ -259,11 +262,16 @@ pub(super) fn queue_memos(
             ));
             continue;
         }
-        let Some(view) = report::quota_memo_view(&cfg.org.name, fmt, &this_month, &last_month, &rep.key()) else {
+        let Some(mut view) = report::quota_memo_view(&cfg.org.name, fmt, &this_month, &last_month, &rep.key()) else {
             // Hired after the memo month: no quota memo for a month before they start.
             summary.skipped.push(format!("{}: not on the roster for {period} (hired later?)", rep.name));
             continue;
         };
+        if view.last.as_ref().is_some_and(|l| l.has_data)
+            && let Some((qtd, ytd)) = super::figures::rep_to_date(fiscal, &year_months, &rep.key(), last)
+        {
+            view.to_date = Some(report::fiscal_to_date_view(fmt, &last_month.standards, fiscal, &qtd, &ytd));
+        }
         // The manager of the rep's team in the memo month (the roster on its last day,
         // so a move dated into a later month does not move the rep early).
         let (manager, manager_email) = match this_month.rep(&rep.key()) {

@@ -13,7 +13,9 @@ use rust_decimal::prelude::ToPrimitive;
 use super::Format;
 use super::fonts::isolate;
 use super::pdf::{Align, Canvas, Fonts, Paper, Rgb3, colors};
-use crate::domain::{BestKind, BoardKind, Celebrations, Judged, MonthStandings, Period, Standards, Standing};
+use crate::domain::{
+    BestKind, BoardKind, Celebrations, FiscalCalendar, Judged, MonthStandings, Period, Standards, Standing, ToDate,
+};
 
 pub use super::pdf::Pdf;
 
@@ -201,6 +203,8 @@ pub struct RankingInput<'a> {
     pub paper: Paper,
     /// When the PDF is made, Unix seconds (its creation date).
     pub created: i64,
+    /// The fiscal year: the title names the ranked month's fiscal quarter ("FY2027 Q3").
+    pub fiscal: FiscalCalendar,
 }
 
 /// The attainment board's rows: ranked reps first, then the active reps without a quota,
@@ -453,7 +457,8 @@ fn ranking_heading(c: &mut Canvas, inp: &RankingInput, title: &str, suffix: &str
         ranked_days(inp.fmt, m.period, m.through),
         as_of(inp.fmt, m)
     );
-    title_block(c, inp.org, title, &sub, status(m));
+    let title = format!("{title} · {}", inp.fiscal.quarter_label(m.period));
+    title_block(c, inp.org, &title, &sub, status(m));
     for line in c.fonts().wrap(&legend(inp.fmt, m, pace), c.content_width(), 7.5, false) {
         let (x, y) = (c.margin, c.y);
         c.text(x, y, 7.5, false, colors::MUTED, &line);
@@ -465,7 +470,7 @@ fn ranking_heading(c: &mut Canvas, inp: &RankingInput, title: &str, suffix: &str
 /// The weekly ranking: title, the company table, celebrations, then one page per team.
 pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
     let m = inp.standings;
-    let doc_title = format!("{} — weekly ranking {}", inp.org, inp.week);
+    let doc_title = format!("{} — weekly ranking {} ({})", inp.org, inp.week, inp.fiscal.quarter_label(m.period));
     let mut c = Canvas::new(fonts, inp.paper, &doc_title);
     let pace = shows_pace(m);
     ranking_heading(&mut c, inp, "Weekly ranking", "", pace);
@@ -758,6 +763,10 @@ pub struct OneOnOneInput<'a> {
     pub paper: Paper,
     /// Creation date, Unix seconds.
     pub created: i64,
+    /// The fiscal year, for the to-date labels.
+    pub fiscal: FiscalCalendar,
+    /// Quarter and year to date (fiscal) through the sheet's month (`metrics::to_date`).
+    pub to_date: Option<(ToDate, ToDate)>,
 }
 
 fn tenure(fmt: &Format, hire: Option<NaiveDate>, end: NaiveDate) -> String {
@@ -846,6 +855,22 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let clean_ok = s.clean_paperwork.zip(inp.paperwork_standard).map(|(p, st)| p >= st);
     tile(&mut c, m + 2.0 * (tw + 8.0), tw, "CLEAN PAPERWORK", &clean, &clean_detail, clean_ok);
     c.y += 64.0;
+
+    // Quarter and year to date (fiscal), through this month.
+    if let Some((qtd, ytd)) = &inp.to_date {
+        let v = super::fiscal_to_date_view(fmt, st, inp.fiscal, qtd, ytd);
+        for (name, t) in [("Quarter to date", &v.quarter), ("Year to date", &v.year)] {
+            let figure = match (&t.quota, &t.attainment) {
+                (Some(q), Some(a)) => format!("{} of {q} quota · {a}", t.revenue),
+                _ => format!("{} · no quota", t.revenue),
+            };
+            let line = format!("{name} ({}: {}): {figure}", t.label, t.months);
+            let (x, y) = (c.margin, c.y + 10.0);
+            c.text(x, y, 9.0, false, colors::TEXT, &line);
+            c.y += 14.0;
+        }
+        c.y += 6.0;
+    }
 
     // Trend: table on the left, attainment bars on the right.
     let months: Vec<(&MonthStandings, Option<&Standing>)> =

@@ -32,7 +32,7 @@ pub use flags::{FlagView, flag_sentences, flag_views, talking_points};
 pub use format::{Format, FormatError, MoneyDecimals, closest_locales};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
 
-use crate::domain::{BoardKind, Judged, MonthStandings, Period, Standards, Standing};
+use crate::domain::{BoardKind, FiscalCalendar, Judged, MonthStandings, Period, Standards, Standing, ToDate};
 
 /// Report errors name the template.
 #[derive(Debug, thiserror::Error)]
@@ -310,6 +310,62 @@ pub struct QuotaMemoView {
     pub quota: Option<QuotaView>,
     /// Last month's results; `None` when the rep was not on the roster last month.
     pub last: Option<ResultsView>,
+    /// Fiscal quarter and year to date through last month; `None` without last month's
+    /// results (set by the memo job, docs/definitions.md "Quarter and year to date").
+    pub to_date: Option<FiscalToDateView>,
+}
+
+/// Revenue against quota over the months of a fiscal quarter or year to date, formatted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToDateView {
+    /// "FY2027 Q3" or "FY2027".
+    pub label: String,
+    /// The months counted: "Oct 2026", or "Apr 2026 – Oct 2026".
+    pub months: String,
+    /// Revenue, e.g. "$1,250,000".
+    pub revenue: String,
+    /// The summed quota; `None` = no quota in those months.
+    pub quota: Option<String>,
+    /// Attainment by the display rule (99.95% shows 99.9%); `None` = no quota.
+    pub attainment: Option<String>,
+    /// Exact attainment at or above 100%.
+    pub at_quota: bool,
+}
+
+/// Quarter to date and year to date (fiscal), through the month under review.
+#[derive(Debug, Clone, Serialize)]
+pub struct FiscalToDateView {
+    /// Quarter to date.
+    pub quarter: ToDateView,
+    /// Year to date.
+    pub year: ToDateView,
+}
+
+/// Formats quarter and year to date ([`ToDate`], computed by `metrics::to_date`)
+/// against `standards` (attainment by the display rule), labelled by `fiscal`.
+pub fn fiscal_to_date_view(
+    fmt: &Format,
+    standards: &Standards,
+    fiscal: FiscalCalendar,
+    qtd: &ToDate,
+    ytd: &ToDate,
+) -> FiscalToDateView {
+    let view = |t: &ToDate, label: String| ToDateView {
+        label,
+        months: if t.first == t.through {
+            fmt.month_short(t.through)
+        } else {
+            format!("{} – {}", fmt.month_short(t.first), fmt.month_short(t.through))
+        },
+        revenue: fmt.money(t.revenue),
+        quota: t.attainment.map(|_| fmt.money(t.quota)),
+        attainment: t.attainment.map(|a| fmt.judged(standards, Judged::Attainment, a)),
+        at_quota: t.attainment.is_some_and(|a| a >= rust_decimal::Decimal::ONE),
+    };
+    FiscalToDateView {
+        quarter: view(qtd, fiscal.quarter_label(qtd.through)),
+        year: view(ytd, fiscal.year_label(ytd.through)),
+    }
 }
 
 /// Builds a quota memo's view from computed standings: `this_month` gives the memo
@@ -336,6 +392,7 @@ pub fn quota_memo_view(
             .revenue_quota
             .map(|q| QuotaView { revenue: fmt.money(q), units: now.units_quota.map(|u| fmt.number(u, 1)) }),
         last: last.map(|l| results_view(fmt, last_month, l)),
+        to_date: None,
     })
 }
 
