@@ -61,7 +61,8 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
     };
     let has_deals = require_data(&store, period)?;
     if let Some(w) = week
-        && let Some(none) = super::documents::no_deals_in(&store, &cfg.org.format, metrics::ranked_period(w))?
+        && let Some(none) =
+            super::documents::no_deals_in(&store, &super::operator_format(cfg), metrics::ranked_period(w))?
     {
         bail!("{none} (the days week {w} ranks): nothing to rank");
     }
@@ -89,7 +90,7 @@ pub fn standings_report(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>
                 Some(w) => {
                     let r = metrics::ranked_period(w);
                     let (label, days) = (
-                        ranked_label(&cfg.org.format, r.month, Some(r.through)),
+                        ranked_label(&super::operator_format(cfg), r.month, Some(r.through)),
                         ranked_days(&cfg.org.format, r.month, Some(r.through)),
                     );
                     format!("{w} ({label}, {days})")
