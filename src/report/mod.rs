@@ -975,7 +975,7 @@ fn top_boards(m: &MonthStandings, fmt: &Format) -> (Vec<TopBoardView>, bool) {
                 BoardKind::Results => ("results", fmt.t("celebrate.top3_results")),
                 _ => ("attainment", fmt.t("celebrate.top3_attainment")),
             };
-            (!entries.is_empty()).then(|| TopBoardView { board, label, entries })
+            (!entries.is_empty()).then_some(TopBoardView { board, label, entries })
         })
         .collect();
     (boards, no_quotas)

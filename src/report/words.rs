@@ -327,6 +327,20 @@ mod tests {
     }
 
     #[test]
+    fn every_bundled_language_has_every_template_and_they_render() {
+        for code in ["de", "fr", "es"] {
+            for name in crate::report::TRANSLATED {
+                let found = crate::report::builtin_translations().iter().any(|(l, n, _)| *l == code && n == name);
+                assert!(found, "{code} lacks {name}");
+            }
+            let t = crate::report::Templates::load(None, code).unwrap();
+            assert!(t.missing.is_empty(), "{code}: {:?}", t.missing);
+            crate::report::render_document_samples(&t).unwrap();
+        }
+        assert_eq!(crate::report::Templates::load(None, "it").unwrap().missing.len(), crate::report::TRANSLATED.len());
+    }
+
+    #[test]
     fn plural_forms_follow_cldr() {
         let en = Words::default();
         assert_eq!(en.count("plural.months", 1, &[]), "1 month");

@@ -171,6 +171,14 @@ fn a_french_weekly_ranking_pdf_has_french_headings_and_accents() {
     for english in ["Weekly ranking", "Attainment", "Revenue", "Celebrations", "Company"] {
         assert!(!text.contains(english), "English {english:?} left in:\n{text}");
     }
+    // The French memo renders too (check renders every template with sample figures).
+    assert_eq!(env.quotad(&["check"]).code, 0);
+    let run = env.quotad(&["--now", "2026-12-01T13:00:00Z", "run", "quota-memo", "--period", "2026-12"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let memo = env.email_to("elodie@example.com");
+    assert_eq!(memo.subject, format!("Votre objectif de décembre 2026 : 1\u{202f}000\u{202f}000{NB}€"));
+    assert!(memo.text.starts_with("Bonjour Élodie,\n"), "{}", memo.text);
+    assert_eq!(line_value(&memo.text, "Taux d'atteinte"), format!("95,0{NB}%"));
 }
 
 #[test]
@@ -211,6 +219,14 @@ fn a_spanish_one_on_one_sheet() {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
     assert!(!text.contains("Commitments"), "{text}");
+    // The Spanish memo: "diciembre de 2026" from CLDR.
+    assert_eq!(env.quotad(&["check"]).code, 0);
+    let run = env.quotad(&["--now", "2026-12-01T13:00:00Z", "run", "quota-memo", "--period", "2026-12"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let memo = env.email_to("jose@example.com");
+    assert_eq!(memo.subject, format!("Tu cuota de diciembre de 2026: 1.000.000{NB}€"));
+    assert!(memo.text.starts_with("Hola, José:\n"), "{}", memo.text);
+    assert_eq!(line_value(&memo.text, "Cumplimiento"), format!("80,0{NB}%"));
 }
 
 #[test]
