@@ -15,6 +15,27 @@ pub fn check(cfg: &Config, dry_run: bool, now: chrono::DateTime<chrono::Utc>) ->
     let templates = pipeline::check_templates(cfg)?;
     let overridden = if templates.overridden.is_empty() { "none".to_string() } else { templates.overridden.join(", ") };
     say!("  templates: {} rendered with sample figures; overridden: {overridden}", templates.rendered);
+    say!("  language: {}", templates.language);
+    if templates.missing_templates.is_empty() && templates.missing_keys.is_empty() {
+        if !templates.language.starts_with("en") {
+            say!(
+                "    every template and catalog string is translated; the admin's notices and the approval digest stay English"
+            );
+        }
+    } else {
+        say!(
+            "    {} is missing {} template(s) and {} catalog string(s); English is used for each until they are added:",
+            templates.folder,
+            templates.missing_templates.len(),
+            templates.missing_keys.len()
+        );
+        for t in &templates.missing_templates {
+            say!("      missing template {t}");
+        }
+        for k in &templates.missing_keys {
+            say!("      missing string {k} (strings.toml)");
+        }
+    }
     let (scripts, system) = pipeline::check_fonts(cfg)?;
     let fallbacks = if system {
         "fonts found on this system (pdf.fallback_fonts is empty)".to_string()

@@ -100,6 +100,9 @@ pub fn run(
     let req = RunRequest { job: self::job(job), period, week, corrections, resend, ignore_quarantine, if_locked };
     let signals = Signals::listen()?;
     let mut status = 0;
+    if let Some(note) = pipeline::language_note(cfg)? {
+        say!("{note}");
+    }
     pipeline::run_jobs(cfg, &req, now, signals.stop(), &mut |step| match step {
         Step::Import(summary) => {
             print_import(cfg, summary);

@@ -152,9 +152,10 @@ impl Config {
         })?;
         // The parts are checked in this order (the order of the one-file parser before
         // the split), so a file with several mistakes reports the same one first.
-        let org = org::org(&raw.org, &err)?;
+        let mut org = org::org(&raw.org, &err)?;
         let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
         let paths = org::paths(&raw.paths, &abs);
+        org::language(&raw.org, &mut org, &paths, &err)?;
         let (mut ingest, max_rejected_fraction) =
             sources::ingest_settings(&raw.ingest, &raw.stages, org.time_zone, &err)?;
         ingest.fiscal = org.fiscal;

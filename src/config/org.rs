@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::ConfigError;
 use crate::domain::{FiscalCalendar, FyNamedBy};
-use crate::report::{Format, MoneyDecimals};
+use crate::report::{Format, Language, MoneyDecimals, Words};
 
 /// What to do with an inbox file once it is imported (config `paths.after_import`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -75,6 +75,9 @@ pub(super) struct RawOrg {
     money_decimals: RawMoneyDecimals,
     fiscal_year_start: Option<Spanned<toml::Value>>,
     fiscal_year_named_by: Option<Spanned<String>>,
+    /// The language of memos and documents; default: `locale`'s language.
+    #[serde(default)]
+    language: Option<Spanned<String>>,
 }
 
 /// `org.money_decimals`: "whole" (default) or "currency".
@@ -193,6 +196,25 @@ fn fiscal(
         }
     };
     Ok(FiscalCalendar { start_month, named_by })
+}
+
+/// Chooses the language of memos and documents (`org.language`, else `org.locale`'s
+/// language, else English: [`Language::choose`]) and loads its catalog of short strings
+/// into `org.format` (bundled, or from `paths.templates`).
+pub(super) fn language(
+    raw: &RawOrg,
+    org: &mut Org,
+    paths: &Paths,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let templates = paths.templates.as_deref();
+    let configured = raw.language.as_ref();
+    let language = Language::choose(configured.map(|l| l.get_ref().as_str()), raw.locale.get_ref(), templates)
+        .map_err(|e| err(configured.map(|l| l.span()).unwrap_or(0..0), format!("org.language: {e}")))?;
+    let words = Words::load(templates, &language)
+        .map_err(|e| err(configured.map(|l| l.span()).unwrap_or(0..0), format!("language catalog {e}")))?;
+    org.format = org.format.clone().with_words(words);
+    Ok(())
 }
 
 /// `[paths]` with each path resolved by `abs` (against the config file's folder).

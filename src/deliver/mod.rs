@@ -373,11 +373,14 @@ pub fn message_id(key: &str, from: &Mailbox) -> String {
     format!("<{}.quotad@{}>", &crate::domain::sha256_hex(key.as_bytes())[..16], from.email.domain())
 }
 
-/// Replaces CR, LF and other control characters with spaces, so a value from a
-/// spreadsheet can never start a new header line.
+/// Replaces CR, LF, other control characters and the Unicode line and paragraph
+/// separators with spaces, so a value from a spreadsheet can never start a new header
+/// line; runs of ASCII spaces become one. A no-break space is kept: "1.234.500 €" and
+/// "110,0 %" (de-DE) must not break between the figure and its sign.
 fn one_line(s: &str) -> String {
-    let cleaned: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+    let cleaned: String =
+        s.chars().map(|c| if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c }).collect();
+    cleaned.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Outgoing {
@@ -552,6 +555,15 @@ pub fn safe_name(readable: &str, unique: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_value_is_one_line_and_keeps_its_no_break_spaces() {
+        // Issue 20: de-DE money and percents keep the no-break space before € and %.
+        assert_eq!(one_line("Deine Quote: 1.234.500\u{a0}€"), "Deine Quote: 1.234.500\u{a0}€");
+        assert_eq!(one_line("1\u{202f}234\u{202f}500\u{a0}€"), "1\u{202f}234\u{202f}500\u{a0}€");
+        // A new header line can never start: CR, LF, tabs and the Unicode separators go.
+        assert_eq!(one_line("a\r\nBcc: x@y\t  z\u{2028}w\u{85}v"), "a Bcc: x@y z w v");
+    }
     use mail_parser::{HeaderValue, MessageParser};
 
     fn settings() -> Settings {

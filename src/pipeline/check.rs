@@ -18,6 +18,14 @@ pub struct TemplatesCheck {
     pub rendered: usize,
     /// The templates overridden from `paths.templates`, by name.
     pub overridden: Vec<String>,
+    /// The language memos and documents are written in, and why (`org.language`).
+    pub language: String,
+    /// The language's templates that are missing (English is used for each), by name.
+    pub missing_templates: Vec<String>,
+    /// The language catalog's missing keys (English is used for each), e.g. `col.rank`.
+    pub missing_keys: Vec<String>,
+    /// Where the language's own files go: `templates/<lang>/` (bundled) or the folder.
+    pub folder: String,
 }
 
 /// Loads the templates (built in, or overridden from `paths.templates`) and renders
@@ -26,7 +34,7 @@ pub struct TemplatesCheck {
 ///
 /// Errors: a template that does not parse or render (the message names it).
 pub fn check_templates(cfg: &Config) -> Result<TemplatesCheck> {
-    let templates = Templates::load(cfg.paths.templates.as_deref())?;
+    let templates = Templates::load(cfg.paths.templates.as_deref(), &cfg.org.format.words().language().code)?;
     let view = sample_view(cfg).context("building the sample memo")?;
     report::render_quota_memo(&templates, &view)?;
     let sample_dead = report::DeadLetterView {
@@ -54,7 +62,20 @@ pub fn check_templates(cfg: &Config) -> Result<TemplatesCheck> {
             report_name: "crm-export-2026-11.xlsx.errors.txt".into(),
         },
     )?;
-    Ok(TemplatesCheck { rendered: report::template_names().count(), overridden: templates.overridden.clone() })
+    let words = cfg.org.format.words();
+    let code = &words.language().code;
+    let folder = match &cfg.paths.templates {
+        Some(d) => d.join(code).display().to_string(),
+        None => format!("templates/{code}/ (bundled; set paths.templates to add or override a language)"),
+    };
+    Ok(TemplatesCheck {
+        rendered: report::template_names().count(),
+        overridden: templates.overridden.clone(),
+        language: words.language().describe(cfg.org.format.locale()),
+        missing_templates: templates.missing.clone(),
+        missing_keys: words.missing().to_vec(),
+        folder,
+    })
 }
 
 /// Per script, the font that draws it ("Family (file)"), `None` when none does.
@@ -282,4 +303,26 @@ fn sample_view(cfg: &Config) -> Option<report::QuotaMemoView> {
         view.to_date = Some(report::fiscal_to_date_view(&cfg.org.format, &last.standards, fiscal, &qtd, &ytd));
     }
     Some(view)
+}
+
+/// A note for the run summaries when memos and documents are not wholly in the org's
+/// language: `org.locale`'s language has no templates (English is used), or the
+/// language's folder lacks templates or catalog strings (English is used for each;
+/// `quotad check` names them). `None` when everything is in the language.
+///
+/// Errors: the templates do not load.
+pub fn language_note(cfg: &Config) -> Result<Option<String>> {
+    let words = cfg.org.format.words();
+    let language = words.language();
+    if let report::LanguageFrom::EnglishFallback(_) = language.from {
+        return Ok(Some(format!("language: {}", language.describe(cfg.org.format.locale()))));
+    }
+    let templates = Templates::load(cfg.paths.templates.as_deref(), &language.code)?;
+    let (files, keys) = (templates.missing.len(), words.missing().len());
+    Ok((files + keys > 0).then(|| {
+        format!(
+            "language: {}; {files} template(s) and {keys} catalog string(s) are missing from it and are in English (`quotad check` names them)",
+            language.code
+        )
+    }))
 }

@@ -377,13 +377,13 @@ pub fn weekly_ranking(
     let mut summary = DocsSummary {
         title: format!(
             "Weekly ranking {week} ({}, {})",
-            report::ranked_label(&cfg.org.format, span.month, Some(span.through)),
+            report::ranked_label(&super::operator_format(cfg), span.month, Some(span.through)),
             report::ranked_days(&cfg.org.format, span.month, Some(span.through))
         ),
         outbox: cfg.paths.outbox.clone(),
         ..Default::default()
     };
-    if let Some(none) = no_deals_in(store, &cfg.org.format, span)? {
+    if let Some(none) = no_deals_in(store, &super::operator_format(cfg), span)? {
         let sent = if send { ", nothing sent" } else { "" };
         summary.no_data = Some(format!("{none}: nothing drawn{sent}"));
         return Ok(summary);
@@ -568,13 +568,13 @@ pub fn one_on_one(
             .filter(|d| d.paperwork_complete == Some(false) || d.paperwork_errors.unwrap_or(0) > 0)
             .map(|d| {
                 let mut issue = Vec::new();
+                let fmt = &cfg.org.format;
                 if d.paperwork_complete == Some(false) {
-                    issue.push("incomplete".to_string());
+                    issue.push(fmt.t("one_on_one.issue_incomplete"));
                 }
                 match d.paperwork_errors.unwrap_or(0) {
                     0 => {}
-                    1 => issue.push("1 error".into()),
-                    n => issue.push(format!("{n} errors")),
+                    n => issue.push(fmt.tn("plural.errors", u64::from(n), &[])),
                 }
                 report::PaperworkIssue { deal_id: d.deal_id.clone(), close_date: d.close_date, issue: issue.join(", ") }
             })
@@ -687,7 +687,10 @@ pub fn one_on_one(
                 org: report::OrgView { name: cfg.org.name.clone() },
                 manager: report::PersonView::new(&name),
                 period: report::PeriodView::new(period, &cfg.org.format),
-                as_of: month.as_of.map(|d| cfg.org.format.date(d)).unwrap_or_else(|| "no export yet".into()),
+                as_of: month
+                    .as_of
+                    .map(|d| cfg.org.format.date(d))
+                    .unwrap_or_else(|| cfg.org.format.t("word.no_export")),
                 status: if month.preliminary { "preliminary" } else { "final" },
                 reps,
             };

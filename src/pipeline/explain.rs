@@ -313,8 +313,9 @@ pub fn explain(
     if s.clean_streak > 0 {
         let _ = writeln!(out, "  {} month(s) in a row of clean paperwork", s.clean_streak);
     }
-    // The same words as the manager's team memo (email/flags.txt).
-    let templates = crate::report::Templates::load(cfg.paths.templates.as_deref())?;
+    // The same words as the manager's team memo (email/flags.txt), in English like the
+    // rest of `explain` (the operator's output; the memo is in the org's language).
+    let templates = crate::report::Templates::load(cfg.paths.templates.as_deref(), "en")?;
     let flags = crate::report::flag_sentences(&templates, &crate::report::flag_views(f, s, &m.standards))?;
     let _ =
         writeln!(out, "  flags (manager only): {}", if flags.is_empty() { "none".into() } else { flags.join("; ") });

@@ -1025,7 +1025,7 @@ fn queue_quarantine_notice(
     let sender = Sender::new(cfg, store, false, now);
     let mut failed = Vec::new();
     let make = || {
-        let templates = Templates::load(cfg.paths.templates.as_deref())?;
+        let templates = Templates::load(cfg.paths.templates.as_deref(), &cfg.org.format.words().language().code)?;
         let mail = report::render_quarantine(&templates, view)?;
         let attachment = deliver::MailAttachment {
             file_name: view.report_name.clone(),

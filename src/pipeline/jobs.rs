@@ -419,7 +419,7 @@ pub fn run_at(
             local_and_utc(now, tz)
         );
     }
-    let templates = Templates::load(cfg.paths.templates.as_deref())?;
+    let templates = Templates::load(cfg.paths.templates.as_deref(), &cfg.org.format.words().language().code)?;
     let _lock = lock_state_as(cfg, "run", if_locked)?;
     let mut store = open_store(cfg)?;
     let claimed = store.run_claim(job.as_str(), at, "run", now)?;
@@ -468,7 +468,7 @@ impl Calendar {
     /// Loads the templates and opens the state database (take the state lock first:
     /// [`lock_state_as`]). `stop` is checked between occurrences and during delivery.
     pub fn open(cfg: &Config, stop: Stop) -> Result<Calendar> {
-        let templates = Templates::load(cfg.paths.templates.as_deref())?;
+        let templates = Templates::load(cfg.paths.templates.as_deref(), &cfg.org.format.words().language().code)?;
         let store = open_store(cfg)?;
         Ok(Calendar { cfg: cfg.clone(), store, templates, stop })
     }

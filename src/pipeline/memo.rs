@@ -430,14 +430,14 @@ fn send_corrections(
         let mut changes = Vec::new();
         if old["revenue_quota"] != new["revenue_quota"] {
             changes.push(report::ChangeView {
-                what: "Revenue quota".into(),
+                what: fmt.t("correction.revenue_quota"),
                 old: money(&old["revenue_quota"]),
                 new: money(&new["revenue_quota"]),
             });
         }
         if old["units_quota"] != new["units_quota"] {
             changes.push(report::ChangeView {
-                what: "Units quota".into(),
+                what: fmt.t("correction.units_quota"),
                 old: num(&old["units_quota"]),
                 new: num(&new["units_quota"]),
             });

@@ -70,7 +70,7 @@ pub use board::{
 pub use channels::{CelebrationsQueued, ChannelCheck, check_channels};
 pub use check::{
     DryRunFile, DryRunRead, SmtpRoute, TemplatesCheck, builtin_templates, check_fonts, check_templates, dry_run_inbox,
-    smtp_route,
+    language_note, smtp_route,
 };
 pub use documents::{DocsSummary, default_ranking_week, one_on_one, weekly_ranking};
 pub use explain::{ExplainMetric, explain};
@@ -159,7 +159,7 @@ impl Stop {
 ///
 /// Errors: a template that does not parse (the message names it).
 pub fn load_templates(cfg: &Config) -> Result<Templates> {
-    Ok(Templates::load(cfg.paths.templates.as_deref())?)
+    Ok(Templates::load(cfg.paths.templates.as_deref(), &cfg.org.format.words().language().code)?)
 }
 
 /// A job `quotad run` or `quotad preview` names.
@@ -665,4 +665,11 @@ impl Loaded {
     pub fn first_deal_month(&self) -> Option<Period> {
         self.rollup.first_month()
     }
+}
+
+/// The org's number and date conventions with English words, for what the operator reads
+/// (the CLI's summaries and `standings` titles): the memos and documents are in the
+/// org's language (`org.language`), quotad's own messages in English.
+pub(crate) fn operator_format(cfg: &Config) -> crate::report::Format {
+    cfg.org.format.clone().with_words(crate::report::Words::default())
 }

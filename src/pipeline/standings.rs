@@ -66,7 +66,8 @@ fn compute(cfg: &Config, q: &StandingsQuery<'_>, now: DateTime<Utc>) -> Result<C
     };
     let has_deals = require_data(&store, period)?;
     if let Some(w) = week
-        && let Some(none) = super::documents::no_deals_in(&store, &cfg.org.format, metrics::ranked_period(w))?
+        && let Some(none) =
+            super::documents::no_deals_in(&store, &super::operator_format(cfg), metrics::ranked_period(w))?
     {
         bail!("{none} (the days week {w} ranks): nothing to rank");
     }
@@ -95,7 +96,7 @@ fn title(cfg: &Config, q: &StandingsQuery<'_>, c: &Computed, board: BoardKind) -
         Some(w) => {
             let r = metrics::ranked_period(w);
             let (label, days) = (
-                ranked_label(&cfg.org.format, r.month, Some(r.through)),
+                ranked_label(&super::operator_format(cfg), r.month, Some(r.through)),
                 ranked_days(&cfg.org.format, r.month, Some(r.through)),
             );
             format!("{w} ({label}, {days})")

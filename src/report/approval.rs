@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn the_digest_templates_render_every_part_and_escape_html() {
-        let t = Templates::load(None).unwrap();
+        let t = Templates::load(None, "en").unwrap();
         let mut v = DigestView::sample("Example <Homes>");
         let m = render_digest(&t, &v).unwrap();
         assert_eq!(m.subject, "CHANGED – Approve the November 2026 quota memos: 22 messages held (token 1800d38066fe)");

@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn the_sample_board_renders() {
-        let t = Templates::load(None).unwrap();
+        let t = Templates::load(None, "en").unwrap();
         render_board_sample(&t).unwrap();
     }
 }

@@ -23,7 +23,7 @@ const ROW_H: f32 = 16.0;
 const BODY: f32 = 8.0;
 
 struct Col {
-    title: &'static str,
+    title: String,
     /// Fraction of the content width.
     w: f32,
     align: Align,
@@ -58,7 +58,13 @@ fn header(c: &mut Canvas, cols: &[Col]) {
     let mut x = m;
     for col in cols {
         let cw = col.w * w;
-        c.text_in(x + 3.0, cw - 6.0, y + 11.0, 7.5, true, colors::ACCENT, col.align, col.title);
+        // A header wider than its column (a translated one, often) is set smaller, down to
+        // 5.5 pt, before it is cut with "…".
+        let mut size = 7.5;
+        while size > 5.5 && c.fonts().width(&col.title, size, true) > cw - 6.0 {
+            size -= 0.25;
+        }
+        c.text_in(x + 3.0, cw - 6.0, y + 11.0, size, true, colors::ACCENT, col.align, &col.title);
         x += cw;
     }
     c.y += ROW_H;
@@ -73,28 +79,28 @@ fn heading(c: &mut Canvas, text: &str) {
 
 /// Draws a table: its heading, header row, then rows of fixed height; a row that does
 /// not fit goes to a new page, where the heading ("continued") and header repeat.
-fn table(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
-    titled_table(c, title, title, cols, rows);
+fn table(c: &mut Canvas, fmt: &Format, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
+    titled_table(c, fmt, title, title, cols, rows);
 }
 
 /// [`table`] whose heading differs from the title repeated on further pages (a team
 /// page's "Results (revenue)" continues as "Team: North — results (revenue)").
-fn titled_table(c: &mut Canvas, heading_text: &str, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
+fn titled_table(c: &mut Canvas, fmt: &Format, heading_text: &str, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
     if !c.fits(22.0 + ROW_H * 3.0) {
         c.new_page();
     }
     heading(c, heading_text);
-    table_rows(c, title, cols, rows);
+    table_rows(c, fmt, title, cols, rows);
 }
 
 /// The header and rows of a table whose heading is already drawn; `title` is repeated
 /// with "(continued)" on each further page.
-fn table_rows(c: &mut Canvas, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
+fn table_rows(c: &mut Canvas, fmt: &Format, title: &str, cols: &[Col], rows: &[Vec<Cell>]) {
     header(c, cols);
     for (i, row) in rows.iter().enumerate() {
         if !c.fits(ROW_H) {
             c.new_page();
-            heading(c, &format!("{title} (continued)"));
+            heading(c, &fmt.tf("ranking.continued", &[("title", title)]));
             header(c, cols);
         }
         let (m, w, y) = (c.margin, c.content_width(), c.y);
@@ -161,12 +167,12 @@ fn marks(s: &Standing) -> String {
     m
 }
 
-fn status(m: &MonthStandings) -> &'static str {
-    if m.preliminary { "Preliminary" } else { "Final" }
+fn status(fmt: &Format, m: &MonthStandings) -> String {
+    fmt.t(if m.preliminary { "status.preliminary" } else { "status.final" })
 }
 
 fn as_of(fmt: &Format, m: &MonthStandings) -> String {
-    m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| "no export loaded yet".into())
+    m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| fmt.t("word.no_export"))
 }
 
 /// The ranked period in words: "October 2026 in full", or "November 2026 to date" when
@@ -174,8 +180,8 @@ fn as_of(fmt: &Format, m: &MonthStandings) -> String {
 /// the org's locale ([`Format::month`]).
 pub fn ranked_label(fmt: &Format, month: Period, through: Option<NaiveDate>) -> String {
     match through {
-        Some(t) if t < month.last_day() => format!("{} to date", fmt.month(month)),
-        _ => format!("{} in full", fmt.month(month)),
+        Some(t) if t < month.last_day() => fmt.tf("ranking.to_date", &[("month", &fmt.month(month))]),
+        _ => fmt.tf("ranking.in_full", &[("month", &fmt.month(month))]),
     }
 }
 
@@ -226,7 +232,7 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>, pace: bool) -> Vec<Vec<C
                 Cell::Text(s.team.clone()),
                 Cell::Text(fmt.money(s.revenue)),
                 Cell::Text(fmt.number(s.units, 1)),
-                Cell::Text(s.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
+                Cell::Text(s.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| fmt.t("word.no_quota"))),
                 Cell::Bar(
                     s.attainment.map(|a| fmt.judged(st, Judged::Attainment, a)).unwrap_or_else(|| "–".into()),
                     frac(s.attainment),
@@ -241,18 +247,18 @@ fn ranking_rows(inp: &RankingInput, team: Option<&str>, pace: bool) -> Vec<Vec<C
         .collect()
 }
 
-fn ranking_cols(pace: bool) -> Vec<Col> {
+fn ranking_cols(fmt: &Format, pace: bool) -> Vec<Col> {
     let mut cols = vec![
-        Col { title: "Rank", w: 0.085, align: Align::Right },
-        Col { title: "Rep", w: if pace { 0.21 } else { 0.29 }, align: Align::Left },
-        Col { title: "Team", w: 0.155, align: Align::Left },
-        Col { title: "Revenue", w: 0.125, align: Align::Right },
-        Col { title: "Units", w: 0.06, align: Align::Right },
-        Col { title: "Quota", w: 0.12, align: Align::Right },
-        Col { title: "Attainment", w: 0.165, align: Align::Right },
+        Col { title: fmt.t("col.rank"), w: 0.085, align: Align::Right },
+        Col { title: fmt.t("col.rep"), w: if pace { 0.21 } else { 0.29 }, align: Align::Left },
+        Col { title: fmt.t("col.team"), w: 0.155, align: Align::Left },
+        Col { title: fmt.t("col.revenue"), w: 0.125, align: Align::Right },
+        Col { title: fmt.t("col.units"), w: 0.06, align: Align::Right },
+        Col { title: fmt.t("col.quota"), w: 0.12, align: Align::Right },
+        Col { title: fmt.t("col.attainment"), w: 0.165, align: Align::Right },
     ];
     if pace {
-        cols.push(Col { title: "Pace", w: 0.08, align: Align::Right });
+        cols.push(Col { title: fmt.t("col.pace"), w: 0.08, align: Align::Right });
     }
     cols
 }
@@ -288,13 +294,13 @@ fn results_rows(inp: &RankingInput, team: Option<&str>) -> Vec<Vec<Cell>> {
     rows
 }
 
-fn results_cols() -> Vec<Col> {
+fn results_cols(fmt: &Format) -> Vec<Col> {
     vec![
-        Col { title: "Rank", w: 0.085, align: Align::Right },
-        Col { title: "Rep", w: 0.33, align: Align::Left },
-        Col { title: "Team", w: 0.25, align: Align::Left },
-        Col { title: "Revenue", w: 0.20, align: Align::Right },
-        Col { title: "Units", w: 0.135, align: Align::Right },
+        Col { title: fmt.t("col.rank"), w: 0.085, align: Align::Right },
+        Col { title: fmt.t("col.rep"), w: 0.33, align: Align::Left },
+        Col { title: fmt.t("col.team"), w: 0.25, align: Align::Left },
+        Col { title: fmt.t("col.revenue"), w: 0.20, align: Align::Right },
+        Col { title: fmt.t("col.units"), w: 0.135, align: Align::Right },
     ]
 }
 
@@ -315,18 +321,19 @@ fn has_quotas(m: &MonthStandings, team: Option<&str>) -> bool {
 /// heading is drawn) the boards' headings leave the scope out, and keep it on further
 /// pages.
 fn board_tables(c: &mut Canvas, inp: &RankingInput, team: Option<&str>, pace: bool) {
-    let scope = team.map_or_else(|| "Company".to_string(), |t| format!("Team: {t}"));
+    let fmt = inp.fmt;
+    let scope = team.map_or_else(|| fmt.t("ranking.company"), |t| fmt.tf("ranking.team", &[("team", t)]));
     let titled = |board: &str| {
         let title = format!("{scope} — {board}");
         let shown = if team.is_some() { capitalized(board) } else { title.clone() };
         (shown, title)
     };
     if has_quotas(inp.standings, team) {
-        let (shown, title) = titled("attainment (% of quota)");
-        titled_table(c, &shown, &title, &ranking_cols(pace), &ranking_rows(inp, team, pace));
+        let (shown, title) = titled(&fmt.t("ranking.board_attainment"));
+        titled_table(c, fmt, &shown, &title, &ranking_cols(inp.fmt, pace), &ranking_rows(inp, team, pace));
     }
-    let (shown, title) = titled("results (revenue)");
-    titled_table(c, &shown, &title, &results_cols(), &results_rows(inp, team));
+    let (shown, title) = titled(&fmt.t("ranking.board_results"));
+    titled_table(c, fmt, &shown, &title, &results_cols(inp.fmt), &results_rows(inp, team));
 }
 
 fn capitalized(s: &str) -> String {
@@ -338,23 +345,25 @@ fn capitalized(s: &str) -> String {
 fn legend(fmt: &Format, m: &MonthStandings, pace: bool) -> String {
     let quotas = has_quotas(m, None);
     let mut l = if quotas {
-        "Two boards: attainment (% of quota) and results (revenue).".to_string()
+        fmt.t("ranking.legend_two_boards")
     } else {
-        format!("Nobody has a quota for {}: ranked on results (revenue).", fmt.month(m.period))
+        fmt.tf("ranking.legend_no_quotas", &[("month", &fmt.month(m.period))])
     };
     // Movement only against last week's ranking of the same month.
-    if m.boards.iter().any(|b| b.entries.iter().any(|e| e.movement.is_some())) {
-        l.push_str(" ▲▼ places since last week ·");
+    let mut marks = vec![if m.boards.iter().any(|b| b.entries.iter().any(|e| e.movement.is_some())) {
+        fmt.t("ranking.legend_movement")
     } else {
-        l.push_str(" The month's first ranking: no movement yet ·");
-    }
-    l.push_str(" ★ new personal best");
+        fmt.t("ranking.legend_first")
+    }];
+    marks.push(fmt.t("ranking.legend_best"));
     if quotas {
-        l.push_str(" · ✓ at or above quota");
+        marks.push(fmt.t("ranking.legend_at_quota"));
     }
     if pace {
-        l.push_str(" · pace = revenue against the quota share of the selling days gone");
+        marks.push(fmt.t("ranking.legend_pace"));
     }
+    l.push(' ');
+    l.push_str(&marks.join(" · "));
     l
 }
 
@@ -368,10 +377,10 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
     let mut out = Vec::new();
     for b in &c.top {
         let label = match b.kind {
-            BoardKind::Results => "Top revenue",
-            BoardKind::Attainment => "Top attainment",
-            BoardKind::Ratings => "Top customer rating",
-            BoardKind::Paperwork => "Cleanest paperwork",
+            BoardKind::Results => fmt.t("celebrate.top_revenue"),
+            BoardKind::Attainment => fmt.t("celebrate.top_attainment"),
+            BoardKind::Ratings => fmt.t("celebrate.top_rating"),
+            BoardKind::Paperwork => fmt.t("celebrate.cleanest_paperwork"),
         };
         let list: Vec<String> = b
             .entries
@@ -386,42 +395,44 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
             })
             .collect();
         if !list.is_empty() {
-            out.push((label.to_string(), list.join(",  ")));
+            out.push((label, list.join(",  ")));
         }
     }
     if !c.at_quota.is_empty() {
-        out.push(("At or above quota".into(), c.at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ")));
+        out.push((fmt.t("celebrate.at_quota"), c.at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ")));
     }
     if !c.personal_bests.is_empty() {
-        let l: Vec<String> = c.personal_bests.iter().map(|(n, b)| format!("{} ({})", isolate(n), b.metric)).collect();
-        out.push(("New personal bests".into(), l.join(", ")));
+        let l: Vec<String> =
+            c.personal_bests.iter().map(|(n, b)| format!("{} ({})", isolate(n), fmt.t(&format!("metric.{}", b.metric)))).collect();
+        out.push((fmt.t("celebrate.personal_bests"), l.join(", ")));
     }
     if !c.quota_streaks.is_empty() {
-        let l: Vec<String> = c.quota_streaks.iter().map(|(n, k)| format!("{} ({k} months)", isolate(n))).collect();
-        out.push(("Months in a row at quota".into(), l.join(", ")));
+        let l: Vec<String> =
+            c.quota_streaks.iter().map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))])).collect();
+        out.push((fmt.t("celebrate.quota_streaks"), l.join(", ")));
     }
     if !c.first_at_quota.is_empty() {
-        out.push((
-            "First month at quota".into(),
-            c.first_at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", "),
-        ));
+        out.push((fmt.t("celebrate.first_at_quota"), c.first_at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ")));
     }
     if !c.clean_streaks.is_empty() {
-        let l: Vec<String> = c.clean_streaks.iter().map(|(n, k)| format!("{} ({k} months)", isolate(n))).collect();
-        out.push(("Clean paperwork streaks".into(), l.join(", ")));
+        let l: Vec<String> =
+            c.clean_streaks.iter().map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))])).collect();
+        out.push((fmt.t("celebrate.clean_streaks"), l.join(", ")));
     }
     if !c.most_improved.is_empty() {
         let l: Vec<String> = c
             .most_improved
             .iter()
-            .map(|(n, p)| format!("{} (+{} points)", isolate(n), fmt.fixed(*p * Decimal::ONE_HUNDRED, 1)))
+            .map(|(n, p)| {
+                fmt.tf("celebrate.improved", &[("name", &isolate(n)), ("points", &fmt.fixed(*p * Decimal::ONE_HUNDRED, 1))])
+            })
             .collect();
-        out.push(("Most improved".into(), l.join(", ")));
+        out.push((fmt.t("celebrate.most_improved"), l.join(", ")));
     }
     out
 }
 
-fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str) {
+fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str, good: bool) {
     let (m, w) = (c.margin, c.content_width());
     let y = c.y;
     c.text_in(m + 12.0, w - 100.0, y + 10.0, 8.5, true, colors::ACCENT, Align::Left, kicker);
@@ -438,7 +449,7 @@ fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str
     }
     let extra = 11.0 * (lines.len().clamp(1, 2) - 1) as f32;
     let bw = c.fonts().width(badge, 8.0, true) + 14.0;
-    let color = if badge == "Final" { colors::GOOD } else { colors::BAD };
+    let color = if good { colors::GOOD } else { colors::BAD };
     c.stroke_rect(m + w - bw, y + 2.0, bw, 15.0, color, 0.8);
     c.text_in(m + w - bw, bw, y + 12.5, 8.0, true, color, Align::Center, badge);
     c.fill(m, y, 4.0, 43.0 + extra, colors::ACCENT);
@@ -449,16 +460,23 @@ fn title_block(c: &mut Canvas, kicker: &str, title: &str, sub: &str, badge: &str
 /// line under it): week, ranked period, "as of", Preliminary/Final, then the legend.
 fn ranking_heading(c: &mut Canvas, inp: &RankingInput, title: &str, suffix: &str, pace: bool) {
     let m = inp.standings;
-    let sub = format!(
-        "Week {} ({}) · {}, {} · as of {}{suffix}",
-        inp.week,
-        inp.fmt.days(inp.days.0, inp.days.1),
-        ranked_label(inp.fmt, m.period, m.through),
-        ranked_days(inp.fmt, m.period, m.through),
-        as_of(inp.fmt, m)
+    let fmt = inp.fmt;
+    let mut sub = fmt.tf(
+        "ranking.week_line",
+        &[
+            ("week", inp.week),
+            ("days", &fmt.days(inp.days.0, inp.days.1)),
+            ("ranked", &ranked_label(fmt, m.period, m.through)),
+            ("ranked_days", &ranked_days(fmt, m.period, m.through)),
+            ("as_of", &as_of(fmt, m)),
+        ],
     );
+    if !suffix.is_empty() {
+        sub.push_str(" · ");
+        sub.push_str(suffix);
+    }
     let title = format!("{title} · {}", inp.fiscal.quarter_label(m.period));
-    title_block(c, inp.org, &title, &sub, status(m));
+    title_block(c, inp.org, &title, &sub, &status(fmt, m), !m.preliminary);
     for line in c.fonts().wrap(&legend(inp.fmt, m, pace), c.content_width(), 7.5, false) {
         let (x, y) = (c.margin, c.y);
         c.text(x, y, 7.5, false, colors::MUTED, &line);
@@ -470,16 +488,17 @@ fn ranking_heading(c: &mut Canvas, inp: &RankingInput, title: &str, suffix: &str
 /// The weekly ranking: title, the company table, celebrations, then one page per team.
 pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
     let m = inp.standings;
-    let doc_title = format!("{} — weekly ranking {} ({})", inp.org, inp.week, inp.fiscal.quarter_label(m.period));
+    let fmt = inp.fmt;
+    let doc_title =
+        format!("{} ({})", fmt.tf("ranking.doc_title", &[("org", inp.org), ("week", inp.week)]), inp.fiscal.quarter_label(m.period));
     let mut c = Canvas::new(fonts, inp.paper, &doc_title);
     let pace = shows_pace(m);
-    ranking_heading(&mut c, inp, "Weekly ranking", "", pace);
+    ranking_heading(&mut c, inp, &fmt.t("ranking.title"), "", pace);
     if !m.has_results {
         // Never "everyone 1st at 0.0%": a period without results says so.
-        let text = format!(
-            "No results yet for {} (no deal closed by {}): nobody is ranked and nothing is celebrated yet.",
-            inp.fmt.month(m.period),
-            inp.fmt.date(inp.days.1.min(m.period.last_day()))
+        let text = fmt.tf(
+            "ranking.no_results",
+            &[("month", &fmt.month(m.period)), ("date", &fmt.date(inp.days.1.min(m.period.last_day())))],
         );
         for line in fonts.wrap(&text, c.content_width(), 9.5, true) {
             let (x, y) = (c.margin, c.y);
@@ -491,59 +510,27 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
     board_tables(&mut c, inp, None, pace);
 
     let lines = celebration_lines(m, inp.fmt);
-    if !lines.is_empty() {
-        if !c.fits(60.0) {
-            c.new_page();
-        }
-        heading(&mut c, "Celebrations");
-        let (x, w) = (c.margin, c.content_width());
-        for (label, text) in lines {
-            let wrapped = fonts.wrap(&text, w - 130.0, BODY, false);
-            if !c.fits(12.0 * wrapped.len() as f32 + 4.0) {
-                c.new_page();
-                heading(&mut c, "Celebrations (continued)");
-            }
-            let y = c.y + 9.0;
-            c.text_in(x, 125.0, y, BODY, true, colors::ACCENT, Align::Left, &label);
-            for (i, l) in wrapped.iter().enumerate() {
-                c.text(x + 130.0, y + 12.0 * i as f32, BODY, false, colors::TEXT, l);
-            }
-            c.y += 12.0 * wrapped.len().max(1) as f32 + 4.0;
-        }
-    }
+    celebrations_block(&mut c, fmt, fonts, &fmt.t("ranking.celebrations"), &lines);
 
     let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
     teams.sort_unstable();
     teams.dedup();
     for team in teams {
         c.new_page();
-        let managers: BTreeSet<&str> =
-            m.reps.iter().filter(|s| s.active && s.team == team).filter_map(|s| s.manager.as_deref()).collect();
-        let reps = m.reps.iter().filter(|s| s.active && s.team == team).count();
-        let ranked = m.ranked_in_team.get(team).copied().unwrap_or(0);
-        let mut line = if has_quotas(m, Some(team)) {
-            format!("{reps} active reps, {ranked} ranked on attainment within the team")
-        } else {
-            format!("{reps} active reps; nobody in the team has a quota: ranked on results (revenue)")
-        };
-        if !managers.is_empty() {
-            line = format!("Manager: {} · {line}", managers.into_iter().collect::<Vec<_>>().join(", "));
-        }
+        let mut line = team_line(fmt, m, team);
         if !m.has_results {
-            line.push_str(" · no results yet");
+            line.push_str(" · ");
+            line.push_str(&fmt.t("ranking.no_results_yet"));
         }
-        heading(&mut c, &format!("Team: {team}"));
+        heading(&mut c, &fmt.tf("ranking.team", &[("team", team)]));
         let (x, y, w) = (c.margin, c.y, c.content_width());
         c.text_in(x, w, y, 8.5, false, colors::MUTED, Align::Left, &line);
         c.y += 10.0;
         board_tables(&mut c, inp, Some(team), pace);
     }
-    let footer = format!(
-        "{} · weekly ranking {} · as of {} · {}",
-        inp.org,
-        inp.week,
-        as_of(inp.fmt, m),
-        status(m).to_lowercase()
+    let footer = fmt.tf(
+        "ranking.footer",
+        &[("org", inp.org), ("week", inp.week), ("as_of", &as_of(fmt, m)), ("status", &status(fmt, m).to_lowercase())],
     );
     c.finish(&footer, inp.created)
 }
@@ -594,39 +581,44 @@ impl<'a> TeamEditions<'a> {
     pub fn render(&self, fonts: &Fonts, t: &TeamEditionInput) -> Pdf {
         let inp = self.inp;
         let m = inp.standings;
-        let doc_title = format!("{} — weekly ranking {} — {}", inp.org, inp.week, t.team);
+        let fmt = inp.fmt;
+        let doc_title = fmt.tf("ranking.doc_title_team", &[("org", inp.org), ("week", inp.week), ("team", t.team)]);
         let mut c = Canvas::new(fonts, inp.paper, &doc_title);
-        ranking_heading(&mut c, inp, &format!("Weekly ranking: {}", t.team), " · team edition", self.pace);
+        let title = fmt.tf("ranking.title_team", &[("team", t.team)]);
+        ranking_heading(&mut c, inp, &title, &fmt.t("ranking.team_edition"), self.pace);
         let (cols, board) = if self.quotas {
-            (ranking_cols(self.pace), "attainment (% of quota)")
+            (ranking_cols(fmt, self.pace), fmt.t("ranking.board_attainment"))
         } else {
-            (results_cols(), "results (revenue)")
+            (results_cols(fmt), fmt.t("ranking.board_results"))
         };
-        let top_title = format!("Company top {} — {board}", self.top);
+        let top_title = fmt.tf("ranking.company_top", &[("top", &self.top.to_string()), ("board", &board)]);
         if self.top_rows.is_empty() {
             heading(&mut c, &top_title);
-            note(&mut c, "Nobody is ranked yet this month.");
+            note(&mut c, &fmt.t("ranking.nobody_ranked"));
         } else {
-            table(&mut c, &top_title, &cols, &self.top_rows);
+            table(&mut c, fmt, &top_title, &cols, &self.top_rows);
         }
         team_stands(&mut c, inp, t.team, self.top, self.quotas);
-        let team_title = format!("Team: {}", t.team);
+        let team_title = fmt.tf("ranking.team", &[("team", t.team)]);
         if !c.fits(22.0 + ROW_H * 3.0 + 10.0) {
             c.new_page();
         }
         heading(&mut c, &team_title);
-        let line = team_line(m, t.team);
+        let line = team_line(fmt, m, t.team);
         note(&mut c, &line);
         board_tables(&mut c, inp, Some(t.team), self.pace);
         let lines = celebrations_lines(t.celebrations, inp.fmt);
-        celebrations_block(&mut c, fonts, &format!("Celebrations in {}", t.team), &lines);
-        let footer = format!(
-            "{} · weekly ranking {} · {} · as of {} · {}",
-            inp.org,
-            inp.week,
-            t.team,
-            as_of(inp.fmt, m),
-            status(m).to_lowercase()
+        let title = fmt.tf("ranking.celebrations_in", &[("team", t.team)]);
+        celebrations_block(&mut c, fmt, fonts, &title, &lines);
+        let footer = fmt.tf(
+            "ranking.footer_team",
+            &[
+                ("org", inp.org),
+                ("week", inp.week),
+                ("team", t.team),
+                ("as_of", &as_of(fmt, m)),
+                ("status", &status(fmt, m).to_lowercase()),
+            ],
         );
         c.finish(&footer, inp.created)
     }
@@ -640,20 +632,22 @@ fn note(c: &mut Canvas, text: &str) {
 }
 
 /// "Manager: … · 8 active reps, 7 ranked on attainment within the team".
-fn team_line(m: &MonthStandings, team: &str) -> String {
+fn team_line(fmt: &Format, m: &MonthStandings, team: &str) -> String {
     let managers: BTreeSet<&str> =
         m.reps.iter().filter(|s| s.active && s.team == team).filter_map(|s| s.manager.as_deref()).collect();
     let reps = m.reps.iter().filter(|s| s.active && s.team == team).count();
     let ranked = m.ranked_in_team.get(team).copied().unwrap_or(0);
+    let ranked = ranked.to_string();
     let line = if has_quotas(m, Some(team)) {
-        format!("{reps} active reps, {ranked} ranked on attainment within the team")
+        fmt.tn("ranking.team_reps_ranked", reps as u64, &[("ranked", &ranked)])
     } else {
-        format!("{reps} active reps; nobody in the team has a quota: ranked on results (revenue)")
+        fmt.tn("ranking.team_reps_no_quota", reps as u64, &[])
     };
     if managers.is_empty() {
         line
     } else {
-        format!("Manager: {} · {line}", managers.into_iter().collect::<Vec<_>>().join(", "))
+        let managers = managers.into_iter().collect::<Vec<_>>().join(", ");
+        format!("{} · {line}", fmt.tf("ranking.manager", &[("managers", &managers)]))
     }
 }
 
@@ -668,17 +662,20 @@ fn team_stands(c: &mut Canvas, inp: &RankingInput, team: &str, top: u32, quotas:
     let rank = |s: &Standing| if quotas { s.company_rank } else { s.results_rank };
     let in_top = m.reps.iter().filter(|s| s.active && s.team == team && rank(s).is_some_and(|r| r <= top)).count();
     let place = match own.and_then(|t| t.rank) {
-        Some(r) => format!("{team} ranks {r} of {ranked} teams on team attainment"),
-        None => format!("{team} is not ranked among the teams (no quota)"),
+        Some(r) => {
+            fmt.tf("ranking.team_ranks", &[("team", team), ("rank", &r.to_string()), ("ranked", &ranked.to_string())])
+        }
+        None => fmt.tf("ranking.team_not_ranked", &[("team", team)]),
     };
-    let summary = format!("{place}; {in_top} of its reps are in the company's top {top}.");
+    let summary =
+        fmt.tf("ranking.team_in_top", &[("place", &place), ("in_top", &in_top.to_string()), ("top", &top.to_string())]);
     let cols = vec![
-        Col { title: "Rank", w: 0.085, align: Align::Right },
-        Col { title: "Team", w: 0.365, align: Align::Left },
-        Col { title: "Revenue", w: 0.145, align: Align::Right },
-        Col { title: "Quota", w: 0.145, align: Align::Right },
-        Col { title: "Attainment", w: 0.165, align: Align::Right },
-        Col { title: "Reps", w: 0.095, align: Align::Right },
+        Col { title: fmt.t("col.rank"), w: 0.085, align: Align::Right },
+        Col { title: fmt.t("col.team"), w: 0.365, align: Align::Left },
+        Col { title: fmt.t("col.revenue"), w: 0.145, align: Align::Right },
+        Col { title: fmt.t("col.quota"), w: 0.145, align: Align::Right },
+        Col { title: fmt.t("col.attainment"), w: 0.165, align: Align::Right },
+        Col { title: fmt.t("col.reps"), w: 0.095, align: Align::Right },
     ];
     let row = |t: &crate::domain::TeamStanding, own: bool| {
         let name = if own { Cell::Bold(t.team.clone()) } else { Cell::Text(t.team.clone()) };
@@ -686,7 +683,7 @@ fn team_stands(c: &mut Canvas, inp: &RankingInput, team: &str, top: u32, quotas:
             Cell::Rank(t.rank, None),
             name,
             Cell::Text(fmt.money(t.revenue)),
-            Cell::Text(t.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
+            Cell::Text(t.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| fmt.t("word.no_quota"))),
             Cell::Bar(t.attainment.map(|a| fmt.percent(a)).unwrap_or_else(|| "–".into()), frac(t.attainment)),
             Cell::Text(t.reps.to_string()),
         ]
@@ -699,14 +696,15 @@ fn team_stands(c: &mut Canvas, inp: &RankingInput, team: &str, top: u32, quotas:
     if !c.fits(22.0 + 12.0 + ROW_H * (rows.len() as f32 + 1.0)) {
         c.new_page();
     }
-    heading(c, "Where the team stands");
+    let title = fmt.t("ranking.where_team_stands");
+    heading(c, &title);
     note(c, &summary);
-    table_rows(c, "Where the team stands", &cols, &rows);
+    table_rows(c, fmt, &title, &cols, &rows);
 }
 
 /// A celebrations section: `label  text` lines, wrapped, continued on a new page with
 /// its heading repeated. Nothing when there is nothing to celebrate.
-fn celebrations_block(c: &mut Canvas, fonts: &Fonts, title: &str, lines: &[(String, String)]) {
+fn celebrations_block(c: &mut Canvas, fmt: &Format, fonts: &Fonts, title: &str, lines: &[(String, String)]) {
     if lines.is_empty() {
         return;
     }
@@ -715,16 +713,19 @@ fn celebrations_block(c: &mut Canvas, fonts: &Fonts, title: &str, lines: &[(Stri
     }
     heading(c, title);
     let (x, w) = (c.margin, c.content_width());
+    // The labels' column is as wide as the widest label (a translated label is often
+    // longer than the English one), from 125 pt up to 40 % of the width.
+    let lw = lines.iter().map(|(l, _)| fonts.width(l, BODY, true)).fold(125.0f32, f32::max).min(w * 0.4);
     for (label, text) in lines {
-        let wrapped = fonts.wrap(text, w - 130.0, BODY, false);
+        let wrapped = fonts.wrap(text, w - lw - 5.0, BODY, false);
         if !c.fits(12.0 * wrapped.len() as f32 + 4.0) {
             c.new_page();
-            heading(c, &format!("{title} (continued)"));
+            heading(c, &fmt.tf("ranking.continued", &[("title", title)]));
         }
         let y = c.y + 9.0;
-        c.text_in(x, 125.0, y, BODY, true, colors::ACCENT, Align::Left, label);
+        c.text_in(x, lw, y, BODY, true, colors::ACCENT, Align::Left, label);
         for (i, l) in wrapped.iter().enumerate() {
-            c.text(x + 130.0, y + 12.0 * i as f32, BODY, false, colors::TEXT, l);
+            c.text(x + lw + 5.0, y + 12.0 * i as f32, BODY, false, colors::TEXT, l);
         }
         c.y += 12.0 * wrapped.len().max(1) as f32 + 4.0;
     }
@@ -770,19 +771,20 @@ pub struct OneOnOneInput<'a> {
 }
 
 fn tenure(fmt: &Format, hire: Option<NaiveDate>, end: NaiveDate) -> String {
-    let Some(h) = hire else { return "hire date not on the roster".into() };
+    let Some(h) = hire else { return fmt.t("one_on_one.hire_unknown") };
     if h > end {
-        return format!("starts {}", fmt.date_short(h));
+        return fmt.tf("one_on_one.starts", &[("date", &fmt.date_short(h))]);
     }
     let months = (end.year() - h.year()) * 12 + end.month() as i32 - h.month() as i32 - i32::from(end.day() < h.day());
     let (y, mo) = (months / 12, months % 12);
+    let (years, months) = (fmt.tn("plural.years", y as u64, &[]), fmt.tn("plural.months", mo as u64, &[]));
     let span = match (y, mo) {
-        (0, 0) => "under a month".to_string(),
-        (0, m) => format!("{m} month{}", if m == 1 { "" } else { "s" }),
-        (y, 0) => format!("{y} year{}", if y == 1 { "" } else { "s" }),
-        (y, m) => format!("{y} year{} {m} month{}", if y == 1 { "" } else { "s" }, if m == 1 { "" } else { "s" }),
+        (0, 0) => fmt.t("one_on_one.under_a_month"),
+        (0, _) => months,
+        (_, 0) => years,
+        _ => format!("{years} {months}"),
     };
-    format!("{span} (since {})", fmt.date_short(h))
+    fmt.tf("one_on_one.tenure", &[("span", &span), ("date", &fmt.date_short(h))])
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -807,53 +809,77 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let fmt = inp.fmt;
     // Figures are shown against the month's standards (the same ones that flag them).
     let st = &month.standards;
-    let mut c = Canvas::new(fonts, inp.paper, &format!("1:1 prep — {} — {}", s.name, fmt.month(month.period)));
+    let doc_title = fmt.tf("one_on_one.doc_title", &[("name", &s.name), ("month", &fmt.month(month.period))]);
+    let mut c = Canvas::new(fonts, inp.paper, &doc_title);
     let sub = format!(
-        "{}{} · manager {} · tenure {} · {} · as of {}",
+        "{}{}",
         s.email.as_deref().map(|e| format!("{e} · ")).unwrap_or_default(),
-        s.team,
-        s.manager.as_deref().unwrap_or("not on the roster"),
-        tenure(fmt, s.hire_date, month.period.last_day()),
-        fmt.month(month.period),
-        as_of(fmt, month)
+        fmt.tf(
+            "one_on_one.sub",
+            &[
+                ("team", &s.team),
+                ("manager", &s.manager.clone().unwrap_or_else(|| fmt.t("word.not_on_roster"))),
+                ("tenure", &tenure(fmt, s.hire_date, month.period.last_day())),
+                ("month", &fmt.month(month.period)),
+                ("as_of", &as_of(fmt, month)),
+            ],
+        )
     );
-    title_block(&mut c, &format!("{} · 1:1 prep sheet · for the manager only", inp.org), &s.name, &sub, status(month));
+    let kicker = fmt.tf("one_on_one.kicker", &[("org", inp.org)]);
+    title_block(&mut c, &kicker, &s.name, &sub, &status(fmt, month), !month.preliminary);
 
     // Tiles.
     let (m, w) = (c.margin, c.content_width());
     let tw = (w - 16.0) / 3.0;
     let sales_detail = match (s.revenue_quota, s.attainment) {
-        (Some(q), Some(a)) => format!("{} of {} quota", fmt.judged(st, Judged::Attainment, a), fmt.money(q)),
-        _ => "no quota this month".into(),
+        (Some(q), Some(a)) => fmt.tf(
+            "one_on_one.of_quota",
+            &[("attainment", &fmt.judged(st, Judged::Attainment, a)), ("quota", &fmt.money(q))],
+        ),
+        _ => fmt.t("one_on_one.no_quota_month"),
     };
-    tile(&mut c, m, tw, "SALES", &fmt.money(s.revenue), &sales_detail, s.attainment.map(|a| a >= Decimal::ONE));
+    tile(
+        &mut c,
+        m,
+        tw,
+        &fmt.t("one_on_one.sales"),
+        &fmt.money(s.revenue),
+        &sales_detail,
+        s.attainment.map(|a| a >= Decimal::ONE),
+    );
     let (rating, rating_detail) = match s.rating {
         Some(r) => (
             fmt.fixed_vs(r, 1, inp.rating_standard.as_slice()),
-            format!(
-                "n = {} · standard {}",
-                s.rating_count,
-                inp.rating_standard.map(|x| fmt.fixed(x, 1)).unwrap_or_else(|| "none".into())
+            fmt.tf(
+                "one_on_one.rating_detail",
+                &[
+                    ("n", &s.rating_count.to_string()),
+                    ("standard", &inp.rating_standard.map(|x| fmt.fixed(x, 1)).unwrap_or_else(|| fmt.t("word.none"))),
+                ],
             ),
         ),
-        None => ("–".into(), "no ratings this month".into()),
+        None => ("–".into(), fmt.t("one_on_one.no_ratings")),
     };
     let rating_ok = s.rating.zip(inp.rating_standard).map(|(r, st)| r >= st);
-    tile(&mut c, m + tw + 8.0, tw, "CUSTOMER RATING", &rating, &rating_detail, rating_ok);
+    tile(&mut c, m + tw + 8.0, tw, &fmt.t("one_on_one.rating"), &rating, &rating_detail, rating_ok);
     let (clean, clean_detail) = match s.clean_paperwork {
         Some(p) => (
             fmt.percent_vs(p, inp.paperwork_standard.as_slice()),
-            format!(
-                "standard {} · {} error{}",
-                inp.paperwork_standard.map(|x| fmt.percent_vs(x, &[x])).unwrap_or_else(|| "none".into()),
-                s.paperwork_errors,
-                if s.paperwork_errors == 1 { "" } else { "s" }
+            fmt.tf(
+                "one_on_one.paperwork_detail",
+                &[
+                    (
+                        "standard",
+                        &inp.paperwork_standard.map(|x| fmt.percent_vs(x, &[x])).unwrap_or_else(|| fmt.t("word.none")),
+                    ),
+                    ("errors", &fmt.tn("plural.errors", u64::from(s.paperwork_errors), &[])),
+                ],
             ),
         ),
-        None => ("–".into(), "no paperwork recorded".into()),
+        None => ("–".into(), fmt.t("one_on_one.no_paperwork")),
     };
     let clean_ok = s.clean_paperwork.zip(inp.paperwork_standard).map(|(p, st)| p >= st);
-    tile(&mut c, m + 2.0 * (tw + 8.0), tw, "CLEAN PAPERWORK", &clean, &clean_detail, clean_ok);
+    tile(&mut c, m + 2.0 * (tw + 8.0), tw, &fmt.t("one_on_one.paperwork"), &clean, &clean_detail, clean_ok);
     c.y += 64.0;
 
     // Quarter and year to date (fiscal), through this month.
@@ -876,14 +902,14 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     let months: Vec<(&MonthStandings, Option<&Standing>)> =
         inp.history.iter().map(|h| (h, h.rep(inp.rep_key))).collect();
     let cols = vec![
-        Col { title: "Month", w: 0.10, align: Align::Left },
-        Col { title: "Revenue", w: 0.14, align: Align::Right },
-        Col { title: "Quota", w: 0.14, align: Align::Right },
-        Col { title: "Attainment", w: 0.11, align: Align::Right },
-        Col { title: "Company rank", w: 0.13, align: Align::Right },
-        Col { title: "Team rank", w: 0.11, align: Align::Right },
-        Col { title: "Rating (n)", w: 0.12, align: Align::Right },
-        Col { title: "Clean", w: 0.15, align: Align::Right },
+        Col { title: fmt.t("col.month"), w: 0.10, align: Align::Left },
+        Col { title: fmt.t("col.revenue"), w: 0.14, align: Align::Right },
+        Col { title: fmt.t("col.quota"), w: 0.14, align: Align::Right },
+        Col { title: fmt.t("col.attainment"), w: 0.11, align: Align::Right },
+        Col { title: fmt.t("col.company_rank"), w: 0.13, align: Align::Right },
+        Col { title: fmt.t("col.team_rank"), w: 0.11, align: Align::Right },
+        Col { title: fmt.t("col.rating_n"), w: 0.12, align: Align::Right },
+        Col { title: fmt.t("col.clean"), w: 0.15, align: Align::Right },
     ];
     let dash = || "–".to_string();
     let rows: Vec<Vec<Cell>> = months
@@ -891,18 +917,18 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
         .map(|(h, r)| {
             let label = fmt.month_short(h.period);
             match r {
-                None => vec![Cell::Text(label), Cell::Text("not on the roster".into())],
+                None => vec![Cell::Text(label), Cell::Text(fmt.t("word.not_on_roster"))],
                 Some(r) => vec![
                     Cell::Bold(label),
                     Cell::Text(fmt.money(r.revenue)),
-                    Cell::Text(r.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into())),
+                    Cell::Text(r.revenue_quota.map(|q| fmt.money(q)).unwrap_or_else(|| fmt.t("word.no_quota"))),
                     Cell::Text(
                         r.attainment.map(|a| fmt.judged(&h.standards, Judged::Attainment, a)).unwrap_or_else(dash),
                     ),
-                    Cell::Text(r.company_rank.map(|k| format!("{k} of {}", h.ranked)).unwrap_or_else(dash)),
+                    Cell::Text(r.company_rank.map(|k| rank_of(fmt, k, h.ranked)).unwrap_or_else(dash)),
                     Cell::Text(
                         r.team_rank
-                            .map(|k| format!("{k} of {}", h.ranked_in_team.get(&r.team).copied().unwrap_or(0)))
+                            .map(|k| rank_of(fmt, k, h.ranked_in_team.get(&r.team).copied().unwrap_or(0)))
                             .unwrap_or_else(dash),
                     ),
                     Cell::Text(
@@ -919,14 +945,14 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
             }
         })
         .collect();
-    table(&mut c, &format!("Last {} months: results and rank history", months.len()), &cols, &rows);
+    table(&mut c, fmt, &fmt.tn("one_on_one.history", months.len() as u64, &[]), &cols, &rows);
 
     // Bar chart of attainment.
     let chart_h = 70.0;
     if !c.fits(chart_h + 50.0) {
         c.new_page();
     }
-    heading(&mut c, "Attainment by month");
+    heading(&mut c, &fmt.t("one_on_one.chart"));
     let (m, w) = (c.margin, c.content_width());
     let top = c.y + 10.0;
     let max = months.iter().filter_map(|(_, r)| r.and_then(|r| frac(r.attainment))).fold(1.2f32, f32::max).min(3.0);
@@ -947,7 +973,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
             let label = fmt.judged(&h.standards, Judged::Attainment, a);
             c.text_in(x, slot, base - bh - 3.0, 7.0, true, colors::TEXT, Align::Center, &label);
         } else {
-            c.text_in(x, slot, base - 3.0, 7.0, false, colors::MUTED, Align::Center, "no quota");
+            c.text_in(x, slot, base - 3.0, 7.0, false, colors::MUTED, Align::Center, &fmt.t("word.no_quota"));
         }
         let label = fmt.month_short(h.period);
         c.text_in(x, slot, base + 10.0, 7.0, false, colors::MUTED, Align::Center, &label);
@@ -960,15 +986,14 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
         c.new_page();
     }
     let col_top = c.y;
-    heading(&mut c, "Personal bests");
+    heading_at(&mut c, m, half, &fmt.t("one_on_one.personal_bests"));
     let mut lines: Vec<(String, Rgb3)> = Vec::new();
     for b in &s.personal_bests {
         let v = metric_value(fmt, st, b.metric, b.value);
-        let what = if b.kind == BestKind::New { "New personal best" } else { "Matched personal best" };
-        lines.push((
-            format!("★ {what} in {}: {v} (before: {})", b.metric, metric_value(fmt, st, b.metric, b.previous_best)),
-            colors::GOOD,
-        ));
+        let key = if b.kind == BestKind::New { "one_on_one.new_best" } else { "one_on_one.matched_best" };
+        let before = metric_value(fmt, st, b.metric, b.previous_best);
+        let metric = fmt.t(&format!("metric.{}", b.metric));
+        lines.push((fmt.tf(key, &[("metric", &metric), ("value", &v), ("before", &before)]), colors::GOOD));
     }
     for (metric, get) in [
         ("revenue", (|r: &Standing| Some(r.revenue)) as fn(&Standing) -> Option<Decimal>),
@@ -980,33 +1005,38 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
             .filter_map(|(h, r)| r.and_then(|r| get(r).map(|v| (v, h.period))))
             .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         let (Some((bv, bp)), Some(cur)) = (best, get(s)) else { continue };
+        let name = fmt.t(&format!("metric.{metric}"));
         let text = if bp == month.period {
-            format!("Best {metric} of the months shown: this month ({})", metric_value(fmt, st, metric, bv))
+            fmt.tf("one_on_one.best_this_month", &[("metric", &name), ("value", &metric_value(fmt, st, metric, bv))])
         } else {
             let gap = bv - cur;
             let gap = if metric == "attainment" {
-                format!("{} points", fmt.fixed(gap * Decimal::ONE_HUNDRED, 1))
+                fmt.tf("one_on_one.points", &[("points", &fmt.fixed(gap * Decimal::ONE_HUNDRED, 1))])
             } else {
                 metric_value(fmt, st, metric, gap)
             };
-            format!(
-                "Best {metric} shown: {} in {} — {gap} to go",
-                metric_value(fmt, st, metric, bv),
-                fmt.month_short(bp)
+            fmt.tf(
+                "one_on_one.best_shown",
+                &[
+                    ("metric", &name),
+                    ("value", &metric_value(fmt, st, metric, bv)),
+                    ("month", &fmt.month_short(bp)),
+                    ("gap", &gap),
+                ],
             )
         };
         lines.push((text, colors::TEXT));
     }
     if s.quota_streak >= 2 {
-        lines.push((format!("{} months in a row at quota", s.quota_streak), colors::GOOD));
+        lines.push((fmt.tf("one_on_one.quota_streak", &[("n", &s.quota_streak.to_string())]), colors::GOOD));
     }
     let after_bests = bullet_lines(&mut c, m, half, &lines);
 
     c.y = col_top;
     let x2 = m + half + 16.0;
-    heading_at(&mut c, x2, half, "Flags and talking points");
+    heading_at(&mut c, x2, half, &fmt.t("one_on_one.flags"));
     let tps: Vec<(String, Rgb3)> = if inp.talking_points.is_empty() {
-        vec![("No flags this month.".to_string(), colors::MUTED)]
+        vec![(fmt.t("one_on_one.no_flags"), colors::MUTED)]
     } else {
         inp.talking_points.iter().map(|t| (t.clone(), colors::TEXT)).collect()
     };
@@ -1017,21 +1047,24 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
         c.new_page();
     }
     let col_top = c.y;
-    heading(&mut c, "Paperwork to fix (by Deal ID)");
+    heading_at(&mut c, m, half, &fmt.t("one_on_one.paperwork_fix"));
     let issues: Vec<(String, Rgb3)> = if inp.paperwork.is_empty() {
-        vec![("All paperwork complete, no errors.".into(), colors::GOOD)]
+        vec![(fmt.t("one_on_one.paperwork_ok"), colors::GOOD)]
     } else {
         inp.paperwork
             .iter()
             .map(|p| {
-                let d = p.close_date.map(|d| format!(" (closed {})", fmt.day_month(d))).unwrap_or_default();
+                let d = p
+                    .close_date
+                    .map(|d| format!(" ({})", fmt.tf("one_on_one.closed", &[("date", &fmt.day_month(d))])))
+                    .unwrap_or_default();
                 (format!("{}{d}: {}", p.deal_id, p.issue), colors::BAD)
             })
             .collect()
     };
     let after_pw = bullet_lines(&mut c, m, half, &issues);
     c.y = col_top;
-    heading_at(&mut c, x2, half, "Commitments for next month");
+    heading_at(&mut c, x2, half, &fmt.t("one_on_one.commitments"));
     for _ in 0..5 {
         c.y += 18.0;
         let y = c.y;
@@ -1039,18 +1072,31 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     }
     c.y = c.y.max(after_pw);
 
-    let footer = format!(
-        "{} · 1:1 prep · {} · {} · confidential: for {} only",
-        inp.org,
-        s.name,
-        month.period.label(),
-        s.manager.as_deref().unwrap_or("the manager")
+    let footer = fmt.tf(
+        "one_on_one.footer",
+        &[
+            ("org", inp.org),
+            ("name", &s.name),
+            ("month", &fmt.month(month.period)),
+            ("manager", &s.manager.clone().unwrap_or_else(|| fmt.t("one_on_one.the_manager"))),
+        ],
     );
     Some(c.finish(&footer, inp.created))
 }
 
+/// "3 of 12": a rank among how many.
+fn rank_of(fmt: &Format, rank: u32, of: u32) -> String {
+    fmt.tf("word.rank_of", &[("rank", &rank.to_string()), ("of", &of.to_string())])
+}
+
+/// A heading confined to the column [x, x + w]: set smaller (down to 9.5 pt) when it is
+/// wider than the column (a translated heading, often), never over the next column.
 fn heading_at(c: &mut Canvas, x: f32, w: f32, text: &str) {
-    c.text_in(x, w, c.y + 14.0, 12.5, true, colors::TEXT, Align::Left, text);
+    let mut size = 12.5;
+    while size > 9.5 && c.fonts().width(text, size, true) > w {
+        size -= 0.5;
+    }
+    c.text_in(x, w, c.y + 14.0, size, true, colors::TEXT, Align::Left, text);
     c.y += 22.0;
 }
 

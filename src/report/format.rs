@@ -32,6 +32,7 @@ use icu_locale_core::Locale;
 use icu_provider::prelude::*;
 use rust_decimal::Decimal;
 
+use super::words::Words;
 use crate::domain::{Judged, NameOrder, Period, Standards, percent_shown, shown};
 
 /// Locale and currency conventions (config `org.locale`, `org.currency`), from CLDR.
@@ -44,6 +45,7 @@ pub struct Format {
     money_decimals: MoneyDecimals,
     icu: Arc<Formatters>,
     names: NameOrder,
+    words: Arc<Words>,
 }
 
 /// The ICU4X formatters of one locale and currency, built once.
@@ -120,7 +122,10 @@ impl fmt::Debug for Format {
 
 impl PartialEq for Format {
     fn eq(&self, other: &Format) -> bool {
-        self.locale == other.locale && self.currency == other.currency && self.money_decimals == other.money_decimals
+        self.locale == other.locale
+            && self.currency == other.currency
+            && self.money_decimals == other.money_decimals
+            && self.words.language() == other.words.language()
     }
 }
 impl Eq for Format {}
@@ -345,7 +350,34 @@ impl Format {
                 minor,
             }),
             names: NameOrder::new(&parsed),
+            words: Arc::new(Words::default()),
         })
+    }
+
+    /// The same conventions writing in the language of `words` (config `org.language`).
+    pub fn with_words(mut self, words: Words) -> Format {
+        self.words = Arc::new(words);
+        self
+    }
+
+    /// The org language's catalog of short strings.
+    pub fn words(&self) -> &Words {
+        &self.words
+    }
+
+    /// The catalog text of `key` ([`Words::text`]), e.g. `t("col.rank")` = "Rank".
+    pub fn t(&self, key: &str) -> String {
+        self.words.text(key, &[])
+    }
+
+    /// The catalog text of `key` with each `{name}` filled from `args`.
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.words.text(key, args)
+    }
+
+    /// The catalog text of `key` in its plural form for `n` ([`Words::count`]).
+    pub fn tn(&self, key: &str, n: u64, args: &[(&str, &str)]) -> String {
+        self.words.count(key, n, args)
     }
 
     /// The same conventions with money shown to `decimals`.

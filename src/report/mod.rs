@@ -19,6 +19,7 @@ pub mod pdf;
 pub mod standings;
 pub mod xlsx;
 mod system_fonts;
+pub mod words;
 
 use std::path::Path;
 
@@ -31,6 +32,7 @@ pub use documents::{
 pub use flags::{FlagView, flag_sentences, flag_views, talking_points};
 pub use format::{Format, FormatError, MoneyDecimals, closest_locales};
 pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
+pub use words::{Language, LanguageFrom, Words, WordsError};
 
 use crate::domain::{BoardKind, FiscalCalendar, Judged, MonthStandings, Period, Standards, Standing, ToDate};
 
@@ -104,9 +106,48 @@ const BUILTIN: &[(&str, &str)] = &[
     ("web/board_live.html", include_str!("../../templates/web/board_live.html")),
 ];
 
+/// The templates written in the org's language (`org.language`): a language folder
+/// (`templates/<lang>/`, bundled for de, fr and es, or the operator's own) has each of
+/// these; `quotad check` names any it lacks (English is used for it). The others — the
+/// admin's notices (dead letters, quarantine, `admin_notice`), the approval digest and
+/// the board — stay English.
+pub const TRANSLATED: &[&str] = &[
+    "email/quota_memo_subject.txt",
+    "email/quota_memo.txt",
+    "email/quota_memo.html",
+    "email/closing.txt",
+    "email/team_memo_subject.txt",
+    "email/team_memo.txt",
+    "email/team_memo.html",
+    "email/correction_subject.txt",
+    "email/correction.txt",
+    "email/correction.html",
+    "email/weekly_ranking_subject.txt",
+    "email/weekly_ranking.txt",
+    "email/weekly_ranking.html",
+    "email/weekly_ranking_team_subject.txt",
+    "email/weekly_ranking_team.txt",
+    "email/weekly_ranking_team.html",
+    "email/one_on_one_subject.txt",
+    "email/one_on_one.txt",
+    "email/one_on_one.html",
+    "email/flags.txt",
+    "pdf/talking_points.txt",
+];
+
+/// The bundled translations: (language, name, text). A language's file for each of
+/// [`TRANSLATED`]; the test `every_bundled_language_has_every_template` holds them to it.
+const BUILTIN_LANG: &[(&str, &str, &str)] = &include!("builtin_lang.rs");
+
 /// The built-in templates as (name, text), for `quotad init` to copy out.
 pub fn builtin_templates() -> &'static [(&'static str, &'static str)] {
     BUILTIN
+}
+
+/// The bundled translated templates as (language, name, text), for `quotad init` to
+/// copy out (into `templates/<lang>/<name>`).
+pub fn builtin_translations() -> &'static [(&'static str, &'static str, &'static str)] {
+    BUILTIN_LANG
 }
 
 /// Names of every template quotad renders (the files a user may override).
@@ -117,8 +158,13 @@ pub fn template_names() -> impl Iterator<Item = &'static str> {
 /// Loaded templates.
 pub struct Templates {
     tera: Tera,
-    /// Which templates came from the override folder.
+    /// Which templates came from the override folder (a language's as `de/email/…`).
     pub overridden: Vec<String>,
+    /// The language they are written in (`org.language`).
+    pub language: String,
+    /// The translated templates ([`TRANSLATED`]) the language has no file for, bundled
+    /// or in `paths.templates/<lang>/`: English is used for each (`quotad check` names them).
+    pub missing: Vec<String>,
 }
 
 fn tera_detail(e: &tera::Error) -> String {
@@ -133,8 +179,11 @@ fn tera_detail(e: &tera::Error) -> String {
 }
 
 impl Templates {
-    /// The built-in templates, each replaced by `<dir>/<name>` when that file exists.
-    pub fn load(dir: Option<&Path>) -> Result<Templates, ReportError> {
+    /// The templates in `language` (an ISO 639 code, `org.language`). For each name, the
+    /// first that exists of: `<dir>/<language>/<name>`, the bundled translation, then —
+    /// for English, for the templates that stay English, and for a translation the
+    /// language lacks (listed in `missing`) — `<dir>/<name>` and the built-in English.
+    pub fn load(dir: Option<&Path>, language: &str) -> Result<Templates, ReportError> {
         if let Some(d) = dir
             && !d.is_dir()
         {
@@ -143,8 +192,24 @@ impl Templates {
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html"]);
         let mut overridden = Vec::new();
+        let mut missing = Vec::new();
         let mut files = Vec::new();
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).map_err(|source| ReportError::Io { path: p.display().to_string(), source })
+        };
         for (name, builtin) in BUILTIN {
+            if language != "en" && TRANSLATED.contains(name) {
+                if let Some(p) = dir.map(|d| d.join(language).join(name)).filter(|p| p.is_file()) {
+                    overridden.push(format!("{language}/{name}"));
+                    files.push((*name, read(&p)?));
+                    continue;
+                }
+                if let Some((_, _, text)) = BUILTIN_LANG.iter().find(|(l, n, _)| *l == language && n == name) {
+                    files.push((*name, text.to_string()));
+                    continue;
+                }
+                missing.push(name.to_string());
+            }
             let text = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(p) => {
                     overridden.push(name.to_string());
@@ -157,7 +222,7 @@ impl Templates {
         }
         tera.add_raw_templates(files)
             .map_err(|e| ReportError::Template { name: "(loading)".into(), detail: tera_detail(&e) })?;
-        Ok(Templates { tera, overridden })
+        Ok(Templates { tera, overridden, language: language.to_string(), missing })
     }
 
     fn render(&self, name: &str, ctx: &Context) -> Result<String, ReportError> {
@@ -450,19 +515,19 @@ fn earned(fmt: &Format, standards: &Standards, s: &Standing) -> Vec<String> {
             "rating" => fmt.judged(standards, Judged::Rating, b.value),
             _ => fmt.number(b.value, 1),
         };
-        let what = match b.kind {
-            BestKind::New => "a new personal best",
-            BestKind::Matched => "matched your personal best",
+        let key = match b.kind {
+            BestKind::New => "earned.new_best",
+            BestKind::Matched => "earned.matched_best",
         };
-        out.push(format!("{what} in {} ({value})", b.metric));
+        out.push(fmt.tf(key, &[("metric", &fmt.t(&format!("metric.{}", b.metric))), ("value", &value)]));
     }
     if s.first_at_quota {
-        out.push("your first month at quota".into());
+        out.push(fmt.t("earned.first_at_quota"));
     } else if s.quota_streak >= 2 {
-        out.push(format!("{} months in a row at quota", s.quota_streak));
+        out.push(fmt.tf("earned.quota_streak", &[("n", &s.quota_streak.to_string())]));
     }
     if s.clean_streak >= 2 {
-        out.push(format!("{} months in a row of clean paperwork", s.clean_streak));
+        out.push(fmt.tf("earned.clean_streak", &[("n", &s.clean_streak.to_string())]));
     }
     out
 }
@@ -482,7 +547,7 @@ fn render_mail<V: Serialize>(t: &Templates, name: &str, view: &V) -> Result<Rend
     ctx.insert("closing", closing.trim_end());
     let subject = t.render(&format!("email/{name}_subject.txt"), &ctx)?;
     Ok(RenderedMail {
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        subject: subject.split_ascii_whitespace().collect::<Vec<_>>().join(" "),
         text: t.render(&format!("email/{name}.txt"), &ctx)?,
         html: t.render(&format!("email/{name}.html"), &ctx)?,
     })
@@ -632,11 +697,12 @@ pub fn team_memo_view(
             let mut what = earned(fmt, st, l);
             if l.attainment.is_some_and(|a| a >= rust_decimal::Decimal::ONE) {
                 let shown = l.attainment.map(|a| fmt.judged(st, Judged::Attainment, a)).unwrap_or_default();
-                what.insert(0, format!("at quota ({shown})"));
+                what.insert(0, fmt.tf("earned.at_quota", &[("value", &shown)]));
             }
             // A top-3 rank is celebrated only for a positive attainment.
             if l.company_rank.is_some_and(|r| r <= 3) && l.attainment.is_some_and(|a| a > rust_decimal::Decimal::ZERO) {
-                what.insert(0, format!("rank {} company-wide", l.company_rank.unwrap_or_default()));
+                let rank = l.company_rank.unwrap_or_default().to_string();
+                what.insert(0, fmt.tf("earned.company_rank", &[("rank", &rank)]));
             }
             if !what.is_empty() {
                 celebrate.push(CelebrateView { name: l.name.clone(), what });
@@ -789,7 +855,7 @@ pub fn render_quarantine(t: &Templates, view: &QuarantineView) -> Result<Rendere
         .map_err(|e| ReportError::Template { name: "email/quarantine".into(), detail: tera_detail(&e) })?;
     let subject = t.render("email/quarantine_subject.txt", &ctx)?;
     Ok(RenderedMail {
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        subject: subject.split_ascii_whitespace().collect::<Vec<_>>().join(" "),
         text: t.render("email/quarantine.txt", &ctx)?,
         html: t.render("email/quarantine.html", &ctx)?,
     })
@@ -826,7 +892,7 @@ pub fn render_admin_notice(t: &Templates, view: &AdminNoticeView) -> Result<Rend
         .map_err(|e| ReportError::Template { name: "email/admin_notice".into(), detail: tera_detail(&e) })?;
     let subject = t.render("email/admin_notice_subject.txt", &ctx)?;
     Ok(RenderedMail {
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        subject: subject.split_ascii_whitespace().collect::<Vec<_>>().join(" "),
         text: t.render("email/admin_notice.txt", &ctx)?,
         html: t.render("email/admin_notice.html", &ctx)?,
     })
@@ -838,7 +904,7 @@ pub fn render_dead_letters(t: &Templates, view: &DeadLettersView) -> Result<Rend
         .map_err(|e| ReportError::Template { name: "email/dead_letters".into(), detail: tera_detail(&e) })?;
     let subject = t.render("email/dead_letters_subject.txt", &ctx)?;
     Ok(RenderedMail {
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        subject: subject.split_ascii_whitespace().collect::<Vec<_>>().join(" "),
         text: t.render("email/dead_letters.txt", &ctx)?,
         html: t.render("email/dead_letters.html", &ctx)?,
     })
@@ -967,10 +1033,10 @@ fn top_boards(m: &MonthStandings, fmt: &Format) -> (Vec<TopBoardView>, bool) {
                 })
                 .collect();
             let (board, label) = match kind {
-                BoardKind::Results => ("results", "Top 3 on results (revenue)"),
-                _ => ("attainment", "Top 3 on attainment"),
+                BoardKind::Results => ("results", fmt.t("celebrate.top3_results")),
+                _ => ("attainment", fmt.t("celebrate.top3_attainment")),
             };
-            (!entries.is_empty()).then(|| TopBoardView { board, label: label.into(), entries })
+            (!entries.is_empty()).then_some(TopBoardView { board, label, entries })
         })
         .collect();
     (boards, no_quotas)
@@ -1011,7 +1077,7 @@ pub fn ranking_mail_view(
         ranked_days: ranked_days(fmt, m.period, m.through),
         boards,
         no_quotas,
-        as_of: m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| "no export yet".into()),
+        as_of: m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| fmt.t("word.no_export")),
         status: if m.preliminary { "preliminary" } else { "final" },
         top,
         no_results: !m.has_results,
@@ -1118,7 +1184,7 @@ pub fn team_ranking_mail_view(
         ranked: m.teams.iter().filter(|t| t.rank.is_some()).count(),
         attainment: own.and_then(|t| t.attainment).map(|a| fmt.percent(a)),
         revenue: own.map(|t| fmt.money(t.revenue)).unwrap_or_else(|| fmt.money(rust_decimal::Decimal::ZERO)),
-        quota: own.and_then(|t| t.revenue_quota).map(|q| fmt.money(q)).unwrap_or_else(|| "no quota".into()),
+        quota: own.and_then(|t| t.revenue_quota).map(|q| fmt.money(q)).unwrap_or_else(|| fmt.t("word.no_quota")),
     };
     // A team where nobody has a quota is ranked on results (its results board).
     let results = m.board(BoardKind::Attainment, Some(team)).is_none_or(|b| b.entries.is_empty());
@@ -1138,7 +1204,7 @@ pub fn team_ranking_mail_view(
         period: PeriodView::new(m.period, fmt),
         ranked: ranked_label(fmt, m.period, m.through),
         ranked_days: ranked_days(fmt, m.period, m.through),
-        as_of: m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| "no export yet".into()),
+        as_of: m.as_of.map(|d| fmt.date(d)).unwrap_or_else(|| fmt.t("word.no_export")),
         status: if m.preliminary { "preliminary" } else { "final" },
         boards,
         no_quotas,

@@ -21,6 +21,7 @@ mod harness;
 mod holds;
 mod ingest_cases;
 mod inputs;
+mod languages;
 mod locales;
 mod mappings;
 mod memos;
