@@ -402,21 +402,33 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
         out.push((fmt.t("celebrate.at_quota"), c.at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ")));
     }
     if !c.personal_bests.is_empty() {
-        let l: Vec<String> =
-            c.personal_bests.iter().map(|(n, b)| format!("{} ({})", isolate(n), fmt.t(&format!("metric.{}", b.metric)))).collect();
+        let l: Vec<String> = c
+            .personal_bests
+            .iter()
+            .map(|(n, b)| format!("{} ({})", isolate(n), fmt.t(&format!("metric.{}", b.metric))))
+            .collect();
         out.push((fmt.t("celebrate.personal_bests"), l.join(", ")));
     }
     if !c.quota_streaks.is_empty() {
-        let l: Vec<String> =
-            c.quota_streaks.iter().map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))])).collect();
+        let l: Vec<String> = c
+            .quota_streaks
+            .iter()
+            .map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))]))
+            .collect();
         out.push((fmt.t("celebrate.quota_streaks"), l.join(", ")));
     }
     if !c.first_at_quota.is_empty() {
-        out.push((fmt.t("celebrate.first_at_quota"), c.first_at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ")));
+        out.push((
+            fmt.t("celebrate.first_at_quota"),
+            c.first_at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", "),
+        ));
     }
     if !c.clean_streaks.is_empty() {
-        let l: Vec<String> =
-            c.clean_streaks.iter().map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))])).collect();
+        let l: Vec<String> = c
+            .clean_streaks
+            .iter()
+            .map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))]))
+            .collect();
         out.push((fmt.t("celebrate.clean_streaks"), l.join(", ")));
     }
     if !c.most_improved.is_empty() {
@@ -424,7 +436,10 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
             .most_improved
             .iter()
             .map(|(n, p)| {
-                fmt.tf("celebrate.improved", &[("name", &isolate(n)), ("points", &fmt.fixed(*p * Decimal::ONE_HUNDRED, 1))])
+                fmt.tf(
+                    "celebrate.improved",
+                    &[("name", &isolate(n)), ("points", &fmt.fixed(*p * Decimal::ONE_HUNDRED, 1))],
+                )
             })
             .collect();
         out.push((fmt.t("celebrate.most_improved"), l.join(", ")));
@@ -489,8 +504,11 @@ fn ranking_heading(c: &mut Canvas, inp: &RankingInput, title: &str, suffix: &str
 pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
     let m = inp.standings;
     let fmt = inp.fmt;
-    let doc_title =
-        format!("{} ({})", fmt.tf("ranking.doc_title", &[("org", inp.org), ("week", inp.week)]), inp.fiscal.quarter_label(m.period));
+    let doc_title = format!(
+        "{} ({})",
+        fmt.tf("ranking.doc_title", &[("org", inp.org), ("week", inp.week)]),
+        inp.fiscal.quarter_label(m.period)
+    );
     let mut c = Canvas::new(fonts, inp.paper, &doc_title);
     let pace = shows_pace(m);
     ranking_heading(&mut c, inp, &fmt.t("ranking.title"), "", pace);
@@ -885,12 +903,19 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     // Quarter and year to date (fiscal), through this month.
     if let Some((qtd, ytd)) = &inp.to_date {
         let v = super::fiscal_to_date_view(fmt, st, inp.fiscal, qtd, ytd);
-        for (name, t) in [("Quarter to date", &v.quarter), ("Year to date", &v.year)] {
+        for (name, t) in
+            [(fmt.t("one_on_one.quarter_to_date"), &v.quarter), (fmt.t("one_on_one.year_to_date"), &v.year)]
+        {
             let figure = match (&t.quota, &t.attainment) {
-                (Some(q), Some(a)) => format!("{} of {q} quota · {a}", t.revenue),
-                _ => format!("{} · no quota", t.revenue),
+                (Some(q), Some(a)) => {
+                    fmt.tf("one_on_one.to_date_of_quota", &[("revenue", &t.revenue), ("quota", q), ("attainment", a)])
+                }
+                _ => fmt.tf("one_on_one.to_date_no_quota", &[("revenue", &t.revenue)]),
             };
-            let line = format!("{name} ({}: {}): {figure}", t.label, t.months);
+            let line = fmt.tf(
+                "one_on_one.to_date_line",
+                &[("name", &name), ("label", &t.label), ("months", &t.months), ("figure", &figure)],
+            );
             let (x, y) = (c.margin, c.y + 10.0);
             c.text(x, y, 9.0, false, colors::TEXT, &line);
             c.y += 14.0;

@@ -17,9 +17,9 @@ mod fonts;
 mod format;
 pub mod pdf;
 pub mod standings;
-pub mod xlsx;
 mod system_fonts;
 pub mod words;
+pub mod xlsx;
 
 use std::path::Path;
 

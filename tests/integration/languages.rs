@@ -94,6 +94,19 @@ fn a_german_memo_for_a_rep_and_the_team_memo_for_the_manager() {
     assert_eq!(line_value(&memo.text, "Umsatz"), format!("1.100.000{NB}€ bei einer Quote von 1.000.000{NB}€"));
     assert_eq!(line_value(&memo.text, "Zielerreichung"), format!("110,0{NB}%"));
     assert_eq!(line_value(&memo.text, "Rang"), "1 von 3 im Unternehmen, 1 von 3 in Nord");
+    // Quarter and year to date (fiscal year = calendar year by default): October had no
+    // quota and no deals, so both are November's 1,100,000 of 1,000,000.
+    let qtd = line_value(&memo.text, "Quartal bis dato");
+    assert!(
+        qtd.starts_with(&format!("1.100.000{NB}€ bei einer Quote von 1.000.000{NB}€, 110,0{NB}% (FY2026 Q4: ")),
+        "{qtd}"
+    );
+    let ytd = line_value(&memo.text, "Jahr bis dato");
+    assert!(
+        ytd.starts_with(&format!("1.100.000{NB}€ bei einer Quote von 1.000.000{NB}€, 110,0{NB}% (FY2026: ")),
+        "{ytd}"
+    );
+    assert!(memo.html.contains("<td>Quartal bis dato</td>"), "{}", memo.html);
     assert!(
         memo.text.trim_end().ends_with("Viel Erfolg und beste Grüße\nTest Homes Sales Operations"),
         "{}",
@@ -215,10 +228,13 @@ fn a_spanish_one_on_one_sheet() {
         "Documentación por corregir (por ID)",
         "Compromisos para el próximo mes",
         "confidencial: solo para Mia Boss",
+        // Quarter and year to date (fiscal = calendar year): November's 800,000 of 1,000,000.
+        "Trimestre a la fecha (FY2026 Q4",
+        "Año a la fecha (FY2026",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
-    assert!(!text.contains("Commitments"), "{text}");
+    assert!(!text.contains("Commitments") && !text.contains("Quarter to date"), "{text}");
     // The Spanish memo: "diciembre de 2026" from CLDR.
     assert_eq!(env.quotad(&["check"]).code, 0);
     let run = env.quotad(&["--now", "2026-12-01T13:00:00Z", "run", "quota-memo", "--period", "2026-12"]);
