@@ -101,14 +101,14 @@ fn memo_facts(s: &crate::domain::Standing, last: Option<&crate::domain::Standing
 }
 
 /// roster-dated: the last-month figures a rep memo states beyond its quotas, as
-/// (facts key, what a correction notice calls it). Compared only when the sent memo
+/// (facts key, the catalog key of what a correction notice calls it). Compared only when the sent memo
 /// recorded them.
 const LAST_MONTH_FACTS: [(&str, &str); 5] = [
-    ("last_month_team", "Team"),
-    ("last_month_company_rank", "Attainment rank"),
-    ("last_month_team_rank", "Attainment rank in the team"),
-    ("last_month_results_rank", "Revenue rank"),
-    ("last_month_results_team_rank", "Revenue rank in the team"),
+    ("last_month_team", "correction.team"),
+    ("last_month_company_rank", "correction.company_rank"),
+    ("last_month_team_rank", "correction.team_rank"),
+    ("last_month_results_rank", "correction.results_rank"),
+    ("last_month_results_team_rank", "correction.results_team_rank"),
 ];
 
 /// The first-of-month quota memo (README "What the first-of-month memo says") for `period`:
@@ -443,15 +443,15 @@ fn send_corrections(
             });
         }
         // roster-dated: last month's team and ranks, as the memo stated them and now.
-        let last_label = period.prev().label();
+        let last_label = fmt.month(period.prev());
         for (field, what) in &roster_changed {
             let show = |v: &serde_json::Value| match v {
                 serde_json::Value::String(t) => t.clone(),
                 serde_json::Value::Number(n) => n.to_string(),
-                _ => "not ranked".into(),
+                _ => fmt.t("correction.not_ranked"),
             };
             changes.push(report::ChangeView {
-                what: format!("{what} in {last_label}"),
+                what: fmt.tf("correction.in_month", &[("what", &fmt.t(what)), ("month", &last_label)]),
                 old: show(&old[*field]),
                 new: show(&new[*field]),
             });
