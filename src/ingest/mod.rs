@@ -451,7 +451,7 @@ fn read_streamed(path: &Path, source: &Source, settings: &Settings) -> Result<Op
             let mut next = || match rows.next_row() {
                 Ok(r) => Ok(Ok(r)),
                 Err(table::StreamError::OutOfOrder) => Ok(Err(())),
-                Err(table::StreamError::Ingest(e)) => Err(e),
+                Err(table::StreamError::Ingest(e)) => Err(*e),
             };
             while head.len() < settings.header_search_rows {
                 match next()? {

@@ -186,7 +186,7 @@ pub(super) struct XlsxStream {
 #[derive(Debug)]
 pub(super) enum StreamError {
     /// The file cannot be read, or breaks a limit: the same error [`read`] gives.
-    Ingest(IngestError),
+    Ingest(Box<IngestError>),
     /// A row came after a later one (Excel never writes that, other tools may): the
     /// sheet is read whole instead, where rows are sorted.
     OutOfOrder,
@@ -194,7 +194,7 @@ pub(super) enum StreamError {
 
 impl From<IngestError> for StreamError {
     fn from(e: IngestError) -> Self {
-        StreamError::Ingest(e)
+        StreamError::Ingest(Box::new(e))
     }
 }
 
