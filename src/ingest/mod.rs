@@ -405,6 +405,11 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
         TextEncoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
         TextEncoding::Utf16 => Some(encoding_rs::UTF_16LE),
     };
+    if source.header.is_none()
+        && let Some(parsed) = read_streamed(path, source, settings)?
+    {
+        return Ok(parsed);
+    }
     let wb = table::read(path, source.sheet.as_deref(), encoding, &settings.limits)?;
     if let Some(list) = &source.header {
         let Some(grid) = wb.sheets.first() else {
@@ -439,6 +444,91 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
             }
         }
     }
+    Err(no_header(source, settings, best, wb.sheets.len()))
+}
+
+/// [`read_file`] for an .xlsx/.xlsm file without merged blocks, read a row at a time:
+/// the first `ingest.header_search_rows` rows of a sheet are held to find its header,
+/// and every row after is parsed as it is read ([`rows::RowParser`]), so a sheet is
+/// never held whole. `Ok(None)` when the file needs the whole-sheet read instead (another
+/// format, merged blocks, rows out of order, a column taken for a wrong guess): the
+/// result is then the same as before, only slower.
+fn read_streamed(path: &Path, source: &Source, settings: &Settings) -> Result<Option<Parsed>, IngestError> {
+    let limits = &settings.limits;
+    let Some(mut wb) = table::open_stream(path, limits)? else { return Ok(None) };
+    let names = wb.sheet_names();
+    if let Some(want) = source.sheet.as_deref()
+        && !names.iter().any(|n| n == want)
+    {
+        return Err(IngestError::NoSuchSheet { sheet: want.into(), found: names });
+    }
+    let epoch_1904 = wb.epoch_1904;
+    let mut best: Option<Miss> = None;
+    let mut sheets = 0;
+    for name in &names {
+        if source.sheet.as_deref().is_some_and(|w| w != name) {
+            continue;
+        }
+        sheets += 1;
+        let read = limits::guarded(|| {
+            let mut rows = wb.rows(name, limits)?;
+            let rows_hint = rows.rows_hint;
+            let mut head = Vec::new();
+            let mut next = || match rows.next_row() {
+                Ok(r) => Ok(Ok(r)),
+                Err(table::StreamError::OutOfOrder) => Ok(Err(())),
+                Err(table::StreamError::Ingest(e)) => Err(*e),
+            };
+            while head.len() < settings.header_search_rows {
+                match next()? {
+                    Ok(Some(row)) => head.push(row),
+                    Ok(None) => break,
+                    Err(()) => return Ok(None),
+                }
+            }
+            let grid = table::Grid { sheet: name.clone(), rows: head, epoch_1904, merges: Vec::new() };
+            let header = match find_header(&grid, source, settings)? {
+                Ok(header) => header,
+                Err(miss) => return Ok(Some(Err(miss))),
+            };
+            let first_data = header.first_data.min(grid.rows.len());
+            let hint = rows_hint.saturating_sub(first_data);
+            let mut parser = rows::RowParser::new(name, epoch_1904, &header, source, settings, hint);
+            parser.set_header_row(first_data.checked_sub(1).and_then(|i| grid.rows.get(i)));
+            for row in &grid.rows[first_data..] {
+                parser.push(row);
+            }
+            drop(grid.rows);
+            loop {
+                match next()? {
+                    Ok(Some(row)) => parser.push(&row),
+                    Ok(None) => break,
+                    Err(()) => return Ok(None),
+                }
+            }
+            let (parsed, wrong) = parser.finish();
+            // A column taken for a wrong guess: the whole-sheet read drops it and reads again.
+            Ok((wrong.is_empty()).then_some(Ok(parsed)))
+        })?;
+        match read {
+            None => return Ok(None),
+            Some(Ok(mut parsed)) => {
+                parsed.notes.splice(0..0, wb.notes.iter().cloned());
+                return Ok(Some(parsed));
+            }
+            Some(Err(miss)) => {
+                if best.as_ref().is_none_or(|b| miss.matched.len() > b.matched.len()) {
+                    best = Some(miss);
+                }
+            }
+        }
+    }
+    Err(no_header(source, settings, best, sheets))
+}
+
+/// The error for a file in none of whose `sheets` sheets a header was found; `best` is
+/// the closest candidate row.
+fn no_header(source: &Source, settings: &Settings, best: Option<Miss>, sheets: usize) -> IngestError {
     let required: Vec<&str> = source
         .kind
         .fields()
@@ -465,7 +555,7 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
             );
         }
         _ => {
-            let wher = if wb.sheets.len() > 1 { "no sheet has a row that names" } else { "no row names" };
+            let wher = if sheets > 1 { "no sheet has a row that names" } else { "no row names" };
             let names: Vec<String> = source
                 .kind
                 .fields()
@@ -476,7 +566,7 @@ pub fn read_file(path: &Path, source: &Source, settings: &Settings) -> Result<Pa
             let _ = write!(detail, "; {wher} any of them (accepted: {})", names.join("; "));
         }
     }
-    Err(IngestError::NoHeader { searched: settings.header_search_rows, detail })
+    IngestError::NoHeader { searched: settings.header_search_rows, detail }
 }
 
 #[cfg(test)]
@@ -485,6 +575,217 @@ mod tests {
 
     fn dec(s: &str) -> Decimal {
         s.parse().unwrap()
+    }
+
+    fn deals_source(sheet: Option<&str>) -> Source {
+        Source {
+            name: "deals".into(),
+            kind: SourceKind::Deals,
+            files: vec![glob::Pattern::new("*.xlsx").unwrap()],
+            sheet: sheet.map(str::to_string),
+            columns: ColumnMap::new(SourceKind::Deals, Preset::Generic, &BTreeMap::new()).unwrap(),
+            email_pattern: None,
+            manager_email_pattern: None,
+            preset: Preset::Generic,
+            fixed_stage: None,
+            header: None,
+            quota_span: QuotaSpan::Month,
+            encoding: TextEncoding::Auto,
+            quota_wide: false,
+        }
+    }
+
+    fn settings(search: usize) -> Settings {
+        let stages = [("won", StageClass::Won), ("cancelled", StageClass::Cancelled), ("open", StageClass::Ignored)]
+            .into_iter()
+            .map(|(s, c)| (s.to_string(), c))
+            .collect();
+        Settings {
+            date_order: DateOrder::MonthFirst,
+            number_style: NumberStyle::default(),
+            header_search_rows: search,
+            stages,
+            rating_scale: Decimal::from(5),
+            time_zone: chrono_tz::UTC,
+            today: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The same file read row by row (streamed) and as a whole sheet: `Some` parses
+    /// when the file was streamed.
+    fn both_ways(path: &Path, source: &Source, settings: &Settings) -> (Option<String>, String) {
+        let streamed = read_streamed(path, source, settings).map(|p| p.map(|p| format!("{p:?}")));
+        let wb = table::read(path, source.sheet.as_deref(), None, &settings.limits).unwrap();
+        let whole = wb.sheets.iter().find_map(|g| find_header(g, source, settings).unwrap().ok().map(|h| (g, h))).map(
+            |(g, h)| {
+                let mut p = rows::parse_unless_guessed_wrong(g, h, source, settings);
+                p.notes.splice(0..0, wb.notes.iter().cloned());
+                format!("{p:?}")
+            },
+        );
+        let streamed = match streamed {
+            Ok(s) => s,
+            Err(e) => Some(format!("{e}")),
+        };
+        (streamed, whole.unwrap_or_else(|| "no header".into()))
+    }
+
+    /// A messy export (title rows, a header on row 4, blank rows, a totals row, a bad
+    /// row, a repeat, a note after the table, another table below, a second sheet whose
+    /// header comes first in the workbook but does not match) read row by row gives what
+    /// the whole-sheet read gives, field by field, note by note.
+    #[test]
+    fn a_streamed_sheet_reads_as_the_whole_sheet_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("messy.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let other = wb.add_worksheet().set_name("Notes").unwrap();
+        other.write_string(0, 0, "Read me").unwrap();
+        other.write_string(1, 0, "Owner").unwrap();
+        other.write_string(1, 1, "Deal ID").unwrap();
+        let ws = wb.add_worksheet().set_name("Deals").unwrap();
+        ws.write_string(0, 0, "Pipeline export").unwrap();
+        ws.write_string(1, 0, "Generated 2026-11-02").unwrap();
+        let head = ["Deal ID", "Rep Name", "Stage", "Close Date", "Amount", "Rating"];
+        for (c, h) in head.iter().enumerate() {
+            ws.write_string(3, c as u16, *h).unwrap();
+        }
+        let rows: [[&str; 6]; 8] = [
+            ["D1", "Ann Lee", "Won", "2026-10-03", "1000", "5"],
+            ["D2", "Bo Kim", "Won", "2026-10-04", "2,500.50", ""],
+            ["D3", "Ann Lee", "Won", "2026-10-05", "abc", "4"],
+            ["D1", "Ann Lee", "Won", "2026-10-03", "1000", "5"],
+            ["D4", "Bo Kim", "Cancelled", "2026-10-09", "300", ""],
+            ["Total", "", "", "", "4800.5", ""],
+            ["D5", "Cy Ng", "Open", "", "", ""],
+            ["D2", "Bo Kim", "Won", "2026-10-04", "2600", ""],
+        ];
+        let mut r = 4;
+        for (i, row) in rows.iter().enumerate() {
+            if i == 2 {
+                r += 1; // a blank row inside the table
+            }
+            for (c, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    ws.write_string(r, c as u16, *v).unwrap();
+                }
+            }
+            r += 1;
+        }
+        ws.write_string(r, 0, "Source: CRM, figures before returns").unwrap();
+        ws.write_string(r + 2, 0, "Deal ID").unwrap();
+        ws.write_string(r + 2, 1, "Stage").unwrap();
+        ws.write_string(r + 3, 0, "X9").unwrap();
+        wb.save(&path).unwrap();
+        let source = deals_source(None);
+        let (streamed, whole) = both_ways(&path, &source, &settings(30));
+        let streamed = streamed.expect("an .xlsx without merged blocks is streamed");
+        assert_eq!(streamed, whole);
+        // The checks that the comparison is not of two empty results.
+        for want in [
+            "header_row: 4",
+            "skipped totals row 11",
+            "rows 16 to 17 were not read: another table starts at row 16",
+            "skipped row 14 after the table (a note, not data): 'Source: CRM, figures before returns'",
+            "row 9 repeats an earlier row exactly",
+            "Deal ID D2 (sale) for name 'Bo Kim' appears on rows 6 and 13 with different values",
+            "raw: \"abc\"",
+        ] {
+            assert!(streamed.contains(want), "{want} in {streamed}");
+        }
+        // A header further down than the rows searched is found by neither.
+        let (streamed, whole) = both_ways(&path, &source, &settings(2));
+        assert_eq!(whole, "no header");
+        assert!(streamed.unwrap().contains("no header row found in the first 2 rows"));
+        // One configured sheet: the other is never read.
+        let (streamed, whole) = both_ways(&path, &deals_source(Some("Deals")), &settings(30));
+        assert_eq!(streamed.unwrap(), whole);
+    }
+
+    /// A column guessed by its default name whose every value is bad ("Rating" holding
+    /// words) is dropped and the rows read again: the streamed read hands that file to the
+    /// whole-sheet read, which gives the note.
+    #[test]
+    fn a_wrong_guess_is_read_again_whole_and_merged_blocks_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("guess.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["Deal ID", "Rep Name", "Stage", "Close Date", "Amount", "Rating"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (r, rating) in [(1, "good"), (2, "fine")] {
+            for (c, v) in
+                [format!("D{r}"), "Ann Lee".into(), "Won".into(), "2026-10-03".into(), "10".into(), rating.into()]
+                    .iter()
+                    .enumerate()
+            {
+                ws.write_string(r, c as u16, v).unwrap();
+            }
+        }
+        wb.save(&path).unwrap();
+        let source = deals_source(None);
+        assert!(read_streamed(&path, &source, &settings(30)).unwrap().is_none());
+        let parsed = read_file(&path, &source, &settings(30)).unwrap();
+        assert_eq!(parsed.records.len(), 2);
+        assert!(
+            parsed.notes[0].starts_with("column F 'Rating' matches rating by its default name"),
+            "{:?}",
+            parsed.notes
+        );
+
+        let merged = dir.path().join("merged.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.merge_range(0, 0, 0, 1, "Deal ID", &rust_xlsxwriter::Format::new()).unwrap();
+        wb.save(&merged).unwrap();
+        assert!(read_streamed(&merged, &source, &settings(30)).unwrap().is_none());
+    }
+
+    /// A sheet whose rows are written out of order (row 3 before row 2: Excel never
+    /// does, other tools may) is read whole, in row order, as before streaming.
+    #[test]
+    fn rows_out_of_order_are_read_whole_in_row_order() {
+        use std::io::{Read as _, Write as _};
+        let dir = tempfile::tempdir().unwrap();
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        let rows = [
+            ["Deal ID", "Rep Name", "Stage", "Close Date", "Amount"],
+            ["D1", "Ann Lee", "Won", "2026-10-03", "10"],
+            ["D2", "Bo Kim", "Won", "2026-10-04", "20"],
+        ];
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        // Move <row r="3"> before <row r="2"> in the sheet's XML.
+        let mut src = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..src.len() {
+            let mut f = src.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            if name.ends_with("sheet1.xml") {
+                let (a, b) = (text.find("<row r=\"2\"").unwrap(), text.find("<row r=\"3\"").unwrap());
+                let end = text.find("</sheetData>").unwrap();
+                text = format!("{}{}{}{}", &text[..a], &text[b..end], &text[a..b], &text[end..]);
+            }
+            out.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+            out.write_all(text.as_bytes()).unwrap();
+        }
+        let path = dir.path().join("swapped.xlsx");
+        std::fs::write(&path, out.finish().unwrap().into_inner()).unwrap();
+        let source = deals_source(None);
+        assert!(read_streamed(&path, &source, &settings(30)).unwrap().is_none(), "handed to the whole-sheet read");
+        let parsed = read_file(&path, &source, &settings(30)).unwrap();
+        let Records::Deals(deals) = &parsed.records else { panic!("deals") };
+        let got: Vec<(&str, u32)> = deals.iter().map(|d| (d.deal_id.as_str(), d.origin.row)).collect();
+        assert_eq!(got, [("D1", 2), ("D2", 3)]);
     }
 
     #[test]

@@ -30,133 +30,302 @@ pub(super) fn parse_unless_guessed_wrong(
     source: &Source,
     settings: &Settings,
 ) -> Parsed {
-    let parsed = parse_rows(grid, &header, source, settings);
-    let mut wrong = Vec::new();
-    for field in GUESSABLE {
-        let Some(&c) = header.col.get(field) else { continue };
-        if source.columns.configured.contains(field) {
-            continue;
-        }
-        let label = header.label(field);
-        let bad: Vec<&Reject> = parsed.rejects.iter().filter(|r| r.column == label).collect();
-        let mut rows: Vec<u32> = bad.iter().map(|r| r.row).collect();
-        rows.dedup();
-        let filled = grid.rows[header.first_data.min(grid.rows.len())..]
-            .iter()
-            .filter(|r| !r.get(c).is_blank() && !is_totals_row(r, &header))
-            .count();
-        if rows.len() >= 2 && rows.len() == filled {
-            wrong.push(format!(
-                "column {label} matches {field} by its default name, but none of its {filled} values reads as one (e.g. '{}'): not used; set sources.{}.columns.{field} to read it",
-                bad[0].raw, source.name
-            ));
-            header.col.remove(field);
-            header.names.remove(field);
-        }
-    }
+    let (parsed, wrong) = parse_grid(grid, &header, source, settings);
     if wrong.is_empty() {
         return parsed;
     }
+    let notes: Vec<String> = wrong.iter().map(|(_, note)| note.clone()).collect();
+    for (field, _) in wrong {
+        header.col.remove(field);
+        header.names.remove(field);
+    }
     let mut parsed = parse_rows(grid, &header, source, settings);
-    parsed.notes.splice(0..0, wrong);
+    parsed.notes.splice(0..0, notes);
     parsed
 }
 
 /// Reads the data rows under `header` into records, rejects and notes.
 pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings: &Settings) -> Parsed {
-    let mut rejects = Vec::new();
-    let mut notes = header.notes.clone();
-    let mut data_rows = 0;
-    let mut deals = Vec::new();
-    let mut quotas = Vec::new();
-    let mut roster = Vec::new();
-    let mut totals = Vec::new();
+    parse_grid(grid, header, source, settings).0
+}
+
+/// [`RowParser`] over a whole sheet's rows.
+fn parse_grid(
+    grid: &Grid,
+    header: &Header,
+    source: &Source,
+    settings: &Settings,
+) -> (Parsed, Vec<(&'static str, String)>) {
     let first_data = header.first_data.min(grid.rows.len());
-    let end = table_end(grid, first_data, first_data.checked_sub(1).and_then(|i| grid.rows.get(i)), source);
-    if end < grid.rows.len() {
-        let (first, last) = (grid.rows[end].excel_row, grid.rows[grid.rows.len() - 1].excel_row);
-        notes.push(format!(
-            "{}rows {first} to {last} were not read: another table starts at row {first} (one table is read per sheet: the first whose header matches)",
-            sheet_label(&grid.sheet)
-        ));
+    let mut parser =
+        RowParser::new(&grid.sheet, grid.epoch_1904, header, source, settings, grid.rows.len() - first_data);
+    parser.set_header_row(first_data.checked_sub(1).and_then(|i| grid.rows.get(i)));
+    for row in &grid.rows[first_data..] {
+        parser.push(row);
     }
-    let mut outside = Vec::new();
-    // A bad row that holds a note (see [`is_note_row`]) below the last good data row is a
-    // footnote, skipped, not rejected. Rows are counted as they are parsed, but for such
-    // note rows, which wait in `pending` until a later data row shows they were inside
-    // the table: memory holds the typed rows and the trailing notes, not every row twice.
-    let capacity = end.saturating_sub(first_data);
-    match source.kind {
-        SourceKind::Deals | SourceKind::Summary => deals.reserve(capacity),
-        SourceKind::Quotas => quotas.reserve(capacity),
-        SourceKind::Roster => roster.reserve(capacity),
-    }
-    let mut pending: Vec<(&GridRow, Got, Vec<Reject>)> = Vec::new();
-    let mut seen_data = false;
-    let mut count = |got: Got, row_rejects: Vec<Reject>, rejects: &mut Vec<Reject>| {
-        match got {
-            Got::Deal(d) => deals.extend(d),
-            Got::Quotas(q) => quotas.extend(q),
-            Got::Roster(r) => roster.extend(r),
+    parser.finish()
+}
+
+/// The rows under a header, parsed one at a time as they are read ([`RowParser::push`]),
+/// so that a sheet streamed row by row is never held whole: what stays is the typed
+/// rows, the rejects and the few rows that may turn out to be footnotes.
+///
+/// Pushed rows are the sheet's non-empty rows below the header, in order. The table
+/// ends at the first row after a blank row that looks like another table's header (two
+/// or more cells, all text, at least half of them names in this header or header names
+/// mapped for the source, so a data row that merely holds a word such as "Active" is
+/// not one); the rows from there on are only counted for a note.
+pub(super) struct RowParser<'a> {
+    sheet: &'a str,
+    epoch_1904: bool,
+    header: &'a Header,
+    source: &'a Source,
+    settings: &'a Settings,
+    /// Header names that make a row below look like another table's header.
+    known: Vec<String>,
+    /// Excel row of the last non-blank row seen (the header's to begin with).
+    prev: u32,
+    /// Excel rows of the first row of another table and of the sheet's last row.
+    ended: Option<(u32, u32)>,
+    rejects: Vec<Reject>,
+    data_rows: usize,
+    deals: Vec<DealRow>,
+    quotas: Vec<QuotaRow>,
+    roster: Vec<RosterRep>,
+    totals: Vec<u32>,
+    outside: Vec<u32>,
+    /// Bad rows that hold a note (see [`is_note_row`]) after the last good data row:
+    /// footnotes, unless a data row comes after them.
+    pending: Vec<(GridRow, Got, Vec<Reject>)>,
+    seen_data: bool,
+    /// Each [`GUESSABLE`] field mapped by a default name: its column and the number of
+    /// rows below the header (totals rows aside) that fill it.
+    guessed: Vec<(&'static str, usize, usize)>,
+}
+
+impl<'a> RowParser<'a> {
+    /// A parser for the rows under `header` of sheet `sheet`; `capacity` is a hint of
+    /// the number of rows to come.
+    pub(super) fn new(
+        sheet: &'a str,
+        epoch_1904: bool,
+        header: &'a Header,
+        source: &'a Source,
+        settings: &'a Settings,
+        capacity: usize,
+    ) -> Self {
+        let mut deals = Vec::new();
+        let mut quotas = Vec::new();
+        let mut roster = Vec::new();
+        match source.kind {
+            SourceKind::Deals | SourceKind::Summary => deals.reserve(capacity),
+            SourceKind::Quotas => quotas.reserve(capacity),
+            SourceKind::Roster => roster.reserve(capacity),
         }
-        data_rows += 1;
-        // A row with several bad cells is one rejected row with several reasons.
-        rejects.extend(row_rejects);
-    };
-    for row in &grid.rows[first_data..end] {
-        if row.cells.iter().all(Cell::is_blank) {
-            continue;
+        let guessed = GUESSABLE
+            .iter()
+            .filter(|f| !source.columns.configured.contains(*f))
+            .filter_map(|f| header.col.get(f).map(|&c| (*f, c, 0)))
+            .collect();
+        let known: Vec<String> = source.columns.fields.values().flatten().map(|n| norm_header(n)).collect();
+        RowParser {
+            sheet,
+            epoch_1904,
+            header,
+            source,
+            settings,
+            known,
+            prev: 0,
+            ended: None,
+            rejects: Vec::new(),
+            data_rows: 0,
+            deals,
+            quotas,
+            roster,
+            totals: Vec::new(),
+            outside: Vec::new(),
+            pending: Vec::new(),
+            seen_data: false,
+            guessed,
+        }
+    }
+
+    /// The header's row (none for a headerless file): its names join the known ones.
+    pub(super) fn set_header_row(&mut self, header_row: Option<&GridRow>) {
+        let mut known: Vec<String> = header_row
+            .into_iter()
+            .flat_map(|r| &r.cells)
+            .filter_map(|c| if let Cell::Text(t) = c { Some(norm_header(t)) } else { None })
+            .collect();
+        known.append(&mut self.known);
+        known.retain(|n| !n.is_empty());
+        self.known = known;
+        self.prev = header_row.map_or(0, |r| r.excel_row);
+    }
+
+    /// Takes the next row below the header.
+    pub(super) fn push(&mut self, row: &GridRow) {
+        let header = self.header;
+        for (_, c, filled) in &mut self.guessed {
+            if !row.get(*c).is_blank() && !is_totals_row(row, header) {
+                *filled += 1;
+            }
+        }
+        if let Some((_, last)) = &mut self.ended {
+            *last = row.excel_row;
+            return;
+        }
+        let blank = row.cells.iter().all(Cell::is_blank);
+        let after_gap = row.excel_row > self.prev + 1;
+        if !blank {
+            self.prev = row.excel_row;
+        }
+        if !blank && after_gap && self.starts_another_table(row) {
+            self.ended = Some((row.excel_row, row.excel_row));
+            return;
+        }
+        if blank {
+            return;
         }
         // A row with values only outside the mapped columns belongs to a table beside this one.
         if header.col.values().all(|&c| row.get(c).is_blank()) {
-            outside.push(row.excel_row);
-            continue;
+            self.outside.push(row.excel_row);
+            return;
         }
         if is_totals_row(row, header) {
-            totals.push(row.excel_row);
-            continue;
+            self.totals.push(row.excel_row);
+            return;
         }
-        let mut ctx = RowCtx { row, header, sheet: &grid.sheet, epoch_1904: grid.epoch_1904, rejects: Vec::new() };
-        let origin = RowOrigin { sheet: grid.sheet.clone(), row: row.excel_row };
+        let (source, settings) = (self.source, self.settings);
+        let mut ctx = RowCtx { row, header, sheet: self.sheet, epoch_1904: self.epoch_1904, rejects: Vec::new() };
+        let origin = RowOrigin { sheet: self.sheet.to_string(), row: row.excel_row };
         let got = match source.kind {
             SourceKind::Deals => Got::Deal(parse_deal(&mut ctx, source, settings, origin)),
             SourceKind::Summary => Got::Deal(parse_summary(&mut ctx, settings, origin)),
             SourceKind::Quotas => Got::Quotas(parse_quota(&mut ctx, source, settings, origin)),
             SourceKind::Roster => Got::Roster(parse_roster(&mut ctx, source, settings, origin)),
         };
-        if !ctx.rejects.is_empty() && is_note_row(row, header, source, settings) {
-            pending.push((row, got, ctx.rejects));
-            continue;
+        let row_rejects = ctx.rejects;
+        if !row_rejects.is_empty() && is_note_row(row, header, source, settings) {
+            self.pending.push((row.clone(), got, row_rejects));
+            return;
         }
         // A data row after them: the notes held so far were inside the table.
-        seen_data = true;
-        for (_, got, row_rejects) in pending.drain(..) {
-            count(got, row_rejects, &mut rejects);
+        self.seen_data = true;
+        for (_, got, row_rejects) in std::mem::take(&mut self.pending) {
+            self.count(got, row_rejects);
         }
-        count(got, ctx.rejects, &mut rejects);
+        self.count(got, row_rejects);
     }
-    for (row, got, row_rejects) in pending {
-        // With no good row at all, nothing is a footnote: every row is the table's.
-        if !seen_data {
-            count(got, row_rejects, &mut rejects);
-            continue;
+
+    /// Whether `row` (non-blank, after a gap) looks like another table's header.
+    fn starts_another_table(&self, row: &GridRow) -> bool {
+        let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
+        let texts = filled.iter().all(|c| matches!(c, Cell::Text(_)));
+        if filled.len() < 2 || !texts {
+            return false;
         }
-        let text: Vec<String> =
-            row.cells.iter().filter(|c| !c.is_blank()).map(|c| c.raw().trim().to_string()).collect();
-        notes.push(format!("skipped row {} after the table (a note, not data): '{}'", row.excel_row, text.join(", ")));
+        let names =
+            filled.iter().filter(|c| matches!(c, Cell::Text(t) if self.known.contains(&norm_header(t)))).count();
+        names > 0 && names * 2 >= filled.len()
     }
-    if !outside.is_empty() {
-        notes.push(format!(
-            "skipped row{} {}: nothing in the mapped columns (a table beside this one?)",
-            if outside.len() == 1 { "" } else { "s" },
-            join(&outside)
-        ));
+
+    fn count(&mut self, got: Got, row_rejects: Vec<Reject>) {
+        match got {
+            Got::Deal(d) => self.deals.extend(d),
+            Got::Quotas(q) => self.quotas.extend(q),
+            Got::Roster(r) => self.roster.extend(r),
+        }
+        self.data_rows += 1;
+        // A row with several bad cells is one rejected row with several reasons.
+        self.rejects.extend(row_rejects);
     }
-    if !totals.is_empty() {
-        notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
+
+    /// The records, rejects and notes of the rows pushed, and each [`GUESSABLE`] field
+    /// whose column looks like a wrong guess, with the note that says so (see
+    /// [`parse_unless_guessed_wrong`]).
+    pub(super) fn finish(mut self) -> (Parsed, Vec<(&'static str, String)>) {
+        let header = self.header;
+        let mut notes = header.notes.clone();
+        if let Some((first, last)) = self.ended {
+            notes.push(format!(
+                "{}rows {first} to {last} were not read: another table starts at row {first} (one table is read per sheet: the first whose header matches)",
+                sheet_label(self.sheet)
+            ));
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let seen_data = self.seen_data;
+        for (row, got, row_rejects) in pending {
+            // With no good row at all, nothing is a footnote: every row is the table's.
+            if !seen_data {
+                self.count(got, row_rejects);
+                continue;
+            }
+            let text: Vec<String> =
+                row.cells.iter().filter(|c| !c.is_blank()).map(|c| c.raw().trim().to_string()).collect();
+            notes.push(format!(
+                "skipped row {} after the table (a note, not data): '{}'",
+                row.excel_row,
+                text.join(", ")
+            ));
+        }
+        let RowParser {
+            sheet, mut rejects, data_rows, deals, quotas, roster, totals, outside, guessed, source, ..
+        } = self;
+        if !outside.is_empty() {
+            notes.push(format!(
+                "skipped row{} {}: nothing in the mapped columns (a table beside this one?)",
+                if outside.len() == 1 { "" } else { "s" },
+                join(&outside)
+            ));
+        }
+        if !totals.is_empty() {
+            notes.push(format!("skipped totals row{} {}", if totals.len() == 1 { "" } else { "s" }, join(&totals)));
+        }
+        let mut wrong = Vec::new();
+        for (field, _, filled) in guessed {
+            let label = header.label(field);
+            let bad: Vec<&Reject> = rejects.iter().filter(|r| r.column == label).collect();
+            let mut rows: Vec<u32> = bad.iter().map(|r| r.row).collect();
+            rows.dedup();
+            if rows.len() >= 2 && rows.len() == filled {
+                let note = format!(
+                    "column {label} matches {field} by its default name, but none of its {filled} values reads as one (e.g. '{}'): not used; set sources.{}.columns.{field} to read it",
+                    bad[0].raw, source.name
+                );
+                wrong.push((field, note));
+            }
+        }
+        let records = records(deals, quotas, roster, header, sheet, source, &mut rejects, &mut notes);
+        let columns = header.col.keys().map(|f| (f.to_string(), header.label(f))).collect();
+        let parsed = Parsed {
+            sheet: sheet.to_string(),
+            header_row: header.excel_row,
+            data_rows,
+            records,
+            rejects,
+            notes,
+            columns,
+        };
+        (parsed, wrong)
     }
-    let records = match source.kind {
-        SourceKind::Summary => Records::Deals(add_up_summary(deals, &mut notes)),
+}
+
+/// A file's typed rows, after the per-file steps: repeats collapsed, credit splits
+/// applied, a summary's rows of one rep and month added up.
+#[allow(clippy::too_many_arguments)]
+fn records(
+    deals: Vec<DealRow>,
+    quotas: Vec<QuotaRow>,
+    roster: Vec<RosterRep>,
+    header: &Header,
+    sheet: &str,
+    source: &Source,
+    rejects: &mut Vec<Reject>,
+    notes: &mut Vec<String>,
+) -> Records {
+    match source.kind {
+        SourceKind::Summary => Records::Deals(add_up_summary(deals, notes)),
         SourceKind::Deals => Records::Deals(apply_splits(
             dedupe(
                 deals,
@@ -174,12 +343,12 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
                 |d| format!("Deal ID {} ({}) for {}", d.deal_id, d.event().as_str(), d.rep.describe()),
                 |d| d.origin.row,
                 |a, b| DealRow { origin: b.origin.clone(), ..a.clone() } == *b,
-                &mut notes,
+                notes,
             ),
             header,
-            &grid.sheet,
-            &mut rejects,
-            &mut notes,
+            sheet,
+            rejects,
+            notes,
         )),
         SourceKind::Quotas => Records::Quotas(dedupe(
             quotas,
@@ -187,7 +356,7 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
             |q| format!("the {} quota of {}", q.month, q.rep.describe()),
             |q| q.origin.row,
             |a, b| QuotaRow { origin: b.origin.clone(), ..a.clone() } == *b,
-            &mut notes,
+            notes,
         )),
         SourceKind::Roster => Records::Roster(dedupe(
             roster,
@@ -195,46 +364,9 @@ pub(super) fn parse_rows(grid: &Grid, header: &Header, source: &Source, settings
             |r| format!("roster entry {}", r.key()),
             |r| r.origin.row,
             |a, b| RosterRep { origin: b.origin.clone(), ..a.clone() } == *b,
-            &mut notes,
+            notes,
         )),
-    };
-    let columns = header.col.keys().map(|f| (f.to_string(), header.label(f))).collect();
-    Parsed { sheet: grid.sheet.clone(), header_row: header.excel_row, data_rows, records, rejects, notes, columns }
-}
-
-/// Index in `grid.rows` where the header's table ends: the first row after a blank row
-/// that looks like another table's header (two or more cells, all text, at least half
-/// of them names in this header or header names mapped for the source, so a data row
-/// that merely holds a word such as "Active" is not one); else the end of the sheet.
-///
-/// `first_data` is the index of the first data row; `header_row` the header's row (none
-/// for a headerless file).
-fn table_end(grid: &Grid, first_data: usize, header_row: Option<&GridRow>, source: &Source) -> usize {
-    let mut known: Vec<String> = header_row
-        .into_iter()
-        .flat_map(|r| &r.cells)
-        .filter_map(|c| if let Cell::Text(t) = c { Some(norm_header(t)) } else { None })
-        .collect();
-    known.extend(source.columns.fields.values().flatten().map(|n| norm_header(n)));
-    known.retain(|n| !n.is_empty());
-    let mut prev = header_row.map_or(0, |r| r.excel_row);
-    for (i, row) in grid.rows.iter().enumerate().skip(first_data) {
-        let blank = row.cells.iter().all(Cell::is_blank);
-        let after_gap = row.excel_row > prev + 1;
-        if !blank {
-            prev = row.excel_row;
-        }
-        if blank || !after_gap {
-            continue;
-        }
-        let filled: Vec<&Cell> = row.cells.iter().filter(|c| !c.is_blank()).collect();
-        let texts = filled.iter().all(|c| matches!(c, Cell::Text(_)));
-        let names = filled.iter().filter(|c| matches!(c, Cell::Text(t) if known.contains(&norm_header(t)))).count();
-        if filled.len() >= 2 && texts && names > 0 && names * 2 >= filled.len() {
-            return i;
-        }
     }
-    grid.rows.len()
 }
 
 /// What one data row yielded, before it is counted (a trailing note is not).

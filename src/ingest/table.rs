@@ -140,17 +140,7 @@ pub fn read(
     encoding: Option<&'static encoding_rs::Encoding>,
     limits: &Limits,
 ) -> Result<Workbook, IngestError> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let size = std::fs::metadata(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?.len();
-    if size > limits.max_file_bytes {
-        return Err(over(format!("the file is {}", mb(size)), mb(limits.max_file_bytes), "max_file_mb"));
-    }
-    if size == 0 {
-        // Say so, rather than "no header row" or a zip library's "could not find EOCD".
-        return Err(IngestError::Unreadable {
-            reason: "the file is empty (0 bytes): an export that was interrupted or not saved".into(),
-        });
-    }
+    let (ext, size) = precheck(path, limits)?;
     match ext.as_str() {
         "csv" | "tsv" | "txt" => read_csv(path, encoding, limits),
         "xlsx" | "xlsm" | "xlsb" | "ods" => {
@@ -162,6 +152,200 @@ pub fn read(
         "xls" => guarded(|| read_workbook(path, only_sheet, limits)),
         _ => Err(IngestError::Unsupported { ext }),
     }
+}
+
+/// The file's extension (lower case) and size, after the checks made before a byte is
+/// read: the size limit, and an empty file.
+fn precheck(path: &Path, limits: &Limits) -> Result<(String, u64), IngestError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let size = std::fs::metadata(path).map_err(|e| IngestError::Unreadable { reason: e.to_string() })?.len();
+    if size > limits.max_file_bytes {
+        return Err(over(format!("the file is {}", mb(size)), mb(limits.max_file_bytes), "max_file_mb"));
+    }
+    if size == 0 {
+        // Say so, rather than "no header row" or a zip library's "could not find EOCD".
+        return Err(IngestError::Unreadable {
+            reason: "the file is empty (0 bytes): an export that was interrupted or not saved".into(),
+        });
+    }
+    Ok((ext, size))
+}
+
+/// An .xlsx/.xlsm workbook opened to be read sheet by sheet, row by row (see
+/// [`open_stream`]).
+pub(super) struct XlsxStream {
+    wb: calamine::Xlsx<std::io::BufReader<std::fs::File>>,
+    /// Whether the workbook uses the 1904 date system.
+    pub(super) epoch_1904: bool,
+    /// Notes from the zip checks, for the run report.
+    pub(super) notes: Vec<String>,
+}
+
+/// Why a streamed read gave up: a file error, or a shape the row-by-row read does not
+/// cover (then [`read`] reads the whole sheet instead).
+#[derive(Debug)]
+pub(super) enum StreamError {
+    /// The file cannot be read, or breaks a limit: the same error [`read`] gives.
+    Ingest(Box<IngestError>),
+    /// A row came after a later one (Excel never writes that, other tools may): the
+    /// sheet is read whole instead, where rows are sorted.
+    OutOfOrder,
+}
+
+impl From<IngestError> for StreamError {
+    fn from(e: IngestError) -> Self {
+        StreamError::Ingest(Box::new(e))
+    }
+}
+
+/// Opens an .xlsx/.xlsm file to be streamed: `Ok(None)` when the file is of another kind
+/// or holds merged blocks (those need the whole sheet: [`read`] fills them), else the
+/// workbook after the same checks as [`read`] (size, empty file, zip bomb).
+///
+/// Streaming reads a sheet's cells in file order and hands them out a row at a time
+/// ([`SheetRows`]): the memory of a sheet is one row, not a grid of the whole sheet.
+pub(super) fn open_stream(path: &Path, limits: &Limits) -> Result<Option<XlsxStream>, IngestError> {
+    let (ext, size) = precheck(path, limits)?;
+    if !matches!(ext.as_str(), "xlsx" | "xlsm") {
+        return Ok(None);
+    }
+    let notes = guarded(|| check_zip(path, size, false, limits))?;
+    if xlsx_without_merges(path) != Some(true) {
+        return Ok(None);
+    }
+    let unreadable = |e: calamine::Error| IngestError::Unreadable { reason: e.to_string() };
+    let wb = guarded(|| open_workbook_auto(path).map_err(unreadable))?;
+    match wb {
+        Sheets::Xlsx(wb) => Ok(Some(XlsxStream { epoch_1904: wb.has_1904_epoch(), wb, notes })),
+        _ => Ok(None),
+    }
+}
+
+impl XlsxStream {
+    /// The sheet names, in workbook order.
+    pub(super) fn sheet_names(&self) -> Vec<String> {
+        self.wb.sheet_names()
+    }
+
+    /// The rows of sheet `name`, read as they are asked for.
+    pub(super) fn rows<'a>(&'a mut self, name: &'a str, limits: &'a Limits) -> Result<SheetRows<'a>, IngestError> {
+        let reader = self
+            .wb
+            .worksheet_cells_reader(name)
+            .map_err(|e| IngestError::Unreadable { reason: calamine::Error::from(e).to_string() })?;
+        let d = reader.dimensions();
+        // The declared size (often wrong, e.g. A1:XFD1048576) is only a capacity hint for
+        // the typed rows, never allocated here.
+        let rows_hint = (d.end.0.saturating_sub(d.start.0) as usize + 1).min(limits.max_rows as usize).min(1 << 20);
+        Ok(SheetRows { reader, sheet: name, limits, cur: None, slots: 0, width: 0, last: None, rows_hint, done: false })
+    }
+}
+
+/// One sheet's rows, read a row at a time with the same limit checks as a whole-sheet
+/// read (the same errors, naming the sheet and cell).
+pub(super) struct SheetRows<'a> {
+    reader: calamine::XlsxCellReader<'a, std::io::BufReader<std::fs::File>>,
+    sheet: &'a str,
+    limits: &'a Limits,
+    /// The row being gathered: 0-based index and its cells.
+    cur: Option<(u32, Vec<Cell>)>,
+    /// Cell slots handed out so far (rows × their widths), against `max_cells`.
+    slots: u64,
+    /// The width of the row before: the capacity a new row starts with.
+    width: usize,
+    /// The 0-based index of the last row handed out.
+    last: Option<u32>,
+    /// The sheet's declared number of rows (capped): a capacity hint.
+    pub(super) rows_hint: usize,
+    /// The end of the sheet's cells was read.
+    done: bool,
+}
+
+impl SheetRows<'_> {
+    /// The next row holding a non-empty cell, or `None` at the end of the sheet.
+    pub(super) fn next_row(&mut self) -> Result<Option<GridRow>, StreamError> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let next = self
+                .reader
+                .next_cell()
+                .map_err(|e| IngestError::Unreadable { reason: calamine::Error::from(e).to_string() })?;
+            let Some(c) = next else {
+                self.done = true;
+                return Ok(self.cur.take().map(|(r, cells)| GridRow { excel_row: r + 1, cells }));
+            };
+            let (row, col) = c.get_position();
+            let cell = convert_ref(c.get_value());
+            if cell == Cell::Empty {
+                continue;
+            }
+            check_cell(self.sheet, self.limits, row, col)?;
+            let done = match &self.cur {
+                Some((r, _)) if *r == row => None,
+                Some((r, _)) if *r > row => return Err(StreamError::OutOfOrder),
+                _ if self.last.is_some_and(|l| l >= row) => return Err(StreamError::OutOfOrder),
+                _ => {
+                    let done = self.cur.take();
+                    self.cur = Some((row, Vec::with_capacity(self.width)));
+                    done
+                }
+            };
+            let (_, cells) = self.cur.as_mut().expect("a row is being gathered");
+            if cells.len() <= col as usize {
+                self.width = col as usize + 1;
+                self.slots += col as u64 + 1 - cells.len() as u64;
+                if self.slots > self.limits.max_cells {
+                    return Err(too_many_cells(self.sheet, self.limits, &cell_name(row, col)).into());
+                }
+                cells.resize(col as usize + 1, Cell::Empty);
+            }
+            cells[col as usize] = cell;
+            if let Some((r, cells)) = done {
+                self.last = Some(r);
+                return Ok(Some(GridRow { excel_row: r + 1, cells }));
+            }
+        }
+    }
+}
+
+/// "C12" for 0-based (row 11, column 2).
+fn cell_name(row: u32, col: u32) -> String {
+    format!("{}{}", column_letter(col as usize), u64::from(row) + 1)
+}
+
+/// The row and column limits for a non-empty cell at 0-based (row, col).
+fn check_cell(sheet: &str, limits: &Limits, row: u32, col: u32) -> Result<(), IngestError> {
+    if row >= limits.max_rows {
+        return Err(over(
+            format!("sheet '{sheet}' has data in row {} (cell {})", u64::from(row) + 1, cell_name(row, col)),
+            format!("{} rows", limits.max_rows),
+            "max_rows",
+        ));
+    }
+    if col >= limits.max_columns {
+        return Err(over(
+            format!(
+                "sheet '{sheet}' has data in column {} ({}, cell {})",
+                col + 1,
+                column_letter(col as usize),
+                cell_name(row, col)
+            ),
+            format!("{} columns", limits.max_columns),
+            "max_columns",
+        ));
+    }
+    Ok(())
+}
+
+/// The `max_cells` error, at cell (or block) `at`.
+fn too_many_cells(sheet: &str, limits: &Limits, at: &str) -> IngestError {
+    over(
+        format!("sheet '{sheet}' spans more than {} cells (rows × columns, at cell {at})", limits.max_cells),
+        format!("{} cells", limits.max_cells),
+        "max_cells",
+    )
 }
 
 fn read_workbook(path: &Path, only_sheet: Option<&str>, limits: &Limits) -> Result<Workbook, IngestError> {
@@ -308,28 +492,8 @@ impl SheetCells<'_> {
         if cell == Cell::Empty {
             return Ok(());
         }
-        let (sheet, limits) = (self.sheet, self.limits);
-        // The cell's name is only needed for an error message: built then, not per cell.
-        let at = || format!("{}{}", column_letter(col as usize), u64::from(row) + 1);
-        if row >= limits.max_rows {
-            return Err(over(
-                format!("sheet '{sheet}' has data in row {} (cell {})", u64::from(row) + 1, at()),
-                format!("{} rows", limits.max_rows),
-                "max_rows",
-            ));
-        }
-        if col >= limits.max_columns {
-            return Err(over(
-                format!(
-                    "sheet '{sheet}' has data in column {} ({}, cell {})",
-                    col + 1,
-                    column_letter(col as usize),
-                    at()
-                ),
-                format!("{} columns", limits.max_columns),
-                "max_columns",
-            ));
-        }
+        check_cell(self.sheet, self.limits, row, col)?;
+        let at = || cell_name(row, col);
         *self.slot(row, col, at)? = cell;
         Ok(())
     }
@@ -346,16 +510,7 @@ impl SheetCells<'_> {
             self.width = col as usize + 1;
             self.slots += col as u64 + 1 - r.len() as u64;
             if self.slots > self.limits.max_cells {
-                return Err(over(
-                    format!(
-                        "sheet '{}' spans more than {} cells (rows × columns, at cell {})",
-                        self.sheet,
-                        self.limits.max_cells,
-                        at()
-                    ),
-                    format!("{} cells", self.limits.max_cells),
-                    "max_cells",
-                ));
+                return Err(too_many_cells(self.sheet, self.limits, &at()));
             }
             r.resize(col as usize + 1, Cell::Empty);
         }

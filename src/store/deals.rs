@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::params;
 use rust_decimal::Decimal;
 
-use super::{NewImport, Result, Store, StoreError, StoreStats, text_date, text_decimal};
+use super::{NewImport, Result, Store, StoreError, StoreStats, text_date};
 use crate::domain::{DealRow, Period, RepRef, RowOrigin, StageClass};
 
 /// A stored deal row's key: (Deal ID, event "sale"/"cancellation", rep reference key).
@@ -214,45 +214,46 @@ impl Store {
         let mut rows =
             st.query(params![from.first_day().to_string(), to.last_day().to_string()]).map_err(self.err())?;
         let p = &self.path;
-        while let Some(r) = rows.next().map_err(|source| StoreError::Sqlite { path: p.clone(), source })? {
+        let sql = |source| StoreError::Sqlite { path: p.clone(), source };
+        let corrupt =
+            |what: &str, value: &str| StoreError::Corrupt { path: p.clone(), what: what.into(), value: value.into() };
+        // Text columns that become numbers or dates are parsed from SQLite's own buffer
+        // (no String per column and row): a 1M-row history is read once per job.
+        fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+            Ok(r.get_ref(i)?.as_str_or_null()?)
+        }
+        let decimal = |r: &rusqlite::Row<'_>, i: usize, what: &str| -> Result<Option<Decimal>> {
+            text(r, i).map_err(sql)?.map(|s| s.parse::<Decimal>().map_err(|_| corrupt(what, s))).transpose()
+        };
+        while let Some(r) = rows.next().map_err(sql)? {
+            let class = text(r, 2).map_err(sql)?.unwrap_or_default();
+            let class = StageClass::parse(class).ok_or_else(|| corrupt("deals.class", class))?;
+            let close_date = text(r, 7)
+                .map_err(sql)?
+                .map(|s| s.parse::<NaiveDate>().map_err(|_| corrupt("deals.close_date", s)))
+                .transpose()?;
+            let (amount, units, rating) =
+                (decimal(r, 8, "deals.amount")?, decimal(r, 9, "deals.units")?, decimal(r, 10, "deals.rating")?);
+            let share = decimal(r, 15, "deals.share")?.unwrap_or(Decimal::ONE);
             let row = (|| -> rusqlite::Result<_> {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get_ref(2)?.as_str()?.to_string(),
-                    RepRef { id: r.get(3)?, email: r.get(4)?, name: r.get(5)? },
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                    r.get::<_, Option<bool>>(11)?,
-                    r.get::<_, Option<u32>>(12)?,
-                    RowOrigin { sheet: r.get(13)?, row: r.get(14)? },
-                    r.get::<_, String>(15)?,
-                ))
+                Ok(DealRow {
+                    deal_id: r.get(0)?,
+                    stage: r.get(1)?,
+                    class,
+                    rep: RepRef { id: r.get(3)?, email: r.get(4)?, name: r.get(5)? },
+                    team: r.get(6)?,
+                    close_date,
+                    amount,
+                    units,
+                    rating,
+                    paperwork_complete: r.get(11)?,
+                    paperwork_errors: r.get(12)?,
+                    share,
+                    origin: RowOrigin { sheet: r.get(13)?, row: r.get(14)? },
+                })
             })()
-            .map_err(|source| StoreError::Sqlite { path: p.clone(), source })?;
-            let (deal_id, stage, class, rep, team, close, amount, units, rating, complete, errors, origin, share) = row;
-            f(DealRow {
-                deal_id,
-                stage,
-                class: StageClass::parse(&class).ok_or_else(|| StoreError::Corrupt {
-                    path: p.clone(),
-                    what: "deals.class".into(),
-                    value: class.clone(),
-                })?,
-                rep,
-                team,
-                close_date: text_date(p, "deals.close_date", close)?,
-                amount: text_decimal(p, "deals.amount", amount)?,
-                units: text_decimal(p, "deals.units", units)?,
-                rating: text_decimal(p, "deals.rating", rating)?,
-                paperwork_complete: complete,
-                paperwork_errors: errors,
-                share: text_decimal(p, "deals.share", Some(share))?.unwrap_or(Decimal::ONE),
-                origin,
-            });
+            .map_err(sql)?;
+            f(row);
         }
         Ok(())
     }
