@@ -592,6 +592,7 @@ mod tests {
             quota_span: QuotaSpan::Month,
             encoding: TextEncoding::Auto,
             quota_wide: false,
+            year: None,
         }
     }
 
@@ -609,6 +610,7 @@ mod tests {
             time_zone: chrono_tz::UTC,
             today: None,
             limits: Limits::default(),
+            fiscal: FiscalCalendar::default(),
         }
     }
 
