@@ -64,6 +64,10 @@ pub fn explain(
         let file = if v.file.is_empty() { "roster".to_string() } else { v.file.clone() };
         let from = match v.rep.effective_date {
             Some(d) => format!("effective {d} (its Effective Date)"),
+            None if v.effective == chrono::DateTime::<chrono::Utc>::MIN_UTC => {
+                "in effect for every month until a later row moves the rep (the rep's first roster row, no Effective Date)"
+                    .to_string()
+            }
             None => format!(
                 "effective {} (the roster file's export date; no Effective Date)",
                 v.effective.with_timezone(&cfg.org.time_zone).date_naive()

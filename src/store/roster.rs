@@ -136,12 +136,29 @@ impl Store {
     /// roster file it came from). A version is written when a roster import adds a rep
     /// or changes anything about one. Among versions in effect from the same instant, the
     /// later import comes later (and wins: `metrics::roster_at`).
+    ///
+    /// Two rules make a dated row that arrives after an undated roster true
+    /// (docs/definitions.md, "The roster of a month"):
+    /// - a rep's first version without an Effective Date is their baseline: in effect
+    ///   since always (`effective` is `DateTime::<Utc>::MIN_UTC`), not from its file's
+    ///   export time, so a later row dated before that export moves the rep from its own
+    ///   date and is never applied to the months before it;
+    /// - the leave date is a fact about the rep: the newest imported version's leave
+    ///   date, when it has one, is every version's (a Leave Date sent in a row without an
+    ///   Effective Date still ends the rep's months; otherwise a version keeps its own).
     pub fn roster_versions(&self) -> Result<Vec<RosterVersion>> {
         self.roster_query(
             "SELECT v.rep_id, v.name, v.email, v.team, v.manager, v.manager_email, v.hire_date, v.active, v.sheet,
-                    v.excel_row, v.effective_at, v.effective_date, v.leave_date, i.file_name
+                    v.excel_row,
+                    CASE WHEN v.effective_date IS NULL AND NOT EXISTS (
+                             SELECT 1 FROM roster_versions w WHERE w.rep_key = v.rep_key AND w.import_id < v.import_id)
+                         THEN NULL ELSE v.effective_at END AS effective,
+                    v.effective_date,
+                    COALESCE((SELECT w.leave_date FROM roster_versions w
+                              WHERE w.rep_key = v.rep_key ORDER BY w.import_id DESC LIMIT 1), v.leave_date),
+                    i.file_name
              FROM roster_versions v LEFT JOIN imports i ON i.id = v.import_id
-             ORDER BY v.effective_at, v.import_id, v.rep_key",
+             ORDER BY effective, v.import_id, v.rep_key",
         )
     }
 

@@ -151,7 +151,7 @@ fn a_back_dated_team_move_changes_september_and_corrects_the_sent_memo() {
     let ex =
         env.quotad(&["explain", "--rep", "bob@example.com", "--period", "2026-09", "--now", "2026-10-10T16:30:00Z"]);
     assert!(
-        ex.stdout.contains("Roster: roster-aug.csv, row 3, effective 2026-08-20 (the roster file's export date; no Effective Date): team North"),
+        ex.stdout.contains("Roster: roster-aug.csv, row 3, in effect for every month until a later row moves the rep (the rep's first roster row, no Effective Date): team North"),
         "{}",
         ex.stdout
     );
@@ -245,7 +245,7 @@ fn a_leave_date_mid_month_counts_that_month_and_stops_the_memos_after_it() {
     let ex =
         env.quotad(&["explain", "--rep", "dee@example.com", "--period", "2026-09", "--now", "2026-10-01T13:00:00Z"]);
     assert!(
-        ex.stdout.contains("row 5, effective 2026-08-20 (the roster file's export date; no Effective Date), leave date 2026-09-15: team South, active in September 2026"),
+        ex.stdout.contains("row 5, in effect for every month until a later row moves the rep (the rep's first roster row, no Effective Date), leave date 2026-09-15: team South, active in September 2026"),
         "{}",
         ex.stdout
     );
@@ -309,4 +309,52 @@ fn a_move_dated_in_the_future_waits_for_its_month() {
     assert!(!max.contains("Ann Archer"), "{max}");
     assert!(env.email_to("ann@example.com").text.contains("1 of 2 in North"));
     assert_eq!(september_teams(&env), [team("North", "190000", "95.0", 1), team("South", "140000", "70.0", 2)]);
+}
+
+/// A dated row that arrives after an undated first roster exported *later* than the
+/// row's date (the usual first roster: no Effective Date column). The undated first
+/// roster is each rep's baseline, in effect since always: a move applies from its own
+/// date and never to the months before it, and a move dated the first roster's export
+/// day is not undone by that roster (tester's case: both moves were pushed into the past
+/// and undone for the current month, with false correction e-mails).
+#[test]
+fn an_undated_first_roster_is_the_baseline_a_later_dated_move_applies_from_its_date_only() {
+    let env = Env::new(&config(""));
+    // The first roster, without an Effective Date, exported on 5 October.
+    env.put("roster-aug.csv", AUG_ROSTER);
+    exported(&env, "roster-aug.csv", "2026-10-05T15:00:00Z");
+    env.put("quotas.csv", QUOTAS);
+    exported(&env, "quotas.csv", "2026-10-05T15:00:00Z");
+    env.put("deals.csv", DEALS);
+    exported(&env, "deals.csv", "2026-10-05T15:00:00Z");
+    assert_eq!(env.quotad(&["import", "--now", "2026-10-05T16:00:00Z"]).code, 0);
+    // Ann moves to South as of 1 September (before that export); Cy to North as of
+    // 5 October (the export's day; local midnight is before its 15:00 UTC).
+    let roster = "Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status,Effective Date
+R1,Ann Archer,ann@example.com,South,Max Chief,max@example.com,2020-01-06,Active,2026-09-01
+R2,Bob Baker,bob@example.com,North,Mia Boss,mia@example.com,2021-02-01,Active,
+R3,Cy Cole,cy@example.com,North,Mia Boss,mia@example.com,2019-05-20,Active,2026-10-05
+R4,Dee Dunn,dee@example.com,South,Max Chief,max@example.com,2019-05-20,Active,
+";
+    october_roster(&env, roster);
+    // September: Ann in South (moved 1 September), Cy still in South (moves in October):
+    // North = Bob 70,000 of 100,000 = 70.0%; South = Ann 120,000 + Cy 80,000 + Dee 60,000
+    // = 260,000 of 300,000 = 86.7%. (The bug put Cy in North: North 150,000 = 75.0%.)
+    assert_eq!(september_teams(&env), [team("North", "70000", "70.0", 2), team("South", "260000", "86.7", 1)]);
+    // October: both moves hold (the bug undid Cy's: the undated row's export, 15:00 UTC,
+    // came after his move's local midnight).
+    let explain = |rep: &str, period: &str| {
+        let ex = env.quotad(&["explain", "--rep", rep, "--period", period, "--now", "2026-10-10T16:30:00Z"]);
+        assert_eq!(ex.code, 0, "{ex:?}");
+        ex.stdout
+    };
+    let cy = explain("cy@example.com", "2026-10");
+    assert!(cy.contains("effective 2026-10-05 (its Effective Date): team North, active in October 2026"), "{cy}");
+    let ann = explain("ann@example.com", "2026-10");
+    assert!(ann.contains("effective 2026-09-01 (its Effective Date): team South"), "{ann}");
+    let cy = explain("cy@example.com", "2026-09");
+    assert!(
+        cy.contains("roster-aug.csv, row 4, in effect for every month until a later row moves the rep (the rep's first roster row, no Effective Date): team South"),
+        "{cy}"
+    );
 }
