@@ -478,7 +478,15 @@ pub fn weekly_ranking(
             KeyKind::FullRanking,
         );
         send_once(cfg, store, &mut summary, &key, &dist.full, &[], now, || {
-            let view = report::ranking_mail_view(&cfg.org.name, &cfg.org.format, &week_s, days, &m, "all", &file);
+            let view = report::ranking_mail_view(
+                &cfg.org.name,
+                &cfg.org.format,
+                &week_s,
+                days,
+                &m,
+                &cfg.org.format.t("word.everyone"),
+                &file,
+            );
             let mail = report::render_ranking_mail(templates, &view)?;
             let att = deliver::MailAttachment {
                 file_name: file.clone(),

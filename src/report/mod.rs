@@ -496,7 +496,7 @@ fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
         rating_count: s.rating_count,
         clean_paperwork: s.clean_paperwork.map(|c| fmt.judged(&m.standards, Judged::CleanPaperwork, c)),
         status: if m.preliminary { "preliminary" } else { "final" },
-        earned: earned(fmt, &m.standards, s),
+        earned: earned(fmt, &m.standards, s, false),
     }
 }
 
@@ -504,8 +504,10 @@ fn board_len(m: &MonthStandings, kind: BoardKind, team: Option<&str>) -> u32 {
     m.board(kind, team).map(|b| b.entries.len() as u32).unwrap_or(0)
 }
 
-/// The celebration phrases for one rep's month, from the computed standing.
-fn earned(fmt: &Format, standards: &Standards, s: &Standing) -> Vec<String> {
+/// The celebration phrases for one rep's month, from the computed standing: addressed
+/// to the rep ("matched your personal best") or, with `theirs`, about them to their
+/// manager ("matched their personal best", the team memo).
+fn earned(fmt: &Format, standards: &Standards, s: &Standing, theirs: bool) -> Vec<String> {
     use crate::domain::BestKind;
     let mut out = Vec::new();
     for b in &s.personal_bests {
@@ -517,12 +519,13 @@ fn earned(fmt: &Format, standards: &Standards, s: &Standing) -> Vec<String> {
         };
         let key = match b.kind {
             BestKind::New => "earned.new_best",
+            BestKind::Matched if theirs => "earned.matched_best_theirs",
             BestKind::Matched => "earned.matched_best",
         };
         out.push(fmt.tf(key, &[("metric", &fmt.t(&format!("metric.{}", b.metric))), ("value", &value)]));
     }
     if s.first_at_quota {
-        out.push(fmt.t("earned.first_at_quota"));
+        out.push(fmt.t(if theirs { "earned.first_at_quota_theirs" } else { "earned.first_at_quota" }));
     } else if s.quota_streak >= 2 {
         out.push(fmt.tf("earned.quota_streak", &[("n", &s.quota_streak.to_string())]));
     }
@@ -694,7 +697,7 @@ pub fn team_memo_view(
             if !reasons.is_empty() {
                 attention.push(AttentionView { name: l.name.clone(), reasons });
             }
-            let mut what = earned(fmt, st, l);
+            let mut what = earned(fmt, st, l, true);
             if l.attainment.is_some_and(|a| a >= rust_decimal::Decimal::ONE) {
                 let shown = l.attainment.map(|a| fmt.judged(st, Judged::Attainment, a)).unwrap_or_default();
                 what.insert(0, fmt.tf("earned.at_quota", &[("value", &shown)]));

@@ -316,3 +316,59 @@ fn a_locale_without_templates_falls_back_to_english_and_says_so() {
     // English words, Japanese conventions (CLDR): "2026年12月", "￥1,234,500".
     assert_eq!(memo.subject, "Your 2026年12月 quota: ￥1,234,500");
 }
+
+/// Jürgen joined on 1 October (the roster's row dated then) and made 500,000 of
+/// 1,000,000 (50.0%) in October, so November's 110.0% is his first month at quota.
+fn jurgen_first_at_quota(env: &Env) {
+    env.put(
+        "roster-2.csv",
+        "Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status,Effective Date\nR1,Jürgen Weiß,juergen@example.com,Nord,Mia Boss,mia@example.com,2026-10-01,Active,2026-10-01\n",
+    );
+    env.put("quotas-oct.csv", "Rep Email,Month,Revenue Quota\njuergen@example.com,2026-10,1000000\n");
+    env.put(
+        "deals-oct.csv",
+        "Deal ID,Rep Email,Stage,Close Date,Sale Price\nD0,juergen@example.com,Closed Won,2026-10-10,500000\n",
+    );
+    assert_eq!(env.quotad(&["import"]).code, 0);
+}
+
+/// The team memo's celebrations for the manager: its line for Jürgen.
+fn team_memo_line(env: &Env, subject: &str) -> String {
+    let run = env.quotad(&["--now", "2026-12-01T14:00:00Z", "run", "quota-memo"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let team = env.all_emails().into_iter().find(|e| e.subject.starts_with(subject)).expect("the team memo");
+    // The last of his lines: the celebrations come after the quota list.
+    team.text
+        .lines()
+        .filter(|l| l.starts_with("  Jürgen Weiß: "))
+        .last()
+        .unwrap_or_else(|| panic!("{}", team.text))
+        .to_string()
+}
+
+/// The full ranking's e-mail greets the whole list in the org's language ("Hallo
+/// zusammen,", not "Hallo all,": tester's case), and the manager's team memo speaks of
+/// the rep in the third person ("their first month at quota", not "your": tester's
+/// case, where the manager read that they had matched their own best).
+#[test]
+fn the_full_ranking_greets_everyone_and_the_team_memo_speaks_of_the_rep_not_to_the_manager() {
+    let env = org("locale = \"de-DE\"\ncurrency = \"EUR\"", "");
+    jurgen_first_at_quota(&env);
+    let run = env.quotad(&["--now", "2026-11-30T12:00:00Z", "run", "weekly-ranking", "--week", "2026-W48"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let greetings: Vec<String> =
+        env.all_emails().iter().map(|e| e.text.lines().next().unwrap_or_default().to_string()).collect();
+    assert_eq!(greetings, ["Hallo zusammen,", "Hallo Team Nord,"], "{}", run.stdout);
+    assert_eq!(
+        team_memo_line(&env, "Team-Quoten"),
+        format!(
+            "  Jürgen Weiß: Platz 1 im Unternehmen; Quote erreicht (110,0{NB}%); zum ersten Mal die Quote erreicht"
+        )
+    );
+    let env = org("", "");
+    jurgen_first_at_quota(&env);
+    assert_eq!(
+        team_memo_line(&env, "December 2026 team quotas"),
+        "  Jürgen Weiß: rank 1 company-wide; at quota (110.0%); their first month at quota"
+    );
+}
