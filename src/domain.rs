@@ -847,6 +847,9 @@ pub struct Standing {
     pub manager_email: Option<String>,
     /// Hire date, if known.
     pub hire_date: Option<NaiveDate>,
+    /// The roster's Leave Date (the rep's last working day), if any: the rep counts in
+    /// the whole month of it, but gets no e-mail after it (docs/definitions.md).
+    pub leave_date: Option<NaiveDate>,
     /// Whether the rep is active on the roster (inactive reps are on no board).
     pub active: bool,
     /// Hired after the month's first day: a partial month, which counts for neither

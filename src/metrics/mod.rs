@@ -638,6 +638,7 @@ fn basics<'t>(
                 manager: r.manager.clone(),
                 manager_email: r.manager_email.clone(),
                 hire_date: r.hire_date,
+                leave_date: r.leave_date,
                 active: r.active,
                 partial_month: r.hire_date.is_some_and(|h| h > period.first_day()),
                 revenue: t.revenue,

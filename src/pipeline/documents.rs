@@ -248,7 +248,8 @@ struct Distribution {
     full: Vec<Addressee>,
 }
 
-/// Works out [`Distribution`]: inactive reps get nothing; a rep without an e-mail
+/// Works out [`Distribution`]: inactive reps, and reps past their Leave Date on `today`
+/// (org-local), get nothing; a rep without an e-mail
 /// address is reported in `skipped`; every address once per message (a manager who is
 /// also one of the team's reps is in To only); addresses that already had this week's
 /// ranking from an earlier version (per-address key `weekly-ranking/WEEK/EMAIL/ranking`)
@@ -258,6 +259,7 @@ fn distribution(
     m: &MonthStandings,
     teams: &[&str],
     earlier: &HashSet<String>,
+    today: chrono::NaiveDate,
     skipped: &mut Vec<String>,
 ) -> Distribution {
     let fresh = |e: &str| !earlier.contains(e);
@@ -267,7 +269,10 @@ fn distribution(
         let mut to: Vec<Addressee> = Vec::new();
         let mut cc: Vec<Addressee> = Vec::new();
         let mut seen = HashSet::new();
-        let mut reps: Vec<&Standing> = m.reps.iter().filter(|s| s.active && s.team == *team).collect();
+        // A rep past their Leave Date (org-local `today`) still counts in the month but
+        // gets no e-mail: they have left.
+        let mut reps: Vec<&Standing> =
+            m.reps.iter().filter(|s| s.active && s.team == *team && s.leave_date.is_none_or(|l| l >= today)).collect();
         reps.sort_by(|a, b| (fold_name(&a.name), &a.email).cmp(&(fold_name(&b.name), &b.email)));
         for s in &reps {
             match &s.email {
@@ -435,7 +440,8 @@ pub fn weekly_ranking(
         return Ok(summary);
     }
     let earlier = store.outbox_recipients_of(KeyJob::WeeklyRanking.as_str(), &week_s, &KeyKind::Ranking.column())?;
-    let dist = distribution(cfg, &m, &teams, &earlier, &mut summary.skipped);
+    let today = now.with_timezone(&cfg.org.time_zone).date_naive();
+    let dist = distribution(cfg, &m, &teams, &earlier, today, &mut summary.skipped);
     for ((team, (to, cc)), (pdf, celebrations)) in
         teams.iter().zip(&dist.teams).zip(team_pdfs.iter().zip(&celebrations))
     {

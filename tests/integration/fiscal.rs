@@ -304,13 +304,9 @@ fn pdf_in(dir: &std::path::Path) -> std::path::PathBuf {
     found.pop().unwrap()
 }
 
+/// The PDF's text with its whitespace runs as single spaces.
 fn pdftotext(path: &std::path::Path) -> String {
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", path.to_str().unwrap(), "-"])
-        .output()
-        .expect("pdftotext (poppler-utils, which .ci/run installs)");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::harness::pdftotext(path).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[test]

@@ -258,3 +258,14 @@ pub fn xlsx(rows: &[Vec<X>]) -> Vec<u8> {
     }
     wb.save_to_buffer().unwrap()
 }
+
+/// `pdftotext -layout FILE -`: the text a reader copies out of the PDF (poppler-utils,
+/// which .ci/run installs).
+pub fn pdftotext(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", &path.display().to_string(), "-"])
+        .output()
+        .expect("pdftotext is needed by the PDF tests (apt-get install poppler-utils)");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}

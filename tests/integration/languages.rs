@@ -4,9 +4,7 @@
 //! from the templates and CLDR's conventions (de-DE money "1.234.500 €" with a no-break
 //! space, percents "110,0 %", month names "Dezember 2026", "novembre 2026").
 
-use std::process::Command;
-
-use crate::harness::{Env, config, line_value};
+use crate::harness::{Env, config, line_value, pdftotext};
 
 const NB: &str = "\u{a0}";
 
@@ -131,16 +129,6 @@ fn a_german_memo_for_a_rep_and_the_team_memo_for_the_manager() {
     assert!(team.text.contains(&format!("  Élodie Durand: Quote mit 95,0{NB}% verfehlt\n")), "{}", team.text);
     assert!(team.text.contains(&format!("  José Núñez: Quote mit 80,0{NB}% verfehlt\n")), "{}", team.text);
     assert!(team.text.contains("VERTRAULICH, nur für dich"), "{}", team.text);
-}
-
-/// `pdftotext -layout FILE -`: the text a reader copies out of the PDF.
-fn pdftotext(path: &std::path::Path) -> String {
-    let out = Command::new("pdftotext")
-        .args(["-layout", &path.display().to_string(), "-"])
-        .output()
-        .expect("pdftotext is needed by the PDF tests (apt-get install poppler-utils)");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

@@ -358,3 +358,25 @@ R4,Dee Dunn,dee@example.com,South,Max Chief,max@example.com,2019-05-20,Active,
         "{cy}"
     );
 }
+
+/// A rep past their Leave Date still counts in the month they left (ranked in its weekly
+/// ranking), but gets no e-mail: the team edition sent after the date leaves them out
+/// (tester's case: the edition of the week after she left was addressed to her).
+#[test]
+fn a_rep_past_their_leave_date_is_ranked_in_that_month_but_gets_no_weekly_ranking() {
+    let roster = AUG_ROSTER.replace("Hire Date,Status\n", "Hire Date,Status,Leave Date\n").replace(
+        "R4,Dee Dunn,dee@example.com,South,Max Chief,max@example.com,2019-05-20,Active",
+        "R4,Dee Dunn,dee@example.com,South,Max Chief,max@example.com,2019-05-20,Active,2026-09-15",
+    );
+    let env = september(&roster.replace("Active\n", "Active,\n"));
+    // 2026-W39 (21–27 September) ranks September to date; sent on 1 October.
+    let run = env.quotad(&["run", "weekly-ranking", "--week", "2026-W39", "--now", "2026-10-01T13:00:00Z"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mails = env.all_emails();
+    let south = mails.iter().find(|e| e.raw.contains("cy@example.com")).expect("South's edition to Cy");
+    assert!(!south.raw.contains("dee@example.com"), "{}", south.raw);
+    assert!(!mails.iter().any(|e| e.raw.contains("dee@example.com")), "no message to Dee");
+    // She is still on September's board: 60,000 of 100,000 = 60.0%, 4th of 4.
+    let pdf = crate::harness::pdftotext(&env.path("reports/ranking_2026-W39.pdf"));
+    assert!(pdf.contains("Dee Dunn"), "{pdf}");
+}
