@@ -326,12 +326,7 @@ fn team_memo_line(env: &Env, subject: &str) -> String {
     assert_eq!(run.code, 0, "{run:?}");
     let team = env.all_emails().into_iter().find(|e| e.subject.starts_with(subject)).expect("the team memo");
     // The last of his lines: the celebrations come after the quota list.
-    team.text
-        .lines()
-        .filter(|l| l.starts_with("  Jürgen Weiß: "))
-        .last()
-        .unwrap_or_else(|| panic!("{}", team.text))
-        .to_string()
+    team.text.lines().rfind(|l| l.starts_with("  Jürgen Weiß: ")).unwrap_or_else(|| panic!("{}", team.text)).to_string()
 }
 
 /// The full ranking's e-mail greets the whole list in the org's language ("Hallo
