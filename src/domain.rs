@@ -358,6 +358,15 @@ pub fn first_name(name: &str) -> String {
     first_word(name).unwrap_or_else(|| name.to_string())
 }
 
+/// Whether place `rank` on a board of `ranked` ranked reps is celebrated as a top place
+/// (docs/definitions.md, "Celebrations"): one of the first three, and in the top half of
+/// the board (`rank <= ceil(ranked / 2)`), so the last of three reps or the third of four
+/// is never congratulated on a "top 3" place. The value must also be positive; callers
+/// check that.
+pub fn top_place(rank: u32, ranked: usize) -> bool {
+    rank <= 3 && (rank as usize) * 2 <= ranked + 1
+}
+
 /// Folds a person's name for matching: Unicode-compatibility decomposed, combining marks
 /// dropped, case-folded, whitespace collapsed. "  José  NÚÑEZ " -> "jose nunez".
 pub fn fold_name(name: &str) -> String {
@@ -520,6 +529,24 @@ pub struct RosterVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_top_place_is_one_of_the_first_three_and_in_the_top_half() {
+        // (rank, ranked reps) -> celebrated as a top place?
+        for (rank, ranked, top) in [
+            (1, 1, true),
+            (1, 2, true),
+            (2, 2, false), // the last of two
+            (2, 3, true),
+            (3, 3, false), // the last of three (the tester's "Platz 3" for 80% of quota)
+            (3, 4, false),
+            (3, 5, true),
+            (3, 20, true),
+            (4, 20, false),
+        ] {
+            assert_eq!(top_place(rank, ranked), top, "rank {rank} of {ranked}");
+        }
+    }
 
     #[test]
     fn first_names_from_first_last_and_last_comma_first() {

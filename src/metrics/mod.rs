@@ -1265,7 +1265,12 @@ fn celebrations(reps: &[Standing], boards: &[Board], names: &NameOrder) -> Celeb
             kind: b.kind,
             team: None,
             // Only a positive value is celebrated: a rep tied 3rd at $0 is not "top".
-            entries: b.entries.iter().filter(|e| e.rank <= 3 && e.value > Decimal::ZERO).cloned().collect(),
+            entries: b
+                .entries
+                .iter()
+                .filter(|e| crate::domain::top_place(e.rank, b.entries.len()) && e.value > Decimal::ZERO)
+                .cloned()
+                .collect(),
         })
         .collect();
     let best_improvement = active.iter().filter_map(|s| s.improvement).max().filter(|m| *m > Decimal::ZERO);

@@ -703,7 +703,10 @@ pub fn team_memo_view(
                 what.insert(0, fmt.tf("earned.at_quota", &[("value", &shown)]));
             }
             // A top-3 rank is celebrated only for a positive attainment.
-            if l.company_rank.is_some_and(|r| r <= 3) && l.attainment.is_some_and(|a| a > rust_decimal::Decimal::ZERO) {
+            let ranked = last_month.reps.iter().filter(|s| s.company_rank.is_some()).count();
+            if l.company_rank.is_some_and(|r| crate::domain::top_place(r, ranked))
+                && l.attainment.is_some_and(|a| a > rust_decimal::Decimal::ZERO)
+            {
                 let rank = l.company_rank.unwrap_or_default().to_string();
                 what.insert(0, fmt.tf("earned.company_rank", &[("rank", &rank)]));
             }
@@ -1020,11 +1023,13 @@ fn top_boards(m: &MonthStandings, fmt: &Format) -> (Vec<TopBoardView>, bool) {
     let boards: Vec<TopBoardView> = [BoardKind::Attainment, BoardKind::Results]
         .into_iter()
         .filter_map(|kind| {
-            let entries: Vec<TopEntryView> = m
-                .board(kind, None)?
+            let board = m.board(kind, None)?;
+            let entries: Vec<TopEntryView> = board
                 .entries
                 .iter()
-                .filter(|e| e.rank <= 3 && e.value > rust_decimal::Decimal::ZERO)
+                .filter(|e| {
+                    crate::domain::top_place(e.rank, board.entries.len()) && e.value > rust_decimal::Decimal::ZERO
+                })
                 .map(|e| TopEntryView {
                     rank: e.rank,
                     name: e.name.clone(),
