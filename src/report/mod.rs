@@ -298,7 +298,8 @@ pub struct ResultsView {
     /// Whether any export has been loaded for the month; when not, the figures are
     /// placeholders and templates say the results are not in yet.
     pub has_data: bool,
-    /// Newest close date among the month's deals, ISO.
+    /// Newest close date among the month's deals, in the org's locale ("March 31,
+    /// 2026", "31. März 2026").
     pub data_through: Option<String>,
     /// Figures are as of this date (the newest export that fed them), ISO.
     pub as_of: Option<String>,
@@ -476,7 +477,7 @@ fn results_view(fmt: &Format, m: &MonthStandings, s: &Standing) -> ResultsView {
         period: PeriodView::new(m.period, fmt),
         team: s.team.clone(),
         has_data: m.as_of.is_some(),
-        data_through: m.data_through.map(|d| d.to_string()),
+        data_through: m.data_through.map(|d| fmt.date(d)),
         as_of: m.as_of.map(|d| d.to_string()),
         revenue: fmt.money(s.revenue),
         units: fmt.number(s.units, 1),

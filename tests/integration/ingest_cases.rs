@@ -208,7 +208,7 @@ fn a_workbook_in_the_1904_date_system() {
     // March: D1 300,000 + D2 200,000 = 500,000 of 400,000 = 125.0%, as of 2026-03-31.
     assert_eq!(line_value(&ann.text, "Revenue"), "$500,000 against a quota of $400,000");
     assert_eq!(line_value(&ann.text, "Attainment"), "125.0%");
-    assert!(ann.text.contains("March 2026 results (data through 2026-03-31)"), "{}", ann.text);
+    assert!(ann.text.contains("March 2026 results (data through March 31, 2026)"), "{}", ann.text);
     let run = env.quotad(&["run", "quota-memo", "--period", "2026-03"]);
     assert_eq!(run.code, 0, "{run:?}");
     let feb = env.emails().into_iter().find(|e| e.file.contains("2026-03_rep-memo_ann")).unwrap();

@@ -88,7 +88,8 @@ fn a_german_memo_for_a_rep_and_the_team_memo_for_the_manager() {
         "{}",
         memo.text
     );
-    assert!(memo.text.contains("Ergebnisse November 2026"), "{}", memo.text);
+    // The newest close date (16 November) in CLDR's German date, not ISO.
+    assert!(memo.text.contains("Ergebnisse November 2026 (Daten bis 16. November 2026)"), "{}", memo.text);
     assert_eq!(line_value(&memo.text, "Umsatz"), format!("1.100.000{NB}€ bei einer Quote von 1.000.000{NB}€"));
     assert_eq!(line_value(&memo.text, "Zielerreichung"), format!("110,0{NB}%"));
     assert_eq!(line_value(&memo.text, "Rang"), "1 von 3 im Unternehmen, 1 von 3 in Nord");

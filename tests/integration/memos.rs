@@ -180,7 +180,7 @@ fn a_late_export_makes_the_memo_wait_then_go_out_preliminary() {
     let ann = env.email_to("ann@example.com");
     assert!(
         ann.text.contains(
-            "February 2026 results (data through 2026-02-10; preliminary: the month's final export is not in yet):"
+            "February 2026 results (data through February 10, 2026; preliminary: the month's final export is not in yet):"
         ),
         "{}",
         ann.text
