@@ -432,11 +432,14 @@ impl Fonts {
     }
 
     /// `text` broken into lines of at most `max` points at word boundaries (a word
-    /// longer than a line is cut with an ellipsis).
+    /// longer than a line is cut with an ellipsis). A no-break space (U+00A0, U+202F,
+    /// U+2007: CLDR puts them between a figure and its "%" or "€") is part of its word:
+    /// "50,0 %" never ends one line with "50,0" and starts the next with "%".
     pub fn wrap(&self, text: &str, max: f32, size: f32, bold: bool) -> Vec<String> {
         let mut lines = Vec::new();
         let mut cur = String::new();
-        for word in text.split_whitespace() {
+        let breaks = |c: char| c.is_whitespace() && !matches!(c, '\u{a0}' | '\u{202f}' | '\u{2007}');
+        for word in text.split(breaks).filter(|w| !w.is_empty()) {
             let candidate = if cur.is_empty() { word.to_string() } else { format!("{cur} {word}") };
             if self.width(&candidate, size, bold) <= max {
                 cur = candidate;
@@ -654,5 +657,14 @@ mod tests {
         // Upright, the weight asked for, normal width, proportional, sans first.
         assert!(names(&a, false)[0].starts_with("DejaVu Sans (") && names(&a, false)[0].ends_with("DejaVuSans.ttf)"));
         assert!(names(&a, true)[0].ends_with("DejaVuSans-Bold.ttf)"), "{:?}", names(&a, true));
+    }
+
+    #[test]
+    fn a_no_break_space_keeps_a_figure_and_its_sign_on_one_line() {
+        let f = Fonts::load(&PdfSettings { system_fonts: false, ..Default::default() }).unwrap();
+        let figure = "50,0\u{a0}%";
+        // Room for the figure alone: it moves to the next line whole, its no-break space kept.
+        let lines = f.wrap(&format!("ab {figure} cd"), f.width(figure, 9.0, false), 9.0, false);
+        assert_eq!(lines, ["ab", figure, "cd"]);
     }
 }
