@@ -398,8 +398,16 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
             out.push((label, list.join(",  ")));
         }
     }
+    // Names (right-to-left ones isolated) and "NAME (N months)" streaks, comma-joined.
+    let names = |v: &[String]| v.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ");
+    let streaks = |v: &[(String, u32)]| {
+        v.iter()
+            .map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if !c.at_quota.is_empty() {
-        out.push((fmt.t("celebrate.at_quota"), c.at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", ")));
+        out.push((fmt.t("celebrate.at_quota"), names(&c.at_quota)));
     }
     if !c.personal_bests.is_empty() {
         let l: Vec<String> = c
@@ -410,26 +418,13 @@ pub(crate) fn celebrations_lines(c: &Celebrations, fmt: &Format) -> Vec<(String,
         out.push((fmt.t("celebrate.personal_bests"), l.join(", ")));
     }
     if !c.quota_streaks.is_empty() {
-        let l: Vec<String> = c
-            .quota_streaks
-            .iter()
-            .map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))]))
-            .collect();
-        out.push((fmt.t("celebrate.quota_streaks"), l.join(", ")));
+        out.push((fmt.t("celebrate.quota_streaks"), streaks(&c.quota_streaks)));
     }
     if !c.first_at_quota.is_empty() {
-        out.push((
-            fmt.t("celebrate.first_at_quota"),
-            c.first_at_quota.iter().map(|n| isolate(n)).collect::<Vec<_>>().join(", "),
-        ));
+        out.push((fmt.t("celebrate.first_at_quota"), names(&c.first_at_quota)));
     }
     if !c.clean_streaks.is_empty() {
-        let l: Vec<String> = c
-            .clean_streaks
-            .iter()
-            .map(|(n, k)| fmt.tn("celebrate.streak", u64::from(*k), &[("name", &isolate(n))]))
-            .collect();
-        out.push((fmt.t("celebrate.clean_streaks"), l.join(", ")));
+        out.push((fmt.t("celebrate.clean_streaks"), streaks(&c.clean_streaks)));
     }
     if !c.most_improved.is_empty() {
         let l: Vec<String> = c
