@@ -993,7 +993,9 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
             let label = fmt.judged(&h.standards, Judged::Attainment, a);
             c.text_in(x, slot, base - bh - 3.0, 7.0, true, colors::TEXT, Align::Center, &label);
         } else {
-            c.text_in(x, slot, base - 3.0, 7.0, false, colors::MUTED, Align::Center, &fmt.t("word.no_quota"));
+            // A month before the rep was on the roster is not a month without a quota.
+            let word = if r.is_some() { "word.no_quota" } else { "word.not_on_roster" };
+            c.text_in(x, slot, base - 3.0, 7.0, false, colors::MUTED, Align::Center, &fmt.t(word));
         }
         let label = fmt.month_short(h.period);
         c.text_in(x, slot, base + 10.0, 7.0, false, colors::MUTED, Align::Center, &label);

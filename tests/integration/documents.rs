@@ -287,6 +287,14 @@ fn preview_one_rep_writes_only_their_sheet() {
     assert!(t.contains("Attainment by month") && t.contains("Personal bests"), "{t}");
     check_pdf(&files[0]);
     assert!(env.all_emails().is_empty());
+    // James Schröder joined on 10 October: May to September, before he was on the roster,
+    // say so in the trend table and in the chart (5 + 5), never "no quota".
+    let run =
+        env.quotad(&["preview", "one-on-one", "--period", "2026-10", "--rep", "James Schröder", "--out", "james"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let t = pages(&files_under(&env.path("james"))[0]).join("\n");
+    assert_eq!(t.matches("not on the roster").count(), 10, "{t}");
+    assert!(!t.contains("no quota"), "{t}");
     let bad = env.quotad(&["preview", "one-on-one", "--rep", "nobody@example.com", "--out", "previews"]);
     assert_eq!(bad.code, 1, "{bad:?}");
     assert!(bad.stderr.contains("no active rep 'nobody@example.com'"), "{}", bad.stderr);
