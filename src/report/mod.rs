@@ -666,6 +666,8 @@ pub fn team_memo_view(
     let mut attention = Vec::new();
     let mut celebrate = Vec::new();
     let mut teams: Vec<String> = Vec::new();
+    // Reps ranked company-wide last month: a top place must be in the board's top half.
+    let ranked = last_month.reps.iter().filter(|s| s.company_rank.is_some()).count();
     for key in rep_keys {
         let Some(now) = this_month.rep(key) else { continue };
         let last = last_month.rep(key);
@@ -704,7 +706,6 @@ pub fn team_memo_view(
                 what.insert(0, fmt.tf("earned.at_quota", &[("value", &shown)]));
             }
             // A top-3 rank is celebrated only for a positive attainment.
-            let ranked = last_month.reps.iter().filter(|s| s.company_rank.is_some()).count();
             if l.company_rank.is_some_and(|r| crate::domain::top_place(r, ranked))
                 && l.attainment.is_some_and(|a| a > rust_decimal::Decimal::ZERO)
             {
@@ -1024,13 +1025,11 @@ fn top_boards(m: &MonthStandings, fmt: &Format) -> (Vec<TopBoardView>, bool) {
     let boards: Vec<TopBoardView> = [BoardKind::Attainment, BoardKind::Results]
         .into_iter()
         .filter_map(|kind| {
-            let board = m.board(kind, None)?;
+            // The celebrated top places (`metrics::celebrations`: positive, top half).
+            let board = m.celebrations.top.iter().find(|b| b.kind == kind)?;
             let entries: Vec<TopEntryView> = board
                 .entries
                 .iter()
-                .filter(|e| {
-                    crate::domain::top_place(e.rank, board.entries.len()) && e.value > rust_decimal::Decimal::ZERO
-                })
                 .map(|e| TopEntryView {
                     rank: e.rank,
                     name: e.name.clone(),

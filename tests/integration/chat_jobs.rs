@@ -83,6 +83,14 @@ fn quotas() -> String {
     s
 }
 
+/// The roster, quotas and deal history the celebration tests import (exported after
+/// November closed).
+fn put_history(env: &Env) {
+    put(env, "roster.csv", ROSTER);
+    put(env, "quotas.csv", &quotas());
+    put(env, "deals.csv", &history());
+}
+
 fn env_with(jobs: &str) -> Env {
     let cfg = config(&format!(
         r#"[[channels]]
@@ -144,9 +152,7 @@ const NIA: [(&str, &str); 3] = [
 fn celebrations_are_posted_once_ever_per_event_and_channel_after_imports() {
     let r = Receiver::start();
     let env = env_with("\"celebrations\"");
-    put(&env, "roster.csv", ROSTER);
-    put(&env, "quotas.csv", &quotas());
-    put(&env, "deals.csv", &history());
+    put_history(&env);
     let run = quotad(&env, &r, &["import"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("celebrations of 2026-11: 13 new post(s) to the chat channels"), "{}", run.stdout);
@@ -223,9 +229,7 @@ fn celebrations_are_posted_once_ever_per_event_and_channel_after_imports() {
 fn posts_to_one_slack_webhook_are_a_second_apart() {
     let r = Receiver::start();
     let env = env_with("\"celebrations\"");
-    put(&env, "roster.csv", ROSTER);
-    put(&env, "quotas.csv", &quotas());
-    put(&env, "deals.csv", &history());
+    put_history(&env);
     let run = quotad(&env, &r, &["import"]);
     assert_eq!(run.code, 0, "{run:?}");
     for path in [NORTH, COMPANY] {
@@ -382,9 +386,7 @@ fn serve_posts_the_celebrations_of_a_watched_import_and_status_and_metrics_count
     let cfg = std::fs::read_to_string(env.path("quotad.toml")).unwrap();
     let serve = "[schedule]\nsettle_seconds = 1\nrescan_seconds = 1\nheartbeat_seconds = 1\n[schedule.quota_memo]\nenabled = false\n[schedule.weekly_ranking]\nenabled = false\n[schedule.one_on_one]\nenabled = false\n[web]\nlisten = \"127.0.0.1:0\"\n";
     std::fs::write(env.path("quotad.toml"), format!("{cfg}\n{serve}")).unwrap();
-    put(&env, "roster.csv", ROSTER);
-    put(&env, "quotas.csv", &quotas());
-    put(&env, "deals.csv", &history());
+    put_history(&env);
     let north = r.url(NORTH);
     let d = Daemon::start(
         &env,
