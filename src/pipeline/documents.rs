@@ -79,19 +79,28 @@ fn note_missing(summary: &mut DocsSummary, file: &Path, pdf: &report::Pdf, doc: 
     summary.missing_glyphs.push(format!("{name} ({doc}): {}{reps}", list.join(", ")));
 }
 
-fn write_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf, doc: &str, names: &[&str]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+/// Writes a job's PDFs (`path`, PDF) in one durable batch ([`super::write_all_atomically`]:
+/// each whole or not at all, one flush per file and one per folder), making their folders.
+fn write_pdfs(files: &[(PathBuf, &report::Pdf)]) -> Result<()> {
+    let mut made: Vec<&Path> = Vec::new();
+    for dir in files.iter().filter_map(|(p, _)| p.parent()) {
+        if !made.contains(&dir) {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            made.push(dir);
+        }
     }
-    let tmp = path.with_extension("pdf.tmp");
-    fs::write(&tmp, &pdf.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    let batch: Vec<(&Path, &[u8])> = files.iter().map(|(p, pdf)| (p.as_path(), pdf.bytes.as_slice())).collect();
+    super::write_all_atomically(&batch)
+}
+
+/// Counts a PDF written by [`write_pdfs`] in `summary`: its file, the fallback fonts it
+/// was drawn in and the characters no font had.
+fn note_pdf(summary: &mut DocsSummary, path: &Path, pdf: &report::Pdf, doc: &str, names: &[&str]) {
     summary.files.push((path.to_path_buf(), pdf.pages, pdf.bytes.len()));
     for (font, chars) in &pdf.fonts {
         summary.fallback_fonts.entry(font.clone()).or_default().extend(chars.iter().filter(|c| !c.is_whitespace()));
     }
     note_missing(summary, path, pdf, doc, names);
-    Ok(())
 }
 
 /// Queues one message of a document job with idempotency key `key` to `to` (and `cc`);
@@ -396,7 +405,7 @@ pub fn weekly_ranking(
     let m = figures.week(store, week, &cfg.metrics, now)?;
     let week_s = week.to_string();
     let days = (week.monday(), week.sunday());
-    let input = report::RankingInput {
+    let input_with = |embed| report::RankingInput {
         org: &cfg.org.name,
         week: &week_s,
         days,
@@ -405,34 +414,48 @@ pub fn weekly_ranking(
         paper: cfg.pdf.paper,
         created: now.timestamp(),
         fiscal: cfg.org.fiscal,
+        embed,
     };
     let mut teams: Vec<&str> = m.reps.iter().filter(|s| s.active).map(|s| s.team.as_str()).collect();
     teams.sort_unstable();
     teams.dedup();
     let celebrations: Vec<Celebrations> =
         teams.iter().map(|t| metrics::team_celebrations(&m, t, &cfg.metrics.names)).collect();
-    let editions = report::documents::TeamEditions::new(&input, cfg.weekly_ranking.top);
-    // The full PDF (None) and each team's edition, on every core.
+    // The full PDF (None) and each team's edition, on every core: laid out once to learn
+    // the glyphs they draw, each face subset once for all of them, then drawn.
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();
-    let pdfs: Vec<report::Pdf> =
+    let render = |input: &report::RankingInput| -> Vec<report::Pdf> {
+        let editions = report::documents::TeamEditions::new(input, cfg.weekly_ranking.top);
         jobs.par_iter()
             .map(|j| match j {
-                None => report::documents::ranking(fonts, &input),
+                None => report::documents::ranking(fonts, input),
                 Some(i) => editions
                     .render(fonts, &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] }),
             })
-            .collect();
+            .collect()
+    };
+    let usage = render(&input_with(report::Embed::Collect))
+        .into_iter()
+        .fold(report::GlyphUsage::default(), |u, pdf| u.merge(pdf.usage));
+    let shared = fonts.share(&usage);
+    let pdfs = render(&input_with(report::Embed::Shared(&shared)));
     let mut pdfs = pdfs.into_iter();
     let full_pdf = pdfs.next().context("the full ranking")?;
+    let team_pdfs: Vec<report::Pdf> = pdfs.collect();
     let file = format!("ranking_{week}.pdf");
     let names: Vec<&str> = m.reps.iter().map(|s| s.name.as_str()).collect();
-    write_pdf(&mut summary, &cfg.paths.reports.join(&file), &full_pdf, &format!("the weekly ranking {week}"), &names)?;
     let dir = cfg.paths.reports.join(format!("ranking_{week}"));
-    let mut team_pdfs = Vec::new();
-    for (team, pdf) in teams.iter().zip(pdfs) {
-        let path = dir.join(format!("{}.pdf", deliver::safe_name(&format!("ranking_{week}_{team}"), team)));
-        write_pdf(&mut summary, &path, &pdf, &format!("the weekly ranking {week}, team edition for {team}"), &names)?;
-        team_pdfs.push(pdf);
+    let mut files = vec![(cfg.paths.reports.join(&file), &full_pdf)];
+    for (team, pdf) in teams.iter().zip(&team_pdfs) {
+        files.push((dir.join(format!("{}.pdf", deliver::safe_name(&format!("ranking_{week}_{team}"), team))), pdf));
+    }
+    write_pdfs(&files)?;
+    for (i, (path, pdf)) in files.iter().enumerate() {
+        let doc = match i.checked_sub(1) {
+            None => format!("the weekly ranking {week}"),
+            Some(t) => format!("the weekly ranking {week}, team edition for {}", teams[t]),
+        };
+        note_pdf(&mut summary, path, pdf, &doc, &names);
     }
     let chat = super::channels::WeeklyInput { week: &week_s, days, m: &m, teams: &teams, celebrations: &celebrations };
     if !send {
@@ -596,36 +619,54 @@ pub fn one_on_one(
         let points = report::talking_points(templates, &cfg.org.format, period, s, &cfg.metrics.standards())?;
         sheets.push((s, paperwork, points));
     }
+    let sheet = |(s, paperwork, points): &(&Standing, Vec<report::PaperworkIssue>, Vec<String>), embed| {
+        report::documents::one_on_one(
+            fonts,
+            &report::OneOnOneInput {
+                org: &cfg.org.name,
+                rep_key: &s.rep_key,
+                history: &history,
+                paperwork,
+                talking_points: points,
+                rating_standard: cfg.metrics.rating_standard,
+                paperwork_standard: cfg.metrics.paperwork_standard,
+                fmt: &cfg.org.format,
+                paper: cfg.pdf.paper,
+                created: now.timestamp(),
+                fiscal,
+                to_date: super::figures::rep_to_date(fiscal, &year_months, &s.rep_key, period),
+                embed,
+            },
+        )
+    };
+    // Render once what is the same (issue 19): the sheets are laid out once, on every
+    // core, to learn the glyphs they draw; each face is subset once to their union and
+    // every sheet embeds those same bytes. One sheet alone is subset for itself.
+    let shared = if sheets.len() > 1 {
+        let usage = sheets
+            .par_iter()
+            .filter_map(|job| sheet(job, report::Embed::Collect))
+            .map(|pdf| pdf.usage)
+            .reduce(report::GlyphUsage::default, report::GlyphUsage::merge);
+        fonts.share(&usage)
+    } else {
+        report::SharedFonts::default()
+    };
     // Each sheet is independent work: render them on every core, a chunk at a time.
     for chunk in sheets.chunks(SHEETS_AT_ONCE) {
-        let pdfs: Vec<_> = chunk
-            .par_iter()
-            .map(|(s, paperwork, points)| {
-                report::documents::one_on_one(
-                    fonts,
-                    &report::OneOnOneInput {
-                        org: &cfg.org.name,
-                        rep_key: &s.rep_key,
-                        history: &history,
-                        paperwork,
-                        talking_points: points,
-                        rating_standard: cfg.metrics.rating_standard,
-                        paperwork_standard: cfg.metrics.paperwork_standard,
-                        fmt: &cfg.org.format,
-                        paper: cfg.pdf.paper,
-                        created: now.timestamp(),
-                        fiscal,
-                        to_date: super::figures::rep_to_date(fiscal, &year_months, &s.rep_key, period),
-                    },
-                )
-            })
-            .collect();
-        for ((s, paperwork, _), pdf) in chunk.iter().zip(pdfs) {
+        let pdfs: Vec<_> = chunk.par_iter().map(|job| sheet(job, report::Embed::Shared(&shared))).collect();
+        let mut files = Vec::new();
+        for ((s, paperwork, _), pdf) in chunk.iter().zip(&pdfs) {
             let Some(pdf) = pdf else { continue };
             let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
             let path =
                 dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
-            write_pdf(&mut summary, &path, &pdf, &format!("the 1:1 prep sheet of {}", s.name), &[&s.name])?;
+            files.push((path, pdf, s, paperwork, ident));
+        }
+        let batch: Vec<(PathBuf, &report::Pdf)> = files.iter().map(|(p, pdf, ..)| (p.clone(), *pdf)).collect();
+        write_pdfs(&batch)?;
+        for (path, pdf, s, paperwork, ident) in files {
+            note_pdf(&mut summary, &path, pdf, &format!("the 1:1 prep sheet of {}", s.name), &[&s.name]);
             let file_name = deliver::attachment_name(&format!("1-1 prep {period} {}.pdf", s.name));
             let deals = if cfg.pdf.attach_deals_xlsx {
                 let rows = rows_of.get(&s.rep_key).map(Vec::as_slice).unwrap_or_default();

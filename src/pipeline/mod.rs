@@ -472,29 +472,67 @@ pub fn preview(
     })
 }
 
-/// Writes `bytes` to `path` whole or not at all: a temporary file in the same folder
-/// (`.NAME.tmp-PID`), flushed to disk, then renamed over `path`, so a reader never sees
-/// half a file and an existing file is kept if writing fails.
+/// Writes `bytes` to `path` whole or not at all, durably: [`write_all_atomically`] with
+/// one file.
 ///
 /// Errors: the folder does not exist, `path` is a folder, or the disk refuses (each
 /// naming the path).
 pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    write_all_atomically(&[(path, bytes)])
+}
+
+/// Writes each `(path, bytes)` whole or not at all, and durably, in one batch: each to a
+/// temporary file in its folder (`.NAME.tmp-PID`), then every file's data flushed to disk
+/// (`fdatasync`), then each renamed over its path, then each folder flushed once (its
+/// new names on disk), so a reader never sees half a file, an existing file is kept if
+/// writing fails, and once this returns a power cut loses none of them. A batch of N
+/// files in one folder costs N + 1 flushes (the folder's once, not per file).
+///
+/// Errors: `path` is a folder, or the disk refuses (each naming the path). Folders are
+/// not created: the caller makes them. Temporary files of a failed batch are removed;
+/// files of the batch already renamed stay (each is whole).
+pub(crate) fn write_all_atomically(files: &[(&std::path::Path, &[u8])]) -> Result<()> {
+    use anyhow::Context as _;
     use std::io::Write;
-    if path.is_dir() {
-        anyhow::bail!("cannot write {}: it is a folder", path.display());
-    }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+    let tmp_of = |path: &std::path::Path| {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
     };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+    let fail = |path: &std::path::Path, e: std::io::Error| {
+        for (p, _) in files {
+            let _ = std::fs::remove_file(tmp_of(p));
+        }
         anyhow::anyhow!("cannot write {}: {e}", path.display())
-    })
+    };
+    let mut open = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        if path.is_dir() {
+            anyhow::bail!("cannot write {}: it is a folder", path.display());
+        }
+        let mut f = std::fs::File::create(tmp_of(path)).map_err(|e| fail(path, e))?;
+        f.write_all(bytes).map_err(|e| fail(path, e))?;
+        open.push(f);
+    }
+    for ((path, _), f) in files.iter().zip(&open) {
+        f.sync_data().map_err(|e| fail(path, e))?;
+    }
+    drop(open);
+    let mut folders: Vec<&std::path::Path> = Vec::new();
+    for (path, _) in files {
+        std::fs::rename(tmp_of(path), path).map_err(|e| fail(path, e))?;
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        if !folders.contains(&folder) {
+            folders.push(folder);
+        }
+    }
+    for folder in folders {
+        // A folder is flushed through a handle opened read-only (POSIX); where that is
+        // refused (not Unix), the names are as durable as the platform makes them.
+        if let Ok(d) = std::fs::File::open(folder) {
+            d.sync_all().with_context(|| format!("cannot flush the folder {}", folder.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `quotad preview celebrations --out DIR [--period MONTH] [--channel NAME]`: every

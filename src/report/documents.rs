@@ -12,7 +12,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::Format;
 use super::fonts::isolate;
-use super::pdf::{Align, Canvas, Fonts, Paper, Rgb3, colors};
+use super::pdf::{Align, Canvas, Embed, Fonts, Paper, Rgb3, colors};
 use crate::domain::{
     BestKind, BoardKind, Celebrations, FiscalCalendar, Judged, MonthStandings, Period, Standards, Standing, ToDate,
 };
@@ -211,6 +211,9 @@ pub struct RankingInput<'a> {
     pub created: i64,
     /// The fiscal year: the title names the ranked month's fiscal quarter ("FY2027 Q3").
     pub fiscal: FiscalCalendar,
+    /// How the fonts are embedded: the full ranking and the team editions share one
+    /// subset per face (see [`Embed`]).
+    pub embed: Embed<'a>,
 }
 
 /// The attainment board's rows: ranked reps first, then the active reps without a quota,
@@ -504,7 +507,7 @@ pub fn ranking(fonts: &Fonts, inp: &RankingInput) -> Pdf {
         fmt.tf("ranking.doc_title", &[("org", inp.org), ("week", inp.week)]),
         inp.fiscal.quarter_label(m.period)
     );
-    let mut c = Canvas::new(fonts, inp.paper, &doc_title);
+    let mut c = Canvas::new(fonts, inp.paper, &doc_title).embedding(inp.embed);
     let pace = shows_pace(m);
     ranking_heading(&mut c, inp, &fmt.t("ranking.title"), "", pace);
     if !m.has_results {
@@ -596,7 +599,7 @@ impl<'a> TeamEditions<'a> {
         let m = inp.standings;
         let fmt = inp.fmt;
         let doc_title = fmt.tf("ranking.doc_title_team", &[("org", inp.org), ("week", inp.week), ("team", t.team)]);
-        let mut c = Canvas::new(fonts, inp.paper, &doc_title);
+        let mut c = Canvas::new(fonts, inp.paper, &doc_title).embedding(inp.embed);
         let title = fmt.tf("ranking.title_team", &[("team", t.team)]);
         ranking_heading(&mut c, inp, &title, &fmt.t("ranking.team_edition"), self.pace);
         let (cols, board) = if self.quotas {
@@ -781,6 +784,9 @@ pub struct OneOnOneInput<'a> {
     pub fiscal: FiscalCalendar,
     /// Quarter and year to date (fiscal) through the sheet's month (`metrics::to_date`).
     pub to_date: Option<(ToDate, ToDate)>,
+    /// How the fonts are embedded: a run's sheets share one subset per face (see
+    /// [`Embed`]).
+    pub embed: Embed<'a>,
 }
 
 fn tenure(fmt: &Format, hire: Option<NaiveDate>, end: NaiveDate) -> String {
@@ -823,7 +829,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
     // Figures are shown against the month's standards (the same ones that flag them).
     let st = &month.standards;
     let doc_title = fmt.tf("one_on_one.doc_title", &[("name", &s.name), ("month", &fmt.month(month.period))]);
-    let mut c = Canvas::new(fonts, inp.paper, &doc_title);
+    let mut c = Canvas::new(fonts, inp.paper, &doc_title).embedding(inp.embed);
     let sub = format!(
         "{}{}",
         s.email.as_deref().map(|e| format!("{e} · ")).unwrap_or_default(),

@@ -29,6 +29,9 @@ pub(super) struct Face {
     index: u32,
     /// How the run summary names it: "Droid Sans Fallback (/usr/share/…/x.ttf)".
     pub(super) label: String,
+    /// The advance (font units) of each printable ASCII character, space to `~`, when
+    /// the face has them all: lines of such text are measured without a cmap lookup.
+    ascii: Option<[f32; 95]>,
 }
 
 impl Face {
@@ -37,7 +40,15 @@ impl Face {
         let font = ParsedFont::from_bytes(&bytes, index as usize, &mut warnings)
             .ok_or(FontError::Parse { path: path.into() })?;
         let upm = f32::from(font.pdf_font_metrics.units_per_em.max(1));
-        Ok(Face { font, upm, bytes, index, label })
+        let mut ascii = [0.0; 95];
+        let mut all = true;
+        for (i, c) in (' '..='~').enumerate() {
+            match font.lookup_glyph_index(c as u32).filter(|&g| g != 0) {
+                Some(g) => ascii[i] = f32::from(font.get_horizontal_advance(g)),
+                None => all = false,
+            }
+        }
+        Ok(Face { font, upm, bytes, index, label, ascii: all.then_some(ascii) })
     }
 
     pub(super) fn has(&self, c: char) -> bool {
@@ -46,6 +57,11 @@ impl Face {
 
     /// Advance of `c` in points at `size`.
     pub(super) fn advance(&self, c: char, size: f32) -> f32 {
+        if let Some(table) = &self.ascii
+            && let Some(a) = (c as usize).checked_sub(0x20).and_then(|i| table.get(i))
+        {
+            return a / self.upm * size;
+        }
         let gid = self.font.lookup_glyph_index(c as u32).unwrap_or(0);
         f32::from(self.font.get_horizontal_advance(gid)) / self.upm * size
     }
@@ -98,9 +114,9 @@ struct Search {
 /// The fonts of a document: DejaVu Sans regular and bold, then the configured fallbacks
 /// (used for both weights), then — with no fallbacks configured and `pdf.system_fonts`
 /// on — the faces of the system's font folders (searched on the first character the
-/// others lack). Load once per job. Render once what is the same (issue 19): each
-/// DejaVu face is subset once per [`Fonts`] to [`super::pdf::SHARED_CHARS`] and that
-/// subset, compressed once, is embedded in every document whose characters it holds.
+/// others lack). Load once per run: faces are parsed once, the printable ASCII's advances
+/// tabled once per face, and each run of text shaped once. Render once what is the same
+/// (issue 19): [`Fonts::share`] subsets each face once for a run's documents of one kind.
 pub struct Fonts {
     faces: Vec<Face>,
     /// `None`: no search (fallbacks configured, or `pdf.system_fonts = false`).
@@ -109,8 +125,6 @@ pub struct Fonts {
     choices: Mutex<HashMap<(String, bool), Option<usize>>>,
     /// (face, right to left, text) -> its shaped glyphs.
     shaped: Mutex<HashMap<ShapeKey, Arc<Vec<Glyph>>>>,
-    /// Per DejaVu face (regular, bold): its shared subset, made on first use.
-    pub(super) shared: [OnceLock<Option<super::pdf::SharedSubset>>; 2],
 }
 
 /// Scripts whose runs are shaped: joining (Arabic, Syriac, N'Ko, Mongolian), right to
@@ -185,7 +199,6 @@ impl Fonts {
             search,
             choices: Mutex::new(HashMap::new()),
             shaped: Mutex::new(HashMap::new()),
-            shared: Default::default(),
         })
     }
 
@@ -324,8 +337,13 @@ impl Fonts {
     /// documents read left to right) and shaped, complex scripts shaped, the rest drawn
     /// character by character.
     pub(super) fn line(&self, text: &str, bold: bool, missing: &mut BTreeSet<char>) -> Vec<Piece> {
-        let s: String = text.nfc().map(|c| if c.is_control() { ' ' } else { c }).collect();
         let primary = usize::from(bold);
+        // Printable ASCII (most of a document's text): already NFC, no control, no
+        // right-to-left or complex script, and drawn in the weight's DejaVu face.
+        if self.faces[primary].ascii.is_some() && text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return if text.is_empty() { Vec::new() } else { vec![Piece::Text(primary, text.to_string())] };
+        }
+        let s: String = text.nfc().map(|c| if c.is_control() { ' ' } else { c }).collect();
         if s.chars().all(|c| !complex(c) && !rtl(c) && self.faces[primary].has(c)) {
             return if s.is_empty() { Vec::new() } else { vec![Piece::Text(primary, s)] };
         }
@@ -473,11 +491,6 @@ impl Fonts {
                 missing.is_empty().then(|| faces.join(" + "))
             })
             .collect()
-    }
-
-    /// The shared subset of DejaVu face `face` (0 regular, 1 bold), made on first use.
-    pub(super) fn shared(&self, face: usize) -> Option<&super::pdf::SharedSubset> {
-        self.shared.get(face)?.get_or_init(|| super::pdf::SharedSubset::of(&self.faces[face])).as_ref()
     }
 
     /// Whether the system's fonts are searched (no `pdf.fallback_fonts`, and

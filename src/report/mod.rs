@@ -31,7 +31,7 @@ pub use documents::{
 };
 pub use flags::{FlagView, flag_sentences, flag_views, talking_points};
 pub use format::{Format, FormatError, MoneyDecimals, closest_locales};
-pub use pdf::{Fonts, OneOnOneMail, Paper, PdfSettings};
+pub use pdf::{Embed, Fonts, GlyphUsage, OneOnOneMail, Paper, PdfSettings, SharedFonts};
 pub use words::{Language, LanguageFrom, Words, WordsError};
 
 use crate::domain::{BoardKind, FiscalCalendar, Judged, MonthStandings, Period, Standards, Standing, ToDate};

@@ -106,71 +106,113 @@ pub enum FontError {
     },
 }
 
-/// The characters of each DejaVu face's shared subset: printable ASCII and Latin-1 (the
-/// letters of most Western European names), and the punctuation and symbols the
-/// documents draw (dashes, quotes, ellipsis, middle dot, ▲ ▼ ★ ✓, …). Latin Extended-A
-/// doubled a 1:1 sheet's size (37 → 71 KB at 1M rows): a name with such a letter (Ł, ć)
-/// has its sheet subset for itself.
-pub const SHARED_CHARS: &[(char, char)] = &[
-    (' ', '~'),
-    ('\u{A0}', '\u{FF}'),
-    ('\u{2013}', '\u{2014}'),
-    ('\u{2018}', '\u{2019}'),
-    ('\u{201C}', '\u{201D}'),
-    ('\u{2022}', '\u{2022}'),
-    ('\u{2026}', '\u{2026}'),
-    ('\u{20AC}', '\u{20AC}'),
-    ('\u{2212}', '\u{2212}'),
-    ('\u{2264}', '\u{2265}'),
-    ('\u{25B2}', '\u{25B2}'),
-    ('\u{25BC}', '\u{25BC}'),
-    ('\u{2605}', '\u{2605}'),
-    ('\u{2713}', '\u{2713}'),
-    (REPLACEMENT, REPLACEMENT),
-];
+/// A face is shared (subset once for a run's documents of one kind) when the union of
+/// the glyphs they draw in it holds at most this many; past it (a roster of a thousand
+/// Chinese names in a CJK fallback face) every document would carry every name's
+/// glyphs, so each document subsets that face for itself.
+pub const SHARED_MAX_GLYPHS: usize = 384;
 
-/// The longest document (pages) that embeds the shared subsets; longer ones are subset
-/// for themselves.
-const SHARED_MAX_PAGES: usize = 3;
+/// The glyphs a set of documents draws: per face of [`Fonts`] (its run-local index), the
+/// glyph ids of the whole face (after shaping: Arabic joining forms, ligatures, marks).
+/// Made by laying the documents out with [`Embed::Collect`]; [`GlyphUsage::merge`]
+/// takes the union.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GlyphUsage(BTreeMap<usize, BTreeSet<u16>>);
 
-/// A face subset once: the characters it holds (each checked to map to the same
-/// outline's advance as in the whole face), the parsed subset to embed whole, and its
-/// bytes compressed once for the `/FontFile2` stream.
-pub(super) struct SharedSubset {
-    chars: BTreeSet<char>,
+impl GlyphUsage {
+    /// The union of `self` and `other`.
+    pub fn merge(mut self, other: GlyphUsage) -> GlyphUsage {
+        for (face, gids) in other.0 {
+            self.0.entry(face).or_default().extend(gids);
+        }
+        self
+    }
+
+    /// Glyphs drawn in face `face` (0 DejaVu Sans, 1 DejaVu Sans Bold, then fallbacks).
+    pub fn glyphs(&self, face: usize) -> usize {
+        self.0.get(&face).map_or(0, BTreeSet::len)
+    }
+}
+
+/// How a document's fonts are embedded (issue 19: render once what is the same).
+#[derive(Clone, Copy, Default)]
+pub enum Embed<'a> {
+    /// Each face subset for this document alone.
+    #[default]
+    Own,
+    /// Lay the document out only to learn the glyphs it draws ([`Pdf::usage`]); the
+    /// returned [`Pdf`] has no bytes.
+    Collect,
+    /// Each face the run's [`SharedFonts`] holds is embedded as that subset, made and
+    /// compressed once; a face it does not hold is subset for this document.
+    Shared(&'a SharedFonts),
+}
+
+/// The faces of a run's documents of one kind, each subset once to the union of the
+/// glyphs they draw (see [`Fonts::share`]): every document embeds the same font program.
+#[derive(Default)]
+pub struct SharedFonts {
+    faces: BTreeMap<usize, SharedSubset>,
+}
+
+impl SharedFonts {
+    /// How many faces are shared.
+    pub fn len(&self) -> usize {
+        self.faces.len()
+    }
+
+    /// Whether no face is shared.
+    pub fn is_empty(&self) -> bool {
+        self.faces.is_empty()
+    }
+
+    /// The font program's size in bytes, compressed, of each shared face (by face index).
+    pub fn sizes(&self) -> Vec<(usize, usize)> {
+        self.faces.iter().map(|(f, s)| (*f, s.zipped.len())).collect()
+    }
+}
+
+/// A face subset once: the glyphs it holds (ids in the whole face) and their ids in the
+/// subset, the parsed subset to embed whole, and its bytes compressed once for the
+/// `/FontFile2` stream.
+struct SharedSubset {
+    remap: BTreeMap<u16, u16>,
     font: ParsedFont,
     bytes: Vec<u8>,
     zipped: Vec<u8>,
 }
 
 impl SharedSubset {
-    /// Subsets `face` to the characters of [`SHARED_CHARS`] it has; `None` if the subset
-    /// cannot be made (documents are then subset one by one).
-    pub(super) fn of(face: &Face) -> Option<SharedSubset> {
+    /// Subsets `face` to the glyphs `gids` (ids in the whole face; .notdef is always
+    /// kept); `None` if the subset cannot be made (documents then subset that face one by
+    /// one).
+    fn of(face: &Face, gids: &BTreeSet<u16>) -> Option<SharedSubset> {
         use std::io::Write;
-        let mut glyphs: std::collections::BTreeMap<u16, String> = std::collections::BTreeMap::new();
-        let wanted: Vec<char> = SHARED_CHARS.iter().flat_map(|&(a, b)| a..=b).filter(|&c| face.has(c)).collect();
-        for &c in &wanted {
-            if let Some(g) = face.font.lookup_glyph_index(c as u32) {
-                glyphs.entry(g).or_insert_with(|| c.to_string());
-            }
-        }
+        let glyphs: BTreeMap<u16, String> = gids.iter().map(|&g| (g, String::new())).collect();
         let subset = printpdf::font::subset_font(&face.font, &glyphs).ok()?;
         let mut warnings = Vec::new();
         let font = ParsedFont::from_bytes(&subset.bytes, 0, &mut warnings)?;
-        let upm = f32::from(font.pdf_font_metrics.units_per_em.max(1));
-        // Keep only the characters the subset draws as the whole face does.
-        let chars = wanted
-            .into_iter()
-            .filter(|&c| {
-                font.lookup_glyph_index(c as u32)
-                    .is_some_and(|g| g != 0 && f32::from(font.get_horizontal_advance(g)) / upm == face.advance(c, 1.0))
-            })
-            .collect();
+        let mut remap: BTreeMap<u16, u16> = subset.glyph_mapping.iter().map(|(&old, (new, _))| (old, *new)).collect();
+        remap.insert(0, 0);
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(&subset.bytes).ok()?;
         let zipped = z.finish().ok()?;
-        Some(SharedSubset { chars, font, bytes: subset.bytes, zipped })
+        Some(SharedSubset { remap, font, bytes: subset.bytes, zipped })
+    }
+}
+
+impl Fonts {
+    /// Subsets each face that `usage` draws in once, to the union of its glyphs (faces
+    /// with more than [`SHARED_MAX_GLYPHS`] are left to each document), for documents
+    /// rendered with [`Embed::Shared`].
+    pub fn share(&self, usage: &GlyphUsage) -> SharedFonts {
+        let faces = usage
+            .0
+            .iter()
+            .filter(|(_, gids)| !gids.is_empty() && gids.len() <= SHARED_MAX_GLYPHS)
+            .filter_map(|(&face, gids)| Some((face, SharedSubset::of(self.face(face), gids)?)))
+            .collect();
+        SharedFonts { faces }
     }
 }
 
@@ -241,9 +283,11 @@ pub struct Canvas<'f> {
     missing: BTreeSet<char>,
     /// The characters drawn in each face.
     used: BTreeMap<usize, BTreeSet<char>>,
-    /// The faces drawn in by glyph id (shaped runs): never replaced by a shared subset,
-    /// whose glyph ids differ.
-    shaped: BTreeSet<usize>,
+    /// How the fonts are embedded.
+    embed: Embed<'f>,
+    /// The glyphs drawn in each face (ids in the whole face), kept with
+    /// [`Embed::Collect`] and [`Embed::Shared`].
+    gids: BTreeMap<usize, BTreeSet<u16>>,
 }
 
 impl<'f> Canvas<'f> {
@@ -264,8 +308,15 @@ impl<'f> Canvas<'f> {
             y: 40.0,
             missing: BTreeSet::new(),
             used: BTreeMap::new(),
-            shaped: BTreeSet::new(),
+            embed: Embed::Own,
+            gids: BTreeMap::new(),
         }
+    }
+
+    /// The same canvas with its fonts embedded as `embed` says (default [`Embed::Own`]).
+    pub fn embedding(mut self, embed: Embed<'f>) -> Canvas<'f> {
+        self.embed = embed;
+        self
     }
 
     /// The fonts (for measuring).
@@ -305,6 +356,27 @@ impl<'f> Canvas<'f> {
     /// runs are drawn right to left, complex scripts shaped (see [`Fonts`]).
     pub fn text(&mut self, x: f32, baseline: f32, size: f32, bold: bool, color: Rgb3, text: &str) {
         let pieces = self.fonts.line(text, bold, &mut self.missing);
+        if !matches!(self.embed, Embed::Own) {
+            for piece in &pieces {
+                let gids = self.gids.entry(piece.face()).or_default();
+                match piece {
+                    Piece::Text(f, s) => {
+                        let font = &self.fonts.face(*f).font;
+                        gids.extend(s.chars().map(|c| font.lookup_glyph_index(c as u32).unwrap_or(0)));
+                    }
+                    Piece::Glyphs(_, glyphs, _) => gids.extend(glyphs.iter().map(|g| g.gid)),
+                }
+            }
+            if matches!(self.embed, Embed::Collect) {
+                for piece in &pieces {
+                    let chars = match piece {
+                        Piece::Text(_, s) | Piece::Glyphs(_, _, s) => s,
+                    };
+                    self.used.entry(piece.face()).or_default().extend(chars.chars());
+                }
+                return;
+            }
+        }
         let py = self.height - baseline;
         let mut x = x;
         let mut ops = vec![Op::SetFillColor { col: color.color() }];
@@ -327,7 +399,6 @@ impl<'f> Canvas<'f> {
                 }
                 Piece::Glyphs(_, glyphs, chars) => {
                     self.used.entry(face).or_default().extend(chars.chars());
-                    self.shaped.insert(face);
                     x = shaped_ops(&mut ops, self.fonts.face(face), set_font, &glyphs, x, py, size);
                 }
             }
@@ -434,6 +505,41 @@ impl<'f> Canvas<'f> {
             );
             *page = self.pages.pop().expect("one page");
         }
+        let fonts = self
+            .used
+            .iter()
+            .filter(|(face, chars)| **face >= 2 && !chars.is_empty())
+            .map(|(face, chars)| (self.fonts.face(*face).label.clone(), chars.clone()))
+            .collect();
+        let usage = GlyphUsage(std::mem::take(&mut self.gids));
+        let shared_fonts = match self.embed {
+            Embed::Collect => return Pdf { bytes: Vec::new(), pages: total, missing: self.missing, fonts, usage },
+            Embed::Own => None,
+            Embed::Shared(s) => Some(s),
+        };
+        // Each face the run's shared subsets hold, with every glyph drawn here in it, is
+        // embedded as that subset, whole: no subsetting and no compression of its own.
+        // Its glyph ids are the subset's: the ops drawing in it are renumbered.
+        let mut shared: BTreeMap<FontId, &SharedSubset> = BTreeMap::new();
+        for (face, id) in &self.ids {
+            if let Some(sub) = shared_fonts.and_then(|s| s.faces.get(face))
+                && usage.0.get(face).is_some_and(|g| g.iter().all(|g| sub.remap.contains_key(g)))
+            {
+                let meta = printpdf::PrintpdfFontMeta {
+                    embedding_mode: printpdf::FontEmbeddingMode::Full,
+                    requires_subsetting: false,
+                    ..Default::default()
+                };
+                self.doc.resources.fonts.map.insert(id.clone(), printpdf::PdfFont::with_meta(sub.font.clone(), meta));
+                shared.insert(id.clone(), sub);
+            }
+        }
+        if !shared.is_empty() {
+            let whole: BTreeMap<&FontId, &Face> = self.ids.iter().map(|(f, id)| (id, self.fonts.face(*f))).collect();
+            for page in &mut pages {
+                renumber(page, &shared, &whole);
+            }
+        }
         let (w, h) = (self.width, self.height);
         let pdf_pages = pages
             .into_iter()
@@ -446,51 +552,66 @@ impl<'f> Canvas<'f> {
         }
         self.doc.metadata.info.creator = format!("quotad {}", env!("CARGO_PKG_VERSION"));
         self.doc.with_pages(pdf_pages);
-        // Each DejaVu face whose characters here its shared subset holds is embedded as
-        // that subset, whole: no subsetting and no compression of its own. Only in short
-        // documents, the kind a job makes by the hundred (1:1 sheets, team editions): a
-        // long one is alone in its job, so sharing saves nothing there, and the shared
-        // subset's unused glyphs took a 140-rep ranking past 100 KB.
-        let mut shared = Vec::new();
-        for face in (0..2).filter(|_| total <= SHARED_MAX_PAGES) {
-            if let Some(sub) = self.fonts.shared(face)
-                && !self.shaped.contains(&face)
-                && let Some(used) = self.used.get(&face)
-                && !used.is_empty()
-                && used.is_subset(&sub.chars)
-            {
-                let meta = printpdf::PrintpdfFontMeta {
-                    embedding_mode: printpdf::FontEmbeddingMode::Full,
-                    requires_subsetting: false,
-                    ..Default::default()
-                };
-                self.doc
-                    .resources
-                    .fonts
-                    .map
-                    .insert(self.ids[&face].clone(), printpdf::PdfFont::with_meta(sub.font.clone(), meta));
-                shared.push(sub);
-            }
-        }
         let mut warnings = Vec::new();
         // printpdf compresses every stream at zlib's best level (9), a third of a sheet's
         // rendering time in issue 8's profile; the default level (6) is ~30% faster overall
         // for the same size within a few percent.
         let opts = PdfSaveOptions { subset_fonts: true, optimize: false, ..Default::default() };
         let mut doc = self.doc.to_lopdf_document(&opts, &mut warnings);
+        let shared: Vec<&SharedSubset> = shared.into_values().collect();
         compress_fast(&mut doc, &shared);
         let mut bytes = Vec::new();
         if doc.save_to(&mut bytes).is_err() {
             // Writing to memory cannot fail; fall back to printpdf's own path if it does.
             bytes = self.doc.save(&PdfSaveOptions { subset_fonts: true, ..Default::default() }, &mut warnings);
         }
-        let fonts = self
-            .used
-            .iter()
-            .filter(|(face, chars)| **face >= 2 && !chars.is_empty())
-            .map(|(face, chars)| (self.fonts.face(*face).label.clone(), chars.clone()))
-            .collect();
-        Pdf { bytes, pages: total, missing: self.missing, fonts }
+        Pdf { bytes, pages: total, missing: self.missing, fonts, usage }
+    }
+}
+
+/// Renumbers the glyphs that `ops` draws in the faces of `shared` (by the document's
+/// font id) to the subset's ids: shaped glyph ids through the subset's map; a run of
+/// characters stays characters when the subset's own cmap gives each the same glyph,
+/// else it is drawn by glyph id (with the characters kept for text extraction).
+fn renumber(ops: &mut [Op], shared: &BTreeMap<FontId, &SharedSubset>, whole: &BTreeMap<&FontId, &Face>) {
+    let mut current: Option<(&SharedSubset, &Face)> = None;
+    for op in ops {
+        match op {
+            Op::SetFont { font: PdfFontHandle::External(id), .. } => {
+                current = shared.get(id).copied().zip(whole.get(id).copied());
+            }
+            Op::ShowText { items } => {
+                let Some((sub, face)) = current else { continue };
+                for item in items.iter_mut() {
+                    match item {
+                        TextItem::GlyphIds(glyphs) => {
+                            for g in glyphs {
+                                g.gid = sub.remap.get(&g.gid).copied().unwrap_or(0);
+                            }
+                        }
+                        TextItem::Text(s) => {
+                            let new_gid = |c: char| {
+                                face.font.lookup_glyph_index(c as u32).and_then(|g| sub.remap.get(&g).copied())
+                            };
+                            if s.chars().all(|c| new_gid(c).is_some_and(|g| sub.font.lookup_glyph_index(c as u32) == Some(g))) {
+                                continue;
+                            }
+                            let glyphs = s
+                                .chars()
+                                .map(|c| printpdf::text::Codepoint {
+                                    gid: new_gid(c).unwrap_or(0),
+                                    offset: 0.0,
+                                    cid: Some(c.to_string()),
+                                })
+                                .collect();
+                            *item = TextItem::GlyphIds(glyphs);
+                        }
+                        TextItem::Offset(_) => {}
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -556,6 +677,9 @@ pub struct Pdf {
     /// The fallback fonts drawn in (configured or found on the system), as "Family
     /// (file)", with the characters drawn in each.
     pub fonts: Vec<(String, BTreeSet<char>)>,
+    /// The glyphs drawn, per face (kept with [`Embed::Collect`] and [`Embed::Shared`];
+    /// empty with [`Embed::Own`]).
+    pub usage: GlyphUsage,
 }
 
 /// Compresses each stream that allows it (FlateDecode, zlib's default level), keeping the
@@ -653,39 +777,77 @@ mod tests {
         (programs, names)
     }
 
-    fn one_page(fonts: &Fonts, regular: &str, bold: &str) -> Vec<u8> {
-        let mut c = Canvas::new(fonts, Paper::A4, "t");
+    fn one_page(fonts: &Fonts, embed: Embed, regular: &str, bold: &str) -> Pdf {
+        let mut c = Canvas::new(fonts, Paper::A4, "t").embedding(embed);
         c.text(40.0, 60.0, 10.0, false, colors::MUTED, regular);
         c.text(40.0, 80.0, 10.0, true, colors::MUTED, bold);
-        c.finish("footer", 0).bytes
+        c.finish("footer", 0)
+    }
+
+    /// The glyph count of each font program of a PDF (decompressed), by font name.
+    fn glyph_counts(bytes: &[u8]) -> BTreeMap<String, u16> {
+        let doc = pdf_objects::Document::load_mem(bytes).unwrap();
+        let mut out = BTreeMap::new();
+        for object in doc.objects.values() {
+            if let pdf_objects::Object::Dictionary(d) = object
+                && let Ok(name) = d.get(b"FontName").and_then(|n| n.as_name())
+                && let Ok(r) = d.get(b"FontFile2").and_then(|r| r.as_reference())
+                && let Ok(pdf_objects::Object::Stream(st)) = doc.get_object(r)
+            {
+                let program = st.decompressed_content().unwrap_or_else(|_| st.content.clone());
+                let n = rustybuzz::ttf_parser::Face::parse(&program, 0).unwrap().number_of_glyphs();
+                let name = String::from_utf8_lossy(name);
+                out.insert(name.split('+').next_back().unwrap_or_default().to_string(), n);
+            }
+        }
+        out
     }
 
     #[test]
-    fn documents_share_one_subset_per_face_and_a_rarer_letter_gets_its_own() {
-        let fonts = Fonts::load(&PdfSettings::default()).unwrap();
-        // Two documents with different text in the shared characters: the same two
-        // font programs (subset once, compressed once), named as subsets.
-        let a = font_programs(&one_page(&fonts, "José Núñez – 98.5% ▲ ★ ✓ …", "Zoë Ødegaard · 1st"));
-        let b = font_programs(&one_page(&fonts, "Ann Lee — 12,000", "Bo"));
-        assert_eq!(a.0.len(), 2);
-        assert_eq!(a.0, b.0);
+    fn documents_of_a_run_embed_one_subset_per_face_holding_the_union_of_their_glyphs() {
+        let fonts = Fonts::load(&PdfSettings { system_fonts: false, ..Default::default() }).unwrap();
+        // Two documents of one run: accents, Latin Extended-A, and an Arabic name (shaped:
+        // joining forms, not the cmap's glyphs).
+        let docs = [("José Núñez – 98.5% ▲ ★", "Zoë Ødegaard · 1st"), ("Łukasz Żółć محمد", "Bo")];
+        let collected: Vec<Pdf> = docs.iter().map(|(r, b)| one_page(&fonts, Embed::Collect, r, b)).collect();
+        assert!(collected.iter().all(|p| p.bytes.is_empty()), "collecting writes no PDF");
+        let usage = collected.into_iter().fold(GlyphUsage::default(), |u, p| u.merge(p.usage));
+        let shared = fonts.share(&usage);
+        assert_eq!(shared.len(), 2);
+        let a = one_page(&fonts, Embed::Shared(&shared), docs[0].0, docs[0].1);
+        let b = one_page(&fonts, Embed::Shared(&shared), docs[1].0, docs[1].1);
+        // The same two font programs in both (subset once, compressed once), named as
+        // subsets.
+        let (pa, na) = font_programs(&a.bytes);
+        let (pb, nb) = font_programs(&b.bytes);
+        assert_eq!(pa.len(), 2);
+        assert_eq!(pa, pb);
+        assert_eq!(na, nb);
         assert!(
-            a.1.iter()
-                .all(|n| n.len() > 7 && n.as_bytes()[6] == b'+' && n[..6].bytes().all(|c| c.is_ascii_uppercase())),
-            "{:?}",
-            a.1
+            na.iter().all(|n| n.len() > 7 && n.as_bytes()[6] == b'+' && n[..6].bytes().all(|c| c.is_ascii_uppercase())),
+            "{na:?}"
         );
-        assert_eq!(a.1, b.1);
-        // "Łukasz Żółć" (Latin Extended-A) is outside the shared regular subset: that face
-        // is subset for this document alone, a program of its own; the bold stays shared.
-        let c = font_programs(&one_page(&fonts, "Łukasz Żółć", "Bo"));
-        assert_eq!(c.0.len(), 2);
-        assert_eq!(c.0.iter().filter(|p| a.0.contains(p)).count(), 1);
-        let shared = fonts.shared(0).unwrap();
-        for ch in "José Núñez Zoë Ødegaard–—…·▲▼★✓\u{FFFD}".chars() {
-            assert!(shared.chars.contains(&ch), "{ch} not shared");
+        // Exactly the union: the glyphs of one document drawing both documents' text,
+        // subset for itself.
+        let both = one_page(&fonts, Embed::Own, &format!("{} {}", docs[0].0, docs[1].0), "Zoë Ødegaard · 1st Bo");
+        assert_eq!(glyph_counts(&a.bytes), glyph_counts(&both.bytes));
+        // What a reader extracts is what each document says, as when subset on its own.
+        for (pdf, (r, bold)) in [(&a, docs[0]), (&b, docs[1])] {
+            let own = one_page(&fonts, Embed::Own, r, bold);
+            let text = |bytes: &[u8]| pdf_objects::Document::load_mem(bytes).unwrap().extract_text(&[1]).unwrap();
+            assert_eq!(text(&pdf.bytes), text(&own.bytes));
+            assert!(pdf.usage.glyphs(0) > 0);
         }
-        assert!(!shared.chars.contains(&'Ł'));
+        // A document drawing a glyph outside the union (Ω) subsets that face for itself;
+        // the bold stays shared.
+        let c = one_page(&fonts, Embed::Shared(&shared), "Ω", "Bo");
+        let (pc, _) = font_programs(&c.bytes);
+        assert_eq!(pc.iter().filter(|p| pa.contains(p)).count(), 1);
+        // A face whose union is larger than SHARED_MAX_GLYPHS is left to each document.
+        let mut wide = BTreeMap::new();
+        wide.insert(0, (1..=SHARED_MAX_GLYPHS as u16 + 1).collect::<BTreeSet<u16>>());
+        wide.insert(1, (1..=SHARED_MAX_GLYPHS as u16).collect::<BTreeSet<u16>>());
+        assert_eq!(fonts.share(&GlyphUsage(wide)).sizes().iter().map(|(f, _)| *f).collect::<Vec<_>>(), [1]);
     }
 
     #[test]
