@@ -189,7 +189,10 @@ impl SharedSubset {
     fn of(face: &Face, gids: &BTreeSet<u16>) -> Option<SharedSubset> {
         use std::io::Write;
         let glyphs: BTreeMap<u16, String> = gids.iter().map(|&g| (g, String::new())).collect();
-        let subset = printpdf::font::subset_font(&face.font, &glyphs).ok()?;
+        let mut subset = printpdf::font::subset_font(&face.font, &glyphs).ok()?;
+        if let Some(lean) = with_lean_names(&subset.bytes) {
+            subset.bytes = lean;
+        }
         let mut warnings = Vec::new();
         let font = ParsedFont::from_bytes(&subset.bytes, 0, &mut warnings)?;
         let mut remap: BTreeMap<u16, u16> = subset.glyph_mapping.iter().map(|(&old, (new, _))| (old, *new)).collect();
@@ -199,6 +202,114 @@ impl SharedSubset {
         let zipped = z.finish().ok()?;
         Some(SharedSubset { remap, font, bytes: subset.bytes, zipped })
     }
+}
+
+/// The `name` records kept in a shared subset: family, subfamily, full and PostScript
+/// names (ids 1, 2, 4, 6), from which the PDF's `/BaseFont` is made.
+const KEPT_NAMES: [u16; 4] = [1, 2, 4, 6];
+
+/// `name` table `data` (format 0 or 1) with only the records of [`KEPT_NAMES`], as
+/// format 0; `None` if it cannot be read.
+fn lean_name_table(data: &[u8]) -> Option<Vec<u8>> {
+    let u16_at = |i: usize| Some(u16::from_be_bytes(data.get(i..i + 2)?.try_into().ok()?));
+    let (count, storage) = (usize::from(u16_at(2)?), usize::from(u16_at(4)?));
+    let mut records = Vec::new();
+    let mut strings: Vec<u8> = Vec::new();
+    for i in 0..count {
+        let r = 6 + 12 * i;
+        let id = u16_at(r + 6)?;
+        if !KEPT_NAMES.contains(&id) {
+            continue;
+        }
+        let (len, off) = (usize::from(u16_at(r + 8)?), usize::from(u16_at(r + 10)?));
+        let text = data.get(storage + off..storage + off + len)?;
+        let mut rec = data.get(r..r + 8)?.to_vec();
+        rec.extend_from_slice(&(len as u16).to_be_bytes());
+        rec.extend_from_slice(&(strings.len() as u16).to_be_bytes());
+        records.push(rec);
+        strings.extend_from_slice(text);
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(&(records.len() as u16).to_be_bytes());
+    out.extend_from_slice(&(6 + 12 * records.len() as u16).to_be_bytes());
+    records.iter().for_each(|r| out.extend_from_slice(r));
+    out.extend_from_slice(&strings);
+    Some(out)
+}
+
+/// The TrueType font `sfnt` with its `name` table cut to the names the PDF uses
+/// ([`lean_name_table`]), or `None` when it has none or is not a single sfnt. PDF
+/// 32000-1 §9.9 does not ask for the table in an embedded TrueType program, and
+/// DejaVu's holds its licence text, 15.6 KB (about 6 KB compressed) in every PDF for
+/// each face.
+fn with_lean_names(sfnt: &[u8]) -> Option<Vec<u8>> {
+    let u16_at = |i: usize| Some(u16::from_be_bytes(sfnt.get(i..i + 2)?.try_into().ok()?));
+    let u32_at = |i: usize| Some(u32::from_be_bytes(sfnt.get(i..i + 4)?.try_into().ok()?));
+    let version = u32_at(0)?;
+    if version != 0x0001_0000 && version != u32::from_be_bytes(*b"OTTO") && version != u32::from_be_bytes(*b"true") {
+        return None;
+    }
+    let count = usize::from(u16_at(4)?);
+    let checksum = |data: &[u8]| {
+        data.chunks(4).fold(0u32, |s, c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            s.wrapping_add(u32::from_be_bytes(w))
+        })
+    };
+    // (tag, checksum, data)
+    let mut tables: Vec<([u8; 4], u32, std::borrow::Cow<[u8]>)> = Vec::with_capacity(count);
+    let mut found = false;
+    for i in 0..count {
+        let rec = 12 + 16 * i;
+        let t: [u8; 4] = sfnt.get(rec..rec + 4)?.try_into().ok()?;
+        let (sum, off, len) = (u32_at(rec + 4)?, u32_at(rec + 8)? as usize, u32_at(rec + 12)? as usize);
+        let data = sfnt.get(off..off.checked_add(len)?)?;
+        if &t == b"name" {
+            let lean = lean_name_table(data)?;
+            found = true;
+            tables.push((t, checksum(&lean), std::borrow::Cow::Owned(lean)));
+        } else {
+            tables.push((t, sum, std::borrow::Cow::Borrowed(data)));
+        }
+    }
+    if !found {
+        return None;
+    }
+    let n = tables.len() as u16;
+    let entry_selector = 15 - n.max(1).leading_zeros() as u16;
+    let search_range = (1u16 << entry_selector) * 16;
+    let mut out = Vec::with_capacity(sfnt.len());
+    out.extend_from_slice(&version.to_be_bytes());
+    for v in [n, search_range, entry_selector, n * 16 - search_range] {
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+    let mut offset = 12 + 16 * tables.len();
+    let mut head_at = None;
+    for (t, sum, data) in &tables {
+        if t == b"head" {
+            head_at = Some(offset);
+        }
+        out.extend_from_slice(t);
+        out.extend_from_slice(&sum.to_be_bytes());
+        out.extend_from_slice(&(offset as u32).to_be_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        offset += data.len().div_ceil(4) * 4;
+    }
+    for (_, _, data) in &tables {
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(4) * 4, 0);
+    }
+    // head.checkSumAdjustment: 0xB1B0AFBA minus the sum of the whole font with it zeroed.
+    if let Some(h) = head_at
+        && out.len() >= h + 12
+    {
+        out[h + 8..h + 12].fill(0);
+        let sum = checksum(&out);
+        out[h + 8..h + 12].copy_from_slice(&0xB1B0_AFBAu32.wrapping_sub(sum).to_be_bytes());
+    }
+    Some(out)
 }
 
 impl Fonts {
