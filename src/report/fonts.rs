@@ -194,12 +194,7 @@ impl Fonts {
             faces.push(Face::parse(Cow::Owned(bytes), 0, format!("{name} ({shown})"), &shown)?);
         }
         let search = (settings.fallback_fonts.is_empty() && settings.system_fonts).then(OnceLock::new);
-        Ok(Fonts {
-            faces,
-            search,
-            choices: Mutex::new(HashMap::new()),
-            shaped: Mutex::new(HashMap::new()),
-        })
+        Ok(Fonts { faces, search, choices: Mutex::new(HashMap::new()), shaped: Mutex::new(HashMap::new()) })
     }
 
     /// The search of the system's fonts, made on first need; `None` when off.

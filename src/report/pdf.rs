@@ -704,7 +704,9 @@ fn renumber(ops: &mut [Op], shared: &BTreeMap<FontId, &SharedSubset>, whole: &BT
                             let new_gid = |c: char| {
                                 face.font.lookup_glyph_index(c as u32).and_then(|g| sub.remap.get(&g).copied())
                             };
-                            if s.chars().all(|c| new_gid(c).is_some_and(|g| sub.font.lookup_glyph_index(c as u32) == Some(g))) {
+                            if s.chars()
+                                .all(|c| new_gid(c).is_some_and(|g| sub.font.lookup_glyph_index(c as u32) == Some(g)))
+                            {
                                 continue;
                             }
                             let glyphs = s

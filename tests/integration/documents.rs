@@ -473,3 +473,33 @@ fn the_sample_ranking_of_2026_w43_shows_figures_worked_out_by_hand() {
     ]);
     assert_eq!(table_lines(pages_of("South Division")), want);
 }
+
+#[test]
+fn the_sample_prep_sheets_share_one_subset_per_face_and_stay_small() {
+    // Render once what is the same (issue 19): the 19 sheets embed one subset per face,
+    // made for the union of their glyphs, with only the name records the PDF uses. Each
+    // sheet measured 33.0–34.7 KB (34,707 bytes for 李伟's, three faces); 61–62 KB
+    // each when every sheet carried the Latin-1 subsets and DejaVu's licence text.
+    let env = Env::sample();
+    let run = env.quotad(&["run", "all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sheets = files_under(&env.path("var/reports/one-on-one_2026-10"));
+    assert_eq!(sheets.len(), 19);
+    let mut regular = std::collections::BTreeSet::new();
+    for sheet in &sheets {
+        check_pdf(sheet);
+        let size = std::fs::metadata(sheet).unwrap().len();
+        assert!(size <= 36 * 1024, "{} is {size} bytes", sheet.display());
+        let fonts = tool("pdffonts", &[sheet.to_str().unwrap()]);
+        regular.extend(
+            fonts
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|n| n.ends_with("+DejaVuSans"))
+                .map(String::from),
+        );
+    }
+    // One subset of DejaVu Sans in all of them (a subset made per sheet gets a tag of
+    // its own).
+    assert_eq!(regular.len(), 1, "{regular:?}");
+}

@@ -11,16 +11,22 @@ use crate::harness::{Env, config};
 /// Ann (Latin), 李伟 (Chinese), محمد الأحمد (Arabic: joining letters and a lam-alef
 /// ligature) and שרה כהן (Hebrew), one team, March 2026; and สมชาย ใจดี (Thai).
 fn env(pdf: &str) -> Env {
+    env_with(pdf, "Ann Archer")
+}
+
+/// [`env`] with rep R1 named `first`.
+fn env_with(pdf: &str, first: &str) -> Env {
     let env = Env::new(&config(pdf));
     env.put(
         "roster.csv",
         "Rep ID,Name,Email,Team,Manager,Manager Email
-R1,Ann Archer,ann@example.com,North,Mia Boss,mia@example.com
+R1,FIRST,ann@example.com,North,Mia Boss,mia@example.com
 R2,李伟,li@example.com,North,Mia Boss,mia@example.com
 R3,محمد الأحمد,mohammed@example.com,North,Mia Boss,mia@example.com
 R4,שרה כהן,sara@example.com,North,Mia Boss,mia@example.com
 R5,สมชาย ใจดี,somchai@example.com,North,Mia Boss,mia@example.com
-",
+"
+        .replace("FIRST", first),
     );
     let mut quotas = String::from("Rep Email,Month,Revenue Quota\n");
     let mut deals = String::from("Deal ID,Rep Email,Stage,Close Date,Sale Price\n");
@@ -116,4 +122,30 @@ fn check_names_the_font_found_for_each_script() {
     assert!(check.stdout.contains(&format!("    Chinese     Droid Sans Fallback ({DROID})\n")), "{}", check.stdout);
     assert!(check.stdout.contains("    Hebrew      DejaVu Sans (built in)\n"), "{}", check.stdout);
     assert!(check.stdout.contains("    Greek       DejaVu Sans (built in)\n"), "{}", check.stdout);
+}
+
+#[test]
+fn a_sheet_drawn_with_the_runs_shared_subsets_reads_as_one_subset_for_itself() {
+    assert!(Path::new(DROID).exists(), "{DROID}: apt-get install fonts-droid-fallback, as .ci/run does");
+    // A name with accents, Chinese and Arabic on one sheet, among the others.
+    let env = env_with("", "José Núñez 李伟 محمد");
+    // All sheets: one subset per face for the union of their glyphs. One sheet alone:
+    // its faces subset for it.
+    let all = env.quotad(&["preview", "one-on-one", "--period", "2026-03", "--out", "shared"]);
+    assert_eq!(all.code, 0, "{all:?}");
+    let one = env.quotad(&["preview", "one-on-one", "--period", "2026-03", "--rep", "R1", "--out", "own"]);
+    assert_eq!(one.code, 0, "{one:?}");
+    let shared = files_under(&env.path("shared/one-on-one_2026-03"));
+    assert_eq!(shared.len(), 5);
+    let sheet = shared.iter().find(|p| p.to_string_lossy().contains("ann@")).unwrap();
+    let own = files_under(&env.path("own/one-on-one_2026-03"));
+    assert_eq!(own.len(), 1);
+    for pdf in shared.iter().chain(&own) {
+        check_pdf(pdf);
+    }
+    let text = pdftotext(sheet);
+    assert!(text.contains("José Núñez 李伟 محمد") && !text.contains('\u{FFFD}'), "{text}");
+    assert_eq!(text, pdftotext(&own[0]));
+    let fonts = tool("pdffonts", &[sheet.to_str().unwrap()]);
+    assert!(fonts.contains("+DroidSansFallback") && fonts.contains("+DejaVuSans"), "{fonts}");
 }
