@@ -488,12 +488,21 @@ pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(
 /// writing fails, and once this returns a power cut loses none of them. A batch of N
 /// files in one folder costs N + 1 flushes (the folder's once, not per file).
 ///
+/// A path given twice is written once, with its last bytes.
+///
 /// Errors: `path` is a folder, or the disk refuses (each naming the path). Folders are
 /// not created: the caller makes them. Temporary files of a failed batch are removed;
 /// files of the batch already renamed stay (each is whole).
 pub(crate) fn write_all_atomically(files: &[(&std::path::Path, &[u8])]) -> Result<()> {
     use anyhow::Context as _;
     use std::io::Write;
+    // A path given twice (two reps sharing an e-mail address name one sheet) ends as
+    // its last bytes, as with one write after the other.
+    let mut seen = std::collections::HashSet::new();
+    let mut files: Vec<(&std::path::Path, &[u8])> =
+        files.iter().rev().filter(|(p, _)| seen.insert(*p)).copied().collect();
+    files.reverse();
+    let files = files.as_slice();
     let tmp_of = |path: &std::path::Path| {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
@@ -504,11 +513,11 @@ pub(crate) fn write_all_atomically(files: &[(&std::path::Path, &[u8])]) -> Resul
         }
         anyhow::anyhow!("cannot write {}: {e}", path.display())
     };
+    if let Some((path, _)) = files.iter().find(|(p, _)| p.is_dir()) {
+        anyhow::bail!("cannot write {}: it is a folder", path.display());
+    }
     let mut open = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        if path.is_dir() {
-            anyhow::bail!("cannot write {}: it is a folder", path.display());
-        }
         let mut f = std::fs::File::create(tmp_of(path)).map_err(|e| fail(path, e))?;
         f.write_all(bytes).map_err(|e| fail(path, e))?;
         open.push(f);
@@ -710,4 +719,33 @@ impl Loaded {
 /// org's language (`org.language`), quotad's own messages in English.
 pub(crate) fn operator_format(cfg: &Config) -> crate::report::Format {
     cfg.org.format.clone().with_words(crate::report::Words::default())
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::write_all_atomically;
+
+    #[test]
+    fn a_batch_writes_every_file_whole_and_a_path_given_twice_ends_with_its_last_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.pdf"), dir.path().join("b.pdf"));
+        std::fs::write(&a, b"old").unwrap();
+        write_all_atomically(&[(&a, b"first"), (&b, b"bee"), (&a, b"second")]).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"second");
+        assert_eq!(std::fs::read(&b).unwrap(), b"bee");
+        // No temporary file is left beside them.
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.pdf", "b.pdf"]);
+        // A folder in the way: an error naming it, the other file of the batch not left half-made.
+        let sub = dir.path().join("sub.pdf");
+        std::fs::create_dir(&sub).unwrap();
+        let err = write_all_atomically(&[(&b, b"new"), (&sub, b"x")]).unwrap_err().to_string();
+        assert!(err.contains("sub.pdf") && err.contains("folder"), "{err}");
+        assert_eq!(std::fs::read(&b).unwrap(), b"bee");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3, "a temporary file left");
+    }
 }

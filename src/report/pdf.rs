@@ -455,11 +455,23 @@ impl<'f> Canvas<'f> {
         self.pages.last_mut().expect("a canvas always has a page")
     }
 
-    /// The document's handle of face `face`, added on first use.
+    /// The document's handle of face `face`, added on first use: the run's shared subset
+    /// of it when there is one (a small font; the whole face's parsed tables are copied
+    /// into a document only when it is subset for itself).
     fn font_id(&mut self, face: usize) -> FontId {
         let fonts = self.fonts;
         let doc = &mut self.doc;
-        self.ids.entry(face).or_insert_with(|| doc.add_font(&fonts.face(face).font)).clone()
+        let shared = match self.embed {
+            Embed::Shared(s) => s.faces.get(&face),
+            _ => None,
+        };
+        self.ids
+            .entry(face)
+            .or_insert_with(|| match shared {
+                Some(sub) => doc.add_font(&sub.font),
+                None => doc.add_font(&fonts.face(face).font),
+            })
+            .clone()
     }
 
     /// Draws `text` with its baseline at `baseline` (points from the top), starting at
@@ -633,16 +645,21 @@ impl<'f> Canvas<'f> {
         // Its glyph ids are the subset's: the ops drawing in it are renumbered.
         let mut shared: BTreeMap<FontId, &SharedSubset> = BTreeMap::new();
         for (face, id) in &self.ids {
-            if let Some(sub) = shared_fonts.and_then(|s| s.faces.get(face))
-                && usage.0.get(face).is_some_and(|g| g.iter().all(|g| sub.remap.contains_key(g)))
-            {
-                let meta = printpdf::PrintpdfFontMeta {
-                    embedding_mode: printpdf::FontEmbeddingMode::Full,
-                    requires_subsetting: false,
-                    ..Default::default()
-                };
-                self.doc.resources.fonts.map.insert(id.clone(), printpdf::PdfFont::with_meta(sub.font.clone(), meta));
+            let Some(sub) = shared_fonts.and_then(|s| s.faces.get(face)) else { continue };
+            if usage.0.get(face).is_some_and(|g| g.iter().all(|g| sub.remap.contains_key(g))) {
+                if let Some(font) = self.doc.resources.fonts.map.get_mut(id) {
+                    font.meta = printpdf::PrintpdfFontMeta {
+                        embedding_mode: printpdf::FontEmbeddingMode::Full,
+                        requires_subsetting: false,
+                        ..Default::default()
+                    };
+                }
                 shared.insert(id.clone(), sub);
+            } else {
+                // A glyph outside the run's union (a document not laid out with the
+                // others): the whole face, subset for this document.
+                let whole = printpdf::PdfFont::new(self.fonts.face(*face).font.clone());
+                self.doc.resources.fonts.map.insert(id.clone(), whole);
             }
         }
         if !shared.is_empty() {
