@@ -352,7 +352,7 @@ mod tests {
             let d = decimal_of_f64(n).unwrap();
             assert_eq!(
                 (d.to_string(), d.scale()),
-                (text.to_string(), 0.max(text.split('.').nth(1).map_or(0, |f| f.len() as u32))),
+                (text.to_string(), text.split('.').nth(1).map_or(0, |f| f.len() as u32)),
                 "{n}"
             );
         }
