@@ -500,10 +500,16 @@ fn apply_splits(
     notes: &mut Vec<String>,
 ) -> Vec<DealRow> {
     let has_split = header.col.contains_key("split");
-    // The rows of each (Deal ID, event) in key order, then row order: one sort of row
-    // indices, no String or Vec per row. Only groups of several rows are kept.
+    // The groups of several rows, in key order, each in row order: rows are counted per
+    // (Deal ID, event) with borrowed keys (no String or Vec per row), and only the rows
+    // of keys counted more than once (the few credit splits) are sorted.
     let key = |i: usize| (deals[i].deal_id.as_str(), deals[i].event().as_str());
-    let mut by_key: Vec<usize> = (0..deals.len()).collect();
+    let mut count: HashMap<(&str, &str), u32> = HashMap::with_capacity(deals.len());
+    for i in 0..deals.len() {
+        *count.entry(key(i)).or_default() += 1;
+    }
+    let mut by_key: Vec<usize> = (0..deals.len()).filter(|&i| count[&key(i)] > 1).collect();
+    drop(count);
     by_key.sort_by(|&a, &b| key(a).cmp(&key(b)));
     let groups: Vec<(String, &'static str, Vec<usize>)> = by_key
         .chunk_by(|&a, &b| key(a) == key(b))
