@@ -90,7 +90,9 @@ impl<'a> RowCtx<'a> {
     }
 
     fn email(&mut self, field: &str) -> Option<String> {
-        let e = self.text(field)?.to_lowercase();
+        let e = self.text(field)?;
+        // Already lower case (what CRMs export): the text itself, no second String.
+        let e = if e.chars().any(char::is_uppercase) { e.to_lowercase() } else { e };
         match check_email(&e) {
             Ok(()) => Some(e),
             Err(why) => {
@@ -104,7 +106,7 @@ impl<'a> RowCtx<'a> {
         RepRef {
             id: self.text("rep_id"),
             email: self.email("rep_email"),
-            name: self.text("rep_name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")),
+            name: self.text("rep_name").map(collapse_spaces),
         }
     }
 
@@ -117,6 +119,22 @@ impl<'a> RowCtx<'a> {
             self.reject(f, "the rep is required here");
         }
         rep
+    }
+}
+
+/// `text` with each run of whitespace made one space (the text is trimmed already);
+/// the text itself when it has no run to collapse (no new String).
+fn collapse_spaces(text: String) -> String {
+    let mut prev_space = false;
+    let plain = text.chars().all(|c| {
+        let ok = c == ' ' && !prev_space || !c.is_whitespace();
+        prev_space = c == ' ';
+        ok
+    });
+    if plain && !text.starts_with(' ') && !text.ends_with(' ') {
+        text
+    } else {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -537,4 +555,24 @@ pub fn email_from_pattern(pattern: &str, name: &str) -> String {
     let first = words.first().cloned().unwrap_or_default();
     let last = words.last().cloned().unwrap_or_default();
     pattern.replace("{first}", &first).replace("{last}", &last).replace("{name}", &words.join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::collapse_spaces;
+
+    /// Runs of whitespace become one space; text without any is returned as it is.
+    #[test]
+    fn a_rep_name_keeps_one_space_between_words() {
+        for (raw, want) in [
+            ("José Núñez", "José Núñez"),
+            ("José  Núñez", "José Núñez"),
+            ("Ana\tPatel", "Ana Patel"),
+            ("Ana\u{a0}Patel", "Ana Patel"),
+            (" Ana Patel ", "Ana Patel"),
+            ("Zoë", "Zoë"),
+        ] {
+            assert_eq!(collapse_spaces(raw.to_string()), want, "{raw:?}");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //!
 //! Imports `domain` and its ingest siblings only.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
@@ -500,13 +500,26 @@ fn apply_splits(
     notes: &mut Vec<String>,
 ) -> Vec<DealRow> {
     let has_split = header.col.contains_key("split");
-    let mut groups: BTreeMap<(String, &'static str), Vec<usize>> = BTreeMap::new();
-    for (i, d) in deals.iter().enumerate() {
-        groups.entry((d.deal_id.clone(), d.event().as_str())).or_default().push(i);
+    // The groups of several rows, in key order, each in row order: rows are counted per
+    // (Deal ID, event) with borrowed keys (no String or Vec per row), and only the rows
+    // of keys counted more than once (the few credit splits) are sorted.
+    let key = |i: usize| (deals[i].deal_id.as_str(), deals[i].event().as_str());
+    let mut count: HashMap<(&str, &str), u32> = HashMap::with_capacity(deals.len());
+    for i in 0..deals.len() {
+        *count.entry(key(i)).or_default() += 1;
     }
+    let mut by_key: Vec<usize> = (0..deals.len()).filter(|&i| count[&key(i)] > 1).collect();
+    drop(count);
+    by_key.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    let groups: Vec<(String, &'static str, Vec<usize>)> = by_key
+        .chunk_by(|&a, &b| key(a) == key(b))
+        .filter(|idx| idx.len() > 1)
+        .map(|idx| (deals[idx[0]].deal_id.clone(), deals[idx[0]].event().as_str(), idx.to_vec()))
+        .collect();
+    drop(by_key);
     let mut drop = vec![false; deals.len()];
     let (mut evened, mut own) = (Vec::new(), Vec::new());
-    for ((id, event), idx) in groups.into_iter().filter(|(_, v)| v.len() > 1) {
+    for (id, event, idx) in groups {
         if has_split {
             let total: Decimal = idx.iter().map(|&i| deals[i].share).sum();
             if (total - Decimal::ONE).abs() > Decimal::new(1, 4) {

@@ -132,6 +132,11 @@ pub fn decimal_of_f64(n: f64) -> Option<Decimal> {
     if !n.is_finite() {
         return None;
     }
+    // A whole number (most amounts, units and counts) is exact as an integer: no text
+    // round trip. Zero takes the text path, which keeps the sign of -0 as before.
+    if n.fract() == 0.0 && n != 0.0 && n.abs() < 9.0e15 {
+        return Some(Decimal::from(n as i64));
+    }
     Decimal::from_str(&n.to_string()).ok()
 }
 
@@ -330,6 +335,29 @@ pub fn month_of_year(cell: &Cell, year: i32) -> Result<Period, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whole numbers take the integer path, the rest the text round trip; both give the
+    /// decimal the cell shows (scale and sign included).
+    #[test]
+    fn number_cells_become_the_decimal_they_show() {
+        for (n, text) in [
+            (46296.0, "46296"),
+            (-878000.0, "-878000"),
+            (0.1, "0.1"),
+            (412500.5, "412500.5"),
+            (8999999999999999.0, "8999999999999999"),
+            (1e20, "100000000000000000000"),
+            (0.0, "0"),
+        ] {
+            let d = decimal_of_f64(n).unwrap();
+            assert_eq!(
+                (d.to_string(), d.scale()),
+                (text.to_string(), text.split('.').nth(1).map_or(0, |f| f.len() as u32)),
+                "{n}"
+            );
+        }
+        assert_eq!(decimal_of_f64(f64::NAN), None);
+    }
 
     const UTC: Tz = chrono_tz::UTC;
 

@@ -53,106 +53,188 @@ impl Store {
         self.durably(|s| s.import_deals_tx(meta, rows))
     }
 
-    /// The deal-event dedupe as set operations (issue 19): the file's rows go into a
-    /// staging table (`temp.deal_stage`, one prepared insert per row, nothing kept in
-    /// memory), one statement decides every deal event's fate (`temp.deal_groups`: new,
-    /// older, same or changed, by the rules of [`Store::import_deals`]), and three
-    /// statements apply them: the changed events' stored rows to `deal_history`, out of
-    /// `deals`, and the new and changed rows into `deals` in key order (the primary
-    /// key's order, the cheapest for the B-tree).
+    /// The whole deals insert path, every statement of it in this one function (issue 19,
+    /// round three; the SQL to port to another backend):
+    ///
+    /// 1. `imports` row ([`Store::begin`]), then the file's rows, **sorted in Rust by the
+    ///    key** (Deal ID, event, rep reference key), bound into the staging table
+    ///    `temp.deal_stage` with one prepared insert per row (in key order each insert is
+    ///    an append to the staging B-tree, not a seek: measured 0.10 s instead of 0.37 s
+    ///    per 84k rows), and the file's months into `import_months`;
+    /// 2. `GROUPS`: one statement walks the staging table in key order (a streaming
+    ///    `GROUP BY`, no sort) and records in `temp.deal_groups` the fate of each deal event
+    ///    that is stored already — `older` (a stored row came from a file exported later
+    ///    than `?1`), `same` (as many stored rows, each equal in every value but sheet and
+    ///    row) or `changed`; a deal event with nothing stored is *new* and costs one seek
+    ///    of the primary key, not three plus one per row as before;
+    /// 3. the changed events' stored rows to `deal_history`, then out of `deals`;
+    /// 4. every staged row whose event is new or changed into `deals`, in key order (the
+    ///    primary key's order: appends where the IDs are new), by an anti-join on
+    ///    `deal_groups` (empty in a file of new deals, so a free probe per row);
+    /// 5. the staging tables emptied, the transaction committed.
+    ///
+    /// The staging tables are TEMP (memory, `temp_store=MEMORY`), never in the state file.
     fn import_deals_tx(&mut self, meta: &NewImport, rows: &[DealRow]) -> Result<StoreStats> {
+        // The staging tables, emptied for each file. `deal_stage`'s primary key is the
+        // key of `deals` (a file never holds one key twice: ingest collapsed repeats).
+        const STAGING: &str = "
+            CREATE TEMP TABLE IF NOT EXISTS deal_stage (
+                deal_id TEXT NOT NULL, event TEXT NOT NULL, rep_ref TEXT NOT NULL, stage TEXT NOT NULL,
+                class TEXT NOT NULL, rep_id TEXT, rep_email TEXT, rep_name TEXT, team TEXT, close_date TEXT,
+                amount TEXT, units TEXT, rating TEXT, paperwork_complete INTEGER, paperwork_errors INTEGER,
+                share TEXT NOT NULL, sheet TEXT NOT NULL, excel_row INTEGER NOT NULL,
+                PRIMARY KEY (deal_id, event, rep_ref)
+            ) WITHOUT ROWID;
+            CREATE TEMP TABLE IF NOT EXISTS deal_groups (
+                deal_id TEXT NOT NULL, event TEXT NOT NULL, n INTEGER NOT NULL, status TEXT NOT NULL,
+                PRIMARY KEY (deal_id, event)
+            ) WITHOUT ROWID;
+            DELETE FROM temp.deal_stage;
+            DELETE FROM temp.deal_groups;";
+        const STAGE_ROW: &str = "
+            INSERT INTO temp.deal_stage (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team,
+                close_date, amount, units, rating, paperwork_complete, paperwork_errors, share, sheet, excel_row)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        const MONTH: &str = "INSERT OR IGNORE INTO import_months (import_id, month) VALUES (?1, ?2)";
+        // The fate of each staged deal event that has stored rows (`?1`: this file's
+        // export time, RFC 3339 UTC). The CASE is lazy: a new event costs one seek.
+        const GROUPS: &str = "
+            INSERT INTO temp.deal_groups (deal_id, event, n, status)
+            SELECT deal_id, event, n, status FROM (
+                SELECT g.deal_id, g.event, g.n, CASE
+                    WHEN NOT EXISTS (SELECT 1 FROM main.deals d WHERE d.deal_id = g.deal_id AND d.event = g.event)
+                        THEN 'new'
+                    WHEN (SELECT MAX(i.exported_at) FROM main.deals d JOIN main.imports i ON i.id = d.import_id
+                          WHERE d.deal_id = g.deal_id AND d.event = g.event) > ?1 THEN 'older'
+                    WHEN (SELECT COUNT(*) FROM main.deals d WHERE d.deal_id = g.deal_id AND d.event = g.event) = g.n
+                     AND (SELECT COUNT(*) FROM temp.deal_stage s JOIN main.deals d
+                            ON d.deal_id = s.deal_id AND d.event = s.event AND d.rep_ref = s.rep_ref
+                          WHERE s.deal_id = g.deal_id AND s.event = g.event
+                            AND d.stage IS s.stage AND d.class IS s.class AND d.rep_id IS s.rep_id
+                            AND d.rep_email IS s.rep_email AND d.rep_name IS s.rep_name AND d.team IS s.team
+                            AND d.close_date IS s.close_date AND d.amount IS s.amount AND d.units IS s.units
+                            AND d.rating IS s.rating AND d.paperwork_complete IS s.paperwork_complete
+                            AND d.paperwork_errors IS s.paperwork_errors AND d.share IS s.share) = g.n
+                        THEN 'same'
+                    ELSE 'changed' END AS status
+                FROM (SELECT deal_id, event, COUNT(*) AS n FROM temp.deal_stage GROUP BY deal_id, event) g
+            ) WHERE status <> 'new'";
+        const COUNTS: &str = "SELECT status, SUM(n) FROM temp.deal_groups GROUP BY status";
+        const TO_HISTORY: &str = "
+            INSERT INTO deal_history SELECT d.*, ?1 FROM temp.deal_groups g
+            JOIN main.deals d ON d.deal_id = g.deal_id AND d.event = g.event WHERE g.status = 'changed'";
+        const DROP_CHANGED: &str = "
+            DELETE FROM main.deals
+            WHERE (deal_id, event) IN (SELECT deal_id, event FROM temp.deal_groups WHERE status = 'changed')";
+        const STORE: &str = "
+            INSERT INTO main.deals (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team,
+                close_date, amount, units, rating, paperwork_complete, paperwork_errors, share, import_id, sheet,
+                excel_row)
+            SELECT s.deal_id, s.event, s.rep_ref, s.stage, s.class, s.rep_id, s.rep_email, s.rep_name, s.team,
+                s.close_date, s.amount, s.units, s.rating, s.paperwork_complete, s.paperwork_errors, s.share, ?1,
+                s.sheet, s.excel_row
+            FROM temp.deal_stage s
+            WHERE NOT EXISTS (SELECT 1 FROM temp.deal_groups g
+                              WHERE g.deal_id = s.deal_id AND g.event = s.event AND g.status <> 'changed')
+            ORDER BY s.deal_id, s.event, s.rep_ref";
+        const EMPTY: &str = "DELETE FROM temp.deal_stage; DELETE FROM temp.deal_groups;";
+
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
         let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
         let mut stats = StoreStats { import_id, ..Default::default() };
         tx.execute_batch(STAGING).map_err(err)?;
+        // Key order: each staging insert appends to the B-tree.
+        let refs: Vec<String> = rows.iter().map(|d| d.rep.key()).collect();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (x, y) = (&rows[a], &rows[b]);
+            (x.deal_id.as_str(), x.event().as_str(), refs[a].as_str()).cmp(&(
+                y.deal_id.as_str(),
+                y.event().as_str(),
+                refs[b].as_str(),
+            ))
+        });
         let mut months = std::collections::BTreeSet::new();
         {
-            let mut stage = tx
-                .prepare(
-                    "INSERT INTO temp.deal_stage (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team,
-                        close_date, amount, units, rating, paperwork_complete, paperwork_errors, share, sheet, excel_row)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                )
-                .map_err(err)?;
-            let dec = |x: Option<Decimal>| x.map(|x| x.normalize().to_string());
-            for d in rows {
+            let mut stage = tx.prepare_cached(STAGE_ROW).map_err(err)?;
+            // Decimals and dates are written into reused buffers, not a String per value.
+            let mut bufs: [String; 5] = Default::default();
+            fn dec(buf: &mut String, x: Option<Decimal>) -> Option<&str> {
+                use std::fmt::Write as _;
+                buf.clear();
+                let _ = write!(buf, "{}", x?.normalize());
+                Some(buf.as_str())
+            }
+            for &i in &order {
+                let d = &rows[i];
                 if let Some(c) = d.close_date {
                     months.insert(Period::of(c));
                 }
-                stage
-                    .execute(params![
-                        d.deal_id,
-                        d.event().as_str(),
-                        d.rep.key(),
-                        d.stage,
-                        d.class.as_str(),
-                        d.rep.id,
-                        d.rep.email,
-                        d.rep.name,
-                        d.team,
-                        d.close_date.map(|x| x.to_string()),
-                        dec(d.amount),
-                        dec(d.units),
-                        dec(d.rating),
-                        d.paperwork_complete,
-                        d.paperwork_errors,
-                        d.share.normalize().to_string(),
-                        d.origin.sheet,
-                        d.origin.row
-                    ])
-                    .map_err(err)?;
+                let [date, amount, units, rating, share] = &mut bufs;
+                let date = d.close_date.map(|c| {
+                    use std::fmt::Write as _;
+                    date.clear();
+                    let _ = write!(date, "{c}");
+                    date.as_str()
+                });
+                let share = dec(share, Some(d.share)).unwrap_or("1");
+                let values: [&dyn rusqlite::ToSql; 18] = [
+                    &d.deal_id,
+                    &d.event().as_str(),
+                    &refs[i],
+                    &d.stage,
+                    &d.class.as_str(),
+                    &d.rep.id,
+                    &d.rep.email,
+                    &d.rep.name,
+                    &d.team,
+                    &date,
+                    &dec(amount, d.amount),
+                    &dec(units, d.units),
+                    &dec(rating, d.rating),
+                    &d.paperwork_complete,
+                    &d.paperwork_errors,
+                    &share,
+                    &d.origin.sheet,
+                    &d.origin.row,
+                ];
+                stage.execute(&values[..]).map_err(err)?;
             }
-            let mut month_rows =
-                tx.prepare("INSERT OR IGNORE INTO import_months (import_id, month) VALUES (?1, ?2)").map_err(err)?;
+            let mut month_rows = tx.prepare_cached(MONTH).map_err(err)?;
             for m in &months {
                 month_rows.execute(params![import_id, m.to_string()]).map_err(err)?;
             }
         }
+        drop(refs);
         // A later export supersedes; an earlier one imported afterwards does not.
-        let this_export = meta.exported_at.to_rfc3339();
-        tx.execute(DECIDE, params![this_export]).map_err(err)?;
+        tx.execute(GROUPS, params![meta.exported_at.to_rfc3339()]).map_err(err)?;
         {
-            let mut counts = tx.prepare("SELECT status, SUM(n) FROM temp.deal_groups GROUP BY status").map_err(err)?;
+            let mut counts = tx.prepare(COUNTS).map_err(err)?;
             let counts = counts
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
                 .map_err(err)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(err)?;
+            let mut decided = 0;
             for (status, n) in counts {
                 let n = usize::try_from(n).unwrap_or(0);
+                decided += n;
                 match status.as_str() {
-                    "new" => stats.inserted += n,
                     "older" => stats.older += n,
                     "same" => stats.unchanged += n,
                     _ => stats.superseded += n,
                 }
             }
+            // The rest of the file's rows are new deal events.
+            stats.inserted = rows.len() - decided;
         }
-        tx.execute(
-            "INSERT INTO deal_history SELECT d.*, ?1 FROM deals d
-             JOIN temp.deal_groups g ON g.deal_id = d.deal_id AND g.event = d.event WHERE g.status = 'changed'",
-            params![import_id],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "DELETE FROM deals WHERE (deal_id, event) IN (SELECT deal_id, event FROM temp.deal_groups WHERE status = 'changed')",
-            [],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "INSERT INTO deals (deal_id, event, rep_ref, stage, class, rep_id, rep_email, rep_name, team, close_date,
-                amount, units, rating, paperwork_complete, paperwork_errors, share, import_id, sheet, excel_row)
-             SELECT s.deal_id, s.event, s.rep_ref, s.stage, s.class, s.rep_id, s.rep_email, s.rep_name, s.team, s.close_date,
-                s.amount, s.units, s.rating, s.paperwork_complete, s.paperwork_errors, s.share, ?1, s.sheet, s.excel_row
-             FROM temp.deal_stage s JOIN temp.deal_groups g ON g.deal_id = s.deal_id AND g.event = s.event
-             WHERE g.status IN ('new', 'changed') ORDER BY s.deal_id, s.event, s.rep_ref",
-            params![import_id],
-        )
-        .map_err(err)?;
+        tx.execute(TO_HISTORY, params![import_id]).map_err(err)?;
+        tx.execute(DROP_CHANGED, []).map_err(err)?;
+        tx.execute(STORE, params![import_id]).map_err(err)?;
         // Emptied before the commit: the staging rows hold no memory between files.
-        tx.execute_batch("DELETE FROM temp.deal_stage; DELETE FROM temp.deal_groups;").map_err(err)?;
+        tx.execute_batch(EMPTY).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(stats)
     }
@@ -406,48 +488,6 @@ impl Store {
         Ok(rows)
     }
 }
-
-/// The staging tables of [`Store::import_deals`] (temporary: in memory, never in the
-/// state file), emptied for each file. `deal_stage` holds a deals file's rows as they
-/// will be stored (the key's uniqueness checked as `deals` checks it); `deal_groups`
-/// each deal event's fate.
-const STAGING: &str = "
-CREATE TEMP TABLE IF NOT EXISTS deal_stage (
-    deal_id TEXT NOT NULL, event TEXT NOT NULL, rep_ref TEXT NOT NULL, stage TEXT NOT NULL, class TEXT NOT NULL,
-    rep_id TEXT, rep_email TEXT, rep_name TEXT, team TEXT, close_date TEXT, amount TEXT, units TEXT, rating TEXT,
-    paperwork_complete INTEGER, paperwork_errors INTEGER, share TEXT NOT NULL, sheet TEXT NOT NULL,
-    excel_row INTEGER NOT NULL,
-    PRIMARY KEY (deal_id, event, rep_ref)
-) WITHOUT ROWID;
-CREATE TEMP TABLE IF NOT EXISTS deal_groups (
-    deal_id TEXT NOT NULL, event TEXT NOT NULL, n INTEGER NOT NULL, status TEXT NOT NULL,
-    PRIMARY KEY (deal_id, event)
-) WITHOUT ROWID;
-DELETE FROM temp.deal_stage;
-DELETE FROM temp.deal_groups;
-";
-
-/// Each staged deal event's fate, by [`Store::import_deals`]'s rules (`?1` = this file's
-/// export time, RFC 3339 UTC): `new` when nothing is stored for it; `older` when a stored
-/// row came from a file exported later; `same` when the stored rows are the file's rows
-/// (as many, each equal in every value but its sheet and row); else `changed`.
-const DECIDE: &str = "
-INSERT INTO temp.deal_groups (deal_id, event, n, status)
-SELECT deal_id, event, n,
-       CASE WHEN old_n = 0 THEN 'new' WHEN old_at > ?1 THEN 'older' WHEN old_n = n AND same_n = n THEN 'same' ELSE 'changed' END
-FROM (
-    SELECT s.deal_id, s.event, COUNT(*) AS n,
-        (SELECT COUNT(*) FROM main.deals d WHERE d.deal_id = s.deal_id AND d.event = s.event) AS old_n,
-        (SELECT MAX(i.exported_at) FROM main.deals d JOIN main.imports i ON i.id = d.import_id
-         WHERE d.deal_id = s.deal_id AND d.event = s.event) AS old_at,
-        SUM(EXISTS (SELECT 1 FROM main.deals d
-            WHERE d.deal_id = s.deal_id AND d.event = s.event AND d.rep_ref = s.rep_ref AND d.stage IS s.stage
-              AND d.class IS s.class AND d.rep_id IS s.rep_id AND d.rep_email IS s.rep_email AND d.rep_name IS s.rep_name
-              AND d.team IS s.team AND d.close_date IS s.close_date AND d.amount IS s.amount AND d.units IS s.units
-              AND d.rating IS s.rating AND d.paperwork_complete IS s.paperwork_complete
-              AND d.paperwork_errors IS s.paperwork_errors AND d.share IS s.share)) AS same_n
-    FROM temp.deal_stage s GROUP BY s.deal_id, s.event
-)";
 
 #[cfg(test)]
 mod tests {
