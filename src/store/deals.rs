@@ -151,6 +151,8 @@ impl Store {
             params![import_id],
         )
         .map_err(err)?;
+        // The months this file touched get their stored sums rebuilt (sums.rs).
+        Self::sums_after_import(&tx, &path, import_id)?;
         // Emptied before the commit: the staging rows hold no memory between files.
         tx.execute_batch("DELETE FROM temp.deal_stage; DELETE FROM temp.deal_groups;").map_err(err)?;
         tx.commit().map_err(err)?;

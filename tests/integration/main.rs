@@ -32,6 +32,7 @@ mod real_samples;
 mod robustness;
 mod roster_dated;
 mod sample_memos;
+mod sums;
 mod scripts;
 mod serve;
 mod smtp_server;
