@@ -27,8 +27,8 @@ pub use to_date::to_date;
 
 use crate::domain::{
     Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, Judged, MonthStandings,
-    NameOrder, PersonalBest, QuotaRow, RankedPeriod, RepMonthSums, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing,
-    TeamStanding, fold_name, team_key,
+    NameOrder, PersonalBest, QuotaRow, RankedPeriod, RepMonthSums, RepRef, RosterRep, RosterVersion, StageClass,
+    Standards, Standing, TeamStanding, fold_name, team_key,
 };
 use crate::domain::{Period, local_midnight_utc};
 

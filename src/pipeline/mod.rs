@@ -619,7 +619,8 @@ impl Loaded {
     pub fn keeping(store: &Store, latest: Period, keep: &[Period], settings: &metrics::Settings) -> Result<Loaded> {
         let earliest = Period::new(1900, 1).expect("a valid month");
         let stale: Vec<Period> = store.stale_sum_months()?.into_iter().filter(|m| *m <= latest).collect();
-        let mut read: Vec<Period> = keep.iter().copied().filter(|m| *m <= latest).chain(stale.iter().copied()).collect();
+        let mut read: Vec<Period> =
+            keep.iter().copied().filter(|m| *m <= latest).chain(stale.iter().copied()).collect();
         read.sort();
         read.dedup();
         let mut rows = Vec::new();
@@ -645,10 +646,8 @@ impl Loaded {
             .filter(|d| d.class == crate::domain::StageClass::Cancelled)
             .map(|d| d.deal_id.as_str())
             .collect();
-        let record = metrics::SaleRecord {
-            won: store.ids_with_sale(cancelled.iter())?,
-            first_month: store.first_deal_month()?,
-        };
+        let record =
+            metrics::SaleRecord { won: store.ids_with_sale(cancelled.iter())?, first_month: store.first_deal_month()? };
         let mut rollup = metrics::Rollup::from_sums(
             store.rep_month_sums(latest)?,
             store.first_deal_month_through(latest)?,

@@ -205,8 +205,7 @@ fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
     for m in &months {
         let month = m.parse::<Period>().map_err(|_| corrupt("rep_month_sums_stale.month", m))?;
         let mut sums: std::collections::HashMap<(RepRef, bool), RepMonthSums> = std::collections::HashMap::new();
-        let mut rows =
-            read.query(params![month.first_day().to_string(), month.last_day().to_string()]).map_err(err)?;
+        let mut rows = read.query(params![month.first_day().to_string(), month.last_day().to_string()]).map_err(err)?;
         fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
             Ok(r.get_ref(i)?.as_str_or_null()?)
         }
@@ -225,7 +224,11 @@ fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
                     deal_id: r.get(0).map_err(err)?,
                     stage: r.get(1).map_err(err)?,
                     class,
-                    rep: RepRef { id: r.get(3).map_err(err)?, email: r.get(4).map_err(err)?, name: r.get(5).map_err(err)? },
+                    rep: RepRef {
+                        id: r.get(3).map_err(err)?,
+                        email: r.get(4).map_err(err)?,
+                        name: r.get(5).map_err(err)?,
+                    },
                     team: r.get(6).map_err(err)?,
                     close_date,
                     amount: decimal(r, 8, "deals.amount")?,

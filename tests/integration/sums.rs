@@ -188,7 +188,8 @@ fn stored_sums_follow_every_correction_and_equal_a_recomputation_from_the_deal_e
     put_at(&env, "deals-0.csv", &format!("{HEADER}{LATE}"), "2026-04-06T15:00:00Z");
     import(&env, "2026-04-10T16:00:00Z");
     let after = stored_sums(&env);
-    let other_months = |rows: &[String]| -> Vec<String> { rows.iter().filter(|r| !r.starts_with("2026-03")).cloned().collect() };
+    let other_months =
+        |rows: &[String]| -> Vec<String> { rows.iter().filter(|r| !r.starts_with("2026-03")).cloned().collect() };
     assert_eq!(other_months(&after), other_months(&before), "January and February are untouched");
     assert_ne!(after, before);
     let s = standings(&env);
@@ -225,8 +226,10 @@ fn a_store_written_before_the_sums_gets_them_at_its_first_write_and_is_read_righ
     // Cy's March: A6 won 600 (sale on record) and C7's cancellation, whose sale is now on
     // record too: one row, 600 − 700 = −100.
     assert!(
-        built.iter().any(|r| r.starts_with("2026-03 RepRef { id: None, email: Some(\"cy@example.com\"), name: None } true")
-            && r.contains("revenue: -100,")),
+        built
+            .iter()
+            .any(|r| r.starts_with("2026-03 RepRef { id: None, email: Some(\"cy@example.com\"), name: None } true")
+                && r.contains("revenue: -100,")),
         "{built:#?}"
     );
     let json = |env: &Env| {
