@@ -16,12 +16,14 @@ use unicode_normalization::char::is_combining_mark;
 mod fiscal;
 mod key;
 mod order;
+mod sums;
 pub use fiscal::{FiscalCalendar, FyNamedBy, ToDate};
 pub use key::{
     CorrectedFigure, IdempotencyKey, KeyDigest, KeyJob, KeyKind, KeyRecipient, LegacyRepChanges, correction_digest,
     legacy_team_correction_digest, team_correction_digest,
 };
 pub use order::NameOrder;
+pub use sums::{RepMonthSums, credit, event_name};
 
 /// An amount of money in the org's currency, as an exact decimal of currency units
 /// (dollars, euros — not cents). Negative amounts are valid (cancellations).

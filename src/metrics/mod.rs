@@ -27,8 +27,8 @@ pub use to_date::to_date;
 
 use crate::domain::{
     Attention, BestKind, Board, BoardEntry, BoardKind, Celebrations, DealRow, Flags, IsoWeek, Judged, MonthStandings,
-    NameOrder, PersonalBest, QuotaRow, RankedPeriod, RepRef, RosterRep, RosterVersion, StageClass, Standards, Standing,
-    TeamStanding, fold_name, team_key,
+    NameOrder, PersonalBest, QuotaRow, RankedPeriod, RepMonthSums, RepRef, RosterRep, RosterVersion, StageClass,
+    Standards, Standing, TeamStanding, fold_name, team_key,
 };
 use crate::domain::{Period, local_midnight_utc};
 
@@ -134,7 +134,8 @@ impl<'a> Input<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SaleRecord {
     /// Deal IDs with a won row on record, in any export and any month (the store may
-    /// leave out IDs that have no cancellation: only cancelled IDs are looked up).
+    /// leave out IDs that have no cancellation among the rows given with it: only those
+    /// are looked up; the stored sums already hold the answer for the other months).
     pub won: HashSet<String>,
     /// The month of the earliest stored deal row, any stage: where the history starts.
     pub first_month: Option<Period>,
@@ -201,15 +202,24 @@ pub fn cancellation_rule(d: &DealRow, record: &SaleRecord, settings: &Settings) 
         return Some(CancellationRule::MayPredateHistory { first });
     };
     let first = record.first_month.map_or(month, |f| f.min(month));
-    let mut earliest_sale = month;
-    for _ in 0..settings.cancellation_lookback_months {
-        earliest_sale = earliest_sale.prev();
-    }
-    Some(if earliest_sale < first {
+    Some(if no_sale_counts(month, record, settings) {
         CancellationRule::MayPredateHistory { first }
     } else {
         CancellationRule::NotOnRecord { first }
     })
+}
+
+/// Whether a cancellation in `month` whose sale is not on record subtracts: when `month`
+/// minus `settings.cancellation_lookback_months` falls before the history's first month
+/// (`record.first_month`, or `month` itself when nothing is stored) — the same for every
+/// such cancellation of the month ([`cancellation_rule`]).
+pub fn no_sale_counts(month: Period, record: &SaleRecord, settings: &Settings) -> bool {
+    let first = record.first_month.map_or(month, |f| f.min(month));
+    let mut earliest_sale = month;
+    for _ in 0..settings.cancellation_lookback_months {
+        earliest_sale = earliest_sale.prev();
+    }
+    earliest_sale < first
 }
 
 /// Whether row `d` adds to (or subtracts from) its rep's figures: won and cancelled rows
@@ -250,25 +260,48 @@ impl Rollup {
             return;
         }
         let month = self.months.entry(m).or_default();
-        let t = match month.get_mut(&d.rep) {
-            Some(t) => t,
-            None => month.entry(d.rep.clone()).or_default(),
-        };
-        t.through = t.through.max(Some(date));
-        let event = d.event().as_str();
-        let later = d.team.is_some()
-            && t.team_at
-                .as_ref()
-                .is_none_or(|(at, id, ev)| (date, d.deal_id.as_str(), event) > (*at, id.as_str(), *ev));
-        if later {
-            t.team_at = Some((date, d.deal_id.clone(), event));
-            t.add(d);
-        } else {
-            // No team on this row, or an earlier row than the one that set it: keep it.
-            let team = t.export_team.take();
-            t.add(d);
-            t.export_team = team;
+        match month.get_mut(&d.rep) {
+            Some(t) => t.add_row(d),
+            None => month.entry(d.rep.clone()).or_default().add_row(d),
         }
+    }
+
+    /// The rollup made from stored sums (the store's `rep_month_sums`, issue 19) instead
+    /// of rows: each entry is (month, rep as exported, whether its rows are won rows and
+    /// cancellations whose sale is on record, their sums). An entry of cancellations
+    /// whose sale is not on record is added only where [`no_sale_counts`] says such a
+    /// cancellation counts in its month. `first` is the month of the earliest stored row
+    /// with a close date, any stage ([`Rollup::first_month`]); `record` gives where the
+    /// history starts. Equal to [`Rollup::of`] over the rows the sums were made of.
+    pub fn from_sums(
+        sums: impl IntoIterator<Item = (Period, RepRef, bool, RepMonthSums)>,
+        first: Option<Period>,
+        record: &SaleRecord,
+        settings: &Settings,
+    ) -> Rollup {
+        let mut r = Rollup { months: HashMap::new(), first };
+        for (m, rep, on_record, s) in sums {
+            if !on_record && !no_sale_counts(m, record, settings) {
+                continue;
+            }
+            r.months.entry(m).or_default().entry(rep).or_default().merge(&s);
+        }
+        r
+    }
+
+    /// Adds `other`'s months (made from rows of months this rollup does not hold, e.g.
+    /// months whose stored sums are not built yet) and its first month.
+    pub fn absorb(&mut self, other: Rollup) {
+        for (m, reps) in other.months {
+            let month = self.months.entry(m).or_default();
+            for (rep, t) in reps {
+                month.entry(rep).or_default().merge(&t);
+            }
+        }
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     /// The month of the earliest row with a close date, any stage.
@@ -380,101 +413,13 @@ impl<'a> Resolver<'a> {
     }
 }
 
-/// Running totals for one rep and month.
-#[derive(Debug, Default, Clone)]
-struct Tally {
-    revenue: Decimal,
-    units: Decimal,
-    won: u32,
-    cancelled: u32,
-    rating_sum: Decimal,
-    rating_n: u32,
-    paperwork_n: u32,
-    clean_n: u32,
-    errors: u32,
-    export_team: Option<String>,
-    /// Stored-order key (close date, deal id, event) of the row that set `export_team`:
-    /// the team as exported is the one on the rep's last row in stored order.
-    team_at: Option<(NaiveDate, String, &'static str)>,
-    /// The latest close date summed.
-    through: Option<NaiveDate>,
-    /// Rows that are a summary export's monthly totals (not dated by day).
-    month_totals: u32,
-}
+/// Running totals for one rep and month ([`RepMonthSums`]).
+type Tally = RepMonthSums;
 
-impl Tally {
-    /// Adds another tally of the same rep and month (another spelling of the rep in the
-    /// export): sums, the later row's team, the later date.
-    fn merge(&mut self, o: &Tally) {
-        self.revenue += o.revenue;
-        self.units += o.units;
-        self.won += o.won;
-        self.cancelled += o.cancelled;
-        self.rating_sum += o.rating_sum;
-        self.rating_n += o.rating_n;
-        self.paperwork_n += o.paperwork_n;
-        self.clean_n += o.clean_n;
-        self.errors += o.errors;
-        if o.team_at > self.team_at {
-            self.export_team.clone_from(&o.export_team);
-            self.team_at.clone_from(&o.team_at);
-        }
-        self.through = self.through.max(o.through);
-        self.month_totals += o.month_totals;
-    }
-
-    /// Adds one deal event, credited by the row's share: won adds its amount and units
-    /// as exported, cancelled subtracts its absolute amount and units (exports differ on
-    /// the sign they give cancellations), ignored adds nothing. Ratings and paperwork
-    /// count per won deal row.
-    fn add(&mut self, d: &DealRow) {
-        let Some((amount, units)) = credit(d) else { return };
-        match d.class {
-            StageClass::Won => {
-                self.revenue += amount;
-                self.units += units;
-                self.won += 1;
-                if let Some(r) = d.rating {
-                    self.rating_sum += r;
-                    self.rating_n += 1;
-                }
-                if d.paperwork_complete.is_some() || d.paperwork_errors.is_some() {
-                    self.paperwork_n += 1;
-                    self.errors += d.paperwork_errors.unwrap_or(0);
-                    if d.paperwork_complete != Some(false) && d.paperwork_errors.unwrap_or(0) == 0 {
-                        self.clean_n += 1;
-                    }
-                }
-            }
-            StageClass::Cancelled => {
-                self.revenue += amount;
-                self.units += units;
-                self.cancelled += 1;
-            }
-            StageClass::Ignored => return,
-        }
-        if d.is_month_total() {
-            self.month_totals += 1;
-        }
-        if d.team.is_some() {
-            self.export_team.clone_from(&d.team);
-        }
-    }
-}
-
-/// What one deal row adds to its rep's revenue and units (docs/definitions.md: Credit):
-/// a won row adds amount × share and units × share as exported (a negative won amount,
-/// a credit, stays negative; a row without units counts 1); a cancelled row subtracts
-/// the absolute values (exports differ on the sign they give cancellations); an
-/// ignored row adds nothing (`None`).
+/// What one deal row adds to its rep's revenue and units: [`crate::domain::credit`]
+/// (docs/definitions.md: Revenue).
 pub fn credit(d: &DealRow) -> Option<(Decimal, Decimal)> {
-    let amount = d.amount.unwrap_or_default() * d.share;
-    let units = d.units.unwrap_or(Decimal::ONE) * d.share;
-    match d.class {
-        StageClass::Won => Some((amount, units)),
-        StageClass::Cancelled => Some((-amount.abs(), -units.abs())),
-        StageClass::Ignored => None,
-    }
+    crate::domain::credit(d)
 }
 
 /// The won and cancelled rows of `period` credited to the rep with identity `rep_key`,

@@ -701,7 +701,7 @@ fn cancellation_warnings(
     }
     // The sales on record for this file's cancellations only: one seek per cancelled
     // Deal ID, not a scan of every stored cancellation (the incremental import stays
-    // set by the new file). The same answer for these rows as `super::sale_record`.
+    // set by the new file). The same answer for these rows as `Loaded::keeping` gives.
     let cancelled: BTreeSet<&str> =
         rows.iter().filter(|d| d.class == crate::domain::StageClass::Cancelled).map(|d| d.deal_id.as_str()).collect();
     let record = metrics::SaleRecord { won: store.ids_with_sale(&cancelled)?, first_month: store.first_deal_month()? };

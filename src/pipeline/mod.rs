@@ -634,16 +634,11 @@ pub fn standings(
     Ok(periods.iter().map(|p| metrics::month_standings(*p, &input, settings, now)).collect())
 }
 
-/// What the store holds that decides whether a cancellation counts (issue 15.4): the
-/// cancelled Deal IDs whose sale is on record, and the first month of the history.
-pub(crate) fn sale_record(store: &Store) -> Result<metrics::SaleRecord> {
-    Ok(metrics::SaleRecord { won: store.cancelled_ids_with_sale()?, first_month: store.first_deal_month()? })
-}
-
 /// Everything stored that [`metrics`] reads, loaded once for several computations: the
-/// roster versions, quotas and export times whole; the deal history streamed into a
-/// [`metrics::Rollup`] (sums per month and rep, so memory does not grow with the rows
-/// stored); and the rows of the latest month only, for month to date and row lists.
+/// roster versions, quotas and export times whole; the deal history as a
+/// [`metrics::Rollup`] made from the sums stored per month and rep (so neither memory nor
+/// time grows with the rows stored); and the rows of the kept months only, for month to
+/// date and row lists.
 pub struct Loaded {
     roster: Vec<crate::domain::RosterVersion>,
     rows: Vec<crate::domain::DealRow>,
@@ -660,25 +655,54 @@ impl Loaded {
         Loaded::keeping(store, latest, &[latest], settings)
     }
 
-    /// Loads every month up to `latest` (inclusive) in one pass over the deal events,
-    /// keeping the rows of each month in `keep` row by row (for month to date and row
-    /// lists; the metrics filter them by month). Several jobs' months in one load: see
+    /// Loads every month up to `latest` (inclusive), keeping the rows of each month in
+    /// `keep` row by row (for month to date and row lists; the metrics filter them by
+    /// month). The full months come from the sums the import stored per month and rep
+    /// (`Store::rep_month_sums`, issue 19), not from the rows: only the kept months'
+    /// rows are read, each month by a range scan of the close-date index, and the rows
+    /// of any month whose sums are not built yet (a store an older quotad wrote, opened
+    /// read-only since) are summed here. Several jobs' months in one load: see
     /// [`Figures`].
     pub fn keeping(store: &Store, latest: Period, keep: &[Period], settings: &metrics::Settings) -> Result<Loaded> {
         let earliest = Period::new(1900, 1).expect("a valid month");
-        let mut rollup = metrics::Rollup::default();
+        let stale: Vec<Period> = store.stale_sum_months()?.into_iter().filter(|m| *m <= latest).collect();
+        let mut read: Vec<Period> =
+            keep.iter().copied().filter(|m| *m <= latest).chain(stale.iter().copied()).collect();
+        read.sort();
+        read.dedup();
         let mut rows = Vec::new();
+        let mut stale_rows = Vec::new();
+        for m in &read {
+            let kept = keep.contains(m);
+            let is_stale = stale.contains(m);
+            store.for_each_deal(*m, *m, true, |d| {
+                if is_stale {
+                    stale_rows.push(d.clone());
+                }
+                if kept {
+                    rows.push(d);
+                }
+            })?;
+        }
         // Whether each cancellation counts is decided against the whole history on record
-        // (its sale may be in any month, even after `latest`).
-        let record = sale_record(store)?;
-        // Table order: the rollup does not depend on it; the latest month's rows are
-        // put in stored order after.
-        store.for_each_deal(earliest, latest, false, |d| {
-            rollup.add(&d, &record, settings);
-            if d.close_date.is_some_and(|c| keep.contains(&Period::of(c))) {
-                rows.push(d);
-            }
-        })?;
+        // (its sale may be in any month, even after `latest`): looked up for the
+        // cancellations among the rows held; the stored sums hold the answer for the rest.
+        let cancelled: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .chain(&stale_rows)
+            .filter(|d| d.class == crate::domain::StageClass::Cancelled)
+            .map(|d| d.deal_id.as_str())
+            .collect();
+        let record =
+            metrics::SaleRecord { won: store.ids_with_sale(cancelled.iter())?, first_month: store.first_deal_month()? };
+        let mut rollup = metrics::Rollup::from_sums(
+            store.rep_month_sums(latest)?,
+            store.first_deal_month_through(latest)?,
+            &record,
+            settings,
+        );
+        rollup.absorb(metrics::Rollup::of(&stale_rows, &record, settings));
+        drop(stale_rows);
         rows.sort_by_cached_key(|d| (d.close_date, d.deal_id.clone(), d.event().as_str(), d.rep.key()));
         Ok(Loaded {
             roster: store.roster_versions()?,

@@ -233,6 +233,8 @@ impl Store {
         tx.execute(TO_HISTORY, params![import_id]).map_err(err)?;
         tx.execute(DROP_CHANGED, []).map_err(err)?;
         tx.execute(STORE, params![import_id]).map_err(err)?;
+        // The months this file touched get their stored sums rebuilt (sums.rs).
+        Self::sums_after_import(&tx, &path, import_id)?;
         // Emptied before the commit: the staging rows hold no memory between files.
         tx.execute_batch(EMPTY).map_err(err)?;
         tx.commit().map_err(err)?;

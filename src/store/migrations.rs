@@ -278,6 +278,42 @@ CREATE TABLE approval_requests (
 ALTER TABLE roster_versions ADD COLUMN effective_date TEXT;
 ALTER TABLE roster_versions ADD COLUMN leave_date TEXT;
 "#,
+    // sums: per month and rep as exported, the sums of the stored deal rows that history
+    // is computed from instead of every row (issue 19, "compute once"); see sums.rs.
+    r#"
+CREATE TABLE rep_month_sums (                 -- one row per month, rep as exported and sale_on_record
+    month          TEXT NOT NULL,             -- YYYY-MM: the rows' close-date month
+    rep_id         TEXT,                      -- the rep as the export named them (matched to the roster when read)
+    rep_email      TEXT,
+    rep_name       TEXT,
+    sale_on_record INTEGER NOT NULL,          -- 1: won rows and cancellations whose sale is on record; 0: cancellations whose sale is not
+    revenue        TEXT NOT NULL,             -- exact decimal, currency units: won amount x share minus cancelled |amount| x share
+    units          TEXT NOT NULL,             -- exact decimal, likewise (a row without units counts 1)
+    won            INTEGER NOT NULL,          -- won rows
+    cancelled      INTEGER NOT NULL,          -- cancelled rows
+    rating_sum     TEXT NOT NULL,             -- exact decimal: sum of the won rows' ratings
+    rating_n       INTEGER NOT NULL,          -- won rows with a rating
+    paperwork_n    INTEGER NOT NULL,          -- won rows reporting paperwork
+    clean_n        INTEGER NOT NULL,          -- of those, complete with zero errors
+    errors         INTEGER NOT NULL,          -- paperwork errors on won rows
+    month_totals   INTEGER NOT NULL,          -- rows that are a summary export's monthly totals
+    through        TEXT,                      -- YYYY-MM-DD: the latest close date summed
+    team           TEXT,                      -- the team on the rep's last row (stored order) that gives one
+    team_date      TEXT,                      -- that row's close date, Deal ID and event (sale | cancellation)
+    team_deal_id   TEXT,
+    team_event     TEXT
+);
+CREATE INDEX rep_month_sums_by_month ON rep_month_sums(month);
+CREATE TABLE rep_month_sums_stale (           -- months whose sums are to be (re)built
+    month TEXT NOT NULL PRIMARY KEY           -- YYYY-MM
+);
+-- Which versions an import replaced, found without a scan of the whole history.
+CREATE INDEX deal_history_by_import ON deal_history(superseded_by);
+-- A store written before this migration: every month with deals is built at the next
+-- read-write open.
+INSERT INTO rep_month_sums_stale (month)
+    SELECT DISTINCT substr(close_date, 1, 7) FROM deals WHERE close_date IS NOT NULL;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -11,7 +11,8 @@
 //! `import_months`), `quotas.rs`, `roster.rs` (`roster_versions` and the `roster`
 //! view), `outbox.rs`, `facts.rs` (`memo_facts`), `runs.rs` (`runs`, `daemon`),
 //! `approvals.rs` (`approvals`, `approval_messages`, `approval_requests`: messages held
-//! for approval) and `migrations.rs` (the schema). This file keeps the connection ([`Store::open`]),
+//! for approval), `sums.rs` (`rep_month_sums`: per month and rep, the deal sums history
+//! is computed from) and `migrations.rs` (the schema). This file keeps the connection ([`Store::open`]),
 //! [`StoreError`] and the helpers that read stored text back.
 
 use std::path::{Path, PathBuf};
@@ -30,12 +31,14 @@ mod outbox;
 mod quotas;
 mod roster;
 mod runs;
+mod sums;
 
 pub use approvals::{ApprovalRequest, ApprovalRow, ApprovalState, HeldMessage, Released};
 pub use deals::{DealKey, SupersededVersion};
 pub use imports::{ImportRecord, ImportReport, NewImport, StoreStats};
 pub use outbox::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, RecipientOutcome, RecipientRow};
 pub use runs::{RunRow, RunState};
+pub use sums::StoredSums;
 
 /// Store errors name the database file.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +122,10 @@ impl Store {
         )
         .map_err(err)?;
         migrations::apply(&mut conn).map_err(err)?;
-        Ok(Store { conn, path: path.into() })
+        let mut store = Store { conn, path: path.into() };
+        // A store written before `rep_month_sums` gets its sums here, once (sums.rs).
+        store.build_stale_sums()?;
+        Ok(store)
     }
 
     /// Opens the database at `path` for reading only, for the commands that only read

@@ -35,6 +35,7 @@ mod sample_memos;
 mod scripts;
 mod serve;
 mod smtp_server;
+mod sums;
 mod trust;
 mod trust_figures;
 mod weekly;

@@ -1,0 +1,287 @@
+//! Per month and rep, the sums of the stored deal rows (issue 19, "compute once"): the
+//! `rep_month_sums` table, which history (personal bests, streaks, trends, quarter and
+//! year to date) is computed from instead of every stored deal row, and
+//! `rep_month_sums_stale`, the months whose sums are to be (re)built.
+//!
+//! Kept per rep *as the export named them* (rep id, e-mail, name: matched to a roster
+//! rep when read, against the month's roster, so a back-dated roster change needs no
+//! rebuild), and split by whether the rows are won rows and cancellations whose sale is
+//! on record (`sale_on_record = 1`) or cancellations whose sale is not (0: whether they
+//! count depends only on their month and the history's first month, decided when read,
+//! `metrics::no_sale_counts`).
+//!
+//! Built by the import in its own transaction for exactly the months it touched: the
+//! months of the rows it added or replaced, of the versions it replaced (a correction can
+//! move a deal to another month or rep), and of the cancellations whose sale it added or
+//! took off the record. A store written before this table gets its sums built at its
+//! first read-write open ([`Store::open`]); until then a read-only reader finds those
+//! months stale ([`Store::stale_sum_months`]) and sums their rows itself.
+//!
+//! Money is summed in Rust ([`RepMonthSums`], exact decimal), never by SQLite's floating
+//! point `SUM`; the months' rows are read by a range scan of the close-date index.
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, params};
+use rust_decimal::Decimal;
+
+use super::{Result, Store, StoreError};
+use crate::domain::{DealRow, Period, RepMonthSums, RepRef, RowOrigin, StageClass, event_name};
+
+/// One stored sums row: (month, rep as exported, whether its rows are won rows and
+/// cancellations whose sale is on record, the sums).
+pub type StoredSums = (Period, RepRef, bool, RepMonthSums);
+
+impl Store {
+    /// The stored sums of every month up to `through` (inclusive) that is not stale,
+    /// in no particular order. See the module documentation for what a row holds.
+    pub fn rep_month_sums(&self, through: Period) -> Result<Vec<StoredSums>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT month, rep_id, rep_email, rep_name, sale_on_record, revenue, units, won, cancelled,
+                        rating_sum, rating_n, paperwork_n, clean_n, errors, month_totals, through,
+                        team, team_date, team_deal_id, team_event
+                 FROM rep_month_sums WHERE month <= ?1",
+            )
+            .map_err(self.err())?;
+        let mut rows = st.query(params![through.to_string()]).map_err(self.err())?;
+        let p = &self.path;
+        let sql = |source| StoreError::Sqlite { path: p.clone(), source };
+        let corrupt =
+            |what: &str, value: &str| StoreError::Corrupt { path: p.clone(), what: what.into(), value: value.into() };
+        let text = |r: &rusqlite::Row<'_>, i: usize| -> Result<Option<String>> { r.get(i).map_err(sql) };
+        let decimal = |r: &rusqlite::Row<'_>, i: usize, what: &str| -> Result<Decimal> {
+            let s: String = r.get(i).map_err(sql)?;
+            s.parse::<Decimal>().map_err(|_| corrupt(what, &s))
+        };
+        let date = |s: Option<String>, what: &str| -> Result<Option<NaiveDate>> {
+            s.map(|s| s.parse::<NaiveDate>().map_err(|_| corrupt(what, &s))).transpose()
+        };
+        let count = |r: &rusqlite::Row<'_>, i: usize| -> Result<u32> { r.get(i).map_err(sql) };
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql)? {
+            let month: String = r.get(0).map_err(sql)?;
+            let month = month.parse::<Period>().map_err(|_| corrupt("rep_month_sums.month", &month))?;
+            let rep = RepRef { id: text(r, 1)?, email: text(r, 2)?, name: text(r, 3)? };
+            let on_record: bool = r.get(4).map_err(sql)?;
+            let team_date = date(text(r, 17)?, "rep_month_sums.team_date")?;
+            let team_at = match (team_date, text(r, 18)?, text(r, 19)?) {
+                (Some(at), Some(id), Some(ev)) => {
+                    Some((at, id, event_name(&ev).ok_or_else(|| corrupt("rep_month_sums.team_event", &ev))?))
+                }
+                _ => None,
+            };
+            let sums = RepMonthSums {
+                revenue: decimal(r, 5, "rep_month_sums.revenue")?,
+                units: decimal(r, 6, "rep_month_sums.units")?,
+                won: count(r, 7)?,
+                cancelled: count(r, 8)?,
+                rating_sum: decimal(r, 9, "rep_month_sums.rating_sum")?,
+                rating_n: count(r, 10)?,
+                paperwork_n: count(r, 11)?,
+                clean_n: count(r, 12)?,
+                errors: count(r, 13)?,
+                month_totals: count(r, 14)?,
+                through: date(text(r, 15)?, "rep_month_sums.through")?,
+                export_team: text(r, 16)?,
+                team_at,
+            };
+            out.push((month, rep, on_record, sums));
+        }
+        Ok(out)
+    }
+
+    /// The months whose stored sums are not built yet (a store written before
+    /// `rep_month_sums`, opened read-only since), oldest first: their rows are to be
+    /// summed by the reader.
+    pub fn stale_sum_months(&self) -> Result<Vec<Period>> {
+        let mut st = self.conn.prepare("SELECT month FROM rep_month_sums_stale ORDER BY month").map_err(self.err())?;
+        let months: Vec<String> =
+            st.query_map([], |r| r.get(0)).map_err(self.err())?.collect::<rusqlite::Result<_>>().map_err(self.err())?;
+        months
+            .into_iter()
+            .map(|m| {
+                m.parse::<Period>().map_err(|_| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    what: "rep_month_sums_stale.month".into(),
+                    value: m,
+                })
+            })
+            .collect()
+    }
+
+    /// The month of the earliest stored deal row (any stage) closing on or before the
+    /// end of `through` (and not before 1900): where the history that month's standings
+    /// read starts. One seek along the close-date index.
+    pub fn first_deal_month_through(&self, through: Period) -> Result<Option<Period>> {
+        let d: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT MIN(close_date) FROM deals WHERE close_date >= '1900-01-01' AND close_date <= ?1",
+                params![through.last_day().to_string()],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        super::text_date(&self.path, "deals.close_date", d).map(|d| d.map(Period::of))
+    }
+
+    /// Builds the sums of the stale months, if any (a store written before
+    /// `rep_month_sums`: the migration marks every month with deals stale), in one
+    /// transaction. Called by [`Store::open`].
+    pub(super) fn build_stale_sums(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let any: bool =
+            self.conn.query_row("SELECT EXISTS (SELECT 1 FROM rep_month_sums_stale)", [], |r| r.get(0)).map_err(err)?;
+        if any {
+            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+            rebuild_stale(&tx, &path)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// After a deals file is stored (inside its transaction, with `temp.deal_stage` and
+    /// `temp.deal_groups` still holding its rows and the fate of each stored deal event it
+    /// repeats; an event absent from the groups is new): marks stale
+    /// the months it touched and rebuilds their sums. Touched: the months of the new and
+    /// changed deal events' rows, of the versions this import replaced (`deal_history`
+    /// rows superseded by `import_id`: a correction may move a deal to another month or
+    /// rep), and of the stored cancellations of every Deal ID whose sale event is new or
+    /// changed (its sale may have come onto the record, or left it).
+    pub(super) fn sums_after_import(tx: &Connection, path: &std::path::Path, import_id: i64) -> Result<()> {
+        let err = |source| StoreError::Sqlite { path: path.into(), source };
+        tx.execute(
+            "INSERT INTO rep_month_sums_stale (month)
+             SELECT DISTINCT t.month FROM (
+                 SELECT substr(s.close_date, 1, 7) AS month
+                   FROM temp.deal_stage s
+                  WHERE NOT EXISTS (SELECT 1 FROM temp.deal_groups g
+                                     WHERE g.deal_id = s.deal_id AND g.event = s.event AND g.status <> 'changed')
+                 UNION
+                 SELECT substr(h.close_date, 1, 7) FROM deal_history h WHERE h.superseded_by = ?1
+                 UNION
+                 SELECT substr(c.close_date, 1, 7)
+                   FROM (SELECT DISTINCT s.deal_id FROM temp.deal_stage s
+                          WHERE s.event = 'sale' AND NOT EXISTS (SELECT 1 FROM temp.deal_groups g
+                                WHERE g.deal_id = s.deal_id AND g.event = s.event AND g.status <> 'changed')) n
+                   JOIN deals c ON c.deal_id = n.deal_id AND c.event = 'cancellation'
+             ) t
+             WHERE t.month IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rep_month_sums_stale x WHERE x.month = t.month)",
+            params![import_id],
+        )
+        .map_err(err)?;
+        rebuild_stale(tx, path)
+    }
+}
+
+/// Rebuilds the sums of every month in `rep_month_sums_stale` from the stored deal rows
+/// (won and cancelled, in stored order), then empties it. Inside the caller's
+/// transaction.
+fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
+    let err = |source| StoreError::Sqlite { path: path.into(), source };
+    let corrupt =
+        |what: &str, value: &str| StoreError::Corrupt { path: path.into(), what: what.into(), value: value.into() };
+    let months: Vec<String> = {
+        let mut st = tx.prepare("SELECT month FROM rep_month_sums_stale ORDER BY month").map_err(err)?;
+        st.query_map([], |r| r.get(0)).map_err(err)?.collect::<rusqlite::Result<_>>().map_err(err)?
+    };
+    let mut read = tx
+        .prepare(
+            "SELECT d.deal_id, d.stage, d.class, d.rep_id, d.rep_email, d.rep_name, d.team, d.close_date, d.amount,
+                    d.units, d.rating, d.paperwork_complete, d.paperwork_errors, d.share,
+                    CASE WHEN d.class = 'won' THEN 1
+                         ELSE EXISTS (SELECT 1 FROM deals w WHERE w.deal_id = d.deal_id AND w.class = 'won') END
+             FROM deals d
+             WHERE d.close_date >= ?1 AND d.close_date <= ?2 AND d.class IN ('won', 'cancelled')
+             ORDER BY d.deal_id, d.event, d.rep_ref",
+        )
+        .map_err(err)?;
+    let mut delete = tx.prepare("DELETE FROM rep_month_sums WHERE month = ?1").map_err(err)?;
+    let mut insert = tx
+        .prepare(
+            "INSERT INTO rep_month_sums (month, rep_id, rep_email, rep_name, sale_on_record, revenue, units, won,
+                cancelled, rating_sum, rating_n, paperwork_n, clean_n, errors, month_totals, through,
+                team, team_date, team_deal_id, team_event)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        )
+        .map_err(err)?;
+    for m in &months {
+        let month = m.parse::<Period>().map_err(|_| corrupt("rep_month_sums_stale.month", m))?;
+        let mut sums: std::collections::HashMap<(RepRef, bool), RepMonthSums> = std::collections::HashMap::new();
+        let mut rows = read.query(params![month.first_day().to_string(), month.last_day().to_string()]).map_err(err)?;
+        fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+            Ok(r.get_ref(i)?.as_str_or_null()?)
+        }
+        let decimal = |r: &rusqlite::Row<'_>, i: usize, what: &str| -> Result<Option<Decimal>> {
+            text(r, i).map_err(err)?.map(|s| s.parse::<Decimal>().map_err(|_| corrupt(what, s))).transpose()
+        };
+        while let Some(r) = rows.next().map_err(err)? {
+            let class = text(r, 2).map_err(err)?.unwrap_or_default();
+            let class = StageClass::parse(class).ok_or_else(|| corrupt("deals.class", class))?;
+            let close_date = text(r, 7)
+                .map_err(err)?
+                .map(|s| s.parse::<NaiveDate>().map_err(|_| corrupt("deals.close_date", s)))
+                .transpose()?;
+            let d = (|| -> Result<DealRow> {
+                Ok(DealRow {
+                    deal_id: r.get(0).map_err(err)?,
+                    stage: r.get(1).map_err(err)?,
+                    class,
+                    rep: RepRef {
+                        id: r.get(3).map_err(err)?,
+                        email: r.get(4).map_err(err)?,
+                        name: r.get(5).map_err(err)?,
+                    },
+                    team: r.get(6).map_err(err)?,
+                    close_date,
+                    amount: decimal(r, 8, "deals.amount")?,
+                    units: decimal(r, 9, "deals.units")?,
+                    rating: decimal(r, 10, "deals.rating")?,
+                    paperwork_complete: r.get(11).map_err(err)?,
+                    paperwork_errors: r.get(12).map_err(err)?,
+                    share: decimal(r, 13, "deals.share")?.unwrap_or(Decimal::ONE),
+                    origin: RowOrigin::default(),
+                })
+            })()?;
+            let on_record: bool = r.get(14).map_err(err)?;
+            match sums.get_mut(&(d.rep.clone(), on_record)) {
+                Some(s) => s.add_row(&d),
+                None => sums.entry((d.rep.clone(), on_record)).or_default().add_row(&d),
+            }
+        }
+        delete.execute(params![m]).map_err(err)?;
+        for ((rep, on_record), s) in sums {
+            let (team_date, team_deal_id, team_event) = match &s.team_at {
+                Some((at, id, ev)) => (Some(at.to_string()), Some(id.as_str()), Some(*ev)),
+                None => (None, None, None),
+            };
+            insert
+                .execute(params![
+                    m,
+                    rep.id,
+                    rep.email,
+                    rep.name,
+                    on_record,
+                    s.revenue.to_string(),
+                    s.units.to_string(),
+                    s.won,
+                    s.cancelled,
+                    s.rating_sum.to_string(),
+                    s.rating_n,
+                    s.paperwork_n,
+                    s.clean_n,
+                    s.errors,
+                    s.month_totals,
+                    s.through.map(|t| t.to_string()),
+                    s.export_team,
+                    team_date,
+                    team_deal_id,
+                    team_event,
+                ])
+                .map_err(err)?;
+        }
+    }
+    tx.execute("DELETE FROM rep_month_sums_stale", []).map_err(err)?;
+    Ok(())
+}
