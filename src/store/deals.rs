@@ -297,47 +297,8 @@ impl Store {
             .map_err(self.err())?;
         let mut rows =
             st.query(params![from.first_day().to_string(), to.last_day().to_string()]).map_err(self.err())?;
-        let p = &self.path;
-        let sql = |source| StoreError::Sqlite { path: p.clone(), source };
-        let corrupt =
-            |what: &str, value: &str| StoreError::Corrupt { path: p.clone(), what: what.into(), value: value.into() };
-        // Text columns that become numbers or dates are parsed from SQLite's own buffer
-        // (no String per column and row): a 1M-row history is read once per job.
-        fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
-            Ok(r.get_ref(i)?.as_str_or_null()?)
-        }
-        let decimal = |r: &rusqlite::Row<'_>, i: usize, what: &str| -> Result<Option<Decimal>> {
-            text(r, i).map_err(sql)?.map(|s| s.parse::<Decimal>().map_err(|_| corrupt(what, s))).transpose()
-        };
-        while let Some(r) = rows.next().map_err(sql)? {
-            let class = text(r, 2).map_err(sql)?.unwrap_or_default();
-            let class = StageClass::parse(class).ok_or_else(|| corrupt("deals.class", class))?;
-            let close_date = text(r, 7)
-                .map_err(sql)?
-                .map(|s| s.parse::<NaiveDate>().map_err(|_| corrupt("deals.close_date", s)))
-                .transpose()?;
-            let (amount, units, rating) =
-                (decimal(r, 8, "deals.amount")?, decimal(r, 9, "deals.units")?, decimal(r, 10, "deals.rating")?);
-            let share = decimal(r, 15, "deals.share")?.unwrap_or(Decimal::ONE);
-            let row = (|| -> rusqlite::Result<_> {
-                Ok(DealRow {
-                    deal_id: r.get(0)?,
-                    stage: r.get(1)?,
-                    class,
-                    rep: RepRef { id: r.get(3)?, email: r.get(4)?, name: r.get(5)? },
-                    team: r.get(6)?,
-                    close_date,
-                    amount,
-                    units,
-                    rating,
-                    paperwork_complete: r.get(11)?,
-                    paperwork_errors: r.get(12)?,
-                    share,
-                    origin: RowOrigin { sheet: r.get(13)?, row: r.get(14)? },
-                })
-            })()
-            .map_err(sql)?;
-            f(row);
+        while let Some(r) = rows.next().map_err(self.err())? {
+            f(deal_row(r, &self.path)?);
         }
         Ok(())
     }
@@ -489,6 +450,52 @@ impl Store {
             .map_err(self.err())?;
         Ok(rows)
     }
+}
+
+/// One stored deal event from a row whose first 16 columns are, in order: deal_id, stage,
+/// class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
+/// paperwork_complete, paperwork_errors, sheet, excel_row, share (the order of
+/// [`Store::for_each_deal`]'s SELECT; [`Store::sums_after_import`] reads the same). Text
+/// columns that become numbers or dates are parsed from SQLite's own buffer (no String
+/// per column and row). A class, date or decimal that does not parse is
+/// [`StoreError::Corrupt`], naming the column and the raw value.
+pub(super) fn deal_row(r: &rusqlite::Row<'_>, path: &std::path::Path) -> Result<DealRow> {
+    let sql = |source| StoreError::Sqlite { path: path.into(), source };
+    let corrupt =
+        |what: &str, value: &str| StoreError::Corrupt { path: path.into(), what: what.into(), value: value.into() };
+    fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+        Ok(r.get_ref(i)?.as_str_or_null()?)
+    }
+    let decimal = |i: usize, what: &str| -> Result<Option<Decimal>> {
+        text(r, i).map_err(sql)?.map(|s| s.parse::<Decimal>().map_err(|_| corrupt(what, s))).transpose()
+    };
+    let class = text(r, 2).map_err(sql)?.unwrap_or_default();
+    let class = StageClass::parse(class).ok_or_else(|| corrupt("deals.class", class))?;
+    let close_date = text(r, 7)
+        .map_err(sql)?
+        .map(|s| s.parse::<NaiveDate>().map_err(|_| corrupt("deals.close_date", s)))
+        .transpose()?;
+    let (amount, units, rating) =
+        (decimal(8, "deals.amount")?, decimal(9, "deals.units")?, decimal(10, "deals.rating")?);
+    let share = decimal(15, "deals.share")?.unwrap_or(Decimal::ONE);
+    (|| -> rusqlite::Result<_> {
+        Ok(DealRow {
+            deal_id: r.get(0)?,
+            stage: r.get(1)?,
+            class,
+            rep: RepRef { id: r.get(3)?, email: r.get(4)?, name: r.get(5)? },
+            team: r.get(6)?,
+            close_date,
+            amount,
+            units,
+            rating,
+            paperwork_complete: r.get(11)?,
+            paperwork_errors: r.get(12)?,
+            share,
+            origin: RowOrigin { sheet: r.get(13)?, row: r.get(14)? },
+        })
+    })()
+    .map_err(sql)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use rusqlite::{Connection, params};
 use rust_decimal::Decimal;
 
 use super::{Result, Store, StoreError};
-use crate::domain::{DealRow, Period, RepMonthSums, RepRef, RowOrigin, StageClass, event_name};
+use crate::domain::{Period, RepMonthSums, RepRef, event_name};
 
 /// One stored sums row: (month, rep as exported, whether its rows are won rows and
 /// cancellations whose sale is on record, the sums).
@@ -189,7 +189,7 @@ fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
     let mut read = tx
         .prepare(
             "SELECT d.deal_id, d.stage, d.class, d.rep_id, d.rep_email, d.rep_name, d.team, d.close_date, d.amount,
-                    d.units, d.rating, d.paperwork_complete, d.paperwork_errors, d.share,
+                    d.units, d.rating, d.paperwork_complete, d.paperwork_errors, d.sheet, d.excel_row, d.share,
                     CASE WHEN d.class = 'won' THEN 1
                          ELSE EXISTS (SELECT 1 FROM deals w WHERE w.deal_id = d.deal_id AND w.class = 'won') END
              FROM deals d
@@ -210,45 +210,10 @@ fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
         let month = m.parse::<Period>().map_err(|_| corrupt("rep_month_sums_stale.month", m))?;
         let mut sums: std::collections::HashMap<(RepRef, bool), RepMonthSums> = std::collections::HashMap::new();
         let mut rows = read.query(params![month.first_day().to_string(), month.last_day().to_string()]).map_err(err)?;
-        fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
-            Ok(r.get_ref(i)?.as_str_or_null()?)
-        }
-        let decimal = |r: &rusqlite::Row<'_>, i: usize, what: &str| -> Result<Option<Decimal>> {
-            text(r, i).map_err(err)?.map(|s| s.parse::<Decimal>().map_err(|_| corrupt(what, s))).transpose()
-        };
         while let Some(r) = rows.next().map_err(err)? {
-            let class = text(r, 2).map_err(err)?.unwrap_or_default();
-            let class = StageClass::parse(class).ok_or_else(|| corrupt("deals.class", class))?;
-            let close_date = text(r, 7)
-                .map_err(err)?
-                .map(|s| s.parse::<NaiveDate>().map_err(|_| corrupt("deals.close_date", s)))
-                .transpose()?;
-            let d = (|| -> Result<DealRow> {
-                Ok(DealRow {
-                    deal_id: r.get(0).map_err(err)?,
-                    stage: r.get(1).map_err(err)?,
-                    class,
-                    rep: RepRef {
-                        id: r.get(3).map_err(err)?,
-                        email: r.get(4).map_err(err)?,
-                        name: r.get(5).map_err(err)?,
-                    },
-                    team: r.get(6).map_err(err)?,
-                    close_date,
-                    amount: decimal(r, 8, "deals.amount")?,
-                    units: decimal(r, 9, "deals.units")?,
-                    rating: decimal(r, 10, "deals.rating")?,
-                    paperwork_complete: r.get(11).map_err(err)?,
-                    paperwork_errors: r.get(12).map_err(err)?,
-                    share: decimal(r, 13, "deals.share")?.unwrap_or(Decimal::ONE),
-                    origin: RowOrigin::default(),
-                })
-            })()?;
-            let on_record: bool = r.get(14).map_err(err)?;
-            match sums.get_mut(&(d.rep.clone(), on_record)) {
-                Some(s) => s.add_row(&d),
-                None => sums.entry((d.rep.clone(), on_record)).or_default().add_row(&d),
-            }
+            let d = super::deals::deal_row(r, path)?;
+            let on_record: bool = r.get(16).map_err(err)?;
+            sums.entry((d.rep.clone(), on_record)).or_default().add_row(&d);
         }
         delete.execute(params![m]).map_err(err)?;
         for ((rep, on_record), s) in sums {

@@ -110,7 +110,7 @@ fn standings(env: &Env) -> Vec<MonthStandings> {
 }
 
 /// (rep id, team, revenue, won deals, cancellations) of every rep in `m`.
-fn reps(m: &MonthStandings) -> Vec<(String, String, String, u32, u32)> {
+fn reps(m: &MonthStandings) -> Vec<RepLine> {
     let mut out: Vec<_> = m
         .reps
         .iter()
@@ -128,7 +128,15 @@ fn reps(m: &MonthStandings) -> Vec<(String, String, String, u32, u32)> {
     out
 }
 
-fn rep(id: &str, team: &str, revenue: &str, won: u32, cancelled: u32) -> (String, String, String, u32, u32) {
+/// One rep's line on a month's board: rep id, team, revenue, won deals, cancellations.
+type RepLine = (String, String, String, u32, u32);
+
+/// Each month's rep rows (January, February, March), in `reps`' shape.
+fn boards(s: &[MonthStandings]) -> Vec<Vec<RepLine>> {
+    s.iter().map(reps).collect()
+}
+
+fn rep(id: &str, team: &str, revenue: &str, won: u32, cancelled: u32) -> RepLine {
     (id.into(), team.into(), revenue.into(), won, cancelled)
 }
 
@@ -152,34 +160,26 @@ fn stored_sums_follow_every_correction_and_equal_a_recomputation_from_the_deal_e
     put_at(&env, "deals-1.csv", &format!("{HEADER}{FIRST}"), "2026-04-04T15:00:00Z");
     import(&env, "2026-04-04T16:00:00Z");
     let s = standings(&env);
+    // March: C7 counts nowhere: no sale on record, and February is in the history.
     assert_eq!(
-        reps(&s[0]),
-        [rep("R1", "North", "1000", 1, 0), rep("R2", "North", "0", 0, 0), rep("R3", "South", "0", 0, 0)]
-    );
-    assert_eq!(
-        reps(&s[1]),
-        [rep("R1", "North", "5000", 2, 0), rep("R2", "North", "4000", 1, 0), rep("R3", "South", "0", 0, 0)]
-    );
-    // C7 counts nowhere: no sale on record, and February is in the history.
-    assert_eq!(
-        reps(&s[2]),
-        [rep("R1", "North", "0", 0, 0), rep("R2", "North", "500", 1, 0), rep("R3", "South", "600", 1, 0)]
+        boards(&s),
+        [
+            [rep("R1", "North", "1000", 1, 0), rep("R2", "North", "0", 0, 0), rep("R3", "South", "0", 0, 0)],
+            [rep("R1", "North", "5000", 2, 0), rep("R2", "North", "4000", 1, 0), rep("R3", "South", "0", 0, 0)],
+            [rep("R1", "North", "0", 0, 0), rep("R2", "North", "500", 1, 0), rep("R3", "South", "600", 1, 0)],
+        ]
     );
 
     put_at(&env, "deals-2.csv", &format!("{HEADER}{SECOND}"), "2026-04-09T15:00:00Z");
     import(&env, "2026-04-09T16:00:00Z");
     let s = standings(&env);
     assert_eq!(
-        reps(&s[0]),
-        [rep("R1", "North", "1500", 1, 0), rep("R2", "North", "0", 0, 0), rep("R3", "South", "700", 1, 0)]
-    );
-    assert_eq!(
-        reps(&s[1]),
-        [rep("R1", "North", "0", 0, 0), rep("R2", "North", "0", 0, 0), rep("R3", "South", "4000", 1, 0)]
-    );
-    assert_eq!(
-        reps(&s[2]),
-        [rep("R1", "North", "2000", 1, 0), rep("R2", "North", "500", 1, 0), rep("R3", "South", "-100", 1, 1)]
+        boards(&s),
+        [
+            [rep("R1", "North", "1500", 1, 0), rep("R2", "North", "0", 0, 0), rep("R3", "South", "700", 1, 0)],
+            [rep("R1", "North", "0", 0, 0), rep("R2", "North", "0", 0, 0), rep("R3", "South", "4000", 1, 0)],
+            [rep("R1", "North", "2000", 1, 0), rep("R2", "North", "500", 1, 0), rep("R3", "South", "-100", 1, 1)],
+        ]
     );
 
     // An export older than the stored A1 but newer than the stored A6, imported late:
