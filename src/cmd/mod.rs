@@ -90,6 +90,14 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
 }
 
 /// A path as the user should see it: relative to the current folder when inside it.
+/// [`shown`] for the state database: its file, or its PostgreSQL URL as configured.
+fn shown_state(state: &crate::config::StateLocation) -> String {
+    match state.sqlite() {
+        Some(p) => shown(p),
+        None => state.display().into_owned(),
+    }
+}
+
 fn shown(p: &Path) -> String {
     let cwd = std::env::current_dir().ok();
     let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());

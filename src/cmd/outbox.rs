@@ -3,7 +3,7 @@
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use super::shown;
+use super::{shown, shown_state};
 use crate::cli::{OutboxAction, StateArg};
 use crate::config::Config;
 use crate::pipeline::{self, OutboxLine, OutboxState, OutboxStatus};
@@ -33,7 +33,7 @@ fn ago(d: chrono::Duration) -> String {
 /// The outbox part of `quotad status`: counts per state, the oldest message not yet
 /// sent, dead letters. Exit status 0 (it only reports).
 pub fn status(cfg: &Config, s: &OutboxStatus, now: DateTime<Utc>) -> i32 {
-    say!("Outbox in {}; delivery through {}", shown(&cfg.paths.state), transport_label(cfg));
+    say!("Outbox in {}; delivery through {}", shown_state(&cfg.paths.state), transport_label(cfg));
     let line: Vec<String> = s.counts.iter().map(|(state, n)| format!("{n} {state}")).collect();
     say!("  {}", line.join(", "));
     if s.chat_counts.iter().any(|(_, n)| *n > 0) {

@@ -42,7 +42,7 @@ use std::time::{Duration as StdDuration, Instant, SystemTime};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use super::shown;
+use super::{shown, shown_state};
 use crate::config::Config;
 use crate::pipeline::{self, CalendarStatus, FileStatus, RanAt, Stop};
 use crate::schedule::{Clock, JobKind, Listed, OffsetClock, Settler, SystemClock, local_and_utc};
@@ -86,7 +86,7 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
     say!(
         "quotad serve: pid {}, state {}, inbox {}, time zone {}, clock {}",
         std::process::id(),
-        shown(&cfg.paths.state),
+        shown_state(&cfg.paths.state),
         shown(&cfg.paths.inbox),
         cal.tz,
         match start {

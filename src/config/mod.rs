@@ -37,7 +37,7 @@ use toml::Spanned;
 
 pub use approval::{ApprovalSettings, AtDeadline};
 pub use channels::{Channel, ChannelJob};
-pub use org::{AfterImport, Org, Paths};
+pub use org::{AfterImport, Org, Paths, StateLocation};
 pub use schedule::QuotaMemoSettings;
 pub use web::WebSettings;
 pub use weekly::{FullTo, WeeklyRankingSettings};
@@ -154,7 +154,7 @@ impl Config {
         // the split), so a file with several mistakes reports the same one first.
         let mut org = org::org(&raw.org, &err)?;
         let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
-        let paths = org::paths(&raw.paths, &abs);
+        let paths = org::paths(&raw.paths, &abs, &err)?;
         org::language(&raw.org, &mut org, &paths, &err)?;
         let (mut ingest, max_rejected_fraction) =
             sources::ingest_settings(&raw.ingest, &raw.stages, org.time_zone, &err)?;
@@ -220,11 +220,35 @@ from = "Sales Ops <ops@example.com>"
     }
 
     #[test]
+    fn paths_state_is_a_file_or_a_postgres_url_without_password() {
+        let with = |state: &str| parse(&format!("{MINIMAL}\n[paths]\nstate = \"{state}\"\n"));
+        assert_eq!(
+            with("db/q.sqlite").unwrap().paths.state,
+            StateLocation::Sqlite(PathBuf::from("/srv/quotad/db/q.sqlite"))
+        );
+        for url in
+            ["postgres://quotad@db.internal/quotad", "postgresql://quotad@db.internal:5433/quotad?sslmode=disable"]
+        {
+            assert_eq!(with(url).unwrap().paths.state, StateLocation::Postgres(url.into()));
+        }
+        for url in
+            ["postgres://quotad:s3cret@db.internal/quotad", "postgres://quotad@db.internal/quotad?password=s3cret"]
+        {
+            let e = with(url).unwrap_err();
+            assert_eq!(e.line, Some(18), "{e}"); // the `state = ` line
+            assert!(e.message.starts_with("paths.state: the PostgreSQL URL holds a password"), "{e}");
+            assert!(e.message.contains("PGPASSWORD"), "{e}");
+        }
+        let e = with("postgres:///quotad").unwrap_err();
+        assert!(e.message.starts_with("paths.state: the PostgreSQL URL 'postgres:///quotad' names no host"), "{e}");
+    }
+
+    #[test]
     fn minimal_config_gets_documented_defaults() {
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.org.time_zone, chrono_tz::America::Chicago);
         assert_eq!(c.paths.inbox, PathBuf::from("/srv/quotad/inbox"));
-        assert_eq!(c.paths.state, PathBuf::from("/srv/quotad/quotad.sqlite"));
+        assert_eq!(c.paths.state, StateLocation::Sqlite(PathBuf::from("/srv/quotad/quotad.sqlite")));
         assert_eq!(c.paths.after_import, AfterImport::Move);
         assert_eq!(c.ingest.date_order, DateOrder::MonthFirst);
         assert_eq!(c.ingest.stage_class("closed won"), Some(StageClass::Won));

@@ -25,6 +25,67 @@ pub enum AfterImport {
     Keep,
 }
 
+/// Where the state lives (config `paths.state`): an SQLite file (the embedded default)
+/// or a PostgreSQL database, for several instances sharing one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateLocation {
+    /// An SQLite file, absolute (resolved against the config file's folder).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, `postgres://` or `postgresql://`, exactly as
+    /// configured. It never holds a password: libpq's `PGPASSWORD` gives that.
+    Postgres(String),
+}
+
+impl StateLocation {
+    /// The SQLite file, or `None` for PostgreSQL.
+    pub fn sqlite(&self) -> Option<&Path> {
+        match self {
+            StateLocation::Sqlite(p) => Some(p),
+            StateLocation::Postgres(_) => None,
+        }
+    }
+
+    /// For messages: the file's path, or the URL (which holds no password).
+    pub fn display(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            StateLocation::Sqlite(p) => p.to_string_lossy(),
+            StateLocation::Postgres(url) => url.as_str().into(),
+        }
+    }
+
+    /// Parses `paths.state`: a URL starting `postgres://` or `postgresql://` is
+    /// PostgreSQL, anything else a file path resolved by `abs`.
+    ///
+    /// Errors (the message names `paths.state`): a URL holding a password (it comes
+    /// from the environment, `PGPASSWORD`, never from quotad.toml); a URL without a
+    /// host.
+    pub fn parse(text: &str, abs: &dyn Fn(&Path) -> PathBuf) -> Result<StateLocation, String> {
+        let lower = text.to_ascii_lowercase();
+        let Some(rest) =
+            ["postgres://", "postgresql://"].iter().find_map(|p| lower.starts_with(p).then(|| &text[p.len()..]))
+        else {
+            return Ok(StateLocation::Sqlite(abs(Path::new(text))));
+        };
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && userinfo.contains(':')
+        {
+            return Err("paths.state: the PostgreSQL URL holds a password; quotad.toml never holds secrets: remove it from the URL and set the environment variable PGPASSWORD (libpq's) for quotad instead".into());
+        }
+        let query = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
+        if query.split('&').any(|kv| kv.to_ascii_lowercase().starts_with("password=")) {
+            return Err("paths.state: the PostgreSQL URL holds a password (password=); quotad.toml never holds secrets: remove it and set the environment variable PGPASSWORD (libpq's) for quotad instead".into());
+        }
+        let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+        if host.is_empty() && !query.split('&').any(|kv| kv.to_ascii_lowercase().starts_with("host=")) {
+            return Err(format!(
+                "paths.state: the PostgreSQL URL '{text}' names no host: expected e.g. postgres://quotad@db.internal/quotad"
+            ));
+        }
+        Ok(StateLocation::Postgres(text.to_string()))
+    }
+}
+
 /// Org settings (config `[org]`).
 #[derive(Debug, Clone)]
 pub struct Org {
@@ -54,8 +115,9 @@ pub struct Paths {
     /// Where ranking PDFs and 1:1 prep sheets are written (config `paths.reports`,
     /// default "reports"): `ranking_YYYY-Www.pdf`, `one-on-one_YYYY-MM_NAME.pdf`.
     pub reports: PathBuf,
-    /// The SQLite state database.
-    pub state: PathBuf,
+    /// The state database (config `paths.state`, default "quotad.sqlite"): an SQLite
+    /// file, or a PostgreSQL database named by a `postgres://` URL.
+    pub state: StateLocation,
     /// Folder of template overrides, if any.
     pub templates: Option<PathBuf>,
     /// What happens to imported files.
@@ -104,7 +166,7 @@ pub(super) struct RawPaths {
     quarantine: PathBuf,
     outbox: PathBuf,
     reports: PathBuf,
-    state: PathBuf,
+    state: Spanned<String>,
     templates: Option<PathBuf>,
     after_import: AfterImport,
 }
@@ -117,7 +179,7 @@ impl Default for RawPaths {
             quarantine: "quarantine".into(),
             outbox: "outbox".into(),
             reports: "reports".into(),
-            state: "quotad.sqlite".into(),
+            state: Spanned::new(0..0, "quotad.sqlite".into()),
             templates: None,
             after_import: AfterImport::Move,
         }
@@ -218,15 +280,22 @@ pub(super) fn language(
 }
 
 /// `[paths]` with each path resolved by `abs` (against the config file's folder).
-pub(super) fn paths(p: &RawPaths, abs: &dyn Fn(&Path) -> PathBuf) -> Paths {
-    Paths {
+///
+/// Errors: `paths.state` is a PostgreSQL URL holding a password, or naming no host.
+pub(super) fn paths(
+    p: &RawPaths,
+    abs: &dyn Fn(&Path) -> PathBuf,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Paths, ConfigError> {
+    let state = StateLocation::parse(p.state.get_ref(), abs).map_err(|m| err(p.state.span(), m))?;
+    Ok(Paths {
         inbox: abs(&p.inbox),
         archive: abs(&p.archive),
         quarantine: abs(&p.quarantine),
         outbox: abs(&p.outbox),
         reports: abs(&p.reports),
-        state: abs(&p.state),
+        state,
         templates: p.templates.as_deref().map(abs),
         after_import: p.after_import,
-    }
+    })
 }

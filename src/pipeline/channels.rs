@@ -460,7 +460,7 @@ pub struct ChannelCheck {
 /// active rep on the roster in the state database (skipped when there is no state
 /// database yet).
 pub fn check_channels(cfg: &Config) -> Vec<ChannelCheck> {
-    let teams: Option<Vec<String>> = cfg.paths.state.exists().then(|| {
+    let teams: Option<Vec<String>> = cfg.paths.state.sqlite().is_none_or(|p| p.exists()).then(|| {
         super::open_store_read_only(cfg)
             .and_then(|s| Ok(s.roster()?))
             .map(|r| r.into_iter().filter(|x| x.active).filter_map(|x| x.team).map(|t| fold_name(&t)).collect())

@@ -6,14 +6,26 @@ use std::io::Write as _;
 
 use anyhow::{Context, Result};
 
-use crate::config::Config;
+use crate::config::{Config, StateLocation};
 use crate::store::Store;
 
 /// Opens the state database `paths.state`, creating it and applying migrations.
 ///
 /// Errors: the file cannot be opened or migrated (the message names it).
 pub fn open_store(cfg: &Config) -> Result<Store> {
-    Store::open(&cfg.paths.state).with_context(|| format!("opening the state database {}", cfg.paths.state.display()))
+    let file = state_file(cfg)?;
+    Store::open(file).with_context(|| format!("opening the state database {}", file.display()))
+}
+
+/// The SQLite state file; a PostgreSQL `paths.state` is refused, naming the key, until
+/// the ledgers run on PostgreSQL (issue 24).
+fn state_file(cfg: &Config) -> Result<&std::path::Path> {
+    match &cfg.paths.state {
+        StateLocation::Sqlite(p) => Ok(p),
+        StateLocation::Postgres(url) => anyhow::bail!(
+            "paths.state: {url} is a PostgreSQL database; this quotad keeps its ledgers in SQLite only (a file path) so far"
+        ),
+    }
 }
 
 /// Opens the state database for reading only (`status`, `standings`, `explain`,
@@ -22,15 +34,15 @@ pub fn open_store(cfg: &Config) -> Result<Store> {
 /// Errors: no database yet, one an older quotad wrote (the message says how to
 /// upgrade it), or SQLite's (the message names the file).
 pub fn open_store_read_only(cfg: &Config) -> Result<Store> {
-    Store::open_read_only(&cfg.paths.state)
-        .with_context(|| format!("reading the state database {}", cfg.paths.state.display()))
+    let file = state_file(cfg)?;
+    Store::open_read_only(file).with_context(|| format!("reading the state database {}", file.display()))
 }
 
 /// Fails, naming the folder, when the state database's folder cannot be written (a
 /// read-only mount, or a user without write permission): a command that writes says so
 /// before it tries, instead of SQLite's "unable to open database file".
 fn require_writable_state_folder(cfg: &Config, what: &str) -> Result<()> {
-    let dir = match cfg.paths.state.parent() {
+    let dir = match state_file(cfg)?.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };

@@ -28,6 +28,7 @@ mod facts;
 mod imports;
 mod migrations;
 mod outbox;
+pub mod pg;
 mod quotas;
 mod roster;
 mod runs;
@@ -51,6 +52,16 @@ pub enum StoreError {
         /// SQLite's error.
         #[source]
         source: rusqlite::Error,
+    },
+    /// PostgreSQL failed: `target` is [`pg::describe`]'s `PostgreSQL host:port/database`
+    /// (never the password).
+    #[error("state database {target}")]
+    Postgres {
+        /// Where: host, port and database.
+        target: String,
+        /// The driver's error (the server's message, e.g. a refused login).
+        #[source]
+        source: postgres::Error,
     },
     /// A read-only command found no state database.
     #[error("there is no state database {path} yet: `quotad import` (or `quotad run all`) creates it")]
