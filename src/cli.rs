@@ -163,6 +163,16 @@ pub enum Command {
         #[arg(long)]
         sample: bool,
     },
+    /// Copy the SQLite state (`paths.state`) into an empty PostgreSQL database, then
+    /// check the copy: every table's rows, and the same `quotad standings`. The
+    /// password comes from PGPASSWORD. `paths.state` is left as it is: point it at the
+    /// URL afterwards.
+    MigrateState {
+        /// The PostgreSQL database, e.g. postgres://quotad@db.internal/quotad (no
+        /// password in it).
+        #[arg(long)]
+        to: String,
+    },
     /// Show the calendar (each job's last run, its result, the next occurrence in local
     /// time and UTC), the unresolved quarantines, the runs held for approval, and the
     /// outbox (messages per state, the oldest not yet sent, dead letters).

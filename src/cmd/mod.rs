@@ -67,6 +67,10 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         }
         Command::Explain { rep, period, metric } => explain::explain(&cfg, &rep, period, metric, now),
         Command::Init { .. } => unreachable!("handled above"),
+        Command::MigrateState { to } => {
+            emit(&crate::pipeline::migrate_state(&cfg, &to, now)?);
+            Ok(0)
+        }
         Command::Status => {
             let store = crate::pipeline::open_store_read_only(&cfg)?;
             serve::print_calendar(&cfg, &crate::pipeline::calendar_status(&cfg, &store)?, now);

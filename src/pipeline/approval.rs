@@ -899,6 +899,10 @@ fn answer_requests(
 /// approver's answer goes through [`request`] (the daemon acts on it), since only one
 /// quotad may work on a state database.
 pub fn daemon_pid(cfg: &Config) -> Option<u32> {
+    if let crate::config::StateLocation::Postgres(url) = &cfg.paths.state {
+        let holder = crate::store::pg::state_lock_holder_of(url)?;
+        return holder.strip_prefix("pid ")?.strip_suffix(" serve")?.parse().ok();
+    }
     let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
     let file = std::fs::File::open(&path).ok()?;
     match file.try_lock_shared() {

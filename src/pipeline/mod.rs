@@ -85,7 +85,8 @@ pub use outbox::{
 };
 pub use standings::{StandingsFormat, StandingsQuery, standings_report, standings_workbook};
 pub use state::{
-    IfLocked, StateLock, hold_state_lock, lock_path, lock_state, lock_state_as, open_store, open_store_read_only,
+    IfLocked, StateLock, hold_state_lock, lock_path, lock_state, lock_state_as, migrate_state, open_store,
+    open_store_read_only,
 };
 pub use status::{CalendarStatus, JobRuns, RunLine, calendar_status};
 

@@ -13,18 +13,11 @@ use crate::store::Store;
 ///
 /// Errors: the file cannot be opened or migrated (the message names it).
 pub fn open_store(cfg: &Config) -> Result<Store> {
-    let file = state_file(cfg)?;
-    Store::open(file).with_context(|| format!("opening the state database {}", file.display()))
-}
-
-/// The SQLite state file; a PostgreSQL `paths.state` is refused, naming the key, until
-/// the ledgers run on PostgreSQL (issue 24).
-fn state_file(cfg: &Config) -> Result<&std::path::Path> {
     match &cfg.paths.state {
-        StateLocation::Sqlite(p) => Ok(p),
-        StateLocation::Postgres(url) => anyhow::bail!(
-            "paths.state: {url} is a PostgreSQL database; this quotad keeps its ledgers in SQLite only (a file path) so far"
-        ),
+        StateLocation::Sqlite(file) => {
+            Store::open(file).with_context(|| format!("opening the state database {}", file.display()))
+        }
+        StateLocation::Postgres(url) => Store::open_postgres(url).context("opening the state database (paths.state)"),
     }
 }
 
@@ -34,15 +27,22 @@ fn state_file(cfg: &Config) -> Result<&std::path::Path> {
 /// Errors: no database yet, one an older quotad wrote (the message says how to
 /// upgrade it), or SQLite's (the message names the file).
 pub fn open_store_read_only(cfg: &Config) -> Result<Store> {
-    let file = state_file(cfg)?;
-    Store::open_read_only(file).with_context(|| format!("reading the state database {}", file.display()))
+    match &cfg.paths.state {
+        StateLocation::Sqlite(file) => {
+            Store::open_read_only(file).with_context(|| format!("reading the state database {}", file.display()))
+        }
+        StateLocation::Postgres(url) => {
+            Store::open_postgres_read_only(url).context("reading the state database (paths.state)")
+        }
+    }
 }
 
 /// Fails, naming the folder, when the state database's folder cannot be written (a
 /// read-only mount, or a user without write permission): a command that writes says so
 /// before it tries, instead of SQLite's "unable to open database file".
 fn require_writable_state_folder(cfg: &Config, what: &str) -> Result<()> {
-    let dir = match state_file(cfg)?.parent() {
+    let Some(file) = cfg.paths.state.sqlite() else { return Ok(()) };
+    let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
@@ -60,7 +60,7 @@ fn require_writable_state_folder(cfg: &Config, what: &str) -> Result<()> {
             anyhow::bail!(
                 "the state folder {} is read-only for this user ({e}): `quotad {what}` writes the state database {} there. Run it as the user that owns the folder (e.g. `sudo -u quotad`); the read-only commands (status, standings, explain, imports, outbox list) work as they are",
                 dir.display(),
-                cfg.paths.state.display()
+                file.display()
             )
         }
         Err(_) => Ok(()), // e.g. a stale probe from a crashed process: let SQLite say what is wrong
@@ -77,12 +77,14 @@ fn require_writable_state_folder(cfg: &Config, what: &str) -> Result<()> {
 /// and send it twice).
 pub struct StateLock {
     file: Option<std::fs::File>,
+    /// On PostgreSQL, the session holding the advisory lock instead of a file.
+    pg: Option<crate::store::pg::StateLock>,
     path: std::path::PathBuf,
 }
 
 impl Drop for StateLock {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        if self.file.take().is_some() || self.pg.take().is_some() {
             held().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.path);
         }
     }
@@ -99,7 +101,12 @@ fn held() -> &'static std::sync::Mutex<std::collections::HashSet<std::path::Path
 }
 
 /// The state lock's file: `<paths.state>.lock` (e.g. `var/quotad.db.lock`), absolute.
+/// On PostgreSQL, where the lock is an advisory lock in the database, the URL with
+/// `#state-lock` (a name for this process's record of the locks it holds).
 pub fn lock_path(cfg: &Config) -> std::path::PathBuf {
+    if let StateLocation::Postgres(url) = &cfg.paths.state {
+        return format!("{url}#state-lock").into();
+    }
     let path = std::path::PathBuf::from(format!("{}.lock", cfg.paths.state.display()));
     std::path::absolute(&path).unwrap_or(path)
 }
@@ -157,6 +164,9 @@ pub fn lock_state_as(cfg: &Config, what: &str, if_locked: IfLocked) -> Result<St
     if held().lock().unwrap_or_else(|e| e.into_inner()).contains(&path) {
         anyhow::bail!("this quotad already holds {} (taking it again for `quotad {what}`)", path.display());
     }
+    if let StateLocation::Postgres(url) = &cfg.paths.state {
+        return lock_postgres_state(url, what, if_locked, path);
+    }
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -204,7 +214,110 @@ pub fn lock_state_as(cfg: &Config, what: &str, if_locked: IfLocked) -> Result<St
     }
     let _ = file.set_len(0).and_then(|_| file.write_all(format!("pid {} {what}\n", std::process::id()).as_bytes()));
     held().lock().unwrap_or_else(|e| e.into_inner()).insert(path.clone());
-    Ok(StateLock { file: Some(file), path })
+    Ok(StateLock { file: Some(file), pg: None, path })
+}
+
+/// [`lock_state_as`] on PostgreSQL: a session-level advisory lock in the database
+/// (`store::pg::lock_state`), its holder named by its connection's application name.
+fn lock_postgres_state(url: &str, what: &str, if_locked: IfLocked, path: std::path::PathBuf) -> Result<StateLock> {
+    use crate::store::pg;
+    let me = format!("pid {} {what}", std::process::id());
+    let target = pg::describe(url);
+    let taken = pg::lock_state(url, &me, false).with_context(|| format!("cannot take the state lock in {target}"))?;
+    let lock = match taken {
+        Ok(lock) => lock,
+        Err(holder) => {
+            if let Some(pid) = holder.strip_prefix("pid ").and_then(|h| h.strip_suffix(" serve")) {
+                anyhow::bail!(
+                    "`quotad serve` (pid {pid}, on some machine) is running on {target} and holds its state lock: only one quotad may work on a state database. `quotad status` shows what it did; stop it to do this by hand"
+                );
+            }
+            let who = holder_of(&holder);
+            if if_locked == IfLocked::Refuse {
+                anyhow::bail!(
+                    "another quotad ({who}) is working on {target} and holds its state lock: only one quotad may import or send at a time. Run this again when it has finished, or add --wait to wait for it"
+                );
+            }
+            eprintln!("another quotad ({who}) is working on {target}; waiting for it to finish…");
+            pg::lock_state(url, &me, true)
+                .with_context(|| format!("cannot take the state lock in {target}"))?
+                .map_err(|h| anyhow::anyhow!("the state lock in {target} is held by {h}"))?
+        }
+    };
+    held().lock().unwrap_or_else(|e| e.into_inner()).insert(path.clone());
+    Ok(StateLock { file: None, pg: Some(lock), path })
+}
+
+/// `quotad migrate-state --to URL`: copies the SQLite state `paths.state` into the
+/// empty PostgreSQL database `to` (migrated first), under the state lock, then checks
+/// the copy: the rows of every table, and `quotad standings` (each board, as JSON) read
+/// from either database. Returns the lines to print. `paths.state` is left as it was:
+/// the operator points it at the URL when ready.
+///
+/// Errors: `paths.state` is not an SQLite file; `to` is not a PostgreSQL URL, cannot be
+/// reached, or is not empty (naming the first table that holds rows); a row count or
+/// the standings differ after the copy (naming the table, or the board).
+pub fn migrate_state(cfg: &Config, to: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+    let StateLocation::Sqlite(file) = &cfg.paths.state else {
+        anyhow::bail!(
+            "migrate-state copies an SQLite state: paths.state is already PostgreSQL ({})",
+            cfg.paths.state.display()
+        );
+    };
+    let target = match StateLocation::parse(to, &|p| p.to_path_buf()) {
+        Ok(StateLocation::Postgres(url)) => url,
+        Ok(StateLocation::Sqlite(_)) => {
+            anyhow::bail!("--to: '{to}' is not a PostgreSQL URL (postgres://user@host/database)")
+        }
+        Err(e) => anyhow::bail!("--to: {}", e.trim_start_matches("paths.state: ")),
+    };
+    let _lock = lock_state_as(cfg, "migrate-state", IfLocked::Refuse)?;
+    let from = Store::open_read_only(file).with_context(|| format!("reading the state database {}", file.display()))?;
+    let dest = Store::open_postgres(&target).context("opening the PostgreSQL database (--to)")?;
+    let where_ = crate::store::pg::describe(&target);
+    if let Some((table, rows)) = dest.first_nonempty_table()? {
+        anyhow::bail!(
+            "{where_} is not empty: its table {table} holds {rows} row(s). migrate-state copies into an empty database only (create one: `createdb -O quotad quotad`)"
+        );
+    }
+    let copied = from.copy_into(&dest)?;
+    let (a, b) = (from.table_counts()?, dest.table_counts()?);
+    for ((table, n), (_, m)) in a.iter().zip(&b) {
+        if n != m {
+            anyhow::bail!("after the copy, table {table} holds {m} row(s) in {where_} but {n} in {}", file.display());
+        }
+    }
+    let mut pg_cfg = cfg.clone();
+    pg_cfg.paths.state = StateLocation::Postgres(target.clone());
+    let mut boards = 0;
+    for board in crate::domain::BoardKind::ALL {
+        let q =
+            super::StandingsQuery { period: None, week: None, team: None, board, format: super::StandingsFormat::Json };
+        let on_lite = super::standings_report(cfg, &q, now).map_err(|e| e.to_string());
+        let on_pg = super::standings_report(&pg_cfg, &q, now).map_err(|e| e.to_string());
+        if on_lite != on_pg {
+            anyhow::bail!(
+                "after the copy, `quotad standings --board {board:?}` differs between {} and {where_}",
+                file.display()
+            );
+        }
+        boards += on_lite.is_ok() as usize;
+    }
+    let rows: i64 = copied.iter().map(|(_, n)| n).sum();
+    let mut out = format!(
+        "copied {} into {where_}: {rows} row(s) in {} tables
+",
+        file.display(),
+        copied.len()
+    );
+    for (t, n) in copied.iter().filter(|(_, n)| *n > 0) {
+        out.push_str(&format!("  {t:<22} {n:>9}\n"));
+    }
+    out.push_str(&format!(
+        "checked: every table's rows equal; `quotad standings` equal on {boards} board(s)\nnext: set paths.state = \"{target}\" in {} (the password from PGPASSWORD)\n",
+        cfg.file.display()
+    ));
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@
 //! Held messages are not outbox rows: no delivery path (the daemon's heartbeat, `quotad
 //! outbox retry`, a catch-up run) can see them. [`Store::approval_release`] copies a held
 //! run into the outbox as `pending` in the same transaction that records the approval,
-//! so a crash leaves either both or neither. Imports rusqlite only.
+//! so a crash leaves either both or neither. Imports the store's `sql` layer (both engines) only.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::outbox::add_recipients;
+use super::sql::{Optional, Param, Row, SqlResult, params};
 use super::{OutboxEntry, Result, Store, StoreError, instant, ts};
 
 /// Where a held run is.
@@ -124,7 +124,7 @@ type RawApproval = (
     (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>),
 );
 
-fn raw(r: &rusqlite::Row) -> rusqlite::Result<RawApproval> {
+fn raw(r: &Row) -> SqlResult<RawApproval> {
     Ok((
         (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?),
         (r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
@@ -161,10 +161,9 @@ impl Store {
         })
     }
 
-    fn approvals_where(&self, filter: &str, p: impl rusqlite::Params) -> Result<Vec<ApprovalRow>> {
-        let mut st = self.conn.prepare(&format!("{APPROVAL_SELECT} {filter}")).map_err(self.err())?;
-        let rows =
-            st.query_map(p, raw).map_err(self.err())?.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err())?;
+    fn approvals_where(&self, filter: &str, p: &[&dyn Param]) -> Result<Vec<ApprovalRow>> {
+        let mut st = self.conn.prepare(&format!("{APPROVAL_SELECT} {filter}")).map_err(self.db())?;
+        let rows = st.query_map(p, raw).map_err(self.db())?.collect::<SqlResult<Vec<_>>>().map_err(self.db())?;
         rows.into_iter().map(|r| self.approval_finish(r)).collect()
     }
 
@@ -178,7 +177,7 @@ impl Store {
 
     /// Every held run waiting for approval, oldest first.
     pub fn approvals_pending(&self) -> Result<Vec<ApprovalRow>> {
-        self.approvals_where("WHERE state = 'pending' ORDER BY created_at, id", [])
+        self.approvals_where("WHERE state = 'pending' ORDER BY created_at, id", params![])
     }
 
     /// The history of `job` and `period`'s held runs, oldest first (the audit trail).
@@ -203,21 +202,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         tx.execute(
             "UPDATE approvals SET state = 'superseded', decided_at = ?3, note = ?4
              WHERE job = ?1 AND period = ?2 AND state = 'pending'",
             params![job, period, ts(now), supersede_note],
         )
         .map_err(err)?;
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO approvals (job, period, round, token, state, messages, digest_key, created_at, deadline_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8)",
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8) RETURNING id",
             params![job, period, round, token, messages.len() as i64, digest_key, ts(now), deadline_at.map(ts)],
+            |r| r.get(0),
         )
         .map_err(err)?;
-        let id = tx.last_insert_rowid();
         {
             let mut st = tx
                 .prepare(
@@ -259,7 +258,7 @@ impl Store {
                 "SELECT idempotency_key, content_hash, job, period, recipient, recipients, kind, message_id, subject,
                     message, rep_key, facts FROM approval_messages WHERE approval_id = ?1 ORDER BY position",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         st.query_map(params![id], |r| {
             let recipients: String = r.get(5)?;
             let rep_key: Option<String> = r.get(10)?;
@@ -280,9 +279,9 @@ impl Store {
                 facts: rep_key.zip(facts),
             })
         })
-        .map_err(self.err())?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(self.err())
+        .map_err(self.db())?
+        .collect::<SqlResult<Vec<_>>>()
+        .map_err(self.db())
     }
 
     /// Replaces the stored bytes of run `id`'s held messages with `fresh` ones that say
@@ -292,8 +291,8 @@ impl Store {
     /// tokens first). Returns how many were restamped.
     pub fn approval_restamp(&mut self, id: i64, fresh: &[HeldMessage]) -> Result<usize> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         let mut n = 0;
         for m in fresh {
             n += tx
@@ -316,8 +315,8 @@ impl Store {
         let held = self.approval_messages(id)?;
         self.durably(|s| {
             let path = s.path.clone();
-            let err = |source| StoreError::Sqlite { path: path.clone(), source };
-            let tx = s.conn.transaction().map_err(err)?;
+            let err = |source| super::db_error(&path, source);
+            let tx = s.conn.begin(false).map_err(err)?;
             let n = tx
                 .execute(
                     "UPDATE approvals SET state = 'approved', decided_at = ?2, decided_by = ?3
@@ -368,20 +367,19 @@ impl Store {
                  WHERE id = ?1 AND state = 'pending'",
                 params![id, ts(now), by, reason],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(n == 1)
     }
 
     /// Marks the pending run `id` `superseded` with `note` (e.g. nothing of it is left to
     /// send). Returns false if it was no longer pending.
     pub fn approval_supersede(&self, id: i64, note: &str, now: DateTime<Utc>) -> Result<bool> {
-        let n = self
-            .conn
+        let n = self.conn
             .execute(
                 "UPDATE approvals SET state = 'superseded', decided_at = ?2, note = ?3 WHERE id = ?1 AND state = 'pending'",
                 params![id, ts(now), note],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(n == 1)
     }
 
@@ -393,31 +391,30 @@ impl Store {
                 "UPDATE approvals SET deadline_done = ?2 WHERE id = ?1 AND deadline_done IS NULL",
                 params![id, ts(now)],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(n == 1)
     }
 
     /// Records an approver's answer for the daemon to act on; returns its id.
     pub fn approval_request_add(&self, r: &ApprovalRequest, now: DateTime<Utc>) -> Result<i64> {
         self.conn
-            .execute(
+            .query_row(
                 "INSERT INTO approval_requests (job, period, action, token, by, reason, requested_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
                 params![r.job, r.period, r.action, r.token, r.by, r.reason, ts(now)],
+                |r| r.get(0),
             )
-            .map_err(self.err())?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(self.db())
     }
 
     /// The answers not yet acted on, oldest first: (id, request).
     pub fn approval_requests_open(&self) -> Result<Vec<(i64, ApprovalRequest)>> {
-        let mut st = self
-            .conn
+        let mut st = self.conn
             .prepare(
                 "SELECT id, job, period, action, token, by, reason FROM approval_requests WHERE done_at IS NULL ORDER BY id",
             )
-            .map_err(self.err())?;
-        st.query_map([], |r| {
+            .map_err(self.db())?;
+        st.query_map(params![], |r| {
             Ok((
                 r.get(0)?,
                 ApprovalRequest {
@@ -430,9 +427,9 @@ impl Store {
                 },
             ))
         })
-        .map_err(self.err())?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(self.err())
+        .map_err(self.db())?
+        .collect::<SqlResult<Vec<_>>>()
+        .map_err(self.db())
     }
 
     /// Records what the daemon did with answer `id`.
@@ -442,7 +439,7 @@ impl Store {
                 "UPDATE approval_requests SET done_at = ?2, ok = ?3, outcome = ?4 WHERE id = ?1",
                 params![id, ts(now), ok, outcome],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(())
     }
 
@@ -454,7 +451,7 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(r.and_then(|(ok, o)| Some((ok?, o.unwrap_or_default()))))
     }
 
@@ -464,7 +461,7 @@ impl Store {
             .conn
             .query_row(&format!("{APPROVAL_SELECT} WHERE id = ?1"), params![id], raw)
             .optional()
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         r.map(|r| self.approval_finish(r)).transpose()
     }
 }

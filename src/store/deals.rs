@@ -1,14 +1,14 @@
 //! Deal events: the `deals` table (the current version of each deal event, one row per
 //! credited rep), `deal_history` (versions a later export replaced) and `import_months`
 //! (which months each deals file held rows for). [`Store::import_deals`] and the deal
-//! queries. Imports `domain` and rusqlite only.
+//! queries. Imports `domain` and the store's `sql` layer (both engines) only.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::params;
 use rust_decimal::Decimal;
 
+use super::sql::{Param, Row, SqlResult, params};
 use super::{NewImport, Result, Store, StoreError, StoreStats, text_date};
 use crate::domain::{DealRow, Period, RepRef, RowOrigin, StageClass};
 
@@ -118,7 +118,7 @@ impl Store {
                         THEN 'same'
                     ELSE 'changed' END AS status
                 FROM (SELECT deal_id, event, COUNT(*) AS n FROM temp.deal_stage GROUP BY deal_id, event) g
-            ) WHERE status <> 'new'";
+            ) AS fates WHERE status <> 'new'";
         const COUNTS: &str = "SELECT status, SUM(n) FROM temp.deal_groups GROUP BY status";
         const TO_HISTORY: &str = "
             INSERT INTO deal_history SELECT d.*, ?1 FROM temp.deal_groups g
@@ -138,13 +138,36 @@ impl Store {
                               WHERE g.deal_id = s.deal_id AND g.event = s.event AND g.status <> 'changed')
             ORDER BY s.deal_id, s.event, s.rep_ref";
         const EMPTY: &str = "DELETE FROM temp.deal_stage; DELETE FROM temp.deal_groups;";
+        // PostgreSQL: the same staging tables (TEMP: this session's, never in the
+        // database), and every statement above in its dialect (`sql::pg_dialect`).
+        const PG_STAGING: &str = r#"
+            CREATE TEMP TABLE IF NOT EXISTS deal_stage (
+                deal_id TEXT COLLATE "C" NOT NULL, event TEXT COLLATE "C" NOT NULL, rep_ref TEXT COLLATE "C" NOT NULL,
+                stage TEXT COLLATE "C" NOT NULL, class TEXT COLLATE "C" NOT NULL, rep_id TEXT COLLATE "C",
+                rep_email TEXT COLLATE "C", rep_name TEXT COLLATE "C", team TEXT COLLATE "C", close_date TEXT COLLATE "C",
+                amount TEXT COLLATE "C", units TEXT COLLATE "C", rating TEXT COLLATE "C", paperwork_complete BIGINT,
+                paperwork_errors BIGINT, share TEXT COLLATE "C" NOT NULL, sheet TEXT COLLATE "C" NOT NULL,
+                excel_row BIGINT NOT NULL,
+                PRIMARY KEY (deal_id, event, rep_ref)
+            );
+            CREATE TEMP TABLE IF NOT EXISTS deal_groups (
+                deal_id TEXT COLLATE "C" NOT NULL, event TEXT COLLATE "C" NOT NULL, n BIGINT NOT NULL,
+                status TEXT COLLATE "C" NOT NULL,
+                PRIMARY KEY (deal_id, event)
+            );
+            DELETE FROM pg_temp.deal_stage;
+            DELETE FROM pg_temp.deal_groups;"#;
+        let pg = self.conn.is_pg();
+        let q = |sql: &'static str| -> std::borrow::Cow<'static, str> {
+            if pg { super::sql::pg_dialect(sql).into() } else { sql.into() }
+        };
 
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
         let mut stats = StoreStats { import_id, ..Default::default() };
-        tx.execute_batch(STAGING).map_err(err)?;
+        tx.execute_batch(if pg { PG_STAGING } else { STAGING }).map_err(err)?;
         // Key order: each staging insert appends to the B-tree.
         let refs: Vec<String> = rows.iter().map(|d| d.rep.key()).collect();
         let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -158,7 +181,13 @@ impl Store {
         });
         let mut months = std::collections::BTreeSet::new();
         {
-            let mut stage = tx.prepare_cached(STAGE_ROW).map_err(err)?;
+            // SQLite: rusqlite's own cached statement, as tuned (issue 19); PostgreSQL:
+            // the shared layer's.
+            let mut lite_stage = match tx.lite() {
+                Some(c) => Some(c.prepare_cached(STAGE_ROW).map_err(|e| err(e.into()))?),
+                None => None,
+            };
+            let mut pg_stage = tx.prepare_cached(&q(STAGE_ROW)).map_err(err)?;
             // Decimals and dates are written into reused buffers, not a String per value.
             let mut bufs: [String; 5] = Default::default();
             fn dec(buf: &mut String, x: Option<Decimal>) -> Option<&str> {
@@ -180,42 +209,56 @@ impl Store {
                     date.as_str()
                 });
                 let share = dec(share, Some(d.share)).unwrap_or("1");
-                let values: [&dyn rusqlite::ToSql; 18] = [
-                    &d.deal_id,
-                    &d.event().as_str(),
-                    &refs[i],
-                    &d.stage,
-                    &d.class.as_str(),
-                    &d.rep.id,
-                    &d.rep.email,
-                    &d.rep.name,
-                    &d.team,
-                    &date,
-                    &dec(amount, d.amount),
-                    &dec(units, d.units),
-                    &dec(rating, d.rating),
-                    &d.paperwork_complete,
-                    &d.paperwork_errors,
-                    &share,
-                    &d.origin.sheet,
-                    &d.origin.row,
-                ];
-                stage.execute(&values[..]).map_err(err)?;
+                let (amount, units, rating) = (dec(amount, d.amount), dec(units, d.units), dec(rating, d.rating));
+                macro_rules! values {
+                    ($t:ty) => {
+                        [
+                            &d.deal_id as $t,
+                            &d.event().as_str(),
+                            &refs[i],
+                            &d.stage,
+                            &d.class.as_str(),
+                            &d.rep.id,
+                            &d.rep.email,
+                            &d.rep.name,
+                            &d.team,
+                            &date,
+                            &amount,
+                            &units,
+                            &rating,
+                            &d.paperwork_complete,
+                            &d.paperwork_errors,
+                            &share,
+                            &d.origin.sheet,
+                            &d.origin.row,
+                        ]
+                    };
+                }
+                match &mut lite_stage {
+                    Some(st) => {
+                        let values = values!(&dyn rusqlite::ToSql);
+                        st.execute(&values[..]).map_err(|e| err(e.into()))?;
+                    }
+                    None => {
+                        let values = values!(&dyn Param);
+                        pg_stage.execute(&values[..]).map_err(err)?;
+                    }
+                }
             }
-            let mut month_rows = tx.prepare_cached(MONTH).map_err(err)?;
+            let mut month_rows = tx.prepare_cached(&q(MONTH)).map_err(err)?;
             for m in &months {
                 month_rows.execute(params![import_id, m.to_string()]).map_err(err)?;
             }
         }
         drop(refs);
         // A later export supersedes; an earlier one imported afterwards does not.
-        tx.execute(GROUPS, params![meta.exported_at.to_rfc3339()]).map_err(err)?;
+        tx.execute(&q(GROUPS), params![meta.exported_at.to_rfc3339()]).map_err(err)?;
         {
-            let mut counts = tx.prepare(COUNTS).map_err(err)?;
+            let mut counts = tx.prepare(&q(COUNTS)).map_err(err)?;
             let counts = counts
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .query_map(params![], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
                 .map_err(err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
+                .collect::<SqlResult<Vec<_>>>()
                 .map_err(err)?;
             let mut decided = 0;
             for (status, n) in counts {
@@ -230,13 +273,13 @@ impl Store {
             // The rest of the file's rows are new deal events.
             stats.inserted = rows.len() - decided;
         }
-        tx.execute(TO_HISTORY, params![import_id]).map_err(err)?;
-        tx.execute(DROP_CHANGED, []).map_err(err)?;
-        tx.execute(STORE, params![import_id]).map_err(err)?;
+        tx.execute(&q(TO_HISTORY), params![import_id]).map_err(err)?;
+        tx.execute(&q(DROP_CHANGED), params![]).map_err(err)?;
+        tx.execute(&q(STORE), params![import_id]).map_err(err)?;
         // The months this file touched get their stored sums rebuilt (sums.rs).
         Self::sums_after_import(&tx, &path, import_id)?;
         // Emptied before the commit: the staging rows hold no memory between files.
-        tx.execute_batch(EMPTY).map_err(err)?;
+        tx.execute_batch(&q(EMPTY)).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(stats)
     }
@@ -250,12 +293,12 @@ impl Store {
                 "SELECT m.month, MAX(i.exported_at) FROM import_months m JOIN imports i ON i.id = m.import_id
                  GROUP BY m.month ORDER BY m.month",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let rows: Vec<(String, String)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(self.err())?;
+            .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.db())?
+            .collect::<SqlResult<_>>()
+            .map_err(self.db())?;
         rows.into_iter()
             .map(|(m, at)| {
                 let corrupt = |what: &str, value: &str| StoreError::Corrupt {
@@ -287,20 +330,18 @@ impl Store {
     pub fn for_each_deal(&self, from: Period, to: Period, ordered: bool, mut f: impl FnMut(DealRow)) -> Result<()> {
         let order = if ordered { "ORDER BY close_date, deal_id, event, rep_ref" } else { "" };
         let index = if ordered { "" } else { "NOT INDEXED" };
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT deal_id, stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
-                        paperwork_complete, paperwork_errors, sheet, excel_row, share
-                 FROM deals {index} WHERE close_date >= ?1 AND close_date <= ?2 {order}"
-            ))
-            .map_err(self.err())?;
-        let mut rows =
-            st.query(params![from.first_day().to_string(), to.last_day().to_string()]).map_err(self.err())?;
-        while let Some(r) = rows.next().map_err(self.err())? {
+        // PostgreSQL has no NOT INDEXED (its planner picks the scan itself).
+        let index = if self.conn.is_pg() { "" } else { index };
+        let sql = format!(
+            "SELECT deal_id, stage, class, rep_id, rep_email, rep_name, team, close_date, amount, units, rating,
+                    paperwork_complete, paperwork_errors, sheet, excel_row, share
+             FROM deals {index} WHERE close_date >= ?1 AND close_date <= ?2 {order}"
+        );
+        let (first, last) = (from.first_day().to_string(), to.last_day().to_string());
+        self.conn.try_for_each(&sql, params![first, last], self.db(), |r| {
             f(deal_row(r, &self.path)?);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The month of the newest won or cancelled deal, if any deal is stored.
@@ -312,8 +353,8 @@ impl Store {
     pub fn newest_deal_date(&self) -> Result<Option<NaiveDate>> {
         let d: Option<String> = self
             .conn
-            .query_row("SELECT MAX(close_date) FROM deals WHERE class IN ('won', 'cancelled')", [], |r| r.get(0))
-            .map_err(self.err())?;
+            .query_row("SELECT MAX(close_date) FROM deals WHERE class IN ('won', 'cancelled')", params![], |r| r.get(0))
+            .map_err(self.db())?;
         text_date(&self.path, "deals.close_date", d)
     }
 
@@ -326,7 +367,7 @@ impl Store {
                 params![first.to_string(), last.to_string()],
                 |r| r.get(0),
             )
-            .map_err(self.err())
+            .map_err(self.db())
     }
 
     /// The Deal IDs that have a cancellation and a won row on record (in any month, from
@@ -339,9 +380,9 @@ impl Store {
                 "SELECT DISTINCT c.deal_id FROM deals c WHERE c.event = 'cancellation'
                  AND EXISTS (SELECT 1 FROM deals w WHERE w.deal_id = c.deal_id AND w.class = 'won')",
             )
-            .map_err(self.err())?;
-        let ids = st.query_map([], |r| r.get::<_, String>(0)).map_err(self.err())?;
-        ids.collect::<rusqlite::Result<_>>().map_err(self.err())
+            .map_err(self.db())?;
+        let ids = st.query_map(params![], |r| r.get::<_, String>(0)).map_err(self.db())?;
+        ids.collect::<SqlResult<_>>().map_err(self.db())
     }
 
     /// Which of `ids` (Deal IDs) have a won row on record (in any month, from any
@@ -354,10 +395,10 @@ impl Store {
         let mut st = self
             .conn
             .prepare("SELECT EXISTS (SELECT 1 FROM deals WHERE deal_id = ?1 AND class = 'won')")
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let mut out = std::collections::HashSet::new();
         for id in ids {
-            if st.query_row(params![id], |r| r.get::<_, bool>(0)).map_err(self.err())? {
+            if st.query_row(params![id], |r| r.get::<_, bool>(0)).map_err(self.db())? {
                 out.insert(id.to_string());
             }
         }
@@ -367,7 +408,7 @@ impl Store {
     /// The month of the earliest stored deal row, any stage: where the history starts.
     pub fn first_deal_month(&self) -> Result<Option<Period>> {
         let d: Option<String> =
-            self.conn.query_row("SELECT MIN(close_date) FROM deals", [], |r| r.get(0)).map_err(self.err())?;
+            self.conn.query_row("SELECT MIN(close_date) FROM deals", params![], |r| r.get(0)).map_err(self.db())?;
         Ok(text_date(&self.path, "deals.close_date", d)?.map(Period::of))
     }
 
@@ -377,21 +418,20 @@ impl Store {
         // every row): the next close date after the last month found, then whether that
         // month has a won or cancelled row.
         let mut next =
-            self.conn.prepare("SELECT MIN(close_date) FROM deals WHERE close_date > ?1").map_err(self.err())?;
-        let mut counted = self
-            .conn
+            self.conn.prepare("SELECT MIN(close_date) FROM deals WHERE close_date > ?1").map_err(self.db())?;
+        let mut counted = self.conn
             .prepare(
                 "SELECT EXISTS (SELECT 1 FROM deals WHERE close_date >= ?1 AND close_date <= ?2 AND class IN ('won', 'cancelled'))",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let mut out = Vec::new();
         let mut after = String::new();
         loop {
-            let d: Option<String> = next.query_row(params![after], |r| r.get(0)).map_err(self.err())?;
+            let d: Option<String> = next.query_row(params![after], |r| r.get(0)).map_err(self.db())?;
             let Some(date) = text_date(&self.path, "deals.close_date", d)? else { break };
             let month = Period::of(date);
             let (first, last) = (month.first_day().to_string(), month.last_day().to_string());
-            if counted.query_row(params![first, last], |r| r.get::<_, bool>(0)).map_err(self.err())? {
+            if counted.query_row(params![first, last], |r| r.get::<_, bool>(0)).map_err(self.db())? {
                 out.push(month);
             }
             after = last;
@@ -402,33 +442,31 @@ impl Store {
     /// Where a stored deal row came from: (import number, file name), keyed by
     /// (Deal ID, event, rep reference key), for deals closing in `period`.
     pub fn deal_sources(&self, period: Period) -> Result<HashMap<DealKey, (i64, String)>> {
-        let mut st = self
-            .conn
+        let mut st = self.conn
             .prepare(
                 "SELECT d.deal_id, d.event, d.rep_ref, i.id, i.file_name FROM deals d JOIN imports i ON i.id = d.import_id
                  WHERE d.close_date >= ?1 AND d.close_date <= ?2",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let rows = st
             .query_map(params![period.first_day().to_string(), period.last_day().to_string()], |r| {
                 Ok(((r.get(0)?, r.get(1)?, r.get(2)?), (r.get(3)?, r.get(4)?)))
             })
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<HashMap<_, _>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<HashMap<_, _>>>()
+            .map_err(self.db())?;
         Ok(rows)
     }
 
     /// Earlier versions of a deal event that later exports replaced, oldest first.
     pub fn superseded_versions(&self, deal_id: &str, event: &str) -> Result<Vec<SupersededVersion>> {
-        let mut st = self
-            .conn
+        let mut st = self.conn
             .prepare(
                 "SELECT h.rep_ref, h.stage, h.close_date, h.amount, h.share, i.id, i.file_name, h.sheet, h.excel_row, n.id, n.file_name
                  FROM deal_history h JOIN imports i ON i.id = h.import_id JOIN imports n ON n.id = h.superseded_by
                  WHERE h.deal_id = ?1 AND h.event = ?2 ORDER BY i.id, h.rep_ref",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let rows = st
             .query_map(params![deal_id, event], |r| {
                 Ok(SupersededVersion {
@@ -445,9 +483,9 @@ impl Store {
                     superseded_by_file: r.get(10)?,
                 })
             })
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<_>>>()
+            .map_err(self.db())?;
         Ok(rows)
     }
 }
@@ -459,12 +497,12 @@ impl Store {
 /// columns that become numbers or dates are parsed from SQLite's own buffer (no String
 /// per column and row). A class, date or decimal that does not parse is
 /// [`StoreError::Corrupt`], naming the column and the raw value.
-pub(super) fn deal_row(r: &rusqlite::Row<'_>, path: &std::path::Path) -> Result<DealRow> {
-    let sql = |source| StoreError::Sqlite { path: path.into(), source };
+pub(super) fn deal_row(r: &Row<'_>, path: &std::path::Path) -> Result<DealRow> {
+    let sql = |source| super::db_error(path, source);
     let corrupt =
         |what: &str, value: &str| StoreError::Corrupt { path: path.into(), what: what.into(), value: value.into() };
-    fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
-        Ok(r.get_ref(i)?.as_str_or_null()?)
+    fn text<'r>(r: &'r Row<'_>, i: usize) -> SqlResult<Option<&'r str>> {
+        r.text(i)
     }
     let decimal = |i: usize, what: &str| -> Result<Option<Decimal>> {
         text(r, i).map_err(sql)?.map(|s| s.parse::<Decimal>().map_err(|_| corrupt(what, s))).transpose()
@@ -478,7 +516,7 @@ pub(super) fn deal_row(r: &rusqlite::Row<'_>, path: &std::path::Path) -> Result<
     let (amount, units, rating) =
         (decimal(8, "deals.amount")?, decimal(9, "deals.units")?, decimal(10, "deals.rating")?);
     let share = decimal(15, "deals.share")?.unwrap_or(Decimal::ONE);
-    (|| -> rusqlite::Result<_> {
+    (|| -> SqlResult<_> {
         Ok(DealRow {
             deal_id: r.get(0)?,
             stage: r.get(1)?,

@@ -1,12 +1,12 @@
 //! Memo facts: the `memo_facts` table (the figures a message stated, kept with its
 //! idempotency key, so a later run can tell a correction from a repeat). Imports
-//! `domain` and rusqlite only.
+//! `domain` and the store's `sql` layer (both engines) only.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
+use super::sql::{SqlResult, params};
 use super::{Result, Store};
 use crate::domain::Period;
 
@@ -28,25 +28,24 @@ impl Store {
                  ON CONFLICT (idempotency_key) DO NOTHING",
                 params![key, job, period.to_string(), rep_key, facts, now.to_rfc3339()],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(())
     }
 
     /// The figures most recently stated to each rep for `job` and `period` by a message
     /// that was sent: rep key -> (facts JSON, sent at, RFC 3339).
     pub fn facts_sent(&self, job: &str, period: Period) -> Result<HashMap<String, (String, String)>> {
-        let mut st = self
-            .conn
+        let mut st = self.conn
             .prepare(
                 "SELECT f.rep_key, f.facts, o.sent_at FROM memo_facts f JOIN outbox o ON o.idempotency_key = f.idempotency_key
                  WHERE f.job = ?1 AND f.period = ?2 AND o.state = 'sent' ORDER BY o.sent_at, f.recorded_at",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let rows = st
             .query_map(params![job, period.to_string()], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<(String, (String, String))>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<(String, (String, String))>>>()
+            .map_err(self.db())?;
         Ok(rows.into_iter().collect())
     }
 
@@ -59,12 +58,12 @@ impl Store {
                 "SELECT DISTINCT f.period FROM memo_facts f JOIN outbox o ON o.idempotency_key = f.idempotency_key
                  WHERE f.job = ?1 AND o.state = 'sent' ORDER BY f.period",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let rows = st
             .query_map(params![job], |r| r.get::<_, String>(0))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<String>>>()
+            .map_err(self.db())?;
         Ok(rows.iter().filter_map(|p| p.parse().ok()).collect())
     }
 }

@@ -1,11 +1,11 @@
 //! The import ledger: the `imports` table (one row per stored file: source, bytes'
 //! SHA-256, export time) and `import_reports` (what each inbox file gave, stored or
 //! quarantined). Also [`NewImport`] and [`StoreStats`], which every `import_*` method
-//! (deals, quotas, roster) takes and returns. Imports `domain` and rusqlite only.
+//! (deals, quotas, roster) takes and returns. Imports `domain` and the store's `sql` layer (both engines) only.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::sql::{Conn, Optional, Param, SqlResult, params};
 use super::{Result, Store, StoreError, instant};
 use crate::domain::Period;
 
@@ -116,10 +116,10 @@ impl Store {
     pub fn add_import_report(&self, r: &ImportReport) -> Result<i64> {
         let periods: Vec<String> = r.periods.iter().map(Period::to_string).collect();
         self.conn
-            .execute(
+            .query_row(
                 "INSERT INTO import_reports (at, file_name, source, kind, outcome, import_id, sheet, header_row, rows_read,
                     rows_stored, rows_rejected, new, updated, unchanged, superseded, periods, warnings, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
                 params![
                     r.at.to_rfc3339(),
                     r.file_name,
@@ -140,9 +140,9 @@ impl Store {
                     r.warnings.join("\n"),
                     r.reason
                 ],
+                |r| r.get(0),
             )
-            .map_err(self.err())?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(self.db())
     }
 
     /// The newest `limit` import reports, newest first.
@@ -152,7 +152,7 @@ impl Store {
 
     /// The quarantined files not yet resolved (issue 15.1), oldest first.
     pub fn unresolved_quarantines(&self) -> Result<Vec<ImportReport>> {
-        self.reports_where("WHERE outcome = 'quarantined' AND resolved_at IS NULL ORDER BY id", [])
+        self.reports_where("WHERE outcome = 'quarantined' AND resolved_at IS NULL ORDER BY id", params![])
     }
 
     /// Resolves the quarantine whose report number is `id` at `at`, saying `resolution`
@@ -165,7 +165,7 @@ impl Store {
                  WHERE id = ?3 AND outcome = 'quarantined' AND resolved_at IS NULL",
                 params![at.to_rfc3339(), resolution, id],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(())
     }
 
@@ -189,15 +189,14 @@ impl Store {
     }
 
     /// Import reports selected and ordered by `where_order` (SQL after `FROM import_reports`).
-    fn reports_where(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<ImportReport>> {
-        let mut st = self
-            .conn
+    fn reports_where(&self, where_order: &str, p: &[&dyn Param]) -> Result<Vec<ImportReport>> {
+        let mut st = self.conn
             .prepare(&format!(
                 "SELECT id, at, file_name, source, kind, import_id, sheet, header_row, rows_read, rows_stored, rows_rejected,
                         new, updated, unchanged, superseded, periods, warnings, reason, resolved_at, resolution
                  FROM import_reports {where_order}"
             ))
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         type Raw = (ImportReport, String, String, String, Option<String>);
         let rows: Vec<Raw> = st
             .query_map(p, |r| {
@@ -228,9 +227,9 @@ impl Store {
                     r.get::<_, Option<String>>(18)?,
                 ))
             })
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<_>>()
+            .map_err(self.db())?;
         rows.into_iter()
             .map(|(mut rep, at, periods, warnings, resolved_at)| {
                 rep.at = instant(&self.path, "import_reports.at", at)?;
@@ -256,9 +255,9 @@ impl Store {
     /// Every (source, sha256) pair imported so far: [`Store::find_import`] for many files
     /// at once (one row per imported file, so small).
     pub fn import_fingerprints(&self) -> Result<std::collections::HashSet<(String, String)>> {
-        let mut stmt = self.conn.prepare("SELECT source, sha256 FROM imports").map_err(self.err())?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.err())?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+        let mut stmt = self.conn.prepare("SELECT source, sha256 FROM imports").map_err(self.db())?;
+        let rows = stmt.query_map(params![], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.db())?;
+        rows.collect::<SqlResult<_>>().map_err(self.db())
     }
 
     /// The earlier import of a file with these bytes for this source, if any.
@@ -270,7 +269,7 @@ impl Store {
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
             )
             .optional()
-            .map_err(self.err())?
+            .map_err(self.db())?
             .map(|(id, file_name, at)| {
                 let imported_at = DateTime::parse_from_rfc3339(&at)
                     .map_err(|_| StoreError::Corrupt {
@@ -284,10 +283,10 @@ impl Store {
             .transpose()
     }
 
-    pub(super) fn begin<'a>(tx: &Transaction<'a>, meta: &NewImport, stored: usize) -> rusqlite::Result<i64> {
-        tx.execute(
+    pub(super) fn begin(tx: &Conn, meta: &NewImport, stored: usize) -> SqlResult<i64> {
+        tx.query_row(
             "INSERT INTO imports (source, kind, file_name, sha256, sheet, imported_at, exported_at, rows_stored, rows_rejected)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
             params![
                 meta.source,
                 meta.kind,
@@ -299,7 +298,7 @@ impl Store {
                 stored as i64,
                 meta.rows_rejected as i64
             ],
-        )?;
-        Ok(tx.last_insert_rowid())
+            |r| r.get(0),
+        )
     }
 }

@@ -363,7 +363,7 @@ mod tests {
             assert_eq!(t.join().unwrap(), Ok(()));
         }
         let s = Store::open(&path).unwrap();
-        let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = s.conn.lite().unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
     }
 

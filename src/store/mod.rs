@@ -23,6 +23,7 @@ use rusqlite::Connection;
 use rust_decimal::Decimal;
 
 mod approvals;
+mod copy;
 mod deals;
 mod facts;
 mod imports;
@@ -32,6 +33,7 @@ pub mod pg;
 mod quotas;
 mod roster;
 mod runs;
+pub(crate) mod sql;
 mod sums;
 
 pub use approvals::{ApprovalRequest, ApprovalRow, ApprovalState, HeldMessage, Released};
@@ -99,7 +101,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The open state database.
 pub struct Store {
-    conn: Connection,
+    conn: sql::Conn,
+    /// The SQLite file; on PostgreSQL, [`pg::describe`]'s `PostgreSQL host:port/db`
+    /// (error messages name it).
     path: PathBuf,
 }
 
@@ -133,7 +137,7 @@ impl Store {
         )
         .map_err(err)?;
         migrations::apply(&mut conn).map_err(err)?;
-        let mut store = Store { conn, path: path.into() };
+        let mut store = Store { conn: sql::Conn::Lite(conn), path: path.into() };
         // A store written before `rep_month_sums` gets its sums here, once (sums.rs).
         store.build_stale_sums()?;
         Ok(store)
@@ -176,7 +180,43 @@ impl Store {
         if (found as usize) < needed {
             return Err(StoreError::Outdated { path: path.into(), found: found as usize, needed });
         }
-        Ok(Store { conn, path: path.into() })
+        Ok(Store { conn: sql::Conn::Lite(conn), path: path.into() })
+    }
+
+    /// Opens the PostgreSQL database `url` names (the password from `PGPASSWORD`) and
+    /// applies the PostgreSQL migrations ([`pg::migrate`]: once, whichever instance
+    /// starts first).
+    ///
+    /// Errors: [`StoreError::Postgres`] naming host, port and database (never a
+    /// password): the server cannot be reached, refuses the login, or a migration fails.
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let target = pg::describe(url);
+        let err = |source| StoreError::Postgres { target: target.clone(), source };
+        let mut client = pg::connect(url).map_err(err)?;
+        pg::migrate(&mut client).map_err(err)?;
+        let mut store =
+            Store { conn: sql::Conn::Pg(Box::new(sql::PgConn::new(client).into())), path: target.clone().into() };
+        store.build_stale_sums()?;
+        Ok(store)
+    }
+
+    /// Opens the PostgreSQL database `url` names for the read-only commands: a
+    /// normal connection, and a check that its schema is this quotad's.
+    ///
+    /// Errors: [`StoreError::Postgres`]; [`StoreError::Outdated`] when the database
+    /// has fewer migrations than this quotad (none yet: `quotad import` creates them).
+    pub fn open_postgres_read_only(url: &str) -> Result<Store> {
+        let target = pg::describe(url);
+        let err = |source| StoreError::Postgres { target: target.clone(), source };
+        let mut client = pg::connect(url).map_err(err)?;
+        let found = pg::version(&mut client).map_err(err)?;
+        if found == 0 {
+            return Err(StoreError::Missing { path: target.into() });
+        }
+        if found < pg::count() {
+            return Err(StoreError::Outdated { path: target.into(), found, needed: pg::count() });
+        }
+        Ok(Store { conn: sql::Conn::Pg(Box::new(sql::PgConn::new(client).into())), path: target.into() })
     }
 
     /// Runs `f` with `synchronous = FULL`: each commit it makes is on disk (the WAL
@@ -192,13 +232,28 @@ impl Store {
     }
 
     /// `PRAGMA synchronous = FULL` (true) or back to `NORMAL` (false); see [`Store::durably`].
+    /// On PostgreSQL nothing: every commit is durable there (`synchronous_commit`'s
+    /// default, `on`).
     fn synchronous_full(&self, on: bool) -> Result<()> {
         let sql = if on { "PRAGMA synchronous=FULL" } else { "PRAGMA synchronous=NORMAL" };
-        self.conn.execute_batch(sql).map_err(self.err())
+        match &self.conn {
+            sql::Conn::Lite(c) => c.execute_batch(sql).map_err(self.err()),
+            sql::Conn::Pg(_) => Ok(()),
+        }
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         |source| StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// The [`StoreError`] of an engine's error, naming the database.
+    fn db(&self) -> impl Fn(sql::DbError) -> StoreError + '_ {
+        |e| db_error(&self.path, e)
+    }
+
+    /// Whether the state is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.conn.is_pg()
     }
 
     /// Row counts: (deal events, quotas, roster reps).
@@ -206,10 +261,22 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM deals), (SELECT COUNT(*) FROM quotas), (SELECT COUNT(*) FROM roster)",
-                [],
+                sql::params![],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .map_err(self.err())
+            .map_err(self.db())
+    }
+}
+
+/// The [`StoreError`] of an engine's error: SQLite's names the file `path`, PostgreSQL's
+/// the database (`path` holds [`pg::describe`]'s text there); a value Rust cannot take
+/// is [`StoreError::Corrupt`].
+fn db_error(path: &Path, e: sql::DbError) -> StoreError {
+    match e {
+        sql::DbError::Lite(source) => StoreError::Sqlite { path: path.into(), source },
+        sql::DbError::Pg(source) => StoreError::Postgres { target: path.display().to_string(), source },
+        sql::DbError::Value(v) => StoreError::Corrupt { path: path.into(), what: "a column".into(), value: v },
+        sql::DbError::NoRow => StoreError::Corrupt { path: path.into(), what: "a query".into(), value: e.to_string() },
     }
 }
 

@@ -2,14 +2,14 @@
 //! idempotency key, with its delivery state and history) and
 //! `outbox_recipients` (each envelope recipient of a message with its own acceptance, so
 //! that a recipient the server refused is retried or dead alone, never by sending the
-//! message again to those who accepted it). Imports rusqlite only.
+//! message again to those who accepted it). Imports the store's `sql` layer (both engines) only.
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, params};
 
+use super::sql::{Conn, Optional, Param, Row, SqlResult, params};
 use super::{Result, Store, StoreError, instant, ts};
 
 /// A message to record in the outbox ledger.
@@ -149,17 +149,17 @@ impl Store {
             .conn
             .query_row(&format!("{OUTBOX_SELECT} WHERE idempotency_key = ?1"), params![key], RawOutbox::from_row)
             .optional()
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         raw.map(|r| self.with_recipients(r.finish(&self.path)?)).transpose()
     }
 
-    fn outbox_query(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<OutboxRow>> {
-        let mut st = self.conn.prepare(&format!("{OUTBOX_SELECT} {where_order}")).map_err(self.err())?;
+    fn outbox_query(&self, where_order: &str, p: &[&dyn Param]) -> Result<Vec<OutboxRow>> {
+        let mut st = self.conn.prepare(&format!("{OUTBOX_SELECT} {where_order}")).map_err(self.db())?;
         let raw = st
             .query_map(p, RawOutbox::from_row)
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<_>>>()
+            .map_err(self.db())?;
         raw.into_iter().map(|r| self.with_recipients(r.finish(&self.path)?)).collect()
     }
 
@@ -168,12 +168,12 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached("SELECT address FROM outbox_recipients WHERE idempotency_key = ?1 ORDER BY position")
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         row.entry.recipients = st
             .query_map(params![row.entry.idempotency_key], |r| r.get(0))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<String>>>()
+            .map_err(self.db())?;
         Ok(row)
     }
 
@@ -199,7 +199,7 @@ impl Store {
                 "SELECT address, state, attempts, last_error, next_attempt_at FROM outbox_recipients
                  WHERE idempotency_key = ?1 {filter} ORDER BY position"
             ))
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let raw = st
             .query_map(params![key], |r| {
                 Ok((
@@ -210,9 +210,9 @@ impl Store {
                     r.get::<_, Option<String>>(4)?,
                 ))
             })
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<_>>>()
+            .map_err(self.db())?;
         raw.into_iter()
             .map(|(address, state, attempts, last_error, next)| {
                 Ok(RecipientRow {
@@ -242,29 +242,29 @@ impl Store {
                 "SELECT r.address FROM outbox o JOIN outbox_recipients r ON r.idempotency_key = o.idempotency_key
                  WHERE o.job = ?1 AND o.period = ?2 AND o.kind = ?3",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         st.query_map(params![job, period, kind], |r| r.get(0))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<HashSet<String>>>()
-            .map_err(self.err())
+            .map_err(self.db())?
+            .collect::<SqlResult<HashSet<String>>>()
+            .map_err(self.db())
     }
 
     /// Records a rendered message as `pending`, with each of its envelope recipients
     /// `pending`, before it is handed to a transport. A key already present is left
     /// unchanged (returns false).
     pub fn outbox_add(&self, e: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
-        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let tx = self.conn.begin(false).map_err(self.db())?;
         let n = tx
             .execute(
                 "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9) ON CONFLICT (idempotency_key) DO NOTHING",
                 params![e.idempotency_key, e.job, e.period, e.recipient, e.kind, e.message_id, e.subject, e.message, ts(now)],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         if n == 1 {
-            add_recipients(&tx, e).map_err(self.err())?;
+            add_recipients(&tx, e).map_err(self.db())?;
         }
-        tx.commit().map_err(self.err())?;
+        tx.commit().map_err(self.db())?;
         Ok(n == 1)
     }
 
@@ -272,7 +272,7 @@ impl Store {
     /// Message-ID) replaces the recorded message, the state goes back to `pending`,
     /// attempts restart at 0 and `resends` grows by one. Returns false if the key is absent.
     pub fn outbox_resend(&self, e: &OutboxEntry) -> Result<bool> {
-        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let tx = self.conn.begin(false).map_err(self.db())?;
         let n = tx
             .execute(
                 "UPDATE outbox SET message_id = ?2, subject = ?3, message = ?4, state = 'pending', attempts = 0,
@@ -281,14 +281,14 @@ impl Store {
                  WHERE idempotency_key = ?1",
                 params![e.idempotency_key, e.message_id, e.subject, e.message],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         if n == 1 {
             // A resend goes to every recipient again: that is what was asked for.
             tx.execute("DELETE FROM outbox_recipients WHERE idempotency_key = ?1", params![e.idempotency_key])
-                .map_err(self.err())?;
-            add_recipients(&tx, e).map_err(self.err())?;
+                .map_err(self.db())?;
+            add_recipients(&tx, e).map_err(self.db())?;
         }
-        tx.commit().map_err(self.err())?;
+        tx.commit().map_err(self.db())?;
         Ok(n == 1)
     }
 
@@ -300,14 +300,13 @@ impl Store {
 
     /// How many rows [`Store::outbox_due`] would return, without loading them.
     pub fn outbox_due_count(&self, now: DateTime<Utc>) -> Result<usize> {
-        let n: i64 = self
-            .conn
+        let n: i64 = self.conn
             .query_row(
                 "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') OR (state = 'failed' AND next_attempt_at <= ?1)",
                 params![ts(now)],
                 |r| r.get(0),
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(n as usize)
     }
 
@@ -316,8 +315,10 @@ impl Store {
     pub fn outbox_waiting_count(&self) -> Result<usize> {
         let n: i64 = self
             .conn
-            .query_row("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'failed')", [], |r| r.get(0))
-            .map_err(self.err())?;
+            .query_row("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'failed')", params![], |r| {
+                r.get(0)
+            })
+            .map_err(self.db())?;
         Ok(n as usize)
     }
 
@@ -336,8 +337,8 @@ impl Store {
     pub fn outbox_next_retry(&self) -> Result<Option<DateTime<Utc>>> {
         let t: Option<String> = self
             .conn
-            .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'failed'", [], |r| r.get(0))
-            .map_err(self.err())?;
+            .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'failed'", params![], |r| r.get(0))
+            .map_err(self.db())?;
         t.map(|t| instant(&self.path, "outbox.next_attempt_at", t)).transpose()
     }
 
@@ -348,18 +349,21 @@ impl Store {
     /// Returns the keys recovered.
     pub fn outbox_recover_interrupted(&mut self) -> Result<Vec<String>> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         let keys: Vec<String> = {
             let mut st = tx
                 .prepare(
                     "SELECT idempotency_key FROM outbox WHERE state = 'sending' ORDER BY created_at, idempotency_key",
                 )
                 .map_err(err)?;
-            st.query_map([], |r| r.get(0)).map_err(err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
+            st.query_map(params![], |r| r.get(0)).map_err(err)?.collect::<SqlResult<Vec<_>>>().map_err(err)?
         };
-        tx.execute("UPDATE outbox SET state = 'pending', interrupted = interrupted + 1 WHERE state = 'sending'", [])
-            .map_err(err)?;
+        tx.execute(
+            "UPDATE outbox SET state = 'pending', interrupted = interrupted + 1 WHERE state = 'sending'",
+            params![],
+        )
+        .map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(keys)
     }
@@ -373,7 +377,7 @@ impl Store {
                 "UPDATE outbox SET state = 'sending', sending_at = ?2 WHERE idempotency_key = ?1",
                 params![key, ts(now)],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         self.synchronous_full(false)
     }
 
@@ -387,7 +391,7 @@ impl Store {
                  WHERE idempotency_key = ?1 AND state = 'sending'",
                 params![key],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(())
     }
 
@@ -402,12 +406,12 @@ impl Store {
                  WHERE state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)
                  ORDER BY created_at, idempotency_key",
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         let rows = st
             .query_map(params![ts(now)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32)))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<_>>>()
+            .map_err(self.db())?;
         Ok(rows)
     }
 
@@ -459,7 +463,7 @@ impl Store {
         outcomes: &[(String, RecipientOutcome)],
         now: DateTime<Utc>,
     ) -> Result<OutboxState> {
-        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let tx = self.conn.begin(false).map_err(self.db())?;
         for (address, outcome) in outcomes {
             let (state, error, next, sent) = match outcome {
                 RecipientOutcome::Accepted => ("sent", None, None, Some(ts(now))),
@@ -475,7 +479,7 @@ impl Store {
                     sent_at = COALESCE(?6, sent_at) WHERE idempotency_key = ?1 AND address = ?2",
                 params![key, address, state, error, next, sent],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         }
         let all = self.outbox_recipients(key)?;
         let waiting: Vec<&RecipientRow> = all.iter().filter(|r| r.state != OutboxState::Sent).collect();
@@ -508,8 +512,8 @@ impl Store {
              WHERE idempotency_key = ?1",
             params![key, state.as_str(), error, next.map(ts), ts(now), i64::from(!outcomes.is_empty())],
         )
-        .map_err(self.err())?;
-        tx.commit().map_err(self.err())?;
+        .map_err(self.db())?;
+        tx.commit().map_err(self.db())?;
         Ok(state)
     }
 
@@ -519,15 +523,15 @@ impl Store {
     /// row. Returns the keys requeued.
     pub fn outbox_requeue(&mut self, keys: &[String]) -> Result<Vec<String>> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         let mut requeued = Vec::new();
         {
             let candidates: Vec<String> = {
                 let mut st = tx
                     .prepare("SELECT idempotency_key FROM outbox WHERE state IN ('failed', 'dead') ORDER BY created_at, idempotency_key")
                     .map_err(err)?;
-                st.query_map([], |r| r.get(0)).map_err(err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
+                st.query_map(params![], |r| r.get(0)).map_err(err)?.collect::<SqlResult<Vec<_>>>().map_err(err)?
             };
             let mut up = tx
                 .prepare(
@@ -554,8 +558,7 @@ impl Store {
     /// Dead letters the admin has not been told about (the admin's own notices excluded).
     pub fn outbox_dead_unnotified(&self) -> Result<Vec<OutboxRow>> {
         self.outbox_query(
-            "WHERE state = 'dead' AND notified_at IS NULL AND job <> 'dead-letters' ORDER BY created_at, idempotency_key",
-            [],
+            "WHERE state = 'dead' AND notified_at IS NULL AND job <> 'dead-letters' ORDER BY created_at, idempotency_key", params![],
         )
     }
 
@@ -564,8 +567,8 @@ impl Store {
     /// the admin is told about each dead letter once.
     pub fn outbox_add_notice(&mut self, notice: &OutboxEntry, listed: &[String], now: DateTime<Utc>) -> Result<()> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         tx.execute(
             "INSERT INTO outbox (idempotency_key, job, period, recipient, kind, message_id, subject, message, state, created_at, lists)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -604,7 +607,7 @@ impl Store {
             .conn
             .query_row("SELECT lists FROM outbox WHERE idempotency_key = ?1", params![key], |r| r.get(0))
             .optional()
-            .map_err(self.err())?
+            .map_err(self.db())?
             .flatten();
         let rows = self.outbox_query(
             "WHERE notified_by = ?1 AND state = 'dead' ORDER BY created_at, idempotency_key",
@@ -624,7 +627,7 @@ impl Store {
                  WHERE idempotency_key = ?1 AND state IN ('pending', 'failed')",
                 params![key, subject, message, lists as i64],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(n > 0)
     }
 
@@ -633,8 +636,8 @@ impl Store {
     /// is told of a failure that no longer stands. Returns whether it was withdrawn.
     pub fn outbox_notice_withdraw(&mut self, key: &str) -> Result<bool> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         let n = tx
             .execute(
                 "DELETE FROM outbox WHERE idempotency_key = ?1 AND job = 'dead-letters' AND state IN ('pending', 'failed')",
@@ -661,12 +664,12 @@ impl Store {
 
     fn counts_where(&self, filter: &str) -> Result<Vec<(OutboxState, u64)>> {
         let sql = format!("SELECT state, COUNT(*) FROM outbox {filter} GROUP BY state");
-        let mut st = self.conn.prepare(&sql).map_err(self.err())?;
+        let mut st = self.conn.prepare(&sql).map_err(self.db())?;
         let raw = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())?;
+            .query_map(params![], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<_>>>()
+            .map_err(self.db())?;
         let mut out = raw
             .into_iter()
             .map(|(s, n)| {
@@ -695,7 +698,7 @@ impl Store {
 }
 
 /// Records `e`'s envelope recipients as `pending` (`[recipient]` when none are given).
-pub(super) fn add_recipients(tx: &rusqlite::Connection, e: &OutboxEntry) -> rusqlite::Result<()> {
+pub(super) fn add_recipients(tx: &Conn, e: &OutboxEntry) -> SqlResult<()> {
     let one = [e.recipient.clone()];
     let list = if e.recipients.is_empty() { &one[..] } else { &e.recipients[..] };
     let mut st = tx.prepare_cached(
@@ -725,7 +728,7 @@ struct RawOutbox {
 }
 
 impl RawOutbox {
-    fn from_row(r: &Row) -> rusqlite::Result<RawOutbox> {
+    fn from_row(r: &Row) -> SqlResult<RawOutbox> {
         Ok(RawOutbox {
             entry: OutboxEntry {
                 idempotency_key: r.get(0)?,

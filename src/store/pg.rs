@@ -352,6 +352,76 @@ pub fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
     tx.commit()
 }
 
+/// The advisory lock key of the state lock (`pipeline::state`): one quotad imports or
+/// sends on a database at a time, as SQLite's lock file gives.
+const STATE_LOCK: i64 = 0x7175_6f74_6164_0001;
+
+/// The state lock on a PostgreSQL database: a session-level advisory lock held by a
+/// connection of its own for as long as this value lives (the server releases it when
+/// the connection ends, however the process ends). Its holder is named by the
+/// connection's `application_name`, `quotad: pid N COMMAND`.
+pub struct StateLock {
+    client: Client,
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // Released now, not when the server notices the connection closed.
+        let _ = self.client.execute("SELECT pg_advisory_unlock($1)", &[&STATE_LOCK]);
+    }
+}
+
+impl std::fmt::Debug for StateLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("pg::StateLock")
+    }
+}
+
+/// Takes the state lock of the database `url` names for `holder` (`pid N COMMAND`):
+/// `Ok(Err(holder))` when another session holds it (that session's holder text, or
+/// "holder unknown"); with `wait`, waits for it instead.
+///
+/// Errors: the server's (connection, login).
+pub fn lock_state(url: &str, holder: &str, wait: bool) -> Result<Result<StateLock, String>, postgres::Error> {
+    let mut config: postgres::Config = url.parse()?;
+    if config.get_password().is_none()
+        && let Ok(pw) = std::env::var("PGPASSWORD")
+    {
+        config.password(pw);
+    }
+    config.connect_timeout(std::time::Duration::from_secs(10));
+    config.application_name(&format!("quotad: {holder}"));
+    let mut client = config.connect(NoTls)?;
+    if wait {
+        client.execute("SELECT pg_advisory_lock($1)", &[&STATE_LOCK])?;
+        return Ok(Ok(StateLock { client }));
+    }
+    let got: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&STATE_LOCK])?.get(0);
+    if got {
+        return Ok(Ok(StateLock { client }));
+    }
+    Ok(Err(state_lock_holder(&mut client)?.unwrap_or_default()))
+}
+
+/// The `holder` text of the session holding the state lock, if one does.
+fn state_lock_holder(client: &mut Client) -> Result<Option<String>, postgres::Error> {
+    // An advisory lock on a bigint key shows as classid = high 32 bits, objid = low 32 bits, objsubid 1.
+    let row = client.query_opt(
+        "SELECT a.application_name::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.classid::bigint = ($1::bigint >> 32) AND l.objid::bigint = ($1::bigint & 4294967295) AND l.objsubid = 1",
+        &[&STATE_LOCK],
+    )?;
+    Ok(row.map(|r| r.get::<_, String>(0)).map(|h| h.strip_prefix("quotad: ").unwrap_or(&h).to_string()))
+}
+
+/// The holder (`pid N COMMAND`) of the state lock of the database `url` names, if a
+/// quotad holds it (None too when the server cannot be reached).
+pub fn state_lock_holder_of(url: &str) -> Option<String> {
+    let mut client = connect(url).ok()?;
+    state_lock_holder(&mut client).ok().flatten()
+}
+
 /// A fresh PostgreSQL database for one test, dropped at the end (unit tests). The
 /// same file as the integration tests' helper.
 #[cfg(test)]
@@ -361,6 +431,17 @@ pub(crate) mod test_db;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_lock_is_held_by_one_session_which_is_named() {
+        let Some(db) = test_db::TestDb::fresh() else { return };
+        let first = lock_state(&db.url, "pid 1 run", false).unwrap().expect("free");
+        assert_eq!(lock_state(&db.url, "pid 2 import", false).unwrap().unwrap_err(), "pid 1 run");
+        assert_eq!(state_lock_holder_of(&db.url).as_deref(), Some("pid 1 run"));
+        drop(first);
+        let second = lock_state(&db.url, "pid 2 import", false).unwrap();
+        assert!(second.is_ok());
+    }
 
     #[test]
     fn three_threads_migrating_twice_at_once_make_one_schema() {

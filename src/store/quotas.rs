@@ -1,9 +1,8 @@
 //! Quotas: the `quotas` table (one row per rep and month; a later file's quota
-//! replaces the earlier). Imports `domain` and rusqlite only.
+//! replaces the earlier). Imports `domain` and the store's `sql` layer (both engines) only.
 
-use rusqlite::{OptionalExtension, params};
-
-use super::{NewImport, Result, Store, StoreError, StoreStats, text_decimal};
+use super::sql::{Optional, SqlResult, params};
+use super::{NewImport, Result, Store, StoreStats, text_decimal};
 use crate::domain::{Period, QuotaRow, RepRef, RowOrigin};
 
 impl Store {
@@ -16,8 +15,8 @@ impl Store {
 
     fn import_quotas_tx(&mut self, meta: &NewImport, rows: &[QuotaRow]) -> Result<StoreStats> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
         let mut stats = StoreStats { import_id, ..Default::default() };
         {
@@ -25,8 +24,11 @@ impl Store {
                 tx.prepare("SELECT revenue, units FROM quotas WHERE rep_ref = ?1 AND month = ?2").map_err(err)?;
             let mut upsert = tx
                 .prepare(
-                    "INSERT OR REPLACE INTO quotas (rep_ref, rep_id, rep_email, rep_name, month, revenue, units, import_id, sheet, excel_row)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO quotas (rep_ref, rep_id, rep_email, rep_name, month, revenue, units, import_id, sheet, excel_row)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (rep_ref, month) DO UPDATE SET rep_id = excluded.rep_id, rep_email = excluded.rep_email,
+                        rep_name = excluded.rep_name, revenue = excluded.revenue, units = excluded.units,
+                        import_id = excluded.import_id, sheet = excluded.sheet, excel_row = excluded.excel_row",
                 )
                 .map_err(err)?;
             for q in rows {
@@ -68,7 +70,7 @@ impl Store {
         let mut months = Vec::new();
         let mut m = from;
         let first: Option<String> =
-            self.conn.query_row("SELECT MIN(month) FROM quotas", [], |r| r.get(0)).map_err(self.err())?;
+            self.conn.query_row("SELECT MIN(month) FROM quotas", params![], |r| r.get(0)).map_err(self.db())?;
         if let Some(f) = first.and_then(|f| f.parse::<Period>().ok()) {
             m = m.max(f);
         }
@@ -82,10 +84,9 @@ impl Store {
     /// Quotas for the given months.
     pub fn quotas_for(&self, months: &[Period]) -> Result<Vec<QuotaRow>> {
         let mut out = Vec::new();
-        let mut st = self
-            .conn
+        let mut st = self.conn
             .prepare("SELECT rep_id, rep_email, rep_name, revenue, units, sheet, excel_row FROM quotas WHERE month = ?1 ORDER BY rep_ref")
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         for &m in months {
             let rows = st
                 .query_map(params![m.to_string()], |r| {
@@ -96,9 +97,9 @@ impl Store {
                         RowOrigin { sheet: r.get(5)?, row: r.get(6)? },
                     ))
                 })
-                .map_err(self.err())?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(self.err())?;
+                .map_err(self.db())?
+                .collect::<SqlResult<Vec<_>>>()
+                .map_err(self.db())?;
             for (rep, revenue, units, origin) in rows {
                 out.push(QuotaRow {
                     rep,
@@ -122,6 +123,6 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
-            .map_err(self.err())
+            .map_err(self.db())
     }
 }

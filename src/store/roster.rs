@@ -1,10 +1,10 @@
 //! The roster: the `roster_versions` table (every version of each rep, so closed
 //! months keep their team and name) and the `roster` view (each rep's newest version).
-//! Imports `domain` and rusqlite only.
+//! Imports `domain` and the store's `sql` layer (both engines) only.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
 
+use super::sql::{Optional, SqlResult, params};
 use super::{NewImport, Result, Store, StoreError, StoreStats, text_date};
 use crate::domain::{RosterRep, RosterVersion, RowOrigin};
 
@@ -31,8 +31,8 @@ impl Store {
         local_midnight: &dyn Fn(NaiveDate) -> DateTime<Utc>,
     ) -> Result<StoreStats> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let tx = self.conn.begin(false).map_err(err)?;
         let import_id = Self::begin(&tx, meta, rows.len()).map_err(err)?;
         let mut stats = StoreStats { import_id, ..Default::default() };
         {
@@ -158,14 +158,14 @@ impl Store {
                               WHERE w.rep_key = v.rep_key ORDER BY w.import_id DESC LIMIT 1), v.leave_date),
                     i.file_name
              FROM roster_versions v LEFT JOIN imports i ON i.id = v.import_id
-             ORDER BY effective, v.import_id, v.rep_key",
+             ORDER BY effective NULLS FIRST, v.import_id, v.rep_key",
         )
     }
 
     fn roster_query(&self, sql: &str) -> Result<Vec<RosterVersion>> {
-        let mut st = self.conn.prepare(sql).map_err(self.err())?;
+        let mut st = self.conn.prepare(sql).map_err(self.db())?;
         let raw = st
-            .query_map([], |r| {
+            .query_map(params![], |r| {
                 Ok((
                     (
                         r.get::<_, Option<String>>(0)?,
@@ -183,9 +183,9 @@ impl Store {
                     r.get::<_, Option<String>>(13)?,
                 ))
             })
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<Vec<_>>>()
+            .map_err(self.db())?;
         raw.into_iter()
             .map(|((id, name, email, team, manager, manager_email), hire, active, origin, effective, dated, file)| {
                 let effective = match effective {

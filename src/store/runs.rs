@@ -4,8 +4,8 @@
 //! order), like the outbox's instants.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
+use super::sql::{Optional, Param, SqlResult, params};
 use super::{Result, Store, StoreError, instant, ts};
 
 /// Where a (job, occurrence) is.
@@ -85,13 +85,13 @@ const RUN_SELECT: &str = "SELECT job, occurrence, state, result, source, started
 type RawRun = (String, String, String, String, String, Option<String>, Option<String>);
 
 impl Store {
-    fn run_rows(&self, where_order: &str, p: impl rusqlite::Params) -> Result<Vec<RunRow>> {
-        let mut st = self.conn.prepare(&format!("{RUN_SELECT} {where_order}")).map_err(self.err())?;
+    fn run_rows(&self, where_order: &str, p: &[&dyn Param]) -> Result<Vec<RunRow>> {
+        let mut st = self.conn.prepare(&format!("{RUN_SELECT} {where_order}")).map_err(self.db())?;
         let raw: Vec<RawRun> = st
             .query_map(p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(self.err())?;
+            .map_err(self.db())?
+            .collect::<SqlResult<_>>()
+            .map_err(self.db())?;
         raw.into_iter()
             .map(|(job, occ, state, result, source, started, finished)| {
                 Ok(RunRow {
@@ -122,7 +122,7 @@ impl Store {
                  VALUES (?1, ?2, 'started', ?3, ?4, ?4) ON CONFLICT (job, occurrence) DO NOTHING",
                 params![job, ts(occurrence), source, ts(now)],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(n == 1)
     }
 
@@ -142,7 +142,7 @@ impl Store {
                  VALUES (?1, ?2, 'missed', ?3, 'serve', ?4, ?4) ON CONFLICT (job, occurrence) DO NOTHING",
                 params![job, ts(occurrence), result, ts(now)],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(n == 1)
     }
 
@@ -164,7 +164,7 @@ impl Store {
                  WHERE job = ?1 AND occurrence = ?2",
                 params![job, ts(occurrence), state.as_str(), result, ts(now), state.is_final()],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(())
     }
 
@@ -176,7 +176,7 @@ impl Store {
     /// Rows in any of `states`, oldest occurrence first.
     pub fn runs_in(&self, states: &[RunState]) -> Result<Vec<RunRow>> {
         let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        self.run_rows(&format!("WHERE state IN ({}) ORDER BY occurrence, job", names.join(", ")), [])
+        self.run_rows(&format!("WHERE state IN ({}) ORDER BY occurrence, job", names.join(", ")), params![])
     }
 
     /// The job's latest occurrence that was not `missed` (the last run, whatever its
@@ -198,9 +198,9 @@ impl Store {
     pub fn last_seen(&self) -> Result<Option<DateTime<Utc>>> {
         let v: Option<String> = self
             .conn
-            .query_row("SELECT value FROM daemon WHERE key = 'last_seen'", [], |r| r.get(0))
+            .query_row("SELECT value FROM daemon WHERE key = 'last_seen'", params![], |r| r.get(0))
             .optional()
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         v.map(|t| instant(&self.path, "daemon.last_seen", t)).transpose()
     }
 
@@ -212,7 +212,7 @@ impl Store {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![ts(t)],
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         Ok(())
     }
 }

@@ -21,9 +21,9 @@
 //! point `SUM`; the months' rows are read by a range scan of the close-date index.
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, params};
 use rust_decimal::Decimal;
 
+use super::sql::{Conn, Row, SqlResult, params};
 use super::{Result, Store, StoreError};
 use crate::domain::{Period, RepMonthSums, RepRef, event_name};
 
@@ -43,23 +43,22 @@ impl Store {
                         team, team_date, team_deal_id, team_event
                  FROM rep_month_sums WHERE month <= ?1",
             )
-            .map_err(self.err())?;
-        let mut rows = st.query(params![through.to_string()]).map_err(self.err())?;
+            .map_err(self.db())?;
         let p = &self.path;
-        let sql = |source| StoreError::Sqlite { path: p.clone(), source };
+        let sql = |source| super::db_error(p, source);
         let corrupt =
             |what: &str, value: &str| StoreError::Corrupt { path: p.clone(), what: what.into(), value: value.into() };
-        let text = |r: &rusqlite::Row<'_>, i: usize| -> Result<Option<String>> { r.get(i).map_err(sql) };
-        let decimal = |r: &rusqlite::Row<'_>, i: usize, what: &str| -> Result<Decimal> {
+        let text = |r: &Row<'_>, i: usize| -> Result<Option<String>> { r.get(i).map_err(sql) };
+        let decimal = |r: &Row<'_>, i: usize, what: &str| -> Result<Decimal> {
             let s: String = r.get(i).map_err(sql)?;
             s.parse::<Decimal>().map_err(|_| corrupt(what, &s))
         };
         let date = |s: Option<String>, what: &str| -> Result<Option<NaiveDate>> {
             s.map(|s| s.parse::<NaiveDate>().map_err(|_| corrupt(what, &s))).transpose()
         };
-        let count = |r: &rusqlite::Row<'_>, i: usize| -> Result<u32> { r.get(i).map_err(sql) };
+        let count = |r: &Row<'_>, i: usize| -> Result<u32> { r.get(i).map_err(sql) };
         let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(sql)? {
+        st.try_for_each(params![through.to_string()], sql, |r| {
             let month: String = r.get(0).map_err(sql)?;
             let month = month.parse::<Period>().map_err(|_| corrupt("rep_month_sums.month", &month))?;
             let rep = RepRef { id: text(r, 1)?, email: text(r, 2)?, name: text(r, 3)? };
@@ -87,7 +86,8 @@ impl Store {
                 team_at,
             };
             out.push((month, rep, on_record, sums));
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -95,9 +95,9 @@ impl Store {
     /// `rep_month_sums`, opened read-only since), oldest first: their rows are to be
     /// summed by the reader.
     pub fn stale_sum_months(&self) -> Result<Vec<Period>> {
-        let mut st = self.conn.prepare("SELECT month FROM rep_month_sums_stale ORDER BY month").map_err(self.err())?;
+        let mut st = self.conn.prepare("SELECT month FROM rep_month_sums_stale ORDER BY month").map_err(self.db())?;
         let months: Vec<String> =
-            st.query_map([], |r| r.get(0)).map_err(self.err())?.collect::<rusqlite::Result<_>>().map_err(self.err())?;
+            st.query_map(params![], |r| r.get(0)).map_err(self.db())?.collect::<SqlResult<_>>().map_err(self.db())?;
         months
             .into_iter()
             .map(|m| {
@@ -121,7 +121,7 @@ impl Store {
                 params![through.last_day().to_string()],
                 |r| r.get(0),
             )
-            .map_err(self.err())?;
+            .map_err(self.db())?;
         super::text_date(&self.path, "deals.close_date", d).map(|d| d.map(Period::of))
     }
 
@@ -130,11 +130,13 @@ impl Store {
     /// transaction. Called by [`Store::open`].
     pub(super) fn build_stale_sums(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let any: bool =
-            self.conn.query_row("SELECT EXISTS (SELECT 1 FROM rep_month_sums_stale)", [], |r| r.get(0)).map_err(err)?;
+        let err = |source| super::db_error(&path, source);
+        let any: bool = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM rep_month_sums_stale)", params![], |r| r.get(0))
+            .map_err(err)?;
         if any {
-            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+            let tx = self.conn.begin(true).map_err(err)?;
             rebuild_stale(&tx, &path)?;
             tx.commit().map_err(err)?;
         }
@@ -149,10 +151,9 @@ impl Store {
     /// rows superseded by `import_id`: a correction may move a deal to another month or
     /// rep), and of the stored cancellations of every Deal ID whose sale event is new or
     /// changed (its sale may have come onto the record, or left it).
-    pub(super) fn sums_after_import(tx: &Connection, path: &std::path::Path, import_id: i64) -> Result<()> {
-        let err = |source| StoreError::Sqlite { path: path.into(), source };
-        tx.execute(
-            "INSERT INTO rep_month_sums_stale (month)
+    pub(super) fn sums_after_import(tx: &Conn, path: &std::path::Path, import_id: i64) -> Result<()> {
+        let err = |source| super::db_error(path, source);
+        const STALE: &str = "INSERT INTO rep_month_sums_stale (month)
              SELECT DISTINCT t.month FROM (
                  SELECT substr(s.close_date, 1, 7) AS month
                    FROM temp.deal_stage s
@@ -167,10 +168,10 @@ impl Store {
                                 WHERE g.deal_id = s.deal_id AND g.event = s.event AND g.status <> 'changed')) n
                    JOIN deals c ON c.deal_id = n.deal_id AND c.event = 'cancellation'
              ) t
-             WHERE t.month IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rep_month_sums_stale x WHERE x.month = t.month)",
-            params![import_id],
-        )
-        .map_err(err)?;
+             WHERE t.month IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rep_month_sums_stale x WHERE x.month = t.month)";
+        let sql: std::borrow::Cow<'_, str> =
+            if tx.is_pg() { super::sql::pg_dialect(STALE).into() } else { STALE.into() };
+        tx.execute(&sql, params![import_id]).map_err(err)?;
         rebuild_stale(tx, path)
     }
 }
@@ -178,20 +179,21 @@ impl Store {
 /// Rebuilds the sums of every month in `rep_month_sums_stale` from the stored deal rows
 /// (won and cancelled, in stored order), then empties it. Inside the caller's
 /// transaction.
-fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
-    let err = |source| StoreError::Sqlite { path: path.into(), source };
+fn rebuild_stale(tx: &Conn, path: &std::path::Path) -> Result<()> {
+    let err = |source| super::db_error(path, source);
     let corrupt =
         |what: &str, value: &str| StoreError::Corrupt { path: path.into(), what: what.into(), value: value.into() };
     let months: Vec<String> = {
         let mut st = tx.prepare("SELECT month FROM rep_month_sums_stale ORDER BY month").map_err(err)?;
-        st.query_map([], |r| r.get(0)).map_err(err)?.collect::<rusqlite::Result<_>>().map_err(err)?
+        st.query_map(params![], |r| r.get(0)).map_err(err)?.collect::<SqlResult<_>>().map_err(err)?
     };
     let mut read = tx
         .prepare(
             "SELECT d.deal_id, d.stage, d.class, d.rep_id, d.rep_email, d.rep_name, d.team, d.close_date, d.amount,
                     d.units, d.rating, d.paperwork_complete, d.paperwork_errors, d.sheet, d.excel_row, d.share,
                     CASE WHEN d.class = 'won' THEN 1
-                         ELSE EXISTS (SELECT 1 FROM deals w WHERE w.deal_id = d.deal_id AND w.class = 'won') END
+                         WHEN EXISTS (SELECT 1 FROM deals w WHERE w.deal_id = d.deal_id AND w.class = 'won') THEN 1
+                         ELSE 0 END
              FROM deals d
              WHERE d.close_date >= ?1 AND d.close_date <= ?2 AND d.class IN ('won', 'cancelled')
              ORDER BY d.deal_id, d.event, d.rep_ref",
@@ -209,12 +211,13 @@ fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
     for m in &months {
         let month = m.parse::<Period>().map_err(|_| corrupt("rep_month_sums_stale.month", m))?;
         let mut sums: std::collections::HashMap<(RepRef, bool), RepMonthSums> = std::collections::HashMap::new();
-        let mut rows = read.query(params![month.first_day().to_string(), month.last_day().to_string()]).map_err(err)?;
-        while let Some(r) = rows.next().map_err(err)? {
+        let (first, last) = (month.first_day().to_string(), month.last_day().to_string());
+        read.try_for_each(params![first, last], err, |r| {
             let d = super::deals::deal_row(r, path)?;
             let on_record: bool = r.get(16).map_err(err)?;
             sums.entry((d.rep.clone(), on_record)).or_default().add_row(&d);
-        }
+            Ok(())
+        })?;
         delete.execute(params![m]).map_err(err)?;
         for ((rep, on_record), s) in sums {
             let (team_date, team_deal_id, team_event) = match &s.team_at {
@@ -247,6 +250,6 @@ fn rebuild_stale(tx: &Connection, path: &std::path::Path) -> Result<()> {
                 .map_err(err)?;
         }
     }
-    tx.execute("DELETE FROM rep_month_sums_stale", []).map_err(err)?;
+    tx.execute("DELETE FROM rep_month_sums_stale", params![]).map_err(err)?;
     Ok(())
 }

@@ -26,6 +26,8 @@ mod locales;
 mod mappings;
 mod memos;
 mod operator_truth;
+mod pg_db;
+mod pg_state;
 mod quirks;
 mod real_calamine;
 mod real_samples;
