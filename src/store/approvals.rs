@@ -495,89 +495,93 @@ mod tests {
 
     #[test]
     fn held_messages_stay_out_of_the_outbox_until_released_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
-        let t0 = at("2026-11-01T13:00:00Z");
-        let a = "quota-memo/2026-11/ann@example.com/rep-memo";
-        let b = "quota-memo/2026-11/bob@example.com/rep-memo";
-        let id = s
-            .approval_hold(
-                "quota-memo",
-                "2026-11",
-                "memos",
-                "aaaaaaaaaaaa",
-                "d1",
-                None,
-                &[held(a, "ann@example.com")],
-                "",
-                t0,
-            )
-            .unwrap();
-        // Held: nothing due, nothing in the outbox, nothing a retry could requeue.
-        assert!(s.outbox_due(t0).unwrap().is_empty());
-        assert!(s.outbox_get(a).unwrap().is_none());
-        assert!(s.outbox_requeue(&[]).unwrap().is_empty());
-        // A re-render supersedes it.
-        let id2 = s
-            .approval_hold(
-                "quota-memo",
-                "2026-11",
-                "memos",
-                "bbbbbbbbbbbb",
-                "d2",
-                Some(at("2026-11-03T18:00:00Z")),
-                &[held(a, "ann@example.com"), held(b, "bob@example.com")],
-                "figures changed",
-                t0,
-            )
-            .unwrap();
-        let old = s.approval_get(id).unwrap().unwrap();
-        assert_eq!((old.state, old.note.as_deref()), (ApprovalState::Superseded, Some("figures changed")));
-        assert!(s.approval_release(id, "x@example.com", t0).unwrap().is_none(), "a superseded run cannot be approved");
-        let p = s.approval_pending("quota-memo", "2026-11").unwrap().unwrap();
-        assert_eq!((p.id, p.messages, p.token.as_str()), (id2, 2, "bbbbbbbbbbbb"));
-        assert_eq!(p.deadline_at, Some(at("2026-11-03T18:00:00Z")));
-        assert_eq!(s.approval_messages(id2).unwrap()[1].entry.recipients, ["bob@example.com"]);
+        for state in crate::store::TestState::each() {
+            let mut s = state.open();
+            let t0 = at("2026-11-01T13:00:00Z");
+            let a = "quota-memo/2026-11/ann@example.com/rep-memo";
+            let b = "quota-memo/2026-11/bob@example.com/rep-memo";
+            let id = s
+                .approval_hold(
+                    "quota-memo",
+                    "2026-11",
+                    "memos",
+                    "aaaaaaaaaaaa",
+                    "d1",
+                    None,
+                    &[held(a, "ann@example.com")],
+                    "",
+                    t0,
+                )
+                .unwrap();
+            // Held: nothing due, nothing in the outbox, nothing a retry could requeue.
+            assert!(s.outbox_due(t0).unwrap().is_empty());
+            assert!(s.outbox_get(a).unwrap().is_none());
+            assert!(s.outbox_requeue(&[]).unwrap().is_empty());
+            // A re-render supersedes it.
+            let id2 = s
+                .approval_hold(
+                    "quota-memo",
+                    "2026-11",
+                    "memos",
+                    "bbbbbbbbbbbb",
+                    "d2",
+                    Some(at("2026-11-03T18:00:00Z")),
+                    &[held(a, "ann@example.com"), held(b, "bob@example.com")],
+                    "figures changed",
+                    t0,
+                )
+                .unwrap();
+            let old = s.approval_get(id).unwrap().unwrap();
+            assert_eq!((old.state, old.note.as_deref()), (ApprovalState::Superseded, Some("figures changed")));
+            assert!(
+                s.approval_release(id, "x@example.com", t0).unwrap().is_none(),
+                "a superseded run cannot be approved"
+            );
+            let p = s.approval_pending("quota-memo", "2026-11").unwrap().unwrap();
+            assert_eq!((p.id, p.messages, p.token.as_str()), (id2, 2, "bbbbbbbbbbbb"));
+            assert_eq!(p.deadline_at, Some(at("2026-11-03T18:00:00Z")));
+            assert_eq!(s.approval_messages(id2).unwrap()[1].entry.recipients, ["bob@example.com"]);
 
-        let r = s.approval_release(id2, "ops@example.com", t0).unwrap().unwrap();
-        assert_eq!((r.queued.len(), r.already.len()), (2, 0));
-        assert_eq!(s.outbox_get(a).unwrap().unwrap().state, OutboxState::Pending);
-        assert_eq!(s.outbox_recipients(b).unwrap()[0].address, "bob@example.com");
-        let done = s.approval_get(id2).unwrap().unwrap();
-        assert_eq!((done.state, done.decided_by.as_deref()), (ApprovalState::Approved, Some("ops@example.com")));
-        assert!(s.approval_pending("quota-memo", "2026-11").unwrap().is_none());
-        assert!(s.approval_release(id2, "ops@example.com", t0).unwrap().is_none(), "approved once");
-        // Another run holding a key the outbox already has leaves it alone.
-        let id3 = s
-            .approval_hold(
-                "quota-memo",
-                "2026-11",
-                "corrections",
-                "cccccccccccc",
-                "d3",
-                None,
-                &[held(a, "ann@example.com")],
-                "",
-                t0,
-            )
-            .unwrap();
-        let r = s.approval_release(id3, "ops@example.com", t0).unwrap().unwrap();
-        assert_eq!((r.queued.len(), r.already), (0, vec![a.to_string()]));
-        let id4 = s
-            .approval_hold(
-                "quota-memo",
-                "2026-12",
-                "memos",
-                "dddddddddddd",
-                "d4",
-                None,
-                &[held(b, "bob@example.com")],
-                "",
-                t0,
-            )
-            .unwrap();
-        assert!(s.approval_reject(id4, "ops@example.com", "wrong quota file", t0).unwrap());
-        assert!(!s.approval_reject(id4, "ops@example.com", "again", t0).unwrap());
-        assert_eq!(s.approval_history("quota-memo", "2026-11").unwrap().len(), 3);
+            let r = s.approval_release(id2, "ops@example.com", t0).unwrap().unwrap();
+            assert_eq!((r.queued.len(), r.already.len()), (2, 0));
+            assert_eq!(s.outbox_get(a).unwrap().unwrap().state, OutboxState::Pending);
+            assert_eq!(s.outbox_recipients(b).unwrap()[0].address, "bob@example.com");
+            let done = s.approval_get(id2).unwrap().unwrap();
+            assert_eq!((done.state, done.decided_by.as_deref()), (ApprovalState::Approved, Some("ops@example.com")));
+            assert!(s.approval_pending("quota-memo", "2026-11").unwrap().is_none());
+            assert!(s.approval_release(id2, "ops@example.com", t0).unwrap().is_none(), "approved once");
+            // Another run holding a key the outbox already has leaves it alone.
+            let id3 = s
+                .approval_hold(
+                    "quota-memo",
+                    "2026-11",
+                    "corrections",
+                    "cccccccccccc",
+                    "d3",
+                    None,
+                    &[held(a, "ann@example.com")],
+                    "",
+                    t0,
+                )
+                .unwrap();
+            let r = s.approval_release(id3, "ops@example.com", t0).unwrap().unwrap();
+            assert_eq!((r.queued.len(), r.already), (0, vec![a.to_string()]));
+            let id4 = s
+                .approval_hold(
+                    "quota-memo",
+                    "2026-12",
+                    "memos",
+                    "dddddddddddd",
+                    "d4",
+                    None,
+                    &[held(b, "bob@example.com")],
+                    "",
+                    t0,
+                )
+                .unwrap();
+            assert!(s.approval_reject(id4, "ops@example.com", "wrong quota file", t0).unwrap());
+            assert!(!s.approval_reject(id4, "ops@example.com", "again", t0).unwrap());
+            assert_eq!(s.approval_history("quota-memo", "2026-11").unwrap().len(), 3);
+        }
     }
 }

@@ -588,59 +588,62 @@ mod tests {
     #[test]
     fn a_later_export_replaces_changed_deal_events_whole_and_keeps_the_rest() {
         use StageClass::{Cancelled, Won};
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("q.sqlite")).unwrap();
-        let first = [
-            deal("D1", "R1", Won, "100", "1", 2),       // same in both files
-            deal("D2", "R1", Won, "200", "1", 3),       // amount changes
-            deal("D3", "R1", Won, "300", "0.5", 4),     // a split of two reps ...
-            deal("D3", "R2", Won, "300", "0.5", 5),     // ... becomes one rep
-            deal("D4", "R2", Cancelled, "-50", "1", 6), // same, on other rows
-        ];
-        assert_eq!(counts(&import(&mut store, "a.xlsx", "2026-03-31T10:00:00Z", &first)), (5, 0, 0, 0));
-        let second = [
-            deal("D4", "R2", Cancelled, "-50", "1", 2),
-            deal("D1", "R1", Won, "100", "1", 3),
-            deal("D2", "R1", Won, "250", "1", 4),
-            deal("D3", "R1", Won, "300", "1", 5),
-            deal("D5", "R3", Won, "500", "1", 6), // new
-        ];
-        // new: D5 (1 row); updated: D2 (1) + D3 (1 new row for 2 old); unchanged: D1, D4.
-        assert_eq!(counts(&import(&mut store, "b.xlsx", "2026-04-01T10:00:00Z", &second)), (1, 2, 2, 0));
-        let rows = store.deals_between(Period::new(2026, 3).unwrap(), Period::new(2026, 3).unwrap()).unwrap();
-        let got: Vec<(String, String, String, String)> = rows
-            .iter()
-            .map(|d| (d.deal_id.clone(), d.rep.key(), d.amount.unwrap().normalize().to_string(), d.share.to_string()))
-            .collect();
-        let want = [("D1", "id:R1", "100", "1"), ("D2", "id:R1", "250", "1"), ("D3", "id:R1", "300", "1")];
-        let want: Vec<(String, String, String, String)> =
-            want.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect();
-        let mut got_sorted = got.clone();
-        got_sorted.retain(|r| r.0 != "D4" && r.0 != "D5");
-        assert_eq!(got_sorted, want);
-        assert_eq!(rows.len(), 5, "D1, D2, D3 (one rep), D4, D5");
-        // The replaced versions are kept: D2's one row, D3's two rows, all replaced by import 2.
-        let d2 = store.superseded_versions("D2", "sale").unwrap();
-        assert_eq!(
-            d2.iter().map(|v| (v.amount.clone(), v.superseded_by)).collect::<Vec<_>>(),
-            [(Some("200".into()), 2)]
-        );
-        let mut d3: Vec<String> =
-            store.superseded_versions("D3", "sale").unwrap().iter().map(|v| v.rep_ref.clone()).collect();
-        d3.sort();
-        assert_eq!(d3, ["id:R1", "id:R2"]);
-        assert!(store.superseded_versions("D1", "sale").unwrap().is_empty());
-        // An earlier export imported afterwards changes nothing, even where it differs.
-        let stale = [deal("D2", "R1", Won, "999", "1", 2), deal("D6", "R1", Won, "60", "1", 3)];
-        assert_eq!(counts(&import(&mut store, "old.xlsx", "2026-03-01T10:00:00Z", &stale)), (1, 0, 0, 1));
-        let d2 = store.deals_between(Period::new(2026, 3).unwrap(), Period::new(2026, 3).unwrap()).unwrap();
-        let d2 = d2.iter().find(|d| d.deal_id == "D2").unwrap();
-        assert_eq!(d2.amount.unwrap().normalize().to_string(), "250");
-        // Which cancelled IDs have a sale on record: D4 has none; D1 is not a cancellation
-        // but is asked about, and has one.
-        let ids = ["D4", "D1", "D9"];
-        let won = store.ids_with_sale(&ids).unwrap();
-        assert_eq!(won, ["D1".to_string()].into_iter().collect());
-        assert!(store.cancelled_ids_with_sale().unwrap().is_empty());
+        for state in crate::store::TestState::each() {
+            let mut store = state.open();
+            let first = [
+                deal("D1", "R1", Won, "100", "1", 2),       // same in both files
+                deal("D2", "R1", Won, "200", "1", 3),       // amount changes
+                deal("D3", "R1", Won, "300", "0.5", 4),     // a split of two reps ...
+                deal("D3", "R2", Won, "300", "0.5", 5),     // ... becomes one rep
+                deal("D4", "R2", Cancelled, "-50", "1", 6), // same, on other rows
+            ];
+            assert_eq!(counts(&import(&mut store, "a.xlsx", "2026-03-31T10:00:00Z", &first)), (5, 0, 0, 0));
+            let second = [
+                deal("D4", "R2", Cancelled, "-50", "1", 2),
+                deal("D1", "R1", Won, "100", "1", 3),
+                deal("D2", "R1", Won, "250", "1", 4),
+                deal("D3", "R1", Won, "300", "1", 5),
+                deal("D5", "R3", Won, "500", "1", 6), // new
+            ];
+            // new: D5 (1 row); updated: D2 (1) + D3 (1 new row for 2 old); unchanged: D1, D4.
+            assert_eq!(counts(&import(&mut store, "b.xlsx", "2026-04-01T10:00:00Z", &second)), (1, 2, 2, 0));
+            let rows = store.deals_between(Period::new(2026, 3).unwrap(), Period::new(2026, 3).unwrap()).unwrap();
+            let got: Vec<(String, String, String, String)> = rows
+                .iter()
+                .map(|d| {
+                    (d.deal_id.clone(), d.rep.key(), d.amount.unwrap().normalize().to_string(), d.share.to_string())
+                })
+                .collect();
+            let want = [("D1", "id:R1", "100", "1"), ("D2", "id:R1", "250", "1"), ("D3", "id:R1", "300", "1")];
+            let want: Vec<(String, String, String, String)> =
+                want.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect();
+            let mut got_sorted = got.clone();
+            got_sorted.retain(|r| r.0 != "D4" && r.0 != "D5");
+            assert_eq!(got_sorted, want);
+            assert_eq!(rows.len(), 5, "D1, D2, D3 (one rep), D4, D5");
+            // The replaced versions are kept: D2's one row, D3's two rows, all replaced by import 2.
+            let d2 = store.superseded_versions("D2", "sale").unwrap();
+            assert_eq!(
+                d2.iter().map(|v| (v.amount.clone(), v.superseded_by)).collect::<Vec<_>>(),
+                [(Some("200".into()), 2)]
+            );
+            let mut d3: Vec<String> =
+                store.superseded_versions("D3", "sale").unwrap().iter().map(|v| v.rep_ref.clone()).collect();
+            d3.sort();
+            assert_eq!(d3, ["id:R1", "id:R2"]);
+            assert!(store.superseded_versions("D1", "sale").unwrap().is_empty());
+            // An earlier export imported afterwards changes nothing, even where it differs.
+            let stale = [deal("D2", "R1", Won, "999", "1", 2), deal("D6", "R1", Won, "60", "1", 3)];
+            assert_eq!(counts(&import(&mut store, "old.xlsx", "2026-03-01T10:00:00Z", &stale)), (1, 0, 0, 1));
+            let d2 = store.deals_between(Period::new(2026, 3).unwrap(), Period::new(2026, 3).unwrap()).unwrap();
+            let d2 = d2.iter().find(|d| d.deal_id == "D2").unwrap();
+            assert_eq!(d2.amount.unwrap().normalize().to_string(), "250");
+            // Which cancelled IDs have a sale on record: D4 has none; D1 is not a cancellation
+            // but is asked about, and has one.
+            let ids = ["D4", "D1", "D9"];
+            let won = store.ids_with_sale(&ids).unwrap();
+            assert_eq!(won, ["D1".to_string()].into_iter().collect());
+            assert!(store.cancelled_ids_with_sale().unwrap().is_empty());
+        }
     }
 }

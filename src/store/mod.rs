@@ -306,3 +306,33 @@ fn instant(path: &Path, what: &str, v: String) -> Result<DateTime<Utc>> {
         value: v,
     })
 }
+
+/// Each engine's fresh state for a store unit test: an SQLite file in a temporary
+/// folder, and a fresh PostgreSQL database (see `tests/integration/pg_db.rs`: a test
+/// fails when no server answers, unless QUOTAD_ALLOW_SKIP=1).
+#[cfg(test)]
+pub(crate) struct TestState {
+    dir: Option<tempfile::TempDir>,
+    db: Option<pg::test_db::TestDb>,
+}
+
+#[cfg(test)]
+impl TestState {
+    /// SQLite's, then PostgreSQL's.
+    pub(crate) fn each() -> Vec<TestState> {
+        let mut v = vec![TestState { dir: Some(tempfile::tempdir().unwrap()), db: None }];
+        if let Some(db) = pg::test_db::TestDb::fresh() {
+            v.push(TestState { dir: None, db: Some(db) });
+        }
+        v
+    }
+
+    /// A connection to it (migrated); several may be open at once.
+    pub(crate) fn open(&self) -> Store {
+        match (&self.dir, &self.db) {
+            (Some(d), _) => Store::open(&d.path().join("q.sqlite")).unwrap(),
+            (_, Some(db)) => Store::open_postgres(&db.url).unwrap(),
+            _ => unreachable!("one engine"),
+        }
+    }
+}

@@ -795,163 +795,168 @@ mod tests {
 
     #[test]
     fn outbox_lifecycle_retries_dead_letters_and_crash_recovery() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
-        let t0 = at("2026-11-01T13:00:00Z");
-        assert!(s.outbox_add(&entry("a"), t0).unwrap());
-        assert!(!s.outbox_add(&entry("a"), t0).unwrap(), "a key is recorded once");
-        s.outbox_add(&entry("b"), at("2026-11-01T13:00:01Z")).unwrap();
-        assert_eq!(
-            s.outbox_due(t0).unwrap().iter().map(|r| r.entry.idempotency_key.as_str()).collect::<Vec<_>>(),
-            ["a", "b"]
-        );
+        for state in crate::store::TestState::each() {
+            let mut s = state.open();
+            let t0 = at("2026-11-01T13:00:00Z");
+            assert!(s.outbox_add(&entry("a"), t0).unwrap());
+            assert!(!s.outbox_add(&entry("a"), t0).unwrap(), "a key is recorded once");
+            s.outbox_add(&entry("b"), at("2026-11-01T13:00:01Z")).unwrap();
+            assert_eq!(
+                s.outbox_due(t0).unwrap().iter().map(|r| r.entry.idempotency_key.as_str()).collect::<Vec<_>>(),
+                ["a", "b"]
+            );
 
-        // a: sent. b: failed once, due again at 13:00:31.
-        s.outbox_mark_sending("a", t0).unwrap();
-        s.outbox_mark_sent("a", t0).unwrap();
-        s.outbox_mark_sending("b", t0).unwrap();
-        s.outbox_mark_failed(
-            "b",
-            "SMTP server h:587: connect failed",
-            FailureOutcome::RetryAt(at("2026-11-01T13:00:31Z")),
-            t0,
-        )
-        .unwrap();
-        let b = s.outbox_get("b").unwrap().unwrap();
-        assert_eq!(
-            (b.state, b.attempts, b.last_error.as_deref()),
-            (OutboxState::Failed, 1, Some("SMTP server h:587: connect failed"))
-        );
-        assert!(s.outbox_due(at("2026-11-01T13:00:30.999Z")).unwrap().is_empty());
-        assert_eq!(s.outbox_due(at("2026-11-01T13:00:31Z")).unwrap().len(), 1);
-        assert_eq!(s.outbox_next_retry().unwrap(), Some(at("2026-11-01T13:00:31Z")));
+            // a: sent. b: failed once, due again at 13:00:31.
+            s.outbox_mark_sending("a", t0).unwrap();
+            s.outbox_mark_sent("a", t0).unwrap();
+            s.outbox_mark_sending("b", t0).unwrap();
+            s.outbox_mark_failed(
+                "b",
+                "SMTP server h:587: connect failed",
+                FailureOutcome::RetryAt(at("2026-11-01T13:00:31Z")),
+                t0,
+            )
+            .unwrap();
+            let b = s.outbox_get("b").unwrap().unwrap();
+            assert_eq!(
+                (b.state, b.attempts, b.last_error.as_deref()),
+                (OutboxState::Failed, 1, Some("SMTP server h:587: connect failed"))
+            );
+            assert!(s.outbox_due(at("2026-11-01T13:00:30.999Z")).unwrap().is_empty());
+            assert_eq!(s.outbox_due(at("2026-11-01T13:00:31Z")).unwrap().len(), 1);
+            assert_eq!(s.outbox_next_retry().unwrap(), Some(at("2026-11-01T13:00:31Z")));
 
-        // A crash while b is `sending`: recovery puts it back to pending, counted.
-        s.outbox_mark_sending("b", at("2026-11-01T13:00:31Z")).unwrap();
-        assert_eq!(s.outbox_recover_interrupted().unwrap(), ["b"]);
-        let b = s.outbox_get("b").unwrap().unwrap();
-        assert_eq!((b.state, b.interrupted, b.attempts), (OutboxState::Pending, 1, 1));
+            // A crash while b is `sending`: recovery puts it back to pending, counted.
+            s.outbox_mark_sending("b", at("2026-11-01T13:00:31Z")).unwrap();
+            assert_eq!(s.outbox_recover_interrupted().unwrap(), ["b"]);
+            let b = s.outbox_get("b").unwrap().unwrap();
+            assert_eq!((b.state, b.interrupted, b.attempts), (OutboxState::Pending, 1, 1));
 
-        // Dead, listed once for the admin, then requeued by `outbox retry`.
-        s.outbox_mark_failed("b", "550 no such user", FailureOutcome::Dead, t0).unwrap();
-        assert_eq!(s.outbox_dead_unnotified().unwrap().len(), 1);
-        let mut notice = entry("dead-letters/x/admin@example.com/admin-notice");
-        notice.job = "dead-letters".into();
-        s.outbox_add_notice(&notice, &["b".to_string()], t0).unwrap();
-        assert!(s.outbox_dead_unnotified().unwrap().is_empty());
-        let counts = s.outbox_counts().unwrap();
-        assert_eq!(counts, [(OutboxState::Pending, 1), (OutboxState::Sent, 1), (OutboxState::Dead, 1)]);
-        assert_eq!(s.outbox_requeue(&[]).unwrap(), ["b"]);
-        let b = s.outbox_get("b").unwrap().unwrap();
-        assert_eq!((b.state, b.attempts), (OutboxState::Pending, 0));
-        assert!(s.outbox_requeue(&["a".to_string()]).unwrap().is_empty(), "a sent key is not requeued");
+            // Dead, listed once for the admin, then requeued by `outbox retry`.
+            s.outbox_mark_failed("b", "550 no such user", FailureOutcome::Dead, t0).unwrap();
+            assert_eq!(s.outbox_dead_unnotified().unwrap().len(), 1);
+            let mut notice = entry("dead-letters/x/admin@example.com/admin-notice");
+            notice.job = "dead-letters".into();
+            s.outbox_add_notice(&notice, &["b".to_string()], t0).unwrap();
+            assert!(s.outbox_dead_unnotified().unwrap().is_empty());
+            let counts = s.outbox_counts().unwrap();
+            assert_eq!(counts, [(OutboxState::Pending, 1), (OutboxState::Sent, 1), (OutboxState::Dead, 1)]);
+            assert_eq!(s.outbox_requeue(&[]).unwrap(), ["b"]);
+            let b = s.outbox_get("b").unwrap().unwrap();
+            assert_eq!((b.state, b.attempts), (OutboxState::Pending, 0));
+            assert!(s.outbox_requeue(&["a".to_string()]).unwrap().is_empty(), "a sent key is not requeued");
 
-        // --resend: a new rendering and Message-ID, attempts from 0.
-        let mut again = entry("a");
-        again.message_id = "def.quotad@example.com".into();
-        assert!(s.outbox_resend(&again).unwrap());
-        let a = s.outbox_get("a").unwrap().unwrap();
-        assert_eq!(
-            (a.state, a.resends, a.attempts, a.entry.message_id.as_str()),
-            (OutboxState::Pending, 1, 0, "def.quotad@example.com")
-        );
+            // --resend: a new rendering and Message-ID, attempts from 0.
+            let mut again = entry("a");
+            again.message_id = "def.quotad@example.com".into();
+            assert!(s.outbox_resend(&again).unwrap());
+            let a = s.outbox_get("a").unwrap().unwrap();
+            assert_eq!(
+                (a.state, a.resends, a.attempts, a.entry.message_id.as_str()),
+                (OutboxState::Pending, 1, 0, "def.quotad@example.com")
+            );
+        }
     }
 
     #[test]
     fn a_notice_knows_its_letters_and_loses_those_sent_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
-        let t0 = at("2026-11-01T13:00:00Z");
-        for k in ["a", "b", "c"] {
-            s.outbox_add(&entry(k), t0).unwrap();
-            s.outbox_mark_failed(k, "550 no such user", FailureOutcome::Dead, t0).unwrap();
+        for state in crate::store::TestState::each() {
+            let mut s = state.open();
+            let t0 = at("2026-11-01T13:00:00Z");
+            for k in ["a", "b", "c"] {
+                s.outbox_add(&entry(k), t0).unwrap();
+                s.outbox_mark_failed(k, "550 no such user", FailureOutcome::Dead, t0).unwrap();
+            }
+            let mut notice = entry("dead-letters/x/admin@example.com/admin-notice");
+            notice.job = "dead-letters".into();
+            let key = notice.idempotency_key.clone();
+            s.outbox_add_notice(&notice, &["a".to_string(), "b".to_string(), "c".to_string()], t0).unwrap();
+            let letters = |s: &Store| {
+                let (n, rows) = s.outbox_notice_letters(&key).unwrap();
+                (n, rows.into_iter().map(|r| r.entry.idempotency_key).collect::<Vec<_>>())
+            };
+            assert_eq!(letters(&s), (Some(3), vec!["a".to_string(), "b".into(), "c".into()]));
+            // `outbox retry a`: a leaves the notice (told again if it dies again).
+            assert_eq!(s.outbox_requeue(&["a".to_string()]).unwrap(), ["a"]);
+            assert_eq!(letters(&s), (Some(3), vec!["b".to_string(), "c".into()]));
+            assert!(s.outbox_notice_rewrite(&key, "quotad: 2 messages", b"new", 2).unwrap());
+            let row = s.outbox_get(&key).unwrap().unwrap();
+            assert_eq!((row.entry.subject.as_str(), row.entry.message.as_slice()), ("quotad: 2 messages", &b"new"[..]));
+            assert_eq!(letters(&s).0, Some(2));
+            // b and c sent again too: the notice is withdrawn, its recipients with it.
+            s.outbox_requeue(&[]).unwrap();
+            assert_eq!(letters(&s).1, Vec::<String>::new());
+            assert!(s.outbox_notice_withdraw(&key).unwrap());
+            assert!(s.outbox_get(&key).unwrap().is_none());
+            assert!(s.outbox_recipients(&key).unwrap().is_empty());
+            // A sent notice, or any other row, is never withdrawn.
+            assert!(!s.outbox_notice_withdraw("b").unwrap());
+            assert!(s.outbox_get("b").unwrap().is_some());
         }
-        let mut notice = entry("dead-letters/x/admin@example.com/admin-notice");
-        notice.job = "dead-letters".into();
-        let key = notice.idempotency_key.clone();
-        s.outbox_add_notice(&notice, &["a".to_string(), "b".to_string(), "c".to_string()], t0).unwrap();
-        let letters = |s: &Store| {
-            let (n, rows) = s.outbox_notice_letters(&key).unwrap();
-            (n, rows.into_iter().map(|r| r.entry.idempotency_key).collect::<Vec<_>>())
-        };
-        assert_eq!(letters(&s), (Some(3), vec!["a".to_string(), "b".into(), "c".into()]));
-        // `outbox retry a`: a leaves the notice (told again if it dies again).
-        assert_eq!(s.outbox_requeue(&["a".to_string()]).unwrap(), ["a"]);
-        assert_eq!(letters(&s), (Some(3), vec!["b".to_string(), "c".into()]));
-        assert!(s.outbox_notice_rewrite(&key, "quotad: 2 messages", b"new", 2).unwrap());
-        let row = s.outbox_get(&key).unwrap().unwrap();
-        assert_eq!((row.entry.subject.as_str(), row.entry.message.as_slice()), ("quotad: 2 messages", &b"new"[..]));
-        assert_eq!(letters(&s).0, Some(2));
-        // b and c sent again too: the notice is withdrawn, its recipients with it.
-        s.outbox_requeue(&[]).unwrap();
-        assert_eq!(letters(&s).1, Vec::<String>::new());
-        assert!(s.outbox_notice_withdraw(&key).unwrap());
-        assert!(s.outbox_get(&key).unwrap().is_none());
-        assert!(s.outbox_recipients(&key).unwrap().is_empty());
-        // A sent notice, or any other row, is never withdrawn.
-        assert!(!s.outbox_notice_withdraw("b").unwrap());
-        assert!(s.outbox_get("b").unwrap().is_some());
     }
 
     #[test]
     fn a_refused_recipient_is_retried_or_dead_alone_and_requeued_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("q.sqlite")).unwrap();
-        let t0 = at("2026-03-09T14:00:00Z");
-        let key = "weekly-ranking/2026-W10/team:north/team-edition";
-        let mut e = entry(key);
-        e.recipient = "team:north".into();
-        e.recipients = vec!["ann@example.com".into(), "bob@example.com".into(), "mia@example.com".into()];
-        assert!(s.outbox_add(&e, t0).unwrap());
-        assert_eq!(s.outbox_get(key).unwrap().unwrap().entry.recipients, e.recipients);
-        assert_eq!(s.outbox_due_recipients(key, t0).unwrap().len(), 3);
+        for state in crate::store::TestState::each() {
+            let mut s = state.open();
+            let t0 = at("2026-03-09T14:00:00Z");
+            let key = "weekly-ranking/2026-W10/team:north/team-edition";
+            let mut e = entry(key);
+            e.recipient = "team:north".into();
+            e.recipients = vec!["ann@example.com".into(), "bob@example.com".into(), "mia@example.com".into()];
+            assert!(s.outbox_add(&e, t0).unwrap());
+            assert_eq!(s.outbox_get(key).unwrap().unwrap().entry.recipients, e.recipients);
+            assert_eq!(s.outbox_due_recipients(key, t0).unwrap().len(), 3);
 
-        // Ann and Mia accepted, Bob deferred (450) until 14:00:30.
-        let retry = at("2026-03-09T14:00:30Z");
-        let bob = |outcome| RecipientOutcome::Failed { error: "450 mailbox busy".into(), outcome };
-        let outcomes = vec![
-            ("ann@example.com".to_string(), RecipientOutcome::Accepted),
-            ("bob@example.com".to_string(), bob(FailureOutcome::RetryAt(retry))),
-            ("mia@example.com".to_string(), RecipientOutcome::Accepted),
-        ];
-        assert_eq!(s.outbox_record_attempt(key, &outcomes, t0).unwrap(), OutboxState::Failed);
-        let row = s.outbox_get(key).unwrap().unwrap();
-        assert_eq!((row.state, row.attempts, row.next_attempt_at), (OutboxState::Failed, 1, Some(retry)));
-        assert_eq!(
-            row.last_error.as_deref(),
-            Some("1 of 3 recipient(s) not delivered: bob@example.com: 450 mailbox busy")
-        );
-        assert!(s.outbox_due_recipients(key, at("2026-03-09T14:00:29Z")).unwrap().is_empty());
-        let due: Vec<String> = s.outbox_due_recipients(key, retry).unwrap().into_iter().map(|r| r.address).collect();
-        assert_eq!(due, ["bob@example.com"], "only Bob is tried again");
+            // Ann and Mia accepted, Bob deferred (450) until 14:00:30.
+            let retry = at("2026-03-09T14:00:30Z");
+            let bob = |outcome| RecipientOutcome::Failed { error: "450 mailbox busy".into(), outcome };
+            let outcomes = vec![
+                ("ann@example.com".to_string(), RecipientOutcome::Accepted),
+                ("bob@example.com".to_string(), bob(FailureOutcome::RetryAt(retry))),
+                ("mia@example.com".to_string(), RecipientOutcome::Accepted),
+            ];
+            assert_eq!(s.outbox_record_attempt(key, &outcomes, t0).unwrap(), OutboxState::Failed);
+            let row = s.outbox_get(key).unwrap().unwrap();
+            assert_eq!((row.state, row.attempts, row.next_attempt_at), (OutboxState::Failed, 1, Some(retry)));
+            assert_eq!(
+                row.last_error.as_deref(),
+                Some("1 of 3 recipient(s) not delivered: bob@example.com: 450 mailbox busy")
+            );
+            assert!(s.outbox_due_recipients(key, at("2026-03-09T14:00:29Z")).unwrap().is_empty());
+            let due: Vec<String> =
+                s.outbox_due_recipients(key, retry).unwrap().into_iter().map(|r| r.address).collect();
+            assert_eq!(due, ["bob@example.com"], "only Bob is tried again");
 
-        // Bob refused for good (550): the message is dead, for Bob only.
-        let outcomes = vec![("bob@example.com".to_string(), bob(FailureOutcome::Dead))];
-        assert_eq!(s.outbox_record_attempt(key, &outcomes, retry).unwrap(), OutboxState::Dead);
-        assert_eq!(s.outbox_dead_unnotified().unwrap().len(), 1);
-        let states: Vec<(String, OutboxState, u32)> =
-            s.outbox_recipients(key).unwrap().into_iter().map(|r| (r.address, r.state, r.attempts)).collect();
-        assert_eq!(
-            states,
-            [
-                ("ann@example.com".into(), OutboxState::Sent, 1),
-                ("bob@example.com".into(), OutboxState::Dead, 2),
-                ("mia@example.com".into(), OutboxState::Sent, 1)
-            ]
-        );
+            // Bob refused for good (550): the message is dead, for Bob only.
+            let outcomes = vec![("bob@example.com".to_string(), bob(FailureOutcome::Dead))];
+            assert_eq!(s.outbox_record_attempt(key, &outcomes, retry).unwrap(), OutboxState::Dead);
+            assert_eq!(s.outbox_dead_unnotified().unwrap().len(), 1);
+            let states: Vec<(String, OutboxState, u32)> =
+                s.outbox_recipients(key).unwrap().into_iter().map(|r| (r.address, r.state, r.attempts)).collect();
+            assert_eq!(
+                states,
+                [
+                    ("ann@example.com".into(), OutboxState::Sent, 1),
+                    ("bob@example.com".into(), OutboxState::Dead, 2),
+                    ("mia@example.com".into(), OutboxState::Sent, 1)
+                ]
+            );
 
-        // `outbox retry`: pending again, for Bob alone; then accepted: sent.
-        assert_eq!(s.outbox_requeue(&[key.to_string()]).unwrap(), [key]);
-        let due: Vec<String> = s.outbox_due_recipients(key, retry).unwrap().into_iter().map(|r| r.address).collect();
-        assert_eq!(due, ["bob@example.com"]);
-        let outcomes = vec![("bob@example.com".to_string(), RecipientOutcome::Accepted)];
-        assert_eq!(s.outbox_record_attempt(key, &outcomes, retry).unwrap(), OutboxState::Sent);
-        let row = s.outbox_get(key).unwrap().unwrap();
-        assert_eq!((row.state, row.last_error, row.sent_at), (OutboxState::Sent, None, Some(retry)));
-        // Who has this week's message, by columns (job, period, kind).
-        let mut who: Vec<String> =
-            s.outbox_recipients_of("quota-memo", "2026-11", "rep-memo").unwrap().into_iter().collect();
-        who.sort();
-        assert_eq!(who, ["ann@example.com", "bob@example.com", "mia@example.com"]);
+            // `outbox retry`: pending again, for Bob alone; then accepted: sent.
+            assert_eq!(s.outbox_requeue(&[key.to_string()]).unwrap(), [key]);
+            let due: Vec<String> =
+                s.outbox_due_recipients(key, retry).unwrap().into_iter().map(|r| r.address).collect();
+            assert_eq!(due, ["bob@example.com"]);
+            let outcomes = vec![("bob@example.com".to_string(), RecipientOutcome::Accepted)];
+            assert_eq!(s.outbox_record_attempt(key, &outcomes, retry).unwrap(), OutboxState::Sent);
+            let row = s.outbox_get(key).unwrap().unwrap();
+            assert_eq!((row.state, row.last_error, row.sent_at), (OutboxState::Sent, None, Some(retry)));
+            // Who has this week's message, by columns (job, period, kind).
+            let mut who: Vec<String> =
+                s.outbox_recipients_of("quota-memo", "2026-11", "rep-memo").unwrap().into_iter().collect();
+            who.sort();
+            assert_eq!(who, ["ann@example.com", "bob@example.com", "mia@example.com"]);
+        }
     }
 }

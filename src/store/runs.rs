@@ -227,28 +227,28 @@ mod tests {
 
     #[test]
     fn an_occurrence_is_claimed_once_even_by_two_connections() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.sqlite");
-        let a = Store::open(&path).unwrap();
-        let b = Store::open(&path).unwrap();
-        let occ = at("2026-03-02T14:00:00Z");
-        let now = at("2026-03-02T14:00:05Z");
-        assert!(a.run_claim("weekly-ranking", occ, "serve", now).unwrap());
-        assert!(!b.run_claim("weekly-ranking", occ, "run", now).unwrap());
-        assert!(!b.run_record_missed("weekly-ranking", occ, "x", now).unwrap());
-        a.run_set("weekly-ranking", occ, RunState::Succeeded, "22 messages", at("2026-03-02T14:00:09Z")).unwrap();
-        let row = b.run_get("weekly-ranking", occ).unwrap().unwrap();
-        assert_eq!(
-            (row.state, row.result.as_str(), row.source.as_str(), row.started_at, row.finished_at),
-            (RunState::Succeeded, "22 messages", "serve", Some(now), Some(at("2026-03-02T14:00:09Z")))
-        );
-        assert!(b.run_record_missed("quota-memo", at("2026-03-01T13:00:00Z"), "down", now).unwrap());
-        let (ran, missed) = b.run_last("quota-memo").unwrap();
-        assert_eq!((ran, missed.map(|m| m.state)), (None, Some(RunState::Missed)));
-        assert_eq!(a.runs_in(&[RunState::Started, RunState::Waiting]).unwrap(), vec![]);
-        assert_eq!(a.last_seen().unwrap(), None);
-        a.set_last_seen(now).unwrap();
-        a.set_last_seen(at("2026-03-02T14:01:00Z")).unwrap();
-        assert_eq!(b.last_seen().unwrap(), Some(at("2026-03-02T14:01:00Z")));
+        for state in crate::store::TestState::each() {
+            let a = state.open();
+            let b = state.open();
+            let occ = at("2026-03-02T14:00:00Z");
+            let now = at("2026-03-02T14:00:05Z");
+            assert!(a.run_claim("weekly-ranking", occ, "serve", now).unwrap());
+            assert!(!b.run_claim("weekly-ranking", occ, "run", now).unwrap());
+            assert!(!b.run_record_missed("weekly-ranking", occ, "x", now).unwrap());
+            a.run_set("weekly-ranking", occ, RunState::Succeeded, "22 messages", at("2026-03-02T14:00:09Z")).unwrap();
+            let row = b.run_get("weekly-ranking", occ).unwrap().unwrap();
+            assert_eq!(
+                (row.state, row.result.as_str(), row.source.as_str(), row.started_at, row.finished_at),
+                (RunState::Succeeded, "22 messages", "serve", Some(now), Some(at("2026-03-02T14:00:09Z")))
+            );
+            assert!(b.run_record_missed("quota-memo", at("2026-03-01T13:00:00Z"), "down", now).unwrap());
+            let (ran, missed) = b.run_last("quota-memo").unwrap();
+            assert_eq!((ran, missed.map(|m| m.state)), (None, Some(RunState::Missed)));
+            assert_eq!(a.runs_in(&[RunState::Started, RunState::Waiting]).unwrap(), vec![]);
+            assert_eq!(a.last_seen().unwrap(), None);
+            a.set_last_seen(now).unwrap();
+            a.set_last_seen(at("2026-03-02T14:01:00Z")).unwrap();
+            assert_eq!(b.last_seen().unwrap(), Some(at("2026-03-02T14:01:00Z")));
+        }
     }
 }
