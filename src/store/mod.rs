@@ -1,10 +1,11 @@
-//! Store: quotad's history in one SQLite file — imports, deal events, quotas, the
-//! roster and the outbox ledger.
+//! Store: quotad's history — imports, deal events, quotas, the roster and the outbox
+//! ledger — in one SQLite file (the embedded default) or a PostgreSQL database (issue
+//! 24: several instances sharing one state).
 //!
-//! The only module that speaks SQL. Imports `domain` only. Money and other decimals are
-//! stored as exact decimal TEXT and summed in Rust, never by SQLite's floating point.
-//! Dates are ISO TEXT; instants are RFC 3339 UTC TEXT. Migrations run at open
-//! (`PRAGMA user_version`).
+//! The only module that speaks SQL. Imports `domain` only (and rusqlite, postgres).
+//! Money and other decimals are stored as exact decimal TEXT and summed in Rust, never
+//! by the database's floating point. Dates are ISO TEXT; instants are RFC 3339 UTC
+//! TEXT. Migrations run at open (SQLite: `PRAGMA user_version`; PostgreSQL: `pg.rs`).
 //!
 //! One file per table family, each adding its own `impl Store` block: `imports.rs`
 //! (the `imports` ledger and `import_reports`), `deals.rs` (`deals`, `deal_history`,
@@ -12,8 +13,12 @@
 //! view), `outbox.rs`, `facts.rs` (`memo_facts`), `runs.rs` (`runs`, `daemon`),
 //! `approvals.rs` (`approvals`, `approval_messages`, `approval_requests`: messages held
 //! for approval), `sums.rs` (`rep_month_sums`: per month and rep, the deal sums history
-//! is computed from) and `migrations.rs` (the schema). This file keeps the connection ([`Store::open`]),
-//! [`StoreError`] and the helpers that read stored text back.
+//! is computed from), `copy.rs` (`quotad migrate-state`) and `migrations.rs` (the
+//! schema). Each writes its SQL once, through `sql.rs` (one connection over either
+//! engine, `?N` placeholders); where the dialects differ, both texts sit side by side
+//! (the deals import's staging, `sql::pg_dialect`). `pg.rs` holds PostgreSQL's schema,
+//! connection and advisory locks. This file keeps the connection ([`Store::open`],
+//! [`Store::open_postgres`]), [`StoreError`] and the helpers that read stored text back.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

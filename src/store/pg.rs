@@ -14,7 +14,7 @@
 //!
 //! Append-only like `migrations.rs`: a released entry of [`PG_MIGRATIONS`] is never
 //! edited; a new SQLite migration gets its PostgreSQL twin here (a test compares the
-//! two catalogs). Imports `postgres` only.
+//! two catalogs). Imports `postgres`, and rustls (`tokio-postgres-rustls`, `webpki-roots`) for TLS.
 
 use postgres::{Client, NoTls};
 
@@ -300,11 +300,19 @@ pub fn describe(url: &str) -> String {
 
 /// Connects to the PostgreSQL database `url` names, with the password from the
 /// environment variable `PGPASSWORD` when set (the driver reads no libpq variable
-/// itself). Plain TCP: TLS (`sslmode=require`) is not supported yet.
+/// itself). TLS as the URL's `sslmode` says: `require` verifies the server's
+/// certificate (the public CAs, plus the PEM file `PGSSLROOTCERT` names, libpq's
+/// variable) and its name; `prefer` (the default) and `disable` connect in plain TCP.
 ///
-/// Errors: the URL does not parse; the server cannot be reached, or refuses the
-/// login. Callers name the database with [`describe`].
+/// Errors: the URL does not parse; the server cannot be reached, refuses the login,
+/// or (with `sslmode=require`) its certificate; `PGSSLROOTCERT` cannot be read (as a
+/// connection error naming the file). Callers name the database with [`describe`].
 pub fn connect(url: &str) -> Result<Client, postgres::Error> {
+    open(&configured(url, "quotad")?)
+}
+
+/// `url` parsed, with `PGPASSWORD`, a 10 s connect timeout and `application_name`.
+fn configured(url: &str, application: &str) -> Result<postgres::Config, postgres::Error> {
     let mut config: postgres::Config = url.parse()?;
     if config.get_password().is_none()
         && let Ok(pw) = std::env::var("PGPASSWORD")
@@ -312,8 +320,61 @@ pub fn connect(url: &str) -> Result<Client, postgres::Error> {
         config.password(pw);
     }
     config.connect_timeout(std::time::Duration::from_secs(10));
-    config.application_name("quotad");
-    config.connect(NoTls)
+    config.application_name(application);
+    Ok(config)
+}
+
+/// Connects with TLS when `sslmode=require`, else in plain TCP.
+fn open(config: &postgres::Config) -> Result<Client, postgres::Error> {
+    open_trusting(config, std::env::var("PGSSLROOTCERT").ok())
+}
+
+/// [`open`] trusting the certificates in the PEM file `root_file` as well as the
+/// public CAs.
+fn open_trusting(config: &postgres::Config, root_file: Option<String>) -> Result<Client, postgres::Error> {
+    use postgres::config::SslMode;
+    match config.get_ssl_mode() {
+        SslMode::Disable | SslMode::Prefer => config.connect(NoTls),
+        _ => {
+            let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            if let Some(file) = root_file {
+                use rustls::pki_types::{CertificateDer, pem::PemObject};
+                let certs = CertificateDer::pem_file_iter(&file)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| format!("PGSSLROOTCERT {file}: {e}"));
+                let added = certs.and_then(|c| {
+                    let (ok, _) = roots.add_parsable_certificates(c);
+                    if ok == 0 { Err(format!("PGSSLROOTCERT {file}: no certificate in it")) } else { Ok(()) }
+                });
+                if let Err(e) = added {
+                    // Reported as the connection's error: the caller names the database.
+                    return config.connect(Refused(e));
+                }
+            }
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+            match tls {
+                Ok(tls) => config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+                Err(e) => config.connect(Refused(e.to_string())),
+            }
+        }
+    }
+}
+
+/// A TLS connector that fails with its message: how a TLS setup error (an unreadable
+/// `PGSSLROOTCERT`) becomes the driver's connection error.
+struct Refused(String);
+
+impl<S> postgres::tls::MakeTlsConnect<S> for Refused {
+    type Stream = postgres::tls::NoTlsStream;
+    type TlsConnect = postgres::NoTls;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn make_tls_connect(&mut self, _: &str) -> Result<postgres::NoTls, Self::Error> {
+        Err(self.0.clone().into())
+    }
 }
 
 /// The schema version of the database: the number of [`PG_MIGRATIONS`] applied, 0 for
@@ -383,15 +444,7 @@ impl std::fmt::Debug for StateLock {
 ///
 /// Errors: the server's (connection, login).
 pub fn lock_state(url: &str, holder: &str, wait: bool) -> Result<Result<StateLock, String>, postgres::Error> {
-    let mut config: postgres::Config = url.parse()?;
-    if config.get_password().is_none()
-        && let Ok(pw) = std::env::var("PGPASSWORD")
-    {
-        config.password(pw);
-    }
-    config.connect_timeout(std::time::Duration::from_secs(10));
-    config.application_name(&format!("quotad: {holder}"));
-    let mut client = config.connect(NoTls)?;
+    let mut client = open(&configured(url, &format!("quotad: {holder}"))?)?;
     if wait {
         client.execute("SELECT pg_advisory_lock($1)", &[&STATE_LOCK])?;
         return Ok(Ok(StateLock { client }));
@@ -431,6 +484,49 @@ pub(crate) mod test_db;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `sslmode=require` is TLS that verifies the server: the test server's certificate
+    /// (Debian's self-signed "snakeoil") is refused until trusted, then the connection
+    /// is encrypted (`pg_stat_ssl`).
+    #[test]
+    fn sslmode_require_verifies_the_server_s_certificate() {
+        let Some(db) = test_db::TestDb::fresh() else { return };
+        let mut plain = connect(&db.url).unwrap();
+        let (ssl, cert): (String, String) = plain
+            .query_one("SELECT current_setting('ssl'), current_setting('ssl_cert_file')", &[])
+            .map(|r| (r.get(0), r.get(1)))
+            .unwrap();
+        assert_eq!(ssl, "on", "the test server must have ssl = on (Debian's default)");
+        let config = |url: &str| configured(&format!("{url}?sslmode=require"), "quotad").unwrap();
+        let chain = |e: postgres::Error| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        };
+        let e = chain(open_trusting(&config(&db.url), None).err().expect("an untrusted certificate"));
+        assert!(e.starts_with("error performing TLS handshake: invalid peer certificate"), "{e}");
+        let unreadable = chain(open_trusting(&config(&db.url), Some("/nonexistent/root.pem".into())).err().unwrap());
+        assert!(unreadable.contains(": PGSSLROOTCERT /nonexistent/root.pem: "), "{unreadable}");
+        // Trusted, under the name it was issued for.
+        let names = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-ext", "subjectAltName", "-in", &cert])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if !names.contains("DNS:localhost") {
+            eprintln!(
+                "the test server's certificate {cert} is not for localhost ({names}): the trusted connection is not tried"
+            );
+            return;
+        }
+        let mut tls = open_trusting(&config(&db.url.replace("127.0.0.1", "localhost")), Some(cert)).unwrap();
+        let on: bool = tls.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).unwrap().get(0);
+        assert!(on);
+    }
 
     #[test]
     fn the_state_lock_is_held_by_one_session_which_is_named() {

@@ -83,3 +83,28 @@ fn migrate_state_copies_the_sample_state_checks_it_and_refuses_a_database_not_em
         again.stderr
     );
 }
+
+#[test]
+fn a_second_quotad_on_one_postgres_state_is_refused_naming_the_holder() {
+    let Some(db) = TestDb::fresh() else { return };
+    let env = sample_on(&db.url);
+    // Another quotad (on another machine, say) holds the state lock for `run`.
+    let held = quotad::store::pg::lock_state(&db.url, "pid 4242 run", false).unwrap().expect("free");
+    let run = env.quotad(&["import"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "another quotad (pid 4242, `quotad run`) is working on PostgreSQL 127.0.0.1:5432/{} and holds its state lock",
+            db.name
+        )),
+        "{}",
+        run.stderr
+    );
+    drop(held);
+    let run = env.quotad(&["import"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // A read-only command takes no lock and reads what the import stored.
+    let status = env.quotad(&["imports"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("crm-export-2026-10.xlsx"), "{}", status.stdout);
+}
