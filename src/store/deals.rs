@@ -275,9 +275,11 @@ impl Store {
         }
         tx.execute(&q(TO_HISTORY), params![import_id]).map_err(err)?;
         tx.execute(&q(DROP_CHANGED), params![]).map_err(err)?;
+        // The months that hold no stored row now get their sums from `rows` (sums.rs).
+        let fresh = Self::empty_months(&tx, &path, &months)?;
         tx.execute(&q(STORE), params![import_id]).map_err(err)?;
         // The months this file touched get their stored sums rebuilt (sums.rs).
-        Self::sums_after_import(&tx, &path, import_id)?;
+        Self::sums_after_import(&tx, &path, import_id, rows, &fresh)?;
         // Emptied before the commit: the staging rows hold no memory between files.
         tx.execute_batch(&q(EMPTY)).map_err(err)?;
         tx.commit().map_err(err)?;
@@ -644,6 +646,79 @@ mod tests {
             let won = store.ids_with_sale(&ids).unwrap();
             assert_eq!(won, ["D1".to_string()].into_iter().collect());
             assert!(store.cancelled_ids_with_sale().unwrap().is_empty());
+        }
+    }
+
+    /// A month that held no stored row gets its sums from the file's rows in memory
+    /// (sums.rs `sums_from_rows`): they must be what a rebuild from the stored rows gives,
+    /// to the decimal scale. March is new in the second file, which holds a split sale
+    /// with trailing zeros, a cancellation whose sale (D1) a first import stored in
+    /// February, one with no sale on record, and a re-export of D9 older than the stored
+    /// one (so not stored, and not counted). Figures worked out by hand.
+    #[test]
+    fn a_new_months_sums_made_from_the_files_rows_equal_a_rebuild_from_the_stored_rows() {
+        use StageClass::{Cancelled, Won};
+        let on = |mut d: DealRow, date: &str| {
+            d.close_date = Some(date.parse().unwrap());
+            d
+        };
+        let march = Period::new(2026, 3).unwrap();
+        for state in crate::store::TestState::each() {
+            let mut store = state.open();
+            let feb = [
+                on(deal("D1", "R1", Won, "1000", "1", 2), "2026-02-10"),
+                on(deal("D9", "R3", Won, "900", "1", 3), "2026-02-11"),
+            ];
+            import(&mut store, "feb.xlsx", "2026-04-10T10:00:00Z", &feb);
+            let mut rated = on(deal("D3", "R2", Won, "200.10", "1", 6), "2026-03-20");
+            rated.rating = Some("4.50".parse().unwrap());
+            let mar = [
+                on(deal("D2", "R1", Won, "1500.00", "0.50", 2), "2026-03-05"),
+                on(deal("D2", "R2", Won, "1500.00", "0.50", 3), "2026-03-05"),
+                on(deal("D1", "R1", Cancelled, "-1000", "1", 4), "2026-03-15"),
+                on(deal("D7", "R2", Cancelled, "-300", "1", 5), "2026-03-16"),
+                rated,
+                on(deal("D9", "R3", Won, "950", "1", 7), "2026-03-25"), // older than the stored D9
+            ];
+            // Exported before feb.xlsx: D9's stored version (10 April) is the later one.
+            let stats = import(&mut store, "mar.xlsx", "2026-04-05T10:00:00Z", &mar);
+            assert_eq!(counts(&stats), (5, 0, 0, 1));
+            let shown = |store: &Store| {
+                let mut v: Vec<String> = store
+                    .rep_month_sums(march)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|(m, ..)| *m == march)
+                    .map(|(_, rep, on_record, s)| {
+                        format!(
+                            "{} {on_record} {} {} won {} cancelled {} rating {}/{}",
+                            rep.key(),
+                            s.revenue,
+                            s.units,
+                            s.won,
+                            s.cancelled,
+                            s.rating_sum,
+                            s.rating_n
+                        )
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            let from_rows = shown(&store);
+            // R1: half of D2 (1,500 × 0.5) minus D1's cancellation (sale on record) = −250;
+            // R2: half of D2 + D3's 200.10 = 950.1 (stored normalized), and D7's cancellation apart (no sale).
+            assert_eq!(
+                from_rows,
+                [
+                    "id:R1 true -250.0 -0.5 won 1 cancelled 1 rating 0/0",
+                    "id:R2 false -300 -1 won 0 cancelled 1 rating 0/0",
+                    "id:R2 true 950.1 1.5 won 2 cancelled 0 rating 4.5/1",
+                ]
+            );
+            store.conn.execute("INSERT INTO rep_month_sums_stale (month) VALUES ('2026-03')", params![]).unwrap();
+            store.build_stale_sums().unwrap();
+            assert_eq!(shown(&store), from_rows, "rebuilt from the stored rows");
         }
     }
 }
