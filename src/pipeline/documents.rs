@@ -424,15 +424,26 @@ pub fn weekly_ranking(
     // The full PDF (None) and each team's edition, on every core: laid out once to learn
     // the glyphs they draw, each face subset once for all of them, then drawn.
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();
+    // The full PDF (303 pages at 2,000 reps, ~80 MB of page operations while drawn) is
+    // drawn on this thread, beside the team editions on the pool: its memory comes from
+    // and goes back to this thread's heap, where the run's earlier jobs freed as much,
+    // instead of growing a pool thread's arena that keeps it (issue 19, `run all`'s peak).
     let render = |input: &report::RankingInput| -> Vec<report::Pdf> {
         let editions = report::documents::TeamEditions::new(input, cfg.weekly_ranking.top);
-        jobs.par_iter()
-            .map(|j| match j {
-                None => report::documents::ranking(fonts, input),
-                Some(i) => editions
-                    .render(fonts, &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] }),
-            })
-            .collect()
+        std::thread::scope(|sc| {
+            let team_pdfs = sc.spawn(|| {
+                jobs.par_iter()
+                    .filter_map(|j| *j)
+                    .map(|i| {
+                        editions
+                            .render(fonts, &report::TeamEditionInput { team: teams[i], celebrations: &celebrations[i] })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let mut pdfs = vec![report::documents::ranking(fonts, input)];
+            pdfs.extend(team_pdfs.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            pdfs
+        })
     };
     let usage = render(&input_with(report::Embed::Collect))
         .into_iter()
