@@ -12,7 +12,12 @@ use crate::domain::{MonthStandings, Period, ToDate};
 /// quota adds its revenue but no quota, and is counted in `months_without_quota`.
 /// Attainment = revenue ÷ summed quota, exact; none when that sum is zero. `None`
 /// when the rep is in none of the months.
-pub fn to_date(months: &[MonthStandings], rep_key: &str, first: Period, through: Period) -> Option<ToDate> {
+pub fn to_date(
+    months: &[impl std::borrow::Borrow<MonthStandings>],
+    rep_key: &str,
+    first: Period,
+    through: Period,
+) -> Option<ToDate> {
     let mut out = ToDate {
         first,
         through,
@@ -22,7 +27,7 @@ pub fn to_date(months: &[MonthStandings], rep_key: &str, first: Period, through:
         months_without_quota: 0,
     };
     let mut seen = false;
-    for m in months.iter().filter(|m| m.period >= first && m.period <= through) {
+    for m in months.iter().map(|m| m.borrow()).filter(|m| m.period >= first && m.period <= through) {
         let Some(s) = m.rep(rep_key) else { continue };
         seen = true;
         out.revenue += s.revenue;

@@ -424,15 +424,26 @@ pub fn weekly_ranking(
     // The full PDF (None) and each team's edition, on every core: laid out once to learn
     // the glyphs they draw, each face subset once for all of them, then drawn.
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..teams.len()).map(Some)).collect();
+    // The full PDF (303 pages at 2,000 reps, ~80 MB of page operations while drawn) is
+    // drawn on this thread, beside the team editions on the pool: its memory comes from
+    // and goes back to this thread's heap, where the run's earlier jobs freed as much,
+    // instead of growing a pool thread's arena that keeps it (issue 19, `run all`'s peak).
     let render = |input: &report::RankingInput| -> Vec<report::Pdf> {
         let editions = report::documents::TeamEditions::new(input, cfg.weekly_ranking.top);
-        jobs.par_iter()
-            .map(|j| match j {
-                None => report::documents::ranking(fonts, input),
-                Some(i) => editions
-                    .render(fonts, &report::TeamEditionInput { team: teams[*i], celebrations: &celebrations[*i] }),
-            })
-            .collect()
+        std::thread::scope(|sc| {
+            let team_pdfs = sc.spawn(|| {
+                jobs.par_iter()
+                    .filter_map(|j| *j)
+                    .map(|i| {
+                        editions
+                            .render(fonts, &report::TeamEditionInput { team: teams[i], celebrations: &celebrations[i] })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let mut pdfs = vec![report::documents::ranking(fonts, input)];
+            pdfs.extend(team_pdfs.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            pdfs
+        })
     };
     let usage = render(&input_with(report::Embed::Collect))
         .into_iter()
@@ -652,13 +663,14 @@ pub fn one_on_one(
     } else {
         report::SharedFonts::default()
     };
+    let idents = sheet_idents(&month.reps);
     // Each sheet is independent work: render them on every core, a chunk at a time.
     for chunk in sheets.chunks(SHEETS_AT_ONCE) {
         let pdfs: Vec<_> = chunk.par_iter().map(|job| sheet(job, report::Embed::Shared(&shared))).collect();
         let mut files = Vec::new();
         for ((s, paperwork, _), pdf) in chunk.iter().zip(&pdfs) {
             let Some(pdf) = pdf else { continue };
-            let ident = s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
+            let ident = idents.get(s.rep_key.as_str()).cloned().unwrap_or_else(|| s.rep_key.clone());
             let path =
                 dir.join(format!("{}.pdf", deliver::safe_name(&format!("one-on-one_{period}_{ident}"), &s.rep_key)));
             files.push((path, pdf, s, paperwork, ident));
@@ -703,6 +715,11 @@ pub fn one_on_one(
     if !send {
         return Ok(summary);
     }
+    // The sheets are written: the 1:1 job is a run's last, and its delivery needs none
+    // of the deals and months loaded for them (~150 MB at 1M rows; a later job loads
+    // them again).
+    drop(year_months);
+    figures.release();
     // Pack: one message per manager. Per rep: one message per sheet (kind "rep:EMAIL-or-ID").
     let mut messages = Vec::new();
     for ((email, name), items) in packs {
@@ -754,6 +771,33 @@ pub fn one_on_one(
     }
     deliver_docs(cfg, store, templates, &mut summary, KeyJob::OneOnOne, &period.to_string(), now, stop)?;
     Ok(summary)
+}
+
+/// The name part of each active rep's 1:1 sheet (file `one-on-one_PERIOD_IDENT.pdf`,
+/// and the per-rep message's key kind `rep:IDENT`), by rep key: the rep's e-mail, else
+/// their rep id, else the rep key. Reps whose names would be the same (two reps sharing
+/// one e-mail address, compared without case) each get `_` and 8 hex digits of the
+/// SHA-256 of their rep key appended, so that no sheet overwrites another; every other
+/// name is as before. Worked out over all the month's active reps, so that a sheet's
+/// name does not depend on `--rep`.
+fn sheet_idents(reps: &[Standing]) -> std::collections::HashMap<&str, String> {
+    let base = |s: &Standing| s.email.clone().or_else(|| s.rep_id.clone()).unwrap_or_else(|| s.rep_key.clone());
+    let mut count: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for s in reps.iter().filter(|s| s.active) {
+        *count.entry(base(s).to_lowercase()).or_default() += 1;
+    }
+    reps.iter()
+        .filter(|s| s.active)
+        .map(|s| {
+            let ident = base(s);
+            let ident = if count[&ident.to_lowercase()] > 1 {
+                format!("{ident}_{}", &crate::domain::sha256_hex(s.rep_key.as_bytes())[..8])
+            } else {
+                ident
+            };
+            (s.rep_key.as_str(), ident)
+        })
+        .collect()
 }
 
 /// The MIME type of an .xlsx attachment.

@@ -185,8 +185,8 @@ pub(super) fn queue_memos(
     let last = period.prev();
     let mut months = figures.months(store, &[period, last, last.prev()], &cfg.metrics, now)?;
     let before = months.pop().context("three periods")?;
-    let last_month = months.pop().context("three periods")?;
-    let this_month = months.pop().context("three periods")?;
+    let last_month = std::sync::Arc::unwrap_or_clone(months.pop().context("three periods")?);
+    let this_month = std::sync::Arc::unwrap_or_clone(months.pop().context("three periods")?);
     // Quarter and year to date (fiscal) through last month.
     let fiscal = cfg.org.fiscal;
     let year_months = figures.months(store, &super::figures::fiscal_year_to(fiscal, last), &cfg.metrics, now)?;

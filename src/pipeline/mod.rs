@@ -705,6 +705,8 @@ impl Loaded {
         rollup.absorb(metrics::Rollup::of(&stale_rows, &record, settings));
         drop(stale_rows);
         rows.sort_by_cached_key(|d| (d.close_date, d.deal_id.clone(), d.event().as_str(), d.rep.key()));
+        // Held for the whole run: not the third more that the vector grew by.
+        rows.shrink_to_fit();
         Ok(Loaded {
             roster: store.roster_versions()?,
             rows,

@@ -764,8 +764,9 @@ pub struct OneOnOneInput<'a> {
     pub org: &'a str,
     /// The rep's identity key.
     pub rep_key: &'a str,
-    /// Standings of up to 12 months, oldest first; the last is the sheet's month.
-    pub history: &'a [MonthStandings],
+    /// Standings of up to 12 months, oldest first; the last is the sheet's month (shared
+    /// with the run's other jobs: `pipeline::Figures`).
+    pub history: &'a [std::sync::Arc<MonthStandings>],
     /// The month's deals with incomplete paperwork or errors, by Deal ID.
     pub paperwork: &'a [PaperworkIssue],
     /// Talking points for the manager (rendered from `pdf/talking_points.txt`), one per entry.
@@ -926,7 +927,7 @@ pub fn one_on_one(fonts: &Fonts, inp: &OneOnOneInput) -> Option<Pdf> {
 
     // Trend: table on the left, attainment bars on the right.
     let months: Vec<(&MonthStandings, Option<&Standing>)> =
-        inp.history.iter().map(|h| (h, h.rep(inp.rep_key))).collect();
+        inp.history.iter().map(|h| (&**h, h.rep(inp.rep_key))).collect();
     let cols = vec![
         Col { title: fmt.t("col.month"), w: 0.10, align: Align::Left },
         Col { title: fmt.t("col.revenue"), w: 0.14, align: Align::Right },

@@ -503,3 +503,42 @@ fn the_sample_prep_sheets_share_one_subset_per_face_and_stay_small() {
     // its own).
     assert_eq!(regular.len(), 1, "{regular:?}");
 }
+
+/// Two reps sharing one e-mail address (a team inbox) each get their own 1:1 sheet:
+/// the second no longer overwrites the first. Only the colliding names change (a short
+/// hash of the rep key appended); Cy's is the plain e-mail as before.
+#[test]
+fn two_reps_sharing_an_email_get_a_sheet_each() {
+    let env = Env::new(&config(""));
+    env.put(
+        "roster.csv",
+        "Rep ID,Name,Email,Team,Manager,Manager Email,Hire Date,Status
+R1,Ann Archer,team@example.com,North,Mia Boss,mia@example.com,2020-01-06,Active
+R2,Bob Baker,team@example.com,North,Mia Boss,mia@example.com,2021-02-01,Active
+R3,Cy Cole,cy@example.com,South,Max Chief,max@example.com,2019-05-20,Active
+",
+    );
+    env.put("quotas.csv", "Rep ID,Month,Revenue Quota\nR1,2026-03,100000\nR2,2026-03,100000\nR3,2026-03,100000\n");
+    env.put(
+        "deals.csv",
+        "Deal ID,Rep ID,Stage,Close Date,Sale Price\nD1,R1,Closed Won,2026-03-04,1000\nD2,R2,Closed Won,2026-03-05,2000\nD3,R3,Closed Won,2026-03-06,3000\n",
+    );
+    let import = env.quotad(&["import"]);
+    assert_eq!(import.code, 0, "{import:?}");
+    let run = env.quotad(&["preview", "one-on-one", "--period", "2026-03", "--out", "previews"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let files = files_under(&env.path("previews"));
+    let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"one-on-one_2026-03_cy@example.com.pdf".to_string()), "{names:?}");
+    let text = |who: &str| -> String {
+        let hits: Vec<String> = files.iter().map(|f| pages(f).join("\n")).filter(|t| t.contains(who)).collect();
+        assert_eq!(hits.len(), 1, "{who}: {names:?}");
+        hits[0].clone()
+    };
+    assert!(!text("Ann Archer").contains("Bob Baker"));
+    assert!(!text("Bob Baker").contains("Ann Archer"));
+    for n in names.iter().filter(|n| !n.contains("cy@")) {
+        assert!(n.to_lowercase().starts_with("one-on-one_2026-03_team@example.com_") && n.len() == 48, "{n}");
+    }
+}
