@@ -79,6 +79,12 @@ pub enum Command {
         /// time (for tests and trying the calendar; 60 = a minute a second). Default 1.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+        /// With --now: the wall-clock instant (RFC 3339) at which the clock read --now,
+        /// so that several instances started at different times agree on the time:
+        /// clock = NOW + (wall clock - EPOCH) x speed. Default: when this one starts;
+        /// without --now, ignored.
+        #[arg(long, value_parser = parse_instant)]
+        clock_epoch: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Render a job's PDFs into a folder without sending anything or touching the outbox.
     Preview {

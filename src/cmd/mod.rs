@@ -56,7 +56,7 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         Command::Run { job, period, corrections, resend, week, at: None, ignore_quarantine } => {
             run::run(&cfg, job, period, corrections, resend, week, ignore_quarantine, now, if_locked)
         }
-        Command::Serve { speed } => serve::serve(&cfg, cli.now, speed),
+        Command::Serve { speed, clock_epoch } => serve::serve(&cfg, cli.now, clock_epoch, speed),
         Command::Preview { job, out, rep, period, week, channel } => {
             run::preview(&cfg, job, &out, rep.as_deref(), period, week, channel.as_deref(), now)
         }
@@ -74,6 +74,8 @@ pub fn dispatch(cli: Cli, now: DateTime<Utc>) -> Result<i32> {
         Command::Status => {
             let store = crate::pipeline::open_store_read_only(&cfg)?;
             serve::print_calendar(&cfg, &crate::pipeline::calendar_status(&cfg, &store)?, now);
+            let wall = chrono::Utc::now();
+            serve::print_instances(&cfg, &crate::pipeline::instances_status(&cfg, &store, wall, 10)?, wall);
             run::print_quarantines(&crate::pipeline::unresolved_quarantines(&store)?);
             approval::print_held(&crate::pipeline::held_runs(&cfg, &store)?);
             let code = outbox::status(&cfg, &crate::pipeline::outbox_status(&store)?, now);

@@ -322,6 +322,9 @@ fn print_import(cfg: &Config, s: &ImportSummary) {
                     say!("               the admin ({admin}) is e-mailed the report");
                 }
             }
+            FileStatus::ClaimedElsewhere => {
+                say!("  elsewhere    {} [{}]: another quotad serve instance imports it", f.file, f.source)
+            }
             FileStatus::Unmatched => {
                 say!("  not matched  {}: no source's `files` pattern matches it; left in the inbox", f.file)
             }

@@ -60,7 +60,9 @@ enum Msg {
 /// `quotad serve [--speed N]`: runs the calendar until SIGTERM or SIGINT; exit status 0
 /// after a clean stop. `start` is `--now` (the clock starts there), `speed` how fast it
 /// runs (1 = real time).
-pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i32> {
+/// `epoch` (`--clock-epoch`): the wall-clock instant at which the clock read `start`
+/// (several instances then agree on the time).
+pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, epoch: Option<DateTime<Utc>>, speed: f64) -> Result<i32> {
     if !(speed > 0.0 && speed.is_finite()) {
         anyhow::bail!("--speed must be a positive number (1 = real time)");
     }
@@ -72,17 +74,42 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
         None => None,
     };
     let stop = Stop::for_daemon();
-    let calendar = pipeline::Calendar::open(cfg, stop.clone())?;
+    let mut calendar = pipeline::Calendar::open(cfg, stop.clone())?;
+    // On PostgreSQL, one of several instances: registered, its lease renewed by a
+    // thread of its own (a long job must not let it expire), its claims held as it.
+    let instance = match &cfg.paths.state {
+        crate::config::StateLocation::Postgres(url) => {
+            let lease = chrono::Duration::from_std(cfg.schedule.lease).unwrap_or(chrono::Duration::seconds(60));
+            let beat = Instance::start(url, (cfg.schedule.heartbeat / 2).max(StdDuration::from_millis(100)))?;
+            calendar.hold_as(beat.id, lease, Utc::now);
+            Some(beat)
+        }
+        crate::config::StateLocation::Sqlite(_) => None,
+    };
     // The clock starts once the state is open, so that `--now T` means T here.
     let clock: Arc<dyn Clock> = match (start, speed) {
         (None, 1.0) => Arc::new(SystemClock),
         (None, s) => Arc::new(OffsetClock::new(Utc::now(), s)),
-        (Some(t), s) => Arc::new(OffsetClock::new(t, s)),
+        (Some(t), s) => {
+            // Started later than the epoch: the clock has run meanwhile.
+            let ran = epoch.map(|e| Utc::now() - e).unwrap_or_default();
+            let ms = (ran.num_milliseconds() as f64 * s) as i64;
+            Arc::new(OffsetClock::new(t + chrono::Duration::milliseconds(ms), s))
+        }
     };
     // The very first start on this state: the calendar is looked at from now on
     // (nothing was missed before quotad ever ran), however long the start-up takes.
     calendar.first_start(clock.now())?;
     let cal = &cfg.schedule;
+    if let Some(i) = &instance {
+        say!(
+            "quotad serve: instance {} on {} (heartbeat every {:.1} s, lease {} s): runs, outbox rows and inbox files are claimed",
+            i.id,
+            i.host,
+            (cfg.schedule.heartbeat / 2).max(StdDuration::from_millis(100)).as_secs_f64(),
+            cfg.schedule.lease.as_secs()
+        );
+    }
     say!(
         "quotad serve: pid {}, state {}, inbox {}, time zone {}, clock {}",
         std::process::id(),
@@ -196,10 +223,65 @@ pub fn serve(cfg: &Config, start: Option<DateTime<Utc>>, speed: f64) -> Result<i
             Err(_) => anyhow::bail!("the worker thread panicked"),
         }
     });
+    if let Some(i) = instance {
+        i.stop();
+    }
     drop(lock);
     outcome?;
     say!("quotad serve: stopped");
     Ok(0)
+}
+
+/// This `serve` as one instance of several on a PostgreSQL state: its row in the
+/// instances ledger, and the thread that renews its heartbeat on a connection of its
+/// own every `every` (wall clock), whatever the worker is doing.
+struct Instance {
+    id: i64,
+    host: String,
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Instance {
+    /// Registers this process (host, pid) and starts its heartbeat thread.
+    ///
+    /// Errors: the database cannot be reached (naming it).
+    fn start(url: &str, every: StdDuration) -> Result<Instance> {
+        let store = crate::store::Store::open_postgres(url).context("the instance heartbeat (paths.state)")?;
+        let host = host_name();
+        let id = store.instance_register(&host, std::process::id(), Utc::now())?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("quotad-heartbeat".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    if let Err(e) = store.instance_heartbeat(id, Utc::now()) {
+                        tracing::warn!("instance {id}: heartbeat not recorded: {e:#}");
+                    }
+                }
+                if let Err(e) = store.instance_stop(id, Utc::now()) {
+                    tracing::warn!("instance {id}: stop not recorded (its lease expires instead): {e:#}");
+                }
+            })
+            .context("cannot start the heartbeat thread")?;
+        Ok(Instance { id, host, stop, thread })
+    }
+
+    /// Records a clean stop (its lease ends now, its claims are released).
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// This machine's host name (Linux's, or `$HOSTNAME`), "unknown" when neither says.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Binds `[web] listen` and reads the board's token from the environment
@@ -335,6 +417,7 @@ impl Worker {
     }
 
     fn finish(self) -> Result<()> {
+        self.calendar.release_claims()?;
         self.calendar.record_stop(self.clock.now())
     }
 
@@ -375,6 +458,7 @@ impl Worker {
                             format!("QUARANTINED: {reason} (report {})", shown(report))
                         }
                         FileStatus::Unmatched => "not matched by any source; left in the inbox".into(),
+                        FileStatus::ClaimedElsewhere => "claimed by another instance, which imports it".into(),
                     };
                     say(&format!("inbox: {} {what}", f.file));
                 }
@@ -427,6 +511,40 @@ pub fn run_at(
         RanAt::Ran { state, result, failed } => {
             say!("{job} {}: {state}: {result}", local_and_utc(at, cfg.schedule.tz));
             Ok(signals.exit_status(if failed { 1 } else { 0 }))
+        }
+    }
+}
+
+/// The instances part of `quotad status` (PostgreSQL): each `serve` instance, its last
+/// heartbeat in local time and UTC, alive (holding its lease) or not, and what it
+/// holds. Nothing when there are none (SQLite).
+pub fn print_instances(cfg: &Config, rows: &[crate::store::InstanceRow], wall: DateTime<Utc>) {
+    if rows.is_empty() {
+        return;
+    }
+    let tz = cfg.schedule.tz;
+    say!("Instances of quotad serve (lease {} s; newest first):", cfg.schedule.lease.as_secs());
+    for i in rows {
+        let ago = (wall - i.heartbeat_at).num_milliseconds() as f64 / 1000.0;
+        let state = match (i.stopped_at, i.alive) {
+            (Some(t), _) => format!("stopped {}", local_and_utc(t, tz)),
+            (None, true) => "alive".to_string(),
+            (None, false) => "DEAD (no heartbeat within the lease: what it holds is taken over)".to_string(),
+        };
+        say!("  #{} {} pid {}: {state}", i.id, i.host, i.pid);
+        say!(
+            "    started {}; last heartbeat {} ({ago:.1} s ago)",
+            local_and_utc(i.started_at, tz),
+            local_and_utc(i.heartbeat_at, tz)
+        );
+        if !i.runs.is_empty() || i.outbox > 0 || i.inbox > 0 {
+            say!(
+                "    holds: {} run(s){}, {} outbox row(s), {} inbox file(s)",
+                i.runs.len(),
+                if i.runs.is_empty() { String::new() } else { format!(" ({})", i.runs.join(", ")) },
+                i.outbox,
+                i.inbox
+            );
         }
     }
 }

@@ -70,6 +70,7 @@ pub(super) struct RawSchedule {
     settle_seconds: Spanned<u64>,
     rescan_seconds: Spanned<u64>,
     heartbeat_seconds: Spanned<u64>,
+    lease_seconds: Option<Spanned<u64>>,
     quota_memo: RawScheduledJob,
     weekly_ranking: RawScheduledJob,
     one_on_one: RawScheduledJob,
@@ -82,6 +83,7 @@ impl Default for RawSchedule {
             settle_seconds: Spanned::new(0..0, 5),
             rescan_seconds: Spanned::new(0..0, 60),
             heartbeat_seconds: Spanned::new(0..0, 15),
+            lease_seconds: None,
             quota_memo: RawScheduledJob::default(),
             weekly_ranking: RawScheduledJob::default(),
             one_on_one: RawScheduledJob::default(),
@@ -143,13 +145,23 @@ pub(super) fn settings(
             .transpose()?;
         jobs.push(j);
     }
+    let heartbeat = seconds(&raw.heartbeat_seconds, "heartbeat_seconds", 1)?;
+    // A lease outlives two missed heartbeats (renewed every half heartbeat), so a busy
+    // or briefly stalled instance keeps what it holds.
+    // Default: 60 s, or 3 heartbeats when they are longer.
+    let lease = match &raw.lease_seconds {
+        Some(l) => seconds(l, "lease_seconds", 3 * heartbeat.as_secs())
+            .map_err(|e| ConfigError { message: format!("{} (3 x heartbeat_seconds)", e.message), ..e })?,
+        None => heartbeat.saturating_mul(3).max(Duration::from_secs(60)),
+    };
     Ok(schedule::Calendar {
+        lease,
         tz,
         jobs,
         catch_up,
         settle: seconds(&raw.settle_seconds, "settle_seconds", 0)?,
         rescan: seconds(&raw.rescan_seconds, "rescan_seconds", 1)?,
-        heartbeat: seconds(&raw.heartbeat_seconds, "heartbeat_seconds", 1)?,
+        heartbeat,
     })
 }
 
@@ -194,6 +206,12 @@ mod tests {
         assert!(e.message.starts_with("schedule.catch_up: 'a day' is not a duration"), "{e}");
         let e = parse(&format!("{MINIMAL}\n[schedule]\nrescan_seconds = 0\n")).unwrap_err();
         assert!(e.message.starts_with("schedule.rescan_seconds: must be at least 1"), "{e}");
+        let e = parse(&format!("{MINIMAL}\n[schedule]\nheartbeat_seconds = 10\nlease_seconds = 29\n")).unwrap_err();
+        assert_eq!(e.line, Some(19), "{e}");
+        assert_eq!(e.message, "schedule.lease_seconds: must be at least 30 second(s) (3 x heartbeat_seconds)", "{e}");
+        let c = parse(&format!("{MINIMAL}\n[schedule]\nheartbeat_seconds = 10\nlease_seconds = 30\n")).unwrap();
+        assert_eq!(c.schedule.lease, Duration::from_secs(30));
+        assert_eq!(parse(MINIMAL).unwrap().schedule.lease, Duration::from_secs(60));
         let e = parse(&format!("{MINIMAL}\n[schedule.weekly_ranking]\ncorn = \"x\"\n")).unwrap_err();
         assert!(e.message.contains("unknown field `corn`"), "{e}");
         let e = parse(&format!("{MINIMAL}\n[schedule.quota_memo]\ncron = \"0 0 7 30 2 *\"\n")).unwrap_err();

@@ -60,6 +60,10 @@ pub enum FileStatus {
     },
     /// The file matches no source's `files` patterns; left in the inbox.
     Unmatched,
+    /// Another `quotad serve` instance on the same PostgreSQL state holds this file's
+    /// claim (source, sha256) and imports it, or has already moved it away; left to it
+    /// (every instance sees its import).
+    ClaimedElsewhere,
 }
 
 /// One inbox file's outcome.
@@ -572,6 +576,30 @@ fn import_one(
         let _ = put_away(cfg, path, name, place, false);
         return Ok((FileStatus::AlreadyImported { import_id: prev.id, at: prev.imported_at }, None));
     }
+    // Several instances on one state (a shared inbox): the file is imported by the one
+    // that claims it; one whose file another instance moved away meanwhile leaves it.
+    if store.holder_id().is_some() && (!path.exists() || !store.inbox_claim(&source.name, &sha, now)?) {
+        return Ok((FileStatus::ClaimedElsewhere, None));
+    }
+    let done = import_claimed(cfg, store, source, path, name, now, &sha, exported_at, parsed, place);
+    store.inbox_release(&source.name, &sha)?;
+    done
+}
+
+/// [`import_one`] once the file is this process's to import.
+#[allow(clippy::too_many_arguments)]
+fn import_claimed(
+    cfg: &Config,
+    store: &mut Store,
+    source: &ingest::Source,
+    path: &Path,
+    name: &str,
+    now: DateTime<Utc>,
+    sha: &str,
+    exported_at: DateTime<Utc>,
+    parsed: Option<std::result::Result<ingest::Parsed, ingest::IngestError>>,
+    place: Place,
+) -> Result<(FileStatus, Option<ImportReport>)> {
     let mut report = ImportReport {
         at: now,
         file_name: name.to_string(),
@@ -590,7 +618,7 @@ fn import_one(
         Ok(p) => p,
         Err(e) => {
             report.reason = Some(e.to_string());
-            return quarantine(cfg, store, path, name, &sha, source, report, &[], now, place);
+            return quarantine(cfg, store, path, name, sha, source, report, &[], now, place);
         }
     };
     let bad = rejected_rows(&parsed.rejects);
@@ -608,7 +636,7 @@ fn import_one(
             parsed.data_rows, cfg.max_rejected_fraction
         );
         report.reason = Some(reason);
-        return quarantine(cfg, store, path, name, &sha, source, report, &parsed.rejects, now, place);
+        return quarantine(cfg, store, path, name, sha, source, report, &parsed.rejects, now, place);
     }
     report.warnings.extend(identity_warnings(store, &parsed.records)?);
     if let Records::Roster(rows) = &parsed.records {
@@ -619,7 +647,7 @@ fn import_one(
         source: &source.name,
         kind: source.kind.as_str(),
         file_name: name,
-        sha256: &sha,
+        sha256: sha,
         sheet: &parsed.sheet,
         rows_rejected: bad,
         now,

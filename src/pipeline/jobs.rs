@@ -473,6 +473,18 @@ impl Calendar {
         Ok(Calendar { cfg: cfg.clone(), store, templates, stop })
     }
 
+    /// Makes this calendar work as instance `id` of several on one PostgreSQL state
+    /// ([`Store::hold_as`]): runs, outbox rows and inbox files are claimed with a
+    /// lease of `lease` on the `wall` clock, and a dead instance's are taken over.
+    pub fn hold_as(&mut self, id: i64, lease: chrono::Duration, wall: fn() -> DateTime<Utc>) {
+        self.store.hold_as(id, lease, wall);
+    }
+
+    /// Releases this instance's outbox claims not being sent (a clean stop).
+    pub fn release_claims(&self) -> Result<()> {
+        Ok(self.store.outbox_release_claims()?)
+    }
+
     /// On the very first start on this state, records `now` as the last time the
     /// calendar was looked at (nothing was missed before quotad ever ran).
     pub fn first_start(&self, now: DateTime<Utc>) -> Result<()> {
@@ -484,7 +496,7 @@ impl Calendar {
 
     /// Delivers the messages an earlier process left due in the outbox, if any.
     pub fn deliver_leftovers(&mut self, now: DateTime<Utc>, log: &mut dyn FnMut(&str)) -> Result<()> {
-        if !self.store.outbox_due_first(now, 1)?.is_empty() {
+        if self.store.outbox_due_count(now)? > 0 {
             match deliver_outbox(&self.cfg, &mut self.store, &self.templates, now, &self.stop) {
                 Ok(d) => log(&format!(
                     "outbox: {} message(s) left by an earlier run delivered, {} dead",
@@ -537,11 +549,17 @@ impl Calendar {
 
     /// Occurrences an earlier process claimed but did not finish (stopped or crashed
     /// mid-run) run again: their messages are in the outbox ledger, so nothing goes
-    /// twice. Older than catch_up: recorded as failed instead.
+    /// twice. Older than catch_up: recorded as failed instead. As one of several
+    /// instances ([`Calendar::hold_as`]), only the runs nobody holds, or whose holder has
+    /// lost its lease, are taken over (one UPDATE that one instance wins); called at
+    /// every heartbeat then, so a dead instance's run is resumed by another.
     pub fn resume(&mut self, clock: &dyn Clock, log: &mut dyn FnMut(&str)) -> Result<()> {
         let now = clock.now();
         for row in self.store.runs_in(&[RunState::Started])? {
             let Some(job) = JobKind::parse(&row.job) else { continue };
+            if !self.take_over(&row.job, row.occurrence, now, log)? {
+                continue;
+            }
             if now - row.occurrence > self.cfg.schedule.catch_up {
                 let why = "interrupted (quotad stopped mid-run) and older than catch_up; not resumed";
                 self.store.run_set(&row.job, row.occurrence, RunState::Failed, why, now)?;
@@ -582,11 +600,19 @@ impl Calendar {
             Ok(lines) => lines.iter().for_each(|l| log(l)),
             Err(e) => log(&format!("approval: cannot act on a deadline: {e:#}")),
         }
+        // One of several instances: a run another instance left (it died, or stopped)
+        // is taken over once that one's lease has expired.
+        if self.store.holder_id().is_some() {
+            self.resume(clock, log)?;
+        }
         let cal = self.cfg.schedule.clone();
         let since = self.store.last_seen()?.unwrap_or(now).min(now);
         for row in self.store.runs_in(&[RunState::Waiting])? {
             if self.stop.requested() {
                 return Ok(());
+            }
+            if !self.take_over(&row.job, row.occurrence, now, log)? {
+                continue;
             }
             if let Some(job) = JobKind::parse(&row.job) {
                 self.run_one(job, row.occurrence, clock, log)?;
@@ -611,6 +637,36 @@ impl Calendar {
         self.store.set_last_seen(now)?;
         self.report_dead_letters(clock.now(), log);
         Ok(())
+    }
+
+    /// Holds (job, occurrence) for this instance ([`Store::run_hold`]): true when it
+    /// may run it (always, as the only process); logs a takeover from a dead instance
+    /// with how long ago that one's last heartbeat was.
+    fn take_over(
+        &self,
+        job: &str,
+        occurrence: DateTime<Utc>,
+        now: DateTime<Utc>,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<bool> {
+        let Some(me) = self.store.holder_id() else { return Ok(true) };
+        let before = self.store.run_holder(job, occurrence)?;
+        if !self.store.run_hold(job, occurrence, now)? {
+            return Ok(false);
+        }
+        if let Some(dead) = before.filter(|h| *h != me) {
+            let ago = match self.store.instance_heartbeat_at(dead)? {
+                Some(t) => {
+                    format!("{:.1} s", (self.store.lease_clock().unwrap_or(t) - t).num_milliseconds() as f64 / 1000.0)
+                }
+                None => "unknown".into(),
+            };
+            log(&format!(
+                "{job} {}: taken over from instance {dead} (its last heartbeat {ago} ago)",
+                local_and_utc(occurrence, self.cfg.schedule.tz)
+            ));
+        }
+        Ok(true)
     }
 
     /// Records `now` as the last time the calendar was looked at (a clean stop).

@@ -88,7 +88,7 @@ pub use state::{
     IfLocked, StateLock, hold_state_lock, lock_path, lock_state, lock_state_as, migrate_state, open_store,
     open_store_read_only,
 };
-pub use status::{CalendarStatus, JobRuns, RunLine, calendar_status};
+pub use status::{CalendarStatus, JobRuns, RunLine, calendar_status, instances_status};
 
 /// An import's report as recorded in the state database ([`import_reports`],
 /// [`FileOutcome::report`]).

@@ -289,7 +289,8 @@ pub fn deliver_outbox(
     let mut pacer = crate::deliver::chat::Pacer::default();
     'delivery: loop {
         // A batch at a time: the messages carry their attachments.
-        let due = super::channels::paced_order(store.outbox_due_first(clock(), DELIVERY_BATCH)?);
+        // A `serve` instance on PostgreSQL claims its batch first (the others skip it).
+        let due = super::channels::paced_order(store.outbox_claim_due(clock(), DELIVERY_BATCH)?);
         if due.is_empty() {
             match store.outbox_next_retry()? {
                 Some(at) if stop.waits_for_retries() => {
@@ -340,7 +341,9 @@ pub fn deliver_outbox(
             }
             if super::channels::channel_of(e).is_some() {
                 // A chat post goes to its webhook, not the mail transport (issue 22).
-                store.outbox_mark_sending(&e.idempotency_key, clock())?;
+                if !store.outbox_mark_sending(&e.idempotency_key, clock())? {
+                    continue; // another instance took it over
+                }
                 let policy = cfg.mail.retry;
                 let mut outcomes = Vec::new();
                 for r in &due_to {
@@ -357,7 +360,12 @@ pub fn deliver_outbox(
             // `sending`, so that `sending` covers only the transaction itself.
             let (marked, result) = match transport.prepare() {
                 Ok(()) => {
-                    store.outbox_mark_sending(&e.idempotency_key, clock())?;
+                    if !store.outbox_mark_sending(&e.idempotency_key, clock())? {
+                        // This instance stalled longer than a lease and another took
+                        // the row over: it is theirs to send.
+                        tracing::warn!("{}: claimed by another instance meanwhile; not sent here", e.idempotency_key);
+                        continue;
+                    }
                     let name = file_name(row);
                     (true, transport.send(&Queued { name: &name, recipients: &addresses, message: &e.message }))
                 }
@@ -434,6 +442,7 @@ pub fn deliver_outbox(
         }
     }
     transport.close();
+    store.outbox_release_claims()?;
     d.left = store.outbox_waiting_count()?;
     Ok(d)
 }

@@ -223,13 +223,34 @@ fn lock_postgres_state(url: &str, what: &str, if_locked: IfLocked, path: std::pa
     use crate::store::pg;
     let me = format!("pid {} {what}", std::process::id());
     let target = pg::describe(url);
+    // Several `serve` instances may work on one PostgreSQL state (issue 24 part C): they
+    // share the lock; every other command that takes it (run, import, outbox retry,
+    // quarantine dismiss, approve by hand, migrate-state) holds it alone.
+    if what == "serve" {
+        let lock = match pg::lock_state_shared(url, &me)
+            .with_context(|| format!("cannot take the state lock in {target}"))?
+        {
+            Ok(lock) => lock,
+            Err(holder) => anyhow::bail!(
+                "another quotad ({}) is working on {target} alone and holds its state lock: `quotad serve` starts when it has finished",
+                holder_of(&holder)
+            ),
+        };
+        held().lock().unwrap_or_else(|e| e.into_inner()).insert(path.clone());
+        return Ok(StateLock { file: None, pg: Some(lock), path });
+    }
     let taken = pg::lock_state(url, &me, false).with_context(|| format!("cannot take the state lock in {target}"))?;
     let lock = match taken {
         Ok(lock) => lock,
         Err(holder) => {
-            if let Some(pid) = holder.strip_prefix("pid ").and_then(|h| h.strip_suffix(" serve")) {
+            if holder.ends_with(" serve") {
+                let pids: Vec<&str> = holder
+                    .split(", ")
+                    .filter_map(|h| h.strip_prefix("pid ").and_then(|h| h.strip_suffix(" serve")))
+                    .collect();
                 anyhow::bail!(
-                    "`quotad serve` (pid {pid}, on some machine) is running on {target} and holds its state lock: only one quotad may work on a state database. `quotad status` shows what it did; stop it to do this by hand"
+                    "`quotad serve` (pid {}, on some machine) is running on {target} and holds its state lock: `quotad {what}` must work on a state database alone. `quotad status` shows what it did; stop it to do this by hand",
+                    pids.join(", pid ")
                 );
             }
             let who = holder_of(&holder);

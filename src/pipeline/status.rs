@@ -5,7 +5,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::store::{RunRow, Store};
+use crate::store::{InstanceRow, RunRow, Store};
 
 /// The runs ledger's view of the calendar, for `quotad status`.
 #[derive(Debug, Clone)]
@@ -55,4 +55,18 @@ pub fn calendar_status(cfg: &Config, store: &Store) -> Result<CalendarStatus> {
         jobs.push(JobRuns { last: last.map(RunLine::from), missed: missed.map(RunLine::from) });
     }
     Ok(CalendarStatus { last_seen, jobs })
+}
+
+/// The `quotad serve` instances that have run on this state (PostgreSQL; none on
+/// SQLite, where one `serve` runs alone), newest first, at most `limit`: each alive or
+/// not at `wall` (the wall clock) for the config's lease (`schedule.lease_seconds`),
+/// with what it holds.
+///
+/// Errors: the state database cannot be read.
+pub fn instances_status(cfg: &Config, store: &Store, wall: DateTime<Utc>, limit: usize) -> Result<Vec<InstanceRow>> {
+    if !store.is_postgres() {
+        return Ok(Vec::new());
+    }
+    let lease = chrono::Duration::from_std(cfg.schedule.lease).unwrap_or(chrono::Duration::seconds(60));
+    Ok(store.instances(wall, lease, limit)?)
 }

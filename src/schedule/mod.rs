@@ -261,6 +261,11 @@ pub struct Calendar {
     /// How often the daemon looks at the calendar (config `heartbeat_seconds`, default
     /// 15 s): a job runs at most this late. Wall-clock time.
     pub heartbeat: StdDuration,
+    /// Several `serve` instances on one PostgreSQL state (config `lease_seconds`,
+    /// default 60 s, at least 3 heartbeats): an instance holds its claims while its
+    /// heartbeat is fresher than this; a dead one's are taken over after it. Wall-clock
+    /// time.
+    pub lease: StdDuration,
 }
 
 impl Calendar {
@@ -274,6 +279,7 @@ impl Calendar {
             settle: StdDuration::from_secs(5),
             rescan: StdDuration::from_secs(60),
             heartbeat: StdDuration::from_secs(15),
+            lease: StdDuration::from_secs(60),
         }
     }
 

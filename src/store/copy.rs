@@ -26,10 +26,12 @@ pub(super) const TABLES: &[&str] = &[
     "approval_requests",
     "rep_month_sums",
     "rep_month_sums_stale",
+    "instances",
+    "inbox_claims",
 ];
 
 /// The tables whose `id` is an identity on PostgreSQL (SQLite's INTEGER PRIMARY KEY).
-const IDENTITIES: &[&str] = &["imports", "import_reports", "approvals", "approval_requests"];
+const IDENTITIES: &[&str] = &["imports", "import_reports", "approvals", "approval_requests", "instances"];
 
 impl Store {
     /// Rows per table, in [`TABLES`] order: (table, rows).

@@ -314,6 +314,31 @@ CREATE INDEX deal_history_by_import ON deal_history(superseded_by);
 INSERT INTO rep_month_sums_stale (month)
     SELECT DISTINCT substr(close_date, 1, 7) FROM deals WHERE close_date IS NOT NULL;
 "#,
+    // multi: several `quotad serve` instances on one PostgreSQL state (issue 24 part C).
+    r#"
+-- Each `quotad serve` that ran on this state: it renews heartbeat_at while it lives. An
+-- instance holds a lease while its heartbeat is fresher than schedule.lease_seconds and
+-- it has not stopped; what a dead instance held (runs, outbox rows, inbox files) is
+-- taken over by another after that.
+CREATE TABLE instances (
+    id           INTEGER PRIMARY KEY,
+    host         TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    started_at   TEXT NOT NULL,                -- RFC 3339 UTC (wall clock)
+    heartbeat_at TEXT NOT NULL,                -- RFC 3339 UTC (wall clock)
+    stopped_at   TEXT                          -- a clean stop; NULL = running, or died
+);
+ALTER TABLE runs ADD COLUMN holder INTEGER;       -- the instance running it (started, waiting); NULL = by hand
+ALTER TABLE outbox ADD COLUMN holder INTEGER;     -- the instance that claimed it for delivery; NULL = free
+ALTER TABLE outbox ADD COLUMN claimed_at TEXT;    -- RFC 3339 UTC (wall clock)
+CREATE TABLE inbox_claims (                       -- an inbox file being imported, by its fingerprint
+    source     TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    holder     INTEGER NOT NULL,
+    claimed_at TEXT NOT NULL,                     -- RFC 3339 UTC (wall clock)
+    PRIMARY KEY (source, sha256)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

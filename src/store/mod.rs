@@ -32,6 +32,7 @@ mod copy;
 mod deals;
 mod facts;
 mod imports;
+mod instances;
 mod migrations;
 mod outbox;
 pub mod pg;
@@ -44,6 +45,7 @@ mod sums;
 pub use approvals::{ApprovalRequest, ApprovalRow, ApprovalState, HeldMessage, Released};
 pub use deals::{DealKey, SupersededVersion};
 pub use imports::{ImportRecord, ImportReport, NewImport, StoreStats};
+pub use instances::InstanceRow;
 pub use outbox::{FailureOutcome, OutboxEntry, OutboxRow, OutboxState, RecipientOutcome, RecipientRow};
 pub use runs::{RunRow, RunState};
 pub use sums::StoredSums;
@@ -110,6 +112,9 @@ pub struct Store {
     /// The SQLite file; on PostgreSQL, [`pg::describe`]'s `PostgreSQL host:port/db`
     /// (error messages name it).
     path: PathBuf,
+    /// The instance this connection claims as (`quotad serve` on PostgreSQL), if any:
+    /// see `instances.rs`.
+    holder: Option<instances::Holder>,
 }
 
 fn text_decimal(path: &Path, what: &str, v: Option<String>) -> Result<Option<Decimal>> {
@@ -142,7 +147,7 @@ impl Store {
         )
         .map_err(err)?;
         migrations::apply(&mut conn).map_err(err)?;
-        let mut store = Store { conn: sql::Conn::Lite(conn), path: path.into() };
+        let mut store = Store { conn: sql::Conn::Lite(conn), path: path.into(), holder: None };
         // A store written before `rep_month_sums` gets its sums here, once (sums.rs).
         store.build_stale_sums()?;
         Ok(store)
@@ -185,7 +190,7 @@ impl Store {
         if (found as usize) < needed {
             return Err(StoreError::Outdated { path: path.into(), found: found as usize, needed });
         }
-        Ok(Store { conn: sql::Conn::Lite(conn), path: path.into() })
+        Ok(Store { conn: sql::Conn::Lite(conn), path: path.into(), holder: None })
     }
 
     /// Opens the PostgreSQL database `url` names (the password from `PGPASSWORD`) and
@@ -199,8 +204,11 @@ impl Store {
         let err = |source| StoreError::Postgres { target: target.clone(), source };
         let mut client = pg::connect(url).map_err(err)?;
         pg::migrate(&mut client).map_err(err)?;
-        let mut store =
-            Store { conn: sql::Conn::Pg(Box::new(sql::PgConn::new(client).into())), path: target.clone().into() };
+        let mut store = Store {
+            conn: sql::Conn::Pg(Box::new(sql::PgConn::new(client).into())),
+            path: target.clone().into(),
+            holder: None,
+        };
         store.build_stale_sums()?;
         Ok(store)
     }
@@ -221,7 +229,7 @@ impl Store {
         if found < pg::count() {
             return Err(StoreError::Outdated { path: target.into(), found, needed: pg::count() });
         }
-        Ok(Store { conn: sql::Conn::Pg(Box::new(sql::PgConn::new(client).into())), path: target.into() })
+        Ok(Store { conn: sql::Conn::Pg(Box::new(sql::PgConn::new(client).into())), path: target.into(), holder: None })
     }
 
     /// Runs `f` with `synchronous = FULL`: each commit it makes is on disk (the WAL

@@ -299,7 +299,24 @@ impl Store {
     }
 
     /// How many rows [`Store::outbox_due`] would return, without loading them.
+    /// For an instance ([`Store::hold_as`]): the due rows it could claim, and the
+    /// `sending` rows of holders without a lease (taken over at its next delivery).
     pub fn outbox_due_count(&self, now: DateTime<Utc>) -> Result<usize> {
+        if let Some((me, cutoff)) = self.claiming() {
+            let n: i64 = self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT(*) FROM outbox WHERE (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)
+                            OR state = 'sending') AND ({} OR claimed_at < ?3)",
+                        super::instances::free("holder", 2, 3)
+                    ),
+                    params![ts(now), me, cutoff],
+                    |r| r.get(0),
+                )
+                .map_err(self.db())?;
+            return Ok(n as usize);
+        }
         let n: i64 = self.conn
             .query_row(
                 "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') OR (state = 'failed' AND next_attempt_at <= ?1)",
@@ -333,6 +350,62 @@ impl Store {
         )
     }
 
+    /// The rows to deliver next, up to `limit`, oldest first. Without an instance
+    /// ([`Store::hold_as`]) [`Store::outbox_due_first`]. An instance claims them first,
+    /// in one transaction: the due rows (pending, or failed with the retry time passed)
+    /// that are free — nobody's, its own, a holder's without a lease, or claimed longer
+    /// than a lease ago and not yet being sent — locked with `FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL (rows another instance is claiming at that moment are skipped), then
+    /// marked with its id. It sends only the rows it holds ([`Store::outbox_mark_sending`]
+    /// checks that the claim is still its own).
+    pub fn outbox_claim_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let Some((me, cutoff)) = self.claiming() else { return self.outbox_due_first(now, limit) };
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let tx = self.conn.begin(true).map_err(self.db())?;
+        let lock = if self.conn.is_pg() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let keys: Vec<String> = {
+            let mut st = tx
+                .prepare(&format!(
+                    "SELECT idempotency_key FROM outbox
+                      WHERE (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)) AND ({} OR claimed_at < ?3)
+                      ORDER BY created_at, idempotency_key LIMIT ?4{lock}",
+                    super::instances::free("holder", 2, 3)
+                ))
+                .map_err(self.db())?;
+            st.query_map(params![ts(now), me, cutoff, limit], |r| r.get(0))
+                .map_err(self.db())?
+                .collect::<SqlResult<Vec<_>>>()
+                .map_err(self.db())?
+        };
+        let wall = self.holder.map(|h| (h.wall)()).unwrap_or(now);
+        for k in &keys {
+            tx.execute(
+                "UPDATE outbox SET holder = ?2, claimed_at = ?3 WHERE idempotency_key = ?1",
+                params![k, me, ts(wall)],
+            )
+            .map_err(self.db())?;
+        }
+        tx.commit().map_err(self.db())?;
+        self.outbox_query(
+            "WHERE holder = ?1 AND (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?2))
+             ORDER BY created_at, idempotency_key",
+            params![me, ts(now)],
+        )
+    }
+
+    /// Releases this instance's claims of the rows it is not sending (the end of a
+    /// delivery, or a stop), so any instance may take them.
+    pub fn outbox_release_claims(&self) -> Result<()> {
+        let Some((me, _)) = self.claiming() else { return Ok(()) };
+        self.conn
+            .execute(
+                "UPDATE outbox SET holder = NULL, claimed_at = NULL WHERE holder = ?1 AND state <> 'sending'",
+                params![me],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
     /// The earliest `next_attempt_at` of a `failed` row, if any is waiting.
     pub fn outbox_next_retry(&self) -> Result<Option<DateTime<Utc>>> {
         let t: Option<String> = self
@@ -347,38 +420,60 @@ impl Store {
     /// `pending`, keeping its message and Message-ID, and its `interrupted` count grows
     /// by one. Call once when delivery starts, before any row is marked `sending`.
     /// Returns the keys recovered.
+    ///
+    /// An instance ([`Store::hold_as`]) recovers only the rows whose holder has no lease
+    /// (died mid-send, or nobody's): a live instance's `sending` row is its send in flight.
     pub fn outbox_recover_interrupted(&mut self) -> Result<Vec<String>> {
         let path = self.path.clone();
         let err = |source| super::db_error(&path, source);
-        let tx = self.conn.begin(false).map_err(err)?;
+        let claiming = self.claiming();
+        let tx = self.conn.begin(true).map_err(err)?;
         let keys: Vec<String> = {
-            let mut st = tx
-                .prepare(
-                    "SELECT idempotency_key FROM outbox WHERE state = 'sending' ORDER BY created_at, idempotency_key",
-                )
-                .map_err(err)?;
-            st.query_map(params![], |r| r.get(0)).map_err(err)?.collect::<SqlResult<Vec<_>>>().map_err(err)?
+            let select = "SELECT idempotency_key FROM outbox WHERE state = 'sending'";
+            let order = "ORDER BY created_at, idempotency_key";
+            let rows = match &claiming {
+                // Without an instance: every `sending` row.
+                None => tx.prepare(&format!("{select} {order}")).map_err(err)?.query_map(params![], |r| r.get(0)),
+                Some((me, cutoff)) => tx
+                    .prepare(&format!("{select} AND {} {order}", super::instances::free("holder", 1, 2)))
+                    .map_err(err)?
+                    .query_map(params![me, cutoff], |r| r.get(0)),
+            };
+            rows.map_err(err)?.collect::<SqlResult<Vec<_>>>().map_err(err)?
         };
-        tx.execute(
-            "UPDATE outbox SET state = 'pending', interrupted = interrupted + 1 WHERE state = 'sending'",
-            params![],
-        )
-        .map_err(err)?;
+        for k in &keys {
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', interrupted = interrupted + 1, holder = NULL, claimed_at = NULL
+                  WHERE idempotency_key = ?1 AND state = 'sending'",
+                params![k],
+            )
+            .map_err(err)?;
+        }
         tx.commit().map_err(err)?;
         Ok(keys)
     }
 
     /// Marks a row `sending` just before its transaction starts (committed, and on
     /// disk, before any byte goes to the server).
-    pub fn outbox_mark_sending(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
+    /// Returns false (and changes nothing) when this connection claims as an instance
+    /// ([`Store::hold_as`]) and the row's claim is no longer its own (it stalled longer
+    /// than a lease and another instance took the row): it must not send it.
+    pub fn outbox_mark_sending(&self, key: &str, now: DateTime<Utc>) -> Result<bool> {
         self.synchronous_full(true)?;
-        self.conn
-            .execute(
+        let n = match self.holder_id() {
+            None => self.conn.execute(
                 "UPDATE outbox SET state = 'sending', sending_at = ?2 WHERE idempotency_key = ?1",
                 params![key, ts(now)],
-            )
-            .map_err(self.db())?;
-        self.synchronous_full(false)
+            ),
+            Some(me) => self.conn.execute(
+                "UPDATE outbox SET state = 'sending', sending_at = ?2 WHERE idempotency_key = ?1 AND holder = ?3
+                    AND state IN ('pending', 'failed')",
+                params![key, ts(now), me],
+            ),
+        }
+        .map_err(self.db())?;
+        self.synchronous_full(false)?;
+        Ok(n == 1 || self.holder.is_none())
     }
 
     /// Puts a row marked `sending` back as it was — `failed` (and due) if it had a
@@ -387,7 +482,8 @@ impl Store {
     pub fn outbox_unmark_sending(&self, key: &str) -> Result<()> {
         self.conn
             .execute(
-                "UPDATE outbox SET state = CASE WHEN next_attempt_at IS NULL THEN 'pending' ELSE 'failed' END
+                "UPDATE outbox SET state = CASE WHEN next_attempt_at IS NULL THEN 'pending' ELSE 'failed' END,
+                    holder = NULL, claimed_at = NULL
                  WHERE idempotency_key = ?1 AND state = 'sending'",
                 params![key],
             )
@@ -398,17 +494,23 @@ impl Store {
     /// The key and attempts made of every row due at `now` (pending, or failed with its
     /// retry time passed), oldest first, without the messages: when the server cannot
     /// be reached, each counts one attempt.
+    /// An instance ([`Store::hold_as`]) counts the attempt only against the rows it holds.
     pub fn outbox_due_attempts(&self, now: DateTime<Utc>) -> Result<Vec<(String, u32)>> {
+        let me = self.holder_id();
+        let mine = if me.is_some() { "AND holder = ?2" } else { "" };
         let mut st = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT idempotency_key, attempts FROM outbox
-                 WHERE state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)
-                 ORDER BY created_at, idempotency_key",
-            )
+                 WHERE (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)) {mine}
+                 ORDER BY created_at, idempotency_key"
+            ))
             .map_err(self.db())?;
+        let now = ts(now);
+        let both: [&dyn Param; 2] = [&now, &me];
+        let p = if me.is_some() { &both[..] } else { &both[..1] };
         let rows = st
-            .query_map(params![ts(now)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32)))
+            .query_map(p, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u32)))
             .map_err(self.db())?
             .collect::<SqlResult<Vec<_>>>()
             .map_err(self.db())?;
@@ -508,7 +610,8 @@ impl Store {
         tx.execute(
             "UPDATE outbox SET state = ?2, attempts = attempts + ?6, last_error = ?3, next_attempt_at = ?4,
                 sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END,
-                dead_at = CASE WHEN ?2 = 'dead' THEN ?5 ELSE NULL END
+                dead_at = CASE WHEN ?2 = 'dead' THEN ?5 ELSE NULL END,
+                holder = NULL, claimed_at = NULL
              WHERE idempotency_key = ?1",
             params![key, state.as_str(), error, next.map(ts), ts(now), i64::from(!outcomes.is_empty())],
         )

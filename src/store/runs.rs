@@ -114,16 +114,54 @@ impl Store {
     /// Claims (job, occurrence) for running: records it `started` and returns true, in
     /// one statement, so of two processes only one can claim it. Returns false (and
     /// changes nothing) when the ledger already has the occurrence, in any state.
+    /// The claim names this connection's instance as the run's holder
+    /// ([`Store::hold_as`]), if it claims as one.
     pub fn run_claim(&self, job: &str, occurrence: DateTime<Utc>, source: &str, now: DateTime<Utc>) -> Result<bool> {
         let n = self
             .conn
             .execute(
-                "INSERT INTO runs (job, occurrence, state, source, started_at, updated_at)
-                 VALUES (?1, ?2, 'started', ?3, ?4, ?4) ON CONFLICT (job, occurrence) DO NOTHING",
-                params![job, ts(occurrence), source, ts(now)],
+                "INSERT INTO runs (job, occurrence, state, source, started_at, updated_at, holder)
+                 VALUES (?1, ?2, 'started', ?3, ?4, ?4, ?5) ON CONFLICT (job, occurrence) DO NOTHING",
+                params![job, ts(occurrence), source, ts(now), self.holder_id()],
             )
             .map_err(self.db())?;
         Ok(n == 1)
+    }
+
+    /// For an instance ([`Store::hold_as`]): holds (job, occurrence), `started` or
+    /// `waiting`, to run or re-examine it — true when it is this instance's already,
+    /// or was nobody's, or its holder has no lease any more (taken over, in one UPDATE
+    /// that only one instance wins); false when another live instance holds it, or it
+    /// is no longer started or waiting. Without an instance, always true (the state
+    /// lock keeps everyone else out).
+    pub fn run_hold(&self, job: &str, occurrence: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+        let Some((me, cutoff)) = self.claiming() else { return Ok(true) };
+        let n = self
+            .conn
+            .execute(
+                &format!(
+                    "UPDATE runs SET holder = ?3, updated_at = ?4 WHERE job = ?1 AND occurrence = ?2
+                       AND state IN ('started', 'waiting') AND {}",
+                    super::instances::free("holder", 3, 5)
+                ),
+                params![job, ts(occurrence), me, ts(now), cutoff],
+            )
+            .map_err(self.db())?;
+        Ok(n == 1)
+    }
+
+    /// The instance holding (job, occurrence), if one does.
+    pub fn run_holder(&self, job: &str, occurrence: DateTime<Utc>) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT holder FROM runs WHERE job = ?1 AND occurrence = ?2",
+                params![job, ts(occurrence)],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map_err(self.db())?
+            .flatten())
     }
 
     /// Records (job, occurrence) as `missed` with `result`, unless the ledger already

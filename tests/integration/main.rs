@@ -14,6 +14,7 @@ mod delivery;
 mod distribution;
 mod documents;
 mod durable;
+mod failover;
 mod fiscal;
 mod fuzz;
 mod gen_crm;
