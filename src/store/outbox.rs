@@ -308,7 +308,7 @@ impl Store {
                 .query_row(
                     &format!(
                         "SELECT COUNT(*) FROM outbox WHERE (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)
-                            OR state = 'sending') AND ({} OR claimed_at < ?3)",
+                            OR state = 'sending') AND {}",
                         super::instances::free("holder", 2, 3)
                     ),
                     params![ts(now), me, cutoff],
@@ -353,8 +353,7 @@ impl Store {
     /// The rows to deliver next, up to `limit`, oldest first. Without an instance
     /// ([`Store::hold_as`]) [`Store::outbox_due_first`]. An instance claims them first,
     /// in one transaction: the due rows (pending, or failed with the retry time passed)
-    /// that are free — nobody's, its own, a holder's without a lease, or claimed longer
-    /// than a lease ago and not yet being sent — locked with `FOR UPDATE SKIP LOCKED` on
+    /// that are free — nobody's, its own, or a holder's without a lease — locked with `FOR UPDATE SKIP LOCKED` on
     /// PostgreSQL (rows another instance is claiming at that moment are skipped), then
     /// marked with its id. It sends only the rows it holds ([`Store::outbox_mark_sending`]
     /// checks that the claim is still its own).
@@ -367,7 +366,7 @@ impl Store {
             let mut st = tx
                 .prepare(&format!(
                     "SELECT idempotency_key FROM outbox
-                      WHERE (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)) AND ({} OR claimed_at < ?3)
+                      WHERE (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?1)) AND {}
                       ORDER BY created_at, idempotency_key LIMIT ?4{lock}",
                     super::instances::free("holder", 2, 3)
                 ))
