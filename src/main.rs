@@ -3,6 +3,11 @@
 
 use clap::Parser;
 
+/// jemalloc, with its default options (`_RJEM_MALLOC_CONF` sets others at run time): see
+/// Cargo.toml for why.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let cli = quotad::cli::Cli::parse();
     tracing_subscriber::fmt()

@@ -877,7 +877,7 @@ fn standings_through(
     let has_results = reps.iter().any(|s| s.active && has_result(s));
     let celebrations = celebrations(&reps, &boards, &settings.names);
     let teams = team_standings(&reps, has_results, &settings.names);
-    MonthStandings {
+    let mut standings = MonthStandings {
         teams,
         has_results,
         selling_days: settings.calendar.selling_days(period),
@@ -894,7 +894,10 @@ fn standings_through(
         boards,
         celebrations,
         unmatched,
-    }
+        rep_index: Default::default(),
+    };
+    standings.index_reps();
+    standings
 }
 
 /// Teams summed over their active reps and ranked on team attainment as displayed
