@@ -327,6 +327,15 @@ impl Fonts {
     }
 }
 
+/// The graphics state a page's ops have set so far ([`Canvas`] sets each only when it
+/// changes): fill colour, stroke colour and width, font face and size.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct PageState {
+    fill: Option<Rgb3>,
+    stroke: Option<(Rgb3, f32)>,
+    font: Option<(usize, f32)>,
+}
+
 /// An RGB colour, components 0..=1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rgb3(pub f32, pub f32, pub f32);
@@ -379,6 +388,13 @@ pub struct Canvas<'f> {
     /// Each face drawn in, added to the document on first use.
     ids: BTreeMap<usize, FontId>,
     pages: Vec<Vec<Op>>,
+    /// The graphics state at the end of the last page's ops, so that a fill colour, a
+    /// stroke or a font already set is not set again (a 303-page ranking drew 64k texts,
+    /// each with its own colour and font ops: ~80 MB of ops at its peak, issue 19).
+    /// Each page's content stream starts from the default state.
+    state: PageState,
+    /// The state each finished page (all but the last) ended in, for its footer.
+    page_states: Vec<PageState>,
     /// Page width in points.
     pub width: f32,
     /// Page height in points.
@@ -411,6 +427,8 @@ impl<'f> Canvas<'f> {
             doc,
             ids: BTreeMap::new(),
             pages: vec![Vec::new()],
+            state: PageState::default(),
+            page_states: Vec::new(),
             width,
             height,
             margin: 40.0,
@@ -443,6 +461,7 @@ impl<'f> Canvas<'f> {
     /// Starts a new page and puts the cursor at its top.
     pub fn new_page(&mut self) {
         self.pages.push(Vec::new());
+        self.page_states.push(std::mem::take(&mut self.state));
         self.y = self.top;
     }
 
@@ -502,18 +521,28 @@ impl<'f> Canvas<'f> {
         }
         let py = self.height - baseline;
         let mut x = x;
-        let mut ops = vec![Op::SetFillColor { col: color.color() }];
+        let mut ops = Vec::new();
+        if self.state.fill != Some(color) {
+            self.state.fill = Some(color);
+            ops.push(Op::SetFillColor { col: color.color() });
+        }
         for piece in pieces {
             let face = piece.face();
-            let id = self.font_id(face);
-            let set_font = Op::SetFont { font: PdfFontHandle::External(id), size: Pt(size) };
+            // The font and size stay set after ET (they are graphics state, PDF 32000-1
+            // 9.3.1): set only when they change on this page.
+            let set_font = if self.state.font == Some((face, size)) {
+                None
+            } else {
+                self.state.font = Some((face, size));
+                Some(Op::SetFont { font: PdfFontHandle::External(self.font_id(face)), size: Pt(size) })
+            };
             match piece {
                 Piece::Text(_, s) => {
                     let w = self.fonts.piece_width(&Piece::Text(face, s.clone()), size);
                     self.used.entry(face).or_default().extend(s.chars());
+                    ops.push(Op::StartTextSection);
+                    ops.extend(set_font);
                     ops.extend([
-                        Op::StartTextSection,
-                        set_font,
                         Op::SetTextCursor { pos: Point { x: Pt(x), y: Pt(py) } },
                         Op::ShowText { items: vec![TextItem::Text(s)] },
                         Op::EndTextSection,
@@ -555,48 +584,53 @@ impl<'f> Canvas<'f> {
     /// A filled rectangle whose top-left corner is (x, y).
     pub fn fill(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb3) {
         let py = self.height - y - h;
-        self.ops().extend([
-            Op::SetFillColor { col: color.color() },
-            Op::DrawRectangle {
-                rectangle: Rect {
-                    x: Pt(x),
-                    y: Pt(py),
-                    width: Pt(w.max(0.0)),
-                    height: Pt(h),
-                    mode: Some(PaintMode::Fill),
-                    winding_order: None,
-                },
+        if self.state.fill != Some(color) {
+            self.state.fill = Some(color);
+            self.ops().push(Op::SetFillColor { col: color.color() });
+        }
+        self.ops().push(Op::DrawRectangle {
+            rectangle: Rect {
+                x: Pt(x),
+                y: Pt(py),
+                width: Pt(w.max(0.0)),
+                height: Pt(h),
+                mode: Some(PaintMode::Fill),
+                winding_order: None,
             },
-        ]);
+        });
     }
 
     /// An outlined rectangle whose top-left corner is (x, y).
     pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb3, thickness: f32) {
         let py = self.height - y - h;
-        self.ops().extend([
-            Op::SetOutlineColor { col: color.color() },
-            Op::SetOutlineThickness { pt: Pt(thickness) },
-            Op::DrawRectangle {
-                rectangle: Rect {
-                    x: Pt(x),
-                    y: Pt(py),
-                    width: Pt(w),
-                    height: Pt(h),
-                    mode: Some(PaintMode::Stroke),
-                    winding_order: None,
-                },
+        self.set_stroke(color, thickness);
+        self.ops().extend([Op::DrawRectangle {
+            rectangle: Rect {
+                x: Pt(x),
+                y: Pt(py),
+                width: Pt(w),
+                height: Pt(h),
+                mode: Some(PaintMode::Stroke),
+                winding_order: None,
             },
-        ]);
+        }]);
     }
 
     /// A straight line from (x1, y1) to (x2, y2).
     pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, color: Rgb3, thickness: f32) {
         let (h, p) = (self.height, |x: f32, y: f32| LinePoint { p: Point { x: Pt(x), y: Pt(y) }, bezier: false });
-        self.ops().extend([
-            Op::SetOutlineColor { col: color.color() },
-            Op::SetOutlineThickness { pt: Pt(thickness) },
-            Op::DrawLine { line: Line { points: vec![p(x1, h - y1), p(x2, h - y2)], is_closed: false } },
-        ]);
+        self.set_stroke(color, thickness);
+        self.ops()
+            .extend([Op::DrawLine { line: Line { points: vec![p(x1, h - y1), p(x2, h - y2)], is_closed: false } }]);
+    }
+
+    /// Sets the stroke colour and line width unless the page has them set already.
+    fn set_stroke(&mut self, color: Rgb3, thickness: f32) {
+        if self.state.stroke != Some((color, thickness)) {
+            self.state.stroke = Some((color, thickness));
+            self.ops()
+                .extend([Op::SetOutlineColor { col: color.color() }, Op::SetOutlineThickness { pt: Pt(thickness) }]);
+        }
     }
 
     /// Characters that no font had (drawn as U+FFFD), in code point order.
@@ -611,8 +645,12 @@ impl<'f> Canvas<'f> {
         let total = self.pages.len();
         let fy = self.height - 24.0;
         let mut pages = std::mem::take(&mut self.pages);
+        let mut states = std::mem::take(&mut self.page_states);
+        states.push(self.state);
         for (i, page) in pages.iter_mut().enumerate() {
             self.pages = vec![std::mem::take(page)];
+            // The footer is drawn after the page's own ops, from the state they left.
+            self.state = states.get(i).copied().unwrap_or_default();
             let (m, w) = (self.margin, self.content_width());
             self.line(m, fy - 12.0, m + w, fy - 12.0, colors::RULE, 0.5);
             self.text_in(m, w * 0.75, fy, 7.5, false, colors::MUTED, Align::Left, left);
@@ -752,7 +790,7 @@ fn renumber(ops: &mut [Op], shared: &BTreeMap<FontId, &SharedSubset>, whole: &BT
 fn shaped_ops(
     ops: &mut Vec<Op>,
     face: &Face,
-    set_font: Op,
+    set_font: Option<Op>,
     glyphs: &[super::fonts::Glyph],
     x: f32,
     py: f32,
@@ -762,11 +800,13 @@ fn shaped_ops(
     let em = 1000.0 / face.upm;
     let mut pen = x;
     let mut chunk: Option<(f32, f32, Vec<TextItem>)> = None;
-    let flush = |ops: &mut Vec<Op>, chunk: &mut Option<(f32, f32, Vec<TextItem>)>| {
+    // The font is set in the first text section only: it stays set after ET.
+    let mut set_font = set_font;
+    let mut flush = |ops: &mut Vec<Op>, chunk: &mut Option<(f32, f32, Vec<TextItem>)>| {
         if let Some((cx, cy, items)) = chunk.take() {
+            ops.push(Op::StartTextSection);
+            ops.extend(set_font.take());
             ops.extend([
-                Op::StartTextSection,
-                set_font.clone(),
                 Op::SetTextCursor { pos: Point { x: Pt(cx), y: Pt(cy) } },
                 Op::ShowText { items },
                 Op::EndTextSection,
