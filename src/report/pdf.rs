@@ -530,7 +530,10 @@ impl<'f> Canvas<'f> {
             let face = piece.face();
             // The font and size stay set after ET (they are graphics state, PDF 32000-1
             // 9.3.1): set only when they change on this page.
-            let set_font = if self.state.font == Some((face, size)) {
+            // A shaped piece of no glyphs draws nothing, so it must not count as setting
+            // the font either.
+            let draws_nothing = matches!(&piece, Piece::Glyphs(_, glyphs, _) if glyphs.is_empty());
+            let set_font = if draws_nothing || self.state.font == Some((face, size)) {
                 None
             } else {
                 self.state.font = Some((face, size));
@@ -971,6 +974,71 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Each page's content stream, decoded: (operator, its first operand as text).
+    fn page_ops(bytes: &[u8]) -> Vec<Vec<(String, String)>> {
+        let doc = pdf_objects::Document::load_mem(bytes).unwrap();
+        doc.get_pages()
+            .values()
+            .map(|id| {
+                let content = pdf_objects::content::Content::decode(&doc.get_page_content(*id)).unwrap();
+                content
+                    .operations
+                    .into_iter()
+                    .map(|o| {
+                        let first = o.operands.first().map(|x| format!("{x:?}")).unwrap_or_default();
+                        (o.operator, first)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A page sets its fill colour and font only when they change (issue 19: the
+    /// ranking's 64k texts each set both), each page starts from the default state (its
+    /// first text sets both), and the footer drawn at `finish` continues from the state
+    /// its page's text left. Counts worked out by hand from the calls below.
+    #[test]
+    fn colour_and_font_are_set_once_per_change_and_again_on_each_page() {
+        let fonts = Fonts::load(&PdfSettings { system_fonts: false, ..Default::default() }).unwrap();
+        let mut c = Canvas::new(&fonts, Paper::A4, "t");
+        c.text(40.0, 60.0, 10.0, false, colors::TEXT, "Ana Davis");
+        c.text(40.0, 80.0, 10.0, false, colors::TEXT, "Zoë Ødegaard");
+        c.text(40.0, 100.0, 10.0, true, colors::TEXT, "Bold");
+        c.text(40.0, 120.0, 10.0, false, colors::GOOD, "Good");
+        c.fill(40.0, 130.0, 50.0, 10.0, colors::GOOD);
+        c.line(40.0, 150.0, 90.0, 150.0, colors::RULE, 0.5);
+        c.line(40.0, 160.0, 90.0, 160.0, colors::RULE, 0.5);
+        c.new_page();
+        c.text(40.0, 60.0, 10.0, false, colors::TEXT, "Page two");
+        let pdf = c.finish("footer", 0);
+        let pages = page_ops(&pdf.bytes);
+        assert_eq!(pages.len(), 2);
+        let count = |page: &[(String, String)], op: &str| page.iter().filter(|(o, _)| o == op).count();
+        // Page 1: rg TEXT, Tf regular 10 (two texts), Tf bold, rg GOOD + Tf regular 10
+        // (the rectangle keeps GOOD), one stroke set for two lines and the footer's rule
+        // (RULE 0.5 again), then the footer: rg MUTED, Tf regular 7.5, two texts.
+        assert_eq!(count(&pages[0], "rg"), 3, "{:?}", pages[0]);
+        assert_eq!(count(&pages[0], "Tf"), 4, "{:?}", pages[0]);
+        assert_eq!(count(&pages[0], "RG"), 1, "{:?}", pages[0]);
+        assert_eq!(count(&pages[0], "BT"), 6);
+        // Page 2 starts over: rg TEXT, Tf regular 10, then the footer's RG, rg, Tf.
+        assert_eq!(count(&pages[1], "rg"), 2, "{:?}", pages[1]);
+        assert_eq!(count(&pages[1], "Tf"), 2, "{:?}", pages[1]);
+        assert_eq!(count(&pages[1], "RG"), 1, "{:?}", pages[1]);
+        assert_eq!(count(&pages[1], "BT"), 3);
+        for page in &pages {
+            // Every text is shown after a font is set on its page.
+            let first_tf = page.iter().position(|(o, _)| o == "Tf").unwrap();
+            let first_show = page.iter().position(|(o, _)| o == "Tj" || o == "TJ").unwrap();
+            assert!(first_tf < first_show, "{page:?}");
+        }
+        // Same-font texts in a row share one Tf: the regular face's resource is set
+        // before "Ana Davis" and still in force for "Zoë Ødegaard".
+        let tfs: Vec<&String> = pages[0].iter().filter(|(o, _)| o == "Tf").map(|(_, f)| f).collect();
+        assert_eq!(tfs[0], tfs[2], "regular, bold, regular again: {tfs:?}");
+        assert_ne!(tfs[0], tfs[1]);
     }
 
     #[test]
