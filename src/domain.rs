@@ -1040,11 +1040,22 @@ pub struct MonthStandings {
     pub standards: Standards,
     /// Reps named in the month's deals or quotas that match no roster rep, described.
     pub unmatched: Vec<String>,
-    /// `rep_key` -> index in `reps`, for [`MonthStandings::rep`] (built with `reps` by
-    /// [`MonthStandings::index_reps`]; a linear search cost the 1:1 job at 2,000 reps
-    /// 2,000 × 2,000 × 16 months of key compares, issue 19). Not serialized.
+    /// `rep_key` -> position in `reps`, for [`MonthStandings::rep`]: built from `reps` on
+    /// the first look-up (`Default::default()` when constructing). Not serialized.
     #[serde(skip)]
-    pub rep_index: std::collections::HashMap<String, usize>,
+    pub rep_index: RepIndex,
+}
+
+/// The index [`MonthStandings::rep`] builds from `reps` on its first call (a search from
+/// the front cost the 1:1 job at 2,000 reps 2,000 × 2,000 × 16 months of key compares,
+/// issue 19). Derived from `reps`, so it never makes two standings unequal.
+#[derive(Debug, Clone, Default)]
+pub struct RepIndex(std::sync::OnceLock<std::collections::HashMap<String, usize>>);
+
+impl PartialEq for RepIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The standards of docs/definitions.md a memo states, from the config.
@@ -1107,23 +1118,17 @@ pub struct TeamStanding {
 
 impl MonthStandings {
     /// The standing of the rep with this identity key.
+    /// `reps` is not changed after the first call (the index is built from it then).
     pub fn rep(&self, key: &str) -> Option<&Standing> {
-        match self.rep_index.get(key) {
-            Some(&i) => self.reps.get(i).filter(|s| s.rep_key == key),
-            // Built by hand without the index (or the key is absent): the same answer.
-            None if self.rep_index.len() == self.reps.len() && !self.reps.is_empty() => None,
-            None => self.reps.iter().find(|s| s.rep_key == key),
-        }
-    }
-
-    /// Builds `rep_index` from `reps` (call again after changing `reps`).
-    pub fn index_reps(&mut self) {
-        // The first of a key, as a search from the front finds.
-        let mut index = std::collections::HashMap::with_capacity(self.reps.len());
-        for (i, s) in self.reps.iter().enumerate() {
-            index.entry(s.rep_key.clone()).or_insert(i);
-        }
-        self.rep_index = index;
+        let index = self.rep_index.0.get_or_init(|| {
+            // The first of a key, as a search from the front finds.
+            let mut index = std::collections::HashMap::with_capacity(self.reps.len());
+            for (i, s) in self.reps.iter().enumerate() {
+                index.entry(s.rep_key.clone()).or_insert(i);
+            }
+            index
+        });
+        index.get(key).and_then(|&i| self.reps.get(i))
     }
 
     /// A board: `team` `None` for company-wide; a team is matched however it is typed

@@ -877,7 +877,7 @@ fn standings_through(
     let has_results = reps.iter().any(|s| s.active && has_result(s));
     let celebrations = celebrations(&reps, &boards, &settings.names);
     let teams = team_standings(&reps, has_results, &settings.names);
-    let mut standings = MonthStandings {
+    MonthStandings {
         teams,
         has_results,
         selling_days: settings.calendar.selling_days(period),
@@ -895,9 +895,7 @@ fn standings_through(
         celebrations,
         unmatched,
         rep_index: Default::default(),
-    };
-    standings.index_reps();
-    standings
+    }
 }
 
 /// Teams summed over their active reps and ranked on team attainment as displayed

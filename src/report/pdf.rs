@@ -393,8 +393,6 @@ pub struct Canvas<'f> {
     /// each with its own colour and font ops: ~80 MB of ops at its peak, issue 19).
     /// Each page's content stream starts from the default state.
     state: PageState,
-    /// The state each finished page (all but the last) ended in, for its footer.
-    page_states: Vec<PageState>,
     /// Page width in points.
     pub width: f32,
     /// Page height in points.
@@ -428,7 +426,6 @@ impl<'f> Canvas<'f> {
             ids: BTreeMap::new(),
             pages: vec![Vec::new()],
             state: PageState::default(),
-            page_states: Vec::new(),
             width,
             height,
             margin: 40.0,
@@ -461,7 +458,7 @@ impl<'f> Canvas<'f> {
     /// Starts a new page and puts the cursor at its top.
     pub fn new_page(&mut self) {
         self.pages.push(Vec::new());
-        self.page_states.push(std::mem::take(&mut self.state));
+        self.state = PageState::default();
         self.y = self.top;
     }
 
@@ -607,7 +604,7 @@ impl<'f> Canvas<'f> {
     pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb3, thickness: f32) {
         let py = self.height - y - h;
         self.set_stroke(color, thickness);
-        self.ops().extend([Op::DrawRectangle {
+        self.ops().push(Op::DrawRectangle {
             rectangle: Rect {
                 x: Pt(x),
                 y: Pt(py),
@@ -616,15 +613,14 @@ impl<'f> Canvas<'f> {
                 mode: Some(PaintMode::Stroke),
                 winding_order: None,
             },
-        }]);
+        });
     }
 
     /// A straight line from (x1, y1) to (x2, y2).
     pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, color: Rgb3, thickness: f32) {
         let (h, p) = (self.height, |x: f32, y: f32| LinePoint { p: Point { x: Pt(x), y: Pt(y) }, bezier: false });
         self.set_stroke(color, thickness);
-        self.ops()
-            .extend([Op::DrawLine { line: Line { points: vec![p(x1, h - y1), p(x2, h - y2)], is_closed: false } }]);
+        self.ops().push(Op::DrawLine { line: Line { points: vec![p(x1, h - y1), p(x2, h - y2)], is_closed: false } });
     }
 
     /// Sets the stroke colour and line width unless the page has them set already.
@@ -648,12 +644,11 @@ impl<'f> Canvas<'f> {
         let total = self.pages.len();
         let fy = self.height - 24.0;
         let mut pages = std::mem::take(&mut self.pages);
-        let mut states = std::mem::take(&mut self.page_states);
-        states.push(self.state);
         for (i, page) in pages.iter_mut().enumerate() {
             self.pages = vec![std::mem::take(page)];
-            // The footer is drawn after the page's own ops, from the state they left.
-            self.state = states.get(i).copied().unwrap_or_default();
+            // The footer, drawn after the page's own ops, sets its colours and font again
+            // (a few ops a page) rather than keeping each page's end state for it.
+            self.state = PageState::default();
             let (m, w) = (self.margin, self.content_width());
             self.line(m, fy - 12.0, m + w, fy - 12.0, colors::RULE, 0.5);
             self.text_in(m, w * 0.75, fy, 7.5, false, colors::MUTED, Align::Left, left);
@@ -997,8 +992,8 @@ mod tests {
 
     /// A page sets its fill colour and font only when they change (issue 19: the
     /// ranking's 64k texts each set both), each page starts from the default state (its
-    /// first text sets both), and the footer drawn at `finish` continues from the state
-    /// its page's text left. Counts worked out by hand from the calls below.
+    /// first text sets both), and the footer drawn at `finish` sets its own once. Counts
+    /// worked out by hand from the calls below.
     #[test]
     fn colour_and_font_are_set_once_per_change_and_again_on_each_page() {
         let fonts = Fonts::load(&PdfSettings { system_fonts: false, ..Default::default() }).unwrap();
@@ -1017,11 +1012,11 @@ mod tests {
         assert_eq!(pages.len(), 2);
         let count = |page: &[(String, String)], op: &str| page.iter().filter(|(o, _)| o == op).count();
         // Page 1: rg TEXT, Tf regular 10 (two texts), Tf bold, rg GOOD + Tf regular 10
-        // (the rectangle keeps GOOD), one stroke set for two lines and the footer's rule
-        // (RULE 0.5 again), then the footer: rg MUTED, Tf regular 7.5, two texts.
+        // (the rectangle keeps GOOD), one stroke set for two lines, then the footer:
+        // its rule's RG again, rg MUTED, Tf regular 7.5, two texts.
         assert_eq!(count(&pages[0], "rg"), 3, "{:?}", pages[0]);
         assert_eq!(count(&pages[0], "Tf"), 4, "{:?}", pages[0]);
-        assert_eq!(count(&pages[0], "RG"), 1, "{:?}", pages[0]);
+        assert_eq!(count(&pages[0], "RG"), 2, "{:?}", pages[0]);
         assert_eq!(count(&pages[0], "BT"), 6);
         // Page 2 starts over: rg TEXT, Tf regular 10, then the footer's RG, rg, Tf.
         assert_eq!(count(&pages[1], "rg"), 2, "{:?}", pages[1]);
